@@ -1,0 +1,77 @@
+// Tracking entities in the JSON shape of MLflow's protos (snake_case field names), so that the
+// HTTP layer, the SDK and the store share one vocabulary.
+
+export type LifecycleStage = 'active' | 'deleted';
+export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
+export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+export const VIEW_TYPES: readonly ViewType[] = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'];
+
+export interface Tag {
+  key: string;
+  value: string;
+}
+
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: LifecycleStage;
+  creation_time: number;
+  last_update_time: number;
+  tags: Tag[];
+}
+
+export interface Metric {
+  key: string;
+  /** May be NaN or +/-Infinity; the HTTP layer writes those as MLflow does. */
+  value: number;
+  timestamp: number;
+  step: number;
+}
+
+export interface MetricWithRunId extends Metric {
+  run_id: string;
+}
+
+export type Param = Tag;
+export type RunTag = Tag;
+
+export interface RunInfo {
+  run_id: string;
+  run_uuid: string;
+  run_name: string;
+  experiment_id: string;
+  user_id: string;
+  status: RunStatus;
+  start_time: number;
+  end_time?: number;
+  artifact_uri: string;
+  lifecycle_stage: LifecycleStage;
+}
+
+export interface Dataset {
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema?: string;
+  profile?: string;
+}
+
+export interface DatasetInput {
+  tags: Tag[];
+  dataset: Dataset;
+}
+
+export interface RunData {
+  metrics: Metric[];
+  params: Param[];
+  tags: RunTag[];
+}
+
+export interface Run {
+  info: RunInfo;
+  data: RunData;
+  inputs: { dataset_inputs: DatasetInput[] };
+}

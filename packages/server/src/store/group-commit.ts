@@ -1,0 +1,104 @@
+import type { ControlledTransaction, Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export type WriteTransaction = ControlledTransaction<Database>;
+export type WriteOp<T> = (trx: WriteTransaction) => Promise<T>;
+
+interface Pending {
+  op: WriteOp<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Runs write operations through one writer, coalescing every operation queued while the previous
+ * commit was in flight into a single transaction. Each caller's promise settles only after the
+ * transaction holding its operation has committed, so an acknowledged write is durable. Operations
+ * are isolated by savepoints: one failing operation rolls back only its own changes.
+ */
+export class GroupCommitQueue {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly maxBatch = 512,
+  ) {}
+
+  run<T>(op: WriteOp<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once every operation queued so far has been committed (or failed). */
+  drained(): Promise<void> {
+    if (!this.running && !this.scheduled && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // Deferring to the check phase lets every request that arrived in this turn of the event loop
+    // join the batch; with a synchronous driver (SQLite) nothing else would ever get a chance to.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) this.schedule();
+      else for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let trx: WriteTransaction | undefined;
+    try {
+      trx = await this.db.startTransaction().execute();
+      if (batch.length === 1) {
+        // A lone operation needs no savepoint: if it fails the whole transaction is rolled back.
+        outcomes.push({ ok: true, value: await batch[0].op(trx) });
+      } else {
+        for (const item of batch) outcomes.push(await runIsolated(trx, item.op));
+      }
+      await trx.commit().execute();
+    } catch (error) {
+      if (trx && !trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => {});
+      // A lone operation's own error is reported as is; a failed commit fails every operation in it.
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.value);
+    });
+  }
+}
+
+async function runIsolated(trx: WriteTransaction, op: WriteOp<unknown>): Promise<{ ok: boolean; value: unknown }> {
+  const sp = await trx.savepoint('op').execute();
+  try {
+    const value = await op(sp as unknown as WriteTransaction);
+    await sp.releaseSavepoint('op').execute();
+    return { ok: true, value };
+  } catch (error) {
+    await sp.rollbackToSavepoint('op').execute();
+    return { ok: false, value: error };
+  }
+}

@@ -1,0 +1,142 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+// Migrations are code, not files on disk, so that the compiled package carries them and the order is
+// explicit. Never edit a released migration: add a new one.
+
+type SqlDialect = 'sqlite' | 'postgres';
+
+const initialSchema = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    // Experiment ids come from the database: SQLite's rowid (an "integer primary key") or a sequence.
+    await db.schema
+      .createTable('experiments')
+      .addColumn('experiment_id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => c.primaryKey())
+      .addColumn('name', 'varchar(500)', (c) => c.notNull().unique())
+      .addColumn('artifact_location', 'varchar(1000)')
+      .addColumn('lifecycle_stage', 'varchar(32)', (c) => c.notNull())
+      .addColumn('creation_time', 'bigint', (c) => c.notNull())
+      .addColumn('last_update_time', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('experiment_tags')
+      .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('experiments.experiment_id'))
+      .addColumn('key', 'varchar(250)', (c) => c.notNull())
+      .addColumn('value', 'varchar(5000)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('experiment_tags_pk', ['experiment_id', 'key'])
+      .execute();
+    await db.schema
+      .createTable('runs')
+      .addColumn('run_uuid', 'varchar(32)', (c) => c.primaryKey())
+      .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('experiments.experiment_id'))
+      .addColumn('name', 'varchar(250)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(256)', (c) => c.notNull())
+      .addColumn('status', 'varchar(20)', (c) => c.notNull())
+      .addColumn('start_time', 'bigint', (c) => c.notNull())
+      .addColumn('end_time', 'bigint')
+      .addColumn('deleted_time', 'bigint')
+      .addColumn('lifecycle_stage', 'varchar(20)', (c) => c.notNull())
+      .addColumn('artifact_uri', 'varchar(1000)', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('runs_experiment_start_idx')
+      .on('runs')
+      .columns(['experiment_id', 'start_time', 'run_uuid'])
+      .execute();
+
+    for (const table of ['metrics', 'latest_metrics'] as const) {
+      await db.schema
+        .createTable(table)
+        .addColumn('run_uuid', 'varchar(32)', (c) => c.notNull().references('runs.run_uuid'))
+        .addColumn('key', 'varchar(250)', (c) => c.notNull())
+        .addColumn('value', 'double precision', (c) => c.notNull())
+        .addColumn('timestamp', 'bigint', (c) => c.notNull())
+        .addColumn('step', 'bigint', (c) => c.notNull())
+        .addColumn('is_nan', 'smallint', (c) => c.notNull())
+        .execute();
+    }
+    // Identical points are logged once (clients retry); the index also serves history reads by step.
+    await db.schema
+      .createIndex('metrics_point_uq')
+      .on('metrics')
+      .columns(['run_uuid', 'key', 'step', 'timestamp', 'value', 'is_nan'])
+      .unique()
+      .execute();
+    await db.schema.createIndex('latest_metrics_pk').on('latest_metrics').columns(['run_uuid', 'key']).unique().execute();
+    await db.schema.createIndex('latest_metrics_key_value_idx').on('latest_metrics').columns(['key', 'value']).execute();
+
+    for (const [table, width] of [
+      ['params', 8000],
+      ['tags', 8000],
+    ] as const) {
+      await db.schema
+        .createTable(table)
+        .addColumn('run_uuid', 'varchar(32)', (c) => c.notNull().references('runs.run_uuid'))
+        .addColumn('key', 'varchar(250)', (c) => c.notNull())
+        .addColumn('value', `varchar(${width})`, (c) => c.notNull())
+        .addPrimaryKeyConstraint(`${table}_pk`, ['run_uuid', 'key'])
+        .execute();
+      await db.schema.createIndex(`${table}_key_idx`).on(table).columns(['key', 'run_uuid']).execute();
+    }
+
+    await db.schema
+      .createTable('datasets')
+      .addColumn('dataset_uuid', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('experiment_id', 'bigint', (c) => c.notNull().references('experiments.experiment_id'))
+      .addColumn('name', 'varchar(500)', (c) => c.notNull())
+      .addColumn('digest', 'varchar(36)', (c) => c.notNull())
+      .addColumn('dataset_source_type', 'varchar(36)', (c) => c.notNull())
+      .addColumn('dataset_source', 'text', (c) => c.notNull())
+      .addColumn('dataset_schema', 'text')
+      .addColumn('dataset_profile', 'text')
+      .addUniqueConstraint('datasets_uq', ['experiment_id', 'name', 'digest'])
+      .execute();
+    await db.schema
+      .createTable('inputs')
+      .addColumn('input_uuid', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('source_type', 'varchar(36)', (c) => c.notNull())
+      .addColumn('source_id', 'varchar(36)', (c) => c.notNull())
+      .addColumn('destination_type', 'varchar(36)', (c) => c.notNull())
+      .addColumn('destination_id', 'varchar(36)', (c) => c.notNull())
+      .addUniqueConstraint('inputs_uq', ['source_type', 'source_id', 'destination_type', 'destination_id'])
+      .execute();
+    await db.schema
+      .createIndex('inputs_destination_idx')
+      .on('inputs')
+      .columns(['destination_type', 'destination_id'])
+      .execute();
+    await db.schema
+      .createTable('input_tags')
+      .addColumn('input_uuid', 'varchar(36)', (c) => c.notNull().references('inputs.input_uuid'))
+      .addColumn('name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('value', 'varchar(500)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('input_tags_pk', ['input_uuid', 'name'])
+      .execute();
+
+    const now = Date.now();
+    await sql`insert into experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+              values (0, 'Default', null, 'active', ${now}, ${now})`.execute(db);
+  },
+});
+
+class CodeMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: SqlDialect) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return {
+      '0001_initial_schema': initialSchema(this.dialect),
+    };
+  }
+}
+
+/** Brings the schema up to the newest version; safe to call on every start. */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: new CodeMigrationProvider(dialect),
+    migrationTableName: 'mlflow_ts_migrations',
+    migrationLockTableName: 'mlflow_ts_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,748 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { MlflowError } from '../entities/errors.js';
+import type {
+  DatasetInput,
+  Experiment,
+  LifecycleStage,
+  Metric,
+  MetricWithRunId,
+  Param,
+  Run,
+  RunInfo,
+  RunStatus,
+  Tag,
+  ViewType,
+} from '../entities/tracking.js';
+import type { StoreDatabase } from './database.js';
+import type { WriteTransaction } from './group-commit.js';
+import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
+import { experimentFilterSql, experimentOrderExpression, runFilterSql, runOrderExpression } from './search-sql.js';
+import type {
+  CreateExperimentInput,
+  CreateRunInput,
+  MetricHistoryQuery,
+  Page,
+  SearchExperimentsQuery,
+  SearchRunsQuery,
+  TrackingStore,
+  UpdateRunInput,
+} from './tracking-store.js';
+
+type Reader = Kysely<Database> | WriteTransaction;
+
+const RUN_NAME_TAG = 'mlflow.runName';
+/** Bind-parameter lists are chunked below SQLite's limit of 32,766 variables per statement. */
+const CHUNK = 500;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function lifecycleStages(viewType: ViewType): LifecycleStage[] {
+  if (viewType === 'ALL') return ['active', 'deleted'];
+  return viewType === 'DELETED_ONLY' ? ['deleted'] : ['active'];
+}
+
+function storedValue(value: number): { value: number; is_nan: number } {
+  return Number.isNaN(value) ? { value: 0, is_nan: 1 } : { value, is_nan: 0 };
+}
+
+function metricFromRow(row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>): Metric {
+  return {
+    key: row.key,
+    value: row.is_nan ? Number.NaN : Number(row.value),
+    timestamp: Number(row.timestamp),
+    step: Number(row.step),
+  };
+}
+
+/** MLflow's rule for the latest value of a metric: highest step, then timestamp, then value. */
+function isNewer(a: Metric, b: Metric): boolean {
+  if (a.step !== b.step) return a.step > b.step;
+  if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp;
+  return a.value > b.value || (Number.isNaN(b.value) && !Number.isNaN(a.value));
+}
+
+function runInfoFromRow(row: Selectable<RunsTable>): RunInfo {
+  const info: RunInfo = {
+    run_id: row.run_uuid,
+    run_uuid: row.run_uuid,
+    run_name: row.name,
+    experiment_id: String(row.experiment_id),
+    user_id: row.user_id,
+    status: row.status as RunStatus,
+    start_time: Number(row.start_time),
+    artifact_uri: row.artifact_uri,
+    lifecycle_stage: row.lifecycle_stage as LifecycleStage,
+  };
+  if (row.end_time !== null) info.end_time = Number(row.end_time);
+  return info;
+}
+
+/** The SQL implementation of TrackingStore, shared by the SQLite and PostgreSQL dialects. */
+export class SqlTrackingStore implements TrackingStore {
+  private readonly db: Kysely<Database>;
+
+  constructor(
+    private readonly database: StoreDatabase,
+    private readonly defaultArtifactLocation: (experimentId: string) => string,
+  ) {
+    this.db = database.reader;
+  }
+
+  /** Gives the Default experiment its artifact location once the server's artifact root is known. */
+  async init(): Promise<void> {
+    await this.write((trx) =>
+      trx
+        .updateTable('experiments')
+        .set({ artifact_location: this.defaultArtifactLocation('0') })
+        .where('experiment_id', '=', 0)
+        .where('artifact_location', 'is', null)
+        .execute(),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.database.close();
+  }
+
+  private write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
+    return this.database.writer.run(op);
+  }
+
+  // ---------------------------------------------------------------- experiments
+
+  private experimentFromRow(row: Selectable<ExperimentsTable>, tags: Tag[]): Experiment {
+    const id = String(row.experiment_id);
+    return {
+      experiment_id: id,
+      name: row.name,
+      artifact_location: row.artifact_location ?? this.defaultArtifactLocation(id),
+      lifecycle_stage: row.lifecycle_stage as LifecycleStage,
+      creation_time: Number(row.creation_time),
+      last_update_time: Number(row.last_update_time),
+      tags,
+    };
+  }
+
+  private async experimentsWithTags(db: Reader, rows: Selectable<ExperimentsTable>[]): Promise<Experiment[]> {
+    const tagsById = new Map<number, Tag[]>();
+    for (const ids of chunks(rows.map((r) => Number(r.experiment_id)))) {
+      const tags = await db.selectFrom('experiment_tags').selectAll().where('experiment_id', 'in', ids).execute();
+      for (const t of tags) {
+        const list = tagsById.get(Number(t.experiment_id)) ?? [];
+        list.push({ key: t.key, value: t.value });
+        tagsById.set(Number(t.experiment_id), list);
+      }
+    }
+    return rows.map((r) => this.experimentFromRow(r, tagsById.get(Number(r.experiment_id)) ?? []));
+  }
+
+  private async experimentRow(db: Reader, id: string): Promise<Selectable<ExperimentsTable> | undefined> {
+    if (!/^\d+$/.test(id)) return undefined;
+    return db.selectFrom('experiments').selectAll().where('experiment_id', '=', Number(id)).executeTakeFirst();
+  }
+
+  private async requireExperimentRow(db: Reader, id: string): Promise<Selectable<ExperimentsTable>> {
+    const row = await this.experimentRow(db, id);
+    if (!row) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
+    return row;
+  }
+
+  private async requireActiveExperiment(db: Reader, id: string): Promise<Selectable<ExperimentsTable>> {
+    const row = await this.requireExperimentRow(db, id);
+    if (row.lifecycle_stage !== 'active') {
+      throw MlflowError.invalidParameter(
+        `The experiment ${id} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`,
+      );
+    }
+    return row;
+  }
+
+  createExperiment(input: CreateExperimentInput): Promise<string> {
+    return this.write(async (trx) => {
+      const existing = await trx.selectFrom('experiments').select('lifecycle_stage').where('name', '=', input.name).executeTakeFirst();
+      if (existing) {
+        throw new MlflowError(
+          'RESOURCE_ALREADY_EXISTS',
+          existing.lifecycle_stage === 'deleted'
+            ? `Experiment '${input.name}' already exists in deleted state. You can restore the experiment, or permanently delete the experiment to create a new one.`
+            : `Experiment '${input.name}' already exists.`,
+        );
+      }
+      const now = Date.now();
+      const inserted = await trx
+        .insertInto('experiments')
+        .values({
+          name: input.name,
+          artifact_location: input.artifactLocation ?? null,
+          lifecycle_stage: 'active',
+          creation_time: now,
+          last_update_time: now,
+        } as Selectable<ExperimentsTable>)
+        .returning('experiment_id')
+        .executeTakeFirstOrThrow();
+      const id = String(inserted.experiment_id);
+      if (input.artifactLocation === undefined) {
+        await trx
+          .updateTable('experiments')
+          .set({ artifact_location: this.defaultArtifactLocation(id) })
+          .where('experiment_id', '=', Number(id))
+          .execute();
+      }
+      if (input.tags.length > 0) {
+        await trx
+          .insertInto('experiment_tags')
+          .values(input.tags.map((t) => ({ experiment_id: Number(id), key: t.key, value: t.value })))
+          .execute();
+      }
+      return id;
+    });
+  }
+
+  async getExperiment(id: string): Promise<Experiment | undefined> {
+    const row = await this.experimentRow(this.db, id);
+    return row ? (await this.experimentsWithTags(this.db, [row]))[0] : undefined;
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment | undefined> {
+    const row = await this.db.selectFrom('experiments').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? (await this.experimentsWithTags(this.db, [row]))[0] : undefined;
+  }
+
+  async searchExperiments(query: SearchExperimentsQuery): Promise<Page<Experiment>> {
+    let q = this.db
+      .selectFrom('experiments')
+      .selectAll()
+      .where('lifecycle_stage', 'in', lifecycleStages(query.viewType));
+    if (query.filter) {
+      const filter = query.filter;
+      q = q.where((eb) => experimentFilterSql(eb, filter));
+    }
+    const orderKeys = new Set<string>();
+    for (const o of query.orderBy) {
+      q = q.orderBy(experimentOrderExpression(o), o.ascending ? 'asc' : 'desc');
+      orderKeys.add(o.key);
+    }
+    // MLflow's default order: newest first, then by id for a stable page order.
+    if (!orderKeys.has('creation_time')) q = q.orderBy('experiments.creation_time', 'desc');
+    if (!orderKeys.has('experiment_id')) q = q.orderBy('experiments.experiment_id', 'asc');
+    const rows = await q.limit(query.maxResults + 1).offset(query.offset).execute();
+    const more = rows.length > query.maxResults;
+    const items = await this.experimentsWithTags(this.db, rows.slice(0, query.maxResults));
+    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+  }
+
+  renameExperiment(id: string, newName: string): Promise<void> {
+    return this.write(async (trx) => {
+      const row = await this.requireExperimentRow(trx, id);
+      if (row.lifecycle_stage !== 'active') {
+        throw MlflowError.invalidParameter('Cannot rename a non-active experiment.');
+      }
+      if (row.name === newName) return;
+      const clash = await trx.selectFrom('experiments').select('experiment_id').where('name', '=', newName).executeTakeFirst();
+      if (clash) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment '${newName}' already exists.`);
+      await trx
+        .updateTable('experiments')
+        .set({ name: newName, last_update_time: Date.now() })
+        .where('experiment_id', '=', Number(id))
+        .execute();
+    });
+  }
+
+  deleteExperiment(id: string): Promise<void> {
+    return this.setExperimentStage(id, 'deleted');
+  }
+
+  restoreExperiment(id: string): Promise<void> {
+    return this.setExperimentStage(id, 'active');
+  }
+
+  /** Deleting or restoring an experiment does the same to its runs, as MLflow's SQL store does. */
+  private setExperimentStage(id: string, stage: LifecycleStage): Promise<void> {
+    return this.write(async (trx) => {
+      const row = await this.requireExperimentRow(trx, id);
+      if (stage === 'deleted' && id === '0') {
+        throw MlflowError.invalidParameter('Cannot delete the default experiment (id 0).');
+      }
+      if (stage === 'active' && row.lifecycle_stage !== 'deleted') {
+        throw MlflowError.invalidParameter(`Cannot restore an experiment that is not deleted: experiment ${id} is ${row.lifecycle_stage}.`);
+      }
+      const now = Date.now();
+      await trx
+        .updateTable('experiments')
+        .set({ lifecycle_stage: stage, last_update_time: now })
+        .where('experiment_id', '=', Number(id))
+        .execute();
+      await trx
+        .updateTable('runs')
+        .set({ lifecycle_stage: stage, deleted_time: stage === 'deleted' ? now : null })
+        .where('experiment_id', '=', Number(id))
+        .where('lifecycle_stage', '!=', stage)
+        .execute();
+    });
+  }
+
+  setExperimentTag(id: string, tag: Tag): Promise<void> {
+    return this.write(async (trx) => {
+      await this.requireActiveExperiment(trx, id);
+      await trx
+        .insertInto('experiment_tags')
+        .values({ experiment_id: Number(id), key: tag.key, value: tag.value })
+        .onConflict((oc) => oc.columns(['experiment_id', 'key']).doUpdateSet({ value: tag.value }))
+        .execute();
+    });
+  }
+
+  deleteExperimentTag(id: string, key: string): Promise<void> {
+    return this.write(async (trx) => {
+      await this.requireActiveExperiment(trx, id);
+      const result = await trx
+        .deleteFrom('experiment_tags')
+        .where('experiment_id', '=', Number(id))
+        .where('key', '=', key)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) {
+        throw MlflowError.notFound(`No tag with name: ${key} in experiment with id ${id}`);
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  private async runRow(db: Reader, runId: string): Promise<Selectable<RunsTable> | undefined> {
+    return db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+  }
+
+  private async requireRunRow(db: Reader, runId: string): Promise<Selectable<RunsTable>> {
+    const row = await this.runRow(db, runId);
+    if (!row) throw MlflowError.notFound(`Run with id=${runId} not found`);
+    return row;
+  }
+
+  private async requireActiveRun(db: Reader, runId: string): Promise<Selectable<RunsTable>> {
+    const row = await this.requireRunRow(db, runId);
+    if (row.lifecycle_stage !== 'active') {
+      throw MlflowError.invalidParameter(
+        `The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`,
+      );
+    }
+    return row;
+  }
+
+  createRun(input: CreateRunInput): Promise<Run> {
+    return this.write(async (trx) => {
+      const experiment = await this.requireActiveExperiment(trx, input.experimentId);
+      const runId = randomUUID().replaceAll('-', '');
+      const location = experiment.artifact_location ?? this.defaultArtifactLocation(input.experimentId);
+      const row: Selectable<RunsTable> = {
+        run_uuid: runId,
+        experiment_id: Number(input.experimentId),
+        name: input.runName,
+        user_id: input.userId,
+        status: 'RUNNING',
+        start_time: input.startTime,
+        end_time: null,
+        deleted_time: null,
+        lifecycle_stage: 'active',
+        artifact_uri: input.artifactUri(location, runId),
+      };
+      await trx.insertInto('runs').values(row).execute();
+      const tags = input.tags.filter((t) => t.key !== RUN_NAME_TAG).concat({ key: RUN_NAME_TAG, value: input.runName });
+      await trx
+        .insertInto('tags')
+        .values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
+        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .execute();
+      return {
+        info: runInfoFromRow(row),
+        data: { metrics: [], params: [], tags },
+        inputs: { dataset_inputs: [] },
+      };
+    });
+  }
+
+  async getRun(runId: string): Promise<Run | undefined> {
+    const row = await this.runRow(this.db, runId);
+    if (!row) return undefined;
+    return (await this.runsWithData(this.db, [row]))[0];
+  }
+
+  updateRun(runId: string, update: UpdateRunInput): Promise<RunInfo> {
+    return this.write(async (trx) => {
+      const row = await this.requireActiveRun(trx, runId);
+      const changes: Partial<Selectable<RunsTable>> = {};
+      if (update.status !== undefined) changes.status = update.status;
+      if (update.endTime !== undefined) changes.end_time = update.endTime;
+      if (update.runName !== undefined && update.runName !== '') changes.name = update.runName;
+      if (Object.keys(changes).length > 0) {
+        await trx.updateTable('runs').set(changes).where('run_uuid', '=', runId).execute();
+      }
+      if (changes.name !== undefined) await this.upsertTags(trx, runId, [{ key: RUN_NAME_TAG, value: changes.name }]);
+      return runInfoFromRow({ ...row, ...changes });
+    });
+  }
+
+  deleteRun(runId: string): Promise<void> {
+    return this.write(async (trx) => {
+      await this.requireRunRow(trx, runId);
+      await trx
+        .updateTable('runs')
+        .set({ lifecycle_stage: 'deleted', deleted_time: Date.now() })
+        .where('run_uuid', '=', runId)
+        .execute();
+    });
+  }
+
+  restoreRun(runId: string): Promise<void> {
+    return this.write(async (trx) => {
+      await this.requireRunRow(trx, runId);
+      await trx
+        .updateTable('runs')
+        .set({ lifecycle_stage: 'active', deleted_time: null })
+        .where('run_uuid', '=', runId)
+        .execute();
+    });
+  }
+
+  private async upsertTags(trx: WriteTransaction, runId: string, tags: Tag[]): Promise<void> {
+    for (const part of chunks(tags)) {
+      await trx
+        .insertInto('tags')
+        .values(part.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
+        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .execute();
+    }
+  }
+
+  logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void> {
+    return this.write(async (trx) => {
+      await this.requireActiveRun(trx, runId);
+      if (params.length > 0) await this.logParams(trx, runId, params);
+      if (metrics.length > 0) await this.logMetrics(trx, runId, metrics);
+      if (tags.length > 0) {
+        await this.upsertTags(trx, runId, tags);
+        const runName = tags.findLast((t) => t.key === RUN_NAME_TAG);
+        if (runName) await trx.updateTable('runs').set({ name: runName.value }).where('run_uuid', '=', runId).execute();
+      }
+    });
+  }
+
+  private async logParams(trx: WriteTransaction, runId: string, params: Param[]): Promise<void> {
+    const keys = params.map((p) => p.key);
+    const existing = new Map<string, string>();
+    for (const part of chunks(keys)) {
+      const rows = await trx
+        .selectFrom('params')
+        .select(['key', 'value'])
+        .where('run_uuid', '=', runId)
+        .where('key', 'in', part)
+        .execute();
+      for (const r of rows) existing.set(r.key, r.value);
+    }
+    const fresh: Param[] = [];
+    for (const p of params) {
+      const old = existing.get(p.key);
+      if (old === undefined) {
+        fresh.push(p);
+        existing.set(p.key, p.value);
+      } else if (old !== p.value) {
+        throw MlflowError.invalidParameter(
+          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
+        );
+      }
+    }
+    for (const part of chunks(fresh)) {
+      await trx
+        .insertInto('params')
+        .values(part.map((p) => ({ run_uuid: runId, key: p.key, value: p.value })))
+        .execute();
+    }
+  }
+
+  private async logMetrics(trx: WriteTransaction, runId: string, metrics: Metric[]): Promise<void> {
+    for (const part of chunks(metrics)) {
+      await trx
+        .insertInto('metrics')
+        .values(part.map((m) => ({ run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+    const candidates = new Map<string, Metric>();
+    for (const m of metrics) {
+      const best = candidates.get(m.key);
+      if (!best || isNewer(m, best)) candidates.set(m.key, m);
+    }
+    const current = new Map<string, Metric>();
+    for (const part of chunks([...candidates.keys()])) {
+      const rows = await trx
+        .selectFrom('latest_metrics')
+        .selectAll()
+        .where('run_uuid', '=', runId)
+        .where('key', 'in', part)
+        .execute();
+      for (const r of rows) current.set(r.key, metricFromRow(r));
+    }
+    const winners = [...candidates.values()].filter((m) => {
+      const old = current.get(m.key);
+      return !old || !isNewer(old, m);
+    });
+    for (const part of chunks(winners)) {
+      await trx
+        .insertInto('latest_metrics')
+        .values(part.map((m) => ({ run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) })))
+        .onConflict((oc) =>
+          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({
+            value: eb.ref('excluded.value'),
+            timestamp: eb.ref('excluded.timestamp'),
+            step: eb.ref('excluded.step'),
+            is_nan: eb.ref('excluded.is_nan'),
+          })),
+        )
+        .execute();
+    }
+  }
+
+  deleteTag(runId: string, key: string): Promise<void> {
+    return this.write(async (trx) => {
+      await this.requireActiveRun(trx, runId);
+      const result = await trx.deleteFrom('tags').where('run_uuid', '=', runId).where('key', '=', key).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) {
+        throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
+      }
+    });
+  }
+
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    return this.write(async (trx) => {
+      const run = await this.requireActiveRun(trx, runId);
+      for (const input of datasets) {
+        const d = input.dataset;
+        let dataset = await trx
+          .selectFrom('datasets')
+          .select('dataset_uuid')
+          .where('experiment_id', '=', run.experiment_id)
+          .where('name', '=', d.name)
+          .where('digest', '=', d.digest)
+          .executeTakeFirst();
+        if (!dataset) {
+          dataset = { dataset_uuid: randomUUID().replaceAll('-', '') };
+          await trx
+            .insertInto('datasets')
+            .values({
+              dataset_uuid: dataset.dataset_uuid,
+              experiment_id: run.experiment_id,
+              name: d.name,
+              digest: d.digest,
+              dataset_source_type: d.source_type,
+              dataset_source: d.source,
+              dataset_schema: d.schema ?? null,
+              dataset_profile: d.profile ?? null,
+            })
+            .execute();
+        }
+        const link = await trx
+          .selectFrom('inputs')
+          .select('input_uuid')
+          .where('source_type', '=', 'DATASET')
+          .where('source_id', '=', dataset.dataset_uuid)
+          .where('destination_type', '=', 'RUN')
+          .where('destination_id', '=', runId)
+          .executeTakeFirst();
+        // Logging the same dataset to the same run again is a no-op, as in MLflow.
+        if (link) continue;
+        const inputUuid = randomUUID().replaceAll('-', '');
+        await trx
+          .insertInto('inputs')
+          .values({
+            input_uuid: inputUuid,
+            source_type: 'DATASET',
+            source_id: dataset.dataset_uuid,
+            destination_type: 'RUN',
+            destination_id: runId,
+          })
+          .execute();
+        if (input.tags.length > 0) {
+          await trx
+            .insertInto('input_tags')
+            .values(input.tags.map((t) => ({ input_uuid: inputUuid, name: t.key, value: t.value })))
+            .onConflict((oc) => oc.columns(['input_uuid', 'name']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+            .execute();
+        }
+      }
+    });
+  }
+
+  /** Loads params, tags, latest metrics and dataset inputs for a page of runs, a few queries in all. */
+  private async runsWithData(db: Reader, rows: Selectable<RunsTable>[]): Promise<Run[]> {
+    const runs = new Map<string, Run>();
+    for (const row of rows) {
+      runs.set(row.run_uuid, {
+        info: runInfoFromRow(row),
+        data: { metrics: [], params: [], tags: [] },
+        inputs: { dataset_inputs: [] },
+      });
+    }
+    for (const ids of chunks([...runs.keys()])) {
+      const [params, tags, metrics, inputs] = await Promise.all([
+        db.selectFrom('params').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
+        db.selectFrom('tags').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
+        db.selectFrom('latest_metrics').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
+        db
+          .selectFrom('inputs as i')
+          .innerJoin('datasets as d', 'd.dataset_uuid', 'i.source_id')
+          .select([
+            'i.input_uuid',
+            'i.destination_id',
+            'd.name',
+            'd.digest',
+            'd.dataset_source_type',
+            'd.dataset_source',
+            'd.dataset_schema',
+            'd.dataset_profile',
+          ])
+          .where('i.destination_type', '=', 'RUN')
+          .where('i.source_type', '=', 'DATASET')
+          .where('i.destination_id', 'in', ids)
+          .orderBy('i.input_uuid')
+          .execute(),
+      ]);
+      for (const p of params) runs.get(p.run_uuid)?.data.params.push({ key: p.key, value: p.value });
+      for (const t of tags) runs.get(t.run_uuid)?.data.tags.push({ key: t.key, value: t.value });
+      for (const m of metrics) runs.get(m.run_uuid)?.data.metrics.push(metricFromRow(m));
+      const inputTags = new Map<string, Tag[]>();
+      for (const part of chunks(inputs.map((i) => i.input_uuid))) {
+        const rowsOfTags = await db.selectFrom('input_tags').selectAll().where('input_uuid', 'in', part).execute();
+        for (const t of rowsOfTags) {
+          const list = inputTags.get(t.input_uuid) ?? [];
+          list.push({ key: t.name, value: t.value });
+          inputTags.set(t.input_uuid, list);
+        }
+      }
+      for (const i of inputs) {
+        const dataset: DatasetInput['dataset'] = {
+          name: i.name,
+          digest: i.digest,
+          source_type: i.dataset_source_type,
+          source: i.dataset_source,
+        };
+        if (i.dataset_schema !== null) dataset.schema = i.dataset_schema;
+        if (i.dataset_profile !== null) dataset.profile = i.dataset_profile;
+        runs.get(i.destination_id)?.inputs.dataset_inputs.push({ tags: inputTags.get(i.input_uuid) ?? [], dataset });
+      }
+    }
+    return [...runs.values()];
+  }
+
+  async searchRuns(query: SearchRunsQuery): Promise<Page<Run>> {
+    const experimentIds = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
+    if (experimentIds.length === 0) return { items: [] };
+    let q = this.db
+      .selectFrom('runs')
+      .selectAll('runs')
+      .where('runs.experiment_id', 'in', experimentIds)
+      .where('runs.lifecycle_stage', 'in', lifecycleStages(query.viewType));
+    if (query.filter) {
+      const filter = query.filter;
+      q = q.where((eb) => runFilterSql(eb, filter));
+    }
+    let hasStart = false;
+    let hasId = false;
+    for (const o of query.orderBy) {
+      const expr = runOrderExpression(o);
+      // Missing values last whatever the direction, as MLflow orders them.
+      q = q.orderBy(sql`(case when ${expr} is null then 1 else 0 end)`, 'asc').orderBy(expr, o.ascending ? 'asc' : 'desc');
+      if (o.entity === 'attribute' && (o.key === 'start_time' || o.key === 'created' || o.key === 'Created')) hasStart = true;
+      if (o.entity === 'attribute' && o.key === 'run_id') hasId = true;
+    }
+    if (!hasStart) q = q.orderBy('runs.start_time', 'desc');
+    if (!hasId) q = q.orderBy('runs.run_uuid', 'asc');
+    const rows = await q.limit(query.maxResults + 1).offset(query.offset).execute();
+    const more = rows.length > query.maxResults;
+    const items = await this.runsWithData(this.db, rows.slice(0, query.maxResults));
+    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+  }
+
+  // ---------------------------------------------------------------- metric history
+
+  async getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>> {
+    await this.requireRunRow(this.db, query.runId);
+    const rows = await this.db
+      .selectFrom('metrics')
+      .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
+      .where('run_uuid', '=', query.runId)
+      .where('key', '=', query.key)
+      .orderBy('step')
+      .orderBy('timestamp')
+      .orderBy('value')
+      .limit(query.maxResults + 1)
+      .offset(query.offset)
+      .execute();
+    const more = rows.length > query.maxResults;
+    const items = rows.slice(0, query.maxResults).map(metricFromRow);
+    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+  }
+
+  async getMetricHistoryForRuns(runIds: string[], key: string, maxResults: number): Promise<MetricWithRunId[]> {
+    const rows = await this.db
+      .selectFrom('metrics')
+      .select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan'])
+      .where('run_uuid', 'in', runIds)
+      .where('key', '=', key)
+      .orderBy('run_uuid')
+      .orderBy('step')
+      .orderBy('timestamp')
+      .limit(maxResults)
+      .execute();
+    return rows.map((r) => ({ ...metricFromRow(r), run_id: r.run_uuid }));
+  }
+
+  async getSampledMetricHistory(
+    runIds: string[],
+    key: string,
+    range: { startStep?: number; endStep?: number },
+    maxResults: number,
+  ): Promise<MetricWithRunId[]> {
+    const out: MetricWithRunId[] = [];
+    for (const runId of runIds) {
+      let q = this.db
+        .selectFrom('metrics')
+        .select(['step'])
+        .distinct()
+        .where('run_uuid', '=', runId)
+        .where('key', '=', key);
+      if (range.startStep !== undefined) q = q.where('step', '>=', range.startStep);
+      if (range.endStep !== undefined) q = q.where('step', '<=', range.endStep);
+      const steps = (await q.orderBy('step').execute()).map((r) => Number(r.step));
+      const chosen = sampleSteps(steps, maxResults);
+      if (chosen.length === 0) continue;
+      const wanted = new Set(chosen);
+      let rowsQuery = this.db
+        .selectFrom('metrics')
+        .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
+        .where('run_uuid', '=', runId)
+        .where('key', '=', key);
+      if (range.startStep !== undefined) rowsQuery = rowsQuery.where('step', '>=', range.startStep);
+      if (range.endStep !== undefined) rowsQuery = rowsQuery.where('step', '<=', range.endStep);
+      const rows = await rowsQuery.orderBy('step').orderBy('timestamp').execute();
+      for (const r of rows) if (wanted.has(Number(r.step))) out.push({ ...metricFromRow(r), run_id: runId });
+    }
+    return out;
+  }
+}
+
+/**
+ * Picks at most `max` steps spread evenly over the sorted `steps`, always keeping the first and the
+ * last, as MLflow's bulk-interval endpoint does.
+ */
+export function sampleSteps(steps: number[], max: number): number[] {
+  if (steps.length <= max) return steps;
+  if (max <= 1) return steps.slice(0, max);
+  const out = new Set<number>();
+  const stride = (steps.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.add(steps[Math.round(i * stride)]);
+  return [...out];
+}
