@@ -38,3 +38,30 @@ export class MlflowError extends Error {
     return new MlflowError('RESOURCE_DOES_NOT_EXIST', message);
   }
 }
+
+export interface ParamConflict {
+  key: string;
+  oldValue: string;
+  newValue: string;
+}
+
+/** A param logged again with another value; params are write-once. */
+export class ParamConflictError extends MlflowError {
+  constructor(
+    readonly runId: string,
+    readonly conflicts: ParamConflict[],
+  ) {
+    const listed = conflicts
+      .map((c) => `{'key': '${c.key}', 'old_value': '${c.oldValue}', 'new_value': '${c.newValue}'}`)
+      .join(', ');
+    super('INVALID_PARAMETER_VALUE', `Changing param values is not allowed. Params were already logged='[${listed}]' for run ID='${runId}'.`);
+  }
+
+  /** The wording MLflow uses when a single param (log-parameter) conflicts. */
+  singleParamMessage(): MlflowError {
+    const c = this.conflicts[0];
+    return MlflowError.invalidParameter(
+      `Changing param values is not allowed. Param with key='${c.key}' was already logged with value='${c.oldValue}' for run ID='${this.runId}'. Attempted logging new value '${c.newValue}'.`,
+    );
+  }
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { MlflowError } from '../entities/errors.js';
+import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
   Experiment,
@@ -264,13 +264,10 @@ export class SqlTrackingStore implements TrackingStore {
   /** Deleting or restoring an experiment does the same to its runs, as MLflow's SQL store does. */
   private setExperimentStage(id: string, stage: LifecycleStage): Promise<void> {
     return this.write(async (trx) => {
-      const row = await this.requireExperimentRow(trx, id);
-      if (stage === 'deleted' && id === '0') {
-        throw MlflowError.invalidParameter('Cannot delete the default experiment (id 0).');
-      }
-      if (stage === 'active' && row.lifecycle_stage !== 'deleted') {
-        throw MlflowError.invalidParameter(`Cannot restore an experiment that is not deleted: experiment ${id} is ${row.lifecycle_stage}.`);
-      }
+      // MLflow looks the experiment up among those in the opposite stage, so deleting a deleted
+      // experiment (or restoring an active one) reports it as not found.
+      const row = await this.experimentRow(trx, id);
+      if (!row || row.lifecycle_stage === stage) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
       const now = Date.now();
       await trx
         .updateTable('experiments')
@@ -444,17 +441,17 @@ export class SqlTrackingStore implements TrackingStore {
       for (const r of rows) existing.set(r.key, r.value);
     }
     const fresh: Param[] = [];
+    const conflicts: ParamConflict[] = [];
     for (const p of params) {
       const old = existing.get(p.key);
       if (old === undefined) {
         fresh.push(p);
         existing.set(p.key, p.value);
       } else if (old !== p.value) {
-        throw MlflowError.invalidParameter(
-          `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
-        );
+        conflicts.push({ key: p.key, oldValue: old, newValue: p.value });
       }
     }
+    if (conflicts.length > 0) throw new ParamConflictError(runId, conflicts);
     for (const part of chunks(fresh)) {
       await trx
         .insertInto('params')
@@ -675,8 +672,8 @@ export class SqlTrackingStore implements TrackingStore {
       .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
       .where('run_uuid', '=', query.runId)
       .where('key', '=', query.key)
-      .orderBy('step')
       .orderBy('timestamp')
+      .orderBy('step')
       .orderBy('value')
       .limit(query.maxResults + 1)
       .offset(query.offset)
@@ -693,8 +690,9 @@ export class SqlTrackingStore implements TrackingStore {
       .where('run_uuid', 'in', runIds)
       .where('key', '=', key)
       .orderBy('run_uuid')
-      .orderBy('step')
       .orderBy('timestamp')
+      .orderBy('step')
+      .orderBy('value')
       .limit(maxResults)
       .execute();
     return rows.map((r) => ({ ...metricFromRow(r), run_id: r.run_uuid }));
@@ -706,43 +704,66 @@ export class SqlTrackingStore implements TrackingStore {
     range: { startStep?: number; endStep?: number },
     maxResults: number,
   ): Promise<MetricWithRunId[]> {
+    // MLflow samples on the union of all runs' steps, so every run is drawn at the same x positions,
+    // and keeps each run's first and last step so no line is cut short.
+    const stepsByRun = new Map<string, number[]>();
+    for (const ids of chunks(runIds)) {
+      const rows = await this.db
+        .selectFrom('metrics')
+        .select(['run_uuid', 'step'])
+        .distinct()
+        .where('run_uuid', 'in', ids)
+        .where('key', '=', key)
+        .orderBy('run_uuid')
+        .orderBy('step')
+        .execute();
+      for (const r of rows) {
+        const list = stepsByRun.get(r.run_uuid) ?? [];
+        list.push(Number(r.step));
+        stepsByRun.set(r.run_uuid, list);
+      }
+    }
+    if (stepsByRun.size === 0) return [];
+    const allSteps = [...new Set([...stepsByRun.values()].flat())].sort((a, b) => a - b);
+    const start = range.startStep ?? 0;
+    const end = range.endStep ?? allSteps[allSteps.length - 1];
+    const chosen = new Set(sampleSteps(allSteps.filter((s) => s >= start && s <= end), maxResults));
+    for (const steps of stepsByRun.values()) {
+      for (const edge of [steps[0], steps[steps.length - 1]]) if (edge >= start && edge <= end) chosen.add(edge);
+    }
     const out: MetricWithRunId[] = [];
     for (const runId of runIds) {
-      let q = this.db
-        .selectFrom('metrics')
-        .select(['step'])
-        .distinct()
-        .where('run_uuid', '=', runId)
-        .where('key', '=', key);
-      if (range.startStep !== undefined) q = q.where('step', '>=', range.startStep);
-      if (range.endStep !== undefined) q = q.where('step', '<=', range.endStep);
-      const steps = (await q.orderBy('step').execute()).map((r) => Number(r.step));
-      const chosen = sampleSteps(steps, maxResults);
-      if (chosen.length === 0) continue;
-      const wanted = new Set(chosen);
-      let rowsQuery = this.db
+      if (!stepsByRun.has(runId)) continue;
+      const rows = await this.db
         .selectFrom('metrics')
         .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
         .where('run_uuid', '=', runId)
-        .where('key', '=', key);
-      if (range.startStep !== undefined) rowsQuery = rowsQuery.where('step', '>=', range.startStep);
-      if (range.endStep !== undefined) rowsQuery = rowsQuery.where('step', '<=', range.endStep);
-      const rows = await rowsQuery.orderBy('step').orderBy('timestamp').execute();
-      for (const r of rows) if (wanted.has(Number(r.step))) out.push({ ...metricFromRow(r), run_id: runId });
+        .where('key', '=', key)
+        .where('step', '>=', start)
+        .where('step', '<=', end)
+        .orderBy('step')
+        .orderBy('timestamp')
+        .orderBy('value')
+        .execute();
+      let count = 0;
+      for (const r of rows) {
+        if (!chosen.has(Number(r.step))) continue;
+        out.push({ ...metricFromRow(r), run_id: runId });
+        if (++count >= 25000) break;
+      }
     }
     return out;
   }
 }
 
 /**
- * Picks at most `max` steps spread evenly over the sorted `steps`, always keeping the first and the
- * last, as MLflow's bulk-interval endpoint does.
+ * Picks `max` steps spread evenly over the sorted `steps`, plus the last one, as MLflow's
+ * bulk-interval endpoint does.
  */
 export function sampleSteps(steps: number[], max: number): number[] {
   if (steps.length <= max) return steps;
-  if (max <= 1) return steps.slice(0, max);
-  const out = new Set<number>();
-  const stride = (steps.length - 1) / (max - 1);
-  for (let i = 0; i < max; i++) out.add(steps[Math.round(i * stride)]);
-  return [...out];
+  const out: number[] = [];
+  for (let i = 0; i < max; i++) out.push(steps[Math.floor((i * steps.length) / max)]);
+  out.push(steps[steps.length - 1]);
+  return out;
 }

@@ -14,7 +14,7 @@ import type { FilterNode, OrderByClause } from '../search/filter-ast.js';
 
 export interface CreateExperimentInput {
   name: string;
-  /** When absent the store asks `defaultArtifactLocation` once the id is known. */
+  /** When absent the store derives it from the server's artifact root and the new id. */
   artifactLocation?: string;
   tags: Tag[];
 }
@@ -71,7 +71,7 @@ export interface MetricHistoryQuery {
  * validation (names, lengths, limits) is the service layer's job and happens before a call.
  */
 export interface TrackingStore {
-  createExperiment(input: CreateExperimentInput, defaultArtifactLocation: (id: string) => string): Promise<string>;
+  createExperiment(input: CreateExperimentInput): Promise<string>;
   getExperiment(id: string): Promise<Experiment | undefined>;
   getExperimentByName(name: string): Promise<Experiment | undefined>;
   searchExperiments(query: SearchExperimentsQuery): Promise<Page<Experiment>>;

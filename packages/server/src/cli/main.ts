@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { MlflowError } from '../entities/errors.js';
+import { VERSION } from '../version.js';
+import { dbCommand, serverCommand } from './server-command.js';
+
+const program = new Command('mlflow-ts')
+  .description('MLflow-compatible tracking server and tools.')
+  .version(VERSION)
+  .addCommand(serverCommand())
+  .addCommand(dbCommand());
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof MlflowError) {
+    console.error(`Error: ${error.message}`);
+  } else {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  process.exit(1);
+});

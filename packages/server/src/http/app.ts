@@ -1,0 +1,131 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { MlflowError } from '../entities/errors.js';
+import type { TrackingService } from '../services/tracking-service.js';
+import { VERSION } from '../version.js';
+import { httpStatusFor } from './error-status.js';
+import { RequestFields } from './request-fields.js';
+import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
+import { parseRequestJson, toWireJson } from './wire-json.js';
+
+export interface AppOptions {
+  tracking: TrackingService;
+  /** Largest accepted request body in bytes. */
+  bodyLimit?: number;
+  logger?: boolean;
+}
+
+const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
+const JSON_TYPE = 'application/json';
+
+function sendError(reply: FastifyReply, error: MlflowError): FastifyReply {
+  return reply
+    .status(httpStatusFor(error.errorCode))
+    .type(JSON_TYPE)
+    .send(JSON.stringify({ error_code: error.errorCode, message: error.message }));
+}
+
+/** Maps framework errors (bad body, too large, ...) to MLflow's error shape; anything else is a 500. */
+function toMlflowError(error: FastifyError | Error): MlflowError {
+  if (error instanceof MlflowError) return error;
+  const fe = error as FastifyError;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return MlflowError.invalidParameter(`Request body is larger than the server's limit. ${fe.message}`);
+  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new MlflowError('BAD_REQUEST', fe.message);
+  }
+  return new MlflowError('INTERNAL_ERROR', error.message || 'Internal server error');
+}
+
+/** MLflow checks the Content-Type of POST and PUT requests only. */
+function checkContentType(request: FastifyRequest): void {
+  if (request.method !== 'POST' && request.method !== 'PUT') return;
+  const header = request.headers['content-type'];
+  if (!header) throw MlflowError.invalidParameter('Bad Request. Content-Type header is missing.');
+  if (header.split(';')[0].trim().toLowerCase() !== JSON_TYPE) {
+    throw MlflowError.invalidParameter(`Bad Request. Content-Type must be one of ['${JSON_TYPE}'].`);
+  }
+}
+
+function requestFields(request: FastifyRequest): RequestFields {
+  if (request.method === 'GET') return new RequestFields((request.query ?? {}) as Record<string, unknown>, true);
+  const body = request.body;
+  if (body === undefined || body === null) return new RequestFields({}, false);
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw MlflowError.invalidParameter('The request body must be a JSON object.');
+  }
+  return new RequestFields(body as Record<string, unknown>, false);
+}
+
+function register(app: FastifyInstance, endpoint: Endpoint): void {
+  const prefixes = endpoint.ajaxOnly ? ['/ajax-api/2.0/mlflow'] : API_PREFIXES;
+  for (const prefix of prefixes) {
+    app.route({
+      method: endpoint.method,
+      url: `${prefix}/${endpoint.path}`,
+      handler: async (request, reply) => {
+        checkContentType(request);
+        const result = await endpoint.handle(requestFields(request));
+        return reply.type(JSON_TYPE).send(toWireJson(result));
+      },
+    });
+  }
+}
+
+/** Builds the HTTP application: MLflow's REST API over the given services. */
+export function buildApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
+    // MLflow ignores a trailing slash and allows long run-id-heavy query strings.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+  });
+
+  app.removeAllContentTypeParsers();
+  // Parse every body as JSON whatever its declared type; the Content-Type rule is checked per route so
+  // its error carries MLflow's message.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, parseRequestJson(text));
+    } catch (error) {
+      done(MlflowError.invalidParameter(`Malformed JSON in the request body: ${(error as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const mlflowError = toMlflowError(error as FastifyError);
+    if (mlflowError.errorCode === 'INTERNAL_ERROR') request.log.error(error);
+    return sendError(reply, mlflowError);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new MlflowError('ENDPOINT_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]} exists on this server.`),
+    ),
+  );
+
+  for (const endpoint of trackingEndpoints(options.tracking)) register(app, endpoint);
+
+  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
+  app.get('/version', async (_request, reply) => reply.type('text/plain').send(VERSION));
+  const features = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.type(JSON_TYPE).send(
+      JSON.stringify({
+        store_type: 'SqlStore',
+        workspaces_enabled: false,
+        trace_archival_enabled: false,
+        multipart_uploads_enabled: false,
+        multipart_downloads_enabled: false,
+        server: 'mlflow-ts',
+        version: VERSION,
+      }),
+    );
+  for (const prefix of [...API_PREFIXES, '/api/3.0/mlflow', '/ajax-api/3.0/mlflow']) {
+    app.get(`${prefix}/server-features`, features);
+    app.get(`${prefix}/server-info`, features);
+  }
+  return app;
+}

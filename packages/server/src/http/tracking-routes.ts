@@ -1,0 +1,289 @@
+import { RUN_STATUSES, VIEW_TYPES, type DatasetInput } from '../entities/tracking.js';
+import type { TrackingService } from '../services/tracking-service.js';
+import { keyValue, missing, RequestFields, wrongType } from './request-fields.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface Endpoint {
+  method: HttpMethod;
+  /** Path below /api/2.0/mlflow (and /ajax-api/2.0/mlflow). */
+  path: string;
+  handle: (fields: RequestFields) => Promise<unknown>;
+  /** Served only under /ajax-api, as MLflow does for endpoints its UI alone uses. */
+  ajaxOnly?: boolean;
+}
+
+const empty = {};
+
+function searchExperiments(tracking: TrackingService) {
+  return async (f: RequestFields) => {
+    const page = await tracking.searchExperiments({
+      filter: f.optionalString('filter'),
+      orderBy: f.stringList('order_by'),
+      viewType: f.optionalEnum('view_type', VIEW_TYPES) ?? 'ACTIVE_ONLY',
+      // MLflow has no server default here (a missing value fails there); 1000 is its clients' default.
+      maxResults: f.optionalInt('max_results') ?? 1000,
+      pageToken: f.optionalString('page_token'),
+    });
+    return { experiments: page.items, next_page_token: page.nextPageToken };
+  };
+}
+
+function datasetInputs(f: RequestFields): DatasetInput[] {
+  return f.objects('datasets').map((item, i) => {
+    const path = `datasets[${i}]`;
+    const d = item.dataset;
+    if (d === undefined || d === null) throw missing(`${path}.dataset`);
+    if (typeof d !== 'object' || Array.isArray(d)) throw wrongType(`${path}.dataset`, d);
+    const ds = d as Record<string, unknown>;
+    const str = (name: string, required: boolean): string | undefined => {
+      const v = ds[name];
+      if (v === undefined || v === null || v === '') {
+        if (required) throw missing(`${path}.dataset.${name}`);
+        return undefined;
+      }
+      if (typeof v !== 'string') throw wrongType(`${path}.dataset.${name}`, v);
+      return v;
+    };
+    const tags = item.tags ?? [];
+    if (!Array.isArray(tags)) throw wrongType(`${path}.tags`, tags);
+    return {
+      dataset: {
+        name: str('name', true) as string,
+        digest: str('digest', true) as string,
+        source_type: str('source_type', true) as string,
+        source: str('source', true) as string,
+        schema: str('schema', false),
+        profile: str('profile', false),
+      },
+      tags: tags.map((t: unknown, j: number) => {
+        if (t === null || typeof t !== 'object') throw wrongType(`${path}.tags[${j}]`, t);
+        return keyValue(t as Record<string, unknown>, `${path}.tags[${j}]`);
+      }),
+    };
+  });
+}
+
+/** MLflow's tracking endpoints, each reading its request and calling the tracking service. */
+export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
+  return [
+    // experiments
+    {
+      method: 'POST',
+      path: 'experiments/create',
+      handle: async (f) => ({
+        experiment_id: await tracking.createExperiment(f.requiredString('name'), f.optionalString('artifact_location'), f.tags('tags')),
+      }),
+    },
+    {
+      method: 'GET',
+      path: 'experiments/get',
+      handle: async (f) => ({ experiment: await tracking.getExperiment(f.experimentId(true) as string) }),
+    },
+    {
+      method: 'GET',
+      path: 'experiments/get-by-name',
+      handle: async (f) => ({ experiment: await tracking.getExperimentByName(f.requiredString('experiment_name')) }),
+    },
+    { method: 'GET', path: 'experiments/search', handle: searchExperiments(tracking) },
+    { method: 'POST', path: 'experiments/search', handle: searchExperiments(tracking) },
+    {
+      method: 'POST',
+      path: 'experiments/update',
+      handle: async (f) => {
+        const id = f.experimentId(true) as string;
+        const newName = f.optionalString('new_name');
+        if (newName) await tracking.renameExperiment(id, newName);
+        else await tracking.getExperiment(id);
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'experiments/delete',
+      handle: async (f) => {
+        await tracking.deleteExperiment(f.experimentId(true) as string);
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'experiments/restore',
+      handle: async (f) => {
+        await tracking.restoreExperiment(f.experimentId(true) as string);
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'experiments/set-experiment-tag',
+      handle: async (f) => {
+        await tracking.setExperimentTag(f.experimentId(true) as string, {
+          key: f.requiredString('key'),
+          value: f.optionalString('value') ?? '',
+        });
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'experiments/delete-experiment-tag',
+      handle: async (f) => {
+        await tracking.deleteExperimentTag(f.experimentId(true) as string, f.requiredString('key'));
+        return empty;
+      },
+    },
+
+    // runs
+    {
+      method: 'POST',
+      path: 'runs/create',
+      handle: async (f) => ({
+        run: await tracking.createRun({
+          experimentId: f.experimentId(false),
+          userId: f.optionalString('user_id'),
+          runName: f.optionalString('run_name'),
+          startTime: f.optionalInt('start_time'),
+          tags: f.tags('tags'),
+        }),
+      }),
+    },
+    { method: 'GET', path: 'runs/get', handle: async (f) => ({ run: await tracking.getRun(f.runId()) }) },
+    {
+      method: 'POST',
+      path: 'runs/update',
+      handle: async (f) => ({
+        run_info: await tracking.updateRun(f.runId(), {
+          status: f.optionalEnum('status', RUN_STATUSES),
+          endTime: f.optionalInt('end_time'),
+          runName: f.optionalString('run_name'),
+        }),
+      }),
+    },
+    {
+      method: 'POST',
+      path: 'runs/delete',
+      handle: async (f) => {
+        await tracking.deleteRun(f.runId());
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/restore',
+      handle: async (f) => {
+        await tracking.restoreRun(f.runId());
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/log-metric',
+      handle: async (f) => {
+        const runId = f.runId();
+        await tracking.logMetric(runId, {
+          key: f.requiredString('key'),
+          value: f.requiredDouble('value'),
+          timestamp: f.requiredInt('timestamp'),
+          step: f.optionalInt('step') ?? 0,
+        });
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/log-parameter',
+      handle: async (f) => {
+        await tracking.logParam(f.runId(), { key: f.requiredString('key'), value: f.optionalString('value') ?? '' });
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/set-tag',
+      handle: async (f) => {
+        await tracking.setTag(f.runId(), { key: f.requiredString('key'), value: f.optionalString('value') ?? '' });
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/delete-tag',
+      handle: async (f) => {
+        await tracking.deleteTag(f.runId(), f.requiredString('key'));
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/log-batch',
+      handle: async (f) => {
+        await tracking.logBatch(f.runId(), f.metrics('metrics'), f.tags('params'), f.tags('tags'));
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/log-inputs',
+      handle: async (f) => {
+        await tracking.logInputs(f.runId(), datasetInputs(f));
+        return empty;
+      },
+    },
+    {
+      method: 'POST',
+      path: 'runs/search',
+      handle: async (f) => {
+        const page = await tracking.searchRuns({
+          experimentIds: f.stringList('experiment_ids'),
+          filter: f.optionalString('filter'),
+          orderBy: f.stringList('order_by'),
+          viewType: f.optionalEnum('run_view_type', VIEW_TYPES) ?? 'ACTIVE_ONLY',
+          maxResults: f.optionalInt('max_results') ?? 1000,
+          pageToken: f.optionalString('page_token'),
+        });
+        return { runs: page.items, next_page_token: page.nextPageToken };
+      },
+    },
+
+    // metric history
+    {
+      method: 'GET',
+      path: 'metrics/get-history',
+      handle: async (f) => {
+        const page = await tracking.getMetricHistory({
+          runId: f.runId(),
+          key: f.requiredString('metric_key'),
+          maxResults: f.optionalInt('max_results'),
+          pageToken: f.optionalString('page_token'),
+        });
+        return { metrics: page.items, next_page_token: page.nextPageToken };
+      },
+    },
+    {
+      method: 'GET',
+      path: 'metrics/get-history-bulk-interval',
+      handle: async (f) => {
+        const runIds = f.stringList('run_ids');
+        if (runIds.length === 0) throw missing('run_ids');
+        return {
+          metrics: await tracking.getMetricHistoryBulkInterval({
+            runIds,
+            key: f.requiredString('metric_key'),
+            startStep: f.optionalInt('start_step'),
+            endStep: f.optionalInt('end_step'),
+            maxResults: f.optionalInt('max_results'),
+          }),
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: 'metrics/get-history-bulk',
+      ajaxOnly: true,
+      handle: async (f) => ({
+        metrics: await tracking.getMetricHistoryBulk(f.stringList('run_id'), f.optionalString('metric_key'), f.optionalInt('max_results')),
+      }),
+    },
+  ];
+}

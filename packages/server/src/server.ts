@@ -1,0 +1,52 @@
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './http/app.js';
+import { TrackingService } from './services/tracking-service.js';
+import { openDatabase } from './store/database.js';
+import { SqlTrackingStore } from './store/sql-tracking-store.js';
+
+export interface ServerConfig {
+  backendStoreUri: string;
+  /** Root under which experiments get their artifact locations; derived from serveArtifacts when absent. */
+  defaultArtifactRoot?: string;
+  serveArtifacts: boolean;
+  host: string;
+  port: number;
+  logger?: boolean;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** The base URL the server listens on, e.g. http://127.0.0.1:5000 */
+  url: string;
+  /** Stops accepting requests, waits for in-flight ones, commits pending writes, closes the store. */
+  close(): Promise<void>;
+}
+
+/** MLflow's default: proxied artifacts when the server serves them, else a local ./mlruns folder. */
+export function resolveArtifactRoot(config: Pick<ServerConfig, 'defaultArtifactRoot' | 'serveArtifacts'>): string {
+  if (config.defaultArtifactRoot) return config.defaultArtifactRoot;
+  return config.serveArtifacts ? 'mlflow-artifacts:/' : path.resolve('mlruns');
+}
+
+/** Opens the store and starts the HTTP server. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const database = await openDatabase(config.backendStoreUri);
+  const root = resolveArtifactRoot(config).replace(/\/+$/, '');
+  const store = new SqlTrackingStore(database, (id) => `${root}/${id}`);
+  await store.init();
+  const app = buildApp({ tracking: new TrackingService(store), logger: config.logger });
+  const address = await app.listen({ host: config.host, port: config.port });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: address.replace('[::1]', '127.0.0.1'),
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

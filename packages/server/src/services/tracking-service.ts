@@ -1,0 +1,331 @@
+import { MlflowError, ParamConflictError } from '../entities/errors.js';
+import type {
+  DatasetInput,
+  Experiment,
+  Metric,
+  MetricWithRunId,
+  Run,
+  RunInfo,
+  RunStatus,
+  Tag,
+  ViewType,
+} from '../entities/tracking.js';
+import { parseFilter, parseOrderBy } from '../search/filter-parser.js';
+import type { TrackingStore } from '../store/tracking-store.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import { randomRunName } from './run-names.js';
+import {
+  exceedsMaximumLength,
+  LIMITS,
+  validateBatchLimits,
+  validateExperimentName,
+  validateExperimentTag,
+  validateMaxResults,
+  validateMetric,
+  validateParam,
+  validateRunId,
+  validateRunTag,
+} from './validation.js';
+
+const RUN_NAME_TAG = 'mlflow.runName';
+/** MLflow stores infinities as the largest finite doubles and returns them that way. */
+const MAX_DOUBLE = 1.7976931348623157e308;
+
+export interface PagedResult<T> {
+  items: T[];
+  nextPageToken?: string;
+}
+
+/** Joins a path segment onto an artifact URI without doubling or losing slashes. */
+export function appendToUri(base: string, ...parts: string[]): string {
+  return [base.replace(/\/+$/, ''), ...parts].join('/');
+}
+
+function clampInfinity(metric: Metric): Metric {
+  if (metric.value === Number.POSITIVE_INFINITY) return { ...metric, value: MAX_DOUBLE };
+  if (metric.value === Number.NEGATIVE_INFINITY) return { ...metric, value: -MAX_DOUBLE };
+  return metric;
+}
+
+function pageResult<T>(page: { items: T[]; nextOffset?: number }): PagedResult<T> {
+  return page.nextOffset === undefined ? { items: page.items } : { items: page.items, nextPageToken: encodePageToken(page.nextOffset) };
+}
+
+/** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
+export class TrackingService {
+  constructor(private readonly store: TrackingStore) {}
+
+  // ---------------------------------------------------------------- experiments
+
+  createExperiment(name: string, artifactLocation: string | undefined, tags: Tag[]): Promise<string> {
+    validateExperimentName(name);
+    if (artifactLocation !== undefined && artifactLocation !== '') {
+      if (/[#;]/.test(artifactLocation.split('?')[0]) || artifactLocation.includes('#')) {
+        throw MlflowError.invalidParameter("'artifact_location' URL can't include fragments or params.");
+      }
+      if (artifactLocation.startsWith('runs:')) {
+        throw MlflowError.invalidParameter(`Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`);
+      }
+    }
+    for (const tag of tags) validateExperimentTag(tag);
+    return this.store.createExperiment({
+      name,
+      artifactLocation: artifactLocation === '' ? undefined : artifactLocation,
+      tags,
+    });
+  }
+
+  async getExperiment(id: string): Promise<Experiment> {
+    const experiment = await this.store.getExperiment(id);
+    if (!experiment) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
+    return experiment;
+  }
+
+  async getExperimentByName(name: string): Promise<Experiment> {
+    const experiment = await this.store.getExperimentByName(name);
+    if (!experiment) throw MlflowError.notFound(`Could not find experiment with name '${name}'`);
+    return experiment;
+  }
+
+  async searchExperiments(q: {
+    filter?: string;
+    orderBy: string[];
+    viewType: ViewType;
+    maxResults: number;
+    pageToken?: string;
+  }): Promise<PagedResult<Experiment>> {
+    validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
+    const page = await this.store.searchExperiments({
+      filter: parseFilter(q.filter),
+      orderBy: q.orderBy.map((o) => parseOrderBy(o)),
+      viewType: q.viewType,
+      maxResults: q.maxResults,
+      offset: decodePageToken(q.pageToken),
+    });
+    return pageResult(page);
+  }
+
+  renameExperiment(id: string, newName: string): Promise<void> {
+    validateExperimentName(newName);
+    return this.store.renameExperiment(id, newName);
+  }
+
+  deleteExperiment(id: string): Promise<void> {
+    return this.store.deleteExperiment(id);
+  }
+
+  restoreExperiment(id: string): Promise<void> {
+    return this.store.restoreExperiment(id);
+  }
+
+  setExperimentTag(id: string, tag: Tag): Promise<void> {
+    validateExperimentTag(tag);
+    return this.store.setExperimentTag(id, tag);
+  }
+
+  deleteExperimentTag(id: string, key: string): Promise<void> {
+    return this.store.deleteExperimentTag(id, key);
+  }
+
+  // ---------------------------------------------------------------- runs
+
+  createRun(input: {
+    experimentId?: string;
+    userId?: string;
+    runName?: string;
+    startTime?: number;
+    tags: Tag[];
+  }): Promise<Run> {
+    const tagName = input.tags.findLast((t) => t.key === RUN_NAME_TAG)?.value;
+    if (input.runName && tagName !== undefined && tagName !== input.runName) {
+      throw MlflowError.invalidParameter(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${tagName}').`,
+      );
+    }
+    const tags = input.tags.map((t) => validateRunTag(t));
+    return this.store.createRun({
+      experimentId: input.experimentId || '0',
+      userId: input.userId ?? '',
+      startTime: input.startTime ?? 0,
+      runName: input.runName || tagName || randomRunName(),
+      tags,
+      artifactUri: (location, runId) => appendToUri(location, runId, 'artifacts'),
+    });
+  }
+
+  async getRun(runId: string): Promise<Run> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw MlflowError.notFound(`Run with id=${runId} not found`);
+    return run;
+  }
+
+  updateRun(runId: string, update: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
+    return this.store.updateRun(runId, update);
+  }
+
+  deleteRun(runId: string): Promise<void> {
+    return this.store.deleteRun(runId);
+  }
+
+  restoreRun(runId: string): Promise<void> {
+    return this.store.restoreRun(runId);
+  }
+
+  logMetric(runId: string, metric: Metric): Promise<void> {
+    validateMetric(metric);
+    return this.store.logBatch(runId, [clampInfinity(metric)], [], []);
+  }
+
+  async logParam(runId: string, param: Tag): Promise<void> {
+    const valid = validateParam(param);
+    try {
+      await this.store.logBatch(runId, [], [valid], []);
+    } catch (error) {
+      throw error instanceof ParamConflictError ? error.singleParamMessage() : error;
+    }
+  }
+
+  setTag(runId: string, tag: Tag): Promise<void> {
+    return this.store.logBatch(runId, [], [], [validateRunTag(tag)]);
+  }
+
+  deleteTag(runId: string, key: string): Promise<void> {
+    return this.store.deleteTag(runId, key);
+  }
+
+  /** Validates the whole batch before anything is written, so a bad batch writes nothing. */
+  logBatch(runId: string, metrics: Metric[], params: Tag[], tags: Tag[]): Promise<void> {
+    validateRunId(runId);
+    metrics.forEach((m, i) => validateMetric(m, `metrics[${i}]`));
+    const validParams = params.map((p, i) => validateParam(p, `params[${i}]`));
+    const validTags = tags.map((t, i) => validateRunTag(t, `tags[${i}]`));
+    validateBatchLimits(metrics.length, params.length, tags.length);
+    const seen = new Map<string, string>();
+    const duplicates = new Set<string>();
+    for (const p of validParams) {
+      const previous = seen.get(p.key);
+      if (previous !== undefined && previous !== p.value) duplicates.add(p.key);
+      seen.set(p.key, p.value);
+    }
+    if (duplicates.size > 0) {
+      throw MlflowError.invalidParameter(
+        `Duplicate parameter keys have been submitted: [${[...duplicates].map((k) => `'${k}'`).join(', ')}]. Please ensure the request contains only one param value per param key.`,
+      );
+    }
+    return this.store.logBatch(runId, metrics.map(clampInfinity), validParams, validTags);
+  }
+
+  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    validateRunId(runId);
+    const seen = new Set<string>();
+    const unique: DatasetInput[] = [];
+    for (const input of datasets) {
+      const d = input.dataset;
+      const checks: [string, string | undefined, number][] = [
+        ['name', d.name, LIMITS.datasetNameLength],
+        ['digest', d.digest, LIMITS.datasetDigestLength],
+        ['source', d.source, LIMITS.datasetSourceLength],
+        ['schema', d.schema, LIMITS.datasetSchemaLength],
+        ['profile', d.profile, LIMITS.datasetProfileLength],
+      ];
+      for (const [field, value, limit] of checks) {
+        if (value !== undefined && value.length > limit) throw exceedsMaximumLength(`dataset.${field}`, limit);
+      }
+      for (const tag of input.tags) {
+        if (tag.key.length > LIMITS.inputTagKeyLength) throw exceedsMaximumLength('key', LIMITS.inputTagKeyLength);
+        if (tag.value.length > LIMITS.inputTagValueLength) throw exceedsMaximumLength('value', LIMITS.inputTagValueLength);
+      }
+      // Within one request the first occurrence of a dataset wins, as in MLflow.
+      const identity = `${d.name}\u0000${d.digest}`;
+      if (!seen.has(identity)) {
+        seen.add(identity);
+        unique.push(input);
+      }
+    }
+    return this.store.logInputs(runId, unique);
+  }
+
+  async searchRuns(q: {
+    experimentIds: string[];
+    filter?: string;
+    orderBy: string[];
+    viewType: ViewType;
+    maxResults: number;
+    pageToken?: string;
+  }): Promise<PagedResult<Run>> {
+    validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
+    const page = await this.store.searchRuns({
+      experimentIds: q.experimentIds,
+      filter: parseFilter(q.filter),
+      orderBy: q.orderBy.map((o) => parseOrderBy(o)),
+      viewType: q.viewType,
+      maxResults: q.maxResults,
+      offset: decodePageToken(q.pageToken),
+    });
+    return pageResult(page);
+  }
+
+  // ---------------------------------------------------------------- metric history
+
+  async getMetricHistory(q: {
+    runId: string;
+    key: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<PagedResult<Metric>> {
+    const maxResults = q.maxResults ?? LIMITS.metricHistoryPage;
+    validateMaxResults(maxResults, LIMITS.metricHistoryPage);
+    // MLflow answers an unknown run with an empty history rather than an error.
+    if (!(await this.store.getRun(q.runId))) return { items: [] };
+    const page = await this.store.getMetricHistory({
+      runId: q.runId,
+      key: q.key,
+      maxResults,
+      offset: decodePageToken(q.pageToken),
+    });
+    return pageResult(page);
+  }
+
+  getMetricHistoryBulk(runIds: string[], key: string | undefined, maxResults: number | undefined): Promise<MetricWithRunId[]> {
+    if (runIds.length === 0) {
+      throw MlflowError.invalidParameter('GetMetricHistoryBulk request must specify at least one run_id.');
+    }
+    if (runIds.length > LIMITS.bulkRunIds) {
+      throw MlflowError.invalidParameter(
+        `GetMetricHistoryBulk request cannot specify more than ${LIMITS.bulkRunIds} run_ids. Received ${runIds.length} run_ids.`,
+      );
+    }
+    if (!key) throw MlflowError.invalidParameter('GetMetricHistoryBulk request must specify a metric_key.');
+    const limit = Math.min(maxResults ?? LIMITS.metricHistoryPage, LIMITS.metricHistoryPage);
+    if (limit <= 0) validateMaxResults(limit, LIMITS.metricHistoryPage);
+    return this.store.getMetricHistoryForRuns(runIds, key, limit);
+  }
+
+  getMetricHistoryBulkInterval(q: {
+    runIds: string[];
+    key: string;
+    startStep?: number;
+    endStep?: number;
+    maxResults?: number;
+  }): Promise<MetricWithRunId[]> {
+    const suffix = ' See the API docs for more information about request parameters.';
+    if (q.runIds.length > LIMITS.bulkRunIds) {
+      throw MlflowError.invalidParameter(
+        `GetMetricHistoryBulkInterval request must specify at most ${LIMITS.bulkRunIds} run_ids. Received ${q.runIds.length} run_ids.${suffix}`,
+      );
+    }
+    const maxResults = q.maxResults ?? LIMITS.bulkIntervalMaxResults;
+    if (maxResults < 1 || maxResults > LIMITS.bulkIntervalMaxResults) {
+      throw MlflowError.invalidParameter(`max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}.${suffix}`);
+    }
+    if ((q.startStep === undefined) !== (q.endStep === undefined)) {
+      throw MlflowError.invalidParameter('If either start step or end step are specified, both must be specified.');
+    }
+    if (q.startStep !== undefined && q.endStep !== undefined && q.startStep > q.endStep) {
+      throw MlflowError.invalidParameter(
+        `end_step must be greater than start_step. Found start_step=${q.startStep} and end_step=${q.endStep}.`,
+      );
+    }
+    return this.store.getSampledMetricHistory(q.runIds, q.key, { startStep: q.startStep, endStep: q.endStep }, maxResults);
+  }
+}
