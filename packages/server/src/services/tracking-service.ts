@@ -57,7 +57,7 @@ export class TrackingService {
 
   // ---------------------------------------------------------------- experiments
 
-  createExperiment(name: string, artifactLocation: string | undefined, tags: Tag[]): Promise<string> {
+  async createExperiment(name: string, artifactLocation: string | undefined, tags: Tag[]): Promise<string> {
     validateExperimentName(name);
     if (artifactLocation !== undefined && artifactLocation !== '') {
       if (/[#;]/.test(artifactLocation.split('?')[0]) || artifactLocation.includes('#')) {
@@ -105,31 +105,31 @@ export class TrackingService {
     return pageResult(page);
   }
 
-  renameExperiment(id: string, newName: string): Promise<void> {
+  async renameExperiment(id: string, newName: string): Promise<void> {
     validateExperimentName(newName);
     return this.store.renameExperiment(id, newName);
   }
 
-  deleteExperiment(id: string): Promise<void> {
+  async deleteExperiment(id: string): Promise<void> {
     return this.store.deleteExperiment(id);
   }
 
-  restoreExperiment(id: string): Promise<void> {
+  async restoreExperiment(id: string): Promise<void> {
     return this.store.restoreExperiment(id);
   }
 
-  setExperimentTag(id: string, tag: Tag): Promise<void> {
+  async setExperimentTag(id: string, tag: Tag): Promise<void> {
     validateExperimentTag(tag);
     return this.store.setExperimentTag(id, tag);
   }
 
-  deleteExperimentTag(id: string, key: string): Promise<void> {
+  async deleteExperimentTag(id: string, key: string): Promise<void> {
     return this.store.deleteExperimentTag(id, key);
   }
 
   // ---------------------------------------------------------------- runs
 
-  createRun(input: {
+  async createRun(input: {
     experimentId?: string;
     userId?: string;
     runName?: string;
@@ -159,19 +159,19 @@ export class TrackingService {
     return run;
   }
 
-  updateRun(runId: string, update: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
+  async updateRun(runId: string, update: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
     return this.store.updateRun(runId, update);
   }
 
-  deleteRun(runId: string): Promise<void> {
+  async deleteRun(runId: string): Promise<void> {
     return this.store.deleteRun(runId);
   }
 
-  restoreRun(runId: string): Promise<void> {
+  async restoreRun(runId: string): Promise<void> {
     return this.store.restoreRun(runId);
   }
 
-  logMetric(runId: string, metric: Metric): Promise<void> {
+  async logMetric(runId: string, metric: Metric): Promise<void> {
     validateMetric(metric);
     return this.store.logBatch(runId, [clampInfinity(metric)], [], []);
   }
@@ -185,16 +185,16 @@ export class TrackingService {
     }
   }
 
-  setTag(runId: string, tag: Tag): Promise<void> {
+  async setTag(runId: string, tag: Tag): Promise<void> {
     return this.store.logBatch(runId, [], [], [validateRunTag(tag)]);
   }
 
-  deleteTag(runId: string, key: string): Promise<void> {
+  async deleteTag(runId: string, key: string): Promise<void> {
     return this.store.deleteTag(runId, key);
   }
 
   /** Validates the whole batch before anything is written, so a bad batch writes nothing. */
-  logBatch(runId: string, metrics: Metric[], params: Tag[], tags: Tag[]): Promise<void> {
+  async logBatch(runId: string, metrics: Metric[], params: Tag[], tags: Tag[]): Promise<void> {
     validateRunId(runId);
     metrics.forEach((m, i) => validateMetric(m, `metrics[${i}]`));
     const validParams = params.map((p, i) => validateParam(p, `params[${i}]`));
@@ -215,7 +215,7 @@ export class TrackingService {
     return this.store.logBatch(runId, metrics.map(clampInfinity), validParams, validTags);
   }
 
-  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
     validateRunId(runId);
     const seen = new Set<string>();
     const unique: DatasetInput[] = [];
@@ -286,7 +286,7 @@ export class TrackingService {
     return pageResult(page);
   }
 
-  getMetricHistoryBulk(runIds: string[], key: string | undefined, maxResults: number | undefined): Promise<MetricWithRunId[]> {
+  async getMetricHistoryBulk(runIds: string[], key: string | undefined, maxResults: number | undefined): Promise<MetricWithRunId[]> {
     if (runIds.length === 0) {
       throw MlflowError.invalidParameter('GetMetricHistoryBulk request must specify at least one run_id.');
     }
@@ -301,7 +301,7 @@ export class TrackingService {
     return this.store.getMetricHistoryForRuns(runIds, key, limit);
   }
 
-  getMetricHistoryBulkInterval(q: {
+  async getMetricHistoryBulkInterval(q: {
     runIds: string[];
     key: string;
     startStep?: number;

@@ -1,0 +1,434 @@
+/**
+ * Load generator for an MLflow-compatible tracking server (FastTrackML's methodology).
+ *
+ *   npx tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--json]
+ *
+ * Every virtual user runs `iterations` iterations in a closed loop (next request only after the previous
+ * one answered). One iteration is:
+ *
+ *   CreateRun         POST runs/create in the bench experiment (created once, unique name)
+ *   LogMetric         POST runs/log-metric, one metric
+ *   LogBatch10        POST runs/log-batch, 10 metrics (10 keys, one step)
+ *   LogBatch500       POST runs/log-batch, 500 metrics (50 keys x 10 steps)
+ *   LogParamBatch10   POST runs/log-batch, 10 params with fresh keys
+ *   LogParamBatch100  POST runs/log-batch, 100 params with fresh keys
+ *   GetMetricHistory  GET  metrics/get-history for one of the LogBatch500 keys (10 points), max_results=25000
+ *   SearchRuns        POST runs/search in the bench experiment, metric filter, max_results=100
+ *   SearchExperiments POST experiments/search, max_results=100
+ *
+ * All logging goes to the run created in that iteration, so param keys never collide (params are write-once).
+ * Latency is measured per request with performance.now() from just before the request is written until the
+ * whole response body has arrived. Any status other than 200 (or a network error) counts as an error.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+
+const OPERATIONS = [
+  'CreateRun',
+  'LogMetric',
+  'LogBatch10',
+  'LogBatch500',
+  'LogParamBatch10',
+  'LogParamBatch100',
+  'GetMetricHistory',
+  'SearchRuns',
+  'SearchExperiments',
+] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+interface Options {
+  target: string;
+  users: number;
+  iterations: number;
+  json: boolean;
+}
+
+const USAGE =
+  'usage: tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--json]';
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { target: 'http://127.0.0.1:5000', users: 20, iterations: 100, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) fail(`${flag} needs a value`);
+      return v;
+    };
+    const count = (): number => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) fail(`${flag} expects a positive whole number`);
+      return n;
+    };
+    switch (flag) {
+      case '--target':
+        options.target = value().replace(/\/+$/, '');
+        break;
+      case '--users':
+        options.users = count();
+        break;
+      case '--iterations':
+        options.iterations = count();
+        break;
+      case '--json':
+        options.json = true;
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        fail(`unknown argument ${arg}`);
+    }
+  }
+  return options;
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP: node:http with a keep-alive agent sized to the number of users (one socket per virtual user).
+
+interface Response {
+  status: number;
+  body: string;
+}
+
+class Client {
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly base: URL;
+
+  constructor(target: string, users: number) {
+    this.base = new URL(`${target}/api/2.0/mlflow/`);
+    this.transport = this.base.protocol === 'https:' ? https : http;
+    const agentOptions = { keepAlive: true, maxSockets: users, maxFreeSockets: users };
+    this.agent =
+      this.base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  }
+
+  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+    const url = new URL(path, this.base);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    if (payload) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    }
+    return new Promise((resolve, reject) => {
+      const req = this.transport.request(url, { method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Recording
+
+interface Sample {
+  latencies: number[];
+  errors: number;
+}
+
+interface ErrorSample {
+  operation: Operation;
+  status: number | string;
+  body: string;
+}
+
+const MAX_ERROR_SAMPLES = 10;
+
+class Recorder {
+  readonly samples = Object.fromEntries(
+    OPERATIONS.map((op): [Operation, Sample] => [op, { latencies: [], errors: 0 }]),
+  ) as Record<Operation, Sample>;
+  readonly errorSamples: ErrorSample[] = [];
+
+  error(operation: Operation, status: number | string, body: string): void {
+    this.samples[operation].errors++;
+    if (this.errorSamples.length < MAX_ERROR_SAMPLES) {
+      this.errorSamples.push({ operation, status, body: body.slice(0, 300) });
+    }
+  }
+}
+
+/** Times one request; returns the parsed body on 200, undefined (and records an error) otherwise. */
+async function timed(
+  recorder: Recorder,
+  operation: Operation,
+  send: () => Promise<Response>,
+): Promise<Record<string, unknown> | undefined> {
+  const sample = recorder.samples[operation];
+  const start = performance.now();
+  let response: Response;
+  try {
+    response = await send();
+  } catch (err) {
+    sample.latencies.push(performance.now() - start);
+    recorder.error(operation, 'network', err instanceof Error ? err.message : String(err));
+    return undefined;
+  }
+  sample.latencies.push(performance.now() - start);
+  if (response.status !== 200) {
+    recorder.error(operation, response.status, response.body);
+    return undefined;
+  }
+  try {
+    return JSON.parse(response.body) as Record<string, unknown>;
+  } catch {
+    recorder.error(operation, 'bad-json', response.body);
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Workload
+
+interface MetricEntry {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
+
+function metrics10(): MetricEntry[] {
+  const now = Date.now();
+  return Array.from({ length: 10 }, (_, k) => ({
+    key: `m10_${k}`,
+    value: Math.random(),
+    timestamp: now,
+    step: 0,
+  }));
+}
+
+const BATCH500_KEYS = 50;
+const BATCH500_STEPS = 10;
+
+function metrics500(): MetricEntry[] {
+  const now = Date.now();
+  const out: MetricEntry[] = [];
+  for (let k = 0; k < BATCH500_KEYS; k++) {
+    for (let step = 0; step < BATCH500_STEPS; step++) {
+      out.push({ key: `m500_${k}`, value: Math.random() * (k + 1), timestamp: now + step, step });
+    }
+  }
+  return out;
+}
+
+function params(prefix: string, n: number): Array<{ key: string; value: string }> {
+  return Array.from({ length: n }, (_, k) => ({
+    key: `${prefix}_${k}`,
+    value: `${(Math.random() * 1000).toFixed(6)}`,
+  }));
+}
+
+async function virtualUser(
+  client: Client,
+  recorder: Recorder,
+  experimentId: string,
+  user: number,
+  iterations: number,
+): Promise<void> {
+  for (let it = 0; it < iterations; it++) {
+    const created = await timed(recorder, 'CreateRun', () =>
+      client.request('POST', 'runs/create', {
+        experiment_id: experimentId,
+        run_name: `u${user}-i${it}`,
+        start_time: Date.now(),
+        tags: [{ key: 'mlflow.user', value: 'bench' }],
+      }),
+    );
+    const run = created?.run as { info?: { run_id?: string } } | undefined;
+    const runId = run?.info?.run_id;
+    if (!runId) {
+      // Without a run the logging calls of this iteration cannot be made: count them as errors too.
+      for (const op of OPERATIONS.slice(1, 7)) recorder.error(op, 'skipped', 'CreateRun failed');
+    } else {
+      await timed(recorder, 'LogMetric', () =>
+        client.request('POST', 'runs/log-metric', {
+          run_id: runId,
+          key: 'loss',
+          value: Math.random(),
+          timestamp: Date.now(),
+          step: it,
+        }),
+      );
+      await timed(recorder, 'LogBatch10', () =>
+        client.request('POST', 'runs/log-batch', { run_id: runId, metrics: metrics10() }),
+      );
+      await timed(recorder, 'LogBatch500', () =>
+        client.request('POST', 'runs/log-batch', { run_id: runId, metrics: metrics500() }),
+      );
+      await timed(recorder, 'LogParamBatch10', () =>
+        client.request('POST', 'runs/log-batch', { run_id: runId, params: params('p10', 10) }),
+      );
+      await timed(recorder, 'LogParamBatch100', () =>
+        client.request('POST', 'runs/log-batch', { run_id: runId, params: params('p100', 100) }),
+      );
+      const key = `m500_${it % BATCH500_KEYS}`;
+      const history = await timed(recorder, 'GetMetricHistory', () =>
+        client.request(
+          'GET',
+          `metrics/get-history?run_id=${encodeURIComponent(runId)}&metric_key=${encodeURIComponent(key)}&max_results=25000`,
+        ),
+      );
+      const points = history?.metrics;
+      if (history && (!Array.isArray(points) || points.length !== BATCH500_STEPS)) {
+        recorder.error('GetMetricHistory', 'wrong-result', `expected ${BATCH500_STEPS} points for ${key}`);
+      }
+    }
+    await timed(recorder, 'SearchRuns', () =>
+      client.request('POST', 'runs/search', {
+        experiment_ids: [experimentId],
+        filter: 'metrics.loss < 0.5',
+        max_results: 100,
+      }),
+    );
+    await timed(recorder, 'SearchExperiments', () =>
+      client.request('POST', 'experiments/search', { max_results: 100 }),
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reporting
+
+interface OperationStats {
+  operation: Operation;
+  requests: number;
+  errors: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  reqPerSec: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length); // nearest-rank
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+function stats(operation: Operation, sample: Sample, wallMs: number): OperationStats {
+  const sorted = [...sample.latencies].sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    operation,
+    requests: sorted.length,
+    errors: sample.errors,
+    meanMs: sorted.length ? sum / sorted.length : Number.NaN,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    p99Ms: percentile(sorted, 99),
+    maxMs: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
+    reqPerSec: sorted.length / (wallMs / 1000),
+  };
+}
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+function markdownTable(rows: OperationStats[]): string {
+  const lines = [
+    '| operation | requests | errors | mean ms | p50 ms | p95 ms | p99 ms | max ms | req/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.operation} | ${r.requests} | ${r.errors} | ${fmt(r.meanMs, 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p95Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.maxMs, 1)} | ${fmt(r.reqPerSec, 1)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const client = new Client(options.target, options.users);
+  const recorder = new Recorder();
+
+  const experimentName = `bench-${new Date().toISOString()}-${Math.random().toString(36).slice(2, 8)}`;
+  let experimentId: string;
+  try {
+    const res = await client.request('POST', 'experiments/create', { name: experimentName });
+    if (res.status !== 200) fail(`experiments/create answered ${res.status}: ${res.body.slice(0, 300)}`);
+    experimentId = String((JSON.parse(res.body) as { experiment_id: string }).experiment_id);
+  } catch (err) {
+    fail(`cannot reach ${options.target}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  if (!options.json) {
+    console.log(
+      `bench: ${options.users} users x ${options.iterations} iterations against ${options.target} (experiment ${experimentName}, id ${experimentId})`,
+    );
+  }
+
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.users }, (_, user) =>
+      virtualUser(client, recorder, experimentId, user, options.iterations),
+    ),
+  );
+  const wallMs = performance.now() - started;
+  client.close();
+
+  const rows = OPERATIONS.map((op) => stats(op, recorder.samples[op], wallMs));
+  const totalRequests = rows.reduce((a, r) => a + r.requests, 0);
+  const totalErrors = rows.reduce((a, r) => a + r.errors, 0);
+  const summary = {
+    target: options.target,
+    users: options.users,
+    iterations: options.iterations,
+    experimentId,
+    experimentName,
+    node: process.version,
+    date: new Date().toISOString(),
+    wallMs,
+    totalRequests,
+    totalErrors,
+    reqPerSec: totalRequests / (wallMs / 1000),
+    operations: rows,
+    errorSamples: recorder.errorSamples,
+  };
+
+  if (options.json) {
+    console.log(JSON.stringify(summary, null, 2));
+  } else {
+    console.log(
+      '\nLatency per request (ms, client side). req/s = requests of that operation / wall time of the whole run.\n',
+    );
+    console.log(markdownTable(rows));
+    console.log(
+      `\nTotal: ${totalRequests} requests, ${totalErrors} errors in ${fmt(wallMs / 1000, 2)} s wall time = ${fmt(summary.reqPerSec, 1)} req/s`,
+    );
+    if (recorder.errorSamples.length > 0) {
+      console.log('\nFirst errors:');
+      for (const e of recorder.errorSamples) console.log(`  ${e.operation} [${e.status}] ${e.body}`);
+    }
+  }
+  if (totalErrors > 0) process.exitCode = 1;
+}
+
+await main();
