@@ -31,7 +31,11 @@ export class RestClient {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
-  async call<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', endpoint: string, body?: unknown): Promise<T> {
+  async call<T = unknown>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    endpoint: string,
+    body?: unknown,
+  ): Promise<T> {
     let url = `${this.base}/api/2.0/mlflow/${endpoint.replace(/^\/+/, '')}`;
     const init: RequestInit = { method, headers: {} };
     if (method === 'GET' && body && typeof body === 'object') {

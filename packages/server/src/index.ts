@@ -1,7 +1,7 @@
+export { MlflowError } from './entities/errors.js';
+export type * from './entities/tracking.js';
 export { buildApp } from './http/app.js';
 export { type RunningServer, type ServerConfig, startServer } from './server.js';
 export { TrackingService } from './services/tracking-service.js';
 export { openDatabase, upgradeDatabase } from './store/database.js';
 export { SqlTrackingStore } from './store/sql-tracking-store.js';
-export { MlflowError } from './entities/errors.js';
-export type * from './entities/tracking.js';

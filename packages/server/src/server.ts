@@ -24,7 +24,9 @@ export interface RunningServer {
 }
 
 /** MLflow's default: proxied artifacts when the server serves them, else a local ./mlruns folder. */
-export function resolveArtifactRoot(config: Pick<ServerConfig, 'defaultArtifactRoot' | 'serveArtifacts'>): string {
+export function resolveArtifactRoot(
+  config: Pick<ServerConfig, 'defaultArtifactRoot' | 'serveArtifacts'>,
+): string {
   if (config.defaultArtifactRoot) return config.defaultArtifactRoot;
   return config.serveArtifacts ? 'mlflow-artifacts:/' : path.resolve('mlruns');
 }

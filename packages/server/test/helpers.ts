@@ -30,7 +30,9 @@ export function postgresAdminUri(): string {
       stdio: ['ignore', 'pipe', 'inherit'],
     }).trim();
   } catch (error) {
-    throw new Error(`PostgreSQL for the tests could not be started (scripts/services/postgres.sh start): ${error}`);
+    throw new Error(
+      `PostgreSQL for the tests could not be started (scripts/services/postgres.sh start): ${error}`,
+    );
   }
   return adminUri;
 }
@@ -74,7 +76,12 @@ export interface TestServer {
 /** Starts an in-process server on a free loopback port over a fresh store. */
 export async function startTestServer(dialect: DialectName): Promise<TestServer> {
   const store = await freshStoreUri(dialect);
-  const server = await startServer({ backendStoreUri: store.uri, serveArtifacts: true, host: '127.0.0.1', port: 0 });
+  const server = await startServer({
+    backendStoreUri: store.uri,
+    serveArtifacts: true,
+    host: '127.0.0.1',
+    port: 0,
+  });
   return {
     url: server.url,
     api: `${server.url}/api/2.0/mlflow`,
@@ -102,7 +109,8 @@ export async function call<T = Record<string, any>>(
   const init: RequestInit = { method };
   if (method === 'GET' && body) {
     const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(body)) for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
+    for (const [k, v] of Object.entries(body))
+      for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
     url += `?${q}`;
   } else if (body) {
     init.headers = { 'Content-Type': 'application/json' };

@@ -36,7 +36,15 @@ for (const dialect of DIALECTS) {
     });
 
     const newRun = async (experimentId: string, extra: { runName?: string; startTime?: number } = {}) =>
-      (await svc.createRun({ experimentId, userId: 'tester', startTime: extra.startTime ?? Date.now(), runName: extra.runName, tags: [] })).info.run_id;
+      (
+        await svc.createRun({
+          experimentId,
+          userId: 'tester',
+          startTime: extra.startTime ?? Date.now(),
+          runName: extra.runName,
+          tags: [],
+        })
+      ).info.run_id;
 
     test('a fresh store has the Default experiment 0 with an artifact location', async () => {
       const exp = await svc.getExperiment('0');
@@ -61,15 +69,27 @@ for (const dialect of DIALECTS) {
       await rejectsWith(svc.createExperiment('exp-a', undefined, []), 'RESOURCE_ALREADY_EXISTS', /deleted/);
       await rejectsWith(svc.deleteExperiment(id), 'RESOURCE_DOES_NOT_EXIST');
       await rejectsWith(svc.renameExperiment(id, 'other'), 'INVALID_PARAMETER_VALUE', /non-active/);
-      await rejectsWith(svc.createRun({ experimentId: id, tags: [] }), 'INVALID_PARAMETER_VALUE', /must be in the 'active' state/);
+      await rejectsWith(
+        svc.createRun({ experimentId: id, tags: [] }),
+        'INVALID_PARAMETER_VALUE',
+        /must be in the 'active' state/,
+      );
 
       await svc.restoreExperiment(id);
       assert.equal((await svc.getRun(runId)).info.lifecycle_stage, 'active');
       await rejectsWith(svc.restoreExperiment(id), 'RESOURCE_DOES_NOT_EXIST');
       await svc.renameExperiment(id, 'exp-a-renamed');
       assert.equal((await svc.getExperiment(id)).name, 'exp-a-renamed');
-      await rejectsWith(svc.getExperimentByName('exp-a'), 'RESOURCE_DOES_NOT_EXIST', /Could not find experiment with name 'exp-a'/);
-      await rejectsWith(svc.getExperiment('999999'), 'RESOURCE_DOES_NOT_EXIST', /No Experiment with id=999999 exists/);
+      await rejectsWith(
+        svc.getExperimentByName('exp-a'),
+        'RESOURCE_DOES_NOT_EXIST',
+        /Could not find experiment with name 'exp-a'/,
+      );
+      await rejectsWith(
+        svc.getExperiment('999999'),
+        'RESOURCE_DOES_NOT_EXIST',
+        /No Experiment with id=999999 exists/,
+      );
       await rejectsWith(svc.getExperiment('abc'), 'RESOURCE_DOES_NOT_EXIST');
     });
 
@@ -82,19 +102,31 @@ for (const dialect of DIALECTS) {
       await svc.deleteExperimentTag(id, 'k');
       assert.deepEqual((await svc.getExperiment(id)).tags, []);
       await rejectsWith(svc.deleteExperimentTag(id, 'k'), 'RESOURCE_DOES_NOT_EXIST', /No tag with name: k/);
-      await rejectsWith(svc.setExperimentTag(id, { key: 'k', value: 'v'.repeat(5001) }), 'INVALID_PARAMETER_VALUE', /5000/);
+      await rejectsWith(
+        svc.setExperimentTag(id, { key: 'k', value: 'v'.repeat(5001) }),
+        'INVALID_PARAMETER_VALUE',
+        /5000/,
+      );
     });
 
     test('runs: names, the mlflow.runName tag, update and lifecycle', async () => {
       const exp = await svc.createExperiment('exp-runs', undefined, []);
-      const run = await svc.createRun({ experimentId: exp, userId: 'u', startTime: 10, tags: [{ key: 'a', value: 'b' }] });
+      const run = await svc.createRun({
+        experimentId: exp,
+        userId: 'u',
+        startTime: 10,
+        tags: [{ key: 'a', value: 'b' }],
+      });
       assert.match(run.info.run_id, /^[0-9a-f]{32}$/);
       assert.equal(run.info.run_uuid, run.info.run_id);
       assert.match(run.info.run_name, /^[a-z]+-[a-z]+-\d+$/);
       assert.equal(run.info.artifact_uri, `mlflow-artifacts:/${exp}/${run.info.run_id}/artifacts`);
       assert.ok(run.data.tags.some((t) => t.key === 'mlflow.runName' && t.value === run.info.run_name));
 
-      const named = await svc.createRun({ experimentId: exp, tags: [{ key: 'mlflow.runName', value: 'from-tag' }] });
+      const named = await svc.createRun({
+        experimentId: exp,
+        tags: [{ key: 'mlflow.runName', value: 'from-tag' }],
+      });
       assert.equal(named.info.run_name, 'from-tag');
       await rejectsWith(
         svc.createRun({ experimentId: exp, runName: 'x', tags: [{ key: 'mlflow.runName', value: 'y' }] }),
@@ -114,7 +146,11 @@ for (const dialect of DIALECTS) {
 
       await svc.deleteRun(id);
       assert.equal((await svc.getRun(id)).info.lifecycle_stage, 'deleted');
-      await rejectsWith(svc.logParam(id, { key: 'p', value: '1' }), 'INVALID_PARAMETER_VALUE', /must be in the 'active' state/);
+      await rejectsWith(
+        svc.logParam(id, { key: 'p', value: '1' }),
+        'INVALID_PARAMETER_VALUE',
+        /must be in the 'active' state/,
+      );
       await svc.restoreRun(id);
       await svc.logParam(id, { key: 'p', value: '1' });
       await rejectsWith(svc.getRun('0'.repeat(32)), 'RESOURCE_DOES_NOT_EXIST', /Run with id=0{32} not found/);
@@ -132,7 +168,12 @@ for (const dialect of DIALECTS) {
         /Param with key='lr' was already logged with value='0.1'.*Attempted logging new value '0.2'/,
       );
       await rejectsWith(
-        svc.logBatch(id, [{ key: 'm', value: 1, timestamp: 1, step: 0 }], [{ key: 'lr', value: '0.3' }], [{ key: 't', value: 'v' }]),
+        svc.logBatch(
+          id,
+          [{ key: 'm', value: 1, timestamp: 1, step: 0 }],
+          [{ key: 'lr', value: '0.3' }],
+          [{ key: 't', value: 'v' }],
+        ),
         'INVALID_PARAMETER_VALUE',
         /Params were already logged/,
       );
@@ -141,7 +182,15 @@ for (const dialect of DIALECTS) {
       assert.ok(!run.data.tags.some((t) => t.key === 't'));
       assert.deepEqual(run.data.params, [{ key: 'lr', value: '0.1' }]);
       await rejectsWith(
-        svc.logBatch(id, [], [{ key: 'a', value: '1' }, { key: 'a', value: '2' }], []),
+        svc.logBatch(
+          id,
+          [],
+          [
+            { key: 'a', value: '1' },
+            { key: 'a', value: '2' },
+          ],
+          [],
+        ),
         'INVALID_PARAMETER_VALUE',
         /Duplicate parameter keys have been submitted: \['a'\]/,
       );
@@ -184,13 +233,33 @@ for (const dialect of DIALECTS) {
       const page1 = await svc.getMetricHistory({ runId: id, key: 'loss', maxResults: 3 });
       assert.equal(page1.items.length, 3);
       assert.ok(page1.nextPageToken);
-      const page2 = await svc.getMetricHistory({ runId: id, key: 'loss', maxResults: 3, pageToken: page1.nextPageToken });
-      assert.deepEqual(page2.items.map((m) => m.value), [0.5]);
+      const page2 = await svc.getMetricHistory({
+        runId: id,
+        key: 'loss',
+        maxResults: 3,
+        pageToken: page1.nextPageToken,
+      });
+      assert.deepEqual(
+        page2.items.map((m) => m.value),
+        [0.5],
+      );
       assert.equal(page2.nextPageToken, undefined);
       assert.deepEqual((await svc.getMetricHistory({ runId: 'f'.repeat(32), key: 'loss' })).items, []);
-      await rejectsWith(svc.logMetric(id, { key: 'bad!', value: 1, timestamp: 1, step: 0 }), 'INVALID_PARAMETER_VALUE', /Names may only contain/);
-      await rejectsWith(svc.logMetric(id, { key: 'a/../b', value: 1, timestamp: 1, step: 0 }), 'INVALID_PARAMETER_VALUE', /would resolve to 'b'/);
-      await rejectsWith(svc.logMetric(id, { key: 'x', value: 1, timestamp: -1, step: 0 }), 'INVALID_PARAMETER_VALUE', /nonnegative/);
+      await rejectsWith(
+        svc.logMetric(id, { key: 'bad!', value: 1, timestamp: 1, step: 0 }),
+        'INVALID_PARAMETER_VALUE',
+        /Names may only contain/,
+      );
+      await rejectsWith(
+        svc.logMetric(id, { key: 'a/../b', value: 1, timestamp: 1, step: 0 }),
+        'INVALID_PARAMETER_VALUE',
+        /would resolve to 'b'/,
+      );
+      await rejectsWith(
+        svc.logMetric(id, { key: 'x', value: 1, timestamp: -1, step: 0 }),
+        'INVALID_PARAMETER_VALUE',
+        /nonnegative/,
+      );
     });
 
     test('bulk history and the sampled bulk-interval history', async () => {
@@ -198,7 +267,12 @@ for (const dialect of DIALECTS) {
       const a = await newRun(exp);
       const b = await newRun(exp);
       const points = (n: number, offset = 0) =>
-        Array.from({ length: n }, (_, i) => ({ key: 'acc', value: i / n, timestamp: 1000 + i, step: i + offset }));
+        Array.from({ length: n }, (_, i) => ({
+          key: 'acc',
+          value: i / n,
+          timestamp: 1000 + i,
+          step: i + offset,
+        }));
       for (let i = 0; i < 10; i++) await svc.logBatch(a, points(1000).slice(i * 100, i * 100 + 100), [], []);
       await svc.logBatch(b, points(10, 5), [], []);
       const bulk = await svc.getMetricHistoryBulk([a, b], 'acc', undefined);
@@ -213,17 +287,40 @@ for (const dialect of DIALECTS) {
       const stepsB = sampled.filter((m) => m.run_id === b).map((m) => m.step);
       assert.ok(stepsB.includes(5) && stepsB.includes(14), 'each run keeps its first and last step');
 
-      const ranged = await svc.getMetricHistoryBulkInterval({ runIds: [a], key: 'acc', startStep: 100, endStep: 110, maxResults: 2500 });
-      assert.deepEqual(ranged.map((m) => m.step), Array.from({ length: 11 }, (_, i) => 100 + i));
-      await rejectsWith(svc.getMetricHistoryBulkInterval({ runIds: [a], key: 'acc', startStep: 5 }), 'INVALID_PARAMETER_VALUE', /both must be specified/);
-      await rejectsWith(svc.getMetricHistoryBulkInterval({ runIds: [a], key: 'acc', maxResults: 2501 }), 'INVALID_PARAMETER_VALUE', /between 1 and 2500/);
+      const ranged = await svc.getMetricHistoryBulkInterval({
+        runIds: [a],
+        key: 'acc',
+        startStep: 100,
+        endStep: 110,
+        maxResults: 2500,
+      });
+      assert.deepEqual(
+        ranged.map((m) => m.step),
+        Array.from({ length: 11 }, (_, i) => 100 + i),
+      );
+      await rejectsWith(
+        svc.getMetricHistoryBulkInterval({ runIds: [a], key: 'acc', startStep: 5 }),
+        'INVALID_PARAMETER_VALUE',
+        /both must be specified/,
+      );
+      await rejectsWith(
+        svc.getMetricHistoryBulkInterval({ runIds: [a], key: 'acc', maxResults: 2501 }),
+        'INVALID_PARAMETER_VALUE',
+        /between 1 and 2500/,
+      );
     });
 
     test('dataset inputs are stored once per run with their tags', async () => {
       const exp = await svc.createExperiment('exp-inputs', undefined, []);
       const id = await newRun(exp);
       const input = {
-        dataset: { name: 'train', digest: 'abc123', source_type: 'local', source: '{"uri":"/data"}', schema: '{}' },
+        dataset: {
+          name: 'train',
+          digest: 'abc123',
+          source_type: 'local',
+          source: '{"uri":"/data"}',
+          schema: '{}',
+        },
         tags: [{ key: 'mlflow.data.context', value: 'training' }],
       };
       await svc.logInputs(id, [input, input]);
@@ -231,8 +328,17 @@ for (const dialect of DIALECTS) {
       const run = await svc.getRun(id);
       assert.equal(run.inputs.dataset_inputs.length, 1);
       assert.deepEqual(run.inputs.dataset_inputs[0], input);
-      const found = await svc.searchRuns({ experimentIds: [exp], filter: "dataset.context = 'training'", orderBy: [], viewType: 'ACTIVE_ONLY', maxResults: 10 });
-      assert.deepEqual(found.items.map((r) => r.info.run_id), [id]);
+      const found = await svc.searchRuns({
+        experimentIds: [exp],
+        filter: "dataset.context = 'training'",
+        orderBy: [],
+        viewType: 'ACTIVE_ONLY',
+        maxResults: 10,
+      });
+      assert.deepEqual(
+        found.items.map((r) => r.info.run_id),
+        [id],
+      );
     });
 
     test('search runs: filters, ordering with missing values last, paging and view types', async () => {
@@ -242,11 +348,22 @@ for (const dialect of DIALECTS) {
         const id = await newRun(exp, { runName: `run-${i}`, startTime: 1000 + i });
         ids.push(id);
         const metrics = i === 5 ? [] : [{ key: 'acc', value: i / 10, timestamp: 1, step: 0 }];
-        await svc.logBatch(id, metrics, [{ key: 'model', value: i % 2 ? 'cnn' : 'MLP' }], [{ key: 'group', value: `g${i % 3}` }]);
+        await svc.logBatch(
+          id,
+          metrics,
+          [{ key: 'model', value: i % 2 ? 'cnn' : 'MLP' }],
+          [{ key: 'group', value: `g${i % 3}` }],
+        );
       }
       await svc.deleteRun(ids[0]);
-      const search = async (filter?: string, orderBy: string[] = [], viewType: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL' = 'ACTIVE_ONLY') =>
-        (await svc.searchRuns({ experimentIds: [exp], filter, orderBy, viewType, maxResults: 100 })).items.map((r) => r.info.run_name);
+      const search = async (
+        filter?: string,
+        orderBy: string[] = [],
+        viewType: 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL' = 'ACTIVE_ONLY',
+      ) =>
+        (
+          await svc.searchRuns({ experimentIds: [exp], filter, orderBy, viewType, maxResults: 100 })
+        ).items.map((r) => r.info.run_name);
 
       assert.deepEqual(await search(), ['run-5', 'run-4', 'run-3', 'run-2', 'run-1']);
       assert.deepEqual(await search('metrics.acc >= 0.3'), ['run-4', 'run-3']);
@@ -258,35 +375,93 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await search(`attributes.run_id = '${ids[2]}'`), ['run-2']);
       assert.deepEqual(await search('attributes.start_time > 1003'), ['run-5', 'run-4']);
       assert.deepEqual(await search("tags.`mlflow.runName` = 'run-3'"), ['run-3']);
-      assert.deepEqual(await search(undefined, ['metrics.acc DESC']), ['run-4', 'run-3', 'run-2', 'run-1', 'run-5']);
-      assert.deepEqual(await search(undefined, ['metrics.acc ASC']), ['run-1', 'run-2', 'run-3', 'run-4', 'run-5']);
-      assert.deepEqual(await search(undefined, ['params.model', 'attributes.start_time ASC']), ['run-2', 'run-4', 'run-1', 'run-3', 'run-5']);
+      assert.deepEqual(await search(undefined, ['metrics.acc DESC']), [
+        'run-4',
+        'run-3',
+        'run-2',
+        'run-1',
+        'run-5',
+      ]);
+      assert.deepEqual(await search(undefined, ['metrics.acc ASC']), [
+        'run-1',
+        'run-2',
+        'run-3',
+        'run-4',
+        'run-5',
+      ]);
+      assert.deepEqual(await search(undefined, ['params.model', 'attributes.start_time ASC']), [
+        'run-2',
+        'run-4',
+        'run-1',
+        'run-3',
+        'run-5',
+      ]);
       assert.deepEqual(await search(undefined, [], 'DELETED_ONLY'), ['run-0']);
       assert.equal((await search(undefined, [], 'ALL')).length, 6);
 
-      const page1 = await svc.searchRuns({ experimentIds: [exp], orderBy: [], viewType: 'ALL', maxResults: 4 });
+      const page1 = await svc.searchRuns({
+        experimentIds: [exp],
+        orderBy: [],
+        viewType: 'ALL',
+        maxResults: 4,
+      });
       assert.equal(page1.items.length, 4);
-      const page2 = await svc.searchRuns({ experimentIds: [exp], orderBy: [], viewType: 'ALL', maxResults: 4, pageToken: page1.nextPageToken });
-      assert.deepEqual(page2.items.map((r) => r.info.run_name), ['run-1', 'run-0']);
+      const page2 = await svc.searchRuns({
+        experimentIds: [exp],
+        orderBy: [],
+        viewType: 'ALL',
+        maxResults: 4,
+        pageToken: page1.nextPageToken,
+      });
+      assert.deepEqual(
+        page2.items.map((r) => r.info.run_name),
+        ['run-1', 'run-0'],
+      );
       assert.equal(page2.nextPageToken, undefined);
 
       await rejectsWith(search('metrics.acc > '), 'INVALID_PARAMETER_VALUE', /position/);
       await rejectsWith(search("metrics.acc = 'x'"), 'INVALID_PARAMETER_VALUE', /numeric/);
       await rejectsWith(search('params.model = 3'), 'INVALID_PARAMETER_VALUE', /quoted string/);
       await rejectsWith(search('attributes.nope = 1'), 'INVALID_PARAMETER_VALUE', /Invalid attribute key/);
-      await rejectsWith(svc.searchRuns({ experimentIds: [exp], orderBy: [], viewType: 'ALL', maxResults: 50001 }), 'INVALID_PARAMETER_VALUE', /at most 50000/);
-      await rejectsWith(svc.searchRuns({ experimentIds: [exp], orderBy: [], viewType: 'ALL', maxResults: 10, pageToken: '!!' }), 'INVALID_PARAMETER_VALUE', /page token/);
+      await rejectsWith(
+        svc.searchRuns({ experimentIds: [exp], orderBy: [], viewType: 'ALL', maxResults: 50001 }),
+        'INVALID_PARAMETER_VALUE',
+        /at most 50000/,
+      );
+      await rejectsWith(
+        svc.searchRuns({
+          experimentIds: [exp],
+          orderBy: [],
+          viewType: 'ALL',
+          maxResults: 10,
+          pageToken: '!!',
+        }),
+        'INVALID_PARAMETER_VALUE',
+        /page token/,
+      );
     });
 
     test('search experiments: name and tag filters, ordering, paging', async () => {
       for (const name of ['zeta-xs', 'alpha-xs', 'beta-xs']) {
-        const id = await svc.createExperiment(name, undefined, [{ key: 'kind', value: name.startsWith('a') ? 'first' : 'other' }]);
+        const id = await svc.createExperiment(name, undefined, [
+          { key: 'kind', value: name.startsWith('a') ? 'first' : 'other' },
+        ]);
         if (name === 'beta-xs') await svc.deleteExperiment(id);
       }
-      const names = async (filter: string | undefined, orderBy: string[] = [], viewType: 'ACTIVE_ONLY' | 'ALL' = 'ACTIVE_ONLY') =>
-        (await svc.searchExperiments({ filter, orderBy, viewType, maxResults: 100 })).items.map((e) => e.name);
+      const names = async (
+        filter: string | undefined,
+        orderBy: string[] = [],
+        viewType: 'ACTIVE_ONLY' | 'ALL' = 'ACTIVE_ONLY',
+      ) =>
+        (await svc.searchExperiments({ filter, orderBy, viewType, maxResults: 100 })).items.map(
+          (e) => e.name,
+        );
       assert.deepEqual(await names("name LIKE '%-xs'", ['name ASC']), ['alpha-xs', 'zeta-xs']);
-      assert.deepEqual(await names("name LIKE '%-xs'", ['name DESC'], 'ALL'), ['zeta-xs', 'beta-xs', 'alpha-xs']);
+      assert.deepEqual(await names("name LIKE '%-xs'", ['name DESC'], 'ALL'), [
+        'zeta-xs',
+        'beta-xs',
+        'alpha-xs',
+      ]);
       assert.deepEqual(await names("tags.kind = 'first'"), ['alpha-xs']);
       const first = await svc.searchExperiments({ orderBy: [], viewType: 'ALL', maxResults: 2 });
       assert.equal(first.items.length, 2);
@@ -299,7 +474,12 @@ for (const dialect of DIALECTS) {
       const runIds = await Promise.all(Array.from({ length: 20 }, () => newRun(exp)));
       const writes = runIds.flatMap((id, r) =>
         Array.from({ length: 10 }, (_, i) =>
-          svc.logBatch(id, [{ key: 'm', value: i, timestamp: i, step: i }], [{ key: `p${i}`, value: String(r) }], []),
+          svc.logBatch(
+            id,
+            [{ key: 'm', value: i, timestamp: i, step: i }],
+            [{ key: `p${i}`, value: String(r) }],
+            [],
+          ),
         ),
       );
       // A write that fails inside a group must not undo its neighbours.

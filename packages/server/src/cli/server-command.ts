@@ -5,7 +5,8 @@ import { upgradeDatabase } from '../store/database.js';
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port number (0-65535).');
   return n;
 }
 
@@ -32,12 +33,19 @@ export function serverCommand(): Command {
       'where runs and experiments are stored: sqlite:///<path>.db or postgresql://user@host:port/db',
       process.env.MLFLOW_BACKEND_STORE_URI ?? 'sqlite:///mlflow.db',
     )
-    .option('--default-artifact-root <uri>', 'artifact root for new experiments (default: mlflow-artifacts:/ when serving artifacts)')
+    .option(
+      '--default-artifact-root <uri>',
+      'artifact root for new experiments (default: mlflow-artifacts:/ when serving artifacts)',
+    )
     .option('--serve-artifacts', 'proxy artifact uploads and downloads through this server (default)', true)
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients write to the artifact root directly')
     .option('-h, --host <host>', 'the network address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'the port to listen on', port, 5000)
-    .addOption(new Option('-w, --workers <n>', 'number of server processes sharing the port').argParser(positiveInt).default(1))
+    .addOption(
+      new Option('-w, --workers <n>', 'number of server processes sharing the port')
+        .argParser(positiveInt)
+        .default(1),
+    )
     .helpOption('--help', 'show this help')
     .action(async (options: ServerOptions) => {
       await runServer(options);
@@ -64,7 +72,9 @@ async function runServer(options: ServerOptions): Promise<void> {
         process.exit(0);
       }
     });
-    console.log(`mlflow-ts listening on http://${options.host}:${options.port} with ${options.workers} workers`);
+    console.log(
+      `mlflow-ts listening on http://${options.host}:${options.port} with ${options.workers} workers`,
+    );
     return;
   }
   const server = await startServer({
@@ -74,7 +84,8 @@ async function runServer(options: ServerOptions): Promise<void> {
     host: options.host,
     port: options.port,
   });
-  if (cluster.isPrimary) console.log(`mlflow-ts listening on ${server.url} (store: ${options.backendStoreUri})`);
+  if (cluster.isPrimary)
+    console.log(`mlflow-ts listening on ${server.url} (store: ${options.backendStoreUri})`);
   const shutdown = (signal: string) => {
     if (cluster.isPrimary) console.log(`${signal} received: finishing pending writes and stopping`);
     server.close().then(
@@ -96,7 +107,9 @@ export function dbCommand(): Command {
     .argument('<url>', 'the backend store URI, e.g. sqlite:///mlflow.db or postgresql://user@host/db')
     .action(async (url: string) => {
       const applied = await upgradeDatabase(url);
-      console.log(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database schema is up to date.');
+      console.log(
+        applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database schema is up to date.',
+      );
     });
   return db;
 }

@@ -54,7 +54,10 @@ export class ParamConflictError extends MlflowError {
     const listed = conflicts
       .map((c) => `{'key': '${c.key}', 'old_value': '${c.oldValue}', 'new_value': '${c.newValue}'}`)
       .join(', ');
-    super('INVALID_PARAMETER_VALUE', `Changing param values is not allowed. Params were already logged='[${listed}]' for run ID='${runId}'.`);
+    super(
+      'INVALID_PARAMETER_VALUE',
+      `Changing param values is not allowed. Params were already logged='[${listed}]' for run ID='${runId}'.`,
+    );
   }
 
   /** The wording MLflow uses when a single param (log-parameter) conflicts. */

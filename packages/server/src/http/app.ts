@@ -1,4 +1,9 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { MlflowError } from '../entities/errors.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { VERSION } from '../version.js';
@@ -48,7 +53,8 @@ function checkContentType(request: FastifyRequest): void {
 }
 
 function requestFields(request: FastifyRequest): RequestFields {
-  if (request.method === 'GET') return new RequestFields((request.query ?? {}) as Record<string, unknown>, true);
+  if (request.method === 'GET')
+    return new RequestFields((request.query ?? {}) as Record<string, unknown>, true);
   const body = request.body;
   if (body === undefined || body === null) return new RequestFields({}, false);
   if (typeof body !== 'object' || Array.isArray(body)) {
@@ -90,7 +96,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     try {
       done(null, parseRequestJson(text));
     } catch (error) {
-      done(MlflowError.invalidParameter(`Malformed JSON in the request body: ${(error as Error).message}`), undefined);
+      done(
+        MlflowError.invalidParameter(`Malformed JSON in the request body: ${(error as Error).message}`),
+        undefined,
+      );
     }
   });
 
@@ -103,7 +112,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     sendError(
       reply,
-      new MlflowError('ENDPOINT_NOT_FOUND', `No endpoint ${request.method} ${request.url.split('?')[0]} exists on this server.`),
+      new MlflowError(
+        'ENDPOINT_NOT_FOUND',
+        `No endpoint ${request.method} ${request.url.split('?')[0]} exists on this server.`,
+      ),
     ),
   );
 

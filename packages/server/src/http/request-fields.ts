@@ -123,7 +123,12 @@ export class RequestFields {
     if (value === undefined || value === null || value === '') return undefined;
     if (typeof value === 'string' && (values as readonly string[]).includes(value)) return value as T;
     // Proto enums may also be sent by number (1-based in MLflow's ViewType and RunStatus).
-    const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+    const n =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && /^\d+$/.test(value)
+          ? Number(value)
+          : NaN;
     if (Number.isInteger(n) && n >= 1 && n <= values.length) return values[n - 1];
     throw MlflowError.invalidParameter(
       `Invalid value ${pyJson(value)} for parameter '${field}' supplied. It must be one of ${values.join(', ')}.${DOCS_HINT}`,
@@ -186,6 +191,7 @@ function typedString(value: unknown, field: string): string {
 export function keyValue(item: Record<string, unknown>, path: string): Tag {
   if (item.key === undefined || item.key === null || item.key === '') throw missing(`${path}.key`);
   const key = typedString(item.key, `${path}.key`);
-  const value = item.value === undefined || item.value === null ? '' : typedString(item.value, `${path}.value`);
+  const value =
+    item.value === undefined || item.value === null ? '' : typedString(item.value, `${path}.value`);
   return { key, value };
 }

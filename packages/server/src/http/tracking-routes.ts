@@ -1,6 +1,6 @@
-import { RUN_STATUSES, VIEW_TYPES, type DatasetInput } from '../entities/tracking.js';
+import { type DatasetInput, RUN_STATUSES, VIEW_TYPES } from '../entities/tracking.js';
 import type { TrackingService } from '../services/tracking-service.js';
-import { keyValue, missing, RequestFields, wrongType } from './request-fields.js';
+import { keyValue, missing, type RequestFields, wrongType } from './request-fields.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -72,7 +72,11 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'POST',
       path: 'experiments/create',
       handle: async (f) => ({
-        experiment_id: await tracking.createExperiment(f.requiredString('name'), f.optionalString('artifact_location'), f.tags('tags')),
+        experiment_id: await tracking.createExperiment(
+          f.requiredString('name'),
+          f.optionalString('artifact_location'),
+          f.tags('tags'),
+        ),
       }),
     },
     {
@@ -83,7 +87,9 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'GET',
       path: 'experiments/get-by-name',
-      handle: async (f) => ({ experiment: await tracking.getExperimentByName(f.requiredString('experiment_name')) }),
+      handle: async (f) => ({
+        experiment: await tracking.getExperimentByName(f.requiredString('experiment_name')),
+      }),
     },
     { method: 'GET', path: 'experiments/search', handle: searchExperiments(tracking) },
     { method: 'POST', path: 'experiments/search', handle: searchExperiments(tracking) },
@@ -194,7 +200,10 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'POST',
       path: 'runs/log-parameter',
       handle: async (f) => {
-        await tracking.logParam(f.runId(), { key: f.requiredString('key'), value: f.optionalString('value') ?? '' });
+        await tracking.logParam(f.runId(), {
+          key: f.requiredString('key'),
+          value: f.optionalString('value') ?? '',
+        });
         return empty;
       },
     },
@@ -202,7 +211,10 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'POST',
       path: 'runs/set-tag',
       handle: async (f) => {
-        await tracking.setTag(f.runId(), { key: f.requiredString('key'), value: f.optionalString('value') ?? '' });
+        await tracking.setTag(f.runId(), {
+          key: f.requiredString('key'),
+          value: f.optionalString('value') ?? '',
+        });
         return empty;
       },
     },
@@ -282,7 +294,11 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       path: 'metrics/get-history-bulk',
       ajaxOnly: true,
       handle: async (f) => ({
-        metrics: await tracking.getMetricHistoryBulk(f.stringList('run_id'), f.optionalString('metric_key'), f.optionalInt('max_results')),
+        metrics: await tracking.getMetricHistoryBulk(
+          f.stringList('run_id'),
+          f.optionalString('metric_key'),
+          f.optionalInt('max_results'),
+        ),
       }),
     },
   ];

@@ -3,7 +3,10 @@ export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 
 export type Comparator = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
 
-export type FilterValue = { kind: 'string'; value: string } | { kind: 'number'; value: number; text: string } | { kind: 'list'; values: string[] };
+export type FilterValue =
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; value: number; text: string }
+  | { kind: 'list'; values: string[] };
 
 export interface Comparison {
   kind: 'comparison';

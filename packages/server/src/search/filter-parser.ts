@@ -1,5 +1,12 @@
 import { MlflowError } from '../entities/errors.js';
-import type { Comparator, Comparison, EntityType, FilterNode, FilterValue, OrderByClause } from './filter-ast.js';
+import type {
+  Comparator,
+  Comparison,
+  EntityType,
+  FilterNode,
+  FilterValue,
+  OrderByClause,
+} from './filter-ast.js';
 
 // A hand-written recursive-descent parser: MLflow's grammar is small, and positions in error messages
 // need exact control. `OR` and parentheses are an mlflow-ts extension; a filter MLflow accepts
@@ -198,7 +205,10 @@ function parseOr(s: Scanner, defaultEntity: EntityType): FilterNode {
  * Parses a search filter. Returns undefined for an empty filter. Identifiers without a prefix are
  * of `defaultEntity` (attributes for runs and experiments).
  */
-export function parseFilter(filter: string | undefined, defaultEntity: EntityType = 'attribute'): FilterNode | undefined {
+export function parseFilter(
+  filter: string | undefined,
+  defaultEntity: EntityType = 'attribute',
+): FilterNode | undefined {
   if (filter === undefined || filter.trim() === '') return undefined;
   const s = new Scanner(filter);
   const node = parseOr(s, defaultEntity);

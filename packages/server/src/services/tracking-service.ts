@@ -48,7 +48,9 @@ function clampInfinity(metric: Metric): Metric {
 }
 
 function pageResult<T>(page: { items: T[]; nextOffset?: number }): PagedResult<T> {
-  return page.nextOffset === undefined ? { items: page.items } : { items: page.items, nextPageToken: encodePageToken(page.nextOffset) };
+  return page.nextOffset === undefined
+    ? { items: page.items }
+    : { items: page.items, nextPageToken: encodePageToken(page.nextOffset) };
 }
 
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
@@ -64,7 +66,9 @@ export class TrackingService {
         throw MlflowError.invalidParameter("'artifact_location' URL can't include fragments or params.");
       }
       if (artifactLocation.startsWith('runs:')) {
-        throw MlflowError.invalidParameter(`Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`);
+        throw MlflowError.invalidParameter(
+          `Artifact location cannot be a runs:/ URI. Given: '${artifactLocation}'`,
+        );
       }
     }
     for (const tag of tags) validateExperimentTag(tag);
@@ -159,7 +163,10 @@ export class TrackingService {
     return run;
   }
 
-  async updateRun(runId: string, update: { status?: RunStatus; endTime?: number; runName?: string }): Promise<RunInfo> {
+  async updateRun(
+    runId: string,
+    update: { status?: RunStatus; endTime?: number; runName?: string },
+  ): Promise<RunInfo> {
     return this.store.updateRun(runId, update);
   }
 
@@ -196,7 +203,7 @@ export class TrackingService {
   /** Validates the whole batch before anything is written, so a bad batch writes nothing. */
   async logBatch(runId: string, metrics: Metric[], params: Tag[], tags: Tag[]): Promise<void> {
     validateRunId(runId);
-    metrics.forEach((m, i) => validateMetric(m, `metrics[${i}]`));
+    for (const [i, m] of metrics.entries()) validateMetric(m, `metrics[${i}]`);
     const validParams = params.map((p, i) => validateParam(p, `params[${i}]`));
     const validTags = tags.map((t, i) => validateRunTag(t, `tags[${i}]`));
     validateBatchLimits(metrics.length, params.length, tags.length);
@@ -229,11 +236,14 @@ export class TrackingService {
         ['profile', d.profile, LIMITS.datasetProfileLength],
       ];
       for (const [field, value, limit] of checks) {
-        if (value !== undefined && value.length > limit) throw exceedsMaximumLength(`dataset.${field}`, limit);
+        if (value !== undefined && value.length > limit)
+          throw exceedsMaximumLength(`dataset.${field}`, limit);
       }
       for (const tag of input.tags) {
-        if (tag.key.length > LIMITS.inputTagKeyLength) throw exceedsMaximumLength('key', LIMITS.inputTagKeyLength);
-        if (tag.value.length > LIMITS.inputTagValueLength) throw exceedsMaximumLength('value', LIMITS.inputTagValueLength);
+        if (tag.key.length > LIMITS.inputTagKeyLength)
+          throw exceedsMaximumLength('key', LIMITS.inputTagKeyLength);
+        if (tag.value.length > LIMITS.inputTagValueLength)
+          throw exceedsMaximumLength('value', LIMITS.inputTagValueLength);
       }
       // Within one request the first occurrence of a dataset wins, as in MLflow.
       const identity = `${d.name}\u0000${d.digest}`;
@@ -286,7 +296,11 @@ export class TrackingService {
     return pageResult(page);
   }
 
-  async getMetricHistoryBulk(runIds: string[], key: string | undefined, maxResults: number | undefined): Promise<MetricWithRunId[]> {
+  async getMetricHistoryBulk(
+    runIds: string[],
+    key: string | undefined,
+    maxResults: number | undefined,
+  ): Promise<MetricWithRunId[]> {
     if (runIds.length === 0) {
       throw MlflowError.invalidParameter('GetMetricHistoryBulk request must specify at least one run_id.');
     }
@@ -316,16 +330,25 @@ export class TrackingService {
     }
     const maxResults = q.maxResults ?? LIMITS.bulkIntervalMaxResults;
     if (maxResults < 1 || maxResults > LIMITS.bulkIntervalMaxResults) {
-      throw MlflowError.invalidParameter(`max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}.${suffix}`);
+      throw MlflowError.invalidParameter(
+        `max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}.${suffix}`,
+      );
     }
     if ((q.startStep === undefined) !== (q.endStep === undefined)) {
-      throw MlflowError.invalidParameter('If either start step or end step are specified, both must be specified.');
+      throw MlflowError.invalidParameter(
+        'If either start step or end step are specified, both must be specified.',
+      );
     }
     if (q.startStep !== undefined && q.endStep !== undefined && q.startStep > q.endStep) {
       throw MlflowError.invalidParameter(
         `end_step must be greater than start_step. Found start_step=${q.startStep} and end_step=${q.endStep}.`,
       );
     }
-    return this.store.getSampledMetricHistory(q.runIds, q.key, { startStep: q.startStep, endStep: q.endStep }, maxResults);
+    return this.store.getSampledMetricHistory(
+      q.runIds,
+      q.key,
+      { startStep: q.startStep, endStep: q.endStep },
+      maxResults,
+    );
   }
 }

@@ -122,7 +122,8 @@ export function validateRunTag(tag: Tag, fieldPrefix = ''): Tag {
 
 export function validateExperimentTag(tag: Tag): void {
   validateName(tag.key, 'key');
-  if (tag.key.length > LIMITS.experimentTagKeyLength) throw exceedsMaximumLength('key', LIMITS.experimentTagKeyLength);
+  if (tag.key.length > LIMITS.experimentTagKeyLength)
+    throw exceedsMaximumLength('key', LIMITS.experimentTagKeyLength);
   if (tag.value.length > LIMITS.experimentTagValueLength) {
     throw exceedsMaximumLength('value', LIMITS.experimentTagValueLength);
   }
@@ -130,7 +131,8 @@ export function validateExperimentTag(tag: Tag): void {
 
 export function validateExperimentName(name: string): void {
   if (name.trim() === '') throw MlflowError.invalidParameter(`Invalid experiment name: '${name}'`);
-  if (name.length > LIMITS.experimentNameLength) throw exceedsMaximumLength('name', LIMITS.experimentNameLength);
+  if (name.length > LIMITS.experimentNameLength)
+    throw exceedsMaximumLength('name', LIMITS.experimentNameLength);
 }
 
 export function validateRunId(runId: string): void {

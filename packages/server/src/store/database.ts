@@ -33,7 +33,9 @@ export async function upgradeDatabase(uri: string): Promise<string[]> {
     location.dialect === 'sqlite'
       ? new Kysely<Database>({ dialect: new SqliteDialect({ database: sqliteConnection(location.file) }) })
       : new Kysely<Database>({
-          dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: location.connectionString, max: 1 }) }),
+          dialect: new PostgresDialect({
+            pool: new pg.Pool({ connectionString: location.connectionString, max: 1 }),
+          }),
         });
   try {
     return await migrateToLatest(db as Kysely<unknown>, location.dialect);
@@ -80,7 +82,9 @@ function withStatementCache(conn: BetterSqlite3.Database, limit = 500): BetterSq
 
 async function openSqlite(file: string): Promise<StoreDatabase> {
   const writeConn = sqliteConnection(file);
-  const writerDb = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(writeConn) }) });
+  const writerDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(writeConn) }),
+  });
   await migrateToLatest(writerDb as Kysely<unknown>, 'sqlite');
   // WAL lets a second connection read the last committed state while the writer is mid-transaction.
   // An in-memory database exists only on its own connection, so there the reader is the writer.

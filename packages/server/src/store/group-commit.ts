@@ -78,7 +78,11 @@ export class GroupCommitQueue {
       }
       await trx.commit().execute();
     } catch (error) {
-      if (trx && !trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => {});
+      if (trx && !trx.isCommitted && !trx.isRolledBack)
+        await trx
+          .rollback()
+          .execute()
+          .catch(() => {});
       // A lone operation's own error is reported as is; a failed commit fails every operation in it.
       for (const item of batch) item.reject(error);
       return;
@@ -91,7 +95,10 @@ export class GroupCommitQueue {
   }
 }
 
-async function runIsolated(trx: WriteTransaction, op: WriteOp<unknown>): Promise<{ ok: boolean; value: unknown }> {
+async function runIsolated(
+  trx: WriteTransaction,
+  op: WriteOp<unknown>,
+): Promise<{ ok: boolean; value: unknown }> {
   const sp = await trx.savepoint('op').execute();
   try {
     const value = await op(sp as unknown as WriteTransaction);

@@ -61,8 +61,17 @@ const initialSchema = (dialect: SqlDialect): Migration => ({
       .columns(['run_uuid', 'key', 'step', 'timestamp', 'value', 'is_nan'])
       .unique()
       .execute();
-    await db.schema.createIndex('latest_metrics_pk').on('latest_metrics').columns(['run_uuid', 'key']).unique().execute();
-    await db.schema.createIndex('latest_metrics_key_value_idx').on('latest_metrics').columns(['key', 'value']).execute();
+    await db.schema
+      .createIndex('latest_metrics_pk')
+      .on('latest_metrics')
+      .columns(['run_uuid', 'key'])
+      .unique()
+      .execute();
+    await db.schema
+      .createIndex('latest_metrics_key_value_idx')
+      .on('latest_metrics')
+      .columns(['key', 'value'])
+      .execute();
 
     for (const [table, width] of [
       ['params', 8000],

@@ -51,7 +51,9 @@ function valueText(c: Comparison): string {
 
 function checkOp(c: Comparison, allowed: Set<string>, what: string): void {
   if (!allowed.has(c.comparator)) {
-    invalid(`Invalid comparator '${c.comparator}' not one of '[${[...allowed].map((o) => `'${o}'`).join(', ')}]' for ${what}`);
+    invalid(
+      `Invalid comparator '${c.comparator}' not one of '[${[...allowed].map((o) => `'${o}'`).join(', ')}]' for ${what}`,
+    );
   }
 }
 
@@ -62,7 +64,9 @@ function stringPredicate(column: Expression<unknown>, c: Comparison): Expression
     case 'NOT IN': {
       if (c.value.kind !== 'list') invalid(`Expected a parenthesised list of strings for '${c.comparator}'`);
       const list = sql.join(c.value.values.map((v) => sql.val(v)));
-      return c.comparator === 'IN' ? sql<SqlBool>`${column} in (${list})` : sql<SqlBool>`${column} not in (${list})`;
+      return c.comparator === 'IN'
+        ? sql<SqlBool>`${column} in (${list})`
+        : sql<SqlBool>`${column} not in (${list})`;
     }
     case 'ILIKE':
       return sql<SqlBool>`lower(${column}) like lower(${requireString(c, 'ILIKE')})`;
@@ -112,7 +116,8 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
       const stringColumn = RUN_STRING_ATTRIBUTES[c.key];
       if (stringColumn) {
         checkOp(c, STRING_SET_OPS, `attribute '${c.key}'`);
-        if (c.comparator !== 'IN' && c.comparator !== 'NOT IN') requireString(c, `string attribute '${c.key}'`);
+        if (c.comparator !== 'IN' && c.comparator !== 'NOT IN')
+          requireString(c, `string attribute '${c.key}'`);
         return stringPredicate(sql.ref(`runs.${stringColumn}`), c);
       }
       const numericColumn = RUN_NUMERIC_ATTRIBUTES[c.key];
@@ -127,7 +132,13 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
     case 'dataset': {
       checkOp(c, STRING_SET_OPS, 'datasets');
       const column =
-        c.key === 'name' ? 'd.name' : c.key === 'digest' ? 'd.digest' : c.key === 'context' ? 'it.value' : undefined;
+        c.key === 'name'
+          ? 'd.name'
+          : c.key === 'digest'
+            ? 'd.digest'
+            : c.key === 'context'
+              ? 'it.value'
+              : undefined;
       if (!column) invalid(`Invalid dataset key '${c.key}'. Valid keys are 'name', 'digest' and 'context'`);
       let child = eb
         .selectFrom('inputs as i')
@@ -145,7 +156,11 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
   }
 }
 
-function combine<E>(node: FilterNode, leaf: (c: Comparison) => Expression<SqlBool>, eb: E & RunsEb | E & ExperimentsEb): Expression<SqlBool> {
+function combine<E>(
+  node: FilterNode,
+  leaf: (c: Comparison) => Expression<SqlBool>,
+  eb: (E & RunsEb) | (E & ExperimentsEb),
+): Expression<SqlBool> {
   if (node.kind === 'comparison') return leaf(node);
   const parts = node.nodes.map((n) => combine(n, leaf, eb));
   return node.kind === 'and' ? (eb as RunsEb).and(parts) : (eb as RunsEb).or(parts);
@@ -202,7 +217,9 @@ function experimentComparison(eb: ExperimentsEb, c: Comparison): Expression<SqlB
         .where(stringPredicate(sql.ref('et.value'), c)),
     );
   }
-  return invalid(`Invalid entity type '${c.entity}' in an experiment filter. Valid types are 'attribute' and 'tag'`);
+  return invalid(
+    `Invalid entity type '${c.entity}' in an experiment filter. Valid types are 'attribute' and 'tag'`,
+  );
 }
 
 export function experimentFilterSql(eb: ExperimentsEb, node: FilterNode): Expression<SqlBool> {
@@ -210,10 +227,17 @@ export function experimentFilterSql(eb: ExperimentsEb, node: FilterNode): Expres
 }
 
 export function experimentOrderExpression(o: OrderByClause): Expression<unknown> {
-  if (o.entity !== 'attribute') invalid(`Invalid order_by entity '${o.entity}' for experiments; only attributes are allowed.`);
+  if (o.entity !== 'attribute')
+    invalid(`Invalid order_by entity '${o.entity}' for experiments; only attributes are allowed.`);
   const key = o.key === 'experiment_id' ? 'experiment_id' : o.key;
-  if (!EXPERIMENT_STRING_ATTRIBUTES.has(key) && !EXPERIMENT_NUMERIC_ATTRIBUTES.has(key) && key !== 'experiment_id') {
-    invalid(`Invalid order_by key '${o.key}' for experiments. Valid keys are 'name', 'experiment_id', 'creation_time' and 'last_update_time'.`);
+  if (
+    !EXPERIMENT_STRING_ATTRIBUTES.has(key) &&
+    !EXPERIMENT_NUMERIC_ATTRIBUTES.has(key) &&
+    key !== 'experiment_id'
+  ) {
+    invalid(
+      `Invalid order_by key '${o.key}' for experiments. Valid keys are 'name', 'experiment_id', 'creation_time' and 'last_update_time'.`,
+    );
   }
   return sql.ref(`experiments.${key}`);
 }

@@ -17,7 +17,12 @@ import type {
 import type { StoreDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
-import { experimentFilterSql, experimentOrderExpression, runFilterSql, runOrderExpression } from './search-sql.js';
+import {
+  experimentFilterSql,
+  experimentOrderExpression,
+  runFilterSql,
+  runOrderExpression,
+} from './search-sql.js';
 import type {
   CreateExperimentInput,
   CreateRunInput,
@@ -50,7 +55,9 @@ function storedValue(value: number): { value: number; is_nan: number } {
   return Number.isNaN(value) ? { value: 0, is_nan: 1 } : { value, is_nan: 0 };
 }
 
-function metricFromRow(row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>): Metric {
+function metricFromRow(
+  row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>,
+): Metric {
   return {
     key: row.key,
     value: row.is_nan ? Number.NaN : Number(row.value),
@@ -131,7 +138,11 @@ export class SqlTrackingStore implements TrackingStore {
   private async experimentsWithTags(db: Reader, rows: Selectable<ExperimentsTable>[]): Promise<Experiment[]> {
     const tagsById = new Map<number, Tag[]>();
     for (const ids of chunks(rows.map((r) => Number(r.experiment_id)))) {
-      const tags = await db.selectFrom('experiment_tags').selectAll().where('experiment_id', 'in', ids).execute();
+      const tags = await db
+        .selectFrom('experiment_tags')
+        .selectAll()
+        .where('experiment_id', 'in', ids)
+        .execute();
       for (const t of tags) {
         const list = tagsById.get(Number(t.experiment_id)) ?? [];
         list.push({ key: t.key, value: t.value });
@@ -143,7 +154,11 @@ export class SqlTrackingStore implements TrackingStore {
 
   private async experimentRow(db: Reader, id: string): Promise<Selectable<ExperimentsTable> | undefined> {
     if (!/^\d+$/.test(id)) return undefined;
-    return db.selectFrom('experiments').selectAll().where('experiment_id', '=', Number(id)).executeTakeFirst();
+    return db
+      .selectFrom('experiments')
+      .selectAll()
+      .where('experiment_id', '=', Number(id))
+      .executeTakeFirst();
   }
 
   private async requireExperimentRow(db: Reader, id: string): Promise<Selectable<ExperimentsTable>> {
@@ -164,7 +179,11 @@ export class SqlTrackingStore implements TrackingStore {
 
   createExperiment(input: CreateExperimentInput): Promise<string> {
     return this.write(async (trx) => {
-      const existing = await trx.selectFrom('experiments').select('lifecycle_stage').where('name', '=', input.name).executeTakeFirst();
+      const existing = await trx
+        .selectFrom('experiments')
+        .select('lifecycle_stage')
+        .where('name', '=', input.name)
+        .executeTakeFirst();
       if (existing) {
         throw new MlflowError(
           'RESOURCE_ALREADY_EXISTS',
@@ -209,7 +228,11 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {
-    const row = await this.db.selectFrom('experiments').selectAll().where('name', '=', name).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('experiments')
+      .selectAll()
+      .where('name', '=', name)
+      .executeTakeFirst();
     return row ? (await this.experimentsWithTags(this.db, [row]))[0] : undefined;
   }
 
@@ -230,7 +253,10 @@ export class SqlTrackingStore implements TrackingStore {
     // MLflow's default order: newest first, then by id for a stable page order.
     if (!orderKeys.has('creation_time')) q = q.orderBy('experiments.creation_time', 'desc');
     if (!orderKeys.has('experiment_id')) q = q.orderBy('experiments.experiment_id', 'asc');
-    const rows = await q.limit(query.maxResults + 1).offset(query.offset).execute();
+    const rows = await q
+      .limit(query.maxResults + 1)
+      .offset(query.offset)
+      .execute();
     const more = rows.length > query.maxResults;
     const items = await this.experimentsWithTags(this.db, rows.slice(0, query.maxResults));
     return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
@@ -243,7 +269,11 @@ export class SqlTrackingStore implements TrackingStore {
         throw MlflowError.invalidParameter('Cannot rename a non-active experiment.');
       }
       if (row.name === newName) return;
-      const clash = await trx.selectFrom('experiments').select('experiment_id').where('name', '=', newName).executeTakeFirst();
+      const clash = await trx
+        .selectFrom('experiments')
+        .select('experiment_id')
+        .where('name', '=', newName)
+        .executeTakeFirst();
       if (clash) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment '${newName}' already exists.`);
       await trx
         .updateTable('experiments')
@@ -267,7 +297,8 @@ export class SqlTrackingStore implements TrackingStore {
       // MLflow looks the experiment up among those in the opposite stage, so deleting a deleted
       // experiment (or restoring an active one) reports it as not found.
       const row = await this.experimentRow(trx, id);
-      if (!row || row.lifecycle_stage === stage) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
+      if (!row || row.lifecycle_stage === stage)
+        throw MlflowError.notFound(`No Experiment with id=${id} exists`);
       const now = Date.now();
       await trx
         .updateTable('experiments')
@@ -348,11 +379,15 @@ export class SqlTrackingStore implements TrackingStore {
         artifact_uri: input.artifactUri(location, runId),
       };
       await trx.insertInto('runs').values(row).execute();
-      const tags = input.tags.filter((t) => t.key !== RUN_NAME_TAG).concat({ key: RUN_NAME_TAG, value: input.runName });
+      const tags = input.tags
+        .filter((t) => t.key !== RUN_NAME_TAG)
+        .concat({ key: RUN_NAME_TAG, value: input.runName });
       await trx
         .insertInto('tags')
         .values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .onConflict((oc) =>
+          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+        )
         .execute();
       return {
         info: runInfoFromRow(row),
@@ -378,7 +413,8 @@ export class SqlTrackingStore implements TrackingStore {
       if (Object.keys(changes).length > 0) {
         await trx.updateTable('runs').set(changes).where('run_uuid', '=', runId).execute();
       }
-      if (changes.name !== undefined) await this.upsertTags(trx, runId, [{ key: RUN_NAME_TAG, value: changes.name }]);
+      if (changes.name !== undefined)
+        await this.upsertTags(trx, runId, [{ key: RUN_NAME_TAG, value: changes.name }]);
       return runInfoFromRow({ ...row, ...changes });
     });
   }
@@ -410,7 +446,9 @@ export class SqlTrackingStore implements TrackingStore {
       await trx
         .insertInto('tags')
         .values(part.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+        .onConflict((oc) =>
+          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+        )
         .execute();
     }
   }
@@ -423,7 +461,8 @@ export class SqlTrackingStore implements TrackingStore {
       if (tags.length > 0) {
         await this.upsertTags(trx, runId, tags);
         const runName = tags.findLast((t) => t.key === RUN_NAME_TAG);
-        if (runName) await trx.updateTable('runs').set({ name: runName.value }).where('run_uuid', '=', runId).execute();
+        if (runName)
+          await trx.updateTable('runs').set({ name: runName.value }).where('run_uuid', '=', runId).execute();
       }
     });
   }
@@ -464,7 +503,15 @@ export class SqlTrackingStore implements TrackingStore {
     for (const part of chunks(metrics)) {
       await trx
         .insertInto('metrics')
-        .values(part.map((m) => ({ run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) })))
+        .values(
+          part.map((m) => ({
+            run_uuid: runId,
+            key: m.key,
+            timestamp: m.timestamp,
+            step: m.step,
+            ...storedValue(m.value),
+          })),
+        )
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
@@ -490,7 +537,15 @@ export class SqlTrackingStore implements TrackingStore {
     for (const part of chunks(winners)) {
       await trx
         .insertInto('latest_metrics')
-        .values(part.map((m) => ({ run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) })))
+        .values(
+          part.map((m) => ({
+            run_uuid: runId,
+            key: m.key,
+            timestamp: m.timestamp,
+            step: m.step,
+            ...storedValue(m.value),
+          })),
+        )
         .onConflict((oc) =>
           oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({
             value: eb.ref('excluded.value'),
@@ -506,7 +561,11 @@ export class SqlTrackingStore implements TrackingStore {
   deleteTag(runId: string, key: string): Promise<void> {
     return this.write(async (trx) => {
       await this.requireActiveRun(trx, runId);
-      const result = await trx.deleteFrom('tags').where('run_uuid', '=', runId).where('key', '=', key).executeTakeFirst();
+      const result = await trx
+        .deleteFrom('tags')
+        .where('run_uuid', '=', runId)
+        .where('key', '=', key)
+        .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) {
         throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
       }
@@ -566,7 +625,9 @@ export class SqlTrackingStore implements TrackingStore {
           await trx
             .insertInto('input_tags')
             .values(input.tags.map((t) => ({ input_uuid: inputUuid, name: t.key, value: t.value })))
-            .onConflict((oc) => oc.columns(['input_uuid', 'name']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
+            .onConflict((oc) =>
+              oc.columns(['input_uuid', 'name']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
+            )
             .execute();
         }
       }
@@ -612,7 +673,11 @@ export class SqlTrackingStore implements TrackingStore {
       for (const m of metrics) runs.get(m.run_uuid)?.data.metrics.push(metricFromRow(m));
       const inputTags = new Map<string, Tag[]>();
       for (const part of chunks(inputs.map((i) => i.input_uuid))) {
-        const rowsOfTags = await db.selectFrom('input_tags').selectAll().where('input_uuid', 'in', part).execute();
+        const rowsOfTags = await db
+          .selectFrom('input_tags')
+          .selectAll()
+          .where('input_uuid', 'in', part)
+          .execute();
         for (const t of rowsOfTags) {
           const list = inputTags.get(t.input_uuid) ?? [];
           list.push({ key: t.name, value: t.value });
@@ -628,7 +693,9 @@ export class SqlTrackingStore implements TrackingStore {
         };
         if (i.dataset_schema !== null) dataset.schema = i.dataset_schema;
         if (i.dataset_profile !== null) dataset.profile = i.dataset_profile;
-        runs.get(i.destination_id)?.inputs.dataset_inputs.push({ tags: inputTags.get(i.input_uuid) ?? [], dataset });
+        runs
+          .get(i.destination_id)
+          ?.inputs.dataset_inputs.push({ tags: inputTags.get(i.input_uuid) ?? [], dataset });
       }
     }
     return [...runs.values()];
@@ -651,13 +718,19 @@ export class SqlTrackingStore implements TrackingStore {
     for (const o of query.orderBy) {
       const expr = runOrderExpression(o);
       // Missing values last whatever the direction, as MLflow orders them.
-      q = q.orderBy(sql`(case when ${expr} is null then 1 else 0 end)`, 'asc').orderBy(expr, o.ascending ? 'asc' : 'desc');
-      if (o.entity === 'attribute' && (o.key === 'start_time' || o.key === 'created' || o.key === 'Created')) hasStart = true;
+      q = q
+        .orderBy(sql`(case when ${expr} is null then 1 else 0 end)`, 'asc')
+        .orderBy(expr, o.ascending ? 'asc' : 'desc');
+      if (o.entity === 'attribute' && (o.key === 'start_time' || o.key === 'created' || o.key === 'Created'))
+        hasStart = true;
       if (o.entity === 'attribute' && o.key === 'run_id') hasId = true;
     }
     if (!hasStart) q = q.orderBy('runs.start_time', 'desc');
     if (!hasId) q = q.orderBy('runs.run_uuid', 'asc');
-    const rows = await q.limit(query.maxResults + 1).offset(query.offset).execute();
+    const rows = await q
+      .limit(query.maxResults + 1)
+      .offset(query.offset)
+      .execute();
     const more = rows.length > query.maxResults;
     const items = await this.runsWithData(this.db, rows.slice(0, query.maxResults));
     return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
@@ -683,7 +756,11 @@ export class SqlTrackingStore implements TrackingStore {
     return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
   }
 
-  async getMetricHistoryForRuns(runIds: string[], key: string, maxResults: number): Promise<MetricWithRunId[]> {
+  async getMetricHistoryForRuns(
+    runIds: string[],
+    key: string,
+    maxResults: number,
+  ): Promise<MetricWithRunId[]> {
     const rows = await this.db
       .selectFrom('metrics')
       .select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan'])
@@ -727,9 +804,15 @@ export class SqlTrackingStore implements TrackingStore {
     const allSteps = [...new Set([...stepsByRun.values()].flat())].sort((a, b) => a - b);
     const start = range.startStep ?? 0;
     const end = range.endStep ?? allSteps[allSteps.length - 1];
-    const chosen = new Set(sampleSteps(allSteps.filter((s) => s >= start && s <= end), maxResults));
+    const chosen = new Set(
+      sampleSteps(
+        allSteps.filter((s) => s >= start && s <= end),
+        maxResults,
+      ),
+    );
     for (const steps of stepsByRun.values()) {
-      for (const edge of [steps[0], steps[steps.length - 1]]) if (edge >= start && edge <= end) chosen.add(edge);
+      for (const edge of [steps[0], steps[steps.length - 1]])
+        if (edge >= start && edge <= end) chosen.add(edge);
     }
     const out: MetricWithRunId[] = [];
     for (const runId of runIds) {

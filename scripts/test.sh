@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every check and test of the project, as `npm test` and CI run it: install, build, lint and format
+# check, type check, then the test files against SQLite and a real PostgreSQL on loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# A fresh clone has no node_modules; a changed lock file needs a new install.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-audit --no-fund
+fi
+npm run --silent build
+npx biome check .
+npx tsc -p tsconfig.json
+
+# Installs PostgreSQL from Debian's packages when missing; a failure here fails the run.
+MLFLOW_TS_TEST_POSTGRES_URI=$(bash scripts/services/postgres.sh start)
+export MLFLOW_TS_TEST_POSTGRES_URI
+
+mkdir -p test-results
+tap=test-results/tests.tap
+mapfile -t files < <(find packages bench -path '*/node_modules' -prune -o -name '*.test.ts' -print | sort)
+status=0
+node --import tsx --test \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" \
+  "${files[@]}" || status=$?
+
+passed=$(awk '/^# pass /{print $3}' "$tap")
+failed=$(awk '/^# fail /{print $3}' "$tap")
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$status"
