@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mlflowPkg from 'mlflow';
 import { RunStatus, ViewType } from 'mlflow/enum.js';
-import { DIALECTS, type TestServer, startTestServer } from './helpers.js';
+import { DIALECTS, startTestServer, type TestServer } from './helpers.js';
 
 // The package's runtime export is `module.exports = class MLflow`, while its typings declare an ES
 // default export; under NodeNext the default import is typed as the module namespace.
-// biome-ignore lint/suspicious/noExplicitAny: unwrapping a CommonJS default export whose typings disagree
 const MLflow = ((mlflowPkg as any).default ?? mlflowPkg) as typeof mlflowPkg.default;
 type Client = InstanceType<typeof MLflow>;
+type Experiment = Awaited<ReturnType<Client['Experiments']['get']>>['experiment'];
 
 interface KeyValue {
   key: string;
@@ -22,18 +22,16 @@ interface KeyValue {
  * The package has no get-by-name or experiments/search; reuse its own (protected) transport so those
  * calls get the same URL building and error handling as the rest.
  */
-function raw(
-  service: object,
-  method: 'get' | 'post',
-  path: string,
-  param: object,
-): Promise<Record<string, any>> {
-  // biome-ignore lint/suspicious/noExplicitAny: `req` is protected in the package's typings
-  return (service as any).req(method, path, param);
+function raw<T>(service: object, method: 'get' | 'post', path: string, param: object): Promise<T> {
+  type Transport = { req(method: string, path: string, param: object): Promise<T> };
+  return (service as unknown as Transport).req(method, path, param);
 }
 
 /** The package throws `new Error(String(new Error(JSON.stringify({status, statusText, data}))))`. */
-function parseClientError(error: unknown): { status?: number; data?: { error_code?: string; message?: string } } {
+function parseClientError(error: unknown): {
+  status?: number;
+  data?: { error_code?: string; message?: string };
+} {
   assert.ok(error instanceof Error, `expected an Error, got ${String(error)}`);
   const text = error.message.replace(/^Error: /, '');
   try {
@@ -43,7 +41,8 @@ function parseClientError(error: unknown): { status?: number; data?: { error_cod
   }
 }
 
-const byKey = (items: KeyValue[] | undefined) => Object.fromEntries((items ?? []).map((x) => [x.key, x.value]));
+const byKey = (items: KeyValue[] | undefined) =>
+  Object.fromEntries((items ?? []).map((x) => [x.key, x.value]));
 
 for (const dialect of DIALECTS) {
   describe(`third-party npm client "mlflow" 2.0.7 (${dialect})`, () => {
@@ -69,12 +68,17 @@ for (const dialect of DIALECTS) {
     });
 
     test('creates an experiment and finds it by name and by id', async () => {
-      const created = await client.Experiments.create({ name, artifact_location: undefined as unknown as string });
+      const created = await client.Experiments.create({
+        name,
+        artifact_location: undefined as unknown as string,
+      });
       experimentId = created.experiment_id;
       assert.equal(typeof experimentId, 'string');
       assert.match(experimentId, /^\d+$/);
 
-      const byName = await raw(client.Experiments, 'get', '/get-by-name', { experiment_name: name });
+      const byName = await raw<{ experiment: Experiment }>(client.Experiments, 'get', '/get-by-name', {
+        experiment_name: name,
+      });
       assert.equal(byName.experiment.experiment_id, experimentId);
       assert.equal(byName.experiment.name, name);
       assert.equal(byName.experiment.lifecycle_stage, 'active');
@@ -106,7 +110,13 @@ for (const dialect of DIALECTS) {
       const param = await client.Runs.logParameter({ run_id: runId, key: 'lr', value: '0.01' });
       assert.deepEqual(param, {});
       for (const [step, value] of lossValues.entries()) {
-        const ack = await client.Runs.logMetric({ run_id: runId, key: 'loss', value, timestamp: t0 + step, step });
+        const ack = await client.Runs.logMetric({
+          run_id: runId,
+          key: 'loss',
+          value,
+          timestamp: t0 + step,
+          step,
+        });
         assert.deepEqual(ack, {});
       }
       // Out of order: the latest value is the one at the highest step, not the last one logged.
@@ -115,7 +125,12 @@ for (const dialect of DIALECTS) {
 
       const batch = await client.Runs.logBatch({
         run_id: runId,
-        metrics: [0, 1, 2].map((step) => ({ key: 'acc', value: 0.5 + step / 10, timestamp: t0 + step, step })),
+        metrics: [0, 1, 2].map((step) => ({
+          key: 'acc',
+          value: 0.5 + step / 10,
+          timestamp: t0 + step,
+          step,
+        })),
         params: [{ key: 'batch_size', value: '32' }],
         tags: [{ key: 'phase', value: 'train' }],
       });
@@ -148,7 +163,12 @@ for (const dialect of DIALECTS) {
     test('gets the metric history, every point in order', async () => {
       const { metrics } = await client.Metrics.getHistory({ run_id: runId, metric_key: 'loss' });
       assert.deepEqual(
-        metrics.map((m) => ({ key: m.key, value: m.value, timestamp: Number(m.timestamp), step: Number(m.step) })),
+        metrics.map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: Number(m.timestamp),
+          step: Number(m.step),
+        })),
         lossValues.map((value, step) => ({ key: 'loss', value, timestamp: t0 + step, step })),
       );
       const scale = await client.Metrics.getHistory({ run_id: runId, metric_key: 'lr_scale' });
@@ -163,8 +183,18 @@ for (const dialect of DIALECTS) {
 
     test('searches runs with a matching and a non-matching filter', async () => {
       // A second run that the filter must leave out.
-      const other = await client.Runs.create({ experiment_id: experimentId, user_id: 'npm-client', start_time: t0 });
-      await client.Runs.logMetric({ run_id: other.run.info.run_id, key: 'loss', value: 0.8, timestamp: t0, step: 0 });
+      const other = await client.Runs.create({
+        experiment_id: experimentId,
+        user_id: 'npm-client',
+        start_time: t0,
+      });
+      await client.Runs.logMetric({
+        run_id: other.run.info.run_id,
+        key: 'loss',
+        value: 0.8,
+        timestamp: t0,
+        step: 0,
+      });
 
       const found = await client.Runs.search({
         experiment_ids: [experimentId],
@@ -179,7 +209,10 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(byKey(found.runs[0].data.params).batch_size, '32');
 
-      const all = await client.Runs.search({ experiment_ids: [experimentId], order_by: ['metrics.loss DESC'] });
+      const all = await client.Runs.search({
+        experiment_ids: [experimentId],
+        order_by: ['metrics.loss DESC'],
+      });
       assert.deepEqual(
         all.runs.map((r) => r.info.run_id),
         [other.run.info.run_id, runId],
@@ -200,7 +233,10 @@ for (const dialect of DIALECTS) {
       assert.equal(run.info.status, 'FINISHED');
       assert.equal(Number(run.info.end_time), end);
 
-      const finished = await client.Runs.search({ experiment_ids: [experimentId], filter: "status = 'FINISHED'" });
+      const finished = await client.Runs.search({
+        experiment_ids: [experimentId],
+        filter: "status = 'FINISHED'",
+      });
       assert.deepEqual(
         finished.runs.map((r) => r.info.run_id),
         [runId],
@@ -208,16 +244,18 @@ for (const dialect of DIALECTS) {
     });
 
     test('searches experiments', async () => {
-      const found = await raw(client.Experiments, 'post', '/search', {
+      const found = await raw<{ experiments?: Experiment[] }>(client.Experiments, 'post', '/search', {
         filter: `name = '${name}'`,
         max_results: 10,
         view_type: ViewType.ACTIVE_ONLY,
       });
       assert.deepEqual(
-        found.experiments.map((e: { experiment_id: string; name: string }) => [e.experiment_id, e.name]),
+        (found.experiments ?? []).map((e) => [e.experiment_id, e.name]),
         [[experimentId, name]],
       );
-      const missing = await raw(client.Experiments, 'post', '/search', { filter: "name = 'no-such-experiment'" });
+      const missing = await raw<{ experiments?: Experiment[] }>(client.Experiments, 'post', '/search', {
+        filter: "name = 'no-such-experiment'",
+      });
       assert.deepEqual(missing.experiments ?? [], []);
     });
 
@@ -232,7 +270,12 @@ for (const dialect of DIALECTS) {
       assert.equal(data?.error_code, 'RESOURCE_DOES_NOT_EXIST');
       assert.match(data?.message ?? '', new RegExp(unknown));
 
-      const logError = await client.Runs.logMetric({ run_id: unknown, key: 'x', value: 1, timestamp: t0 }).then(
+      const logError = await client.Runs.logMetric({
+        run_id: unknown,
+        key: 'x',
+        value: 1,
+        timestamp: t0,
+      }).then(
         () => assert.fail('logging to an unknown run succeeded'),
         (e: unknown) => e,
       );
