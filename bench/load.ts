@@ -1,7 +1,7 @@
 /**
  * Load generator for an MLflow-compatible tracking server (FastTrackML's methodology).
  *
- *   npx tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--json]
+ *   npx tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--ops A,B] [--json]
  *
  * Every virtual user runs `iterations` iterations in a closed loop (next request only after the previous
  * one answered). One iteration is:
@@ -17,6 +17,8 @@
  *   SearchExperiments POST experiments/search, max_results=100
  *
  * All logging goes to the run created in that iteration, so param keys never collide (params are write-once).
+ * --ops runs a subset (e.g. only the writes, as FastTrackML's logging script does); the calls that need a run
+ * pull in CreateRun, and GetMetricHistory pulls in LogBatch500 (whose points it reads back).
  * Latency is measured per request with performance.now() from just before the request is written until the
  * whole response body has arrived. Any status other than 200 (or a network error) counts as an error.
  */
@@ -42,13 +44,44 @@ interface Options {
   users: number;
   iterations: number;
   json: boolean;
+  ops: Set<Operation>;
 }
 
-const USAGE =
-  'usage: tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--json]';
+const USAGE = `usage: tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--ops A,B] [--json]
+  --ops: comma-separated subset of ${OPERATIONS.join(', ')} (default: all)`;
+
+/** Operations that log to the run CreateRun made in the same iteration. */
+const NEEDS_RUN: ReadonlySet<Operation> = new Set<Operation>([
+  'LogMetric',
+  'LogBatch10',
+  'LogBatch500',
+  'LogParamBatch10',
+  'LogParamBatch100',
+  'GetMetricHistory',
+]);
+
+function parseOps(list: string): Set<Operation> {
+  const ops = new Set<Operation>();
+  for (const name of list.split(',').map((s) => s.trim())) {
+    if (name === '') continue;
+    const op = OPERATIONS.find((o) => o.toLowerCase() === name.toLowerCase());
+    if (!op) fail(`unknown operation ${name} in --ops`);
+    ops.add(op);
+  }
+  if (ops.size === 0) fail('--ops needs at least one operation');
+  if (ops.has('GetMetricHistory')) ops.add('LogBatch500');
+  if ([...ops].some((op) => NEEDS_RUN.has(op))) ops.add('CreateRun');
+  return ops;
+}
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { target: 'http://127.0.0.1:5000', users: 20, iterations: 100, json: false };
+  const options: Options = {
+    target: 'http://127.0.0.1:5000',
+    users: 20,
+    iterations: 100,
+    json: false,
+    ops: new Set(OPERATIONS),
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.includes('=')
@@ -74,6 +107,9 @@ function parseArgs(argv: string[]): Options {
       case '--iterations':
         options.iterations = count();
         break;
+      case '--ops':
+        options.ops = parseOps(value());
+        break;
       case '--json':
         options.json = true;
         break;
@@ -89,9 +125,16 @@ function parseArgs(argv: string[]): Options {
   return options;
 }
 
+/** Bad command line: prints the usage and exits with 2. */
 function fail(message: string): never {
   console.error(`bench: ${message}\n${USAGE}`);
   process.exit(2);
+}
+
+/** The target cannot be benchmarked at all (unreachable, refuses the setup call). */
+function abort(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(1);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -115,7 +158,11 @@ class Client {
       this.base.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
-  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+  /**
+   * Builds the request (URL, JSON body) now and returns a function that sends it, so that timing the
+   * returned function measures the exchange with the server and not the client's own encoding.
+   */
+  prepare(method: 'GET' | 'POST', path: string, body?: unknown): () => Promise<Response> {
     const url = new URL(path, this.base);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
@@ -123,6 +170,19 @@ class Client {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;
     }
+    return () => this.send(url, method, headers, payload);
+  }
+
+  request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
+    return this.prepare(method, path, body)();
+  }
+
+  private send(
+    url: URL,
+    method: string,
+    headers: http.OutgoingHttpHeaders,
+    payload: Buffer | undefined,
+  ): Promise<Response> {
     return new Promise((resolve, reject) => {
       const req = this.transport.request(url, { method, headers, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
@@ -146,8 +206,14 @@ class Client {
 // Recording
 
 interface Sample {
+  /** Requests sent, including those that failed. */
+  requests: number;
+  /** Latency of every request that got an HTTP response (any status); network failures have none. */
   latencies: number[];
+  /** Requests sent that failed: non-200, network error, unparseable or wrong body. */
   errors: number;
+  /** Requests not sent because the CreateRun of their iteration failed. */
+  skipped: number;
 }
 
 interface ErrorSample {
@@ -160,12 +226,21 @@ const MAX_ERROR_SAMPLES = 10;
 
 class Recorder {
   readonly samples = Object.fromEntries(
-    OPERATIONS.map((op): [Operation, Sample] => [op, { latencies: [], errors: 0 }]),
+    OPERATIONS.map((op): [Operation, Sample] => [op, { requests: 0, latencies: [], errors: 0, skipped: 0 }]),
   ) as Record<Operation, Sample>;
   readonly errorSamples: ErrorSample[] = [];
 
   error(operation: Operation, status: number | string, body: string): void {
     this.samples[operation].errors++;
+    this.note(operation, status, body);
+  }
+
+  skip(operation: Operation, reason: string): void {
+    this.samples[operation].skipped++;
+    this.note(operation, 'skipped', reason);
+  }
+
+  private note(operation: Operation, status: number | string, body: string): void {
     if (this.errorSamples.length < MAX_ERROR_SAMPLES) {
       this.errorSamples.push({ operation, status, body: body.slice(0, 300) });
     }
@@ -179,12 +254,12 @@ async function timed(
   send: () => Promise<Response>,
 ): Promise<Record<string, unknown> | undefined> {
   const sample = recorder.samples[operation];
+  sample.requests++;
   const start = performance.now();
   let response: Response;
   try {
     response = await send();
   } catch (err) {
-    sample.latencies.push(performance.now() - start);
     recorder.error(operation, 'network', err instanceof Error ? err.message : String(err));
     return undefined;
   }
@@ -246,67 +321,107 @@ async function virtualUser(
   client: Client,
   recorder: Recorder,
   experimentId: string,
+  ops: ReadonlySet<Operation>,
   user: number,
   iterations: number,
 ): Promise<void> {
   for (let it = 0; it < iterations; it++) {
-    const created = await timed(recorder, 'CreateRun', () =>
-      client.request('POST', 'runs/create', {
-        experiment_id: experimentId,
-        run_name: `u${user}-i${it}`,
-        start_time: Date.now(),
-        tags: [{ key: 'mlflow.user', value: 'bench' }],
-      }),
-    );
-    const run = created?.run as { info?: { run_id?: string } } | undefined;
-    const runId = run?.info?.run_id;
-    if (!runId) {
-      // Without a run the logging calls of this iteration cannot be made: count them as errors too.
-      for (const op of OPERATIONS.slice(1, 7)) recorder.error(op, 'skipped', 'CreateRun failed');
-    } else {
-      await timed(recorder, 'LogMetric', () =>
-        client.request('POST', 'runs/log-metric', {
-          run_id: runId,
-          key: 'loss',
-          value: Math.random(),
-          timestamp: Date.now(),
-          step: it,
+    let runId: string | undefined;
+    if (ops.has('CreateRun')) {
+      const created = await timed(
+        recorder,
+        'CreateRun',
+        client.prepare('POST', 'runs/create', {
+          experiment_id: experimentId,
+          run_name: `u${user}-i${it}`,
+          start_time: Date.now(),
+          tags: [{ key: 'mlflow.user', value: 'bench' }],
         }),
       );
-      await timed(recorder, 'LogBatch10', () =>
-        client.request('POST', 'runs/log-batch', { run_id: runId, metrics: metrics10() }),
-      );
-      await timed(recorder, 'LogBatch500', () =>
-        client.request('POST', 'runs/log-batch', { run_id: runId, metrics: metrics500() }),
-      );
-      await timed(recorder, 'LogParamBatch10', () =>
-        client.request('POST', 'runs/log-batch', { run_id: runId, params: params('p10', 10) }),
-      );
-      await timed(recorder, 'LogParamBatch100', () =>
-        client.request('POST', 'runs/log-batch', { run_id: runId, params: params('p100', 100) }),
-      );
-      const key = `m500_${it % BATCH500_KEYS}`;
-      const history = await timed(recorder, 'GetMetricHistory', () =>
-        client.request(
-          'GET',
-          `metrics/get-history?run_id=${encodeURIComponent(runId)}&metric_key=${encodeURIComponent(key)}&max_results=25000`,
-        ),
-      );
-      const points = history?.metrics;
-      if (history && (!Array.isArray(points) || points.length !== BATCH500_STEPS)) {
-        recorder.error('GetMetricHistory', 'wrong-result', `expected ${BATCH500_STEPS} points for ${key}`);
+      const run = created?.run as { info?: { run_id?: string } } | undefined;
+      runId = run?.info?.run_id;
+      if (!runId) {
+        // Without a run the logging calls of this iteration cannot be made: count them as errors too.
+        for (const op of NEEDS_RUN) if (ops.has(op)) recorder.skip(op, 'CreateRun failed');
       }
     }
-    await timed(recorder, 'SearchRuns', () =>
-      client.request('POST', 'runs/search', {
-        experiment_ids: [experimentId],
-        filter: 'metrics.loss < 0.5',
-        max_results: 100,
-      }),
-    );
-    await timed(recorder, 'SearchExperiments', () =>
-      client.request('POST', 'experiments/search', { max_results: 100 }),
-    );
+    if (runId) {
+      const id = runId;
+      if (ops.has('LogMetric')) {
+        await timed(
+          recorder,
+          'LogMetric',
+          client.prepare('POST', 'runs/log-metric', {
+            run_id: id,
+            key: 'loss',
+            value: Math.random(),
+            timestamp: Date.now(),
+            step: it,
+          }),
+        );
+      }
+      if (ops.has('LogBatch10')) {
+        await timed(
+          recorder,
+          'LogBatch10',
+          client.prepare('POST', 'runs/log-batch', { run_id: id, metrics: metrics10() }),
+        );
+      }
+      if (ops.has('LogBatch500')) {
+        await timed(
+          recorder,
+          'LogBatch500',
+          client.prepare('POST', 'runs/log-batch', { run_id: id, metrics: metrics500() }),
+        );
+      }
+      if (ops.has('LogParamBatch10')) {
+        await timed(
+          recorder,
+          'LogParamBatch10',
+          client.prepare('POST', 'runs/log-batch', { run_id: id, params: params('p10', 10) }),
+        );
+      }
+      if (ops.has('LogParamBatch100')) {
+        await timed(
+          recorder,
+          'LogParamBatch100',
+          client.prepare('POST', 'runs/log-batch', { run_id: id, params: params('p100', 100) }),
+        );
+      }
+      if (ops.has('GetMetricHistory')) {
+        const key = `m500_${it % BATCH500_KEYS}`;
+        const history = await timed(
+          recorder,
+          'GetMetricHistory',
+          client.prepare(
+            'GET',
+            `metrics/get-history?run_id=${encodeURIComponent(id)}&metric_key=${encodeURIComponent(key)}&max_results=25000`,
+          ),
+        );
+        const points = history?.metrics;
+        if (history && (!Array.isArray(points) || points.length !== BATCH500_STEPS)) {
+          recorder.error('GetMetricHistory', 'wrong-result', `expected ${BATCH500_STEPS} points for ${key}`);
+        }
+      }
+    }
+    if (ops.has('SearchRuns')) {
+      await timed(
+        recorder,
+        'SearchRuns',
+        client.prepare('POST', 'runs/search', {
+          experiment_ids: [experimentId],
+          filter: 'metrics.loss < 0.5',
+          max_results: 100,
+        }),
+      );
+    }
+    if (ops.has('SearchExperiments')) {
+      await timed(
+        recorder,
+        'SearchExperiments',
+        client.prepare('POST', 'experiments/search', { max_results: 100 }),
+      );
+    }
   }
 }
 
@@ -317,6 +432,7 @@ interface OperationStats {
   operation: Operation;
   requests: number;
   errors: number;
+  skipped: number;
   meanMs: number;
   p50Ms: number;
   p95Ms: number;
@@ -336,14 +452,15 @@ function stats(operation: Operation, sample: Sample, wallMs: number): OperationS
   const sum = sorted.reduce((a, b) => a + b, 0);
   return {
     operation,
-    requests: sorted.length,
+    requests: sample.requests,
     errors: sample.errors,
+    skipped: sample.skipped,
     meanMs: sorted.length ? sum / sorted.length : Number.NaN,
     p50Ms: percentile(sorted, 50),
     p95Ms: percentile(sorted, 95),
     p99Ms: percentile(sorted, 99),
     maxMs: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
-    reqPerSec: sorted.length / (wallMs / 1000),
+    reqPerSec: sample.requests / (wallMs / 1000),
   };
 }
 
@@ -351,12 +468,12 @@ const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(d
 
 function markdownTable(rows: OperationStats[]): string {
   const lines = [
-    '| operation | requests | errors | mean ms | p50 ms | p95 ms | p99 ms | max ms | req/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| operation | requests | errors | skipped | mean ms | p50 ms | p95 ms | p99 ms | max ms | req/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.operation} | ${r.requests} | ${r.errors} | ${fmt(r.meanMs, 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p95Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.maxMs, 1)} | ${fmt(r.reqPerSec, 1)} |`,
+      `| ${r.operation} | ${r.requests} | ${r.errors} | ${r.skipped} | ${fmt(r.meanMs, 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p95Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.maxMs, 1)} | ${fmt(r.reqPerSec, 1)} |`,
     );
   }
   return lines.join('\n');
@@ -373,10 +490,10 @@ async function main(): Promise<void> {
   let experimentId: string;
   try {
     const res = await client.request('POST', 'experiments/create', { name: experimentName });
-    if (res.status !== 200) fail(`experiments/create answered ${res.status}: ${res.body.slice(0, 300)}`);
+    if (res.status !== 200) abort(`experiments/create answered ${res.status}: ${res.body.slice(0, 300)}`);
     experimentId = String((JSON.parse(res.body) as { experiment_id: string }).experiment_id);
   } catch (err) {
-    fail(`cannot reach ${options.target}: ${err instanceof Error ? err.message : String(err)}`);
+    abort(`cannot reach ${options.target}: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   if (!options.json) {
@@ -388,19 +505,23 @@ async function main(): Promise<void> {
   const started = performance.now();
   await Promise.all(
     Array.from({ length: options.users }, (_, user) =>
-      virtualUser(client, recorder, experimentId, user, options.iterations),
+      virtualUser(client, recorder, experimentId, options.ops, user, options.iterations),
     ),
   );
   const wallMs = performance.now() - started;
   client.close();
 
-  const rows = OPERATIONS.map((op) => stats(op, recorder.samples[op], wallMs));
+  const rows = OPERATIONS.filter((op) => options.ops.has(op)).map((op) =>
+    stats(op, recorder.samples[op], wallMs),
+  );
   const totalRequests = rows.reduce((a, r) => a + r.requests, 0);
   const totalErrors = rows.reduce((a, r) => a + r.errors, 0);
+  const totalSkipped = rows.reduce((a, r) => a + r.skipped, 0);
   const summary = {
     target: options.target,
     users: options.users,
     iterations: options.iterations,
+    enabledOperations: OPERATIONS.filter((op) => options.ops.has(op)),
     experimentId,
     experimentName,
     node: process.version,
@@ -408,6 +529,7 @@ async function main(): Promise<void> {
     wallMs,
     totalRequests,
     totalErrors,
+    totalSkipped,
     reqPerSec: totalRequests / (wallMs / 1000),
     operations: rows,
     errorSamples: recorder.errorSamples,
@@ -417,18 +539,19 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     console.log(
-      '\nLatency per request (ms, client side). req/s = requests of that operation / wall time of the whole run.\n',
+      '\nLatency per request in ms, client side, over every request that got an HTTP response.\n' +
+        'req/s = requests of that operation / wall time of the whole run.\n',
     );
     console.log(markdownTable(rows));
     console.log(
-      `\nTotal: ${totalRequests} requests, ${totalErrors} errors in ${fmt(wallMs / 1000, 2)} s wall time = ${fmt(summary.reqPerSec, 1)} req/s`,
+      `\nTotal: ${totalRequests} requests, ${totalErrors} errors, ${totalSkipped} skipped in ${fmt(wallMs / 1000, 2)} s wall time = ${fmt(summary.reqPerSec, 1)} req/s`,
     );
     if (recorder.errorSamples.length > 0) {
       console.log('\nFirst errors:');
       for (const e of recorder.errorSamples) console.log(`  ${e.operation} [${e.status}] ${e.body}`);
     }
   }
-  if (totalErrors > 0) process.exitCode = 1;
+  if (totalErrors + totalSkipped > 0) process.exitCode = 1;
 }
 
 await main();
