@@ -61,13 +61,17 @@ function sqliteConnection(file: string): BetterSqlite3.Database {
  * Kysely prepares every statement anew; better-sqlite3 statements can be reused, so keep the hot ones.
  * The cache is per connection and bounded.
  */
-function withStatementCache(conn: BetterSqlite3.Database, limit = 500): BetterSqlite3.Database {
+function withStatementCache(conn: BetterSqlite3.Database, limit = 500, writer = false): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = conn.prepare.bind(conn);
   return new Proxy(conn, {
     get(target, prop, receiver) {
       if (prop !== 'prepare') return Reflect.get(target, prop, receiver);
-      return (source: string) => {
+      return (raw: string) => {
+        // The writer reads before it writes inside a transaction. A deferred BEGIN would then have to
+        // upgrade to a write lock mid-transaction, which SQLite refuses at once (no busy wait) when
+        // another process (--workers) committed in between; BEGIN IMMEDIATE waits for the lock up front.
+        const source = writer && raw.trim().toLowerCase() === 'begin' ? 'begin immediate' : raw;
         let stmt = cache.get(source);
         if (!stmt) {
           stmt = prepare(source);
@@ -83,7 +87,7 @@ function withStatementCache(conn: BetterSqlite3.Database, limit = 500): BetterSq
 async function openSqlite(file: string): Promise<StoreDatabase> {
   const writeConn = sqliteConnection(file);
   const writerDb = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(writeConn) }),
+    dialect: new SqliteDialect({ database: withStatementCache(writeConn, 500, true) }),
   });
   await migrateToLatest(writerDb as Kysely<unknown>, 'sqlite');
   // WAL lets a second connection read the last committed state while the writer is mid-transaction.
