@@ -61,7 +61,11 @@ function sqliteConnection(file: string): BetterSqlite3.Database {
  * Kysely prepares every statement anew; better-sqlite3 statements can be reused, so keep the hot ones.
  * The cache is per connection and bounded.
  */
-function withStatementCache(conn: BetterSqlite3.Database, limit = 500, writer = false): BetterSqlite3.Database {
+function withStatementCache(
+  conn: BetterSqlite3.Database,
+  limit = 500,
+  writer = false,
+): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = conn.prepare.bind(conn);
   return new Proxy(conn, {
