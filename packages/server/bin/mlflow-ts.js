@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-// Committed launcher: npm links a workspace's bin before `prepare` builds dist/, and skips a link
-// whose target does not exist yet, so the bin must not point into dist/ directly.
+// A committed entry point that exists before `prepare` builds dist/, so the linked command never
+// points at a file that a fresh checkout does not have yet.
 import '../dist/cli/main.js';

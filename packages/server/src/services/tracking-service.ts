@@ -62,7 +62,8 @@ export class TrackingService {
   async createExperiment(name: string, artifactLocation: string | undefined, tags: Tag[]): Promise<string> {
     validateExperimentName(name);
     if (artifactLocation !== undefined && artifactLocation !== '') {
-      if (/[#;]/.test(artifactLocation.split('?')[0]) || artifactLocation.includes('#')) {
+      // A fragment anywhere, or ;params before the query string, as MLflow rejects them.
+      if (artifactLocation.includes('#') || artifactLocation.split('?')[0].includes(';')) {
         throw MlflowError.invalidParameter("'artifact_location' URL can't include fragments or params.");
       }
       if (artifactLocation.startsWith('runs:')) {
@@ -285,8 +286,6 @@ export class TrackingService {
   }): Promise<PagedResult<Metric>> {
     const maxResults = q.maxResults ?? LIMITS.metricHistoryPage;
     validateMaxResults(maxResults, LIMITS.metricHistoryPage);
-    // MLflow answers an unknown run with an empty history rather than an error.
-    if (!(await this.store.getRun(q.runId))) return { items: [] };
     const page = await this.store.getMetricHistory({
       runId: q.runId,
       key: q.key,

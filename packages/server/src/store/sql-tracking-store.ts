@@ -55,6 +55,10 @@ function storedValue(value: number): { value: number; is_nan: number } {
   return Number.isNaN(value) ? { value: 0, is_nan: 1 } : { value, is_nan: 0 };
 }
 
+function metricRow(runId: string, m: Metric): Selectable<MetricsTable> {
+  return { run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) };
+}
+
 function metricFromRow(
   row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>,
 ): Metric {
@@ -503,15 +507,7 @@ export class SqlTrackingStore implements TrackingStore {
     for (const part of chunks(metrics)) {
       await trx
         .insertInto('metrics')
-        .values(
-          part.map((m) => ({
-            run_uuid: runId,
-            key: m.key,
-            timestamp: m.timestamp,
-            step: m.step,
-            ...storedValue(m.value),
-          })),
-        )
+        .values(part.map((m) => metricRow(runId, m)))
         .onConflict((oc) => oc.doNothing())
         .execute();
     }
@@ -537,15 +533,7 @@ export class SqlTrackingStore implements TrackingStore {
     for (const part of chunks(winners)) {
       await trx
         .insertInto('latest_metrics')
-        .values(
-          part.map((m) => ({
-            run_uuid: runId,
-            key: m.key,
-            timestamp: m.timestamp,
-            step: m.step,
-            ...storedValue(m.value),
-          })),
-        )
+        .values(part.map((m) => metricRow(runId, m)))
         .onConflict((oc) =>
           oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({
             value: eb.ref('excluded.value'),
@@ -738,8 +726,8 @@ export class SqlTrackingStore implements TrackingStore {
 
   // ---------------------------------------------------------------- metric history
 
+  /** An unknown run has an empty history, as in MLflow. */
   async getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>> {
-    await this.requireRunRow(this.db, query.runId);
     const rows = await this.db
       .selectFrom('metrics')
       .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
