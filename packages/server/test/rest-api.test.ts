@@ -233,6 +233,72 @@ for (const dialect of DIALECTS) {
       assert.equal((await api('POST', 'experiments/restore', { experiment_id: experimentId })).status, 200);
     });
 
+    test('search returns every param, tag and metric exactly, including awkward characters and numbers', async () => {
+      const exp = await api('POST', 'experiments/create', { name: 'exact-values' });
+      const run = await api('POST', 'runs/create', {
+        experiment_id: exp.body.experiment_id,
+        run_name: 'exact',
+      });
+      const runId = run.body.run.info.run_id;
+      const awkward = [
+        'quote"d',
+        'back\\slash',
+        'new\nline',
+        'tab\tand\u0001ctl',
+        'emoji 🚀 ü',
+        'a'.repeat(300),
+      ];
+      const params = awkward.map((value, i) => ({ key: `p${i}`, value }));
+      const tags = awkward.map((value, i) => ({ key: `t${i}`, value }));
+      const values = [
+        0.1,
+        1 / 3,
+        1e308,
+        1.7976931348623157e308,
+        5,
+        2 ** 53,
+        0.30000000000000004,
+        1e-300,
+        -2.5,
+      ];
+      const metrics = values.map((value, i) => ({
+        key: `m${i}`,
+        value,
+        timestamp: 1700000000000 + i,
+        step: i,
+      }));
+      const logged = await api('POST', 'runs/log-batch', {
+        run_id: runId,
+        params,
+        tags,
+        metrics: [...metrics, { key: 'nan', value: 'NaN', timestamp: 1, step: 3 }],
+      });
+      assert.equal(logged.status, 200, JSON.stringify(logged.body));
+
+      const byKey = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+      const found = await api('POST', 'runs/search', { experiment_ids: [exp.body.experiment_id] });
+      assert.equal(found.status, 200);
+      const data = found.body.runs[0].data;
+      assert.deepEqual(data.params, [...params].sort(byKey));
+      const expectedTags = [...tags, { key: 'mlflow.runName', value: 'exact' }].sort(byKey);
+      assert.deepEqual(data.tags, expectedTags);
+      assert.deepEqual(
+        data.metrics,
+        [...metrics, { key: 'nan', value: 'NaN', timestamp: 1, step: 3 }].sort(byKey),
+      );
+      const got = await api('GET', 'runs/get', { run_id: runId });
+      assert.deepEqual(got.body.run.data, data);
+
+      // A run with nothing logged has no lists at all in its JSON, as MLflow's protobuf mapping writes it.
+      const bare = await api('POST', 'runs/create', { experiment_id: exp.body.experiment_id });
+      await api('POST', 'runs/delete-tag', { run_id: bare.body.run.info.run_id, key: 'mlflow.runName' });
+      const again = await api('POST', 'runs/search', {
+        experiment_ids: [exp.body.experiment_id],
+        filter: `attributes.run_id = '${bare.body.run.info.run_id}'`,
+      });
+      assert.deepEqual(again.body.runs[0].data, {});
+    });
+
     test('bad requests get MLflow errors with 4xx statuses and write nothing', async () => {
       const exp = (await api('POST', 'experiments/create', { name: 'bad-inputs' })).body.experiment_id;
       const runId = (await api('POST', 'runs/create', { experiment_id: exp })).body.run.info.run_id;

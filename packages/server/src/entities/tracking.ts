@@ -1,6 +1,8 @@
 // Tracking entities in the JSON shape of MLflow's protos (snake_case field names), so that the
 // HTTP layer, the SDK and the store share one vocabulary.
 
+import type { EncodedList } from './encoded-list.js';
+
 export type LifecycleStage = 'active' | 'deleted';
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
@@ -73,5 +75,12 @@ export interface RunData {
 export interface Run {
   info: RunInfo;
   data: RunData;
+  inputs: { dataset_inputs: DatasetInput[] };
+}
+
+/** A run as search returns it: its lists come encoded by the store (see EncodedList). */
+export interface EncodedRun {
+  info: RunInfo;
+  data: { metrics: EncodedList<Metric>; params: EncodedList<Param>; tags: EncodedList<RunTag> };
   inputs: { dataset_inputs: DatasetInput[] };
 }

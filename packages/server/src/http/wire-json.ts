@@ -1,3 +1,5 @@
+import { EncodedList } from '../entities/encoded-list.js';
+
 // MLflow's JSON (protobuf's JSON mapping): empty lists and unset fields are left out, and doubles that
 // JSON cannot hold are written as the strings "NaN", "Infinity" and "-Infinity".
 
@@ -10,8 +12,29 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/** Serialises a response body as MLflow's JSON, splicing in lists the store encoded itself. */
 export function toWireJson(body: unknown): string {
-  return JSON.stringify(body, replacer);
+  const spliced: string[] = [];
+  // Each list becomes a placeholder string, replaced once the text is built. JSON.stringify escapes the
+  // NUL it starts with, and the random part differs per call, so no user string can pose as one.
+  const nonce = Math.random().toString(36).slice(2);
+  EncodedList.spliceHook = (list) => `\u0000${nonce}:${spliced.push(list.itemsJson) - 1}`;
+  let text: string;
+  try {
+    text = JSON.stringify(body, replacer);
+  } finally {
+    EncodedList.spliceHook = undefined;
+  }
+  if (spliced.length === 0) return text;
+  const quotedMarker = `"\\u0000${nonce}:`;
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(quotedMarker); at !== -1; at = text.indexOf(quotedMarker, from)) {
+    const end = text.indexOf('"', at + quotedMarker.length);
+    out += `${text.slice(from, at)}[${spliced[Number(text.slice(at + quotedMarker.length, end))]}]`;
+    from = end + 1;
+  }
+  return out + text.slice(from);
 }
 
 const BARE_NON_FINITE = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g;

@@ -1,6 +1,7 @@
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
+  EncodedRun,
   Experiment,
   Metric,
   MetricWithRunId,
@@ -263,7 +264,7 @@ export class TrackingService {
     viewType: ViewType;
     maxResults: number;
     pageToken?: string;
-  }): Promise<PagedResult<Run>> {
+  }): Promise<PagedResult<EncodedRun>> {
     validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
     const page = await this.store.searchRuns({
       experimentIds: q.experimentIds,

@@ -127,12 +127,61 @@ const initialSchema = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * SQLite: params, tags, latest metrics and metric points become WITHOUT ROWID tables clustered on their
+ * keys. A run's rows then sit together in one B-tree (reading a page of runs no longer does a rowid
+ * lookup per row), and a metric point is written to one B-tree instead of a table plus a unique index.
+ * PostgreSQL keeps its heap tables; nothing changes there.
+ */
+const clusteredSqliteTables = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    if (dialect !== 'sqlite') return;
+    const tables = [
+      {
+        name: 'metrics',
+        columns: `run_uuid varchar(32) not null references runs(run_uuid), key varchar(250) not null,
+          value double precision not null, timestamp bigint not null, step bigint not null, is_nan smallint not null`,
+        primaryKey: 'run_uuid, key, step, timestamp, value, is_nan',
+        indexes: [] as string[],
+      },
+      {
+        name: 'latest_metrics',
+        columns: `run_uuid varchar(32) not null references runs(run_uuid), key varchar(250) not null,
+          value double precision not null, timestamp bigint not null, step bigint not null, is_nan smallint not null`,
+        primaryKey: 'run_uuid, key',
+        indexes: ['create index latest_metrics_key_value_idx on latest_metrics (key, value)'],
+      },
+      ...(['params', 'tags'] as const).map((name) => ({
+        name,
+        columns: `run_uuid varchar(32) not null references runs(run_uuid), key varchar(250) not null,
+          value varchar(8000) not null`,
+        primaryKey: 'run_uuid, key',
+        indexes: [`create index ${name}_key_idx on ${name} (key, run_uuid)`],
+      })),
+    ];
+    for (const t of tables) {
+      await sql
+        .raw(`create table ${t.name}_clustered (${t.columns}, primary key (${t.primaryKey})) without rowid`)
+        .execute(db);
+      const names = t.columns
+        .split(',')
+        .map((c) => c.trim().split(/\s+/)[0])
+        .join(', ');
+      await sql.raw(`insert into ${t.name}_clustered (${names}) select ${names} from ${t.name}`).execute(db);
+      await sql.raw(`drop table ${t.name}`).execute(db);
+      await sql.raw(`alter table ${t.name}_clustered rename to ${t.name}`).execute(db);
+      for (const index of t.indexes) await sql.raw(index).execute(db);
+    }
+  },
+});
+
 class CodeMigrationProvider implements MigrationProvider {
   constructor(private readonly dialect: SqlDialect) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
       '0001_initial_schema': initialSchema(this.dialect),
+      '0002_clustered_sqlite_tables': clusteredSqliteTables(this.dialect),
     };
   }
 }

@@ -3,6 +3,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
+  EncodedRun,
   Experiment,
   LifecycleStage,
   Metric,
@@ -15,6 +16,7 @@ import type {
   ViewType,
 } from '../entities/tracking.js';
 import type { StoreDatabase } from './database.js';
+import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
 import {
@@ -404,7 +406,15 @@ export class SqlTrackingStore implements TrackingStore {
   async getRun(runId: string): Promise<Run | undefined> {
     const row = await this.runRow(this.db, runId);
     if (!row) return undefined;
-    return (await this.runsWithData(this.db, [row]))[0];
+    const [run] = await this.runsWithData(this.db, [row]);
+    return {
+      ...run,
+      data: {
+        metrics: run.data.metrics.decode(),
+        params: run.data.params.decode(),
+        tags: run.data.tags.decode(),
+      },
+    };
   }
 
   updateRun(runId: string, update: UpdateRunInput): Promise<RunInfo> {
@@ -622,74 +632,88 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
-  /** Loads params, tags, latest metrics and dataset inputs for a page of runs, a few queries in all. */
-  private async runsWithData(db: Reader, rows: Selectable<RunsTable>[]): Promise<Run[]> {
-    const runs = new Map<string, Run>();
-    for (const row of rows) {
-      runs.set(row.run_uuid, {
-        info: runInfoFromRow(row),
-        data: { metrics: [], params: [], tags: [] },
-        inputs: { dataset_inputs: [] },
-      });
-    }
-    for (const ids of chunks([...runs.keys()])) {
+  /**
+   * Loads params, tags, latest metrics and dataset inputs for a page of runs, a few queries in all, with
+   * the lists encoded as JSON by the database (see encoded-rows.ts).
+   */
+  private async runsWithData(db: Reader, rows: Selectable<RunsTable>[]): Promise<EncodedRun[]> {
+    const dialect = this.database.dialect;
+    const out: EncodedRun[] = [];
+    for (const part of chunks(rows)) {
+      const ids = part.map((r) => r.run_uuid);
       const [params, tags, metrics, inputs] = await Promise.all([
-        db.selectFrom('params').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
-        db.selectFrom('tags').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
-        db.selectFrom('latest_metrics').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
-        db
-          .selectFrom('inputs as i')
-          .innerJoin('datasets as d', 'd.dataset_uuid', 'i.source_id')
-          .select([
-            'i.input_uuid',
-            'i.destination_id',
-            'd.name',
-            'd.digest',
-            'd.dataset_source_type',
-            'd.dataset_source',
-            'd.dataset_schema',
-            'd.dataset_profile',
-          ])
-          .where('i.destination_type', '=', 'RUN')
-          .where('i.source_type', '=', 'DATASET')
-          .where('i.destination_id', 'in', ids)
-          .orderBy('i.input_uuid')
-          .execute(),
+        encodedKeyValues(db, dialect, 'params', ids),
+        encodedKeyValues(db, dialect, 'tags', ids),
+        encodedLatestMetrics(db, dialect, ids),
+        this.datasetInputs(db, ids),
       ]);
-      for (const p of params) runs.get(p.run_uuid)?.data.params.push({ key: p.key, value: p.value });
-      for (const t of tags) runs.get(t.run_uuid)?.data.tags.push({ key: t.key, value: t.value });
-      for (const m of metrics) runs.get(m.run_uuid)?.data.metrics.push(metricFromRow(m));
-      const inputTags = new Map<string, Tag[]>();
-      for (const part of chunks(inputs.map((i) => i.input_uuid))) {
-        const rowsOfTags = await db
-          .selectFrom('input_tags')
-          .selectAll()
-          .where('input_uuid', 'in', part)
-          .execute();
-        for (const t of rowsOfTags) {
-          const list = inputTags.get(t.input_uuid) ?? [];
-          list.push({ key: t.name, value: t.value });
-          inputTags.set(t.input_uuid, list);
-        }
-      }
-      for (const i of inputs) {
-        const dataset: DatasetInput['dataset'] = {
-          name: i.name,
-          digest: i.digest,
-          source_type: i.dataset_source_type,
-          source: i.dataset_source,
-        };
-        if (i.dataset_schema !== null) dataset.schema = i.dataset_schema;
-        if (i.dataset_profile !== null) dataset.profile = i.dataset_profile;
-        runs
-          .get(i.destination_id)
-          ?.inputs.dataset_inputs.push({ tags: inputTags.get(i.input_uuid) ?? [], dataset });
+      for (const row of part) {
+        out.push({
+          info: runInfoFromRow(row),
+          data: {
+            metrics: metricList(metrics.get(row.run_uuid)),
+            params: keyValueList(params.get(row.run_uuid)),
+            tags: keyValueList(tags.get(row.run_uuid)),
+          },
+          inputs: { dataset_inputs: inputs.get(row.run_uuid) ?? [] },
+        });
       }
     }
-    return [...runs.values()];
+    return out;
   }
 
-  async searchRuns(query: SearchRunsQuery): Promise<Page<Run>> {
+  /** Dataset inputs (with their tags) of the given runs, by run id. */
+  private async datasetInputs(db: Reader, runIds: string[]): Promise<Map<string, DatasetInput[]>> {
+    const inputs = await db
+      .selectFrom('inputs as i')
+      .innerJoin('datasets as d', 'd.dataset_uuid', 'i.source_id')
+      .select([
+        'i.input_uuid',
+        'i.destination_id',
+        'd.name',
+        'd.digest',
+        'd.dataset_source_type',
+        'd.dataset_source',
+        'd.dataset_schema',
+        'd.dataset_profile',
+      ])
+      .where('i.destination_type', '=', 'RUN')
+      .where('i.source_type', '=', 'DATASET')
+      .where('i.destination_id', 'in', runIds)
+      .orderBy('i.input_uuid')
+      .execute();
+    const byRun = new Map<string, DatasetInput[]>();
+    if (inputs.length === 0) return byRun;
+    const inputTags = new Map<string, Tag[]>();
+    for (const part of chunks(inputs.map((i) => i.input_uuid))) {
+      const rowsOfTags = await db
+        .selectFrom('input_tags')
+        .selectAll()
+        .where('input_uuid', 'in', part)
+        .execute();
+      for (const t of rowsOfTags) {
+        const list = inputTags.get(t.input_uuid) ?? [];
+        list.push({ key: t.name, value: t.value });
+        inputTags.set(t.input_uuid, list);
+      }
+    }
+    for (const i of inputs) {
+      const dataset: DatasetInput['dataset'] = {
+        name: i.name,
+        digest: i.digest,
+        source_type: i.dataset_source_type,
+        source: i.dataset_source,
+      };
+      if (i.dataset_schema !== null) dataset.schema = i.dataset_schema;
+      if (i.dataset_profile !== null) dataset.profile = i.dataset_profile;
+      const list = byRun.get(i.destination_id) ?? [];
+      list.push({ tags: inputTags.get(i.input_uuid) ?? [], dataset });
+      byRun.set(i.destination_id, list);
+    }
+    return byRun;
+  }
+
+  async searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>> {
     const experimentIds = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
     if (experimentIds.length === 0) return { items: [] };
     let q = this.db

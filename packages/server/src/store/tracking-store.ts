@@ -1,5 +1,6 @@
 import type {
   DatasetInput,
+  EncodedRun,
   Experiment,
   Metric,
   MetricWithRunId,
@@ -89,7 +90,7 @@ export interface TrackingStore {
   logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
-  searchRuns(query: SearchRunsQuery): Promise<Page<Run>>;
+  searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>>;
 
   getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>>;
   /** Every point of `key` for each run, ordered by run then step; used by the bulk endpoints. */
