@@ -186,15 +186,22 @@ class CodeMigrationProvider implements MigrationProvider {
   }
 }
 
-/** Brings the schema up to the newest version; safe to call on every start. */
-export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<string[]> {
+/**
+ * Brings the schema up to the newest version (or, for tests of upgrades, up to `target`); safe to call
+ * on every start.
+ */
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  dialect: SqlDialect,
+  target?: string,
+): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: new CodeMigrationProvider(dialect),
     migrationTableName: 'mlflow_ts_migrations',
     migrationLockTableName: 'mlflow_ts_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = target ? await migrator.migrateTo(target) : await migrator.migrateToLatest();
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
