@@ -3,7 +3,7 @@
 // the JSON: an EncodedList carries that text through the layers untouched, and the HTTP layer splices it
 // into the response. Code that needs the items themselves calls decode().
 
-/** The items of a list already encoded as JSON: `itemsJson` is their comma-separated text, no brackets. */
+/** A list already encoded as a JSON array (`json`); the empty string stands for an empty list. */
 export class EncodedList<T> {
   /**
    * While a response is being serialised, the HTTP layer sets this to swap each list for a placeholder
@@ -12,17 +12,17 @@ export class EncodedList<T> {
   static spliceHook: ((list: EncodedList<unknown>) => string) | undefined;
 
   constructor(
-    readonly itemsJson: string,
+    readonly json: string,
     private readonly revive: (item: T) => T = (item) => item,
   ) {}
 
   get isEmpty(): boolean {
-    return this.itemsJson === '';
+    return this.json === '';
   }
 
   decode(): T[] {
     if (this.isEmpty) return [];
-    return (JSON.parse(`[${this.itemsJson}]`) as T[]).map(this.revive);
+    return (JSON.parse(this.json) as T[]).map(this.revive);
   }
 
   /** Empty lists are left out of MLflow's JSON, so an empty one serialises as nothing. */

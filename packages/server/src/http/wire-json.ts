@@ -18,7 +18,7 @@ export function toWireJson(body: unknown): string {
   // Each list becomes a placeholder string, replaced once the text is built. JSON.stringify escapes the
   // NUL it starts with, and the random part differs per call, so no user string can pose as one.
   const nonce = Math.random().toString(36).slice(2);
-  EncodedList.spliceHook = (list) => `\u0000${nonce}:${spliced.push(list.itemsJson) - 1}`;
+  EncodedList.spliceHook = (list) => `\u0000${nonce}:${spliced.push(list.json) - 1}`;
   let text: string;
   try {
     text = JSON.stringify(body, replacer);
@@ -31,7 +31,7 @@ export function toWireJson(body: unknown): string {
   let from = 0;
   for (let at = text.indexOf(quotedMarker); at !== -1; at = text.indexOf(quotedMarker, from)) {
     const end = text.indexOf('"', at + quotedMarker.length);
-    out += `${text.slice(from, at)}[${spliced[Number(text.slice(at + quotedMarker.length, end))]}]`;
+    out += text.slice(from, at) + spliced[Number(text.slice(at + quotedMarker.length, end))];
     from = end + 1;
   }
   return out + text.slice(from);

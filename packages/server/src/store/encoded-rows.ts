@@ -6,63 +6,78 @@ import type { Database } from './schema.js';
 
 // The database writes the JSON of each run's params, tags and latest metrics (one string per run)
 // instead of returning a row per item: reading 10,000 rows into objects costs several times more than the
-// whole query. Both dialects build the same text; only JSON string quoting differs between them.
-// Numbers are cast to text, which round-trips doubles exactly in both (SQLite's JSON functions would
-// print only 15 significant digits).
+// whole query. Numbers are cast to text, which round-trips doubles exactly on both dialects (SQLite's JSON
+// functions print only 15 significant digits). Items come in byte order of their keys: PostgreSQL is
+// told so; SQLite reads each run's rows off the (run_uuid, key) primary key and aggregates them in that
+// order, which is cheaper than asking it to sort again (the REST tests check the order).
 
 type Reader = Pick<Kysely<Database>, 'selectFrom'>;
 
-function quoted(dialect: Dialect, column: string): RawBuilder<string> {
-  return dialect === 'sqlite' ? sql`json_quote(${sql.ref(column)})` : sql`to_json(${sql.ref(column)})::text`;
+function jsonArray(dialect: Dialect, object: RawBuilder<unknown>): RawBuilder<string> {
+  return dialect === 'sqlite'
+    ? sql<string>`json_group_array(${object})`
+    : sql<string>`json_agg(${object} order by key collate "C")::text`;
 }
 
-/** Joins the items in byte order of their keys, the same on both dialects whatever PostgreSQL's locale. */
-function aggregate(dialect: Dialect, item: Expression<string>): RawBuilder<string> {
-  // string_agg with ORDER BY: PostgreSQL, and SQLite since 3.44.
+function jsonObject(dialect: Dialect, fields: [string, RawBuilder<unknown> | string][]): RawBuilder<unknown> {
+  const parts = fields.flatMap(([name, value]) => [
+    sql.lit(name),
+    typeof value === 'string' ? sql.ref(value) : value,
+  ]);
   return dialect === 'sqlite'
-    ? sql<string>`string_agg(${item}, ',' order by key)`
-    : sql<string>`string_agg(${item}, ',' order by key collate "C")`;
+    ? sql`json_object(${sql.join(parts)})`
+    : sql`json_build_object(${sql.join(parts)})`;
 }
 
 function byRun(rows: { run_uuid: string; items: string }[]): Map<string, string> {
   return new Map(rows.map((r) => [r.run_uuid, r.items]));
 }
 
-/** Params or tags of the given runs, ordered by key, as JSON text per run id. */
+/** Params or tags of the given runs as a JSON array per run id. */
 export async function encodedKeyValues(
   db: Reader,
   dialect: Dialect,
   table: 'params' | 'tags',
   runIds: string[],
 ): Promise<Map<string, string>> {
-  const item = sql<string>`'{"key":' || ${quoted(dialect, 'key')} || ',"value":' || ${quoted(dialect, 'value')} || '}'`;
+  const item = jsonObject(dialect, [
+    ['key', 'key'],
+    ['value', 'value'],
+  ]);
   const rows = await db
     .selectFrom(table)
-    .select(['run_uuid', aggregate(dialect, item).as('items')])
+    .select(['run_uuid', jsonArray(dialect, item).as('items')])
     .where('run_uuid', 'in', runIds)
     .groupBy('run_uuid')
     .execute();
   return byRun(rows);
 }
 
-/** Latest metrics of the given runs, ordered by key, as JSON text per run id; NaN is written "NaN". */
+/** Latest metrics of the given runs as a JSON array per run id; NaN is written "NaN", as MLflow does. */
 export async function encodedLatestMetrics(
   db: Reader,
   dialect: Dialect,
   runIds: string[],
 ): Promise<Map<string, string>> {
-  const item = sql<string>`'{"key":' || ${quoted(dialect, 'key')}
-    || ',"value":' || (case when is_nan = 1 then '"NaN"' else cast(value as text) end)
-    || ',"timestamp":' || cast(timestamp as text) || ',"step":' || cast(step as text) || '}'`;
+  // The value is parsed back from its exact text (json() in SQLite; PostgreSQL prints doubles exactly).
+  const value =
+    dialect === 'sqlite'
+      ? sql`case when is_nan = 1 then 'NaN' else json(cast(value as text)) end`
+      : sql`case when is_nan = 1 then to_json('NaN'::text) else to_json(value) end`;
+  const item = jsonObject(dialect, [
+    ['key', 'key'],
+    ['value', value],
+    ['timestamp', 'timestamp'],
+    ['step', 'step'],
+  ]);
   const rows = await db
     .selectFrom('latest_metrics')
-    .select(['run_uuid', aggregate(dialect, item).as('items')])
+    .select(['run_uuid', jsonArray(dialect, item).as('items')])
     .where('run_uuid', 'in', runIds)
     .groupBy('run_uuid')
     .execute();
   return byRun(rows);
 }
-
 function reviveMetric(m: Metric): Metric {
   return (m.value as unknown) === 'NaN' ? { ...m, value: Number.NaN } : m;
 }
