@@ -1,4 +1,4 @@
-import { type Expression, type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { EncodedList } from '../entities/encoded-list.js';
 import type { Metric, Param } from '../entities/tracking.js';
 import type { Dialect } from './database.js';
