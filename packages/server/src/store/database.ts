@@ -1,9 +1,10 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommitQueue } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
+import { SqliteThreadDialect } from './sqlite-thread-driver.js';
 import { parseStoreUri, type StoreLocation } from './store-uri.js';
 
 export type Dialect = StoreLocation['dialect'];
@@ -31,7 +32,9 @@ export async function upgradeDatabase(uri: string): Promise<string[]> {
   const location = parseStoreUri(uri);
   const db =
     location.dialect === 'sqlite'
-      ? new Kysely<Database>({ dialect: new SqliteDialect({ database: sqliteConnection(location.file) }) })
+      ? new Kysely<Database>({
+          dialect: new SqliteDialect({ database: openSqliteConnection(location.file) }),
+        })
       : new Kysely<Database>({
           dialect: new PostgresDialect({
             pool: new pg.Pool({ connectionString: location.connectionString, max: 1 }),
@@ -44,62 +47,23 @@ export async function upgradeDatabase(uri: string): Promise<string[]> {
   }
 }
 
-function sqliteConnection(file: string): BetterSqlite3.Database {
-  const conn = new BetterSqlite3(file);
-  conn.pragma('journal_mode = WAL');
-  // FULL makes every commit durable across power loss, not only process death; group commit pays
-  // for the extra fsync once per batch.
-  conn.pragma('synchronous = FULL');
-  conn.pragma('foreign_keys = ON');
-  conn.pragma('busy_timeout = 10000');
-  // MLflow's LIKE is case-sensitive (ILIKE is the insensitive one); SQLite's is not by default.
-  conn.pragma('case_sensitive_like = ON');
-  return conn;
-}
-
-/**
- * Kysely prepares every statement anew; better-sqlite3 statements can be reused, so keep the hot ones.
- * The cache is per connection and bounded.
- */
-function withStatementCache(
-  conn: BetterSqlite3.Database,
-  limit = 500,
-  writer = false,
-): BetterSqlite3.Database {
-  const cache = new Map<string, BetterSqlite3.Statement>();
-  const prepare = conn.prepare.bind(conn);
-  return new Proxy(conn, {
-    get(target, prop, receiver) {
-      if (prop !== 'prepare') return Reflect.get(target, prop, receiver);
-      return (raw: string) => {
-        // The writer reads before it writes inside a transaction. A deferred BEGIN would then have to
-        // upgrade to a write lock mid-transaction, which SQLite refuses at once (no busy wait) when
-        // another process (--workers) committed in between; BEGIN IMMEDIATE waits for the lock up front.
-        const source = writer && raw.trim().toLowerCase() === 'begin' ? 'begin immediate' : raw;
-        let stmt = cache.get(source);
-        if (!stmt) {
-          stmt = prepare(source);
-          if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
-          cache.set(source, stmt);
-        }
-        return stmt;
-      };
-    },
-  });
-}
-
 async function openSqlite(file: string): Promise<StoreDatabase> {
-  const writeConn = sqliteConnection(file);
-  const writerDb = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(writeConn, 500, true) }),
+  if (file === ':memory:') return openSqliteInMemory();
+  const migrationDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file), 50, true) }),
   });
-  await migrateToLatest(writerDb as Kysely<unknown>, 'sqlite');
-  // WAL lets a second connection read the last committed state while the writer is mid-transaction.
-  // An in-memory database exists only on its own connection, so there the reader is the writer.
-  const readConn = file === ':memory:' ? undefined : sqliteConnection(file);
-  const readerDb = readConn
-    ? new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(readConn) }) })
-    : writerDb;
+  try {
+    await migrateToLatest(migrationDb as Kysely<unknown>, 'sqlite');
+  } finally {
+    await migrationDb.destroy();
+  }
+  // Writes go to a connection on a worker thread, so inserts and commits (and their fsync) never stall
+  // the event loop; reads use a connection here, which WAL lets see the last commit while the writer
+  // is mid-transaction.
+  const writerDb = new Kysely<Database>({ dialect: new SqliteThreadDialect(file) });
+  const readerDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
+  });
   const writer = new GroupCommitQueue(writerDb);
   return {
     dialect: 'sqlite',
@@ -107,8 +71,26 @@ async function openSqlite(file: string): Promise<StoreDatabase> {
     writer,
     async close() {
       await writer.drained();
-      if (readerDb !== writerDb) await readerDb.destroy();
+      await readerDb.destroy();
       await writerDb.destroy();
+    },
+  };
+}
+
+/** An in-memory database exists only on its own connection, so there the reader is the writer. */
+async function openSqliteInMemory(): Promise<StoreDatabase> {
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(':memory:'), 500, true) }),
+  });
+  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  const writer = new GroupCommitQueue(db);
+  return {
+    dialect: 'sqlite',
+    reader: db,
+    writer,
+    async close() {
+      await writer.drained();
+      await db.destroy();
     },
   };
 }
