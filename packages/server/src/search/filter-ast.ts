@@ -1,21 +1,6 @@
 /** The parsed form of an MLflow search filter, shared by runs, experiments and registry searches. */
 export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
 
-/** The comparators the SQL compiler understands; search-rules.ts rejects any other before then. */
-export type Comparator =
-  | '='
-  | '!='
-  | '<'
-  | '<='
-  | '>'
-  | '>='
-  | 'LIKE'
-  | 'ILIKE'
-  | 'IN'
-  | 'NOT IN'
-  | 'IS NULL'
-  | 'IS NOT NULL';
-
 /**
  * The right-hand side as written. `raw` is the source text, which MLflow quotes back in its error
  * messages. Quoted strings keep their inner text verbatim (MLflow does not unescape them).
@@ -28,7 +13,7 @@ export type FilterValue =
       items: ({ kind: 'string'; value: string } | { kind: 'other'; raw: string })[];
       raw: string;
     }
-  /** An unquoted word such as `abc` or `NULL`: MLflow rejects it with a message about quoting. */
+  /** An unquoted word such as `abc`: MLflow rejects it with a message about quoting. */
   | { kind: 'word'; raw: string }
   /** No value: the comparator is IS NULL or IS NOT NULL. */
   | { kind: 'none'; raw: '' };
@@ -37,7 +22,10 @@ export interface Comparison {
   kind: 'comparison';
   entity: EntityType;
   key: string;
-  /** Upper-cased operator text as written, which may be one MLflow rejects (`<>`, `==`). */
+  /**
+   * `=`, `!=`, `<`, `<=`, `>`, `>=`, `LIKE`, `ILIKE`, `IN`, `NOT IN`, `IS NULL` or `IS NOT NULL`
+   * after search-rules.ts's checks; straight from the parser it may be one MLflow rejects (`<>`).
+   */
   comparator: string;
   value: FilterValue;
 }
