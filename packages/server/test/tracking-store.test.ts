@@ -371,7 +371,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await search("params.model LIKE 'ml%'"), []);
       assert.deepEqual(await search("params.model ILIKE 'ml%'"), ['run-4', 'run-2']);
       assert.deepEqual(await search("tags.group != 'g0'"), ['run-5', 'run-4', 'run-2', 'run-1']);
-      assert.deepEqual(await search("attributes.run_name IN ('run-1', 'run-3')"), ['run-3', 'run-1']);
+      assert.deepEqual(await search(`attributes.run_id IN ('${ids[1]}', '${ids[3]}')`), ['run-3', 'run-1']);
       assert.deepEqual(await search(`attributes.run_id = '${ids[2]}'`), ['run-2']);
       assert.deepEqual(await search('attributes.start_time > 1003'), ['run-5', 'run-4']);
       assert.deepEqual(await search("tags.`mlflow.runName` = 'run-3'"), ['run-3']);
@@ -426,7 +426,7 @@ for (const dialect of DIALECTS) {
       await rejectsWith(
         svc.searchRuns({ experimentIds: [exp], orderBy: [], viewType: 'ALL', maxResults: 50001 }),
         'INVALID_PARAMETER_VALUE',
-        /at most 50000/,
+        /Invalid value 50001 for parameter 'max_results' supplied/,
       );
       await rejectsWith(
         svc.searchRuns({

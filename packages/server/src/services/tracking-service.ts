@@ -11,12 +11,13 @@ import type {
   Tag,
   ViewType,
 } from '../entities/tracking.js';
-import { parseFilter, parseOrderBy } from '../search/filter-parser.js';
+import { checkExperimentSearch, checkRunSearch } from '../search/search-rules.js';
 import type { TrackingStore } from '../store/tracking-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { randomRunName } from './run-names.js';
 import {
   exceedsMaximumLength,
+  invalidValue,
   LIMITS,
   validateBatchLimits,
   validateExperimentName,
@@ -102,8 +103,7 @@ export class TrackingService {
   }): Promise<PagedResult<Experiment>> {
     validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
     const page = await this.store.searchExperiments({
-      filter: parseFilter(q.filter),
-      orderBy: q.orderBy.map((o) => parseOrderBy(o)),
+      ...checkExperimentSearch(q.filter, q.orderBy),
       viewType: q.viewType,
       maxResults: q.maxResults,
       offset: decodePageToken(q.pageToken),
@@ -265,11 +265,19 @@ export class TrackingService {
     maxResults: number;
     pageToken?: string;
   }): Promise<PagedResult<EncodedRun>> {
+    // MLflow's request schema caps runs max_results with its generic message; experiments get the
+    // store's wording (validateMaxResults).
+    if (q.maxResults > LIMITS.searchMaxResults) {
+      throw invalidValue(
+        'max_results',
+        q.maxResults,
+        " Hint: Value was of type 'int'. See the API docs for more information about request parameters.",
+      );
+    }
     validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
     const page = await this.store.searchRuns({
       experimentIds: q.experimentIds,
-      filter: parseFilter(q.filter),
-      orderBy: q.orderBy.map((o) => parseOrderBy(o)),
+      ...checkRunSearch(q.filter, q.orderBy),
       viewType: q.viewType,
       maxResults: q.maxResults,
       offset: decodePageToken(q.pageToken),

@@ -1,145 +1,115 @@
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
-import { MlflowError } from '../entities/errors.js';
+import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Comparison, FilterNode, OrderByClause } from '../search/filter-ast.js';
 import type { Database } from './schema.js';
 
-// Compiles parsed search filters to SQL predicates. Every predicate is an indexed lookup or an
-// EXISTS over a child table, so the database filters and the server never loads rows to test them.
+// Compiles checked search filters (see search/search-rules.ts) to SQL predicates. Every predicate is
+// an indexed lookup or an EXISTS over a child table, so the database filters and the server never
+// loads rows to test them. The same SQL runs on SQLite and PostgreSQL with the same results.
 
 type RunsEb = ExpressionBuilder<Database, 'runs'>;
 type ExperimentsEb = ExpressionBuilder<Database, 'experiments'>;
 
-const NUMERIC_OPS = new Set(['=', '!=', '<', '<=', '>', '>=']);
-const STRING_OPS = new Set(['=', '!=', 'LIKE', 'ILIKE']);
-const STRING_SET_OPS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN']);
-
-const RUN_STRING_ATTRIBUTES: Record<string, string> = {
+const RUN_COLUMNS: Record<string, string> = {
   run_id: 'run_uuid',
   run_name: 'name',
   status: 'status',
   user_id: 'user_id',
   artifact_uri: 'artifact_uri',
-  lifecycle_stage: 'lifecycle_stage',
-};
-const RUN_NUMERIC_ATTRIBUTES: Record<string, string> = {
   start_time: 'start_time',
   end_time: 'end_time',
-  created: 'start_time',
-  Created: 'start_time',
 };
 
-function invalid(message: string): never {
-  throw MlflowError.invalidParameter(message);
+const SYMBOLS = new Set(['=', '!=', '<', '<=', '>', '>=']);
+
+function listOf(c: Comparison): string[] {
+  if (c.value.kind !== 'list') return [];
+  return c.value.items.flatMap((i) => (i.kind === 'string' ? [i.value] : []));
 }
 
-function requireString(c: Comparison, what: string): string {
-  if (c.value.kind !== 'string') {
-    invalid(`Expected a quoted string value for ${what} (e.g. 'my-value'). Got value ${valueText(c)}`);
-  }
-  return c.value.value;
+function textOf(c: Comparison): string {
+  return c.value.kind === 'string' ? c.value.value : '';
 }
 
-function requireNumber(c: Comparison, what: string): number {
-  if (c.value.kind !== 'number') invalid(`Expected numeric value type for ${what}. Found ${valueText(c)}`);
-  return c.value.value;
-}
-
-function valueText(c: Comparison): string {
-  if (c.value.kind === 'list') return `(${c.value.values.map((v) => `'${v}'`).join(', ')})`;
-  return c.value.kind === 'number' ? c.value.text : `'${c.value.value}'`;
-}
-
-function checkOp(c: Comparison, allowed: Set<string>, what: string): void {
-  if (!allowed.has(c.comparator)) {
-    invalid(
-      `Invalid comparator '${c.comparator}' not one of '[${[...allowed].map((o) => `'${o}'`).join(', ')}]' for ${what}`,
-    );
-  }
-}
-
-/** `column <op> value` for string comparators, including MLflow's case-sensitive LIKE. */
-function stringPredicate(column: Expression<unknown>, c: Comparison): Expression<SqlBool> {
+/**
+ * `column <op> value` for a string comparison. LIKE is case-sensitive on both databases (SQLite
+ * runs with case_sensitive_like) and a backslash escapes `%` and `_` on both, as PostgreSQL does by
+ * default; ILIKE lowers both sides, as SQLAlchemy does for MLflow on SQLite.
+ */
+function stringPredicate(column: Expression<unknown>, c: Comparison): RawBuilder<SqlBool> {
   switch (c.comparator) {
     case 'IN':
     case 'NOT IN': {
-      if (c.value.kind !== 'list') invalid(`Expected a parenthesised list of strings for '${c.comparator}'`);
-      const list = sql.join(c.value.values.map((v) => sql.val(v)));
+      const values = listOf(c);
+      // An empty list (MLflow drops items that are not lower case) matches nothing, or everything.
+      if (values.length === 0) return c.comparator === 'IN' ? sql<SqlBool>`1 = 0` : sql<SqlBool>`1 = 1`;
+      const list = sql.join(values.map((v) => sql.val(v)));
       return c.comparator === 'IN'
         ? sql<SqlBool>`${column} in (${list})`
         : sql<SqlBool>`${column} not in (${list})`;
     }
-    case 'ILIKE':
-      return sql<SqlBool>`lower(${column}) like lower(${requireString(c, 'ILIKE')})`;
     case 'LIKE':
-      return sql<SqlBool>`${column} like ${requireString(c, 'LIKE')}`;
+      return sql<SqlBool>`${column} like ${textOf(c)} escape '\\'`;
+    case 'ILIKE':
+      return sql<SqlBool>`lower(${column}) like lower(${textOf(c)}) escape '\\'`;
     default:
-      return sql<SqlBool>`${column} ${sql.raw(c.comparator)} ${requireString(c, 'a string comparison')}`;
+      return sql<SqlBool>`${column} ${sql.raw(symbol(c))} ${textOf(c)}`;
   }
 }
 
-function numericPredicate(column: Expression<unknown>, c: Comparison, what: string): Expression<SqlBool> {
-  checkOp(c, NUMERIC_OPS, what);
-  return sql<SqlBool>`${column} ${sql.raw(c.comparator)} ${requireNumber(c, what)}`;
+/** The comparison operator, from the checked set only, so it is safe to splice into SQL. */
+function symbol(c: Comparison): string {
+  if (!SYMBOLS.has(c.comparator)) throw new Error(`unchecked comparator ${c.comparator}`);
+  return c.comparator;
+}
+
+/**
+ * `column <op> number`. The number is cast so PostgreSQL compares a bigint column with 1.5 instead
+ * of failing to read 1.5 as a bigint.
+ */
+function numericPredicate(column: Expression<unknown>, c: Comparison): RawBuilder<SqlBool> {
+  const value = c.value.kind === 'number' ? c.value.value : Number.NaN;
+  return sql<SqlBool>`${column} ${sql.raw(symbol(c))} cast(${value} as double precision)`;
+}
+
+/** A param, tag or experiment tag: EXISTS a row with the key whose value matches. */
+function keyValuePredicate(
+  table: 'params' | 'tags' | 'experiment_tags',
+  owner: RawBuilder<unknown>,
+  c: Comparison,
+): RawBuilder<SqlBool> {
+  const ownerColumn = table === 'experiment_tags' ? 'experiment_id' : 'run_uuid';
+  const row = sql`select 1 from ${sql.table(table)} kv where kv.${sql.ref(ownerColumn)} = ${owner} and kv.key = ${c.key}`;
+  if (c.comparator === 'IS NULL') return sql<SqlBool>`not exists (${row})`;
+  if (c.comparator === 'IS NOT NULL') return sql<SqlBool>`exists (${row})`;
+  // != as in MLflow: the key is present with another value (a missing key does not match).
+  return sql<SqlBool>`exists (${row} and ${stringPredicate(sql.ref('kv.value'), c)})`;
 }
 
 function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
   switch (c.entity) {
-    case 'metric': {
-      const value = requireNumber(c, 'metric');
-      checkOp(c, NUMERIC_OPS, 'metrics');
+    case 'metric':
+      // MLflow stores a NaN latest metric as value 0 (flagged is_nan) and compares that 0, so
+      // `metrics.loss < 1` matches a NaN loss there; we keep that for identical answers.
       return eb.exists(
         eb
           .selectFrom('latest_metrics as lm')
           .select(sql.lit(1).as('one'))
           .whereRef('lm.run_uuid', '=', 'runs.run_uuid')
           .where('lm.key', '=', c.key)
-          .where('lm.is_nan', '=', 0)
-          .where(sql<SqlBool>`lm.value ${sql.raw(c.comparator)} ${value}`),
+          .where(numericPredicate(sql.ref('lm.value'), c)),
       );
-    }
     case 'param':
-    case 'tag': {
-      checkOp(c, STRING_OPS, c.entity === 'param' ? 'params' : 'tags');
-      requireString(c, c.entity === 'param' ? 'param' : 'tag');
-      const table = c.entity === 'param' ? 'params' : 'tags';
-      const positive = c.comparator !== '!=';
-      // MLflow's != on a param or tag matches runs that have the key with another value.
-      const child = eb
-        .selectFrom(`${table} as kv`)
-        .select(sql.lit(1).as('one'))
-        .whereRef('kv.run_uuid', '=', 'runs.run_uuid')
-        .where('kv.key', '=', c.key)
-        .where(stringPredicate(sql.ref('kv.value'), positive ? c : { ...c, comparator: '!=' }));
-      return eb.exists(child);
-    }
+      return keyValuePredicate('params', sql.ref('runs.run_uuid'), c);
+    case 'tag':
+      return keyValuePredicate('tags', sql.ref('runs.run_uuid'), c);
     case 'attribute': {
-      const stringColumn = RUN_STRING_ATTRIBUTES[c.key];
-      if (stringColumn) {
-        checkOp(c, STRING_SET_OPS, `attribute '${c.key}'`);
-        if (c.comparator !== 'IN' && c.comparator !== 'NOT IN')
-          requireString(c, `string attribute '${c.key}'`);
-        return stringPredicate(sql.ref(`runs.${stringColumn}`), c);
-      }
-      const numericColumn = RUN_NUMERIC_ATTRIBUTES[c.key];
-      if (numericColumn) return numericPredicate(sql.ref(`runs.${numericColumn}`), c, `attribute '${c.key}'`);
-      return invalid(
-        `Invalid attribute key '${c.key}' specified. Valid keys are '${[
-          ...Object.keys(RUN_STRING_ATTRIBUTES),
-          ...Object.keys(RUN_NUMERIC_ATTRIBUTES),
-        ].join("', '")}'`,
-      );
+      const column = sql.ref(`runs.${RUN_COLUMNS[c.key]}`);
+      return c.key === 'start_time' || c.key === 'end_time'
+        ? numericPredicate(column, c)
+        : stringPredicate(column, c);
     }
     case 'dataset': {
-      checkOp(c, STRING_SET_OPS, 'datasets');
-      const column =
-        c.key === 'name'
-          ? 'd.name'
-          : c.key === 'digest'
-            ? 'd.digest'
-            : c.key === 'context'
-              ? 'it.value'
-              : undefined;
-      if (!column) invalid(`Invalid dataset key '${c.key}'. Valid keys are 'name', 'digest' and 'context'`);
+      // Any dataset input of the run matches (so != means "has a dataset with another name").
       let child = eb
         .selectFrom('inputs as i')
         .innerJoin('datasets as d', 'd.dataset_uuid', 'i.source_id')
@@ -151,93 +121,69 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
           .innerJoin('input_tags as it', 'it.input_uuid', 'i.input_uuid')
           .where('it.name', '=', 'mlflow.data.context');
       }
+      const column = c.key === 'context' ? 'it.value' : c.key === 'digest' ? 'd.digest' : 'd.name';
       return eb.exists(child.where(stringPredicate(sql.ref(column), c)));
     }
   }
 }
 
-function combine<E>(
-  node: FilterNode,
-  leaf: (c: Comparison) => Expression<SqlBool>,
-  eb: (E & RunsEb) | (E & ExperimentsEb),
-): Expression<SqlBool> {
+function combine(node: FilterNode, leaf: (c: Comparison) => Expression<SqlBool>): Expression<SqlBool> {
   if (node.kind === 'comparison') return leaf(node);
-  const parts = node.nodes.map((n) => combine(n, leaf, eb));
-  return node.kind === 'and' ? (eb as RunsEb).and(parts) : (eb as RunsEb).or(parts);
+  const parts = node.nodes.map((n) => combine(n, leaf));
+  const joiner = node.kind === 'and' ? sql` and ` : sql` or `;
+  return sql<SqlBool>`(${sql.join(parts, joiner)})`;
 }
 
 export function runFilterSql(eb: RunsEb, node: FilterNode): Expression<SqlBool> {
-  return combine(node, (c) => runComparison(eb, c), eb);
+  return combine(node, (c) => runComparison(eb, c));
 }
 
-/** An ORDER BY key for runs; missing values sort last in both directions, as MLflow does. */
-export function runOrderExpression(o: OrderByClause): Expression<unknown> {
+/**
+ * ORDER BY terms for one runs order_by clause. As in MLflow, values come first in the requested
+ * direction, then (metrics only) runs whose latest value is NaN, then runs without the key; the
+ * same in both directions. Later clauses and the default order break ties within each group.
+ */
+export function runOrderTerms(o: OrderByClause): { expr: Expression<unknown>; desc: boolean }[] {
+  const desc = !o.ascending;
   switch (o.entity) {
-    case 'metric':
-      return sql`(select case when lm.is_nan = 1 then null else lm.value end from latest_metrics lm where lm.run_uuid = runs.run_uuid and lm.key = ${o.key})`;
+    case 'metric': {
+      const value = sql`(select lm.value from latest_metrics lm where lm.run_uuid = runs.run_uuid and lm.key = ${o.key})`;
+      const rank = sql`coalesce((select lm.is_nan from latest_metrics lm where lm.run_uuid = runs.run_uuid and lm.key = ${o.key}), 2)`;
+      return [
+        { expr: rank, desc: false },
+        { expr: value, desc },
+      ];
+    }
     case 'param':
-      return sql`(select kv.value from params kv where kv.run_uuid = runs.run_uuid and kv.key = ${o.key})`;
-    case 'tag':
-      return sql`(select kv.value from tags kv where kv.run_uuid = runs.run_uuid and kv.key = ${o.key})`;
-    case 'attribute': {
-      const column = RUN_STRING_ATTRIBUTES[o.key] ?? RUN_NUMERIC_ATTRIBUTES[o.key];
-      if (!column) invalid(`Invalid attribute key '${o.key}' specified in order_by.`);
-      return sql.ref(`runs.${column}`);
+    case 'tag': {
+      const table = o.entity === 'param' ? 'params' : 'tags';
+      const value = sql`(select kv.value from ${sql.table(table)} kv where kv.run_uuid = runs.run_uuid and kv.key = ${o.key})`;
+      return [
+        { expr: sql`(case when ${value} is null then 1 else 0 end)`, desc: false },
+        { expr: value, desc },
+      ];
     }
-    default:
-      return invalid(`Invalid order_by entity type '${o.entity}'.`);
+    default: {
+      const column = sql.ref(`runs.${RUN_COLUMNS[o.key]}`);
+      return [
+        { expr: sql`(case when ${column} is null then 1 else 0 end)`, desc: false },
+        { expr: column, desc },
+      ];
+    }
   }
 }
 
-const EXPERIMENT_STRING_ATTRIBUTES = new Set(['name']);
-const EXPERIMENT_NUMERIC_ATTRIBUTES = new Set(['creation_time', 'last_update_time']);
-
-function experimentComparison(eb: ExperimentsEb, c: Comparison): Expression<SqlBool> {
-  if (c.entity === 'attribute') {
-    if (EXPERIMENT_STRING_ATTRIBUTES.has(c.key)) {
-      checkOp(c, STRING_OPS, `attribute '${c.key}'`);
-      return stringPredicate(sql.ref(`experiments.${c.key}`), c);
-    }
-    if (EXPERIMENT_NUMERIC_ATTRIBUTES.has(c.key)) {
-      return numericPredicate(sql.ref(`experiments.${c.key}`), c, `attribute '${c.key}'`);
-    }
-    return invalid(
-      `Invalid attribute key '${c.key}' specified. Valid keys are '${[...EXPERIMENT_STRING_ATTRIBUTES, ...EXPERIMENT_NUMERIC_ATTRIBUTES].join("', '")}'`,
-    );
-  }
-  if (c.entity === 'tag') {
-    checkOp(c, STRING_OPS, 'tags');
-    requireString(c, 'tag');
-    return eb.exists(
-      eb
-        .selectFrom('experiment_tags as et')
-        .select(sql.lit(1).as('one'))
-        .whereRef('et.experiment_id', '=', 'experiments.experiment_id')
-        .where('et.key', '=', c.key)
-        .where(stringPredicate(sql.ref('et.value'), c)),
-    );
-  }
-  return invalid(
-    `Invalid entity type '${c.entity}' in an experiment filter. Valid types are 'attribute' and 'tag'`,
-  );
+function experimentComparison(c: Comparison): Expression<SqlBool> {
+  if (c.entity === 'tag')
+    return keyValuePredicate('experiment_tags', sql.ref('experiments.experiment_id'), c);
+  const column = sql.ref(`experiments.${c.key}`);
+  return c.key === 'name' ? stringPredicate(column, c) : numericPredicate(column, c);
 }
 
-export function experimentFilterSql(eb: ExperimentsEb, node: FilterNode): Expression<SqlBool> {
-  return combine(node, (c) => experimentComparison(eb, c), eb);
+export function experimentFilterSql(_eb: ExperimentsEb, node: FilterNode): Expression<SqlBool> {
+  return combine(node, experimentComparison);
 }
 
 export function experimentOrderExpression(o: OrderByClause): Expression<unknown> {
-  if (o.entity !== 'attribute')
-    invalid(`Invalid order_by entity '${o.entity}' for experiments; only attributes are allowed.`);
-  const key = o.key === 'experiment_id' ? 'experiment_id' : o.key;
-  if (
-    !EXPERIMENT_STRING_ATTRIBUTES.has(key) &&
-    !EXPERIMENT_NUMERIC_ATTRIBUTES.has(key) &&
-    key !== 'experiment_id'
-  ) {
-    invalid(
-      `Invalid order_by key '${o.key}' for experiments. Valid keys are 'name', 'experiment_id', 'creation_time' and 'last_update_time'.`,
-    );
-  }
-  return sql.ref(`experiments.${key}`);
+  return sql.ref(`experiments.${o.key}`);
 }

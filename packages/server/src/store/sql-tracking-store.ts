@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
@@ -19,12 +19,7 @@ import type { StoreDatabase } from './database.js';
 import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
-import {
-  experimentFilterSql,
-  experimentOrderExpression,
-  runFilterSql,
-  runOrderExpression,
-} from './search-sql.js';
+import { experimentFilterSql, experimentOrderExpression, runFilterSql, runOrderTerms } from './search-sql.js';
 import type {
   CreateExperimentInput,
   CreateRunInput,
@@ -251,14 +246,16 @@ export class SqlTrackingStore implements TrackingStore {
       const filter = query.filter;
       q = q.where((eb) => experimentFilterSql(eb, filter));
     }
-    const orderKeys = new Set<string>();
-    for (const o of query.orderBy) {
-      q = q.orderBy(experimentOrderExpression(o), o.ascending ? 'asc' : 'desc');
-      orderKeys.add(o.key);
-    }
-    // MLflow's default order: newest first, then by id for a stable page order.
-    if (!orderKeys.has('creation_time')) q = q.orderBy('experiments.creation_time', 'desc');
-    if (!orderKeys.has('experiment_id')) q = q.orderBy('experiments.experiment_id', 'asc');
+    // MLflow's order: newest first then by id when no order_by is given; otherwise the given keys,
+    // then (unless one of them is the id) the id descending.
+    const orderBy = query.orderBy.length
+      ? query.orderBy
+      : [
+          { entity: 'attribute' as const, key: 'creation_time', ascending: false },
+          { entity: 'attribute' as const, key: 'experiment_id', ascending: true },
+        ];
+    for (const o of orderBy) q = q.orderBy(experimentOrderExpression(o), o.ascending ? 'asc' : 'desc');
+    if (!orderBy.some((o) => o.key === 'experiment_id')) q = q.orderBy('experiments.experiment_id', 'desc');
     const rows = await q
       .limit(query.maxResults + 1)
       .offset(query.offset)
@@ -725,20 +722,14 @@ export class SqlTrackingStore implements TrackingStore {
       const filter = query.filter;
       q = q.where((eb) => runFilterSql(eb, filter));
     }
-    let hasStart = false;
-    let hasId = false;
     for (const o of query.orderBy) {
-      const expr = runOrderExpression(o);
-      // Missing values last whatever the direction, as MLflow orders them.
-      q = q
-        .orderBy(sql`(case when ${expr} is null then 1 else 0 end)`, 'asc')
-        .orderBy(expr, o.ascending ? 'asc' : 'desc');
-      if (o.entity === 'attribute' && (o.key === 'start_time' || o.key === 'created' || o.key === 'Created'))
-        hasStart = true;
-      if (o.entity === 'attribute' && o.key === 'run_id') hasId = true;
+      for (const term of runOrderTerms(o)) q = q.orderBy(term.expr, term.desc ? 'desc' : 'asc');
     }
-    if (!hasStart) q = q.orderBy('runs.start_time', 'desc');
-    if (!hasId) q = q.orderBy('runs.run_uuid', 'asc');
+    // MLflow's default order and tie-breakers: newest first, then by run id.
+    if (!query.orderBy.some((o) => o.entity === 'attribute' && o.key === 'start_time')) {
+      q = q.orderBy('runs.start_time', 'desc');
+    }
+    q = q.orderBy('runs.run_uuid', 'asc');
     const rows = await q
       .limit(query.maxResults + 1)
       .offset(query.offset)
