@@ -478,10 +478,33 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
+  /**
+   * Params are write-once. The common case, all keys new, is a single insert; only keys that were
+   * already there are read back to tell a harmless repeat from a conflicting value.
+   */
   private async logParams(trx: WriteTransaction, runId: string, params: Param[]): Promise<void> {
-    const keys = params.map((p) => p.key);
+    const wanted = new Map<string, string>();
+    const conflicts: ParamConflict[] = [];
+    for (const p of params) {
+      const first = wanted.get(p.key);
+      if (first === undefined) wanted.set(p.key, p.value);
+      else if (first !== p.value) conflicts.push({ key: p.key, oldValue: first, newValue: p.value });
+    }
+    if (conflicts.length > 0) throw new ParamConflictError(runId, conflicts);
+    const inserted = new Set<string>();
+    for (const part of chunks([...wanted])) {
+      const rows = await trx
+        .insertInto('params')
+        .values(part.map(([key, value]) => ({ run_uuid: runId, key, value })))
+        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doNothing())
+        .returning('key')
+        .execute();
+      for (const r of rows) inserted.add(r.key);
+    }
+    if (inserted.size === wanted.size) return;
+    const repeated = [...wanted.keys()].filter((k) => !inserted.has(k));
     const existing = new Map<string, string>();
-    for (const part of chunks(keys)) {
+    for (const part of chunks(repeated)) {
       const rows = await trx
         .selectFrom('params')
         .select(['key', 'value'])
@@ -490,24 +513,13 @@ export class SqlTrackingStore implements TrackingStore {
         .execute();
       for (const r of rows) existing.set(r.key, r.value);
     }
-    const fresh: Param[] = [];
-    const conflicts: ParamConflict[] = [];
-    for (const p of params) {
-      const old = existing.get(p.key);
-      if (old === undefined) {
-        fresh.push(p);
-        existing.set(p.key, p.value);
-      } else if (old !== p.value) {
-        conflicts.push({ key: p.key, oldValue: old, newValue: p.value });
-      }
+    for (const key of repeated) {
+      const [old, value] = [existing.get(key), wanted.get(key)];
+      if (old !== undefined && value !== undefined && old !== value)
+        conflicts.push({ key, oldValue: old, newValue: value });
     }
+    // Throwing rolls back this operation, including the keys inserted above.
     if (conflicts.length > 0) throw new ParamConflictError(runId, conflicts);
-    for (const part of chunks(fresh)) {
-      await trx
-        .insertInto('params')
-        .values(part.map((p) => ({ run_uuid: runId, key: p.key, value: p.value })))
-        .execute();
-    }
   }
 
   private async logMetrics(trx: WriteTransaction, runId: string, metrics: Metric[]): Promise<void> {
