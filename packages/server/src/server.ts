@@ -2,8 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { TrackingService } from './services/tracking-service.js';
-import { openDatabase } from './store/database.js';
-import { SqlTrackingStore } from './store/sql-tracking-store.js';
+import { openTrackingStore } from './store/open-tracking-store.js';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -33,10 +32,7 @@ export function resolveArtifactRoot(
 
 /** Opens the store and starts the HTTP server. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const database = await openDatabase(config.backendStoreUri);
-  const root = resolveArtifactRoot(config).replace(/\/+$/, '');
-  const store = new SqlTrackingStore(database, (id) => `${root}/${id}`);
-  await store.init();
+  const store = await openTrackingStore(config.backendStoreUri, resolveArtifactRoot(config));
   const app = buildApp({ tracking: new TrackingService(store), logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;

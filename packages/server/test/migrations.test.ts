@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { TrackingService } from '../src/services/tracking-service.js';
+import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrations.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
@@ -27,7 +28,7 @@ test('an SQLite store created by schema 0001 keeps its data through every later 
   await old.destroy();
 
   const database = await openDatabase(`sqlite:///${file}`);
-  const tracking = new TrackingService(new SqlTrackingStore(database, (id) => `/artifacts/${id}`));
+  const tracking = new TrackingService(new SqlTrackingStore(database, new ArtifactLocations('/artifacts')));
   try {
     const run = await tracking.getRun('r1');
     assert.deepEqual(run.data.params, [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MlflowError } from '../src/entities/errors.js';
 import { TrackingService } from '../src/services/tracking-service.js';
+import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase } from '../src/store/database.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
 import { DIALECTS, freshStoreUri } from './helpers.js';
@@ -26,7 +27,7 @@ for (const dialect of DIALECTS) {
     before(async () => {
       const fresh = await freshStoreUri(dialect);
       cleanup = fresh.cleanup;
-      store = new SqlTrackingStore(await openDatabase(fresh.uri), (id) => `mlflow-artifacts:/${id}`);
+      store = new SqlTrackingStore(await openDatabase(fresh.uri), new ArtifactLocations('mlflow-artifacts:'));
       await store.init();
       svc = new TrackingService(store);
     });

@@ -38,11 +38,6 @@ export interface PagedResult<T> {
   nextPageToken?: string;
 }
 
-/** Joins a path segment onto an artifact URI without doubling or losing slashes. */
-export function appendToUri(base: string, ...parts: string[]): string {
-  return [base.replace(/\/+$/, ''), ...parts].join('/');
-}
-
 function clampInfinity(metric: Metric): Metric {
   if (metric.value === Number.POSITIVE_INFINITY) return { ...metric, value: MAX_DOUBLE };
   if (metric.value === Number.NEGATIVE_INFINITY) return { ...metric, value: -MAX_DOUBLE };
@@ -155,7 +150,6 @@ export class TrackingService {
       startTime: input.startTime ?? 0,
       runName: input.runName || tagName || randomRunName(),
       tags,
-      artifactUri: (location, runId) => appendToUri(location, runId, 'artifacts'),
     });
   }
 

@@ -4,7 +4,6 @@ import { GroupCommitQueue } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
-import { SqliteThreadDialect } from './sqlite-thread-driver.js';
 import { parseStoreUri, type StoreLocation } from './store-uri.js';
 
 export type Dialect = StoreLocation['dialect'];
@@ -47,23 +46,19 @@ export async function upgradeDatabase(uri: string): Promise<string[]> {
   }
 }
 
-async function openSqlite(file: string): Promise<StoreDatabase> {
-  if (file === ':memory:') return openSqliteInMemory();
-  const migrationDb = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file), 50, true) }),
+export async function openSqlite(file: string): Promise<StoreDatabase> {
+  const writerDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file), 500, true) }),
   });
-  try {
-    await migrateToLatest(migrationDb as Kysely<unknown>, 'sqlite');
-  } finally {
-    await migrationDb.destroy();
-  }
-  // Writes go to a connection on a worker thread, so inserts and commits (and their fsync) never stall
-  // the event loop; reads use a connection here, which WAL lets see the last commit while the writer
-  // is mid-transaction.
-  const writerDb = new Kysely<Database>({ dialect: new SqliteThreadDialect(file) });
-  const readerDb = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
-  });
+  await migrateToLatest(writerDb as Kysely<unknown>, 'sqlite');
+  // WAL lets a second connection read the last committed state while the writer is mid-transaction.
+  // An in-memory database exists only on its own connection, so there the reader is the writer.
+  const readerDb =
+    file === ':memory:'
+      ? writerDb
+      : new Kysely<Database>({
+          dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
+        });
   const writer = new GroupCommitQueue(writerDb);
   return {
     dialect: 'sqlite',
@@ -71,28 +66,25 @@ async function openSqlite(file: string): Promise<StoreDatabase> {
     writer,
     async close() {
       await writer.drained();
-      await readerDb.destroy();
+      if (readerDb !== writerDb) await readerDb.destroy();
       await writerDb.destroy();
     },
   };
 }
 
-/** An in-memory database exists only on its own connection, so there the reader is the writer. */
-async function openSqliteInMemory(): Promise<StoreDatabase> {
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(':memory:'), 500, true) }),
+/**
+ * A read-only view of an SQLite store whose writes happen elsewhere (the writer thread, see
+ * threaded-sqlite-store.ts); its schema must already be up to date.
+ */
+export function openSqliteReader(file: string): StoreDatabase {
+  const readerDb = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
   });
-  await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  const writer = new GroupCommitQueue(db);
-  return {
-    dialect: 'sqlite',
-    reader: db,
-    writer,
-    async close() {
-      await writer.drained();
-      await db.destroy();
-    },
-  };
+  const writer = {
+    run: () => Promise.reject(new Error('this connection only reads; writes go to the writer thread')),
+    drained: () => Promise.resolve(),
+  } as unknown as GroupCommitQueue;
+  return { dialect: 'sqlite', reader: readerDb, writer, close: () => readerDb.destroy() };
 }
 
 async function openPostgres(connectionString: string): Promise<StoreDatabase> {

@@ -15,6 +15,7 @@ import type {
   Tag,
   ViewType,
 } from '../entities/tracking.js';
+import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
@@ -96,7 +97,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   constructor(
     private readonly database: StoreDatabase,
-    private readonly defaultArtifactLocation: (experimentId: string) => string,
+    private readonly locations: ArtifactLocations,
   ) {
     this.db = database.reader;
   }
@@ -106,7 +107,7 @@ export class SqlTrackingStore implements TrackingStore {
     await this.write((trx) =>
       trx
         .updateTable('experiments')
-        .set({ artifact_location: this.defaultArtifactLocation('0') })
+        .set({ artifact_location: this.locations.experiment('0') })
         .where('experiment_id', '=', 0)
         .where('artifact_location', 'is', null)
         .execute(),
@@ -128,7 +129,7 @@ export class SqlTrackingStore implements TrackingStore {
     return {
       experiment_id: id,
       name: row.name,
-      artifact_location: row.artifact_location ?? this.defaultArtifactLocation(id),
+      artifact_location: row.artifact_location ?? this.locations.experiment(id),
       lifecycle_stage: row.lifecycle_stage as LifecycleStage,
       creation_time: Number(row.creation_time),
       last_update_time: Number(row.last_update_time),
@@ -209,7 +210,7 @@ export class SqlTrackingStore implements TrackingStore {
       if (input.artifactLocation === undefined) {
         await trx
           .updateTable('experiments')
-          .set({ artifact_location: this.defaultArtifactLocation(id) })
+          .set({ artifact_location: this.locations.experiment(id) })
           .where('experiment_id', '=', Number(id))
           .execute();
       }
@@ -368,7 +369,7 @@ export class SqlTrackingStore implements TrackingStore {
     return this.write(async (trx) => {
       const experiment = await this.requireActiveExperiment(trx, input.experimentId);
       const runId = randomUUID().replaceAll('-', '');
-      const location = experiment.artifact_location ?? this.defaultArtifactLocation(input.experimentId);
+      const location = experiment.artifact_location ?? this.locations.experiment(input.experimentId);
       const row: Selectable<RunsTable> = {
         run_uuid: runId,
         experiment_id: Number(input.experimentId),
@@ -379,7 +380,7 @@ export class SqlTrackingStore implements TrackingStore {
         end_time: null,
         deleted_time: null,
         lifecycle_stage: 'active',
-        artifact_uri: input.artifactUri(location, runId),
+        artifact_uri: this.locations.run(location, runId),
       };
       await trx.insertInto('runs').values(row).execute();
       const tags = input.tags

@@ -1,34 +1,55 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
-import type { ThreadReply, ThreadRequest } from './sqlite-thread-driver.js';
+import { MlflowError, ParamConflictError } from '../entities/errors.js';
+import { ArtifactLocations } from './artifact-locations.js';
+import { openSqlite } from './database.js';
+import { SqlTrackingStore } from './sql-tracking-store.js';
+import type {
+  SerializedError,
+  WriterReply,
+  WriterRequest,
+  WriterThreadData,
+} from './threaded-sqlite-store.js';
 
-// The SQLite writer connection lives in this thread. better-sqlite3 is synchronous, so on the main
-// thread every insert and every commit (with its fsync) would stall all other requests; here they run
-// beside the event loop, which keeps parsing requests and serving reads meanwhile.
+// The write half of an SQLite tracking store, on its own thread. better-sqlite3 is synchronous, so on the
+// main thread every insert and every commit (with its fsync) would stall all other requests. Here the
+// store's write methods, group commit included, run beside the HTTP event loop, one message per call.
 
-const port = parentPort;
-if (!port) throw new Error('sqlite-writer-thread must run as a worker thread');
-const db = withStatementCache(openSqliteConnection((workerData as { file: string }).file), 500, true);
+function serializeError(error: unknown): SerializedError {
+  if (error instanceof ParamConflictError) {
+    return { kind: 'param-conflict', runId: error.runId, conflicts: error.conflicts };
+  }
+  if (error instanceof MlflowError) return { kind: 'mlflow', code: error.errorCode, message: error.message };
+  return { kind: 'other', message: error instanceof Error ? error.message : String(error) };
+}
 
-port.on('message', (request: ThreadRequest) => {
-  if (request.close) {
-    db.close();
-    port.postMessage({ id: request.id, rows: [] } satisfies ThreadReply);
-    port.close();
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('sqlite-writer-thread must run as a worker thread');
+  const { file, artifactRoot } = workerData as WriterThreadData;
+  let store: SqlTrackingStore;
+  try {
+    store = new SqlTrackingStore(await openSqlite(file), new ArtifactLocations(artifactRoot));
+    await store.init();
+  } catch (error) {
+    port.postMessage({ id: 0, ok: false, error: serializeError(error) } satisfies WriterReply);
     return;
   }
-  let reply: ThreadReply;
-  try {
-    const stmt = db.prepare(request.sql);
-    if (stmt.reader) {
-      reply = { id: request.id, rows: stmt.all(request.parameters) as Record<string, unknown>[] };
-    } else {
-      const { changes, lastInsertRowid } = stmt.run(request.parameters);
-      reply = { id: request.id, rows: [], changes, lastInsertRowid: Number(lastInsertRowid) };
+  port.on('message', (request: WriterRequest) => {
+    if (request.method === 'close') {
+      void store.close().then(() => {
+        port.postMessage({ id: request.id, ok: true, value: undefined } satisfies WriterReply);
+        port.close();
+      });
+      return;
     }
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    reply = { id: request.id, error: { message: e.message, code: e.code } };
-  }
-  port.postMessage(reply);
-});
+    const method = store[request.method] as (...args: unknown[]) => Promise<unknown>;
+    method.apply(store, request.args).then(
+      (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WriterReply),
+      (error) =>
+        port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies WriterReply),
+    );
+  });
+  port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WriterReply);
+}
+
+void main();

@@ -26,8 +26,6 @@ export interface CreateRunInput {
   startTime: number;
   runName: string;
   tags: Tag[];
-  /** Builds the run's artifact URI from its experiment's artifact location and the new run id. */
-  artifactUri: (experimentArtifactLocation: string, runId: string) => string;
 }
 
 export interface UpdateRunInput {
