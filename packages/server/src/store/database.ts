@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { GroupCommitQueue } from './group-commit.js';
+import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
@@ -12,7 +12,7 @@ export type Dialect = StoreLocation['dialect'];
 export interface StoreDatabase {
   readonly dialect: Dialect;
   readonly reader: Kysely<Database>;
-  readonly writer: GroupCommitQueue;
+  readonly writer: Writer;
   close(): Promise<void>;
 }
 
@@ -80,18 +80,21 @@ export function openSqliteReader(file: string): StoreDatabase {
   const readerDb = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
   });
-  const writer = {
+  const writer: Writer = {
     run: () => Promise.reject(new Error('this connection only reads; writes go to the writer thread')),
     drained: () => Promise.resolve(),
-  } as unknown as GroupCommitQueue;
+  };
   return { dialect: 'sqlite', reader: readerDb, writer, close: () => readerDb.destroy() };
 }
 
+/** Concurrent write transactions on PostgreSQL (see WriteLanes); the rest of the pool serves reads. */
+const WRITE_LANES = 4;
+
 async function openPostgres(connectionString: string): Promise<StoreDatabase> {
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
-  const writer = new GroupCommitQueue(db);
+  const writer = new WriteLanes(db, WRITE_LANES);
   return {
     dialect: 'postgres',
     reader: db,

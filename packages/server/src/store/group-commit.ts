@@ -4,6 +4,14 @@ import type { Database } from './schema.js';
 export type WriteTransaction = ControlledTransaction<Database>;
 export type WriteOp<T> = (trx: WriteTransaction) => Promise<T>;
 
+/** Where the store sends its writes. */
+export interface Writer {
+  /** Runs `op` in a write transaction; writes with the same `key` are applied in the order sent. */
+  run<T>(op: WriteOp<T>, key?: string): Promise<T>;
+  /** Resolves once every write sent so far has been committed (or failed). */
+  drained(): Promise<void>;
+}
+
 interface Pending {
   op: WriteOp<unknown>;
   resolve: (value: unknown) => void;
@@ -16,7 +24,7 @@ interface Pending {
  * transaction holding its operation has committed, so an acknowledged write is durable. Operations
  * are isolated by savepoints: one failing operation rolls back only its own changes.
  */
-export class GroupCommitQueue {
+export class GroupCommitQueue implements Writer {
   private queue: Pending[] = [];
   private scheduled = false;
   private running = false;
@@ -104,6 +112,19 @@ export class GroupCommitQueue {
 
   /** Runs `body` in a transaction and commits it; rolls back and rethrows if anything fails. */
   private async inTransaction<T>(body: (trx: WriteTransaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(body);
+      } catch (error) {
+        // PostgreSQL may abort one of two transactions that wait on each other (lanes, or another
+        // server process); the batch is simply run again.
+        const code = (error as { code?: unknown }).code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+      }
+    }
+  }
+
+  private async attempt<T>(body: (trx: WriteTransaction) => Promise<T>): Promise<T> {
     const trx = await this.db.startTransaction().execute();
     try {
       const value = await body(trx);
@@ -133,4 +154,34 @@ async function runIsolated(
     await sp.rollbackToSavepoint('op').execute();
     return { ok: false, value: error };
   }
+}
+
+/**
+ * Several group-commit queues side by side, each on its own connection, for a database that runs
+ * transactions concurrently (PostgreSQL): one queue would leave the server idle while it waits on
+ * network round trips. Writes with the same key (a run id, or "experiments" for experiment changes) always
+ * take the same lane, so they stay in order and never race each other's read-then-write logic.
+ */
+export class WriteLanes implements Writer {
+  private readonly lanes: GroupCommitQueue[];
+  private next = 0;
+
+  constructor(db: Kysely<Database>, count: number) {
+    this.lanes = Array.from({ length: count }, () => new GroupCommitQueue(db));
+  }
+
+  run<T>(op: WriteOp<T>, key?: string): Promise<T> {
+    const lane = key === undefined ? this.next++ % this.lanes.length : hash(key) % this.lanes.length;
+    return this.lanes[lane].run(op);
+  }
+
+  async drained(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.drained()));
+  }
+}
+
+function hash(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (h * 31 + key.charCodeAt(i)) >>> 0;
+  return h;
 }

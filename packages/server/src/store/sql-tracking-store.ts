@@ -35,6 +35,8 @@ import type {
 type Reader = Kysely<Database> | WriteTransaction;
 
 const RUN_NAME_TAG = 'mlflow.runName';
+/** The write key of changes to experiments (see Writer.run). */
+const EXPERIMENTS = 'experiments';
 /** Bind-parameter lists are chunked below SQLite's limit of 32,766 variables per statement. */
 const CHUNK = 500;
 
@@ -104,7 +106,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
   async init(): Promise<void> {
-    await this.write((trx) =>
+    await this.write(EXPERIMENTS, (trx) =>
       trx
         .updateTable('experiments')
         .set({ artifact_location: this.locations.experiment('0') })
@@ -118,8 +120,9 @@ export class SqlTrackingStore implements TrackingStore {
     return this.database.close();
   }
 
-  private write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
-    return this.database.writer.run(op);
+  /** `key` orders writes that must not interleave: a run id, or EXPERIMENTS for experiment changes. */
+  private write<T>(key: string | undefined, op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
+    return this.database.writer.run(op, key);
   }
 
   // ---------------------------------------------------------------- experiments
@@ -180,7 +183,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   createExperiment(input: CreateExperimentInput): Promise<string> {
-    return this.write(async (trx) => {
+    return this.write(EXPERIMENTS, async (trx) => {
       const existing = await trx
         .selectFrom('experiments')
         .select('lifecycle_stage')
@@ -267,7 +270,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   renameExperiment(id: string, newName: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(EXPERIMENTS, async (trx) => {
       const row = await this.requireExperimentRow(trx, id);
       if (row.lifecycle_stage !== 'active') {
         throw MlflowError.invalidParameter('Cannot rename a non-active experiment.');
@@ -297,7 +300,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   /** Deleting or restoring an experiment does the same to its runs, as MLflow's SQL store does. */
   private setExperimentStage(id: string, stage: LifecycleStage): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(EXPERIMENTS, async (trx) => {
       // MLflow looks the experiment up among those in the opposite stage, so deleting a deleted
       // experiment (or restoring an active one) reports it as not found.
       const row = await this.experimentRow(trx, id);
@@ -319,7 +322,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   setExperimentTag(id: string, tag: Tag): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(EXPERIMENTS, async (trx) => {
       await this.requireActiveExperiment(trx, id);
       await trx
         .insertInto('experiment_tags')
@@ -330,7 +333,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   deleteExperimentTag(id: string, key: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(EXPERIMENTS, async (trx) => {
       await this.requireActiveExperiment(trx, id);
       const result = await trx
         .deleteFrom('experiment_tags')
@@ -366,7 +369,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   createRun(input: CreateRunInput): Promise<Run> {
-    return this.write(async (trx) => {
+    return this.write(undefined, async (trx) => {
       const experiment = await this.requireActiveExperiment(trx, input.experimentId);
       const runId = randomUUID().replaceAll('-', '');
       const location = experiment.artifact_location ?? this.locations.experiment(input.experimentId);
@@ -416,7 +419,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   updateRun(runId: string, update: UpdateRunInput): Promise<RunInfo> {
-    return this.write(async (trx) => {
+    return this.write(runId, async (trx) => {
       const row = await this.requireActiveRun(trx, runId);
       const changes: Partial<Selectable<RunsTable>> = {};
       if (update.status !== undefined) changes.status = update.status;
@@ -432,7 +435,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   deleteRun(runId: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(runId, async (trx) => {
       await this.requireRunRow(trx, runId);
       await trx
         .updateTable('runs')
@@ -443,7 +446,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   restoreRun(runId: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(runId, async (trx) => {
       await this.requireRunRow(trx, runId);
       await trx
         .updateTable('runs')
@@ -466,7 +469,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(runId, async (trx) => {
       await this.requireActiveRun(trx, runId);
       if (params.length > 0) await this.logParams(trx, runId, params);
       if (metrics.length > 0) await this.logMetrics(trx, runId, metrics);
@@ -567,7 +570,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   deleteTag(runId: string, key: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(runId, async (trx) => {
       await this.requireActiveRun(trx, runId);
       const result = await trx
         .deleteFrom('tags')
@@ -581,7 +584,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
-    return this.write(async (trx) => {
+    return this.write(runId, async (trx) => {
       const run = await this.requireActiveRun(trx, runId);
       for (const input of datasets) {
         const d = input.dataset;
