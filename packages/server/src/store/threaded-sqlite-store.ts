@@ -54,6 +54,8 @@ class WriterThread {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly ready: Promise<unknown>;
+  /** Set once the thread has died: later calls fail at once rather than wait for a reply that never comes. */
+  private failure?: Error;
 
   constructor(private readonly worker: Worker) {
     this.ready = new Promise((resolve, reject) => this.pending.set(0, { resolve, reject }));
@@ -65,6 +67,7 @@ class WriterThread {
     });
     // A thread that dies fails every call in flight instead of leaving it hanging.
     const failAll = (error: Error) => {
+      this.failure ??= error;
       for (const waiter of this.pending.values()) waiter.reject(error);
       this.pending.clear();
     };
@@ -77,6 +80,7 @@ class WriterThread {
   }
 
   call(method: WriterRequest['method'], args: unknown[]): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
