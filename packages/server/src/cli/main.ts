@@ -11,7 +11,7 @@ const program = new Command('mlflow-ts')
   .addCommand(dbCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof MlflowError) {
+  if (error instanceof MlflowError || (error instanceof Error && error.constructor === Error)) {
     console.error(`Error: ${error.message}`);
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

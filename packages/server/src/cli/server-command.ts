@@ -83,6 +83,8 @@ async function runServer(options: ServerOptions): Promise<void> {
     serveArtifacts: options.serveArtifacts,
     host: options.host,
     port: options.port,
+  }).catch((error: unknown) => {
+    throw new Error(startFailure(error, options));
   });
   if (cluster.isPrimary)
     console.log(`mlflow-ts listening on ${server.url} (store: ${options.backendStoreUri})`);
@@ -98,6 +100,19 @@ async function runServer(options: ServerOptions): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** Says what went wrong when the server could not start, and what to do about it. */
+function startFailure(error: unknown, options: { backendStoreUri: string; host: string; port: number }): string {
+  const e = error as Error & { code?: string };
+  if (e.code === 'EADDRINUSE') {
+    return `${options.host}:${options.port} is already in use; stop the process using it or pass another --port.`;
+  }
+  if (e.code === 'EACCES' && e.message.includes('listen')) {
+    return `not allowed to listen on ${options.host}:${options.port}; pass a port above 1023 with --port.`;
+  }
+  return `could not open the backend store ${options.backendStoreUri}: ${e.message ?? String(error)}
+Check that the path or database exists and is writable, or pass another --backend-store-uri.`;
 }
 
 export function dbCommand(): Command {
