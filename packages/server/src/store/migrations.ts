@@ -141,7 +141,8 @@ const clusteredSqliteTables = (dialect: SqlDialect): Migration => ({
         name: 'metrics',
         columns: `run_uuid varchar(32) not null references runs(run_uuid), key varchar(250) not null,
           value double precision not null, timestamp bigint not null, step bigint not null, is_nan smallint not null`,
-        primaryKey: 'run_uuid, key, step, timestamp, value, is_nan',
+        // MLflow's history order (timestamp, step, value), so history reads need no sort.
+        primaryKey: 'run_uuid, key, timestamp, step, value, is_nan',
         indexes: [] as string[],
       },
       {
