@@ -25,7 +25,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { openDatabase, type StoreDatabase } from '../packages/server/src/store/database.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { openDatabase } from '../packages/server/src/store/database.js';
+import type { Database } from '../packages/server/src/store/schema.js';
+import { parseStoreUri } from '../packages/server/src/store/store-uri.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'packages/server/dist/cli/main.js');
@@ -41,12 +46,14 @@ interface Options {
   historyPoints: number;
   historyRepeat: number;
   port: number;
+  cli: string;
   json: boolean;
 }
 
 const USAGE = `usage: tsx bench/search-scale.ts [--runs 100000] [--store sqlite|postgres] [--uri STORE_URI]
-       [--repeat 20] [--history-points 1000000] [--history-repeat 5] [--port 5079] [--json]
-  --uri: use (and reuse on later runs) this store instead of a fresh one`;
+       [--repeat 20] [--history-points 1000000] [--history-repeat 5] [--port 5079] [--cli PATH] [--json]
+  --uri: use (and reuse on later runs) this store instead of a fresh one
+  --cli: the server's CLI script (default packages/server/dist/cli/main.js), e.g. an older build to compare`;
 
 function fail(message: string): never {
   console.error(`search-scale: ${message}\n${USAGE}`);
@@ -61,11 +68,14 @@ function parseArgs(argv: string[]): Options {
     historyPoints: 1_000_000,
     historyRepeat: 5,
     port: 5079,
+    cli: CLI,
     json: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined) fail(`${flag} needs a value`);
@@ -101,6 +111,9 @@ function parseArgs(argv: string[]): Options {
       case '--port':
         o.port = count();
         break;
+      case '--cli':
+        o.cli = path.resolve(value());
+        break;
       case '--json':
         o.json = true;
         break;
@@ -134,7 +147,10 @@ function prng(seed: number): () => number {
 function runIdOf(i: number): string {
   const rand = prng(0x5eed0000 + i);
   let id = '';
-  for (let k = 0; k < 4; k++) id += Math.floor(rand() * 0x100000000).toString(16).padStart(8, '0');
+  for (let k = 0; k < 4; k++)
+    id += Math.floor(rand() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
   return id;
 }
 
@@ -149,21 +165,40 @@ interface SeedInfo {
   rows: Record<string, number>;
 }
 
-async function findExperiment(db: StoreDatabase, name: string): Promise<string | undefined> {
-  const row = await db.reader
-    .selectFrom('experiments')
-    .select('experiment_id')
-    .where('name', '=', name)
-    .executeTakeFirst();
-  return row ? String(row.experiment_id) : undefined;
+/**
+ * The store opened without migrating it, to look for an earlier seeding: the server under test (maybe
+ * an older build, see --cli) is the one that brings the schema up to its own version.
+ */
+function openPlain(uri: string): Kysely<Database> {
+  const location = parseStoreUri(uri);
+  return new Kysely<Database>({
+    dialect:
+      location.dialect === 'sqlite'
+        ? new SqliteDialect({ database: new BetterSqlite3(location.file) })
+        : new PostgresDialect({ pool: new pg.Pool({ connectionString: location.connectionString, max: 1 }) }),
+  });
+}
+
+async function findExperiment(db: Kysely<Database>, name: string): Promise<string | undefined> {
+  try {
+    const row = await db
+      .selectFrom('experiments')
+      .select('experiment_id')
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row ? String(row.experiment_id) : undefined;
+  } catch {
+    return undefined; // an empty database: no tables yet
+  }
 }
 
 async function seed(uri: string, o: Options, log: (s: string) => void): Promise<SeedInfo> {
-  const db = await openDatabase(uri);
+  const plain = openPlain(uri);
   try {
-    const existing = await findExperiment(db, EXPERIMENT);
-    const existingHistory = await findExperiment(db, HISTORY_EXPERIMENT);
+    const existing = await findExperiment(plain, EXPERIMENT);
+    const existingHistory = await findExperiment(plain, HISTORY_EXPERIMENT);
     if (existing && existingHistory) {
+      const db = { reader: plain };
       const { n } = await db.reader
         .selectFrom('runs')
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -195,7 +230,12 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
         rows: {},
       };
     }
+  } finally {
+    await plain.destroy();
+  }
 
+  const db = await openDatabase(uri);
+  try {
     const started = performance.now();
     const rows = { runs: 0, params: 0, tags: 0, metrics: 0, latest_metrics: 0 };
     const createExperiment = (name: string) =>
@@ -257,13 +297,15 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
           { run_uuid: id, key: 'p0', value: `model-${Math.floor(rand() * 10)}` },
           { run_uuid: id, key: 'p1', value: String(10 ** -Math.ceil(rand() * 5)) },
         );
-        for (let k = 2; k < 10; k++) params.push({ run_uuid: id, key: `p${k}`, value: `v${Math.floor(rand() * 1000)}` });
+        for (let k = 2; k < 10; k++)
+          params.push({ run_uuid: id, key: `p${k}`, value: `v${Math.floor(rand() * 1000)}` });
         tags.push(
           { run_uuid: id, key: 'mlflow.runName', value: name },
           { run_uuid: id, key: 't0', value: `team-${i % 20}` },
           { run_uuid: id, key: 't1', value: `owner-${Math.floor(rand() * 100)}` },
         );
-        for (let k = 2; k < 5; k++) tags.push({ run_uuid: id, key: `t${k}`, value: `tag-${Math.floor(rand() * 500)}` });
+        for (let k = 2; k < 5; k++)
+          tags.push({ run_uuid: id, key: `t${k}`, value: `tag-${Math.floor(rand() * 500)}` });
         // m8 is NaN in one run in a hundred and m9 is missing from one run in ten, so ordering by
         // them exercises the NaN and missing-values-last rules.
         for (let k = 0; k < 10; k++) {
@@ -291,7 +333,8 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
       rows.tags += tags.length;
       rows.metrics += metrics.length;
       rows.latest_metrics += metrics.length;
-      if ((from / BATCH) % 10 === 9) log(`  ${from + BATCH} runs seeded (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      if ((from / BATCH) % 10 === 9)
+        log(`  ${from + BATCH} runs seeded (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     }
 
     // One run with a long history: steps 0..N-1, one point a second, a slowly falling loss.
@@ -350,11 +393,12 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
 // ---------------------------------------------------------------------------------------------------------
 // Server process
 
-function startServer(uri: string, port: number): ChildProcess {
-  if (!existsSync(CLI)) fail(`${CLI} is missing: build first with npx tsc -b packages/client packages/server`);
+function startServer(cli: string, uri: string, port: number): ChildProcess {
+  if (!existsSync(cli))
+    fail(`${cli} is missing: build first with npx tsc -b packages/client packages/server`);
   const child = spawn(
     process.execPath,
-    [CLI, 'server', '--backend-store-uri', uri, '--host', '127.0.0.1', '--port', String(port)],
+    [cli, 'server', '--backend-store-uri', uri, '--host', '127.0.0.1', '--port', String(port)],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return child;
@@ -377,7 +421,8 @@ async function waitUntilUp(base: string, child: ChildProcess): Promise<void> {
 
 function memoryOf(pid: number): { hwmMb: number; rssMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  const kb = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { hwmMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
 }
 
@@ -482,14 +527,31 @@ function searchCases(experimentId: string, runs: number): SearchCase[] {
   return [
     { name: 'metric AND param filter, order by metric', body: filtered },
     { name: 'the same, second page (page token)', body: filtered, secondPage: true },
-    { name: 'order by metric, no filter', body: { experiment_ids: e, order_by: ['metrics.m1 DESC'], max_results: 100 } },
-    { name: 'LIKE on a tag', body: { experiment_ids: e, filter: "tags.t1 LIKE 'owner-1%'", max_results: 100 } },
+    {
+      name: 'order by metric, no filter',
+      body: { experiment_ids: e, order_by: ['metrics.m1 DESC'], max_results: 100 },
+    },
+    {
+      name: 'LIKE on a tag',
+      body: { experiment_ids: e, filter: "tags.t1 LIKE 'owner-1%'", max_results: 100 },
+    },
     {
       name: `IN on ${ids.length} run ids`,
-      body: { experiment_ids: e, filter: `attributes.run_id IN (${ids.map((id) => `'${id}'`).join(', ')})`, max_results: 100 },
+      body: {
+        experiment_ids: e,
+        filter: `attributes.run_id IN (${ids.map((id) => `'${id}'`).join(', ')})`,
+        max_results: 100,
+      },
     },
-    { name: 'run_view_type DELETED_ONLY', body: { experiment_ids: e, run_view_type: 'DELETED_ONLY', max_results: 100 } },
-    { name: 'default order, second page (page token)', body: { experiment_ids: e, max_results: 100 }, secondPage: true },
+    {
+      name: 'run_view_type DELETED_ONLY',
+      body: { experiment_ids: e, run_view_type: 'DELETED_ONLY', max_results: 100 },
+    },
+    {
+      name: 'default order, second page (page token)',
+      body: { experiment_ids: e, max_results: 100 },
+      secondPage: true,
+    },
   ];
 }
 
@@ -554,7 +616,8 @@ async function readHistory(
     ms += reply.ms;
     bytes += reply.body.length;
     requests++;
-    if (reply.status !== 200) throw new Error(`get-history: HTTP ${reply.status}: ${reply.body.toString().slice(0, 300)}`);
+    if (reply.status !== 200)
+      throw new Error(`get-history: HTTP ${reply.status}: ${reply.body.toString().slice(0, 300)}`);
     if (check) {
       const parsed = parse(reply, 'get-history');
       const metrics = (parsed.metrics ?? []) as { step: number }[];
@@ -657,10 +720,14 @@ async function main(): Promise<void> {
       mkdirSync(dir, { recursive: true });
       uri = `sqlite:///${path.join(dir, `fresh-${Date.now()}.db`)}`;
     } else {
-      uri = execFileSync('bash', [path.join(ROOT, 'scripts/services/postgres.sh'), 'createdb', `mlflow_search_scale_${o.runs}`], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }).trim();
+      uri = execFileSync(
+        'bash',
+        [path.join(ROOT, 'scripts/services/postgres.sh'), 'createdb', `mlflow_search_scale_${o.runs}`],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      ).trim();
     }
   }
   const loadBefore = loadAverage();
@@ -668,7 +735,7 @@ async function main(): Promise<void> {
   const info = await seed(uri, o, log);
 
   const base = `http://127.0.0.1:${o.port}`;
-  const child = startServer(uri, o.port);
+  const child = startServer(o.cli, uri, o.port);
   const stop = () => {
     if (child.exitCode === null) child.kill('SIGINT');
   };
@@ -693,7 +760,15 @@ async function main(): Promise<void> {
       ['whole history, pages of 25,000', 25_000],
     ] as const) {
       try {
-        const row = await timeHistory(base, pid, info.historyRunId, name, size, o.historyRepeat, o.historyPoints);
+        const row = await timeHistory(
+          base,
+          pid,
+          info.historyRunId,
+          name,
+          size,
+          o.historyRepeat,
+          o.historyPoints,
+        );
         log(`  ${row.name}: p50 ${f(row.p50)} ms, VmHWM ${f(row.hwmBeforeMb)} -> ${f(row.hwmAfterMb)} MB`);
         history.push(row);
       } catch (error) {

@@ -11,7 +11,7 @@ import type {
   ViewType,
 } from '../entities/tracking.js';
 import { parseFilter, parseOrderBy } from '../search/filter-parser.js';
-import type { TrackingStore } from '../store/tracking-store.js';
+import type { Page, PageStart, TrackingStore } from '../store/tracking-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { randomRunName } from './run-names.js';
 import {
@@ -47,10 +47,23 @@ function clampInfinity(metric: Metric): Metric {
   return metric;
 }
 
-function pageResult<T>(page: { items: T[]; nextOffset?: number }): PagedResult<T> {
-  return page.nextOffset === undefined
+function pageResult<T>(page: Page<T>): PagedResult<T> {
+  return page.next === undefined
     ? { items: page.items }
-    : { items: page.items, nextPageToken: encodePageToken(page.nextOffset) };
+    : { items: page.items, nextPageToken: encodePageToken(page.next) };
+}
+
+/** Points read per query when streaming a metric history: one index range scan each. */
+const HISTORY_BATCH = 10_000;
+/** max_results is a protobuf int32. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** A metric history read a batch at a time, so that even a long one never sits in memory whole. */
+export interface MetricHistoryStream {
+  /** The points in MLflow's order, in batches. */
+  batches: AsyncIterable<Metric[]>;
+  /** The token of the next page: known once `batches` has been read to the end. */
+  nextPageToken(): string | undefined;
 }
 
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
@@ -105,7 +118,7 @@ export class TrackingService {
       orderBy: q.orderBy.map((o) => parseOrderBy(o)),
       viewType: q.viewType,
       maxResults: q.maxResults,
-      offset: decodePageToken(q.pageToken),
+      start: decodePageToken(q.pageToken),
     });
     return pageResult(page);
   }
@@ -271,28 +284,63 @@ export class TrackingService {
       orderBy: q.orderBy.map((o) => parseOrderBy(o)),
       viewType: q.viewType,
       maxResults: q.maxResults,
-      offset: decodePageToken(q.pageToken),
+      start: decodePageToken(q.pageToken),
     });
     return pageResult(page);
   }
 
   // ---------------------------------------------------------------- metric history
 
+  /**
+   * A metric's history. Without max_results it is the whole history in one response, as MLflow's
+   * API documents; with it, pages of at most max_results points and a next_page_token. MLflow sets no
+   * upper limit on max_results and neither do we: the points are streamed either way. The first
+   * batch is read before this returns, so a bad token or store error is reported as usual.
+   */
+  async streamMetricHistory(q: {
+    runId: string;
+    key: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<MetricHistoryStream> {
+    if (q.maxResults !== undefined) validateMaxResults(q.maxResults, INT32_MAX);
+    let remaining = q.maxResults ?? Number.POSITIVE_INFINITY;
+    const read = (start: PageStart | undefined) =>
+      this.store.getMetricHistory({
+        runId: q.runId,
+        key: q.key,
+        maxResults: Math.min(HISTORY_BATCH, remaining),
+        start,
+      });
+    let page = await read(decodePageToken(q.pageToken));
+    let token: string | undefined;
+    async function* batches(): AsyncGenerator<Metric[]> {
+      for (;;) {
+        remaining -= page.items.length;
+        if (page.items.length > 0) yield page.items;
+        if (!page.next) return;
+        if (remaining <= 0) {
+          token = encodePageToken(page.next);
+          return;
+        }
+        page = await read({ after: page.next });
+      }
+    }
+    return { batches: batches(), nextPageToken: () => token };
+  }
+
+  /** The same as streamMetricHistory, collected into one array. */
   async getMetricHistory(q: {
     runId: string;
     key: string;
     maxResults?: number;
     pageToken?: string;
   }): Promise<PagedResult<Metric>> {
-    const maxResults = q.maxResults ?? LIMITS.metricHistoryPage;
-    validateMaxResults(maxResults, LIMITS.metricHistoryPage);
-    const page = await this.store.getMetricHistory({
-      runId: q.runId,
-      key: q.key,
-      maxResults,
-      offset: decodePageToken(q.pageToken),
-    });
-    return pageResult(page);
+    const stream = await this.streamMetricHistory(q);
+    const items: Metric[] = [];
+    for await (const batch of stream.batches) items.push(...batch);
+    const nextPageToken = stream.nextPageToken();
+    return nextPageToken ? { items, nextPageToken } : { items };
   }
 
   async getMetricHistoryBulk(

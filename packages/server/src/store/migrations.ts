@@ -127,12 +127,37 @@ const initialSchema = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * Metric history is read in MLflow's order (timestamp, step, value) and paged by seeking past the
+ * last point returned. metrics_point_uq leads with step, so every history read sorted the run's whole
+ * series. The uniqueness constraint moves to the same six columns led by timestamp, which serves the
+ * history order and the seek directly; a narrow (run_uuid, key, step) index keeps the step-ordered
+ * reads of the sampled bulk-interval history off a sort.
+ */
+const historyOrderIndex: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createIndex('metrics_history_uq')
+      .on('metrics')
+      .columns(['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'])
+      .unique()
+      .execute();
+    await db.schema.dropIndex('metrics_point_uq').execute();
+    await db.schema
+      .createIndex('metrics_step_idx')
+      .on('metrics')
+      .columns(['run_uuid', 'key', 'step'])
+      .execute();
+  },
+};
+
 class CodeMigrationProvider implements MigrationProvider {
   constructor(private readonly dialect: SqlDialect) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
       '0001_initial_schema': initialSchema(this.dialect),
+      '0002_metric_history_order': historyOrderIndex,
     };
   }
 }

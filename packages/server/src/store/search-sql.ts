@@ -170,19 +170,26 @@ export function runFilterSql(eb: RunsEb, node: FilterNode): Expression<SqlBool> 
   return combine(node, (c) => runComparison(eb, c), eb);
 }
 
-/** An ORDER BY key for runs; missing values sort last in both directions, as MLflow does. */
-export function runOrderExpression(o: OrderByClause): Expression<unknown> {
+/** Where the value of a runs ORDER BY key lives: a child table row of the run, or a column of runs. */
+export type RunSortSource =
+  | { table: 'latest_metrics' | 'params' | 'tags'; key: string }
+  | { column: string; numeric: boolean; nullable: boolean };
+
+/** Resolves a runs ORDER BY clause; ordering itself (missing values last, tie-breakers) is the caller's. */
+export function runSortSource(o: OrderByClause): RunSortSource {
   switch (o.entity) {
     case 'metric':
-      return sql`(select case when lm.is_nan = 1 then null else lm.value end from latest_metrics lm where lm.run_uuid = runs.run_uuid and lm.key = ${o.key})`;
+      return { table: 'latest_metrics', key: o.key };
     case 'param':
-      return sql`(select kv.value from params kv where kv.run_uuid = runs.run_uuid and kv.key = ${o.key})`;
+      return { table: 'params', key: o.key };
     case 'tag':
-      return sql`(select kv.value from tags kv where kv.run_uuid = runs.run_uuid and kv.key = ${o.key})`;
+      return { table: 'tags', key: o.key };
     case 'attribute': {
-      const column = RUN_STRING_ATTRIBUTES[o.key] ?? RUN_NUMERIC_ATTRIBUTES[o.key];
-      if (!column) invalid(`Invalid attribute key '${o.key}' specified in order_by.`);
-      return sql.ref(`runs.${column}`);
+      const stringColumn = RUN_STRING_ATTRIBUTES[o.key];
+      if (stringColumn) return { column: stringColumn, numeric: false, nullable: false };
+      const numericColumn = RUN_NUMERIC_ATTRIBUTES[o.key];
+      if (!numericColumn) invalid(`Invalid attribute key '${o.key}' specified in order_by.`);
+      return { column: numericColumn, numeric: true, nullable: numericColumn === 'end_time' };
     }
     default:
       return invalid(`Invalid order_by entity type '${o.entity}'.`);

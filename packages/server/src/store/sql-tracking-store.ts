@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { expressionBuilder, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
@@ -16,13 +16,18 @@ import type {
 } from '../entities/tracking.js';
 import type { StoreDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
-import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
 import {
-  experimentFilterSql,
-  experimentOrderExpression,
-  runFilterSql,
-  runOrderExpression,
-} from './search-sql.js';
+  afterSql,
+  cursorColumns,
+  cursorOf,
+  invalidPageToken,
+  orderBySql,
+  parsePosition,
+  type SortKey,
+} from './keyset.js';
+import { searchRunRows } from './run-search.js';
+import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
+import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
 import type {
   CreateExperimentInput,
   CreateRunInput,
@@ -91,6 +96,20 @@ function runInfoFromRow(row: Selectable<RunsTable>): RunInfo {
   };
   if (row.end_time !== null) info.end_time = Number(row.end_time);
   return info;
+}
+
+/** Reads the `after` of a metric history page token: [timestamp, step, stored value, is_nan]. */
+function parseHistoryPosition(raw: unknown): [number, number, number, number] {
+  const after = (raw as { after?: unknown } | null)?.after;
+  if (
+    !Array.isArray(after) ||
+    after.length !== 4 ||
+    !after.every((n) => typeof n === 'number' && Number.isFinite(n)) ||
+    (after[3] !== 0 && after[3] !== 1)
+  ) {
+    throw invalidPageToken(raw);
+  }
+  return after as [number, number, number, number];
 }
 
 /** The SQL implementation of TrackingStore, shared by the SQLite and PostgreSQL dialects. */
@@ -241,29 +260,36 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchExperiments(query: SearchExperimentsQuery): Promise<Page<Experiment>> {
-    let q = this.db
-      .selectFrom('experiments')
-      .selectAll()
-      .where('lifecycle_stage', 'in', lifecycleStages(query.viewType));
-    if (query.filter) {
-      const filter = query.filter;
-      q = q.where((eb) => experimentFilterSql(eb, filter));
-    }
-    const orderKeys = new Set<string>();
-    for (const o of query.orderBy) {
-      q = q.orderBy(experimentOrderExpression(o), o.ascending ? 'asc' : 'desc');
-      orderKeys.add(o.key);
-    }
+    // Keyset paging as for runs (see keyset.ts). Every experiment order key always has a value.
+    const keys: SortKey[] = query.orderBy.map((o) => {
+      const value = experimentOrderExpression(o);
+      return { value, ascending: o.ascending, type: o.key === 'name' ? 'string' : 'number' };
+    });
+    const ordered = new Set(query.orderBy.map((o) => o.key));
     // MLflow's default order: newest first, then by id for a stable page order.
-    if (!orderKeys.has('creation_time')) q = q.orderBy('experiments.creation_time', 'desc');
-    if (!orderKeys.has('experiment_id')) q = q.orderBy('experiments.experiment_id', 'asc');
-    const rows = await q
-      .limit(query.maxResults + 1)
-      .offset(query.offset)
-      .execute();
-    const more = rows.length > query.maxResults;
-    const items = await this.experimentsWithTags(this.db, rows.slice(0, query.maxResults));
-    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+    if (!ordered.has('creation_time'))
+      keys.push({ value: sql.ref('experiments.creation_time'), ascending: false, type: 'number' });
+    if (!ordered.has('experiment_id'))
+      keys.push({ value: sql.ref('experiments.experiment_id'), ascending: true, type: 'number' });
+    const order = query.orderBy.map((o) => [o.key, o.ascending]);
+    const start = query.start;
+    const where: RawBuilder<SqlBool>[] = [
+      sql<SqlBool>`experiments.lifecycle_stage in (${sql.join(lifecycleStages(query.viewType))})`,
+    ];
+    if (query.filter)
+      where.push(
+        sql<SqlBool>`${experimentFilterSql(expressionBuilder<Database, 'experiments'>(), query.filter)}`,
+      );
+    if (start && 'after' in start) where.push(afterSql(keys, parsePosition(start.after, order, keys)));
+    const offset = start && 'offset' in start ? start.offset : 0;
+    const { rows } = await sql<Selectable<ExperimentsTable> & Record<string, unknown>>`
+      select experiments.*, ${cursorColumns(keys)} from experiments
+      where ${sql.join(where, sql` and `)}
+      order by ${orderBySql(keys)} limit ${query.maxResults + 1} offset ${offset}`.execute(this.db);
+    const page = rows.slice(0, query.maxResults);
+    const items = await this.experimentsWithTags(this.db, page);
+    if (rows.length <= query.maxResults) return { items };
+    return { items, next: { order, after: cursorOf(page[page.length - 1], keys) } };
   }
 
   renameExperiment(id: string, newName: string): Promise<void> {
@@ -634,9 +660,28 @@ export class SqlTrackingStore implements TrackingStore {
     }
     for (const ids of chunks([...runs.keys()])) {
       const [params, tags, metrics, inputs] = await Promise.all([
-        db.selectFrom('params').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
-        db.selectFrom('tags').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
-        db.selectFrom('latest_metrics').selectAll().where('run_uuid', 'in', ids).orderBy('key').execute(),
+        // In primary-key order (run_uuid, key): read straight from the index, with no sort step.
+        db
+          .selectFrom('params')
+          .selectAll()
+          .where('run_uuid', 'in', ids)
+          .orderBy('run_uuid')
+          .orderBy('key')
+          .execute(),
+        db
+          .selectFrom('tags')
+          .selectAll()
+          .where('run_uuid', 'in', ids)
+          .orderBy('run_uuid')
+          .orderBy('key')
+          .execute(),
+        db
+          .selectFrom('latest_metrics')
+          .selectAll()
+          .where('run_uuid', 'in', ids)
+          .orderBy('run_uuid')
+          .orderBy('key')
+          .execute(),
         db
           .selectFrom('inputs as i')
           .innerJoin('datasets as d', 'd.dataset_uuid', 'i.source_id')
@@ -692,56 +737,53 @@ export class SqlTrackingStore implements TrackingStore {
   async searchRuns(query: SearchRunsQuery): Promise<Page<Run>> {
     const experimentIds = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
     if (experimentIds.length === 0) return { items: [] };
-    let q = this.db
-      .selectFrom('runs')
-      .selectAll('runs')
-      .where('runs.experiment_id', 'in', experimentIds)
-      .where('runs.lifecycle_stage', 'in', lifecycleStages(query.viewType));
-    if (query.filter) {
-      const filter = query.filter;
-      q = q.where((eb) => runFilterSql(eb, filter));
-    }
-    let hasStart = false;
-    let hasId = false;
-    for (const o of query.orderBy) {
-      const expr = runOrderExpression(o);
-      // Missing values last whatever the direction, as MLflow orders them.
-      q = q
-        .orderBy(sql`(case when ${expr} is null then 1 else 0 end)`, 'asc')
-        .orderBy(expr, o.ascending ? 'asc' : 'desc');
-      if (o.entity === 'attribute' && (o.key === 'start_time' || o.key === 'created' || o.key === 'Created'))
-        hasStart = true;
-      if (o.entity === 'attribute' && o.key === 'run_id') hasId = true;
-    }
-    if (!hasStart) q = q.orderBy('runs.start_time', 'desc');
-    if (!hasId) q = q.orderBy('runs.run_uuid', 'asc');
-    const rows = await q
-      .limit(query.maxResults + 1)
-      .offset(query.offset)
-      .execute();
-    const more = rows.length > query.maxResults;
-    const items = await this.runsWithData(this.db, rows.slice(0, query.maxResults));
-    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+    const { rows, next } = await searchRunRows(this.db, {
+      experimentIds,
+      stages: lifecycleStages(query.viewType),
+      filter: query.filter,
+      orderBy: query.orderBy,
+      maxResults: query.maxResults,
+      start: query.start,
+    });
+    const items = await this.runsWithData(this.db, rows);
+    return next ? { items, next } : { items };
   }
 
   // ---------------------------------------------------------------- metric history
 
-  /** An unknown run has an empty history, as in MLflow. */
+  /**
+   * An unknown run has an empty history, as in MLflow. Points are ordered by timestamp, step and
+   * value as MLflow orders them, then by is_nan, which makes the order total (a NaN is stored as 0
+   * with is_nan set), so a page can start right after a point: the metrics_history_uq index
+   * (run_uuid, key, timestamp, step, value, is_nan) serves both the seek and the order.
+   */
   async getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>> {
-    const rows = await this.db
+    const start = query.start;
+    let q = this.db
       .selectFrom('metrics')
       .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
       .where('run_uuid', '=', query.runId)
-      .where('key', '=', query.key)
+      .where('key', '=', query.key);
+    if (start && 'after' in start) {
+      const [timestamp, step, value, isNan] = parseHistoryPosition(start.after);
+      q = q.where(
+        sql<SqlBool>`(${sql.ref('timestamp')}, ${sql.ref('step')}, ${sql.ref('value')}, ${sql.ref('is_nan')}) > (${timestamp}, ${step}, ${value}, ${isNan})`,
+      );
+    }
+    const rows = await q
       .orderBy('timestamp')
       .orderBy('step')
       .orderBy('value')
+      .orderBy('is_nan')
       .limit(query.maxResults + 1)
-      .offset(query.offset)
+      .offset(start && 'offset' in start ? start.offset : 0)
       .execute();
-    const more = rows.length > query.maxResults;
-    const items = rows.slice(0, query.maxResults).map(metricFromRow);
-    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+    if (rows.length <= query.maxResults) return { items: rows.map(metricFromRow) };
+    const last = rows[query.maxResults - 1];
+    return {
+      items: rows.slice(0, query.maxResults).map(metricFromRow),
+      next: { after: [Number(last.timestamp), Number(last.step), Number(last.value), Number(last.is_nan)] },
+    };
   }
 
   async getMetricHistoryForRuns(

@@ -35,12 +35,18 @@ export interface UpdateRunInput {
   runName?: string;
 }
 
+/**
+ * Where a page starts when it is not the first: after skipping `offset` items (MLflow's own page
+ * tokens), or right after a position this store returned as `Page.next` (keyset paging).
+ */
+export type PageStart = { offset: number } | { after: unknown };
+
 export interface SearchExperimentsQuery {
   viewType: ViewType;
   filter?: FilterNode;
   orderBy: OrderByClause[];
   maxResults: number;
-  offset: number;
+  start?: PageStart;
 }
 
 export interface SearchRunsQuery {
@@ -49,20 +55,24 @@ export interface SearchRunsQuery {
   orderBy: OrderByClause[];
   viewType: ViewType;
   maxResults: number;
-  offset: number;
+  start?: PageStart;
 }
 
 export interface Page<T> {
   items: T[];
-  /** Offset of the next page, absent on the last page. */
-  nextOffset?: number;
+  /**
+   * Absent on the last page. Otherwise the position of the last item, a JSON object the caller
+   * hands back as `{ after: next }` for the following page; page tokens carry it.
+   */
+  next?: object;
 }
 
 export interface MetricHistoryQuery {
   runId: string;
   key: string;
+  /** At most this many points; fewer only at the end of the history. */
   maxResults: number;
-  offset: number;
+  start?: PageStart;
 }
 
 /**
@@ -91,6 +101,10 @@ export interface TrackingStore {
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
   searchRuns(query: SearchRunsQuery): Promise<Page<Run>>;
 
+  /**
+   * Points of one metric of a run in MLflow's order: timestamp, then step, then value. Callers read
+   * a long history in pages; each page is an index range scan that starts after the previous one.
+   */
   getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>>;
   /** Every point of `key` for each run, ordered by run then step; used by the bulk endpoints. */
   getMetricHistoryForRuns(runIds: string[], key: string, maxResults: number): Promise<MetricWithRunId[]>;
