@@ -47,11 +47,12 @@ interface Options {
   historyRepeat: number;
   port: number;
   cli: string;
+  only?: 'searches' | 'history';
   json: boolean;
 }
 
 const USAGE = `usage: tsx bench/search-scale.ts [--runs 100000] [--store sqlite|postgres] [--uri STORE_URI]
-       [--repeat 20] [--history-points 1000000] [--history-repeat 5] [--port 5079] [--cli PATH] [--json]
+       [--repeat 20] [--history-points 1000000] [--history-repeat 5] [--port 5079] [--cli PATH] [--only searches|history] [--json]
   --uri: use (and reuse on later runs) this store instead of a fresh one
   --cli: the server's CLI script (default packages/server/dist/cli/main.js), e.g. an older build to compare`;
 
@@ -111,6 +112,12 @@ function parseArgs(argv: string[]): Options {
       case '--port':
         o.port = count();
         break;
+      case '--only': {
+        const v = value();
+        if (v !== 'searches' && v !== 'history') fail('--only is searches or history');
+        o.only = v;
+        break;
+      }
       case '--cli':
         o.cli = path.resolve(value());
         break;
@@ -419,6 +426,13 @@ async function waitUntilUp(base: string, child: ChildProcess): Promise<void> {
   throw new Error('the server did not come up');
 }
 
+/** CPU time (user + system) the process has used so far, in ms; /proc counts it in ticks of 10 ms. */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime and stime, fields 14 and 15 of stat
+}
+
 function memoryOf(pid: number): { hwmMb: number; rssMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) =>
@@ -476,6 +490,8 @@ interface Row {
   results: number;
   bytes: number;
   n: number;
+  /** Server CPU time per request (or per whole read), from /proc/<pid>/stat over all timed ones. */
+  cpuMs: number;
   p50: number;
   p95: number;
   mean: number;
@@ -488,7 +504,14 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
-function summarise(name: string, requestText: string, ms: number[], results: number, bytes: number): Row {
+function summarise(
+  name: string,
+  requestText: string,
+  ms: number[],
+  results: number,
+  bytes: number,
+  cpuMs: number,
+): Row {
   const sorted = [...ms].sort((a, b) => a - b);
   return {
     name,
@@ -496,6 +519,7 @@ function summarise(name: string, requestText: string, ms: number[], results: num
     results,
     bytes,
     n: ms.length,
+    cpuMs: cpuMs / ms.length,
     p50: percentile(sorted, 50),
     p95: percentile(sorted, 95),
     mean: ms.reduce((a, b) => a + b, 0) / ms.length,
@@ -567,7 +591,7 @@ function describe(body: Record<string, unknown>): string {
   return parts.join(', ');
 }
 
-async function timeSearch(base: string, c: SearchCase, repeat: number): Promise<Row> {
+async function timeSearch(base: string, pid: number, c: SearchCase, repeat: number): Promise<Row> {
   let body = c.body;
   if (c.secondPage) {
     const first = parse(await request(base, 'POST', 'runs/search', c.body), c.name);
@@ -577,15 +601,18 @@ async function timeSearch(base: string, c: SearchCase, repeat: number): Promise<
   const ms: number[] = [];
   let results = 0;
   let bytes = 0;
+  let cpu = 0;
   for (let i = 0; i < repeat + 2; i++) {
+    if (i === 2) cpu = cpuMsOf(pid);
     const reply = await request(base, 'POST', 'runs/search', body);
     const parsed = parse(reply, c.name);
     results = (parsed.runs ?? []).length;
     bytes = reply.body.length;
     if (i >= 2) ms.push(reply.ms);
   }
+  cpu = cpuMsOf(pid) - cpu;
   if (results === 0) throw new Error(`${c.name}: no runs found`);
-  return summarise(c.name, `${c.secondPage ? 'page 2: ' : ''}${describe(c.body)}`, ms, results, bytes);
+  return summarise(c.name, `${c.secondPage ? 'page 2: ' : ''}${describe(c.body)}`, ms, results, bytes, cpu);
 }
 
 interface HistoryRow extends Row {
@@ -653,6 +680,7 @@ async function timeHistory(
   const ms: number[] = [];
   let requests = 0;
   let bytes = 0;
+  const cpu = cpuMsOf(pid);
   for (let i = 0; i < repeat; i++) {
     const r = await readHistory(base, runId, pageSize, false);
     if (r.points !== expected) throw new Error(`${name}: ${r.points} points, expected ${expected}`);
@@ -663,7 +691,7 @@ async function timeHistory(
   const after = memoryOf(pid);
   const q = pageSize === undefined ? 'no max_results' : `max_results=${pageSize}, following page tokens`;
   return {
-    ...summarise(name, q, ms, expected, bytes),
+    ...summarise(name, q, ms, expected, bytes, cpuMsOf(pid) - cpu),
     requests,
     hwmBeforeMb: before.hwmMb,
     hwmAfterMb: after.hwmMb,
@@ -675,12 +703,12 @@ const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
 function searchTable(rows: Row[]): string {
   const lines = [
-    '| search | request | runs | response KB | p50 ms | p95 ms | mean ms | min ms | max ms |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| search | request | runs | response KB | p50 ms | p95 ms | mean ms | min ms | max ms | server CPU ms |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.name} | ${r.request} | ${r.results} | ${f(r.bytes / 1024, 0)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.mean)} | ${f(r.min)} | ${f(r.max)} |`,
+      `| ${r.name} | ${r.request} | ${r.results} | ${f(r.bytes / 1024, 0)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.mean)} | ${f(r.min)} | ${f(r.max)} | ${f(r.cpuMs, 0)} |`,
     );
   }
   return lines.join('\n');
@@ -688,12 +716,12 @@ function searchTable(rows: Row[]): string {
 
 function historyTable(rows: HistoryRow[]): string {
   const lines = [
-    '| history read | request | points | requests | MB | p50 ms | mean ms | min ms | max ms | server VmHWM before → after MB |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| history read | request | points | requests | MB | p50 ms | mean ms | min ms | max ms | server CPU ms | server VmHWM before → after MB |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.name} | ${r.request} | ${r.results} | ${r.requests} | ${f(r.bytes / 1024 / 1024)} | ${f(r.p50)} | ${f(r.mean)} | ${f(r.min)} | ${f(r.max)} | ${f(r.hwmBeforeMb)} → ${f(r.hwmAfterMb)} |`,
+      `| ${r.name} | ${r.request} | ${r.results} | ${r.requests} | ${f(r.bytes / 1024 / 1024)} | ${f(r.p50)} | ${f(r.mean)} | ${f(r.min)} | ${f(r.max)} | ${f(r.cpuMs, 0)} | ${f(r.hwmBeforeMb)} → ${f(r.hwmAfterMb)} |`,
     );
   }
   return lines.join('\n');
@@ -748,17 +776,18 @@ async function main(): Promise<void> {
     const startupMemory = memoryOf(pid);
 
     const searches: Row[] = [];
-    for (const c of searchCases(info.experimentId, o.runs)) {
-      const row = await timeSearch(base, c, o.repeat);
+    for (const c of o.only === 'history' ? [] : searchCases(info.experimentId, o.runs)) {
+      const row = await timeSearch(base, pid, c, o.repeat);
       log(`  ${row.name}: p50 ${f(row.p50)} ms, p95 ${f(row.p95)} ms (${row.results} runs)`);
       searches.push(row);
     }
 
     const history: HistoryRow[] = [];
-    for (const [name, size] of [
+    const reads = [
       ['whole history, one response', undefined],
       ['whole history, pages of 25,000', 25_000],
-    ] as const) {
+    ] as const;
+    for (const [name, size] of o.only === 'searches' ? [] : reads) {
       try {
         const row = await timeHistory(
           base,

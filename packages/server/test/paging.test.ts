@@ -369,7 +369,7 @@ for (const dialect of DIALECTS) {
         (await api('GET', 'metrics/get-history', { run_id: runId, metric_key: 'x' })).body,
         {},
       );
-      // More points than one read batch of the server (10,000), to cross batch boundaries.
+      // More points than one read batch of the server (1,000 on SQLite, 10,000 on PostgreSQL).
       const total = 23_456;
       for (let from = 0; from < total; from += 1000) {
         const metrics = [];

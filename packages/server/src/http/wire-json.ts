@@ -1,5 +1,3 @@
-import type { Metric } from '../entities/tracking.js';
-
 // MLflow's JSON (protobuf's JSON mapping): empty lists and unset fields are left out, and doubles that
 // JSON cannot hold are written as the strings "NaN", "Infinity" and "-Infinity".
 
@@ -38,35 +36,19 @@ export class JsonStream {
   constructor(readonly chunks: AsyncIterable<string>) {}
 }
 
-function wireNumber(n: number): string {
-  if (Number.isFinite(n)) return String(n);
-  return Number.isNaN(n) ? '"NaN"' : n > 0 ? '"Infinity"' : '"-Infinity"';
-}
-
 /**
- * GetMetricHistory.Response as a stream: the same text toWireJson makes of
- * `{ metrics, next_page_token }`, one batch of points at a time.
+ * GetMetricHistory.Response as a stream: `{"metrics":[...],"next_page_token":"..."}`, written one
+ * batch of points (already JSON, see TrackingStore.getMetricHistoryJson) at a time. As with
+ * toWireJson, an empty list and an absent token are left out.
  */
 export async function* metricHistoryJson(
-  batches: AsyncIterable<Metric[]>,
+  batches: AsyncIterable<string>,
   nextPageToken: () => string | undefined,
 ): AsyncGenerator<string> {
   let opened = false;
-  let key: string | undefined;
-  let keyJson = '';
   for await (const batch of batches) {
-    if (batch.length === 0) continue;
-    const parts: string[] = [];
-    for (const m of batch) {
-      if (m.key !== key) {
-        key = m.key;
-        keyJson = JSON.stringify(key);
-      }
-      parts.push(
-        `{"key":${keyJson},"value":${wireNumber(m.value)},"timestamp":${m.timestamp},"step":${m.step}}`,
-      );
-    }
-    yield `${opened ? ',' : '{"metrics":['}${parts.join(',')}`;
+    if (batch === '') continue;
+    yield `${opened ? ',' : '{"metrics":['}${batch}`;
     opened = true;
   }
   const token = nextPageToken();

@@ -53,15 +53,13 @@ function pageResult<T>(page: Page<T>): PagedResult<T> {
     : { items: page.items, nextPageToken: encodePageToken(page.next) };
 }
 
-/** Points read per query when streaming a metric history: one index range scan each. */
-const HISTORY_BATCH = 10_000;
 /** max_results is a protobuf int32. */
 const INT32_MAX = 2 ** 31 - 1;
 
 /** A metric history read a batch at a time, so that even a long one never sits in memory whole. */
 export interface MetricHistoryStream {
-  /** The points in MLflow's order, in batches. */
-  batches: AsyncIterable<Metric[]>;
+  /** The points in MLflow's order as JSON: each batch is Metric objects joined by commas. */
+  batches: AsyncIterable<string>;
   /** The token of the next page: known once `batches` has been read to the end. */
   nextPageToken(): string | undefined;
 }
@@ -306,41 +304,58 @@ export class TrackingService {
     if (q.maxResults !== undefined) validateMaxResults(q.maxResults, INT32_MAX);
     let remaining = q.maxResults ?? Number.POSITIVE_INFINITY;
     const read = (start: PageStart | undefined) =>
-      this.store.getMetricHistory({
+      this.store.getMetricHistoryJson({
         runId: q.runId,
         key: q.key,
-        maxResults: Math.min(HISTORY_BATCH, remaining),
+        maxResults: Math.min(this.store.historyBatchSize, remaining),
         start,
       });
     let page = await read(decodePageToken(q.pageToken));
     let token: string | undefined;
-    async function* batches(): AsyncGenerator<Metric[]> {
+    async function* batches(): AsyncGenerator<string> {
       for (;;) {
-        remaining -= page.items.length;
-        if (page.items.length > 0) yield page.items;
+        remaining -= page.count;
+        // Ask for the next batch before handing this one over, so the database prepares it while
+        // this one is sent. The catch only keeps an abandoned read (client gone) from being an
+        // unhandled rejection; awaiting it below still throws.
+        const next = page.next && remaining > 0 ? read({ after: page.next }) : undefined;
+        next?.catch(() => {});
+        if (page.count > 0) yield page.json;
         if (!page.next) return;
-        if (remaining <= 0) {
+        if (!next) {
           token = encodePageToken(page.next);
           return;
         }
-        page = await read({ after: page.next });
+        page = await next;
       }
     }
     return { batches: batches(), nextPageToken: () => token };
   }
 
-  /** The same as streamMetricHistory, collected into one array. */
+  /** A page of a metric's history as objects (the whole history without max_results). */
   async getMetricHistory(q: {
     runId: string;
     key: string;
     maxResults?: number;
     pageToken?: string;
   }): Promise<PagedResult<Metric>> {
-    const stream = await this.streamMetricHistory(q);
+    if (q.maxResults !== undefined) validateMaxResults(q.maxResults, INT32_MAX);
+    let remaining = q.maxResults ?? Number.POSITIVE_INFINITY;
+    let start = decodePageToken(q.pageToken);
     const items: Metric[] = [];
-    for await (const batch of stream.batches) items.push(...batch);
-    const nextPageToken = stream.nextPageToken();
-    return nextPageToken ? { items, nextPageToken } : { items };
+    for (;;) {
+      const page = await this.store.getMetricHistory({
+        runId: q.runId,
+        key: q.key,
+        maxResults: Math.min(this.store.historyBatchSize, remaining),
+        start,
+      });
+      for (const m of page.items) items.push(m);
+      remaining -= page.items.length;
+      if (!page.next) return { items };
+      if (remaining <= 0) return { items, nextPageToken: encodePageToken(page.next) };
+      start = { after: page.next };
+    }
   }
 
   async getMetricHistoryBulk(

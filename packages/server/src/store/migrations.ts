@@ -128,13 +128,15 @@ const initialSchema = (dialect: SqlDialect): Migration => ({
 });
 
 /**
+ * Indexes for searching and paging large stores.
+ *
  * Metric history is read in MLflow's order (timestamp, step, value) and paged by seeking past the
  * last point returned. metrics_point_uq leads with step, so every history read sorted the run's whole
  * series. The uniqueness constraint moves to the same six columns led by timestamp, which serves the
  * history order and the seek directly; a narrow (run_uuid, key, step) index keeps the step-ordered
  * reads of the sampled bulk-interval history off a sort.
  */
-const historyOrderIndex: Migration = {
+const searchIndexes: Migration = {
   async up(db: Kysely<unknown>) {
     await db.schema
       .createIndex('metrics_history_uq')
@@ -148,6 +150,13 @@ const historyOrderIndex: Migration = {
       .on('metrics')
       .columns(['run_uuid', 'key', 'step'])
       .execute();
+    // Searches for active (or deleted) runs in MLflow's default order read this index in order and
+    // stop after a page, without visiting runs of the other stage.
+    await db.schema
+      .createIndex('runs_stage_start_idx')
+      .on('runs')
+      .columns(['experiment_id', 'lifecycle_stage', 'start_time', 'run_uuid'])
+      .execute();
   },
 };
 
@@ -157,7 +166,7 @@ class CodeMigrationProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
       '0001_initial_schema': initialSchema(this.dialect),
-      '0002_metric_history_order': historyOrderIndex,
+      '0002_search_indexes': searchIndexes,
     };
   }
 }

@@ -1,4 +1,4 @@
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type OperandExpression, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
 import type { Comparison, FilterNode, OrderByClause } from '../search/filter-ast.js';
 import type { Database } from './schema.js';
@@ -82,12 +82,22 @@ function numericPredicate(column: Expression<unknown>, c: Comparison, what: stri
   return sql<SqlBool>`${column} ${sql.raw(c.comparator)} ${requireNumber(c, what)}`;
 }
 
-function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
+export interface RunFilterOptions {
+  /**
+   * PostgreSQL only: keep each EXISTS a per-run probe (OFFSET 0 stops the planner from turning it
+   * into a join). For a plan that walks runs in a given order and stops after a page.
+   */
+  probePerRun?: boolean;
+}
+
+function runComparison(eb: RunsEb, c: Comparison, options: RunFilterOptions): Expression<SqlBool> {
+  const probe = <Q extends OperandExpression<unknown> & { offset(n: number): Q }>(child: Q) =>
+    eb.exists(options.probePerRun ? child.offset(0) : child);
   switch (c.entity) {
     case 'metric': {
       const value = requireNumber(c, 'metric');
       checkOp(c, NUMERIC_OPS, 'metrics');
-      return eb.exists(
+      return probe(
         eb
           .selectFrom('latest_metrics as lm')
           .select(sql.lit(1).as('one'))
@@ -110,7 +120,7 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
         .whereRef('kv.run_uuid', '=', 'runs.run_uuid')
         .where('kv.key', '=', c.key)
         .where(stringPredicate(sql.ref('kv.value'), positive ? c : { ...c, comparator: '!=' }));
-      return eb.exists(child);
+      return probe(child);
     }
     case 'attribute': {
       const stringColumn = RUN_STRING_ATTRIBUTES[c.key];
@@ -151,7 +161,7 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
           .innerJoin('input_tags as it', 'it.input_uuid', 'i.input_uuid')
           .where('it.name', '=', 'mlflow.data.context');
       }
-      return eb.exists(child.where(stringPredicate(sql.ref(column), c)));
+      return probe(child.where(stringPredicate(sql.ref(column), c)));
     }
   }
 }
@@ -166,8 +176,12 @@ function combine<E>(
   return node.kind === 'and' ? (eb as RunsEb).and(parts) : (eb as RunsEb).or(parts);
 }
 
-export function runFilterSql(eb: RunsEb, node: FilterNode): Expression<SqlBool> {
-  return combine(node, (c) => runComparison(eb, c), eb);
+export function runFilterSql(
+  eb: RunsEb,
+  node: FilterNode,
+  options: RunFilterOptions = {},
+): Expression<SqlBool> {
+  return combine(node, (c) => runComparison(eb, c, options), eb);
 }
 
 /** Where the value of a runs ORDER BY key lives: a child table row of the run, or a column of runs. */

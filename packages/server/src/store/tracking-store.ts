@@ -106,6 +106,10 @@ export interface TrackingStore {
    * a long history in pages; each page is an index range scan that starts after the previous one.
    */
   getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>>;
+  /** How many points to read per query when going through a long history. */
+  readonly historyBatchSize: number;
+  /** The same page as getMetricHistory, as MLflow's JSON: the page's Metric objects joined by commas. */
+  getMetricHistoryJson(query: MetricHistoryQuery): Promise<{ json: string; count: number; next?: object }>;
   /** Every point of `key` for each run, ordered by run then step; used by the bulk endpoints. */
   getMetricHistoryForRuns(runIds: string[], key: string, maxResults: number): Promise<MetricWithRunId[]>;
   /** Sampled history for charts: at most `maxResults` points per run between the step bounds. */
