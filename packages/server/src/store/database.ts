@@ -119,6 +119,12 @@ async function openSqlite(file: string): Promise<StoreDatabase> {
 
 async function openPostgres(connectionString: string): Promise<StoreDatabase> {
   const pool = new pg.Pool({ connectionString, max: 10 });
+  // Doubles travel as text: PostgreSQL 12+ writes the shortest exact form when extra_float_digits is
+  // positive (its default, 1), but a server may be configured otherwise. The metric history JSON is
+  // written by PostgreSQL itself, so the setting is pinned per connection.
+  pool.on('connect', (client) => {
+    client.query('SET extra_float_digits = 1').catch(() => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   const writer = new GroupCommitQueue(db);
