@@ -103,7 +103,10 @@ async function runServer(options: ServerOptions): Promise<void> {
 }
 
 /** Says what went wrong when the server could not start, and what to do about it. */
-function startFailure(error: unknown, options: { backendStoreUri: string; host: string; port: number }): string {
+function startFailure(
+  error: unknown,
+  options: { backendStoreUri: string; host: string; port: number },
+): string {
   const e = error as Error & { code?: string };
   if (e.code === 'EADDRINUSE') {
     return `${options.host}:${options.port} is already in use; stop the process using it or pass another --port.`;

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -10,7 +11,7 @@ import { VERSION } from '../version.js';
 import { httpStatusFor } from './error-status.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
-import { parseRequestJson, toWireJson } from './wire-json.js';
+import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 
 export interface AppOptions {
   tracking: TrackingService;
@@ -72,6 +73,10 @@ function register(app: FastifyInstance, endpoint: Endpoint): void {
       handler: async (request, reply) => {
         checkContentType(request);
         const result = await endpoint.handle(requestFields(request));
+        if (result instanceof JsonStream) {
+          // Pulls the next piece only when the socket has taken the previous one.
+          return reply.type(JSON_TYPE).send(Readable.from(result.chunks, { highWaterMark: 1 }));
+        }
         return reply.type(JSON_TYPE).send(toWireJson(result));
       },
     });

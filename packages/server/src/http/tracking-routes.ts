@@ -1,6 +1,7 @@
 import { type DatasetInput, RUN_STATUSES, VIEW_TYPES } from '../entities/tracking.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { keyValue, missing, type RequestFields, wrongType } from './request-fields.js';
+import { JsonStream, metricHistoryJson } from './wire-json.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -263,13 +264,13 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'GET',
       path: 'metrics/get-history',
       handle: async (f) => {
-        const page = await tracking.getMetricHistory({
+        const history = await tracking.streamMetricHistory({
           runId: f.runId(),
           key: f.requiredString('metric_key'),
           maxResults: f.optionalInt('max_results'),
           pageToken: f.optionalString('page_token'),
         });
-        return { metrics: page.items, next_page_token: page.nextPageToken };
+        return new JsonStream(metricHistoryJson(history.batches, history.nextPageToken));
       },
     },
     {

@@ -53,3 +53,28 @@ export function parseRequestJson(text: string): unknown {
     );
   }
 }
+
+/** A response body written piece by piece, for answers too large to build as one string. */
+export class JsonStream {
+  constructor(readonly chunks: AsyncIterable<string>) {}
+}
+
+/**
+ * GetMetricHistory.Response as a stream: `{"metrics":[...],"next_page_token":"..."}`, written one
+ * batch of points (already JSON, see TrackingStore.getMetricHistoryJson) at a time. As with
+ * toWireJson, an empty list and an absent token are left out.
+ */
+export async function* metricHistoryJson(
+  batches: AsyncIterable<string>,
+  nextPageToken: () => string | undefined,
+): AsyncGenerator<string> {
+  let opened = false;
+  for await (const batch of batches) {
+    if (batch === '') continue;
+    yield `${opened ? ',' : '{"metrics":['}${batch}`;
+    opened = true;
+  }
+  const token = nextPageToken();
+  const tail = token === undefined ? '' : `${opened ? ',' : ''}"next_page_token":${JSON.stringify(token)}`;
+  yield `${opened ? ']' : '{'}${tail}}`;
+}

@@ -12,7 +12,7 @@ import type {
   ViewType,
 } from '../entities/tracking.js';
 import { checkExperimentSearch, checkRunSearch } from '../search/search-rules.js';
-import type { TrackingStore } from '../store/tracking-store.js';
+import type { Page, PageStart, TrackingStore } from '../store/tracking-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { randomRunName } from './run-names.js';
 import {
@@ -44,10 +44,21 @@ function clampInfinity(metric: Metric): Metric {
   return metric;
 }
 
-function pageResult<T>(page: { items: T[]; nextOffset?: number }): PagedResult<T> {
-  return page.nextOffset === undefined
+function pageResult<T>(page: Page<T>): PagedResult<T> {
+  return page.next === undefined
     ? { items: page.items }
-    : { items: page.items, nextPageToken: encodePageToken(page.nextOffset) };
+    : { items: page.items, nextPageToken: encodePageToken(page.next) };
+}
+
+/** max_results is a protobuf int32. */
+const INT32_MAX = 2 ** 31 - 1;
+
+/** A metric history read a batch at a time, so that even a long one never sits in memory whole. */
+export interface MetricHistoryStream {
+  /** The points in MLflow's order as JSON: each batch is Metric objects joined by commas. */
+  batches: AsyncIterable<string>;
+  /** The token of the next page: known once `batches` has been read to the end. */
+  nextPageToken(): string | undefined;
 }
 
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
@@ -101,7 +112,7 @@ export class TrackingService {
       ...checkExperimentSearch(q.filter, q.orderBy),
       viewType: q.viewType,
       maxResults: q.maxResults,
-      offset: decodePageToken(q.pageToken),
+      start: decodePageToken(q.pageToken),
     });
     return pageResult(page);
   }
@@ -274,28 +285,80 @@ export class TrackingService {
       ...checkRunSearch(q.filter, q.orderBy),
       viewType: q.viewType,
       maxResults: q.maxResults,
-      offset: decodePageToken(q.pageToken),
+      start: decodePageToken(q.pageToken),
     });
     return pageResult(page);
   }
 
   // ---------------------------------------------------------------- metric history
 
+  /**
+   * A metric's history. Without max_results it is the whole history in one response, as MLflow's
+   * API documents; with it, pages of at most max_results points and a next_page_token. MLflow sets no
+   * upper limit on max_results and neither do we: the points are streamed either way. The first
+   * batch is read before this returns, so a bad token or store error is reported as usual.
+   */
+  async streamMetricHistory(q: {
+    runId: string;
+    key: string;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<MetricHistoryStream> {
+    if (q.maxResults !== undefined) validateMaxResults(q.maxResults, INT32_MAX);
+    let remaining = q.maxResults ?? Number.POSITIVE_INFINITY;
+    const read = (start: PageStart | undefined) =>
+      this.store.getMetricHistoryJson({
+        runId: q.runId,
+        key: q.key,
+        maxResults: Math.min(this.store.historyBatchSize, remaining),
+        start,
+      });
+    let page = await read(decodePageToken(q.pageToken));
+    let token: string | undefined;
+    async function* batches(): AsyncGenerator<string> {
+      for (;;) {
+        remaining -= page.count;
+        // Ask for the next batch before handing this one over, so the database prepares it while
+        // this one is sent. The catch only keeps an abandoned read (client gone) from being an
+        // unhandled rejection; awaiting it below still throws.
+        const next = page.next && remaining > 0 ? read({ after: page.next }) : undefined;
+        next?.catch(() => {});
+        if (page.count > 0) yield page.json;
+        if (!page.next) return;
+        if (!next) {
+          token = encodePageToken(page.next);
+          return;
+        }
+        page = await next;
+      }
+    }
+    return { batches: batches(), nextPageToken: () => token };
+  }
+
+  /** A page of a metric's history as objects (the whole history without max_results). */
   async getMetricHistory(q: {
     runId: string;
     key: string;
     maxResults?: number;
     pageToken?: string;
   }): Promise<PagedResult<Metric>> {
-    const maxResults = q.maxResults ?? LIMITS.metricHistoryPage;
-    validateMaxResults(maxResults, LIMITS.metricHistoryPage);
-    const page = await this.store.getMetricHistory({
-      runId: q.runId,
-      key: q.key,
-      maxResults,
-      offset: decodePageToken(q.pageToken),
-    });
-    return pageResult(page);
+    if (q.maxResults !== undefined) validateMaxResults(q.maxResults, INT32_MAX);
+    let remaining = q.maxResults ?? Number.POSITIVE_INFINITY;
+    let start = decodePageToken(q.pageToken);
+    const items: Metric[] = [];
+    for (;;) {
+      const page = await this.store.getMetricHistory({
+        runId: q.runId,
+        key: q.key,
+        maxResults: Math.min(this.store.historyBatchSize, remaining),
+        start,
+      });
+      for (const m of page.items) items.push(m);
+      remaining -= page.items.length;
+      if (!page.next) return { items };
+      if (remaining <= 0) return { items, nextPageToken: encodePageToken(page.next) };
+      start = { after: page.next };
+    }
   }
 
   async getMetricHistoryBulk(

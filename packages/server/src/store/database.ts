@@ -46,6 +46,16 @@ export async function upgradeDatabase(uri: string): Promise<string[]> {
   }
 }
 
+/** A connection for reads, with a page cache sized for searches over large stores. */
+function openSqliteReadConnection(file: string) {
+  const conn = openSqliteConnection(file);
+  // SQLite's default page cache is 2 MiB. Searches on a large store look up runs, params and metrics
+  // all over their indexes; with 64 MiB those pages stay cached between queries (measured: a
+  // filtered, metric-ordered search of 100,000 runs took 55 ms with the default, 37 ms with this).
+  conn.pragma(`cache_size = -${64 * 1024}`);
+  return conn;
+}
+
 export async function openSqlite(file: string): Promise<StoreDatabase> {
   const writerDb = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file), 500, true) }),
@@ -57,7 +67,7 @@ export async function openSqlite(file: string): Promise<StoreDatabase> {
     file === ':memory:'
       ? writerDb
       : new Kysely<Database>({
-          dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
+          dialect: new SqliteDialect({ database: withStatementCache(openSqliteReadConnection(file)) }),
         });
   const writer = new GroupCommitQueue(writerDb);
   return {
@@ -78,7 +88,7 @@ export async function openSqlite(file: string): Promise<StoreDatabase> {
  */
 export function openSqliteReader(file: string): StoreDatabase {
   const readerDb = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(openSqliteConnection(file)) }),
+    dialect: new SqliteDialect({ database: withStatementCache(openSqliteReadConnection(file)) }),
   });
   const writer: Writer = {
     run: () => Promise.reject(new Error('this connection only reads; writes go to the writer thread')),
@@ -92,6 +102,12 @@ const WRITE_LANES = 4;
 
 async function openPostgres(connectionString: string): Promise<StoreDatabase> {
   const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6 });
+  // Doubles travel as text: PostgreSQL 12+ writes the shortest exact form when extra_float_digits is
+  // positive (its default, 1), but a server may be configured otherwise. Search results and the metric
+  // history are written as JSON by PostgreSQL itself, so the setting is pinned per connection.
+  pool.on('connect', (client) => {
+    client.query('SET extra_float_digits = 1').catch(() => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   const writer = new WriteLanes(db, WRITE_LANES);

@@ -176,6 +176,42 @@ const clusteredSqliteTables = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * Indexes for searching and paging large stores.
+ *
+ * Metric history is read in MLflow's order (timestamp, step, value) and paged by seeking past the
+ * last point returned. metrics_point_uq leads with step, so every history read sorted the run's whole
+ * series. The uniqueness constraint moves to the same six columns led by timestamp, which serves the
+ * history order and the seek directly; a narrow (run_uuid, key, step) index keeps the step-ordered
+ * reads of the sampled bulk-interval history off a sort.
+ */
+const searchIndexes = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    // On SQLite the clustered metrics table (0002) is already keyed in this order.
+    if (dialect === 'postgres') {
+      await db.schema
+        .createIndex('metrics_history_uq')
+        .on('metrics')
+        .columns(['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'])
+        .unique()
+        .execute();
+      await db.schema.dropIndex('metrics_point_uq').execute();
+    }
+    await db.schema
+      .createIndex('metrics_step_idx')
+      .on('metrics')
+      .columns(['run_uuid', 'key', 'step'])
+      .execute();
+    // Searches for active (or deleted) runs in MLflow's default order read this index in order and
+    // stop after a page, without visiting runs of the other stage.
+    await db.schema
+      .createIndex('runs_stage_start_idx')
+      .on('runs')
+      .columns(['experiment_id', 'lifecycle_stage', 'start_time', 'run_uuid'])
+      .execute();
+  },
+});
+
 class CodeMigrationProvider implements MigrationProvider {
   constructor(private readonly dialect: SqlDialect) {}
 
@@ -183,6 +219,7 @@ class CodeMigrationProvider implements MigrationProvider {
     return {
       '0001_initial_schema': initialSchema(this.dialect),
       '0002_clustered_sqlite_tables': clusteredSqliteTables(this.dialect),
+      '0003_search_indexes': searchIndexes(this.dialect),
     };
   }
 }

@@ -1,4 +1,11 @@
-import { type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type OperandExpression,
+  type RawBuilder,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import type { Comparison, FilterNode, OrderByClause } from '../search/filter-ast.js';
 import type { Database } from './schema.js';
 
@@ -76,21 +83,33 @@ function keyValuePredicate(
   table: 'params' | 'tags' | 'experiment_tags',
   owner: RawBuilder<unknown>,
   c: Comparison,
+  options: RunFilterOptions = {},
 ): RawBuilder<SqlBool> {
   const ownerColumn = table === 'experiment_tags' ? 'experiment_id' : 'run_uuid';
   const row = sql`select 1 from ${sql.table(table)} kv where kv.${sql.ref(ownerColumn)} = ${owner} and kv.key = ${c.key}`;
-  if (c.comparator === 'IS NULL') return sql<SqlBool>`not exists (${row})`;
-  if (c.comparator === 'IS NOT NULL') return sql<SqlBool>`exists (${row})`;
+  const probe = options.probePerRun ? sql` offset 0` : sql``;
+  if (c.comparator === 'IS NULL') return sql<SqlBool>`not exists (${row}${probe})`;
+  if (c.comparator === 'IS NOT NULL') return sql<SqlBool>`exists (${row}${probe})`;
   // != as in MLflow: the key is present with another value (a missing key does not match).
-  return sql<SqlBool>`exists (${row} and ${stringPredicate(sql.ref('kv.value'), c)})`;
+  return sql<SqlBool>`exists (${row} and ${stringPredicate(sql.ref('kv.value'), c)}${probe})`;
 }
 
-function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
+export interface RunFilterOptions {
+  /**
+   * PostgreSQL only: keep each EXISTS a per-run probe (OFFSET 0 stops the planner from turning it
+   * into a join). For a plan that walks runs in a given order and stops after a page.
+   */
+  probePerRun?: boolean;
+}
+
+function runComparison(eb: RunsEb, c: Comparison, options: RunFilterOptions): Expression<SqlBool> {
+  const probe = <Q extends OperandExpression<unknown> & { offset(n: number): Q }>(child: Q) =>
+    eb.exists(options.probePerRun ? child.offset(0) : child);
   switch (c.entity) {
     case 'metric':
       // MLflow stores a NaN latest metric as value 0 (flagged is_nan) and compares that 0, so
       // `metrics.loss < 1` matches a NaN loss there; we keep that for identical answers.
-      return eb.exists(
+      return probe(
         eb
           .selectFrom('latest_metrics as lm')
           .select(sql.lit(1).as('one'))
@@ -99,9 +118,9 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
           .where(numericPredicate(sql.ref('lm.value'), c)),
       );
     case 'param':
-      return keyValuePredicate('params', sql.ref('runs.run_uuid'), c);
+      return keyValuePredicate('params', sql.ref('runs.run_uuid'), c, options);
     case 'tag':
-      return keyValuePredicate('tags', sql.ref('runs.run_uuid'), c);
+      return keyValuePredicate('tags', sql.ref('runs.run_uuid'), c, options);
     case 'attribute': {
       const column = sql.ref(`runs.${RUN_COLUMNS[c.key]}`);
       return c.key === 'start_time' || c.key === 'end_time'
@@ -122,7 +141,7 @@ function runComparison(eb: RunsEb, c: Comparison): Expression<SqlBool> {
           .where('it.name', '=', 'mlflow.data.context');
       }
       const column = c.key === 'context' ? 'it.value' : c.key === 'digest' ? 'd.digest' : 'd.name';
-      return eb.exists(child.where(stringPredicate(sql.ref(column), c)));
+      return probe(child.where(stringPredicate(sql.ref(column), c)));
     }
   }
 }
@@ -134,41 +153,35 @@ function combine(node: FilterNode, leaf: (c: Comparison) => Expression<SqlBool>)
   return sql<SqlBool>`(${sql.join(parts, joiner)})`;
 }
 
-export function runFilterSql(eb: RunsEb, node: FilterNode): Expression<SqlBool> {
-  return combine(node, (c) => runComparison(eb, c));
+export function runFilterSql(
+  eb: RunsEb,
+  node: FilterNode,
+  options: RunFilterOptions = {},
+): Expression<SqlBool> {
+  return combine(node, (c) => runComparison(eb, c, options));
 }
 
+/** Where the value of a runs ORDER BY key lives: a child table row of the run, or a column of runs. */
+export type RunSortSource =
+  | { table: 'latest_metrics' | 'params' | 'tags'; key: string }
+  | { column: string; numeric: boolean; nullable: boolean };
+
 /**
- * ORDER BY terms for one runs order_by clause. As in MLflow, values come first in the requested
- * direction, then (metrics only) runs whose latest value is NaN, then runs without the key; the
- * same in both directions. Later clauses and the default order break ties within each group.
+ * Resolves a runs ORDER BY clause (already checked by the search rules); the ordering itself (values,
+ * then NaN for metrics, then missing values, in both directions, as MLflow) is run-search.ts's.
  */
-export function runOrderTerms(o: OrderByClause): { expr: Expression<unknown>; desc: boolean }[] {
-  const desc = !o.ascending;
+export function runSortSource(o: OrderByClause): RunSortSource {
   switch (o.entity) {
-    case 'metric': {
-      const value = sql`(select lm.value from latest_metrics lm where lm.run_uuid = runs.run_uuid and lm.key = ${o.key})`;
-      const rank = sql`coalesce((select lm.is_nan from latest_metrics lm where lm.run_uuid = runs.run_uuid and lm.key = ${o.key}), 2)`;
-      return [
-        { expr: rank, desc: false },
-        { expr: value, desc },
-      ];
-    }
+    case 'metric':
+      return { table: 'latest_metrics', key: o.key };
     case 'param':
-    case 'tag': {
-      const table = o.entity === 'param' ? 'params' : 'tags';
-      const value = sql`(select kv.value from ${sql.table(table)} kv where kv.run_uuid = runs.run_uuid and kv.key = ${o.key})`;
-      return [
-        { expr: sql`(case when ${value} is null then 1 else 0 end)`, desc: false },
-        { expr: value, desc },
-      ];
-    }
+      return { table: 'params', key: o.key };
+    case 'tag':
+      return { table: 'tags', key: o.key };
     default: {
-      const column = sql.ref(`runs.${RUN_COLUMNS[o.key]}`);
-      return [
-        { expr: sql`(case when ${column} is null then 1 else 0 end)`, desc: false },
-        { expr: column, desc },
-      ];
+      const column = RUN_COLUMNS[o.key];
+      const numeric = column === 'start_time' || column === 'end_time';
+      return { column, numeric, nullable: column === 'end_time' };
     }
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { expressionBuilder, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
@@ -19,8 +19,18 @@ import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
+import {
+  afterSql,
+  cursorColumns,
+  cursorOf,
+  invalidPageToken,
+  orderBySql,
+  parsePosition,
+  type SortKey,
+} from './keyset.js';
+import { searchRunRows } from './run-search.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
-import { experimentFilterSql, experimentOrderExpression, runFilterSql, runOrderTerms } from './search-sql.js';
+import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
 import type {
   CreateExperimentInput,
   CreateRunInput,
@@ -93,15 +103,43 @@ function runInfoFromRow(row: Selectable<RunsTable>): RunInfo {
   return info;
 }
 
+/** MLflow's history order (timestamp, step, value), made total by is_nan; the metrics_history_uq index order. */
+const HISTORY_ORDER = sql`${sql.ref('timestamp')}, ${sql.ref('step')}, ${sql.ref('value')}, is_nan`;
+
+/** A page of metric history as JSON text, with the number of points in it. */
+type HistoryJsonRow = { json: string | null; count: number };
+
+/** Reads the `after` of a metric history page token: [timestamp, step, stored value, is_nan]. */
+function parseHistoryPosition(raw: unknown): [number, number, number, number] {
+  const after = (raw as { after?: unknown } | null)?.after;
+  if (
+    !Array.isArray(after) ||
+    after.length !== 4 ||
+    !after.every((n) => typeof n === 'number' && Number.isFinite(n)) ||
+    (after[3] !== 0 && after[3] !== 1)
+  ) {
+    throw invalidPageToken(raw);
+  }
+  return after as [number, number, number, number];
+}
+
 /** The SQL implementation of TrackingStore, shared by the SQLite and PostgreSQL dialects. */
 export class SqlTrackingStore implements TrackingStore {
   private readonly db: Kysely<Database>;
+  /**
+   * PostgreSQL pays a round trip per batch, so larger batches go faster (10,000 points: 2.2 s for a
+   * million, against 3.5 s with 2,000). SQLite runs in-process at the same speed either way, and
+   * 1,000 points (about 85 KB of text) keep each batch's string in V8's young generation, which
+   * keeps the server's peak memory lowest.
+   */
+  readonly historyBatchSize: number;
 
   constructor(
     private readonly database: StoreDatabase,
     private readonly locations: ArtifactLocations,
   ) {
     this.db = database.reader;
+    this.historyBatchSize = database.dialect === 'sqlite' ? 1_000 : 10_000;
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
@@ -242,14 +280,7 @@ export class SqlTrackingStore implements TrackingStore {
   }
 
   async searchExperiments(query: SearchExperimentsQuery): Promise<Page<Experiment>> {
-    let q = this.db
-      .selectFrom('experiments')
-      .selectAll()
-      .where('lifecycle_stage', 'in', lifecycleStages(query.viewType));
-    if (query.filter) {
-      const filter = query.filter;
-      q = q.where((eb) => experimentFilterSql(eb, filter));
-    }
+    // Keyset paging as for runs (see keyset.ts). Every experiment order key always has a value.
     // MLflow's order: newest first then by id when no order_by is given; otherwise the given keys,
     // then (unless one of them is the id) the id descending.
     const orderBy = query.orderBy.length
@@ -258,15 +289,31 @@ export class SqlTrackingStore implements TrackingStore {
           { entity: 'attribute' as const, key: 'creation_time', ascending: false },
           { entity: 'attribute' as const, key: 'experiment_id', ascending: true },
         ];
-    for (const o of orderBy) q = q.orderBy(experimentOrderExpression(o), o.ascending ? 'asc' : 'desc');
-    if (!orderBy.some((o) => o.key === 'experiment_id')) q = q.orderBy('experiments.experiment_id', 'desc');
-    const rows = await q
-      .limit(query.maxResults + 1)
-      .offset(query.offset)
-      .execute();
-    const more = rows.length > query.maxResults;
-    const items = await this.experimentsWithTags(this.db, rows.slice(0, query.maxResults));
-    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+    const keys: SortKey[] = orderBy.map((o) => {
+      const value = experimentOrderExpression(o);
+      return { value, ascending: o.ascending, type: o.key === 'name' ? 'string' : 'number' };
+    });
+    if (!orderBy.some((o) => o.key === 'experiment_id'))
+      keys.push({ value: sql.ref('experiments.experiment_id'), ascending: false, type: 'number' });
+    const order = query.orderBy.map((o) => [o.key, o.ascending]);
+    const start = query.start;
+    const where: RawBuilder<SqlBool>[] = [
+      sql<SqlBool>`experiments.lifecycle_stage in (${sql.join(lifecycleStages(query.viewType))})`,
+    ];
+    if (query.filter)
+      where.push(
+        sql<SqlBool>`${experimentFilterSql(expressionBuilder<Database, 'experiments'>(), query.filter)}`,
+      );
+    if (start && 'after' in start) where.push(afterSql(keys, parsePosition(start.after, order, keys)));
+    const offset = start && 'offset' in start ? start.offset : 0;
+    const { rows } = await sql<Selectable<ExperimentsTable> & Record<string, unknown>>`
+      select experiments.*, ${cursorColumns(keys)} from experiments
+      where ${sql.join(where, sql` and `)}
+      order by ${orderBySql(keys)} limit ${query.maxResults + 1} offset ${offset}`.execute(this.db);
+    const page = rows.slice(0, query.maxResults);
+    const items = await this.experimentsWithTags(this.db, page);
+    if (rows.length <= query.maxResults) return { items };
+    return { items, next: { order, after: cursorOf(page[page.length - 1], keys) } };
   }
 
   renameExperiment(id: string, newName: string): Promise<void> {
@@ -729,50 +776,113 @@ export class SqlTrackingStore implements TrackingStore {
   async searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>> {
     const experimentIds = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
     if (experimentIds.length === 0) return { items: [] };
-    let q = this.db
-      .selectFrom('runs')
-      .selectAll('runs')
-      .where('runs.experiment_id', 'in', experimentIds)
-      .where('runs.lifecycle_stage', 'in', lifecycleStages(query.viewType));
-    if (query.filter) {
-      const filter = query.filter;
-      q = q.where((eb) => runFilterSql(eb, filter));
-    }
-    for (const o of query.orderBy) {
-      for (const term of runOrderTerms(o)) q = q.orderBy(term.expr, term.desc ? 'desc' : 'asc');
-    }
-    // MLflow's default order and tie-breakers: newest first, then by run id.
-    if (!query.orderBy.some((o) => o.entity === 'attribute' && o.key === 'start_time')) {
-      q = q.orderBy('runs.start_time', 'desc');
-    }
-    q = q.orderBy('runs.run_uuid', 'asc');
-    const rows = await q
-      .limit(query.maxResults + 1)
-      .offset(query.offset)
-      .execute();
-    const more = rows.length > query.maxResults;
-    const items = await this.runsWithData(this.db, rows.slice(0, query.maxResults));
-    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+    const { rows, next } = await searchRunRows(this.db, this.database.dialect, {
+      experimentIds,
+      stages: lifecycleStages(query.viewType),
+      filter: query.filter,
+      orderBy: query.orderBy,
+      maxResults: query.maxResults,
+      start: query.start,
+    });
+    const items = await this.runsWithData(this.db, rows);
+    return next ? { items, next } : { items };
   }
 
   // ---------------------------------------------------------------- metric history
 
-  /** An unknown run has an empty history, as in MLflow. */
+  /** The points of a history page: `run_uuid = ? and key = ?`, after the start position if any. */
+  private historyRange(query: MetricHistoryQuery): RawBuilder<SqlBool> {
+    const start = query.start;
+    const range = sql<SqlBool>`run_uuid = ${query.runId} and ${sql.ref('key')} = ${query.key}`;
+    if (!start || !('after' in start)) return range;
+    const [timestamp, step, value, isNan] = parseHistoryPosition(start.after);
+    return sql<SqlBool>`${range} and (${HISTORY_ORDER}) > (${timestamp}, ${step}, ${value}, ${isNan})`;
+  }
+
+  private historyOffset(query: MetricHistoryQuery): number {
+    return query.start && 'offset' in query.start ? query.start.offset : 0;
+  }
+
+  /**
+   * An unknown run has an empty history, as in MLflow. Points are ordered by timestamp, step and
+   * value as MLflow orders them, then by is_nan, which makes the order total (a NaN is stored as 0
+   * with is_nan set), so a page can start right after a point: the metrics_history_uq index
+   * (run_uuid, key, timestamp, step, value, is_nan) serves both the seek and the order.
+   */
   async getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>> {
-    const rows = await this.db
-      .selectFrom('metrics')
-      .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
-      .where('run_uuid', '=', query.runId)
-      .where('key', '=', query.key)
-      .orderBy('timestamp')
-      .orderBy('step')
-      .orderBy('value')
-      .limit(query.maxResults + 1)
-      .offset(query.offset)
-      .execute();
-    const more = rows.length > query.maxResults;
-    const items = rows.slice(0, query.maxResults).map(metricFromRow);
-    return more ? { items, nextOffset: query.offset + query.maxResults } : { items };
+    const { rows } = await sql<
+      Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>
+    >`
+      select ${sql.ref('key')}, ${sql.ref('value')}, ${sql.ref('timestamp')}, ${sql.ref('step')}, is_nan
+      from metrics where ${this.historyRange(query)}
+      order by ${HISTORY_ORDER} limit ${query.maxResults + 1} offset ${this.historyOffset(query)}`.execute(
+      this.db,
+    );
+    if (rows.length <= query.maxResults) return { items: rows.map(metricFromRow) };
+    const last = rows[query.maxResults - 1];
+    return {
+      items: rows.slice(0, query.maxResults).map(metricFromRow),
+      next: { after: [Number(last.timestamp), Number(last.step), Number(last.value), Number(last.is_nan)] },
+    };
+  }
+
+  /**
+   * getMetricHistory with the page already written as MLflow's JSON by the database: the Metric
+   * objects of the page joined by commas. Turning a million rows into JavaScript objects and back
+   * into text costs seconds; the database writes the text in a fraction of that. Numbers are the
+   * database's round-trip-exact text of each double (SQLite writes 2.0 where JavaScript writes 2;
+   * both parse to the same double), NaN is the string "NaN" as in toWireJson.
+   *
+   * One point more than the page is read, to know whether another follows; it is cut off the text,
+   * and the page's last point, read back from the text, is the position the next page starts after.
+   */
+  async getMetricHistoryJson(
+    query: MetricHistoryQuery,
+  ): Promise<{ json: string; count: number; next?: object }> {
+    const range = this.historyRange(query);
+    const offset = this.historyOffset(query);
+    const prefix = `{"key":${JSON.stringify(query.key)},"value":`;
+    const value = sql`(case when is_nan = 1 then '"NaN"' else ${sql.ref('value')} end)`;
+    const point = sql`${prefix} || ${value} || ',"timestamp":' || ${sql.ref('timestamp')} || ',"step":' || ${sql.ref('step')} || '}'`;
+    // Both databases hand the aggregate the rows of the ordered subquery in that order (PostgreSQL's
+    // manual gives this as the usual way to order an aggregate's input); an ORDER BY inside the
+    // aggregate would sort every page again, which costs a third (SQLite) to half (PostgreSQL) of
+    // the time. The paging tests check the order across pages, ties and NaN on both.
+    const aggregate =
+      this.database.dialect === 'sqlite'
+        ? sql`group_concat(${point}, ',')`
+        : sql`string_agg(${prefix} || (case when is_nan = 1 then '"NaN"' else ${sql.ref('value')}::text end) || ',"timestamp":' || ${sql.ref('timestamp')} || ',"step":' || ${sql.ref('step')} || '}', ',')`;
+    const { rows } = await sql<HistoryJsonRow>`
+      select ${aggregate} as json, count(*) as count from (
+        select ${HISTORY_ORDER} from metrics where ${range}
+        order by ${HISTORY_ORDER} limit ${query.maxResults + 1} offset ${offset}
+      ) page`.execute(this.db);
+    const count = Number(rows[0]?.count ?? 0);
+    const json = rows[0]?.json ?? '';
+    if (count <= query.maxResults) return { json, count };
+    const page = json.slice(0, json.lastIndexOf(`,${prefix}`));
+    return {
+      json: page,
+      count: query.maxResults,
+      next: { after: await this.lastHistoryPosition(page, query) },
+    };
+  }
+
+  /** [timestamp, step, stored value, is_nan] of the last point of a page of history JSON. */
+  private async lastHistoryPosition(page: string, query: MetricHistoryQuery): Promise<number[]> {
+    const last = /"value":("NaN"|[^,]+),"timestamp":(-?\d+),"step":(-?\d+)\}$/.exec(page.slice(-200));
+    if (last) {
+      const nan = last[1] === '"NaN"';
+      const value = nan ? 0 : Number(last[1]);
+      if (Number.isFinite(value)) return [Number(last[2]), Number(last[3]), value, nan ? 1 : 0];
+    }
+    // Not expected; read the position from the table instead.
+    const { rows } = await sql<Pick<Selectable<MetricsTable>, 'value' | 'timestamp' | 'step' | 'is_nan'>>`
+      select ${sql.ref('timestamp')}, ${sql.ref('step')}, ${sql.ref('value')}, is_nan from metrics
+      where ${this.historyRange(query)} order by ${HISTORY_ORDER}
+      limit 1 offset ${this.historyOffset(query) + query.maxResults - 1}`.execute(this.db);
+    const row = rows[0];
+    return [Number(row.timestamp), Number(row.step), Number(row.value), Number(row.is_nan)];
   }
 
   async getMetricHistoryForRuns(

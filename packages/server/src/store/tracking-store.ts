@@ -34,12 +34,18 @@ export interface UpdateRunInput {
   runName?: string;
 }
 
+/**
+ * Where a page starts when it is not the first: after skipping `offset` items (MLflow's own page
+ * tokens), or right after a position this store returned as `Page.next` (keyset paging).
+ */
+export type PageStart = { offset: number } | { after: unknown };
+
 export interface SearchExperimentsQuery {
   viewType: ViewType;
   filter?: FilterNode;
   orderBy: OrderByClause[];
   maxResults: number;
-  offset: number;
+  start?: PageStart;
 }
 
 export interface SearchRunsQuery {
@@ -48,20 +54,24 @@ export interface SearchRunsQuery {
   orderBy: OrderByClause[];
   viewType: ViewType;
   maxResults: number;
-  offset: number;
+  start?: PageStart;
 }
 
 export interface Page<T> {
   items: T[];
-  /** Offset of the next page, absent on the last page. */
-  nextOffset?: number;
+  /**
+   * Absent on the last page. Otherwise the position of the last item, a JSON object the caller
+   * hands back as `{ after: next }` for the following page; page tokens carry it.
+   */
+  next?: object;
 }
 
 export interface MetricHistoryQuery {
   runId: string;
   key: string;
+  /** At most this many points; fewer only at the end of the history. */
   maxResults: number;
-  offset: number;
+  start?: PageStart;
 }
 
 /**
@@ -90,7 +100,15 @@ export interface TrackingStore {
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
   searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>>;
 
+  /**
+   * Points of one metric of a run in MLflow's order: timestamp, then step, then value. Callers read
+   * a long history in pages; each page is an index range scan that starts after the previous one.
+   */
   getMetricHistory(query: MetricHistoryQuery): Promise<Page<Metric>>;
+  /** How many points to read per query when going through a long history. */
+  readonly historyBatchSize: number;
+  /** The same page as getMetricHistory, as MLflow's JSON: the page's Metric objects joined by commas. */
+  getMetricHistoryJson(query: MetricHistoryQuery): Promise<{ json: string; count: number; next?: object }>;
   /** Every point of `key` for each run, ordered by run then step; used by the bulk endpoints. */
   getMetricHistoryForRuns(runIds: string[], key: string, maxResults: number): Promise<MetricWithRunId[]>;
   /** Sampled history for charts: at most `maxResults` points per run between the step bounds. */

@@ -1,0 +1,239 @@
+import { expressionBuilder, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
+import type { LifecycleStage } from '../entities/tracking.js';
+import type { FilterNode, OrderByClause } from '../search/filter-ast.js';
+import {
+  afterSql,
+  type CursorEntry,
+  cursorColumns,
+  cursorOf,
+  type KeysetPosition,
+  orderBySql,
+  parsePosition,
+  type SortKey,
+} from './keyset.js';
+import type { Database, RunsTable } from './schema.js';
+import { runFilterSql, runSortSource } from './search-sql.js';
+import type { PageStart } from './tracking-store.js';
+
+// The runs search query. The ordering is MLflow's: the order_by keys (missing values, and NaN for
+// metrics, last in either direction), then start_time DESC, then run_uuid ASC, so it is total and a
+// page can start right after the last run of the previous one.
+
+type RunRow = Selectable<RunsTable> & Record<string, unknown>;
+
+interface RunSortKey extends SortKey {
+  /** The child-table row holding the value, joined to the run under `alias`. */
+  join?: { alias: string; table: 'latest_metrics' | 'params' | 'tags'; key: string };
+}
+
+export interface RunSearch {
+  experimentIds: number[];
+  stages: LifecycleStage[];
+  filter?: FilterNode;
+  orderBy: OrderByClause[];
+  maxResults: number;
+  start?: PageStart;
+}
+
+const START_TIME = sql.ref('runs.start_time');
+
+function sortKeys(orderBy: OrderByClause[]): RunSortKey[] {
+  const keys: RunSortKey[] = [];
+  let hasStart = false;
+  let hasId = false;
+  orderBy.forEach((o, i) => {
+    const source = runSortSource(o);
+    if ('table' in source) {
+      const alias = `o${i}`;
+      const present = sql`${sql.ref(`${alias}.run_uuid`)} is null`;
+      keys.push({
+        value: sql.ref(`${alias}.value`),
+        rank:
+          source.table === 'latest_metrics'
+            ? sql`(case when ${present} then 2 when ${sql.ref(`${alias}.is_nan`)} = 1 then 1 else 0 end)`
+            : sql`(case when ${present} then 2 else 0 end)`,
+        ascending: o.ascending,
+        type: source.table === 'latest_metrics' ? 'number' : 'string',
+        join: { alias, ...source },
+      });
+    } else {
+      const value = source.column === 'start_time' ? START_TIME : sql.ref(`runs.${source.column}`);
+      keys.push({
+        value,
+        rank: source.nullable ? sql`(case when ${value} is null then 2 else 0 end)` : undefined,
+        ascending: o.ascending,
+        type: source.numeric ? 'number' : 'string',
+      });
+      if (source.column === 'start_time') hasStart = true;
+      if (source.column === 'run_uuid') hasId = true;
+    }
+  });
+  if (!hasStart) keys.push({ value: START_TIME, ascending: false, type: 'number' });
+  if (!hasId) keys.push({ value: sql.ref('runs.run_uuid'), ascending: true, type: 'string' });
+  return keys;
+}
+
+function joinsSql(keys: RunSortKey[]): RawBuilder<unknown> {
+  return sql.join(
+    keys.flatMap((k) =>
+      k.join
+        ? [
+            sql`left join ${sql.table(k.join.table)} ${sql.raw(k.join.alias)} on ${sql.ref(`${k.join.alias}.run_uuid`)} = runs.run_uuid and ${sql.ref(`${k.join.alias}.key`)} = ${k.join.key}`,
+          ]
+        : [],
+    ),
+    sql` `,
+  );
+}
+
+/** True when a top-level conjunct pins the run ids, so looking runs up by id beats any other plan. */
+function pinsRunIds(node: FilterNode | undefined): boolean {
+  if (!node) return false;
+  if (node.kind === 'comparison') {
+    return (
+      node.entity === 'attribute' &&
+      node.key === 'run_id' &&
+      (node.comparator === '=' || node.comparator === 'IN')
+    );
+  }
+  return node.kind === 'and' && node.nodes.some(pinsRunIds);
+}
+
+/**
+ * Cheap and likely-selective conditions first. Both databases test a run's conditions in the order
+ * given once they check them run by run (see walksIndex): an attribute needs no lookup, and an
+ * equality usually rejects more runs than a LIKE, which rejects more than a range, the usual planner
+ * estimates. The result is the same set of runs in any order.
+ */
+function cheapestFirst(node: FilterNode): FilterNode {
+  if (node.kind !== 'and') return node;
+  const rank = (n: FilterNode): number => {
+    if (n.kind !== 'comparison') return 4;
+    if (n.entity === 'attribute') return 0;
+    if (n.comparator === '=' || n.comparator === 'IN') return 1;
+    if (n.comparator === 'LIKE' || n.comparator === 'ILIKE') return 2;
+    return 3;
+  };
+  return {
+    kind: 'and',
+    nodes: node.nodes
+      .map((n, i) => ({ n, i }))
+      .sort((a, b) => rank(a.n) - rank(b.n) || a.i - b.i)
+      .map(({ n }) => n),
+  };
+}
+
+function orderSignature(orderBy: OrderByClause[]): [string, string, boolean][] {
+  return orderBy.map((o) => [o.entity, o.key, o.ascending]);
+}
+
+/**
+ * Finds one page of runs. Returns the rows (each with its sort-key columns) and, when more runs
+ * follow, the position of the last one.
+ */
+export async function searchRunRows(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  search: RunSearch,
+): Promise<{ rows: RunRow[]; next?: KeysetPosition }> {
+  const keys = sortKeys(search.orderBy);
+  const start = search.start;
+  const cursor =
+    start && 'after' in start ? parsePosition(start.after, orderSignature(search.orderBy), keys) : undefined;
+  const offset = start && 'offset' in start ? start.offset : 0;
+  const eb = expressionBuilder<Database, 'runs'>();
+  const pinned = pinsRunIds(search.filter);
+  // When the filter names the runs, looking them up by id beats scanning the experiment in start
+  // time order, but SQLite's planner prefers the scan, which saves it a sort; the unary plus (valid
+  // for PostgreSQL's bigint as well) keeps it off the experiment indexes.
+  const experiment = pinned ? sql`+runs.experiment_id` : sql`runs.experiment_id`;
+  const conditions: RawBuilder<SqlBool>[] = [
+    sql<SqlBool>`${experiment} in (${sql.join(search.experimentIds)})`,
+  ];
+  // Every run is either active or deleted: asking for both needs no condition at all.
+  if (search.stages.length < 2)
+    conditions.push(sql<SqlBool>`runs.lifecycle_stage in (${sql.join(search.stages)})`);
+  const wanted = search.maxResults + 1;
+  const metricFirstPlan = keys[0].join?.table === 'latest_metrics' && offset === 0 && !pinned;
+  // Both plans that read runs in an index's order (by a metric, or by start time, MLflow's default)
+  // stop after a page, checking the filter run by run. PostgreSQL would otherwise turn the filter's
+  // EXISTS into joins that first read every run matching any one condition: 5x (metric order) and
+  // 7x (start time) slower on the bench's searches. A very selective filter is the case that loses
+  // (every run is visited), as it always is on SQLite; for other orders the planner stays free.
+  const walksIndex = metricFirstPlan || (keys[0].value === START_TIME && !pinned);
+  if (search.filter) {
+    const probePerRun = dialect === 'postgres' && walksIndex;
+    conditions.push(sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun })}`);
+  }
+
+  let rows: RunRow[];
+  if (metricFirstPlan) {
+    rows = await metricFirst(db, keys, conditions, cursor, wanted);
+  } else {
+    const where = cursor ? [...conditions, afterSql(keys, cursor)] : conditions;
+    const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
+      where ${sql.join(where, sql` and `)}
+      order by ${orderBySql(keys)} limit ${wanted} offset ${offset}`.execute(db);
+    rows = result.rows;
+  }
+  if (rows.length <= search.maxResults) return { rows };
+  rows = rows.slice(0, search.maxResults);
+  return {
+    rows,
+    next: { order: orderSignature(search.orderBy), after: cursorOf(rows[rows.length - 1], keys) },
+  };
+}
+
+/**
+ * Ordering by a metric first: the runs that have a value for it are read in value order straight
+ * from the latest_metrics (key, value) index, so a page of 100 visits about 100 runs (divided by the
+ * filter's selectivity) instead of computing the metric for every run of the experiment and sorting
+ * them all. Runs where it is NaN and runs without it come after, each group read only once the
+ * previous one is exhausted. The CROSS JOIN keeps SQLite from starting at the runs table. The
+ * filter is checked run by run as the walk goes; PostgreSQL would otherwise turn its EXISTS into
+ * joins that read every run matching any one condition first (5x slower on the bench's search).
+ */
+async function metricFirst(
+  db: Kysely<Database>,
+  keys: RunSortKey[],
+  conditions: RawBuilder<SqlBool>[],
+  cursor: CursorEntry[] | undefined,
+  wanted: number,
+): Promise<RunRow[]> {
+  const [first, ...rest] = keys;
+  const metric = first.join?.key as string;
+  const restColumns = rest.length > 0 ? sql`, ${cursorColumns(rest, 1)}` : sql``;
+  const rows: RunRow[] = [];
+  for (let group = cursor ? cursor[0][0] : 0; group <= 2 && rows.length < wanted; group++) {
+    const where = [...conditions];
+    let orderKeys: SortKey[] = rest;
+    let position = cursor && cursor[0][0] === group ? cursor.slice(1) : undefined;
+    let from: RawBuilder<unknown>;
+    if (group < 2) {
+      from = sql`latest_metrics o0 cross join runs`;
+      where.unshift(
+        sql<SqlBool>`o0.key = ${metric}`,
+        sql<SqlBool>`o0.is_nan = ${group}`,
+        sql<SqlBool>`runs.run_uuid = o0.run_uuid`,
+      );
+      if (group === 0) {
+        orderKeys = [{ value: sql.ref('o0.value'), ascending: first.ascending, type: 'number' }, ...rest];
+        if (cursor && cursor[0][0] === 0) position = cursor;
+      }
+    } else {
+      from = sql`runs`;
+      where.push(
+        sql<SqlBool>`not exists (select 1 from latest_metrics m where m.run_uuid = runs.run_uuid and m.key = ${metric})`,
+      );
+    }
+    if (position) where.push(afterSql(orderKeys, position));
+    const firstColumns =
+      group === 0 ? sql`o0.value as _k0, 0 as _r0` : sql`null as _k0, ${sql.lit(group)} as _r0`;
+    const result =
+      await sql<RunRow>`select runs.*, ${firstColumns}${restColumns} from ${from} ${joinsSql(rest)}
+      where ${sql.join(where, sql` and `)}
+      order by ${orderBySql(orderKeys)} limit ${wanted - rows.length}`.execute(db);
+    rows.push(...result.rows);
+  }
+  return rows;
+}
