@@ -45,13 +45,13 @@ function sortKeys(orderBy: OrderByClause[]): RunSortKey[] {
     const source = runSortSource(o);
     if ('table' in source) {
       const alias = `o${i}`;
-      const present = sql`${sql.ref(`${alias}.run_uuid`)} is null`;
+      const missing = sql`${sql.ref(`${alias}.run_uuid`)} is null`;
       keys.push({
         value: sql.ref(`${alias}.value`),
         rank:
           source.table === 'latest_metrics'
-            ? sql`(case when ${present} then 2 when ${sql.ref(`${alias}.is_nan`)} = 1 then 1 else 0 end)`
-            : sql`(case when ${present} then 2 else 0 end)`,
+            ? sql`(case when ${missing} then 2 when ${sql.ref(`${alias}.is_nan`)} = 1 then 1 else 0 end)`
+            : sql`(case when ${missing} then 2 else 0 end)`,
         ascending: o.ascending,
         type: source.table === 'latest_metrics' ? 'number' : 'string',
         join: { alias, ...source },
