@@ -163,7 +163,10 @@ export async function searchRunRows(
   const walksIndex = metricFirstPlan || (keys[0].value === START_TIME && !pinned);
   if (search.filter) {
     const probePerRun = dialect === 'postgres' && walksIndex;
-    conditions.push(sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun })}`);
+    const byRunKeyOnly = dialect === 'sqlite';
+    conditions.push(
+      sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun, byRunKeyOnly })}`,
+    );
   }
 
   let rows: RunRow[];

@@ -100,6 +100,13 @@ export interface RunFilterOptions {
    * into a join). For a plan that walks runs in a given order and stops after a page.
    */
   probePerRun?: boolean;
+  /**
+   * SQLite only: look a run's metric up by the (run_uuid, key) primary key. Left to itself, SQLite
+   * may pick the (key, value) index for `value > x` and scan every run's value above x for each run
+   * it checks (1.2 s instead of 30 ms for a second page on 100,000 runs); the unary plus hides the
+   * value column from index selection.
+   */
+  byRunKeyOnly?: boolean;
 }
 
 function runComparison(eb: RunsEb, c: Comparison, options: RunFilterOptions): Expression<SqlBool> {
@@ -115,7 +122,7 @@ function runComparison(eb: RunsEb, c: Comparison, options: RunFilterOptions): Ex
           .select(sql.lit(1).as('one'))
           .whereRef('lm.run_uuid', '=', 'runs.run_uuid')
           .where('lm.key', '=', c.key)
-          .where(numericPredicate(sql.ref('lm.value'), c)),
+          .where(numericPredicate(options.byRunKeyOnly ? sql`+lm.value` : sql.ref('lm.value'), c)),
       );
     case 'param':
       return keyValuePredicate('params', sql.ref('runs.run_uuid'), c, options);
