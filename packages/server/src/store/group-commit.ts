@@ -87,7 +87,7 @@ export class GroupCommitQueue implements Writer {
         return out;
       }).catch(() => undefined);
       if (values) {
-        batch.forEach((item, i) => item.resolve(values[i]));
+        for (const [i, item] of batch.entries()) item.resolve(values[i]);
         return;
       }
     }
