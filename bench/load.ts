@@ -25,6 +25,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { type CommandLine, commandLine, encodeJson, fmt, markdownTable, percentile, send } from './common.js';
 
 const OPERATIONS = [
   'CreateRun',
@@ -50,6 +51,9 @@ interface Options {
 const USAGE = `usage: tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--ops A,B] [--json]
   --ops: comma-separated subset of ${OPERATIONS.join(', ')} (default: all)`;
 
+/** Bad command line: cli.fail prints the usage and exits with 2. */
+const cli: CommandLine = commandLine('bench', USAGE);
+
 /** Operations that log to the run CreateRun made in the same iteration. */
 const NEEDS_RUN: ReadonlySet<Operation> = new Set<Operation>([
   'LogMetric',
@@ -65,16 +69,16 @@ function parseOps(list: string): Set<Operation> {
   for (const name of list.split(',').map((s) => s.trim())) {
     if (name === '') continue;
     const op = OPERATIONS.find((o) => o.toLowerCase() === name.toLowerCase());
-    if (!op) fail(`unknown operation ${name} in --ops`);
+    if (!op) cli.fail(`unknown operation ${name} in --ops`);
     ops.add(op);
   }
-  if (ops.size === 0) fail('--ops needs at least one operation');
+  if (ops.size === 0) cli.fail('--ops needs at least one operation');
   if (ops.has('GetMetricHistory')) ops.add('LogBatch500');
   if ([...ops].some((op) => NEEDS_RUN.has(op))) ops.add('CreateRun');
   return ops;
 }
 
-function parseArgs(argv: string[]): Options {
+function parseOptions(argv: string[]): Options {
   const options: Options = {
     target: 'http://127.0.0.1:5000',
     users: 20,
@@ -82,53 +86,21 @@ function parseArgs(argv: string[]): Options {
     json: false,
     ops: new Set(OPERATIONS),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) fail(`${flag} needs a value`);
-      return v;
-    };
-    const count = (): number => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) fail(`${flag} expects a positive whole number`);
-      return n;
-    };
-    switch (flag) {
-      case '--target':
-        options.target = value().replace(/\/+$/, '');
-        break;
-      case '--users':
-        options.users = count();
-        break;
-      case '--iterations':
-        options.iterations = count();
-        break;
-      case '--ops':
-        options.ops = parseOps(value());
-        break;
-      case '--json':
-        options.json = true;
-        break;
-      case '-h':
-      case '--help':
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        fail(`unknown argument ${arg}`);
-    }
-  }
+  const flags = {
+    target: 'string',
+    users: 'string',
+    iterations: 'string',
+    ops: 'string',
+    json: 'boolean',
+  } as const;
+  cli.parse(argv, flags, (name, value, flag) => {
+    if (name === 'target') options.target = value.replace(/\/+$/, '');
+    else if (name === 'users') options.users = cli.count(flag, value);
+    else if (name === 'iterations') options.iterations = cli.count(flag, value);
+    else if (name === 'ops') options.ops = parseOps(value);
+    else options.json = true;
+  });
   return options;
-}
-
-/** Bad command line: prints the usage and exits with 2. */
-function fail(message: string): never {
-  console.error(`bench: ${message}\n${USAGE}`);
-  process.exit(2);
 }
 
 /** The target cannot be benchmarked at all (unreachable, refuses the setup call). */
@@ -164,37 +136,15 @@ class Client {
    */
   prepare(method: 'GET' | 'POST', path: string, body?: unknown): () => Promise<Response> {
     const url = new URL(path, this.base);
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
-    if (payload) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = payload.length;
-    }
-    return () => this.send(url, method, headers, payload);
+    const encoded = encodeJson(body);
+    return async () => {
+      const reply = await send(url, method, encoded, this.agent, this.transport);
+      return { status: reply.status, body: reply.body.toString('utf8') };
+    };
   }
 
   request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
     return this.prepare(method, path, body)();
-  }
-
-  private send(
-    url: URL,
-    method: string,
-    headers: http.OutgoingHttpHeaders,
-    payload: Buffer | undefined,
-  ): Promise<Response> {
-    return new Promise((resolve, reject) => {
-      const req = this.transport.request(url, { method, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
   }
 
   close(): void {
@@ -441,12 +391,6 @@ interface OperationStats {
   reqPerSec: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest-rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-
 function stats(operation: Operation, sample: Sample, wallMs: number): OperationStats {
   const sorted = [...sample.latencies].sort((a, b) => a - b);
   const sum = sorted.reduce((a, b) => a + b, 0);
@@ -464,25 +408,39 @@ function stats(operation: Operation, sample: Sample, wallMs: number): OperationS
   };
 }
 
-const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-
-function markdownTable(rows: OperationStats[]): string {
-  const lines = [
-    '| operation | requests | errors | skipped | mean ms | p50 ms | p95 ms | p99 ms | max ms | req/s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.operation} | ${r.requests} | ${r.errors} | ${r.skipped} | ${fmt(r.meanMs, 2)} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p95Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.maxMs, 1)} | ${fmt(r.reqPerSec, 1)} |`,
-    );
-  }
-  return lines.join('\n');
+function operationsTable(rows: OperationStats[]): string {
+  return markdownTable(
+    [
+      'operation',
+      'requests:',
+      'errors:',
+      'skipped:',
+      'mean ms:',
+      'p50 ms:',
+      'p95 ms:',
+      'p99 ms:',
+      'max ms:',
+      'req/s:',
+    ],
+    rows.map((r) => [
+      r.operation,
+      r.requests,
+      r.errors,
+      r.skipped,
+      fmt(r.meanMs, 2),
+      fmt(r.p50Ms, 2),
+      fmt(r.p95Ms, 2),
+      fmt(r.p99Ms, 2),
+      fmt(r.maxMs, 1),
+      fmt(r.reqPerSec, 1),
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const client = new Client(options.target, options.users);
   const recorder = new Recorder();
 
@@ -542,7 +500,7 @@ async function main(): Promise<void> {
       '\nLatency per request in ms, client side, over every request that got an HTTP response.\n' +
         'req/s = requests of that operation / wall time of the whole run.\n',
     );
-    console.log(markdownTable(rows));
+    console.log(operationsTable(rows));
     console.log(
       `\nTotal: ${totalRequests} requests, ${totalErrors} errors, ${totalSkipped} skipped in ${fmt(wallMs / 1000, 2)} s wall time = ${fmt(summary.reqPerSec, 1)} req/s`,
     );

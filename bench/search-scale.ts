@@ -31,6 +31,16 @@ import pg from 'pg';
 import { openDatabase } from '../packages/server/src/store/database.js';
 import type { Database } from '../packages/server/src/store/schema.js';
 import { parseStoreUri } from '../packages/server/src/store/store-uri.js';
+import {
+  type CommandLine,
+  commandLine,
+  encodeJson,
+  fmt as f,
+  markdownTable,
+  percentile,
+  type Reply,
+  send,
+} from './common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'packages/server/dist/cli/main.js');
@@ -56,12 +66,10 @@ const USAGE = `usage: tsx bench/search-scale.ts [--runs 100000] [--store sqlite|
   --uri: use (and reuse on later runs) this store instead of a fresh one
   --cli: the server's CLI script (default packages/server/dist/cli/main.js), e.g. an older build to compare`;
 
-function fail(message: string): never {
-  console.error(`search-scale: ${message}\n${USAGE}`);
-  process.exit(2);
-}
+/** Bad command line: cli.fail prints the usage and exits with 2. */
+const cli: CommandLine = commandLine('search-scale', USAGE);
 
-function parseArgs(argv: string[]): Options {
+function parseOptions(argv: string[]): Options {
   const o: Options = {
     runs: 100_000,
     store: 'sqlite',
@@ -72,67 +80,34 @@ function parseArgs(argv: string[]): Options {
     cli: CLI,
     json: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes('=')
-      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-      : [arg];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) fail(`${flag} needs a value`);
-      return v;
-    };
-    const count = (): number => {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) fail(`${flag} expects a positive whole number`);
-      return n;
-    };
-    switch (flag) {
-      case '--runs':
-        o.runs = count();
-        break;
-      case '--store': {
-        const s = value();
-        if (s !== 'sqlite' && s !== 'postgres') fail('--store is sqlite or postgres');
-        o.store = s;
-        break;
-      }
-      case '--uri':
-        o.uri = value();
-        break;
-      case '--repeat':
-        o.repeat = count();
-        break;
-      case '--history-points':
-        o.historyPoints = count();
-        break;
-      case '--history-repeat':
-        o.historyRepeat = count();
-        break;
-      case '--port':
-        o.port = count();
-        break;
-      case '--only': {
-        const v = value();
-        if (v !== 'searches' && v !== 'history') fail('--only is searches or history');
-        o.only = v;
-        break;
-      }
-      case '--cli':
-        o.cli = path.resolve(value());
-        break;
-      case '--json':
-        o.json = true;
-        break;
-      case '-h':
-      case '--help':
-        console.log(USAGE);
-        process.exit(0);
-        break;
-      default:
-        fail(`unknown argument ${arg}`);
-    }
-  }
+  const flags = {
+    runs: 'string',
+    store: 'string',
+    uri: 'string',
+    repeat: 'string',
+    'history-points': 'string',
+    'history-repeat': 'string',
+    port: 'string',
+    only: 'string',
+    cli: 'string',
+    json: 'boolean',
+  } as const;
+  cli.parse(argv, flags, (name, value, flag) => {
+    if (name === 'runs') o.runs = cli.count(flag, value);
+    else if (name === 'store') {
+      if (value !== 'sqlite' && value !== 'postgres') cli.fail('--store is sqlite or postgres');
+      o.store = value;
+    } else if (name === 'uri') o.uri = value;
+    else if (name === 'repeat') o.repeat = cli.count(flag, value);
+    else if (name === 'history-points') o.historyPoints = cli.count(flag, value);
+    else if (name === 'history-repeat') o.historyRepeat = cli.count(flag, value);
+    else if (name === 'port') o.port = cli.count(flag, value);
+    else if (name === 'only') {
+      if (value !== 'searches' && value !== 'history') cli.fail('--only is searches or history');
+      o.only = value;
+    } else if (name === 'cli') o.cli = path.resolve(value);
+    else o.json = true;
+  });
   return o;
 }
 
@@ -400,12 +375,12 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
 // ---------------------------------------------------------------------------------------------------------
 // Server process
 
-function startServer(cli: string, uri: string, port: number): ChildProcess {
-  if (!existsSync(cli))
-    fail(`${cli} is missing: build first with npx tsc -b packages/client packages/server`);
+function startServer(script: string, uri: string, port: number): ChildProcess {
+  if (!existsSync(script))
+    cli.fail(`${script} is missing: build first with npx tsc -b packages/client packages/server`);
   const child = spawn(
     process.execPath,
-    [cli, 'server', '--backend-store-uri', uri, '--host', '127.0.0.1', '--port', String(port)],
+    [script, 'server', '--backend-store-uri', uri, '--host', '127.0.0.1', '--port', String(port)],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   return child;
@@ -445,33 +420,8 @@ function memoryOf(pid: number): { hwmMb: number; rssMb: number } {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
-interface Reply {
-  status: number;
-  body: Buffer;
-  ms: number;
-}
-
 function request(base: string, method: 'GET' | 'POST', endpoint: string, body?: unknown): Promise<Reply> {
-  const url = new URL(`${base}/api/2.0/mlflow/${endpoint}`);
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
-  if (payload) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = payload.length;
-  }
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ms: performance.now() - start }),
-      );
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return send(new URL(`${base}/api/2.0/mlflow/${endpoint}`), method, encodeJson(body), agent);
 }
 
 function parse(reply: Reply, what: string): Record<string, any> {
@@ -497,11 +447,6 @@ interface Row {
   mean: number;
   min: number;
   max: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
 function summarise(
@@ -703,32 +648,64 @@ async function timeHistory(
   };
 }
 
-const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-
 function searchTable(rows: Row[]): string {
-  const lines = [
-    '| search | request | runs | response KB | p50 ms | p95 ms | mean ms | min ms | max ms | server CPU ms |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.name} | ${r.request} | ${r.results} | ${f(r.bytes / 1024, 0)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.mean)} | ${f(r.min)} | ${f(r.max)} | ${f(r.cpuMs, 0)} |`,
-    );
-  }
-  return lines.join('\n');
+  return markdownTable(
+    [
+      'search',
+      'request',
+      'runs:',
+      'response KB:',
+      'p50 ms:',
+      'p95 ms:',
+      'mean ms:',
+      'min ms:',
+      'max ms:',
+      'server CPU ms:',
+    ],
+    rows.map((r) => [
+      r.name,
+      r.request,
+      r.results,
+      f(r.bytes / 1024, 0),
+      f(r.p50),
+      f(r.p95),
+      f(r.mean),
+      f(r.min),
+      f(r.max),
+      f(r.cpuMs, 0),
+    ]),
+  );
 }
 
 function historyTable(rows: HistoryRow[]): string {
-  const lines = [
-    '| history read | request | points | requests | MB | p50 ms | mean ms | min ms | max ms | server CPU ms | server VmHWM MB: before → after 1st read → after all |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.name} | ${r.request} | ${r.results} | ${r.requests} | ${f(r.bytes / 1024 / 1024)} | ${f(r.p50)} | ${f(r.mean)} | ${f(r.min)} | ${f(r.max)} | ${f(r.cpuMs, 0)} | ${f(r.hwmBeforeMb)} → ${f(r.hwmAfterFirstMb)} → ${f(r.hwmAfterMb)} |`,
-    );
-  }
-  return lines.join('\n');
+  return markdownTable(
+    [
+      'history read',
+      'request',
+      'points:',
+      'requests:',
+      'MB:',
+      'p50 ms:',
+      'mean ms:',
+      'min ms:',
+      'max ms:',
+      'server CPU ms:',
+      'server VmHWM MB: before → after 1st read → after all',
+    ],
+    rows.map((r) => [
+      r.name,
+      r.request,
+      r.results,
+      r.requests,
+      f(r.bytes / 1024 / 1024),
+      f(r.p50),
+      f(r.mean),
+      f(r.min),
+      f(r.max),
+      f(r.cpuMs, 0),
+      `${f(r.hwmBeforeMb)} → ${f(r.hwmAfterFirstMb)} → ${f(r.hwmAfterMb)}`,
+    ]),
+  );
 }
 
 function loadAverage(): string {
@@ -740,7 +717,7 @@ function loadAverage(): string {
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseOptions(process.argv.slice(2));
   const log = (s: string) => {
     if (!o.json) console.log(s);
     else console.error(s);

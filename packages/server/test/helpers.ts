@@ -1,11 +1,18 @@
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { MlflowError } from '../src/entities/errors.js';
 import { type RunningServer, startServer } from '../src/server.js';
+import { TrackingService } from '../src/services/tracking-service.js';
+import { ArtifactLocations } from '../src/store/artifact-locations.js';
+import { openDatabase } from '../src/store/database.js';
+import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export type DialectName = 'sqlite' | 'postgres';
@@ -64,6 +71,46 @@ export async function freshStoreUri(dialect: DialectName): Promise<{ uri: string
   if (dialect === 'postgres') return { uri: await freshPostgresUri(), cleanup: () => {} };
   const { dir, cleanup } = tempDir();
   return { uri: `sqlite:///${path.join(dir, 'mlflow.db')}`, cleanup };
+}
+
+/**
+ * A tracking service over a fresh, initialised store of `dialect`, for the tests of the enclosing suite:
+ * registers a `before` hook that opens the store and an `after` hook that closes and removes it. The
+ * returned service forwards to the one opened in `before`, so it is usable only inside the tests.
+ */
+export function useTestTracking(dialect: DialectName): TrackingService {
+  let opened: { svc: TrackingService; close(): Promise<void> } | undefined;
+  before(async () => {
+    const fresh = await freshStoreUri(dialect);
+    const store = new SqlTrackingStore(
+      await openDatabase(fresh.uri),
+      new ArtifactLocations('mlflow-artifacts:'),
+    );
+    await store.init();
+    const close = async () => {
+      await store.close();
+      fresh.cleanup();
+    };
+    opened = { svc: new TrackingService(store), close };
+  });
+  after(() => opened?.close());
+  return new Proxy({} as TrackingService, {
+    get(_target, key) {
+      if (!opened) throw new Error('the test tracking store is opened in before(): use it inside a test');
+      const value: unknown = Reflect.get(opened.svc, key);
+      return typeof value === 'function' ? value.bind(opened.svc) : value;
+    },
+  });
+}
+
+/** Asserts that `promise` rejects with an MlflowError of `code` (and a message matching `message`). */
+export async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof MlflowError, `expected MlflowError, got ${error}`);
+    assert.equal(error.errorCode, code);
+    if (message) assert.match(error.message, message);
+    return true;
+  });
 }
 
 export interface TestServer {

@@ -1,24 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { MlflowError } from '../src/entities/errors.js';
 import type { EncodedRun, Run } from '../src/entities/tracking.js';
-import { TrackingService } from '../src/services/tracking-service.js';
-import { ArtifactLocations } from '../src/store/artifact-locations.js';
-import { openDatabase } from '../src/store/database.js';
-import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
-import { call, DIALECTS, freshStoreUri, startTestServer, type TestServer } from './helpers.js';
+import { call, DIALECTS, rejectsWith, startTestServer, type TestServer, useTestTracking } from './helpers.js';
 
 // Keyset paging: a page starts right after the last item of the previous one, so items added while a
 // client pages through a result neither repeat an item nor skip one that existed when paging began.
-
-async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MlflowError, `expected MlflowError, got ${error}`);
-    assert.equal(error.errorCode, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  });
-}
 
 const token = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
 
@@ -73,21 +59,7 @@ function mlflowOrder(runs: Run[], orderBy: string[]): Run[] {
 
 for (const dialect of DIALECTS) {
   describe(`keyset paging on ${dialect}`, () => {
-    let svc: TrackingService;
-    let store: SqlTrackingStore;
-    let cleanup: () => void;
-
-    before(async () => {
-      const fresh = await freshStoreUri(dialect);
-      cleanup = fresh.cleanup;
-      store = new SqlTrackingStore(await openDatabase(fresh.uri), new ArtifactLocations('mlflow-artifacts:'));
-      await store.init();
-      svc = new TrackingService(store);
-    });
-    after(async () => {
-      await store.close();
-      cleanup();
-    });
+    const svc = useTestTracking(dialect);
 
     let serial = 0;
     /** A run with a varied mix of values: ties, NaN and missing metrics, missing params and tags. */

@@ -1,40 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { MlflowError } from '../src/entities/errors.js';
-import { TrackingService } from '../src/services/tracking-service.js';
-import { ArtifactLocations } from '../src/store/artifact-locations.js';
-import { openDatabase } from '../src/store/database.js';
-import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
-import { DIALECTS, freshStoreUri } from './helpers.js';
+import { describe, test } from 'node:test';
+import { DIALECTS, rejectsWith, useTestTracking } from './helpers.js';
 
 // One suite for the store and its rules, run against a real SQLite file and a real PostgreSQL server.
 
-async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof MlflowError, `expected MlflowError, got ${error}`);
-    assert.equal(error.errorCode, code);
-    if (message) assert.match(error.message, message);
-    return true;
-  });
-}
-
 for (const dialect of DIALECTS) {
   describe(`tracking store on ${dialect}`, () => {
-    let svc: TrackingService;
-    let store: SqlTrackingStore;
-    let cleanup: () => void;
-
-    before(async () => {
-      const fresh = await freshStoreUri(dialect);
-      cleanup = fresh.cleanup;
-      store = new SqlTrackingStore(await openDatabase(fresh.uri), new ArtifactLocations('mlflow-artifacts:'));
-      await store.init();
-      svc = new TrackingService(store);
-    });
-    after(async () => {
-      await store.close();
-      cleanup();
-    });
+    const svc = useTestTracking(dialect);
 
     const newRun = async (experimentId: string, extra: { runName?: string; startTime?: number } = {}) =>
       (
