@@ -540,7 +540,11 @@ async function timeSearch(base: string, pid: number, c: SearchCase, repeat: numb
   let body = c.body;
   if (c.secondPage) {
     const first = parse(await request(base, 'POST', 'runs/search', c.body), c.name);
-    if (!first.next_page_token) throw new Error(`${c.name}: the first page has no next_page_token`);
+    if (!first.next_page_token) {
+      throw new Error(
+        `${c.name}: every match fits on the first page, so there is no second page to time; seed more runs (--runs)`,
+      );
+    }
     body = { ...c.body, page_token: first.next_page_token };
   }
   const ms: number[] = [];
