@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type RunningServer, startServer } from '../src/server.js';
+import { type RunningServer, type ServerConfig, startServer } from '../src/server.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export type DialectName = 'sqlite' | 'postgres';
@@ -69,26 +69,39 @@ export async function freshStoreUri(dialect: DialectName): Promise<{ uri: string
 export interface TestServer {
   url: string;
   api: string;
+  /** The artifact proxy's destination: a temporary directory removed on close. */
+  artifactsDir: string;
   server: RunningServer;
   close(): Promise<void>;
 }
 
-/** Starts an in-process server on a free loopback port over a fresh store. */
-export async function startTestServer(dialect: DialectName): Promise<TestServer> {
+/**
+ * Starts an in-process server on a free loopback port over a fresh store, serving artifacts from a
+ * fresh temporary destination; `overrides` change the server's configuration.
+ */
+export async function startTestServer(
+  dialect: DialectName,
+  overrides: Partial<ServerConfig> = {},
+): Promise<TestServer> {
   const store = await freshStoreUri(dialect);
+  const artifacts = tempDir('mlflow-ts-artifacts-');
   const server = await startServer({
     backendStoreUri: store.uri,
     serveArtifacts: true,
+    artifactsDestination: artifacts.dir,
     host: '127.0.0.1',
     port: 0,
+    ...overrides,
   });
   return {
     url: server.url,
     api: `${server.url}/api/2.0/mlflow`,
+    artifactsDir: artifacts.dir,
     server,
     async close() {
       await server.close();
       store.cleanup();
+      artifacts.cleanup();
     },
   };
 }
