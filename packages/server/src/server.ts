@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
+import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { openTrackingStore } from './store/open-tracking-store.js';
 
@@ -9,6 +10,10 @@ export interface ServerConfig {
   /** Root under which experiments get their artifact locations; derived from serveArtifacts when absent. */
   defaultArtifactRoot?: string;
   serveArtifacts: boolean;
+  /** Where the artifact proxy stores files (MLflow's --artifacts-destination); default ./mlartifacts. */
+  artifactsDestination?: string;
+  /** Serve only the artifact proxy: no backend store is opened and tracking endpoints answer 503. */
+  artifactsOnly?: boolean;
   host: string;
   port: number;
   logger?: boolean;
@@ -22,6 +27,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** MLflow's default --artifacts-destination. */
+export const DEFAULT_ARTIFACTS_DESTINATION = './mlartifacts';
+
 /** MLflow's default: proxied artifacts when the server serves them, else a local ./mlruns folder. */
 export function resolveArtifactRoot(
   config: Pick<ServerConfig, 'defaultArtifactRoot' | 'serveArtifacts'>,
@@ -32,8 +40,15 @@ export function resolveArtifactRoot(
 
 /** Opens the store and starts the HTTP server. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const store = await openTrackingStore(config.backendStoreUri, resolveArtifactRoot(config));
-  const app = buildApp({ tracking: new TrackingService(store), logger: config.logger });
+  const proxy = config.serveArtifacts
+    ? openArtifactDestination(config.artifactsDestination ?? DEFAULT_ARTIFACTS_DESTINATION)
+    : undefined;
+  const store = config.artifactsOnly
+    ? undefined
+    : await openTrackingStore(config.backendStoreUri, resolveArtifactRoot(config));
+  const tracking = store ? new TrackingService(store) : undefined;
+  const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
+  const app = buildApp({ tracking, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {
@@ -42,7 +57,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     close() {
       closing ??= (async () => {
         await app.close();
-        await store.close();
+        await store?.close();
       })();
       return closing;
     },

@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { MlflowError } from '../src/entities/errors.js';
-import { type RunningServer, startServer } from '../src/server.js';
+import { type RunningServer, type ServerConfig, startServer } from '../src/server.js';
 import { TrackingService } from '../src/services/tracking-service.js';
 import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase } from '../src/store/database.js';
@@ -116,26 +116,39 @@ export async function rejectsWith(promise: Promise<unknown>, code: string, messa
 export interface TestServer {
   url: string;
   api: string;
+  /** The artifact proxy's destination: a temporary directory removed on close. */
+  artifactsDir: string;
   server: RunningServer;
   close(): Promise<void>;
 }
 
-/** Starts an in-process server on a free loopback port over a fresh store. */
-export async function startTestServer(dialect: DialectName): Promise<TestServer> {
+/**
+ * Starts an in-process server on a free loopback port over a fresh store, serving artifacts from a
+ * fresh temporary destination; `overrides` change the server's configuration.
+ */
+export async function startTestServer(
+  dialect: DialectName,
+  overrides: Partial<ServerConfig> = {},
+): Promise<TestServer> {
   const store = await freshStoreUri(dialect);
+  const artifacts = tempDir('mlflow-ts-artifacts-');
   const server = await startServer({
     backendStoreUri: store.uri,
     serveArtifacts: true,
+    artifactsDestination: artifacts.dir,
     host: '127.0.0.1',
     port: 0,
+    ...overrides,
   });
   return {
     url: server.url,
     api: `${server.url}/api/2.0/mlflow`,
+    artifactsDir: artifacts.dir,
     server,
     async close() {
       await server.close();
       store.cleanup();
+      artifacts.cleanup();
     },
   };
 }

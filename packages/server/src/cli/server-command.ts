@@ -1,7 +1,9 @@
 import cluster from 'node:cluster';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { startServer } from '../server.js';
+import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { upgradeDatabase } from '../store/database.js';
+
+const DEFAULT_BACKEND_STORE_URI = 'sqlite:///mlflow.db';
 
 function port(value: string): number {
   const n = Number(value);
@@ -20,6 +22,8 @@ interface ServerOptions {
   backendStoreUri: string;
   defaultArtifactRoot?: string;
   serveArtifacts: boolean;
+  artifactsDestination: string;
+  artifactsOnly: boolean;
   host: string;
   port: number;
   workers: number;
@@ -31,7 +35,7 @@ export function serverCommand(): Command {
     .option(
       '--backend-store-uri <uri>',
       'where runs and experiments are stored: sqlite:///<path>.db or postgresql://user@host:port/db',
-      process.env.MLFLOW_BACKEND_STORE_URI ?? 'sqlite:///mlflow.db',
+      process.env.MLFLOW_BACKEND_STORE_URI ?? DEFAULT_BACKEND_STORE_URI,
     )
     .option(
       '--default-artifact-root <uri>',
@@ -39,6 +43,16 @@ export function serverCommand(): Command {
     )
     .option('--serve-artifacts', 'proxy artifact uploads and downloads through this server (default)', true)
     .option('--no-serve-artifacts', 'do not proxy artifacts; clients write to the artifact root directly')
+    .option(
+      '--artifacts-destination <uri>',
+      'where proxied artifacts are stored (a local directory or file: URI)',
+      process.env.MLFLOW_ARTIFACTS_DESTINATION ?? DEFAULT_ARTIFACTS_DESTINATION,
+    )
+    .option(
+      '--artifacts-only',
+      'serve only the artifact proxy; tracking endpoints are disabled (answer 503)',
+      ['1', 'true'].includes((process.env.MLFLOW_ARTIFACTS_ONLY ?? '').toLowerCase()),
+    )
     .option('-h, --host <host>', 'the network address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'the port to listen on', port, 5000)
     .addOption(
@@ -53,9 +67,15 @@ export function serverCommand(): Command {
 }
 
 async function runServer(options: ServerOptions): Promise<void> {
+  if (options.artifactsOnly && options.backendStoreUri !== DEFAULT_BACKEND_STORE_URI) {
+    // MLflow's rule: an artifacts-only server has no backend store of its own.
+    throw new Error(
+      `You are starting a tracking server in \`--artifacts-only\` mode and have provided a value for \`--backend-store-uri\`: '${options.backendStoreUri}'. A tracking server in \`--artifacts-only\` mode cannot have a value set for \`--backend-store-uri\` to properly proxy access to the artifact storage location.`,
+    );
+  }
   if (options.workers > 1 && cluster.isPrimary) {
     // Migrate once before forking so workers never race on the schema.
-    await upgradeDatabase(options.backendStoreUri);
+    if (!options.artifactsOnly) await upgradeDatabase(options.backendStoreUri);
     for (let i = 0; i < options.workers; i++) cluster.fork();
     let exiting = false;
     const stop = () => {
@@ -81,6 +101,8 @@ async function runServer(options: ServerOptions): Promise<void> {
     backendStoreUri: options.backendStoreUri,
     defaultArtifactRoot: options.defaultArtifactRoot,
     serveArtifacts: options.serveArtifacts,
+    artifactsDestination: options.artifactsDestination,
+    artifactsOnly: options.artifactsOnly,
     host: options.host,
     port: options.port,
   }).catch((error: unknown) => {
@@ -114,6 +136,7 @@ function startFailure(
   if (e.code === 'EACCES' && e.message.includes('listen')) {
     return `not allowed to listen on ${options.host}:${options.port}; pass a port above 1023 with --port.`;
   }
+  if (e.message?.startsWith('artifact destination ')) return e.message;
   return `could not open the backend store ${options.backendStoreUri}: ${e.message ?? String(error)}
 Check that the path or database exists and is writable, or pass another --backend-store-uri.`;
 }

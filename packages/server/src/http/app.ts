@@ -6,15 +6,19 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
+import type { ArtifactService } from '../services/artifact-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { VERSION } from '../version.js';
+import { artifactEndpoints, artifactProxyRoutes, getArtifactRoute } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 
 export interface AppOptions {
-  tracking: TrackingService;
+  /** The tracking service; absent on an --artifacts-only server, whose tracking endpoints answer 503. */
+  tracking?: TrackingService;
+  artifacts: ArtifactService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -64,13 +68,25 @@ function requestFields(request: FastifyRequest): RequestFields {
   return new RequestFields(body as Record<string, unknown>, false);
 }
 
-function register(app: FastifyInstance, endpoint: Endpoint): void {
+/** MLflow's answer on an --artifacts-only server to anything but the artifact proxy. */
+function artifactsOnly(reply: FastifyReply, rule: string): FastifyReply {
+  return reply
+    .status(503)
+    .type('text/plain; charset=utf-8')
+    .send(
+      `Endpoint: ${rule} disabled due to the mlflow server running in \`--artifacts-only\` mode. To enable tracking server functionality, run \`mlflow server\` without \`--artifacts-only\``,
+    );
+}
+
+function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): void {
   const prefixes = endpoint.ajaxOnly ? ['/ajax-api/2.0/mlflow'] : API_PREFIXES;
   for (const prefix of prefixes) {
+    const url = `${prefix}/${endpoint.path}`;
     app.route({
       method: endpoint.method,
-      url: `${prefix}/${endpoint.path}`,
+      url,
       handler: async (request, reply) => {
+        if (disabled) return artifactsOnly(reply, url);
         checkContentType(request);
         const result = await endpoint.handle(requestFields(request));
         if (result instanceof JsonStream) {
@@ -124,7 +140,23 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ),
   );
 
-  for (const endpoint of trackingEndpoints(options.tracking)) register(app, endpoint);
+  const tracking = options.tracking;
+  const disabled = tracking === undefined;
+  // Without a tracking service (--artifacts-only) the tracking endpoints are still routed, to answer
+  // 503; their handlers never run, and the stand-in fails loudly if one ever did.
+  const noTracking = new Proxy({} as TrackingService, {
+    get() {
+      throw new Error('tracking is disabled on an artifacts-only server');
+    },
+  });
+  const endpoints = [
+    ...trackingEndpoints(tracking ?? noTracking),
+    ...artifactEndpoints(options.artifacts),
+  ];
+  for (const endpoint of endpoints) register(app, endpoint, disabled);
+  if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
+  else getArtifactRoute(app, options.artifacts, requestFields);
+  app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
 
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
   app.get('/version', async (_request, reply) => reply.type('text/plain').send(VERSION));

@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+
+// The storage behind artifacts. Each implementation (local directory now; S3, Azure and others later)
+// is rooted at one location and takes paths relative to it that safeArtifactPath has already checked.
+// Implementations must still keep every operation inside their root (a local one checks symlinks).
+
+/** One entry of a listing, as MLflow's FileInfo: the path is relative to the repository root. */
+export interface FileInfo {
+  path: string;
+  is_dir: boolean;
+  /** Size in bytes; absent for directories. */
+  file_size?: number;
+}
+
+/** The bytes a client asked for (HTTP Range semantics, before the size is known). */
+export type ReadRange =
+  /** From `start` to `end` inclusive, or to the end of the file when `end` is absent. */
+  | { kind: 'from'; start: number; end?: number }
+  /** The last `length` bytes. */
+  | { kind: 'suffix'; length: number };
+
+export interface ArtifactRead {
+  stream: Readable;
+  /** Size of the whole file. */
+  size: number;
+  /** First and last byte (inclusive) the stream carries; end is start - 1 for an empty body. */
+  start: number;
+  end: number;
+}
+
+/** Thrown by openRead when the requested range lies outside the file. */
+export class RangeNotSatisfiableError extends Error {
+  constructor(readonly size: number) {
+    super(`The requested range is not satisfiable for a file of ${size} bytes.`);
+    this.name = 'RangeNotSatisfiableError';
+  }
+}
+
+/**
+ * Resolves a ReadRange against a file size: the inclusive byte span to send, or throws
+ * RangeNotSatisfiableError. Shared so every repository answers ranges alike.
+ */
+export function resolveRange(range: ReadRange | undefined, size: number): { start: number; end: number } {
+  if (!range) return { start: 0, end: size - 1 };
+  if (range.kind === 'suffix') {
+    if (range.length <= 0 || size === 0) throw new RangeNotSatisfiableError(size);
+    return { start: Math.max(0, size - range.length), end: size - 1 };
+  }
+  if (range.start >= size) throw new RangeNotSatisfiableError(size);
+  const end = range.end === undefined ? size - 1 : Math.min(range.end, size - 1);
+  return { start: range.start, end };
+}
+
+export interface ArtifactRepository {
+  /** The root this repository serves, as a URI or path, for messages. */
+  readonly root: string;
+
+  /**
+   * The direct children of `path` ('' for the root), sorted by path, each with its path relative to
+   * the repository root. A missing path or a file lists as empty, as in MLflow.
+   */
+  list(path: string): Promise<FileInfo[]>;
+
+  /** Streams one file (or a byte range of it). Throws RESOURCE_DOES_NOT_EXIST for a missing file. */
+  openRead(path: string, range?: ReadRange): Promise<ArtifactRead>;
+
+  /**
+   * Stores the stream at `path`, replacing any file there. Atomic: readers see the old file or the
+   * complete new one, and a failed or interrupted upload leaves nothing visible.
+   */
+  write(path: string, body: Readable): Promise<void>;
+
+  /** Deletes a file or a whole directory; a missing path is not an error, as in MLflow. */
+  delete(path: string): Promise<void>;
+
+  // Multipart uploads (MLflow's mpu/create, mpu/complete, mpu/abort) belong to object stores; they will
+  // be an optional extension of this interface implemented by the S3 and Azure repositories.
+}

@@ -1,0 +1,156 @@
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  type ArtifactRead,
+  RangeNotSatisfiableError,
+  type ReadRange,
+} from '../artifacts/artifact-repository.js';
+import { MlflowError } from '../entities/errors.js';
+import type { ArtifactService } from '../services/artifact-service.js';
+import { artifactMimeType, attachmentDisposition } from './mime-type.js';
+import type { RequestFields } from './request-fields.js';
+import type { Endpoint } from './tracking-routes.js';
+
+const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'];
+
+/**
+ * The Range header as one byte range, or undefined to send the whole file: no header, several ranges,
+ * or a header that does not parse (which HTTP lets a server ignore).
+ */
+export function parseRange(header: string | undefined): ReadRange | undefined {
+  if (!header) return undefined;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') return { kind: 'suffix', length: Number(m[2]) };
+  const start = Number(m[1]);
+  if (m[2] === '') return { kind: 'from', start };
+  const end = Number(m[2]);
+  return end < start ? undefined : { kind: 'from', start, end };
+}
+
+/** Sends a file as MLflow does (an attachment, typed by extension), honouring a Range header. */
+export async function sendArtifact(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  path: string,
+  open: (range?: ReadRange) => Promise<ArtifactRead>,
+): Promise<FastifyReply> {
+  const range = parseRange(request.headers.range);
+  let read: ArtifactRead;
+  try {
+    read = await open(range);
+  } catch (error) {
+    if (!(error instanceof RangeNotSatisfiableError)) throw error;
+    return reply
+      .status(416)
+      .header('Content-Range', `bytes */${error.size}`)
+      .type('application/json')
+      .send(JSON.stringify({ error_code: 'INVALID_PARAMETER_VALUE', message: error.message }));
+  }
+  reply
+    .header('Content-Type', artifactMimeType(path))
+    .header('Content-Disposition', attachmentDisposition(path))
+    .header('X-Content-Type-Options', 'nosniff')
+    .header('Accept-Ranges', 'bytes')
+    .header('Content-Length', String(read.end - read.start + 1));
+  if (range) reply.status(206).header('Content-Range', `bytes ${read.start}-${read.end}/${read.size}`);
+  return reply.send(read.stream);
+}
+
+/** The artifact path in a proxy URL, taken from the raw URL and percent-decoded exactly once. */
+function pathAfter(request: FastifyRequest, anchor: string): string {
+  const url = (request.raw.url ?? '').split('?')[0];
+  const at = url.indexOf(anchor);
+  const encoded = at === -1 ? '' : url.slice(at + anchor.length);
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw MlflowError.invalidParameter('Invalid path');
+  }
+}
+
+/** MLflow's answer when artifact serving is off: a 503 with a plain-text explanation. */
+function servingDisabled(reply: FastifyReply, rule: string): FastifyReply {
+  return reply
+    .status(503)
+    .type('text/plain; charset=utf-8')
+    .send(
+      `Endpoint: ${rule} disabled due to the mlflow server running with \`--no-serve-artifacts\`. To enable artifacts server functionality, run \`mlflow server\` with \`--serve-artifacts\``,
+    );
+}
+
+/**
+ * MLflow's artifact proxy (the mlflow-artifacts API): upload, download, list and delete below the
+ * server's --artifacts-destination. Request bodies are streamed to storage, never buffered.
+ */
+export async function artifactProxyRoutes(app: FastifyInstance, artifacts: ArtifactService): Promise<void> {
+  // In this plugin's scope a body of any type is handed over as the raw request stream.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  for (const prefix of PROXY_PREFIXES) {
+    const anchor = `${prefix}/artifacts/`;
+    const fileRule = `${prefix}/artifacts/<path:artifact_path>`;
+    const listRule = `${prefix}/artifacts`;
+
+    const list = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!artifacts.serving) return servingDisabled(reply, listRule);
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      const raw = Array.isArray(query.path) ? query.path[0] : query.path;
+      if (raw !== undefined && typeof raw !== 'string') throw MlflowError.invalidParameter('Invalid path');
+      const files = await artifacts.proxyList(raw);
+      return reply.type('application/json').send(JSON.stringify(files.length ? { files } : {}));
+    };
+    app.get(listRule, list);
+
+    app.get(`${prefix}/artifacts/*`, async (request, reply) => {
+      if (!artifacts.serving) return servingDisabled(reply, fileRule);
+      const path = pathAfter(request, anchor);
+      // `artifacts/` with nothing after it is the listing route with a trailing slash.
+      if (path === '') return list(request, reply);
+      return sendArtifact(request, reply, path, (range) => artifacts.proxyRead(path, range));
+    });
+
+    app.put(`${prefix}/artifacts/*`, async (request, reply) => {
+      if (!artifacts.serving) return servingDisabled(reply, fileRule);
+      const path = pathAfter(request, anchor);
+      const body = (request.body as Readable | undefined) ?? request.raw;
+      await artifacts.proxyWrite(path, body);
+      return reply.type('application/json').send('{}');
+    });
+
+    app.delete(`${prefix}/artifacts/*`, async (request, reply) => {
+      if (!artifacts.serving) return servingDisabled(reply, fileRule);
+      await artifacts.proxyDelete(pathAfter(request, anchor));
+      return reply.type('application/json').send('{}');
+    });
+  }
+}
+
+/** GET /get-artifact?run_id=&path=: one file of a run, as MLflow serves it at the server root. */
+export function getArtifactRoute(
+  app: FastifyInstance,
+  artifacts: ArtifactService,
+  fields: (r: FastifyRequest) => RequestFields,
+): void {
+  app.get('/get-artifact', async (request, reply) => {
+    const f = fields(request);
+    const runId = f.runId();
+    const path = f.requiredString('path');
+    return sendArtifact(request, reply, path, (range) => artifacts.readRunArtifact(runId, path, range));
+  });
+}
+
+/** MLflow's ListArtifacts under /api/2.0/mlflow: a run's artifacts. */
+export function artifactEndpoints(artifacts: ArtifactService): Endpoint[] {
+  return [
+    {
+      method: 'GET',
+      path: 'artifacts/list',
+      handle: async (f) => {
+        const listing = await artifacts.listRunArtifacts(f.runId(), f.optionalString('path'));
+        return { root_uri: listing.rootUri, files: listing.files };
+      },
+    },
+  ];
+}

@@ -1,0 +1,113 @@
+import type { Readable } from 'node:stream';
+import type {
+  ArtifactRead,
+  ArtifactRepository,
+  FileInfo,
+  ReadRange,
+} from '../artifacts/artifact-repository.js';
+import { isLocalArtifactUri, proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
+import { LocalArtifactRepository, localArtifactDir } from '../artifacts/local-artifact-repository.js';
+import { safeArtifactPath } from '../artifacts/safe-path.js';
+import { MlflowError } from '../entities/errors.js';
+import type { Run } from '../entities/tracking.js';
+
+/** Opens the repository for a --artifacts-destination URI; only local destinations exist so far. */
+export function openArtifactDestination(uri: string): ArtifactRepository {
+  if (isLocalArtifactUri(uri)) return new LocalArtifactRepository(localArtifactDir(uri));
+  throw new Error(
+    `artifact destination '${uri}': the '${uriScheme(uri)}' scheme is not supported yet; use a local directory.`,
+  );
+}
+
+export interface ArtifactServiceOptions {
+  /** The repository behind the mlflow-artifacts proxy; absent with --no-serve-artifacts. */
+  proxy?: ArtifactRepository;
+  /** Looks a run up (the tracking service); absent on an --artifacts-only server. */
+  getRun?: (runId: string) => Promise<Run>;
+}
+
+/** Where a run's artifacts live: a repository and the path of the run's root inside it. */
+interface RunArtifacts {
+  rootUri: string;
+  repo: ArtifactRepository;
+  prefix: string;
+}
+
+function join(prefix: string, rel: string): string {
+  return prefix && rel ? `${prefix}/${rel}` : prefix || rel;
+}
+
+/** The artifact rules: the proxy (mlflow-artifacts API) and the artifacts of runs. */
+export class ArtifactService {
+  constructor(private readonly options: ArtifactServiceOptions) {}
+
+  get serving(): boolean {
+    return this.options.proxy !== undefined;
+  }
+
+  private proxy(): ArtifactRepository {
+    if (!this.options.proxy)
+      throw new MlflowError('FEATURE_DISABLED', 'This server does not serve artifacts.');
+    return this.options.proxy;
+  }
+
+  // --- the proxy: paths relative to --artifacts-destination ---
+
+  /** Lists a folder of the destination; entries carry their base names, as MLflow's proxy does. */
+  async proxyList(path: string | undefined): Promise<FileInfo[]> {
+    const rel = safeArtifactPath(path ?? '', { allowRoot: true });
+    const files = await this.proxy().list(rel);
+    return files.map((f) => ({ ...f, path: f.path.slice(f.path.lastIndexOf('/') + 1) }));
+  }
+
+  proxyRead(path: string, range?: ReadRange): Promise<ArtifactRead> {
+    return this.proxy().openRead(safeArtifactPath(path), range);
+  }
+
+  proxyWrite(path: string, body: Readable): Promise<void> {
+    return this.proxy().write(safeArtifactPath(path), body);
+  }
+
+  proxyDelete(path: string): Promise<void> {
+    return this.proxy().delete(safeArtifactPath(path));
+  }
+
+  // --- runs ---
+
+  private async runArtifacts(runId: string): Promise<RunArtifacts> {
+    if (!this.options.getRun) throw new MlflowError('FEATURE_DISABLED', 'This server has no tracking store.');
+    const rootUri = (await this.options.getRun(runId)).info.artifact_uri;
+    const proxied = proxiedArtifactPath(rootUri);
+    if (proxied !== undefined && this.options.proxy) {
+      return { rootUri, repo: this.options.proxy, prefix: safeArtifactPath(proxied, { allowRoot: true }) };
+    }
+    if (isLocalArtifactUri(rootUri)) {
+      return { rootUri, repo: new LocalArtifactRepository(localArtifactDir(rootUri)), prefix: '' };
+    }
+    throw new MlflowError(
+      'NOT_IMPLEMENTED',
+      proxied !== undefined
+        ? `The artifacts of run '${runId}' are proxied (${rootUri}), but this server does not serve artifacts.`
+        : `The artifacts of run '${runId}' are stored at ${rootUri}; the '${uriScheme(rootUri)}' scheme is not supported by this server yet.`,
+    );
+  }
+
+  /** MLflow's ListArtifacts: the entries of one folder of a run, with run-relative paths. */
+  async listRunArtifacts(
+    runId: string,
+    path: string | undefined,
+  ): Promise<{ rootUri: string; files: FileInfo[] }> {
+    const rel = path === undefined ? '' : safeArtifactPath(path, { allowRoot: true });
+    const run = await this.runArtifacts(runId);
+    const files = await run.repo.list(join(run.prefix, rel));
+    const strip = run.prefix ? run.prefix.length + 1 : 0;
+    return { rootUri: run.rootUri, files: files.map((f) => ({ ...f, path: f.path.slice(strip) })) };
+  }
+
+  /** One file of a run (the get-artifact route). */
+  async readRunArtifact(runId: string, path: string, range?: ReadRange): Promise<ArtifactRead> {
+    const rel = safeArtifactPath(path);
+    const run = await this.runArtifacts(runId);
+    return run.repo.openRead(join(run.prefix, rel), range);
+  }
+}

@@ -1,0 +1,815 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { ArtifactRepository } from '../src/artifacts/artifact-repository.js';
+import { RangeNotSatisfiableError } from '../src/artifacts/artifact-repository.js';
+import { proxiedArtifactPath } from '../src/artifacts/artifact-uri.js';
+import { LocalArtifactRepository } from '../src/artifacts/local-artifact-repository.js';
+import { safeArtifactPath } from '../src/artifacts/safe-path.js';
+import { MlflowError } from '../src/entities/errors.js';
+import { artifactMimeType } from '../src/http/mime-type.js';
+import { call, DIALECTS, REPO_ROOT, startTestServer, type TestServer, tempDir } from './helpers.js';
+
+async function text(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function isInvalidPath(error: unknown): boolean {
+  return (
+    error instanceof MlflowError &&
+    error.errorCode === 'INVALID_PARAMETER_VALUE' &&
+    error.message === 'Invalid path'
+  );
+}
+
+/** Every file and folder below `dir`, relative, sorted. */
+function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${entry.name}` : entry.name;
+      out.push(entry.isDirectory() ? `${p}/` : p);
+      if (entry.isDirectory() && !entry.isSymbolicLink()) walk(p);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Path safety
+
+describe('safeArtifactPath', () => {
+  const refused = [
+    '..',
+    '../x',
+    'a/../../x',
+    'a/..',
+    '/etc/passwd',
+    '//etc/passwd',
+    'a//b',
+    'a\\b',
+    '..\\x',
+    'C:\\x',
+    'C:/x',
+    'a\u0000b',
+    'a\nb',
+    'a#b',
+    '%2e%2e/x',
+    '..%2fx',
+    '%2e%2e%2fx',
+    '%252e%252e%252fx',
+    'a%5cb',
+    '%2fetc%2fpasswd',
+    'a%2f%2fb',
+    'a%00b',
+    'file:///etc/passwd',
+    '.mlflow-ts-uploads/x',
+  ];
+  for (const p of refused) {
+    test(`refuses ${JSON.stringify(p)}`, () => {
+      assert.throws(() => safeArtifactPath(p), isInvalidPath);
+    });
+  }
+
+  test('accepts and normalises ordinary paths', () => {
+    assert.equal(safeArtifactPath('a/b.txt'), 'a/b.txt');
+    assert.equal(safeArtifactPath('./a/./b/'), 'a/b');
+    assert.equal(safeArtifactPath('..hidden/x..y'), '..hidden/x..y');
+    assert.equal(safeArtifactPath('100%.txt'), '100%.txt');
+    assert.equal(safeArtifactPath('naïve résumé.txt'), 'naïve résumé.txt');
+    assert.equal(safeArtifactPath('', { allowRoot: true }), '');
+    assert.throws(() => safeArtifactPath(''), isInvalidPath);
+  });
+
+  test('reads proxied artifact URIs without resolving their dot segments', () => {
+    assert.equal(proxiedArtifactPath('mlflow-artifacts:/1/abc/artifacts'), '1/abc/artifacts');
+    assert.equal(proxiedArtifactPath('mlflow-artifacts://host:5000/1/abc/artifacts'), '1/abc/artifacts');
+    assert.equal(proxiedArtifactPath('mlflow-artifacts:/'), '');
+    assert.equal(
+      proxiedArtifactPath('http://h:5000/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts'),
+      '1/r/artifacts',
+    );
+    assert.equal(proxiedArtifactPath('mlflow-artifacts:/../../etc'), '../../etc');
+    assert.equal(proxiedArtifactPath('s3://bucket/x'), undefined);
+    assert.equal(proxiedArtifactPath('/tmp/x'), undefined);
+  });
+
+  test('content types follow MLflow: text formats are text/plain', () => {
+    assert.equal(artifactMimeType('a/b.txt'), 'text/plain');
+    assert.equal(artifactMimeType('m.json'), 'text/plain');
+    assert.equal(artifactMimeType('conda.yaml'), 'text/plain');
+    assert.equal(artifactMimeType('model/MLmodel'), 'text/plain');
+    assert.equal(artifactMimeType('MLproject'), 'text/plain');
+    assert.equal(artifactMimeType('plot.png'), 'image/png');
+    assert.equal(artifactMimeType('page.html'), 'text/html');
+    assert.equal(artifactMimeType('model.pkl'), 'application/octet-stream');
+    assert.equal(artifactMimeType('noextension'), 'application/octet-stream');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The repository contract: the same cases for every ArtifactRepository implementation.
+
+interface RepositoryFixture {
+  repo: ArtifactRepository;
+  cleanup(): Promise<void> | void;
+}
+
+function repositoryContract(name: string, make: () => Promise<RepositoryFixture>): void {
+  describe(`${name}: ArtifactRepository contract`, () => {
+    let fx: RepositoryFixture;
+    before(async () => {
+      fx = await make();
+    });
+    after(() => fx.cleanup());
+
+    test('a missing root or folder lists as empty', async () => {
+      assert.deepEqual(await fx.repo.list(''), []);
+      assert.deepEqual(await fx.repo.list('nope/deeper'), []);
+    });
+
+    test('write then read back, nested folders created on demand', async () => {
+      await fx.repo.write('c/d/hello.txt', Readable.from([Buffer.from('hello '), Buffer.from('world')]));
+      const read = await fx.repo.openRead('c/d/hello.txt');
+      assert.equal(read.size, 11);
+      assert.equal(await text(read.stream), 'hello world');
+    });
+
+    test('list gives direct children sorted by path, sizes for files only', async () => {
+      await fx.repo.write('c/b.bin', Readable.from([Buffer.alloc(3)]));
+      await fx.repo.write('c/a.txt', Readable.from([Buffer.from('a')]));
+      assert.deepEqual(await fx.repo.list('c'), [
+        { path: 'c/a.txt', is_dir: false, file_size: 1 },
+        { path: 'c/b.bin', is_dir: false, file_size: 3 },
+        { path: 'c/d', is_dir: true },
+      ]);
+      assert.deepEqual(await fx.repo.list(''), [{ path: 'c', is_dir: true }]);
+      // Listing a file lists nothing, as MLflow's repositories do.
+      assert.deepEqual(await fx.repo.list('c/a.txt'), []);
+    });
+
+    test('overwrite replaces the content', async () => {
+      await fx.repo.write('c/a.txt', Readable.from([Buffer.from('second version')]));
+      assert.equal(await text((await fx.repo.openRead('c/a.txt')).stream), 'second version');
+    });
+
+    test('ranges: from, bounded, suffix, clamped end, unsatisfiable', async () => {
+      await fx.repo.write('r.txt', Readable.from([Buffer.from('0123456789')]));
+      const r1 = await fx.repo.openRead('r.txt', { kind: 'from', start: 2, end: 4 });
+      assert.deepEqual([r1.start, r1.end, r1.size, await text(r1.stream)], [2, 4, 10, '234']);
+      const r2 = await fx.repo.openRead('r.txt', { kind: 'from', start: 7 });
+      assert.equal(await text(r2.stream), '789');
+      const r3 = await fx.repo.openRead('r.txt', { kind: 'suffix', length: 3 });
+      assert.deepEqual([r3.start, await text(r3.stream)], [7, '789']);
+      const r4 = await fx.repo.openRead('r.txt', { kind: 'from', start: 8, end: 100 });
+      assert.deepEqual([r4.end, await text(r4.stream)], [9, '89']);
+      await assert.rejects(
+        fx.repo.openRead('r.txt', { kind: 'from', start: 10 }),
+        (e: unknown) => e instanceof RangeNotSatisfiableError && e.size === 10,
+      );
+    });
+
+    test('an empty file reads as empty', async () => {
+      await fx.repo.write('empty', Readable.from([]));
+      const read = await fx.repo.openRead('empty');
+      assert.deepEqual([read.size, await text(read.stream)], [0, '']);
+    });
+
+    test('reading a missing file is RESOURCE_DOES_NOT_EXIST', async () => {
+      await assert.rejects(
+        fx.repo.openRead('c/missing.txt'),
+        (e: unknown) => e instanceof MlflowError && e.errorCode === 'RESOURCE_DOES_NOT_EXIST',
+      );
+    });
+
+    test('a failed upload leaves nothing visible and keeps the old file', async () => {
+      const failing = new Readable({
+        read() {
+          this.push(Buffer.from('partial data'));
+          this.destroy(new Error('client went away'));
+        },
+      });
+      await assert.rejects(fx.repo.write('c/a.txt', failing), /client went away/);
+      assert.equal(await text((await fx.repo.openRead('c/a.txt')).stream), 'second version');
+      const failing2 = new Readable({
+        read() {
+          this.destroy(new Error('client went away'));
+        },
+      });
+      await assert.rejects(fx.repo.write('new/dir/x.txt', failing2), /client went away/);
+      assert.deepEqual(await fx.repo.list('new'), []);
+      assert.deepEqual(
+        (await fx.repo.list('')).map((f) => f.path),
+        ['c', 'empty', 'r.txt'],
+      );
+    });
+
+    test('unsafe paths are refused by every operation', async () => {
+      for (const p of ['../x', 'a/../../x', '/abs', 'a\\b', 'a//b', 'a\u0000b', '%2e%2e%2fx']) {
+        await assert.rejects(fx.repo.write(p, Readable.from([Buffer.from('x')])), isInvalidPath);
+        await assert.rejects(fx.repo.openRead(p), isInvalidPath);
+        await assert.rejects(fx.repo.list(p), isInvalidPath);
+        await assert.rejects(fx.repo.delete(p), isInvalidPath);
+      }
+      await assert.rejects(fx.repo.delete(''), isInvalidPath);
+    });
+
+    test('delete removes a file, a folder, and ignores a missing path', async () => {
+      await fx.repo.delete('c/a.txt');
+      assert.deepEqual(
+        (await fx.repo.list('c')).map((f) => f.path),
+        ['c/b.bin', 'c/d'],
+      );
+      await fx.repo.delete('c');
+      assert.deepEqual(await fx.repo.list('c'), []);
+      await fx.repo.delete('c/never/was');
+    });
+  });
+}
+
+repositoryContract('local', async () => {
+  const tmp = tempDir('mlflow-ts-repo-');
+  return { repo: new LocalArtifactRepository(path.join(tmp.dir, 'root')), cleanup: tmp.cleanup };
+});
+
+describe('local repository: symlinks never lead outside the root', () => {
+  let tmp: { dir: string; cleanup: () => void };
+  let repo: LocalArtifactRepository;
+  let outside: string;
+  before(() => {
+    tmp = tempDir('mlflow-ts-symlink-');
+    const root = path.join(tmp.dir, 'root');
+    outside = path.join(tmp.dir, 'outside');
+    mkdirSync(path.join(root, 'inner'), { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'secret.txt'), 'secret');
+    writeFileSync(path.join(root, 'inner', 'ok.txt'), 'ok');
+    symlinkSync(outside, path.join(root, 'escape'));
+    symlinkSync(path.join(outside, 'secret.txt'), path.join(root, 'secret-link.txt'));
+    symlinkSync(path.join(root, 'inner'), path.join(root, 'inner-link'));
+    repo = new LocalArtifactRepository(root);
+  });
+  after(() => tmp.cleanup());
+
+  test('reads, writes and lists through an escaping link are refused', async () => {
+    await assert.rejects(repo.openRead('escape/secret.txt'), isInvalidPath);
+    await assert.rejects(repo.openRead('secret-link.txt'), isInvalidPath);
+    await assert.rejects(repo.list('escape'), isInvalidPath);
+    await assert.rejects(repo.write('escape/new.txt', Readable.from([Buffer.from('x')])), isInvalidPath);
+    await assert.rejects(repo.write('escape/sub/new.txt', Readable.from([Buffer.from('x')])), isInvalidPath);
+    await assert.rejects(repo.write('secret-link.txt', Readable.from([Buffer.from('x')])), isInvalidPath);
+    await assert.rejects(repo.delete('escape/secret.txt'), isInvalidPath);
+    assert.deepEqual(tree(outside), ['secret.txt']);
+    assert.equal(readFileSync(path.join(outside, 'secret.txt'), 'utf8'), 'secret');
+  });
+
+  test('a listing leaves out links to the outside and follows links inside', async () => {
+    assert.deepEqual(await repo.list(''), [
+      { path: 'inner', is_dir: true },
+      { path: 'inner-link', is_dir: true },
+    ]);
+    assert.equal(await text((await repo.openRead('inner-link/ok.txt')).stream), 'ok');
+  });
+
+  test('deleting an escaping link removes the link, never its target', async () => {
+    await repo.delete('escape');
+    assert.deepEqual(tree(outside), ['secret.txt']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Over HTTP
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A request sent with its path exactly as given (fetch would resolve '..' and '//'). */
+function rawRequest(
+  base: string,
+  method: string,
+  rawPath: string,
+  options: {
+    body?: Buffer | Readable;
+    headers?: Record<string, string>;
+    sink?: (chunk: Buffer) => void;
+  } = {},
+): Promise<RawResponse> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, method, path: rawPath, headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => (options.sink ? options.sink(chunk) : chunks.push(chunk)));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (options.body instanceof Readable) options.body.pipe(req);
+    else req.end(options.body);
+  });
+}
+
+const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
+
+function json(r: RawResponse): Record<string, any> {
+  return JSON.parse(r.body.toString('utf8'));
+}
+
+describe('artifact proxy over HTTP', () => {
+  let server: TestServer;
+  let dest: string;
+  let outside: string;
+  before(async () => {
+    server = await startTestServer('sqlite');
+    // The destination sits beside a folder that must never be touched.
+    dest = server.artifactsDir;
+    outside = path.join(path.dirname(dest), `${path.basename(dest)}-outside`);
+    mkdirSync(outside);
+    writeFileSync(path.join(outside, 'secret.txt'), 'secret');
+    mkdirSync(path.join(dest, 'linked'), { recursive: true });
+    symlinkSync(outside, path.join(dest, 'escape'));
+  });
+  after(async () => {
+    await server.close();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  test('upload, list, download, overwrite, delete', async () => {
+    const put = await rawRequest(server.url, 'PUT', `${PROXY}/exp/run/artifacts/notes.txt`, {
+      body: Buffer.from('first'),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    assert.equal(put.status, 200);
+    assert.deepEqual(json(put), {});
+    // Any Content-Type (or none) is taken as raw bytes.
+    for (const [name, type] of [
+      ['model/MLmodel', 'text/plain'],
+      ['data.json', 'application/json'],
+    ]) {
+      const r = await rawRequest(server.url, 'PUT', `${PROXY}/exp/run/artifacts/${name}`, {
+        body: Buffer.from(`{"name": "${name}"}`),
+        headers: { 'Content-Type': type },
+      });
+      assert.equal(r.status, 200, r.body.toString());
+    }
+    const list = await rawRequest(server.url, 'GET', `${PROXY}?path=exp/run/artifacts`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(json(list), {
+      files: [
+        { path: 'data.json', is_dir: false, file_size: 21 },
+        { path: 'model', is_dir: true },
+        { path: 'notes.txt', is_dir: false, file_size: 5 },
+      ],
+    });
+    const root = await rawRequest(server.url, 'GET', PROXY);
+    assert.deepEqual(json(root), {
+      files: [
+        { path: 'exp', is_dir: true },
+        { path: 'linked', is_dir: true },
+      ],
+    });
+    assert.deepEqual(json(await rawRequest(server.url, 'GET', `${PROXY}?path=nothing/here`)), {});
+
+    const get = await rawRequest(server.url, 'GET', `${PROXY}/exp/run/artifacts/notes.txt`);
+    assert.equal(get.status, 200);
+    assert.equal(get.body.toString(), 'first');
+    assert.equal(get.headers['content-type'], 'text/plain');
+    assert.equal(get.headers['content-disposition'], 'attachment; filename=notes.txt');
+    assert.equal(get.headers['x-content-type-options'], 'nosniff');
+    assert.equal(get.headers['content-length'], '5');
+
+    const ajax = await rawRequest(
+      server.url,
+      'GET',
+      `/ajax-api/2.0/mlflow-artifacts/artifacts/exp/run/artifacts/model/MLmodel`,
+    );
+    assert.equal(ajax.status, 200);
+    assert.equal(ajax.headers['content-type'], 'text/plain');
+
+    await rawRequest(server.url, 'PUT', `${PROXY}/exp/run/artifacts/notes.txt`, {
+      body: Buffer.from('second!'),
+    });
+    assert.equal(
+      (await rawRequest(server.url, 'GET', `${PROXY}/exp/run/artifacts/notes.txt`)).body.toString(),
+      'second!',
+    );
+
+    const del = await rawRequest(server.url, 'DELETE', `${PROXY}/exp/run/artifacts/notes.txt`);
+    assert.equal(del.status, 200);
+    assert.deepEqual(json(del), {});
+    const gone = await rawRequest(server.url, 'GET', `${PROXY}/exp/run/artifacts/notes.txt`);
+    assert.equal(gone.status, 404);
+    assert.equal(json(gone).error_code, 'RESOURCE_DOES_NOT_EXIST');
+    assert.equal((await rawRequest(server.url, 'DELETE', `${PROXY}/exp/run/artifacts/model`)).status, 200);
+    assert.deepEqual(
+      json(await rawRequest(server.url, 'GET', `${PROXY}?path=exp/run/artifacts`)).files.map(
+        (f: any) => f.path,
+      ),
+      ['data.json'],
+    );
+  });
+
+  test('file names with spaces and non-ASCII characters round-trip', async () => {
+    const name = encodeURIComponent('my résumé 100%.txt');
+    assert.equal(
+      (await rawRequest(server.url, 'PUT', `${PROXY}/names/${name}`, { body: Buffer.from('x') })).status,
+      200,
+    );
+    const list = json(await rawRequest(server.url, 'GET', `${PROXY}?path=names`));
+    assert.deepEqual(list.files, [{ path: 'my résumé 100%.txt', is_dir: false, file_size: 1 }]);
+    const get = await rawRequest(server.url, 'GET', `${PROXY}/names/${name}`);
+    assert.equal(get.status, 200);
+    assert.match(
+      String(get.headers['content-disposition']),
+      /filename\*=UTF-8''my%20r%C3%A9sum%C3%A9%20100%25\.txt/,
+    );
+  });
+
+  test('Range requests: 206 with Content-Range, suffix ranges, 416 when unsatisfiable', async () => {
+    await rawRequest(server.url, 'PUT', `${PROXY}/range/digits.bin`, { body: Buffer.from('0123456789') });
+    const url = `${PROXY}/range/digits.bin`;
+    const part = await rawRequest(server.url, 'GET', url, { headers: { Range: 'bytes=2-5' } });
+    assert.equal(part.status, 206);
+    assert.equal(part.body.toString(), '2345');
+    assert.equal(part.headers['content-range'], 'bytes 2-5/10');
+    assert.equal(part.headers['content-length'], '4');
+    assert.equal(part.headers['content-type'], 'application/octet-stream');
+    const suffix = await rawRequest(server.url, 'GET', url, { headers: { Range: 'bytes=-3' } });
+    assert.deepEqual([suffix.status, suffix.body.toString()], [206, '789']);
+    const open = await rawRequest(server.url, 'GET', url, { headers: { Range: 'bytes=6-' } });
+    assert.deepEqual(
+      [open.status, open.body.toString(), open.headers['content-range']],
+      [206, '6789', 'bytes 6-9/10'],
+    );
+    const beyond = await rawRequest(server.url, 'GET', url, { headers: { Range: 'bytes=10-20' } });
+    assert.equal(beyond.status, 416);
+    assert.equal(beyond.headers['content-range'], 'bytes */10');
+    // A header that does not parse, or asks for several ranges, is ignored: the whole file is sent.
+    for (const header of ['bytes=5-2', 'lines=1-2', 'bytes=0-1,4-5', 'bytes=x-']) {
+      const whole = await rawRequest(server.url, 'GET', url, { headers: { Range: header } });
+      assert.deepEqual([whole.status, whole.body.toString()], [200, '0123456789'], header);
+    }
+    assert.equal((await rawRequest(server.url, 'GET', url)).headers['accept-ranges'], 'bytes');
+  });
+
+  test('a 50 MB upload and download are streamed with their content intact', async () => {
+    const size = 50 * 1024 * 1024;
+    const chunk = 1024 * 1024;
+    const sent = createHash('sha256');
+    let produced = 0;
+    const source = new Readable({
+      read() {
+        if (produced >= size) return this.push(null);
+        const buf = Buffer.alloc(chunk);
+        for (let i = 0; i < chunk; i += 4) buf.writeUInt32LE((produced + i) >>> 0, i);
+        produced += chunk;
+        sent.update(buf);
+        this.push(buf);
+      },
+    });
+    const put = await rawRequest(server.url, 'PUT', `${PROXY}/big/blob.bin`, {
+      body: source,
+      headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' },
+    });
+    assert.equal(put.status, 200, put.body.toString());
+    const expected = sent.digest('hex');
+    const got = createHash('sha256');
+    let received = 0;
+    const get = await rawRequest(server.url, 'GET', `${PROXY}/big/blob.bin`, {
+      sink: (c) => {
+        received += c.length;
+        got.update(c);
+      },
+    });
+    assert.equal(get.status, 200);
+    assert.equal(get.headers['content-length'], String(size));
+    assert.equal(received, size);
+    assert.equal(got.digest('hex'), expected);
+    const tail = await rawRequest(server.url, 'GET', `${PROXY}/big/blob.bin`, {
+      headers: { Range: `bytes=${size - 8}-` },
+    });
+    assert.equal(tail.status, 206);
+    assert.equal(tail.body.readUInt32LE(0), (size - 8) >>> 0);
+  });
+
+  test('an upload cut off mid-stream leaves nothing behind', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const url = new URL(server.url);
+      const req = http.request({
+        host: url.hostname,
+        port: url.port,
+        method: 'PUT',
+        path: `${PROXY}/cut/partial.bin`,
+        headers: { 'Content-Length': '1000000' },
+      });
+      req.on('error', () => resolve());
+      req.write(Buffer.alloc(1000, 1), () =>
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 100),
+      );
+      req.on('response', () => reject(new Error('the server answered an incomplete upload')));
+    });
+    // The server notices the dropped connection and removes its temporary file.
+    const temp = path.join(dest, '.mlflow-ts-uploads');
+    for (let i = 0; i < 50 && readdirSync(temp).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(readdirSync(temp), []);
+    assert.deepEqual(json(await rawRequest(server.url, 'GET', `${PROXY}?path=cut`)), {});
+    assert.ok(!tree(dest).some((p) => p.startsWith('cut')));
+    assert.ok(
+      !json(await rawRequest(server.url, 'GET', PROXY)).files.some(
+        (f: any) => f.path === '.mlflow-ts-uploads',
+      ),
+    );
+  });
+
+  describe('every traversal attempt is refused and nothing outside the destination changes', () => {
+    const outsideName = () => path.basename(outside);
+    const attempts = (): string[] => [
+      '../evil.txt',
+      '../../evil.txt',
+      'a/../../evil.txt',
+      `../${outsideName()}/evil.txt`,
+      '..%2fevil.txt',
+      '..%2F..%2Fevil.txt',
+      '%2e%2e/evil.txt',
+      '%2e%2e%2fevil.txt',
+      'a/%2e%2e/%2e%2e/evil.txt',
+      '%252e%252e%252fevil.txt',
+      '%25252e%25252e%25252fevil.txt',
+      'a%5c..%5c..%5cevil.txt',
+      '..%5cevil.txt',
+      `%2f${encodeURIComponent(outside.slice(1))}%2fevil.txt`,
+      `/${outside.slice(1)}/evil.txt`,
+      'a//evil.txt',
+      'a%2f%2fevil.txt',
+      'evil%00.txt',
+      'a/evil%00/../x.txt',
+      'C:%5cevil.txt',
+      `file:%2f%2f${encodeURIComponent(outside)}%2fevil.txt`,
+      'a%23/evil.txt',
+      'escape/evil.txt',
+      'escape/sub/evil.txt',
+      '.mlflow-ts-uploads/evil.txt',
+    ];
+
+    test('PUT', async () => {
+      for (const attempt of attempts()) {
+        const r = await rawRequest(server.url, 'PUT', `${PROXY}/${attempt}`, { body: Buffer.from('evil') });
+        assert.equal(r.status, 400, `[${attempt}]: ${r.status} ${r.body}`);
+        assert.deepEqual(
+          json(r),
+          { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' },
+          attempt,
+        );
+      }
+      assert.deepEqual(tree(outside), ['secret.txt']);
+      assert.ok(!tree(path.dirname(dest)).some((p) => p.includes('evil')));
+    });
+
+    test('GET download', async () => {
+      for (const attempt of [...attempts(), 'escape/secret.txt', `../${outsideName()}/secret.txt`]) {
+        const r = await rawRequest(server.url, 'GET', `${PROXY}/${attempt}`);
+        assert.equal(r.status, 400, `[${attempt}]: ${r.status} ${r.body}`);
+        assert.equal(json(r).message, 'Invalid path', attempt);
+      }
+    });
+
+    test('GET list', async () => {
+      for (const attempt of [
+        '..',
+        '../',
+        `../${outsideName()}`,
+        '%2e%2e',
+        '/etc',
+        '%2fetc',
+        'escape',
+        'a//b',
+        'a%5cb',
+      ]) {
+        const r = await rawRequest(server.url, 'GET', `${PROXY}?path=${attempt}`);
+        assert.equal(r.status, 400, `[${attempt}]: ${r.status} ${r.body}`);
+        assert.equal(json(r).message, 'Invalid path', attempt);
+      }
+    });
+
+    test('DELETE, including the destination root itself', async () => {
+      for (const attempt of [
+        ...attempts(),
+        `../${outsideName()}/secret.txt`,
+        `../${outsideName()}`,
+        '.',
+        '%2e',
+      ]) {
+        const r = await rawRequest(server.url, 'DELETE', `${PROXY}/${attempt}`);
+        assert.equal(r.status, 400, `[${attempt}]: ${r.status} ${r.body}`);
+        assert.equal(json(r).message, 'Invalid path', attempt);
+      }
+      // With no path at all there is no DELETE route (as in MLflow): the destination stays.
+      const bare = await rawRequest(server.url, 'DELETE', `${PROXY}/`);
+      assert.equal(json(bare).error_code, 'ENDPOINT_NOT_FOUND');
+      assert.deepEqual(tree(outside), ['secret.txt']);
+      assert.ok(tree(dest).includes('linked/'));
+    });
+  });
+});
+
+for (const dialect of DIALECTS) {
+  describe(`run artifacts (${dialect})`, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer(dialect);
+    });
+    after(() => server.close());
+
+    test('a run gets mlflow-artifacts:/<exp>/<run>/artifacts; proxied uploads list via artifacts/list', async () => {
+      const exp = (await call(server.api, 'POST', 'experiments/create', { name: 'artifacts' })).body
+        .experiment_id;
+      const run = (await call(server.api, 'POST', 'runs/create', { experiment_id: exp })).body.run.info;
+      assert.equal(run.artifact_uri, `mlflow-artifacts:/${exp}/${run.run_id}/artifacts`);
+      // What MLflow's client does for mlflow.log_artifact: PUT below the run's proxied root.
+      const base = `${PROXY}/${exp}/${run.run_id}/artifacts`;
+      for (const [name, body] of [
+        ['metrics.json', '{"a": 1}'],
+        ['model/MLmodel', 'flavors: {}'],
+        ['model/data/weights.bin', 'WEIGHTS'],
+      ]) {
+        const r = await rawRequest(server.url, 'PUT', `${base}/${name}`, { body: Buffer.from(body) });
+        assert.equal(r.status, 200);
+      }
+      const root = await call(server.api, 'GET', 'artifacts/list', { run_id: run.run_id });
+      assert.equal(root.status, 200);
+      assert.deepEqual(root.body, {
+        root_uri: run.artifact_uri,
+        files: [
+          { path: 'metrics.json', is_dir: false, file_size: 8 },
+          { path: 'model', is_dir: true },
+        ],
+      });
+      const model = await call(server.api, 'GET', 'artifacts/list', { run_uuid: run.run_id, path: 'model' });
+      assert.deepEqual(model.body.files, [
+        { path: 'model/MLmodel', is_dir: false, file_size: 11 },
+        { path: 'model/data', is_dir: true },
+      ]);
+      const empty = await call(server.api, 'GET', 'artifacts/list', { run_id: run.run_id, path: 'none' });
+      assert.deepEqual(empty.body, { root_uri: run.artifact_uri });
+      const ajax = await call(`${server.url}/ajax-api/2.0/mlflow`, 'GET', 'artifacts/list', {
+        run_id: run.run_id,
+        path: 'model/data',
+      });
+      assert.deepEqual(ajax.body.files, [{ path: 'model/data/weights.bin', is_dir: false, file_size: 7 }]);
+
+      const file = await rawRequest(
+        server.url,
+        'GET',
+        `/get-artifact?run_id=${run.run_id}&path=${encodeURIComponent('model/MLmodel')}`,
+      );
+      assert.equal(file.status, 200);
+      assert.equal(file.body.toString(), 'flavors: {}');
+      assert.equal(file.headers['content-type'], 'text/plain');
+      assert.equal(file.headers['content-disposition'], 'attachment; filename=MLmodel');
+      const ranged = await rawRequest(
+        server.url,
+        'GET',
+        `/get-artifact?run_id=${run.run_id}&path=model/data/weights.bin`,
+        {
+          headers: { Range: 'bytes=0-2' },
+        },
+      );
+      assert.deepEqual([ranged.status, ranged.body.toString()], [206, 'WEI']);
+    });
+
+    test('errors: unknown run, missing run_id, traversal in path', async () => {
+      const unknown = await call(server.api, 'GET', 'artifacts/list', { run_id: 'f'.repeat(32) });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error_code, 'RESOURCE_DOES_NOT_EXIST');
+      const missing = await call(server.api, 'GET', 'artifacts/list', {});
+      assert.equal(missing.body.error_code, 'INVALID_PARAMETER_VALUE');
+      const file = await rawRequest(server.url, 'GET', `/get-artifact?run_id=${'f'.repeat(32)}&path=x.txt`);
+      assert.equal(file.status, 404);
+      assert.equal(json(file).error_code, 'RESOURCE_DOES_NOT_EXIST');
+
+      const exp = (await call(server.api, 'POST', 'experiments/create', { name: 'traversal' })).body
+        .experiment_id;
+      const run = (await call(server.api, 'POST', 'runs/create', { experiment_id: exp })).body.run.info;
+      for (const p of ['..', '../..', '../../other', '/etc', '%2e%2e', 'a//b']) {
+        const r = await call(server.api, 'GET', 'artifacts/list', { run_id: run.run_id, path: p });
+        assert.deepEqual(r.body, { error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid path' }, p);
+        const g = await rawRequest(
+          server.url,
+          'GET',
+          `/get-artifact?run_id=${run.run_id}&path=${encodeURIComponent(p)}`,
+        );
+        assert.equal(json(g).message, 'Invalid path', p);
+      }
+    });
+  });
+}
+
+describe('run artifacts in a local artifact root (--no-serve-artifacts)', () => {
+  let server: TestServer;
+  let root: { dir: string; cleanup: () => void };
+  before(async () => {
+    root = tempDir('mlflow-ts-local-root-');
+    server = await startTestServer('sqlite', { serveArtifacts: false, defaultArtifactRoot: root.dir });
+  });
+  after(async () => {
+    await server.close();
+    root.cleanup();
+  });
+
+  test('artifacts/list and get-artifact read the run folder directly', async () => {
+    const exp = (await call(server.api, 'POST', 'experiments/create', { name: 'local' })).body.experiment_id;
+    const run = (await call(server.api, 'POST', 'runs/create', { experiment_id: exp })).body.run.info;
+    assert.equal(run.artifact_uri, path.join(root.dir, exp, run.run_id, 'artifacts'));
+    mkdirSync(path.join(run.artifact_uri, 'plots'), { recursive: true });
+    writeFileSync(path.join(run.artifact_uri, 'plots', 'loss.png'), 'PNG');
+    const list = await call(server.api, 'GET', 'artifacts/list', { run_id: run.run_id, path: 'plots' });
+    assert.deepEqual(list.body, {
+      root_uri: run.artifact_uri,
+      files: [{ path: 'plots/loss.png', is_dir: false, file_size: 3 }],
+    });
+    const file = await rawRequest(
+      server.url,
+      'GET',
+      `/get-artifact?run_id=${run.run_id}&path=plots/loss.png`,
+    );
+    assert.equal(file.headers['content-type'], 'image/png');
+    assert.equal(file.body.toString(), 'PNG');
+    // A file: URI root works the same way.
+    const exp2 = (
+      await call(server.api, 'POST', 'experiments/create', {
+        name: 'file-uri',
+        artifact_location: `file://${path.join(root.dir, 'via-uri')}`,
+      })
+    ).body.experiment_id;
+    const run2 = (await call(server.api, 'POST', 'runs/create', { experiment_id: exp2 })).body.run.info;
+    mkdirSync(path.join(root.dir, 'via-uri', run2.run_id, 'artifacts'), { recursive: true });
+    writeFileSync(path.join(root.dir, 'via-uri', run2.run_id, 'artifacts', 'a.txt'), 'A');
+    const list2 = await call(server.api, 'GET', 'artifacts/list', { run_id: run2.run_id });
+    assert.deepEqual(list2.body.files, [{ path: 'a.txt', is_dir: false, file_size: 1 }]);
+  });
+
+  test('the proxy answers 503 in plain text, as MLflow does', async () => {
+    const r = await rawRequest(server.url, 'PUT', `${PROXY}/x.txt`, { body: Buffer.from('x') });
+    assert.equal(r.status, 503);
+    assert.match(r.body.toString(), /disabled due to the mlflow server running with `--no-serve-artifacts`/);
+    const l = await rawRequest(server.url, 'GET', PROXY);
+    assert.equal(l.status, 503);
+  });
+});
+
+describe('--artifacts-only', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer('sqlite', { artifactsOnly: true });
+  });
+  after(() => server.close());
+
+  test('tracking endpoints answer 503 and the proxy works', async () => {
+    const r = await rawRequest(server.url, 'POST', '/api/2.0/mlflow/experiments/create', {
+      body: Buffer.from('{"name":"x"}'),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(r.status, 503);
+    assert.equal(
+      r.body.toString(),
+      'Endpoint: /api/2.0/mlflow/experiments/create disabled due to the mlflow server running in `--artifacts-only` mode. To enable tracking server functionality, run `mlflow server` without `--artifacts-only`',
+    );
+    assert.equal(
+      (await rawRequest(server.url, 'GET', '/api/2.0/mlflow/artifacts/list?run_id=x')).status,
+      503,
+    );
+    assert.equal((await rawRequest(server.url, 'GET', '/get-artifact?run_id=x&path=y')).status, 503);
+    const put = await rawRequest(server.url, 'PUT', `${PROXY}/only.txt`, { body: Buffer.from('ok') });
+    assert.equal(put.status, 200);
+    assert.equal((await rawRequest(server.url, 'GET', `${PROXY}/only.txt`)).body.toString(), 'ok');
+  });
+
+  test('the CLI refuses --artifacts-only with a backend store, as MLflow does', () => {
+    const cli = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
+    const result = spawnSync(
+      process.execPath,
+      [cli, 'server', '--artifacts-only', '--backend-store-uri', 'sqlite:///elsewhere.db', '--port', '0'],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /^Error: You are starting a tracking server in `--artifacts-only` mode/);
+  });
+});
