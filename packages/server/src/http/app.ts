@@ -149,10 +149,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new Error('tracking is disabled on an artifacts-only server');
     },
   });
-  const endpoints = [
-    ...trackingEndpoints(tracking ?? noTracking),
-    ...artifactEndpoints(options.artifacts),
-  ];
+  const endpoints = [...trackingEndpoints(tracking ?? noTracking), ...artifactEndpoints(options.artifacts)];
   for (const endpoint of endpoints) register(app, endpoint, disabled);
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
