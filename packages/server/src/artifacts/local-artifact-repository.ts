@@ -116,7 +116,12 @@ export class LocalArtifactRepository implements ArtifactRepository {
         await handle.close();
         return { stream: Readable.from([]), size: info.size, start, end };
       }
-      return { stream: handle.createReadStream({ start, end }), size: info.size, start, end };
+      return {
+        stream: handle.createReadStream({ start, end, highWaterMark: 1 << 20 }),
+        size: info.size,
+        start,
+        end,
+      };
     } catch (error) {
       await handle.close().catch(() => {});
       throw error;
