@@ -2,13 +2,15 @@
 import { Command } from 'commander';
 import { MlflowError } from '../entities/errors.js';
 import { VERSION } from '../version.js';
+import { gcCommand } from './gc-command.js';
 import { dbCommand, serverCommand } from './server-command.js';
 
 const program = new Command('mlflow-ts')
   .description('MLflow-compatible tracking server and tools.')
   .version(VERSION)
   .addCommand(serverCommand())
-  .addCommand(dbCommand());
+  .addCommand(dbCommand())
+  .addCommand(gcCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof MlflowError || (error instanceof Error && error.constructor === Error)) {

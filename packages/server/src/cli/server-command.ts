@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { upgradeDatabase } from '../store/database.js';
 
-const DEFAULT_BACKEND_STORE_URI = 'sqlite:///mlflow.db';
+export const DEFAULT_BACKEND_STORE_URI = 'sqlite:///mlflow.db';
 
 function port(value: string): number {
   const n = Number(value);

@@ -23,6 +23,8 @@ const WRITE_METHODS = [
   'logBatch',
   'deleteTag',
   'logInputs',
+  'hardDeleteRun',
+  'hardDeleteExperiment',
 ] as const satisfies readonly (keyof SqlTrackingStore)[];
 type WriteMethod = (typeof WRITE_METHODS)[number];
 

@@ -1,0 +1,188 @@
+import path from 'node:path';
+import type { ArtifactRepository } from '../artifacts/artifact-repository.js';
+import { isLocalArtifactUri, proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
+import { LocalArtifactRepository, localArtifactDir } from '../artifacts/local-artifact-repository.js';
+import { safeArtifactPath } from '../artifacts/safe-path.js';
+import { MlflowError } from '../entities/errors.js';
+import type { SqlTrackingStore } from '../store/sql-tracking-store.js';
+
+// Permanent deletion of deleted runs and experiments (MLflow's `mlflow gc`): artifacts first, then the
+// rows, one transaction per run and per experiment.
+
+export interface GcOptions {
+  /** MLflow's --older-than text (e.g. `1d2h3m4s`); absent means no age limit. */
+  olderThan?: string;
+  /** Only these runs (MLflow's comma-separated --run-ids, already split). */
+  runIds?: string[];
+  /** Only these experiments and their deleted runs (--experiment-ids, already split). */
+  experimentIds?: string[];
+}
+
+export interface GcReport {
+  runs: string[];
+  experiments: string[];
+}
+
+export interface GcOutput {
+  /** Progress lines (stdout). */
+  info(line: string): void;
+  /** Artifacts that could not be removed but did not stop the run's deletion (stderr). */
+  warn(line: string): void;
+}
+
+const DURATION = /^(?:([\d.]+?)d)?(?:([\d.]+?)h)?(?:([\d.]+?)m)?(?:([\d.]+?)s)?$/;
+const UNIT_MS = [86_400_000, 3_600_000, 60_000, 1_000];
+
+/** MLflow's --older-than format, `#d#h#m#s` with any part optional and decimals allowed, in milliseconds. */
+export function parseOlderThan(text: string): number {
+  const match = DURATION.exec(text);
+  const parts = match?.slice(1).map((p) => (p === undefined ? 0 : Number(p)));
+  if (!parts || parts.some((n) => !Number.isFinite(n))) {
+    throw MlflowError.invalidParameter(
+      `Could not parse any time information from '${text}'. Examples of valid strings: '8h', '2d8h5m20s', '2m4s'`,
+    );
+  }
+  return Math.trunc(parts.reduce((sum, n, i) => sum + n * UNIT_MS[i], 0));
+}
+
+/** Splits a comma-separated id list, dropping empty entries and duplicates. */
+export function idList(text: string): string[] {
+  return [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/**
+ * Removes the artifacts under a run's artifact URI. Local paths and mlflow-artifacts: URIs (below the
+ * artifacts destination) are deleted; a missing directory is fine. URIs this tool cannot resolve are
+ * reported through `warn` and skipped, as MLflow does for an invalid URL. Other failures throw.
+ */
+export async function deleteRunArtifacts(
+  runId: string,
+  artifactUri: string,
+  destination: ArtifactRepository,
+  output: GcOutput,
+): Promise<void> {
+  const skip = (reason: string) =>
+    output.warn(
+      `Warning: could not delete the artifacts of run ${runId} at '${artifactUri}': ${reason}. The run is deleted anyway; remove its artifacts by hand if they exist.`,
+    );
+  if (isLocalArtifactUri(artifactUri)) {
+    let dir: string;
+    try {
+      dir = localArtifactDir(artifactUri);
+    } catch {
+      return skip('not a valid local path');
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return skip('it is a filesystem root');
+    await new LocalArtifactRepository(parent).delete(path.basename(dir));
+    return;
+  }
+  const proxied =
+    uriScheme(artifactUri) === 'mlflow-artifacts' ? proxiedArtifactPath(artifactUri) : undefined;
+  if (proxied === undefined) {
+    return skip(
+      `the '${uriScheme(artifactUri)}' scheme is not supported (only local paths and mlflow-artifacts: URIs)`,
+    );
+  }
+  let relative: string;
+  try {
+    relative = safeArtifactPath(proxied);
+  } catch {
+    return skip('the path is not a safe path below the artifacts destination');
+  }
+  await destination.delete(relative);
+}
+
+/**
+ * MLflow's gc: without ids, every deleted run (deleted at least --older-than ago) and every deleted
+ * experiment (last updated before then) with its deleted runs. With --run-ids and/or --experiment-ids,
+ * only the runs named and the experiments named (with their deleted runs). Every id is checked before
+ * anything is deleted; a failure stops the command, and what was deleted up to then stays deleted.
+ */
+export async function garbageCollect(
+  store: SqlTrackingStore,
+  destination: ArtifactRepository,
+  options: GcOptions,
+  output: GcOutput,
+): Promise<GcReport> {
+  const ageLimit = options.olderThan !== undefined;
+  const olderThanMs = ageLimit ? parseOlderThan(options.olderThan as string) : 0;
+  const threshold = Date.now() - olderThanMs;
+  const oldEnough = new Set(await store.deletedRunIds(olderThanMs));
+  const byIds = options.runIds !== undefined || options.experimentIds !== undefined;
+
+  let experimentIds: string[];
+  if (options.experimentIds) {
+    experimentIds = options.experimentIds;
+    const experiments = await Promise.all(
+      experimentIds.map(async (id) => {
+        const experiment = await store.getExperiment(id);
+        if (!experiment) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
+        return experiment;
+      }),
+    );
+    const active = experiments.filter((e) => e.lifecycle_stage !== 'deleted').map((e) => e.experiment_id);
+    if (active.length) {
+      throw MlflowError.invalidParameter(
+        `Experiments ${active.join(', ')} are not in the deleted lifecycle stage. Only experiments in the deleted lifecycle stage can be hard-deleted; delete them first.`,
+      );
+    }
+    const recent = experiments.filter((e) => e.last_update_time >= threshold).map((e) => e.experiment_id);
+    if (ageLimit && recent.length) {
+      throw MlflowError.invalidParameter(
+        `Experiments ${recent.join(', ')} are not older than the required age. Only experiments older than ${options.olderThan} can be deleted.`,
+      );
+    }
+  } else {
+    experimentIds = byIds ? [] : await store.deletedExperimentIds(ageLimit ? threshold : undefined);
+  }
+
+  const runIds = new Set(options.runIds ?? (byIds ? [] : oldEnough));
+  for (const id of experimentIds) {
+    for (const runId of await store.deletedRunIdsOfExperiment(id)) runIds.add(runId);
+  }
+
+  const runs = [];
+  for (const runId of runIds) {
+    const run = await store.getRun(runId);
+    if (!run) throw MlflowError.notFound(`Run with id=${runId} not found`);
+    if (run.info.lifecycle_stage !== 'deleted') {
+      throw MlflowError.invalidParameter(
+        `Run ${runId} is not in \`deleted\` lifecycle stage. Only runs in \`deleted\` lifecycle stage can be deleted; delete the run first.`,
+      );
+    }
+    if (ageLimit && !oldEnough.has(runId)) {
+      throw MlflowError.invalidParameter(
+        `Run ${runId} is not older than the required age. Only runs older than ${options.olderThan} can be deleted.`,
+      );
+    }
+    runs.push(run.info);
+  }
+
+  const report: GcReport = { runs: [], experiments: [] };
+  for (const run of runs) {
+    try {
+      await deleteRunArtifacts(run.run_id, run.artifact_uri, destination, output);
+    } catch (error) {
+      throw new Error(
+        `could not delete the artifacts of run ${run.run_id} at '${run.artifact_uri}': ${(error as Error).message}. The run was kept; fix the cause (permissions, path) and run gc again.`,
+      );
+    }
+    await store.hardDeleteRun(run.run_id);
+    report.runs.push(run.run_id);
+    output.info(`Run with ID ${run.run_id} has been permanently deleted.`);
+  }
+  for (const id of experimentIds) {
+    await store.hardDeleteExperiment(id);
+    report.experiments.push(id);
+    output.info(`Experiment with ID ${id} has been permanently deleted.`);
+  }
+  return report;
+}
