@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as `npm test` and CI run it: install, build, lint and format
-# check, type check, then the test files against SQLite and a real PostgreSQL on loopback.
+# check, type check, then the test files against SQLite and a real PostgreSQL on loopback, with S3 served by moto.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,17 @@ npx tsc -p tsconfig.json
 # Installs PostgreSQL from Debian's packages when missing; a failure here fails the run.
 MLFLOW_TS_TEST_POSTGRES_URI=$(bash scripts/services/postgres.sh start)
 export MLFLOW_TS_TEST_POSTGRES_URI
+
+# S3 (moto's server on loopback) for the S3 artifact repository. Under CI a missing moto fails the run;
+# elsewhere the S3 tests are skipped with the reason.
+if MLFLOW_TS_TEST_S3_ENDPOINT=$(bash scripts/services/moto.sh start); then
+  export MLFLOW_TS_TEST_S3_ENDPOINT
+elif [ "${CI:-}" = true ]; then
+  echo "scripts/services/moto.sh start failed; the S3 tests need it under CI" >&2
+  exit 1
+else
+  unset MLFLOW_TS_TEST_S3_ENDPOINT
+fi
 
 mkdir -p test-results
 tap=test-results/tests.tap

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import pg from 'pg';
+import { createS3Client, type S3ClientSettings } from '../src/artifacts/s3-artifact-repository.js';
 import { MlflowError } from '../src/entities/errors.js';
 import { type RunningServer, type ServerConfig, startServer } from '../src/server.js';
 import { TrackingService } from '../src/services/tracking-service.js';
@@ -179,4 +186,58 @@ export async function call<T = Record<string, any>>(
   const response = await fetch(url, init);
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+let s3Endpoint: { url?: string; reason?: string; required: boolean } | undefined;
+
+/**
+ * The endpoint of the test S3 server (moto), from MLFLOW_TS_TEST_S3_ENDPOINT or started by
+ * scripts/services/moto.sh. Returns { url } when there is one, otherwise the reason; `required` is true
+ * under CI (CI=true), where the S3 tests must then fail rather than be skipped.
+ */
+export function s3TestEndpoint(): { url?: string; reason?: string; required: boolean } {
+  if (s3Endpoint) return s3Endpoint;
+  const required = process.env.CI === 'true';
+  if (process.env.MLFLOW_TS_TEST_S3_ENDPOINT) {
+    s3Endpoint = { url: process.env.MLFLOW_TS_TEST_S3_ENDPOINT, required };
+    return s3Endpoint;
+  }
+  try {
+    const url = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/services/moto.sh'), 'start'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+    s3Endpoint = { url, required };
+  } catch (error) {
+    const reason = `the test S3 server could not be started (scripts/services/moto.sh start): ${error}`;
+    s3Endpoint = { reason, required };
+  }
+  return s3Endpoint;
+}
+
+/** Client settings for the test S3 server: moto accepts any credentials. */
+export function s3TestSettings(endpoint: string): S3ClientSettings {
+  return { endpoint, region: 'us-east-1', accessKeyId: 'testing', secretAccessKey: 'testing' };
+}
+
+/** Creates an empty bucket on the test S3 server; the cleanup empties and removes it. */
+export async function freshS3Bucket(
+  endpoint: string,
+): Promise<{ bucket: string; cleanup: () => Promise<void> }> {
+  const client = createS3Client(s3TestSettings(endpoint));
+  const bucket = `mlflow-ts-test-${randomBytes(6).toString('hex')}`;
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    bucket,
+    async cleanup() {
+      for (;;) {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+        const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key as string }));
+        if (keys.length === 0) break;
+        await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+      }
+      await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+      client.destroy();
+    },
+  };
 }

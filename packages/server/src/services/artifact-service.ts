@@ -5,17 +5,18 @@ import type {
   FileInfo,
   ReadRange,
 } from '../artifacts/artifact-repository.js';
-import { isLocalArtifactUri, proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
-import { LocalArtifactRepository, localArtifactDir } from '../artifacts/local-artifact-repository.js';
+import { proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
+import { openArtifactRepository } from '../artifacts/open-artifact-repository.js';
 import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { Run } from '../entities/tracking.js';
 
-/** Opens the repository for a --artifacts-destination URI; only local destinations exist so far. */
+/** Opens the repository for a --artifacts-destination URI: a local directory or s3://bucket/prefix. */
 export function openArtifactDestination(uri: string): ArtifactRepository {
-  if (isLocalArtifactUri(uri)) return new LocalArtifactRepository(localArtifactDir(uri));
+  const repo = openArtifactRepository(uri);
+  if (repo) return repo;
   throw new Error(
-    `artifact destination '${uri}': the '${uriScheme(uri)}' scheme is not supported yet; use a local directory.`,
+    `artifact destination '${uri}': the '${uriScheme(uri)}' scheme is not supported yet; use a local directory or s3://bucket/prefix.`,
   );
 }
 
@@ -81,9 +82,8 @@ export class ArtifactService {
     if (proxied !== undefined && this.options.proxy) {
       return { rootUri, repo: this.options.proxy, prefix: safeArtifactPath(proxied, { allowRoot: true }) };
     }
-    if (isLocalArtifactUri(rootUri)) {
-      return { rootUri, repo: new LocalArtifactRepository(localArtifactDir(rootUri)), prefix: '' };
-    }
+    const direct = proxied === undefined ? openArtifactRepository(rootUri) : undefined;
+    if (direct) return { rootUri, repo: direct, prefix: '' };
     throw new MlflowError(
       'NOT_IMPLEMENTED',
       proxied !== undefined
