@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as `npm test` and CI run it: install, build, lint and format
-# check, type check, then the test files against SQLite and a real PostgreSQL on loopback, with S3 served by moto.
+# check, type check, then the test files against SQLite and a real PostgreSQL on loopback, with S3 served by moto
+# and Azure Blob Storage by Azurite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,17 @@ elif [ "${CI:-}" = true ]; then
   exit 1
 else
   unset MLFLOW_TS_TEST_S3_ENDPOINT
+fi
+
+# Azure Blob Storage (Azurite, a devDependency, on loopback) for the Azure artifact repository. Under CI a
+# missing Azurite fails the run; elsewhere the Azure tests are skipped with the reason.
+if MLFLOW_TS_TEST_AZURE_CONNECTION_STRING=$(bash scripts/services/azurite.sh start); then
+  export MLFLOW_TS_TEST_AZURE_CONNECTION_STRING
+elif [ "${CI:-}" = true ]; then
+  echo "scripts/services/azurite.sh start failed; the Azure tests need it under CI" >&2
+  exit 1
+else
+  unset MLFLOW_TS_TEST_AZURE_CONNECTION_STRING
 fi
 
 mkdir -p test-results

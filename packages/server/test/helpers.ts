@@ -12,6 +12,7 @@ import {
   DeleteObjectsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
+import { BlobServiceClient } from '@azure/storage-blob';
 import pg from 'pg';
 import { createS3Client, type S3ClientSettings } from '../src/artifacts/s3-artifact-repository.js';
 import { MlflowError } from '../src/entities/errors.js';
@@ -238,6 +239,57 @@ export async function freshS3Bucket(
       }
       await client.send(new DeleteBucketCommand({ Bucket: bucket }));
       client.destroy();
+    },
+  };
+}
+
+let azureConnection: { connectionString?: string; reason?: string; required: boolean } | undefined;
+
+/**
+ * The connection string of the test Azure Blob service (Azurite), from
+ * MLFLOW_TS_TEST_AZURE_CONNECTION_STRING or started by scripts/services/azurite.sh. Without one, the
+ * reason; `required` is true under CI (CI=true), where the Azure tests must then fail, not be skipped.
+ */
+export function azureTestConnection(): { connectionString?: string; reason?: string; required: boolean } {
+  if (azureConnection) return azureConnection;
+  const required = process.env.CI === 'true';
+  if (process.env.MLFLOW_TS_TEST_AZURE_CONNECTION_STRING) {
+    azureConnection = { connectionString: process.env.MLFLOW_TS_TEST_AZURE_CONNECTION_STRING, required };
+    return azureConnection;
+  }
+  try {
+    const connectionString = execFileSync(
+      'bash',
+      [path.join(REPO_ROOT, 'scripts/services/azurite.sh'), 'start'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    ).trim();
+    azureConnection = { connectionString, required };
+  } catch (error) {
+    const reason = `the test Azure Blob service could not be started (scripts/services/azurite.sh start): ${error}`;
+    azureConnection = { reason, required };
+  }
+  return azureConnection;
+}
+
+/** The account a connection string names (Azurite's is devstoreaccount1). */
+export function azureAccountOf(connectionString: string): string {
+  const m = /(?:^|;)AccountName=([^;]+)/i.exec(connectionString);
+  if (!m) throw new Error('the test connection string names no AccountName');
+  return m[1];
+}
+
+/** Creates an empty container on the test Azure Blob service; the cleanup deletes it with its blobs. */
+export async function freshAzureContainer(
+  connectionString: string,
+): Promise<{ container: string; account: string; cleanup: () => Promise<void> }> {
+  const service = BlobServiceClient.fromConnectionString(connectionString);
+  const container = `mlflow-ts-test-${randomBytes(6).toString('hex')}`;
+  await service.getContainerClient(container).create();
+  return {
+    container,
+    account: azureAccountOf(connectionString),
+    async cleanup() {
+      await service.getContainerClient(container).deleteIfExists();
     },
   };
 }

@@ -11,12 +11,13 @@ import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { Run } from '../entities/tracking.js';
 
-/** Opens the repository for a --artifacts-destination URI: a local directory or s3://bucket/prefix. */
+/** Opens the repository for a --artifacts-destination URI: a local directory, s3://bucket/prefix or
+ * wasbs://container@account.blob.core.windows.net/prefix. */
 export function openArtifactDestination(uri: string): ArtifactRepository {
   const repo = openArtifactRepository(uri);
   if (repo) return repo;
   throw new Error(
-    `artifact destination '${uri}': the '${uriScheme(uri)}' scheme is not supported yet; use a local directory or s3://bucket/prefix.`,
+    `artifact destination '${uri}': the '${uriScheme(uri)}' scheme is not supported yet; use a local directory, s3://bucket/prefix or wasbs://container@account.blob.core.windows.net/prefix.`,
   );
 }
 
