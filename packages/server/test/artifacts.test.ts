@@ -652,6 +652,8 @@ function json(r: RawResponse): Record<string, any> {
   return JSON.parse(r.body.toString('utf8'));
 }
 
+const MPU = '/api/2.0/mlflow-artifacts/mpu';
+
 describe('artifact proxy over HTTP', () => {
   let server: TestServer;
   let dest: string;
@@ -743,6 +745,43 @@ describe('artifact proxy over HTTP', () => {
         (f: any) => f.path,
       ),
       ['data.json'],
+    );
+  });
+
+  test('multipart uploads: a local destination does not support them, as in MLflow', async () => {
+    const features = json(await rawRequest(server.url, 'GET', '/api/2.0/mlflow/server-features'));
+    assert.equal(features.multipart_uploads_enabled, false);
+    for (const [action, body] of [
+      ['create', { path: 'f.bin', num_parts: 2 }],
+      ['complete', { path: 'f.bin', upload_id: 'u', parts: [{ part_number: 1, etag: 'e' }] }],
+      ['abort', { path: 'f.bin', upload_id: 'u' }],
+    ] as const) {
+      for (const prefix of [MPU, '/ajax-api/2.0/mlflow-artifacts/mpu']) {
+        const r = await rawRequest(server.url, 'POST', `${prefix}/${action}/dir`, {
+          body: Buffer.from(JSON.stringify(body)),
+          headers: { 'Content-Type': 'application/json' },
+        });
+        assert.deepEqual(
+          [r.status, json(r)],
+          [
+            501,
+            {
+              error_code: 'NOT_IMPLEMENTED',
+              message: 'Multipart upload is not supported for the current artifact repository',
+            },
+          ],
+        );
+      }
+    }
+    // The path is checked before anything else.
+    const traversal = await rawRequest(server.url, 'POST', `${MPU}/create/..%2fx`, {
+      body: Buffer.from(JSON.stringify({ path: 'f.bin', num_parts: 1 })),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.deepEqual([traversal.status, json(traversal).message], [400, 'Invalid path']);
+    assert.deepEqual(
+      tree(dest).filter((p) => p.includes('dir') || p.includes('f.bin')),
+      [],
     );
   });
 
@@ -1094,6 +1133,14 @@ describe('run artifacts in a local artifact root (--no-serve-artifacts)', () => 
     assert.match(r.body.toString(), /disabled due to the mlflow server running with `--no-serve-artifacts`/);
     const l = await rawRequest(server.url, 'GET', PROXY);
     assert.equal(l.status, 503);
+    const m = await rawRequest(server.url, 'POST', `${MPU}/create/x`, {
+      body: Buffer.from('{"path":"f","num_parts":1}'),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(m.status, 503);
+    assert.match(m.body.toString(), /mpu\/create\/<path:artifact_path> disabled due to/);
+    const features = json(await rawRequest(server.url, 'GET', '/api/2.0/mlflow/server-features'));
+    assert.equal(features.multipart_uploads_enabled, false);
   });
 });
 
@@ -1142,6 +1189,11 @@ describe('artifact proxy over HTTP with an s3:// destination', { skip: s3Skip },
   let bucket: { bucket: string; cleanup: () => Promise<void> };
   let direct: S3ArtifactRepository;
   const saved: Record<string, string | undefined> = {};
+  const mpu = (action: string, path: string, body: unknown) =>
+    rawRequest(server.url, 'POST', `${MPU}/${action}/${path}`, {
+      body: Buffer.from(JSON.stringify(body)),
+      headers: { 'Content-Type': 'application/json' },
+    });
   before(async () => {
     const endpoint = s3.url as string;
     bucket = await freshS3Bucket(endpoint);
@@ -1232,6 +1284,118 @@ describe('artifact proxy over HTTP with an s3:// destination', { skip: s3Skip },
     assert.equal((await rawRequest(server.url, 'DELETE', `${base}/notes.txt`)).status, 200);
     assert.equal((await rawRequest(server.url, 'GET', `${base}/notes.txt`)).status, 404);
     assert.deepEqual(await direct.list(''), []);
+  });
+
+  test('multipart upload: parts go straight to S3 at presigned URLs, then complete', async () => {
+    const features = json(await rawRequest(server.url, 'GET', '/api/2.0/mlflow/server-features'));
+    assert.equal(features.multipart_uploads_enabled, true);
+
+    const MiB = 1024 * 1024;
+    const sizes = [5 * MiB, 5 * MiB, MiB + 7];
+    const data = Buffer.alloc(sizes.reduce((a, b) => a + b));
+    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
+
+    // `path` names the client's file; its base name goes below the folder in the URL.
+    const created = await mpu('create', 'mpu/run/artifacts', { path: '/tmp/local/big.bin', num_parts: 3 });
+    assert.equal(created.status, 200, created.body.toString());
+    const { upload_id, credentials } = json(created);
+    assert.equal(typeof upload_id, 'string');
+    assert.deepEqual(
+      credentials.map((c: any) => [c.part_number, Object.keys(c).sort()]),
+      [1, 2, 3].map((n) => [n, ['part_number', 'url']]),
+    );
+
+    const parts = [];
+    let offset = 0;
+    for (const [i, cred] of credentials.entries()) {
+      assert.ok(cred.url.startsWith(`${s3.url}/${bucket.bucket}/root/mpu/run/artifacts/big.bin?`), cred.url);
+      const body = data.subarray(offset, offset + sizes[i]);
+      offset += sizes[i];
+      const put = await fetch(cred.url, { method: 'PUT', body });
+      assert.equal(put.status, 200, await put.text());
+      const etag = put.headers.get('etag');
+      assert.ok(etag);
+      parts.push({ part_number: cred.part_number, etag, url: cred.url });
+    }
+    // Nothing is visible before completion.
+    const early = await rawRequest(server.url, 'GET', `${PROXY}/mpu/run/artifacts/big.bin`);
+    assert.equal(early.status, 404);
+
+    const done = await mpu('complete', 'mpu/run/artifacts', { path: '/tmp/local/big.bin', upload_id, parts });
+    assert.equal(done.status, 200, done.body.toString());
+    assert.deepEqual(json(done), {});
+
+    const got = await rawRequest(server.url, 'GET', `${PROXY}/mpu/run/artifacts/big.bin`);
+    assert.equal(got.status, 200);
+    assert.equal(got.body.length, data.length);
+    assert.ok(got.body.equals(data));
+    assert.equal((await rawRequest(server.url, 'DELETE', `${PROXY}/mpu`)).status, 200);
+  });
+
+  test('multipart upload: abort discards the parts and leaves nothing', async () => {
+    const created = json(await mpu('create', 'aborted', { path: 'x.bin', num_parts: 2 }));
+    const put = await fetch(created.credentials[0].url, {
+      method: 'PUT',
+      body: Buffer.alloc(5 * 1024 * 1024, 1),
+    });
+    assert.equal(put.status, 200);
+    const abort = await mpu('abort', 'aborted', { path: 'x.bin', upload_id: created.upload_id });
+    assert.equal(abort.status, 200, abort.body.toString());
+    assert.deepEqual(json(abort), {});
+    assert.deepEqual(await direct.list('root/aborted'), []);
+    assert.equal((await rawRequest(server.url, 'GET', `${PROXY}/aborted/x.bin`)).status, 404);
+    // The part URLs are dead, and the upload cannot be completed or aborted again.
+    const late = await fetch(created.credentials[1].url, { method: 'PUT', body: Buffer.from('late') });
+    // (S3 answers 404 NoSuchUpload; moto fails with a 500.)
+    assert.ok(late.status >= 400, String(late.status));
+    const parts = [{ part_number: 1, etag: put.headers.get('etag') }];
+    const complete = await mpu('complete', 'aborted', { path: 'x.bin', upload_id: created.upload_id, parts });
+    assert.deepEqual([complete.status, json(complete).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
+    const twice = await mpu('abort', 'aborted', { path: 'x.bin', upload_id: created.upload_id });
+    assert.deepEqual([twice.status, json(twice).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
+    assert.deepEqual(await direct.list('root/aborted'), []);
+  });
+
+  test('multipart upload: bad requests are MLflow errors', async () => {
+    const bad = async (action: string, path: string, body: unknown, status = 400) => {
+      const r = await mpu(action, path, body);
+      assert.equal(r.status, status, `${action} ${path} ${JSON.stringify(body)}: ${r.body.toString()}`);
+      const answer = json(r);
+      assert.equal(answer.error_code, status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'INVALID_PARAMETER_VALUE');
+      return answer.message as string;
+    };
+    for (const num_parts of [0, -1, 10001, 'abc', 1.5]) {
+      await bad('create', 'dir', { path: 'f.bin', num_parts });
+    }
+    assert.match(
+      await bad('create', 'dir', { path: 'f.bin' }),
+      /Missing value for required parameter 'num_parts'/,
+    );
+    assert.match(await bad('create', 'dir', { num_parts: 1 }), /Missing value for required parameter 'path'/);
+    // Traversal in the URL or in the file's name, and a name that names no file.
+    assert.equal(await bad('create', '..%2f..%2fevil', { path: 'f.bin', num_parts: 1 }), 'Invalid path');
+    assert.equal(await bad('create', 'a/..%2f..%2fevil', { path: 'f.bin', num_parts: 1 }), 'Invalid path');
+    await bad('create', 'dir', { path: '..', num_parts: 1 });
+    await bad('create', 'dir', { path: 'folder/', num_parts: 1 });
+    assert.equal(await bad('abort', '%2e%2e', { path: 'f.bin', upload_id: 'x' }), 'Invalid path');
+    // Unknown upload ids; a complete without parts or with a wrong ETag.
+    await bad('abort', 'dir', { path: 'f.bin', upload_id: 'no-such-upload' }, 404);
+    const parts = [{ part_number: 1, etag: '"0"' }];
+    await bad('complete', 'dir', { path: 'f.bin', upload_id: 'no-such-upload', parts }, 404);
+    await bad('abort', 'dir', { path: 'f.bin' });
+    const created = json(await mpu('create', 'dir', { path: 'f.bin', num_parts: 1 }));
+    const upload_id = created.upload_id;
+    assert.match(await bad('complete', 'dir', { path: 'f.bin', upload_id }), /'parts'/);
+    await bad('complete', 'dir', { path: 'f.bin', upload_id, parts: [{ part_number: 1 }] });
+    await bad('complete', 'dir', { path: 'f.bin', upload_id, parts: [{ part_number: 1, etag: '"nope"' }] });
+    // Still abortable after the failed completions; nothing was written.
+    assert.equal((await mpu('abort', 'dir', { path: 'f.bin', upload_id })).status, 200);
+    assert.deepEqual(await direct.list('root/dir'), []);
+    // The JSON Content-Type is required, as on MLflow's other POST endpoints.
+    const untyped = await rawRequest(server.url, 'POST', `${MPU}/create/dir`, {
+      body: Buffer.from(JSON.stringify({ path: 'f.bin', num_parts: 1 })),
+    });
+    assert.equal(untyped.status, 400);
   });
 
   test('a run with a proxied artifact URI is listed and read from S3', async () => {

@@ -73,6 +73,49 @@ export interface ArtifactRepository {
   /** Deletes a file or a whole directory; a missing path is not an error, as in MLflow. */
   delete(path: string): Promise<void>;
 
-  // Multipart uploads (MLflow's mpu/create, mpu/complete, mpu/abort) belong to object stores; they will
-  // be an optional extension of this interface implemented by the S3 and Azure repositories.
+  // Multipart uploads (MLflow's mpu/create, mpu/complete, mpu/abort) belong to object stores: see
+  // MultipartUploadRepository, an optional extension.
+}
+
+/** Where and how the client sends one part of a multipart upload (MLflow's MultipartUploadCredential). */
+export interface MultipartUploadCredential {
+  url: string;
+  part_number: number;
+  /** Headers the client must send with the part; empty for presigned S3 URLs. */
+  headers: Record<string, string>;
+}
+
+/** A started multipart upload: its id and one credential per part, numbered from 1. */
+export interface CreatedMultipartUpload {
+  upload_id: string;
+  credentials: MultipartUploadCredential[];
+}
+
+/** One uploaded part, as the client reports it when completing (MLflow's MultipartUploadPart). */
+export interface MultipartUploadPart {
+  part_number: number;
+  etag: string;
+  url?: string;
+}
+
+/**
+ * A repository whose clients can upload a file in parts straight to storage: the server starts the
+ * upload and hands out one URL per part, then assembles (or discards) the parts when told to.
+ * Paths are relative to the repository root and already checked, as for ArtifactRepository.
+ */
+export interface MultipartUploadRepository extends ArtifactRepository {
+  createMultipartUpload(path: string, numParts: number): Promise<CreatedMultipartUpload>;
+  /** Assembles the parts into the file at `path`; unknown upload ids are RESOURCE_DOES_NOT_EXIST. */
+  completeMultipartUpload(path: string, uploadId: string, parts: MultipartUploadPart[]): Promise<void>;
+  /** Discards an upload and its parts; unknown upload ids are RESOURCE_DOES_NOT_EXIST. */
+  abortMultipartUpload(path: string, uploadId: string): Promise<void>;
+}
+
+export function supportsMultipartUpload(repo: ArtifactRepository): repo is MultipartUploadRepository {
+  const r = repo as Partial<MultipartUploadRepository>;
+  return (
+    typeof r.createMultipartUpload === 'function' &&
+    typeof r.completeMultipartUpload === 'function' &&
+    typeof r.abortMultipartUpload === 'function'
+  );
 }

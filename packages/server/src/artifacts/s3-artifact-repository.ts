@@ -1,6 +1,9 @@
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,15 +11,20 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  ListPartsCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { MlflowError } from '../entities/errors.js';
 import {
   type ArtifactRead,
-  type ArtifactRepository,
+  type CreatedMultipartUpload,
   type FileInfo,
+  type MultipartUploadPart,
+  type MultipartUploadRepository,
   RangeNotSatisfiableError,
   type ReadRange,
   resolveRange,
@@ -69,9 +77,16 @@ export function s3ClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S
   };
 }
 
-/** Builds an S3 client from settings. */
-export function createS3Client(settings: S3ClientSettings): S3Client {
+/**
+ * Builds an S3 client from settings. `forPresigning` leaves out the optional checksums the SDK would
+ * otherwise sign into a URL: a client sending the part later cannot know them in advance.
+ */
+export function createS3Client(settings: S3ClientSettings, forPresigning = false): S3Client {
   const config: S3ClientConfig = { region: settings.region || 'us-east-1' };
+  if (forPresigning) {
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
   if (settings.endpoint) {
     config.endpoint = settings.endpoint;
     config.forcePathStyle = true;
@@ -96,11 +111,11 @@ export function createS3Client(settings: S3ClientSettings): S3Client {
 const clients = new Map<string, S3Client>();
 
 /** One client per distinct settings, shared by every repository that uses them. */
-function sharedClient(settings: S3ClientSettings): S3Client {
-  const key = JSON.stringify(settings);
+function sharedClient(settings: S3ClientSettings, forPresigning = false): S3Client {
+  const key = JSON.stringify([settings, forPresigning]);
   let client = clients.get(key);
   if (!client) {
-    client = createS3Client(settings);
+    client = createS3Client(settings, forPresigning);
     clients.set(key, client);
   }
   return client;
@@ -128,13 +143,40 @@ function parseContentRange(
   return m ? { start: Number(m[1]), end: Number(m[2]), size: Number(m[3]) } : undefined;
 }
 
+/** Lifetime of a presigned part URL, in seconds (an hour, as boto's default in MLflow). */
+const PART_URL_EXPIRY = 3600;
+
+/** S3 error names that mean the client's multipart request itself was wrong. */
+const BAD_MULTIPART_REQUEST = new Set([
+  'InvalidPart',
+  'InvalidPartOrder',
+  'EntityTooSmall',
+  'MalformedXML',
+  'InvalidArgument',
+  'InvalidRequest',
+]);
+
+/** Maps S3's answers about a client's multipart upload to MLflow errors; others pass through. */
+function multipartError(error: unknown, uploadId: string): unknown {
+  const name = errorName(error);
+  if (name === 'NoSuchUpload' || httpStatus(error) === 404) {
+    return MlflowError.notFound(`No multipart upload with id '${uploadId}' at that path.`);
+  }
+  if (name && BAD_MULTIPART_REQUEST.has(name)) {
+    return MlflowError.invalidParameter(
+      `The multipart upload '${uploadId}' cannot be completed: ${name}: ${(error as Error).message}`,
+    );
+  }
+  return error;
+}
+
 /** Keys per DeleteObjects request (the API's limit). */
 const DELETE_BATCH = 1000;
 
 export interface S3ArtifactRepositoryOptions {
   /** Client settings; default from the environment (s3ClientSettingsFromEnv). */
   settings?: S3ClientSettings;
-  /** A ready client (tests); takes precedence over settings. */
+  /** A ready client (tests); takes precedence over settings, and also signs part URLs. */
   client?: S3Client;
   /** Size of each part of a multipart upload, in bytes (at least 5 MiB); default 8 MiB. */
   partSize?: number;
@@ -143,12 +185,13 @@ export interface S3ArtifactRepositoryOptions {
 }
 
 /** Artifacts as objects below `s3://bucket/prefix`. */
-export class S3ArtifactRepository implements ArtifactRepository {
+export class S3ArtifactRepository implements MultipartUploadRepository {
   readonly root: string;
   readonly bucket: string;
   /** Key prefix of the root, without a trailing '/'; '' for the whole bucket. */
   readonly prefix: string;
   private readonly client: S3Client;
+  private readonly presignClient: S3Client;
   private readonly partSize: number;
   private readonly pageSize: number | undefined;
 
@@ -157,7 +200,9 @@ export class S3ArtifactRepository implements ArtifactRepository {
     this.bucket = bucket;
     this.prefix = prefix;
     this.root = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
-    this.client = options.client ?? sharedClient(options.settings ?? s3ClientSettingsFromEnv());
+    const settings = options.settings ?? s3ClientSettingsFromEnv();
+    this.client = options.client ?? sharedClient(settings);
+    this.presignClient = options.client ?? sharedClient(settings, true);
     this.partSize = Math.max(options.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
     this.pageSize = options.pageSize;
   }
@@ -321,5 +366,63 @@ export class S3ArtifactRepository implements ArtifactRepository {
     } while (token);
     await flush();
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  // Multipart uploads driven by a client: the server starts the upload and signs one UploadPart URL per
+  // part; the client PUTs each part straight to S3 and reports the ETags back to complete.
+
+  async createMultipartUpload(relative: string, numParts: number): Promise<CreatedMultipartUpload> {
+    const key = this.key(safeArtifactPath(relative));
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new Error(`S3 started no multipart upload for '${key}'.`);
+    const credentials = [];
+    for (let part = 1; part <= numParts; part++) {
+      const url = await getSignedUrl(
+        this.presignClient,
+        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: part }),
+        { expiresIn: PART_URL_EXPIRY },
+      );
+      credentials.push({ url, part_number: part, headers: {} });
+    }
+    return { upload_id: uploadId, credentials };
+  }
+
+  async completeMultipartUpload(
+    relative: string,
+    uploadId: string,
+    parts: MultipartUploadPart[],
+  ): Promise<void> {
+    const key = this.key(safeArtifactPath(relative));
+    try {
+      // Ask for the upload first: an unknown id is then NoSuchUpload on every S3-compatible store
+      // (some, moto among them, fail otherwise on completing an unknown upload).
+      await this.client.send(
+        new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1 }),
+      );
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag })) },
+        }),
+      );
+    } catch (error) {
+      throw multipartError(error, uploadId);
+    }
+  }
+
+  async abortMultipartUpload(relative: string, uploadId: string): Promise<void> {
+    const key = this.key(safeArtifactPath(relative));
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (error) {
+      throw multipartError(error, uploadId);
+    }
   }
 }

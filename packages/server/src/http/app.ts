@@ -9,7 +9,12 @@ import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { VERSION } from '../version.js';
-import { artifactEndpoints, artifactProxyRoutes, getArtifactRoute } from './artifact-routes.js';
+import {
+  artifactEndpoints,
+  artifactProxyRoutes,
+  getArtifactRoute,
+  multipartUploadRoutes,
+} from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
@@ -154,6 +159,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
+  multipartUploadRoutes(app, options.artifacts, (request) => {
+    checkContentType(request);
+    return requestFields(request);
+  });
 
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
   app.get('/version', async (_request, reply) => reply.type('text/plain').send(VERSION));
@@ -163,7 +172,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
         store_type: 'SqlStore',
         workspaces_enabled: false,
         trace_archival_enabled: false,
-        multipart_uploads_enabled: false,
+        multipart_uploads_enabled: options.artifacts.multipartUploads,
         multipart_downloads_enabled: false,
         server: 'mlflow-ts',
         version: VERSION,

@@ -2,13 +2,15 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ArtifactRead,
+  type MultipartUploadPart,
   RangeNotSatisfiableError,
   type ReadRange,
 } from '../artifacts/artifact-repository.js';
+import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import { artifactMimeType, attachmentDisposition } from './mime-type.js';
-import type { RequestFields } from './request-fields.js';
+import { missing, RequestFields } from './request-fields.js';
 import type { Endpoint } from './tracking-routes.js';
 
 const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'];
@@ -123,6 +125,83 @@ export async function artifactProxyRoutes(app: FastifyInstance, artifacts: Artif
       if (!artifacts.serving) return servingDisabled(reply, fileRule);
       await artifacts.proxyDelete(pathAfter(request, anchor));
       return reply.type('application/json').send('{}');
+    });
+  }
+}
+
+/** S3 allows parts numbered 1 to 10000. */
+const MAX_PARTS = 10000;
+
+function numParts(f: RequestFields): number {
+  const n = f.requiredInt('num_parts');
+  if (n < 1 || n > MAX_PARTS) {
+    throw MlflowError.invalidParameter(
+      `Invalid value ${n} for parameter 'num_parts' supplied: it must be between 1 and ${MAX_PARTS}.`,
+    );
+  }
+  return n;
+}
+
+function uploadParts(f: RequestFields): MultipartUploadPart[] {
+  const items = f.objects('parts');
+  if (items.length === 0) throw missing('parts');
+  return items.map((item, i) => {
+    const p = new RequestFields(item, false);
+    const partNumber = p.optionalInt('part_number');
+    if (partNumber === undefined) throw missing(`parts[${i}].part_number`);
+    const etag = p.optionalString('etag');
+    if (!etag) throw missing(`parts[${i}].etag`);
+    const url = p.optionalString('url');
+    return { part_number: partNumber, etag, ...(url ? { url } : {}) };
+  });
+}
+
+/**
+ * MLflow's multipart uploads through the proxy: POST mpu/create, mpu/complete and mpu/abort followed by
+ * the folder the file goes to; the JSON body names the file (`path`, whose base name is used). The
+ * parts themselves go straight to storage, at the URLs mpu/create hands out.
+ */
+export function multipartUploadRoutes(
+  app: FastifyInstance,
+  artifacts: ArtifactService,
+  fields: (r: FastifyRequest) => RequestFields,
+): void {
+  for (const prefix of PROXY_PREFIXES) {
+    const route = (action: string, handle: (path: string, f: RequestFields) => Promise<unknown>) => {
+      const anchor = `${prefix}/mpu/${action}/`;
+      app.post(`${anchor}*`, async (request, reply) => {
+        if (!artifacts.serving) {
+          return servingDisabled(reply, `${prefix}/mpu/${action}/<path:artifact_path>`);
+        }
+        // The folder is checked first, then the body, then whether the destination can do it.
+        const path = safeArtifactPath(pathAfter(request, anchor));
+        const result = await handle(path, fields(request));
+        return reply.type('application/json').send(JSON.stringify(result));
+      });
+    };
+    route('create', async (path, f) => {
+      const fileName = f.requiredString('path');
+      const created = await artifacts.proxyCreateMultipartUpload(path, fileName, numParts(f));
+      // As MLflow writes the message: empty header maps are left out.
+      return {
+        upload_id: created.upload_id,
+        credentials: created.credentials.map((c) => ({
+          url: c.url,
+          part_number: c.part_number,
+          ...(Object.keys(c.headers).length ? { headers: c.headers } : {}),
+        })),
+      };
+    });
+    route('complete', async (path, f) => {
+      const fileName = f.requiredString('path');
+      const uploadId = f.requiredString('upload_id');
+      await artifacts.proxyCompleteMultipartUpload(path, fileName, uploadId, uploadParts(f));
+      return {};
+    });
+    route('abort', async (path, f) => {
+      const fileName = f.requiredString('path');
+      await artifacts.proxyAbortMultipartUpload(path, fileName, f.requiredString('upload_id'));
+      return {};
     });
   }
 }

@@ -1,9 +1,13 @@
 import type { Readable } from 'node:stream';
-import type {
-  ArtifactRead,
-  ArtifactRepository,
-  FileInfo,
-  ReadRange,
+import {
+  type ArtifactRead,
+  type ArtifactRepository,
+  type CreatedMultipartUpload,
+  type FileInfo,
+  type MultipartUploadPart,
+  type MultipartUploadRepository,
+  type ReadRange,
+  supportsMultipartUpload,
 } from '../artifacts/artifact-repository.js';
 import { proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
 import { openArtifactRepository } from '../artifacts/open-artifact-repository.js';
@@ -47,6 +51,11 @@ export class ArtifactService {
     return this.options.proxy !== undefined;
   }
 
+  /** Whether the proxy takes multipart uploads (its destination is an object store that has them). */
+  get multipartUploads(): boolean {
+    return this.options.proxy !== undefined && supportsMultipartUpload(this.options.proxy);
+  }
+
   private proxy(): ArtifactRepository {
     if (!this.options.proxy)
       throw new MlflowError('FEATURE_DISABLED', 'This server does not serve artifacts.');
@@ -72,6 +81,54 @@ export class ArtifactService {
 
   proxyDelete(path: string): Promise<void> {
     return this.proxy().delete(safeArtifactPath(path));
+  }
+
+  // --- multipart uploads through the proxy (MLflow's mpu/create, mpu/complete, mpu/abort) ---
+
+  private multipartProxy(): MultipartUploadRepository {
+    const repo = this.proxy();
+    if (!supportsMultipartUpload(repo)) {
+      throw new MlflowError(
+        'NOT_IMPLEMENTED',
+        'Multipart upload is not supported for the current artifact repository',
+      );
+    }
+    return repo;
+  }
+
+  /**
+   * The file a multipart upload writes, as MLflow names it: the base name of the client's file
+   * (`fileName`, usually a local path) inside the folder `artifactPath`.
+   */
+  private multipartTarget(artifactPath: string, fileName: string): string {
+    const dir = safeArtifactPath(artifactPath);
+    const base = fileName.slice(fileName.lastIndexOf('/') + 1);
+    if (base === '') throw MlflowError.invalidParameter(`Invalid path '${fileName}': it names no file.`);
+    return safeArtifactPath(`${dir}/${base}`);
+  }
+
+  proxyCreateMultipartUpload(
+    artifactPath: string,
+    fileName: string,
+    numParts: number,
+  ): Promise<CreatedMultipartUpload> {
+    const target = this.multipartTarget(artifactPath, fileName);
+    return this.multipartProxy().createMultipartUpload(target, numParts);
+  }
+
+  proxyCompleteMultipartUpload(
+    artifactPath: string,
+    fileName: string,
+    uploadId: string,
+    parts: MultipartUploadPart[],
+  ): Promise<void> {
+    const target = this.multipartTarget(artifactPath, fileName);
+    return this.multipartProxy().completeMultipartUpload(target, uploadId, parts);
+  }
+
+  proxyAbortMultipartUpload(artifactPath: string, fileName: string, uploadId: string): Promise<void> {
+    const target = this.multipartTarget(artifactPath, fileName);
+    return this.multipartProxy().abortMultipartUpload(target, uploadId);
   }
 
   // --- runs ---
