@@ -15,7 +15,7 @@ import {
   type ReadRange,
   resolveRange,
 } from './artifact-repository.js';
-import { safeArtifactPath } from './safe-path.js';
+import { keyUnderPrefix, safeArtifactPath } from './safe-path.js';
 
 // Artifacts as block blobs of one Azure Storage container below a name prefix, addressed as MLflow does:
 // `wasbs://<container>@<account>.blob.core.windows.net/<prefix>`. Folders are implied by '/' in blob
@@ -158,7 +158,7 @@ export class AzureBlobArtifactRepository implements ArtifactRepository {
 
   /** The blob name of a checked relative path ('' is the root itself). */
   private blobName(rel: string): string {
-    return this.prefix && rel ? `${this.prefix}/${rel}` : this.prefix || rel;
+    return keyUnderPrefix(this.prefix, rel);
   }
 
   async list(relative: string): Promise<FileInfo[]> {

@@ -29,7 +29,7 @@ import {
   type ReadRange,
   resolveRange,
 } from './artifact-repository.js';
-import { safeArtifactPath } from './safe-path.js';
+import { keyUnderPrefix, safeArtifactPath } from './safe-path.js';
 
 // Artifacts as objects of one S3 bucket below a key prefix: `s3://bucket/prefix`. Folders are implied by
 // '/' in keys, as in MLflow's S3 repository. The client is configured from MLflow's environment variables
@@ -209,7 +209,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
 
   /** The object key of a checked relative path ('' is the root itself). */
   private key(rel: string): string {
-    return this.prefix && rel ? `${this.prefix}/${rel}` : this.prefix || rel;
+    return keyUnderPrefix(this.prefix, rel);
   }
 
   async list(relative: string): Promise<FileInfo[]> {

@@ -98,3 +98,8 @@ export async function realLocationInside(realRoot: string, target: string): Prom
     probe = parent;
   }
 }
+
+/** The object or blob name of a checked relative path under a store prefix ('' is the prefix itself). */
+export function keyUnderPrefix(prefix: string, rel: string): string {
+  return prefix && rel ? `${prefix}/${rel}` : prefix || rel;
+}
