@@ -81,20 +81,23 @@ export interface ArtifactRepository {
 export interface MultipartUploadCredential {
   url: string;
   part_number: number;
-  /** Headers the client must send with the part; empty for presigned S3 URLs. */
+  /** Headers the client must send with the part; empty for presigned S3 and Azure SAS URLs. */
   headers: Record<string, string>;
 }
 
 /** A started multipart upload: its id and one credential per part, numbered from 1. */
 export interface CreatedMultipartUpload {
   upload_id: string;
+  /** One per part, numbered from 1. */
   credentials: MultipartUploadCredential[];
 }
 
 /** One uploaded part, as the client reports it when completing (MLflow's MultipartUploadPart). */
 export interface MultipartUploadPart {
   part_number: number;
+  /** The part's ETag as storage answered it; '' when storage gives none (Azure blocks). */
   etag: string;
+  /** The URL the part was sent to, as mpu/create handed it out. */
   url?: string;
 }
 
@@ -105,10 +108,17 @@ export interface MultipartUploadPart {
  */
 export interface MultipartUploadRepository extends ArtifactRepository {
   createMultipartUpload(path: string, numParts: number): Promise<CreatedMultipartUpload>;
-  /** Assembles the parts into the file at `path`; unknown upload ids are RESOURCE_DOES_NOT_EXIST. */
-  completeMultipartUpload(path: string, uploadId: string, parts: MultipartUploadPart[]): Promise<void>;
-  /** Discards an upload and its parts; unknown upload ids are RESOURCE_DOES_NOT_EXIST. */
-  abortMultipartUpload(path: string, uploadId: string): Promise<void>;
+  /**
+   * Assembles the parts into the file at `path`; unknown upload ids are RESOURCE_DOES_NOT_EXIST where
+   * the store can tell. The upload id is optional in MLflow's API (its Azure uploads have none).
+   */
+  completeMultipartUpload(
+    path: string,
+    uploadId: string | undefined,
+    parts: MultipartUploadPart[],
+  ): Promise<void>;
+  /** Discards an upload and its parts where the store can (unknown ids: RESOURCE_DOES_NOT_EXIST). */
+  abortMultipartUpload(path: string, uploadId: string | undefined): Promise<void>;
 }
 
 export function supportsMultipartUpload(repo: ArtifactRepository): repo is MultipartUploadRepository {

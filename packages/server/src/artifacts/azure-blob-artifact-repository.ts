@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import {
   type BlobDownloadResponseParsed,
+  BlobSASPermissions,
   BlobServiceClient,
   type ContainerClient,
   StorageSharedKeyCredential,
@@ -9,8 +11,10 @@ import {
 import { MlflowError } from '../entities/errors.js';
 import {
   type ArtifactRead,
-  type ArtifactRepository,
+  type CreatedMultipartUpload,
   type FileInfo,
+  type MultipartUploadPart,
+  type MultipartUploadRepository,
   RangeNotSatisfiableError,
   type ReadRange,
   resolveRange,
@@ -117,6 +121,18 @@ function parseContentRange(
   return m ? { start: Number(m[1]), end: Number(m[2]), size: Number(m[3]) } : undefined;
 }
 
+/** How long the signed part URLs of a multipart upload stay valid (as MLflow: one hour). */
+const PART_URL_EXPIRY_MS = 60 * 60 * 1000;
+
+/**
+ * The block id of a part. Azure wants every block id of a blob to have the same length, and two
+ * uploads of the same file at once must not overwrite each other's blocks: so the upload's own id,
+ * then the part number at a fixed width, in base64 as the Blob API takes it.
+ */
+function blockId(uploadId: string, partNumber: number): string {
+  return Buffer.from(`${uploadId}-${String(partNumber).padStart(5, '0')}`).toString('base64');
+}
+
 /** Blobs deleted at the same time when a folder is removed. */
 const DELETE_CONCURRENCY = 16;
 
@@ -134,7 +150,7 @@ export interface AzureBlobArtifactRepositoryOptions {
 }
 
 /** Artifacts as blobs below `wasbs://container@account.blob.core.windows.net/prefix`. */
-export class AzureBlobArtifactRepository implements ArtifactRepository {
+export class AzureBlobArtifactRepository implements MultipartUploadRepository {
   readonly root: string;
   readonly container: string;
   /** Blob name prefix of the root, without a trailing '/'; '' for the whole container. */
@@ -291,5 +307,72 @@ export class AzureBlobArtifactRepository implements ArtifactRepository {
       }
     }
     await this.containerClient.getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' });
+  }
+
+  // Multipart uploads driven by a client, as MLflow does them on Azure: each part is a block the client
+  // stages with Put Block at a URL signed with a SAS, and completing commits the block list. Nothing is
+  // visible until the commit; uncommitted blocks are discarded by Azure after a week.
+
+  async createMultipartUpload(relative: string, numParts: number): Promise<CreatedMultipartUpload> {
+    const rel = safeArtifactPath(relative);
+    const blob = this.containerClient.getBlockBlobClient(this.blobName(rel));
+    if (!(blob.credential instanceof StorageSharedKeyCredential)) {
+      throw new MlflowError(
+        'NOT_IMPLEMENTED',
+        'Multipart uploads to Azure Blob Storage need the account key to sign the part URLs: configure the server with AZURE_STORAGE_CONNECTION_STRING including AccountKey, or AZURE_STORAGE_ACCESS_KEY.',
+      );
+    }
+    const signed = await blob.generateSasUrl({
+      permissions: BlobSASPermissions.parse('rw'),
+      expiresOn: new Date(Date.now() + PART_URL_EXPIRY_MS),
+    });
+    const sas = signed.slice(signed.indexOf('?') + 1);
+    const uploadId = randomBytes(12).toString('hex');
+    const credentials = [];
+    for (let part = 1; part <= numParts; part++) {
+      const id = encodeURIComponent(blockId(uploadId, part));
+      credentials.push({
+        url: `${blob.url}?comp=block&blockid=${id}&${sas}`,
+        part_number: part,
+        headers: {},
+      });
+    }
+    return { upload_id: uploadId, credentials };
+  }
+
+  async completeMultipartUpload(
+    relative: string,
+    uploadId: string | undefined,
+    parts: MultipartUploadPart[],
+  ): Promise<void> {
+    const rel = safeArtifactPath(relative);
+    const blob = this.containerClient.getBlockBlobClient(this.blobName(rel));
+    const ordered = [...parts].sort((a, b) => a.part_number - b.part_number);
+    // MLflow's clients send each part's URL, which names its block; without one the block id follows
+    // from the upload id.
+    const ids = ordered.map((part, i) => {
+      const fromUrl =
+        part.url && URL.canParse(part.url) ? new URL(part.url).searchParams.get('blockid') : null;
+      if (fromUrl) return fromUrl;
+      if (uploadId) return blockId(uploadId, part.part_number);
+      throw MlflowError.invalidParameter(
+        `Part ${i + 1} of the multipart upload has no url naming its block, and no upload_id was given.`,
+      );
+    });
+    try {
+      await blob.commitBlockList(ids);
+    } catch (error) {
+      if (statusOf(error) === 400) {
+        throw MlflowError.invalidParameter(
+          `The multipart upload cannot be completed: ${codeOf(error) ?? 'InvalidBlockList'}: not every part was uploaded.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Nothing to do, as in MLflow: Azure cannot delete staged blocks, and discards them after a week. */
+  async abortMultipartUpload(relative: string, _uploadId: string | undefined): Promise<void> {
+    safeArtifactPath(relative);
   }
 }

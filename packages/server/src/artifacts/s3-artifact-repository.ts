@@ -156,6 +156,13 @@ const BAD_MULTIPART_REQUEST = new Set([
   'InvalidRequest',
 ]);
 
+/** The upload id and each part's ETag are optional in MLflow's API but S3 needs them. */
+function missingForS3(field: string): MlflowError {
+  return MlflowError.invalidParameter(
+    `Missing value for required parameter '${field}': S3 multipart uploads need it.`,
+  );
+}
+
 /** Maps S3's answers about a client's multipart upload to MLflow errors; others pass through. */
 function multipartError(error: unknown, uploadId: string): unknown {
   const name = errorName(error);
@@ -392,10 +399,14 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
 
   async completeMultipartUpload(
     relative: string,
-    uploadId: string,
+    uploadId: string | undefined,
     parts: MultipartUploadPart[],
   ): Promise<void> {
     const key = this.key(safeArtifactPath(relative));
+    if (!uploadId) throw missingForS3('upload_id');
+    parts.forEach((p, i) => {
+      if (!p.etag) throw missingForS3(`parts[${i}].etag`);
+    });
     try {
       // Ask for the upload first: an unknown id is then NoSuchUpload on every S3-compatible store
       // (some, moto among them, fail otherwise on completing an unknown upload).
@@ -415,8 +426,9 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
     }
   }
 
-  async abortMultipartUpload(relative: string, uploadId: string): Promise<void> {
+  async abortMultipartUpload(relative: string, uploadId: string | undefined): Promise<void> {
     const key = this.key(safeArtifactPath(relative));
+    if (!uploadId) throw missingForS3('upload_id');
     try {
       await this.client.send(
         new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),

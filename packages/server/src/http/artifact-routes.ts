@@ -149,8 +149,9 @@ function uploadParts(f: RequestFields): MultipartUploadPart[] {
     const p = new RequestFields(item, false);
     const partNumber = p.optionalInt('part_number');
     if (partNumber === undefined) throw missing(`parts[${i}].part_number`);
-    const etag = p.optionalString('etag');
-    if (!etag) throw missing(`parts[${i}].etag`);
+    // Azure answers a staged block without an ETag, so MLflow's client may send an empty one; S3
+    // needs it (the S3 repository says so).
+    const etag = p.optionalString('etag') ?? '';
     const url = p.optionalString('url');
     return { part_number: partNumber, etag, ...(url ? { url } : {}) };
   });
@@ -194,13 +195,14 @@ export function multipartUploadRoutes(
     });
     route('complete', async (path, f) => {
       const fileName = f.requiredString('path');
-      const uploadId = f.requiredString('upload_id');
+      // Optional as in MLflow: Azure uploads may be completed from the parts' URLs alone.
+      const uploadId = f.optionalString('upload_id') || undefined;
       await artifacts.proxyCompleteMultipartUpload(path, fileName, uploadId, uploadParts(f));
       return {};
     });
     route('abort', async (path, f) => {
       const fileName = f.requiredString('path');
-      await artifacts.proxyAbortMultipartUpload(path, fileName, f.requiredString('upload_id'));
+      await artifacts.proxyAbortMultipartUpload(path, fileName, f.optionalString('upload_id') || undefined);
       return {};
     });
   }

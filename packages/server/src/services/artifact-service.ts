@@ -119,14 +119,18 @@ export class ArtifactService {
   proxyCompleteMultipartUpload(
     artifactPath: string,
     fileName: string,
-    uploadId: string,
+    uploadId: string | undefined,
     parts: MultipartUploadPart[],
   ): Promise<void> {
     const target = this.multipartTarget(artifactPath, fileName);
     return this.multipartProxy().completeMultipartUpload(target, uploadId, parts);
   }
 
-  proxyAbortMultipartUpload(artifactPath: string, fileName: string, uploadId: string): Promise<void> {
+  proxyAbortMultipartUpload(
+    artifactPath: string,
+    fileName: string,
+    uploadId: string | undefined,
+  ): Promise<void> {
     const target = this.multipartTarget(artifactPath, fileName);
     return this.multipartProxy().abortMultipartUpload(target, uploadId);
   }
