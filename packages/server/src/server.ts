@@ -3,7 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { TrackingService } from './services/tracking-service.js';
-import { openTrackingStore } from './store/open-tracking-store.js';
+import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
+import { WebhookSecrets } from './services/webhook-secrets.js';
+import { allowedSchemesFromEnv, WebhookService } from './services/webhook-service.js';
+import { openStores } from './store/open-stores.js';
+import type { Stores } from './store/store-set.js';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -38,17 +42,31 @@ export function resolveArtifactRoot(
   return config.serveArtifacts ? 'mlflow-artifacts:/' : path.resolve('mlruns');
 }
 
+/** Registry webhooks, configured by MLflow's MLFLOW_WEBHOOK_* environment variables. */
+function webhookService(stores: Stores): WebhookService {
+  const ttl = Number(process.env.MLFLOW_WEBHOOK_CACHE_TTL ?? 60);
+  return new WebhookService({
+    store: stores.webhooks,
+    secrets: new WebhookSecrets(process.env.MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY),
+    sender: new WebhookSender(deliverySettingsFromEnv()),
+    allowedSchemes: allowedSchemesFromEnv(),
+    cacheTtlMs: (Number.isFinite(ttl) && ttl >= 0 ? ttl : 60) * 1000,
+    log: (message) => console.error(`webhooks: ${message}`),
+  });
+}
+
 /** Opens the store and starts the HTTP server. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const proxy = config.serveArtifacts
     ? openArtifactDestination(config.artifactsDestination ?? DEFAULT_ARTIFACTS_DESTINATION)
     : undefined;
-  const store = config.artifactsOnly
+  const stores = config.artifactsOnly
     ? undefined
-    : await openTrackingStore(config.backendStoreUri, resolveArtifactRoot(config));
-  const tracking = store ? new TrackingService(store) : undefined;
+    : await openStores(config.backendStoreUri, resolveArtifactRoot(config));
+  const tracking = stores ? new TrackingService(stores.tracking) : undefined;
+  const webhooks = stores && webhookService(stores);
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const app = buildApp({ tracking, artifacts, logger: config.logger });
+  const app = buildApp({ tracking, webhooks, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {
@@ -57,7 +75,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     close() {
       closing ??= (async () => {
         await app.close();
-        await store?.close();
+        await stores?.close();
       })();
       return closing;
     },

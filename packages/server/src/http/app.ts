@@ -8,6 +8,7 @@ import Fastify, {
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
+import type { WebhookService } from '../services/webhook-service.js';
 import { VERSION } from '../version.js';
 import {
   artifactEndpoints,
@@ -18,12 +19,15 @@ import {
 import { httpStatusFor } from './error-status.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
+import { webhookEndpoints } from './webhook-routes.js';
 import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 
 export interface AppOptions {
   /** The tracking service; absent on an --artifacts-only server, whose tracking endpoints answer 503. */
   tracking?: TrackingService;
   artifacts: ArtifactService;
+  /** Registry webhooks; absent on an --artifacts-only server. */
+  webhooks?: WebhookService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -62,15 +66,17 @@ function checkContentType(request: FastifyRequest): void {
   }
 }
 
+/** The request's fields: the query string (GET) or JSON body, and the path's parameters over them. */
 function requestFields(request: FastifyRequest): RequestFields {
-  if (request.method === 'GET')
-    return new RequestFields((request.query ?? {}) as Record<string, unknown>, true);
-  const body = request.body;
-  if (body === undefined || body === null) return new RequestFields({}, false);
+  const params = (request.params ?? {}) as Record<string, string>;
+  if (request.method === 'GET') {
+    return new RequestFields({ ...(request.query as Record<string, unknown>), ...params }, true);
+  }
+  const body = request.body ?? {};
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw MlflowError.invalidParameter('The request body must be a JSON object.');
   }
-  return new RequestFields(body as Record<string, unknown>, false);
+  return new RequestFields({ ...(body as Record<string, unknown>), ...params }, false);
 }
 
 /** MLflow's answer on an --artifacts-only server to anything but the artifact proxy. */
@@ -154,7 +160,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new Error('tracking is disabled on an artifacts-only server');
     },
   });
-  const endpoints = [...trackingEndpoints(tracking ?? noTracking), ...artifactEndpoints(options.artifacts)];
+  const endpoints = [
+    ...trackingEndpoints(tracking ?? noTracking),
+    ...webhookEndpoints(options.webhooks ?? (noTracking as unknown as WebhookService)),
+    ...artifactEndpoints(options.artifacts),
+  ];
   for (const endpoint of endpoints) register(app, endpoint, disabled);
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);

@@ -178,6 +178,13 @@ export class RequestFields {
     });
   }
 
+  optionalObject(field: string): Record<string, unknown> | undefined {
+    const value = this.raw(field);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'object' || Array.isArray(value)) throw wrongType(field, value);
+    return value as Record<string, unknown>;
+  }
+
   objects(field: string): Record<string, unknown>[] {
     return this.objectList(field);
   }

@@ -212,6 +212,45 @@ const searchIndexes = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/** MLflow 3's webhooks tables, with MLflow's names, so its schema knowledge carries over. */
+const webhooks: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhooks')
+      .addColumn('webhook_id', 'varchar(256)', (c) => c.primaryKey())
+      .addColumn('name', 'varchar(256)', (c) => c.notNull())
+      .addColumn('description', 'varchar(1000)')
+      .addColumn('url', 'varchar(500)', (c) => c.notNull())
+      .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('ACTIVE'))
+      .addColumn('secret', 'varchar(1000)')
+      .addColumn('creation_timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('last_updated_timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('deleted_timestamp', 'bigint')
+      .execute();
+    // Listing pages through live webhooks newest first.
+    await db.schema
+      .createIndex('webhooks_listing_idx')
+      .on('webhooks')
+      .columns(['deleted_timestamp', 'creation_timestamp', 'webhook_id'])
+      .execute();
+    await db.schema
+      .createTable('webhook_events')
+      .addColumn('webhook_id', 'varchar(256)', (c) =>
+        c.notNull().references('webhooks.webhook_id').onDelete('cascade'),
+      )
+      .addColumn('entity', 'varchar(50)', (c) => c.notNull())
+      .addColumn('action', 'varchar(50)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('webhook_event_pk', ['webhook_id', 'entity', 'action'])
+      .execute();
+    // Delivery looks webhooks up by event.
+    await db.schema
+      .createIndex('webhook_events_entity_action_idx')
+      .on('webhook_events')
+      .columns(['entity', 'action'])
+      .execute();
+  },
+};
+
 class CodeMigrationProvider implements MigrationProvider {
   constructor(private readonly dialect: SqlDialect) {}
 
@@ -220,6 +259,7 @@ class CodeMigrationProvider implements MigrationProvider {
       '0001_initial_schema': initialSchema(this.dialect),
       '0002_clustered_sqlite_tables': clusteredSqliteTables(this.dialect),
       '0003_search_indexes': searchIndexes(this.dialect),
+      '0006_webhooks': webhooks,
     };
   }
 }

@@ -72,6 +72,26 @@ export interface InputTagsTable {
   value: string;
 }
 
+export interface WebhooksTable {
+  webhook_id: string;
+  name: string;
+  description: string | null;
+  url: string;
+  status: string;
+  /** Encrypted when the server has MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY (services/webhook-secrets.ts). */
+  secret: string | null;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  /** Webhooks are deleted softly, as MLflow does. */
+  deleted_timestamp: number | null;
+}
+
+export interface WebhookEventsTable {
+  webhook_id: string;
+  entity: string;
+  action: string;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -83,4 +103,6 @@ export interface Database {
   datasets: DatasetsTable;
   inputs: InputsTable;
   input_tags: InputTagsTable;
+  webhooks: WebhooksTable;
+  webhook_events: WebhookEventsTable;
 }

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqlite } from './database.js';
-import { SqlTrackingStore } from './sql-tracking-store.js';
+import { type StoreMembers, storesOver } from './store-set.js';
 import type {
   SerializedError,
   WriterReply,
@@ -10,7 +10,7 @@ import type {
   WriterThreadData,
 } from './threaded-sqlite-store.js';
 
-// The write half of an SQLite tracking store, on its own thread. better-sqlite3 is synchronous, so on the
+// The write half of the SQLite stores (store-set.ts), on their own thread. better-sqlite3 is synchronous, so on the
 // main thread every insert and every commit (with its fsync) would stall all other requests. Here the
 // store's write methods, group commit included, run beside the HTTP event loop, one message per call.
 
@@ -26,24 +26,30 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('sqlite-writer-thread must run as a worker thread');
   const { file, artifactRoot } = workerData as WriterThreadData;
-  let store: SqlTrackingStore;
+  let stores: StoreMembers;
+  let close: () => Promise<void>;
   try {
-    store = new SqlTrackingStore(await openSqlite(file), new ArtifactLocations(artifactRoot));
-    await store.init();
+    const database = await openSqlite(file);
+    close = () => database.close();
+    stores = storesOver(database, new ArtifactLocations(artifactRoot));
+    await stores.tracking.init();
   } catch (error) {
     port.postMessage({ id: 0, ok: false, error: serializeError(error) } satisfies WriterReply);
     return;
   }
   port.on('message', (request: WriterRequest) => {
-    if (request.method === 'close') {
-      void store.close().then(() => {
+    if (request.store === null) {
+      void close().then(() => {
         port.postMessage({ id: request.id, ok: true, value: undefined } satisfies WriterReply);
         port.close();
       });
       return;
     }
-    const method = store[request.method] as (...args: unknown[]) => Promise<unknown>;
-    method.apply(store, request.args).then(
+    const store = stores[request.store] as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<unknown>
+    >;
+    store[request.method].apply(store, request.args).then(
       (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WriterReply),
       (error) =>
         port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies WriterReply),

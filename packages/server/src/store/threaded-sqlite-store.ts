@@ -2,31 +2,11 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorCode, MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqliteReader } from './database.js';
-import { SqlTrackingStore } from './sql-tracking-store.js';
+import { type StoreMembers, type StoreName, type Stores, storesOver, WRITE_METHODS } from './store-set.js';
 
-// An SQLite tracking store split over two threads: reads run here on their own connection (WAL shows them
-// the last commit), writes are messages to the writer thread (sqlite-writer-thread.ts), which owns the
-// only writing connection and groups concurrent writes into one transaction.
-
-/** The store methods that write; every other method reads. */
-const WRITE_METHODS = [
-  'createExperiment',
-  'renameExperiment',
-  'deleteExperiment',
-  'restoreExperiment',
-  'setExperimentTag',
-  'deleteExperimentTag',
-  'createRun',
-  'updateRun',
-  'deleteRun',
-  'restoreRun',
-  'logBatch',
-  'deleteTag',
-  'logInputs',
-  'hardDeleteRun',
-  'hardDeleteExperiment',
-] as const satisfies readonly (keyof SqlTrackingStore)[];
-type WriteMethod = (typeof WRITE_METHODS)[number];
+// The SQLite stores split over two threads: reads run here on their own connection (WAL shows them the
+// last commit), writes are messages to the writer thread (sqlite-writer-thread.ts), which owns the only
+// writing connection and groups concurrent writes into one transaction.
 
 export interface WriterThreadData {
   file: string;
@@ -34,8 +14,8 @@ export interface WriterThreadData {
 }
 
 export type WriterRequest =
-  | { id: number; method: WriteMethod; args: unknown[] }
-  | { id: number; method: 'close'; args: [] };
+  | { id: number; store: StoreName; method: string; args: unknown[] }
+  | { id: number; store: null; method: 'close'; args: [] };
 
 export type SerializedError =
   | { kind: 'param-conflict'; runId: string; conflicts: ParamConflict[] }
@@ -81,12 +61,12 @@ class WriterThread {
     return this.ready;
   }
 
-  call(method: WriterRequest['method'], args: unknown[]): Promise<unknown> {
+  call(store: StoreName | null, method: string, args: unknown[]): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, args });
+      this.worker.postMessage({ id, store, method, args } as WriterRequest);
     });
   }
 }
@@ -103,11 +83,28 @@ function startWorker(data: WriterThreadData): Worker {
   return new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), { workerData: data });
 }
 
+/** `store` with its write methods sent to the writer thread. */
+function writingThrough<S extends StoreName>(
+  thread: WriterThread,
+  name: S,
+  store: StoreMembers[S],
+): StoreMembers[S] {
+  const writes = new Set<string>(WRITE_METHODS[name]);
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && writes.has(prop)) {
+        return (...args: unknown[]) => thread.call(name, prop, args);
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
 /**
- * Opens the SQLite store in `file` (creating and migrating it on the writer thread) and returns a store
- * with the same methods as SqlTrackingStore.
+ * Opens the stores in the SQLite file `file` (created and migrated on the writer thread, which also
+ * runs the tracking store's init): reads run here, writes on the thread.
  */
-export async function openThreadedSqliteStore(file: string, artifactRoot: string): Promise<SqlTrackingStore> {
+export async function openThreadedSqliteStores(file: string, artifactRoot: string): Promise<Stores> {
   const worker = startWorker({ file, artifactRoot });
   const thread = new WriterThread(worker);
   try {
@@ -116,23 +113,15 @@ export async function openThreadedSqliteStore(file: string, artifactRoot: string
     await worker.terminate();
     throw error;
   }
-  const local = new SqlTrackingStore(openSqliteReader(file), new ArtifactLocations(artifactRoot));
-  const writes = new Set<string>(WRITE_METHODS);
-  return new Proxy(local, {
-    get(target, prop, receiver) {
-      if (typeof prop === 'string' && writes.has(prop)) {
-        return (...args: unknown[]) => thread.call(prop as WriteMethod, args);
-      }
-      // The writer thread already set up the store (init) when it started.
-      if (prop === 'init') return () => Promise.resolve();
-      if (prop === 'close') {
-        return async () => {
-          await thread.call('close', []);
-          await worker.terminate();
-          await target.close();
-        };
-      }
-      return Reflect.get(target, prop, receiver);
+  const reader = openSqliteReader(file);
+  const local = storesOver(reader, new ArtifactLocations(artifactRoot));
+  return {
+    tracking: writingThrough(thread, 'tracking', local.tracking),
+    webhooks: writingThrough(thread, 'webhooks', local.webhooks),
+    async close() {
+      await thread.call(null, 'close', []);
+      await worker.terminate();
+      await reader.close();
     },
-  });
+  };
 }
