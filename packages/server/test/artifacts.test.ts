@@ -1519,7 +1519,7 @@ describe('artifact proxy over HTTP with a wasbs:// destination', { skip: azureSk
   async function putParts(credentials: { url: string; part_number: number }[], chunks: Buffer[]) {
     const parts = [];
     for (const [i, cred] of credentials.entries()) {
-      const put = await fetch(cred.url, { method: 'PUT', body: chunks[i] });
+      const put = await fetch(cred.url, { method: 'PUT', body: new Uint8Array(chunks[i]) });
       assert.equal(put.status, 201, await put.text());
       parts.push({ part_number: cred.part_number, etag: put.headers.get('etag') ?? '', url: cred.url });
     }
