@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
+import { LoggedModelService } from './services/logged-model-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { openTrackingStore } from './store/open-tracking-store.js';
 
@@ -48,7 +49,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     : await openTrackingStore(config.backendStoreUri, resolveArtifactRoot(config));
   const tracking = store ? new TrackingService(store) : undefined;
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const app = buildApp({ tracking, artifacts, logger: config.logger });
+  const loggedModels = store ? new LoggedModelService(store) : undefined;
+  const app = buildApp({ tracking, loggedModels, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {

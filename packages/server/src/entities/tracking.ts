@@ -30,6 +30,10 @@ export interface Metric {
   value: number;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model the metric also belongs to, and the dataset it was computed on. */
+  model_id?: string;
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface MetricWithRunId extends Metric {

@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
+import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { VERSION } from '../version.js';
 import {
@@ -16,6 +17,7 @@ import {
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
+import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
@@ -23,6 +25,8 @@ import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 export interface AppOptions {
   /** The tracking service; absent on an --artifacts-only server, whose tracking endpoints answer 503. */
   tracking?: TrackingService;
+  /** MLflow 3's logged models; absent (like tracking) on an --artifacts-only server. */
+  loggedModels?: LoggedModelService;
   artifacts: ArtifactService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
@@ -93,7 +97,10 @@ function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): 
       handler: async (request, reply) => {
         if (disabled) return artifactsOnly(reply, url);
         checkContentType(request);
-        const result = await endpoint.handle(requestFields(request));
+        const result = await endpoint.handle(
+          requestFields(request),
+          request.params as Record<string, string>,
+        );
         if (result instanceof JsonStream) {
           // Pulls the next piece only when the socket has taken the previous one.
           return reply.type(JSON_TYPE).send(Readable.from(result.chunks, { highWaterMark: 1 }));
@@ -154,10 +161,27 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new Error('tracking is disabled on an artifacts-only server');
     },
   });
-  const endpoints = [...trackingEndpoints(tracking ?? noTracking), ...artifactEndpoints(options.artifacts)];
-  for (const endpoint of endpoints) register(app, endpoint, disabled);
+  const noLoggedModels = new Proxy({} as LoggedModelService, {
+    get() {
+      throw new Error('logged models are disabled on an artifacts-only server');
+    },
+  });
+  const loggedModels = options.loggedModels ?? noLoggedModels;
+  const endpoints = [
+    ...trackingEndpoints(tracking ?? noTracking),
+    ...artifactEndpoints(options.artifacts),
+    ...loggedModelEndpoints(loggedModels, options.artifacts),
+  ];
+  for (const endpoint of endpoints)
+    register(
+      app,
+      endpoint,
+      disabled || (options.loggedModels === undefined && endpoint.path.startsWith('logged-models')),
+    );
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
+  if (options.loggedModels)
+    loggedModelArtifactFileRoute(app, options.loggedModels, options.artifacts, requestFields);
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);

@@ -72,6 +72,49 @@ export interface InputTagsTable {
   value: string;
 }
 
+export interface LoggedModelsTable {
+  model_id: string;
+  experiment_id: number;
+  name: string;
+  artifact_location: string;
+  creation_timestamp_ms: number;
+  last_updated_timestamp_ms: number;
+  /** MLflow's LoggedModelStatus as a number: 1 pending, 2 ready, 3 upload failed. */
+  status: number;
+  lifecycle_stage: string;
+  model_type: string | null;
+  source_run_id: string | null;
+  status_message: string | null;
+}
+
+export interface LoggedModelTagsTable {
+  model_id: string;
+  experiment_id: number;
+  tag_key: string;
+  tag_value: string;
+}
+
+export interface LoggedModelParamsTable {
+  model_id: string;
+  experiment_id: number;
+  param_key: string;
+  param_value: string;
+}
+
+export interface LoggedModelMetricsTable {
+  model_id: string;
+  metric_name: string;
+  metric_timestamp_ms: number;
+  metric_step: number;
+  /** NULL stands for NaN. */
+  metric_value: number | null;
+  experiment_id: number;
+  run_id: string;
+  dataset_uuid: string | null;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -83,4 +126,8 @@ export interface Database {
   datasets: DatasetsTable;
   inputs: InputsTable;
   input_tags: InputTagsTable;
+  logged_models: LoggedModelsTable;
+  logged_model_tags: LoggedModelTagsTable;
+  logged_model_params: LoggedModelParamsTable;
+  logged_model_metrics: LoggedModelMetricsTable;
 }

@@ -25,6 +25,12 @@ const WRITE_METHODS = [
   'logInputs',
   'hardDeleteRun',
   'hardDeleteExperiment',
+  'createLoggedModel',
+  'finalizeLoggedModel',
+  'deleteLoggedModel',
+  'setLoggedModelTags',
+  'deleteLoggedModelTag',
+  'logLoggedModelParams',
 ] as const satisfies readonly (keyof SqlTrackingStore)[];
 type WriteMethod = (typeof WRITE_METHODS)[number];
 
