@@ -161,23 +161,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new Error('tracking is disabled on an artifacts-only server');
     },
   });
-  const noLoggedModels = new Proxy({} as LoggedModelService, {
-    get() {
-      throw new Error('logged models are disabled on an artifacts-only server');
-    },
-  });
-  const loggedModels = options.loggedModels ?? noLoggedModels;
+  const loggedModels = options.loggedModels ?? (noTracking as unknown as LoggedModelService);
   const endpoints = [
     ...trackingEndpoints(tracking ?? noTracking),
     ...artifactEndpoints(options.artifacts),
     ...loggedModelEndpoints(loggedModels, options.artifacts),
   ];
-  for (const endpoint of endpoints)
-    register(
-      app,
-      endpoint,
-      disabled || (options.loggedModels === undefined && endpoint.path.startsWith('logged-models')),
-    );
+  for (const endpoint of endpoints) register(app, endpoint, disabled);
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
   if (options.loggedModels)
