@@ -394,6 +394,62 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('runs/outputs links a run to the models it produced (log_model in a run calls it)', async () => {
+      const run = (await api('POST', 'runs/create', { experiment_id: experimentId })).body.run.info.run_id;
+      const model = await create({ source_run_id: run });
+      const id = model.info.model_id;
+      const ok = await api('POST', 'runs/outputs', { run_id: run, models: [{ model_id: id, step: 0 }] });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.deepEqual(ok.body, {});
+      // Again: a no-op, not a conflict.
+      assert.equal(
+        (await api('POST', 'runs/outputs', { run_id: run, models: [{ model_id: id, step: 0 }] })).status,
+        200,
+      );
+      await expectError(
+        api('POST', 'runs/outputs', { run_id: run }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /'models'/,
+      );
+      await expectError(
+        api('POST', 'runs/outputs', { models: [] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /'run_id'/,
+      );
+      await expectError(
+        api('POST', 'runs/outputs', { run_id: run, models: [{ model_id: id }] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /models\[0\]\.step/,
+      );
+      await expectError(
+        api('POST', 'runs/outputs', { run_id: run, models: [{ model_id: id, step: 'x' }] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /models\[0\]\.step/,
+      );
+      await expectError(
+        api('POST', 'runs/outputs', { run_id: run, models: [{ step: 1 }] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /models\[0\]\.model_id/,
+      );
+      await expectError(
+        api('POST', 'runs/outputs', { run_id: 'nope', models: [{ model_id: id, step: 1 }] }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+      await api('POST', 'runs/delete', { run_id: run });
+      await expectError(
+        api('POST', 'runs/outputs', { run_id: run, models: [{ model_id: id, step: 1 }] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /must be in the 'active' state/,
+      );
+    });
+
     test('artifact directory listing under the model artifact location', async () => {
       const model = await create();
       const id = model.info.model_id;

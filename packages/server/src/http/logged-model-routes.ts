@@ -5,7 +5,7 @@ import type { OrderByRequest } from '../search/logged-model-rules.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import { sendArtifact } from './artifact-routes.js';
-import { missing, type RequestFields, wrongType } from './request-fields.js';
+import { missing, RequestFields, wrongType } from './request-fields.js';
 import type { Endpoint } from './tracking-routes.js';
 
 // MLflow 3's logged-model endpoints (CreateLoggedModel ... ListLoggedModelArtifacts in MLflow's
@@ -49,6 +49,29 @@ function datasets(f: RequestFields): { dataset_name?: string; dataset_digest?: s
 /** The logged-model endpoints over `models` (and `artifacts` for the listing). */
 export function loggedModelEndpoints(models: LoggedModelService, artifacts: ArtifactService): Endpoint[] {
   return [
+    {
+      method: 'POST',
+      path: 'runs/outputs',
+      handle: async (f) => {
+        const runId = f.requiredString('run_id');
+        if (!f.has('models')) throw missing('models');
+        const outputs = f.objects('models').map((item, i) => {
+          const modelId = optionalText(item, 'model_id', `models[${i}]`);
+          if (modelId === undefined) throw missing(`models[${i}].model_id`);
+          const fields = new RequestFields(item, false);
+          if (!fields.has('step')) throw missing(`models[${i}].step`);
+          let step: number;
+          try {
+            step = fields.requiredInt('step');
+          } catch {
+            throw wrongType(`models[${i}].step`, item.step);
+          }
+          return { modelId, step };
+        });
+        await models.logOutputs(runId, outputs);
+        return empty;
+      },
+    },
     {
       method: 'POST',
       path: 'logged-models',

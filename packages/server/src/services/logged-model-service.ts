@@ -186,6 +186,15 @@ export class LoggedModelService {
     return this.store.logLoggedModelParams(modelId, valid);
   }
 
+  /** MLflow's LogOutputs: a run produced these models (at these steps). */
+  async logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    models.forEach((m, i) => {
+      if (m.modelId.length > WIDTHS.modelId)
+        throw exceedsMaximumLength(`models[${i}].model_id`, WIDTHS.modelId);
+    });
+    return this.store.logOutputs(runId, models);
+  }
+
   async searchLoggedModels(
     q: SearchLoggedModelsRequest,
   ): Promise<{ models: LoggedModel[]; nextPageToken?: string }> {

@@ -46,6 +46,8 @@ export interface LoggedModelStore {
   setLoggedModelTags(modelId: string, tags: Tag[]): Promise<void>;
   deleteLoggedModelTag(modelId: string, key: string): Promise<void>;
   logLoggedModelParams(modelId: string, params: Tag[]): Promise<void>;
+  /** Records that a run produced the models (MLflow's LogOutputs); the run must be active. */
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;
   /** One page (and whether more follow) of live models of the experiments, in the requested order. */
   searchLoggedModels(query: SearchLoggedModelsQuery): Promise<{ items: LoggedModel[]; more: boolean }>;
 }

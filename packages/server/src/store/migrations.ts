@@ -292,6 +292,12 @@ const loggedModelTables = (): Migration => ({
       .on('logged_model_metrics')
       .columns(['run_id'])
       .execute();
+    // A run's model outputs (LogOutputs) are rows of inputs (RUN_OUTPUT -> MODEL_OUTPUT) with the step
+    // the model was produced at, as MLflow 3 added the column.
+    await db.schema
+      .alterTable('inputs')
+      .addColumn('step', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
   },
 });
 

@@ -64,6 +64,8 @@ export interface InputsTable {
   source_id: string;
   destination_type: string;
   destination_id: string;
+  /** Step of a model output (0 for other links); added by 0005. */
+  step?: number;
 }
 
 export interface InputTagsTable {

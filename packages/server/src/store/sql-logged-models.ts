@@ -281,6 +281,43 @@ export class SqlLoggedModels implements LoggedModelStore {
     }
   }
 
+  /**
+   * Links models to the run that produced them (MLflow's LogOutputs): inputs rows from the run
+   * (RUN_OUTPUT) to each model (MODEL_OUTPUT) with the step. Logging the same link again is a no-op.
+   */
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    // Keyed on the run, like the run's other writes.
+    return this.write(runId, async (trx) => {
+      const run = await trx
+        .selectFrom('runs')
+        .select('lifecycle_stage')
+        .where('run_uuid', '=', runId)
+        .executeTakeFirst();
+      if (!run) throw MlflowError.notFound(`Run with id=${runId} not found`);
+      if (run.lifecycle_stage !== 'active') {
+        throw MlflowError.invalidParameter(
+          `The run ${runId} must be in the 'active' state. Current state is ${run.lifecycle_stage}.`,
+        );
+      }
+      for (const part of chunks(models)) {
+        await trx
+          .insertInto('inputs')
+          .values(
+            part.map((m) => ({
+              input_uuid: randomUUID().replaceAll('-', ''),
+              source_type: 'RUN_OUTPUT',
+              source_id: runId,
+              destination_type: 'MODEL_OUTPUT',
+              destination_id: m.modelId,
+              step: m.step,
+            })),
+          )
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+    });
+  }
+
   /** Tags, params and metrics of the given models, three queries per chunk of models. */
   private async modelsWithData(db: Reader, rows: Selectable<LoggedModelsTable>[]): Promise<LoggedModel[]> {
     const tags = new Map<string, Tag[]>();

@@ -955,6 +955,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     return this.models.logLoggedModelParams(modelId, params);
   }
 
+  /** MLflow's LogOutputs: the models a run produced, each at a step. */
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    return this.models.logOutputs(runId, models);
+  }
+
   searchLoggedModels(query: SearchLoggedModelsQuery): Promise<{ items: LoggedModel[]; more: boolean }> {
     return this.models.searchLoggedModels(query);
   }

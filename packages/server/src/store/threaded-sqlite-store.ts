@@ -31,6 +31,7 @@ const WRITE_METHODS = [
   'setLoggedModelTags',
   'deleteLoggedModelTag',
   'logLoggedModelParams',
+  'logOutputs',
 ] as const satisfies readonly (keyof SqlTrackingStore)[];
 type WriteMethod = (typeof WRITE_METHODS)[number];
 
