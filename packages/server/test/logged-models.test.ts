@@ -406,6 +406,35 @@ for (const dialect of DIALECTS) {
         (await api('POST', 'runs/outputs', { run_id: run, models: [{ model_id: id, step: 0 }] })).status,
         200,
       );
+      // The run shows the models it produced and (log-inputs' models) the ones it used.
+      const used = await create();
+      const logged = await api('POST', 'runs/log-inputs', {
+        run_id: run,
+        models: [{ model_id: used.info.model_id }],
+      });
+      assert.equal(logged.status, 200, JSON.stringify(logged.body));
+      const shown = (await api('GET', 'runs/get', { run_id: run })).body.run;
+      assert.deepEqual(shown.outputs, { model_outputs: [{ model_id: id, step: 0 }] });
+      assert.deepEqual(shown.inputs, { model_inputs: [{ model_id: used.info.model_id }] });
+      const searched = (
+        await api('POST', 'runs/search', {
+          experiment_ids: [experimentId],
+          filter: `attributes.run_id = '${run}'`,
+        })
+      ).body.runs[0];
+      assert.deepEqual(searched.outputs, shown.outputs);
+      assert.deepEqual(searched.inputs, shown.inputs);
+      await expectError(
+        api('POST', 'runs/log-inputs', { run_id: run, models: [{}] }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /models\[0\]\.model_id/,
+      );
+      // Runs without model links keep MLflow 2's shape.
+      const plain = (await api('POST', 'runs/create', { experiment_id: experimentId })).body.run.info.run_id;
+      const plainRun = (await api('GET', 'runs/get', { run_id: plain })).body.run;
+      assert.equal(plainRun.outputs, undefined);
+      assert.deepEqual(plainRun.inputs, {});
       await expectError(
         api('POST', 'runs/outputs', { run_id: run }),
         400,

@@ -241,7 +241,13 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'POST',
       path: 'runs/log-inputs',
       handle: async (f) => {
-        await tracking.logInputs(f.runId(), datasetInputs(f));
+        const models = f.objects('models').map((item, i) => {
+          const id = item.model_id;
+          if (id === undefined || id === null || id === '') throw missing(`models[${i}].model_id`);
+          if (typeof id !== 'string') throw wrongType(`models[${i}].model_id`, id);
+          return id;
+        });
+        await tracking.logInputs(f.runId(), datasetInputs(f), models);
         return empty;
       },
     },

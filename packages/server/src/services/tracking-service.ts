@@ -234,7 +234,7 @@ export class TrackingService {
     return this.store.logBatch(runId, metrics.map(clampInfinity), validParams, validTags);
   }
 
-  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+  async logInputs(runId: string, datasets: DatasetInput[], modelIds: string[] = []): Promise<void> {
     validateRunId(runId);
     const seen = new Set<string>();
     const unique: DatasetInput[] = [];
@@ -264,7 +264,10 @@ export class TrackingService {
         unique.push(input);
       }
     }
-    return this.store.logInputs(runId, unique);
+    modelIds.forEach((id, i) => {
+      if (id.length > 36) throw exceedsMaximumLength(`models[${i}].model_id`, 36);
+    });
+    return this.store.logInputs(runId, unique, modelIds);
   }
 
   async searchRuns(q: {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelMetric } from '../entities/logged-model.js';
-import type { Metric, Tag } from '../entities/tracking.js';
+import type { Metric, ModelInput, ModelOutput, Tag } from '../entities/tracking.js';
 import { appendToUri } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
@@ -316,6 +316,51 @@ export class SqlLoggedModels implements LoggedModelStore {
           .execute();
       }
     });
+  }
+
+  /** MLflow's LogInputs models: links from the run (RUN_INPUT) to each model (MODEL_INPUT). */
+  async insertModelInputs(trx: WriteTransaction, runId: string, modelIds: string[]): Promise<void> {
+    for (const part of chunks([...new Set(modelIds)])) {
+      await trx
+        .insertInto('inputs')
+        .values(
+          part.map((modelId) => ({
+            input_uuid: randomUUID().replaceAll('-', ''),
+            source_type: 'RUN_INPUT',
+            source_id: runId,
+            destination_type: 'MODEL_INPUT',
+            destination_id: modelId,
+          })),
+        )
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  }
+
+  /** The model inputs and outputs of each of the given runs (one query over the inputs table). */
+  async modelLinksOfRuns(
+    db: Reader,
+    runIds: string[],
+  ): Promise<Map<string, { inputs: ModelInput[]; outputs: ModelOutput[] }>> {
+    const byRun = new Map<string, { inputs: ModelInput[]; outputs: ModelOutput[] }>();
+    const rows = await db
+      .selectFrom('inputs')
+      .select(['source_type', 'source_id', 'destination_id', 'step'])
+      .where('source_type', 'in', ['RUN_INPUT', 'RUN_OUTPUT'])
+      .where('source_id', 'in', runIds)
+      .orderBy('source_id')
+      .orderBy('destination_id')
+      .execute();
+    for (const r of rows) {
+      let links = byRun.get(r.source_id);
+      if (!links) {
+        links = { inputs: [], outputs: [] };
+        byRun.set(r.source_id, links);
+      }
+      if (r.source_type === 'RUN_INPUT') links.inputs.push({ model_id: r.destination_id });
+      else links.outputs.push({ model_id: r.destination_id, step: Number(r.step ?? 0) });
+    }
+    return byRun;
   }
 
   /** Tags, params and metrics of the given models, three queries per chunk of models. */

@@ -767,9 +767,10 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     });
   }
 
-  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+  logInputs(runId: string, datasets: DatasetInput[], modelIds: string[] = []): Promise<void> {
     return this.write(runId, async (trx) => {
       const run = await this.requireActiveRun(trx, runId);
+      if (modelIds.length > 0) await this.models.insertModelInputs(trx, runId, modelIds);
       for (const input of datasets) {
         const d = input.dataset;
         let dataset = await trx
@@ -838,14 +839,15 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     const out: EncodedRun[] = [];
     for (const part of chunks(rows)) {
       const ids = part.map((r) => r.run_uuid);
-      const [params, tags, metrics, inputs] = await Promise.all([
+      const [params, tags, metrics, inputs, modelLinks] = await Promise.all([
         encodedKeyValues(db, dialect, 'params', ids),
         encodedKeyValues(db, dialect, 'tags', ids),
         encodedLatestMetrics(db, dialect, ids),
         this.datasetInputs(db, ids),
+        this.models.modelLinksOfRuns(db, ids),
       ]);
       for (const row of part) {
-        out.push({
+        const run: EncodedRun = {
           info: runInfoFromRow(row),
           data: {
             metrics: metricList(metrics.get(row.run_uuid)),
@@ -853,7 +855,12 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
             tags: keyValueList(tags.get(row.run_uuid)),
           },
           inputs: { dataset_inputs: inputs.get(row.run_uuid) ?? [] },
-        });
+        };
+        // MLflow 3's model inputs and outputs, only on runs that have them.
+        const links = modelLinks.get(row.run_uuid);
+        if (links?.inputs.length) run.inputs.model_inputs = links.inputs;
+        if (links?.outputs.length) run.outputs = { model_outputs: links.outputs };
+        out.push(run);
       }
     }
     return out;
