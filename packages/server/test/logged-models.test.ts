@@ -204,7 +204,14 @@ for (const dialect of DIALECTS) {
     test('delete hides a model from get and search; writes to it still find it', async () => {
       const model = await create({ name: 'doomed' });
       const id = model.info.model_id;
-      assert.deepEqual((await api('DELETE', `logged-models/${id}`)).body, {});
+      // MLflow's Python client sends the id in a JSON body as well.
+      const deleted = await fetch(`${srv.api}/logged-models/${id}`, {
+        method: 'DELETE',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ model_id: id }),
+      });
+      assert.equal(deleted.status, 200);
+      assert.deepEqual(await deleted.json(), {});
       await expectError(api('GET', `logged-models/${id}`), 404, 'RESOURCE_DOES_NOT_EXIST');
       const found = await api('POST', 'logged-models/search', {
         experiment_ids: [experimentId],

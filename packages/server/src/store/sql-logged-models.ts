@@ -3,6 +3,7 @@ import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from
 import { MlflowError } from '../entities/errors.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelMetric } from '../entities/logged-model.js';
 import type { Metric, ModelInput, ModelOutput, Tag } from '../entities/tracking.js';
+import { comparisons } from '../search/filter-ast.js';
 import { appendToUri } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
@@ -434,7 +435,7 @@ export class SqlLoggedModels implements LoggedModelStore {
     ];
     const onDatasets = datasetsSql(query.datasets);
     if (query.filter) where.push(loggedModelFilterSql(query.filter, onDatasets));
-    const hasMetricClause = JSON.stringify(query.filter ?? {}).includes('"entity":"metric"');
+    const hasMetricClause = comparisons(query.filter).some((c) => c.entity === 'metric');
     // Datasets without a metric clause keep the models with any metric on one of them, as in MLflow.
     if (onDatasets && !hasMetricClause) {
       where.push(
