@@ -42,11 +42,18 @@ for (const dialect of DIALECTS) {
       const id = model.info.model_id;
       assert.equal(model.info.artifact_uri, `/tmp/gc-artifacts/${exp}/models/${id}/artifacts`);
       await tracking.logBatch(run, [{ key: 'm', value: 1, timestamp: 1, step: 0, model_id: id }], [], []);
+      await models.logOutputs(run, [{ modelId: id, step: 0 }]);
+      await tracking.logInputs(run, [], [id]);
+      assert.deepEqual((await tracking.getRun(run)).outputs, { model_outputs: [{ model_id: id, step: 0 }] });
       assert.equal((await models.getLoggedModel(id)).data.metrics.length, 1);
 
       await tracking.deleteRun(run);
       await store.hardDeleteRun(run);
       const kept = await models.getLoggedModel(id);
+      // The run's links to models went with it.
+      const db = (store as unknown as { db: import('kysely').Kysely<any> }).db;
+      const links = await db.selectFrom('inputs').select('input_uuid').where('source_id', '=', run).execute();
+      assert.deepEqual(links, []);
       assert.deepEqual(kept.data.metrics, []);
       assert.deepEqual(kept.data.params, [{ key: 'p', value: '1' }]);
 

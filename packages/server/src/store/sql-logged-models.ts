@@ -4,7 +4,7 @@ import { MlflowError } from '../entities/errors.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelMetric } from '../entities/logged-model.js';
 import type { Metric, ModelInput, ModelOutput, Tag } from '../entities/tracking.js';
 import { comparisons } from '../search/filter-ast.js';
-import { appendToUri } from './artifact-locations.js';
+import { type ArtifactLocations, appendToUri } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
 import { type DatasetCondition, loggedModelFilterSql } from './logged-model-search-sql.js';
@@ -53,7 +53,10 @@ function metricFromRow(row: Selectable<LoggedModelMetricsTable>): LoggedModelMet
 export class SqlLoggedModels implements LoggedModelStore {
   private readonly db: Kysely<Database>;
 
-  constructor(private readonly database: StoreDatabase) {
+  constructor(
+    private readonly database: StoreDatabase,
+    private readonly locations: ArtifactLocations,
+  ) {
     this.db = database.reader;
   }
 
@@ -96,7 +99,12 @@ export class SqlLoggedModels implements LoggedModelStore {
         experiment_id: experimentId,
         name: input.name,
         // MLflow's layout: <experiment artifact location>/models/<model id>/artifacts.
-        artifact_location: appendToUri(experiment.artifact_location ?? '', 'models', modelId, 'artifacts'),
+        artifact_location: appendToUri(
+          experiment.artifact_location ?? this.locations.experiment(String(experimentId)),
+          'models',
+          modelId,
+          'artifacts',
+        ),
         creation_timestamp_ms: now,
         last_updated_timestamp_ms: now,
         status: 1,

@@ -148,7 +148,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     private readonly locations: ArtifactLocations,
   ) {
     this.db = database.reader;
-    this.models = new SqlLoggedModels(database);
+    this.models = new SqlLoggedModels(database, locations);
     this.historyBatchSize = database.dialect === 'sqlite' ? 1_000 : 10_000;
   }
 
@@ -567,6 +567,12 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         .deleteFrom('inputs')
         .where('destination_type', '=', 'RUN')
         .where('destination_id', 'in', ids)
+        .execute();
+      // MLflow 3's links from the runs to logged models they used or produced.
+      await trx
+        .deleteFrom('inputs')
+        .where('source_type', 'in', ['RUN_INPUT', 'RUN_OUTPUT'])
+        .where('source_id', 'in', ids)
         .execute();
       for (const table of ['metrics', 'latest_metrics', 'params', 'tags'] as const) {
         await trx.deleteFrom(table).where('run_uuid', 'in', ids).execute();
