@@ -16,6 +16,12 @@
  *   SearchRuns        POST runs/search in the bench experiment, metric filter, max_results=100
  *   SearchExperiments POST experiments/search, max_results=100
  *
+ * Only with --ops (MLflow 3 logged models; not in the default set, so figures stay comparable and an older
+ * server can be measured):
+ *
+ *   CreateLoggedModel POST logged-models in the bench experiment, from the iteration's run
+ *   LogModelBatch10   POST runs/log-batch, 10 metrics carrying that model's id and a dataset
+ *
  * All logging goes to the run created in that iteration, so param keys never collide (params are write-once).
  * --ops runs a subset (e.g. only the writes, as FastTrackML's logging script does); the calls that need a run
  * pull in CreateRun, and GetMetricHistory pulls in LogBatch500 (whose points it reads back).
@@ -37,6 +43,8 @@ const OPERATIONS = [
   'GetMetricHistory',
   'SearchRuns',
   'SearchExperiments',
+  'CreateLoggedModel',
+  'LogModelBatch10',
 ] as const;
 type Operation = (typeof OPERATIONS)[number];
 
@@ -49,7 +57,7 @@ interface Options {
 }
 
 const USAGE = `usage: tsx bench/load.ts --target http://127.0.0.1:5000 [--users 20] [--iterations 100] [--ops A,B] [--json]
-  --ops: comma-separated subset of ${OPERATIONS.join(', ')} (default: all)`;
+  --ops: comma-separated subset of ${OPERATIONS.join(', ')} (default: all but the last two)`;
 
 /** Bad command line: cli.fail prints the usage and exits with 2. */
 const cli: CommandLine = commandLine('bench', USAGE);
@@ -62,7 +70,12 @@ const NEEDS_RUN: ReadonlySet<Operation> = new Set<Operation>([
   'LogParamBatch10',
   'LogParamBatch100',
   'GetMetricHistory',
+  'CreateLoggedModel',
+  'LogModelBatch10',
 ]);
+
+/** Operations run when --ops is not given. */
+const DEFAULT_OPERATIONS = OPERATIONS.filter((op) => op !== 'CreateLoggedModel' && op !== 'LogModelBatch10');
 
 function parseOps(list: string): Set<Operation> {
   const ops = new Set<Operation>();
@@ -74,6 +87,7 @@ function parseOps(list: string): Set<Operation> {
   }
   if (ops.size === 0) cli.fail('--ops needs at least one operation');
   if (ops.has('GetMetricHistory')) ops.add('LogBatch500');
+  if (ops.has('LogModelBatch10')) ops.add('CreateLoggedModel');
   if ([...ops].some((op) => NEEDS_RUN.has(op))) ops.add('CreateRun');
   return ops;
 }
@@ -84,7 +98,7 @@ function parseOptions(argv: string[]): Options {
     users: 20,
     iterations: 100,
     json: false,
-    ops: new Set(OPERATIONS),
+    ops: new Set(DEFAULT_OPERATIONS),
   };
   const flags = {
     target: 'string',
@@ -309,6 +323,34 @@ async function virtualUser(
             step: it,
           }),
         );
+      }
+      if (ops.has('CreateLoggedModel')) {
+        const created = await timed(
+          recorder,
+          'CreateLoggedModel',
+          client.prepare('POST', 'logged-models', {
+            experiment_id: experimentId,
+            source_run_id: id,
+            params: [{ key: 'alpha', value: '0.5' }],
+            tags: [{ key: 'mlflow.user', value: 'bench' }],
+          }),
+        );
+        const modelId = (created?.model as { info?: { model_id?: string } } | undefined)?.info?.model_id;
+        if (!modelId) {
+          if (ops.has('LogModelBatch10')) recorder.skip('LogModelBatch10', 'CreateLoggedModel failed');
+        } else if (ops.has('LogModelBatch10')) {
+          const metrics = metrics10().map((m) => ({
+            ...m,
+            model_id: modelId,
+            dataset_name: 'eval',
+            dataset_digest: 'd41d8cd9',
+          }));
+          await timed(
+            recorder,
+            'LogModelBatch10',
+            client.prepare('POST', 'runs/log-batch', { run_id: id, metrics }),
+          );
+        }
       }
       if (ops.has('LogBatch10')) {
         await timed(

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
+import { LoggedModelService } from './services/logged-model-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
 import { WebhookSecrets } from './services/webhook-secrets.js';
@@ -66,7 +67,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const app = buildApp({ tracking, webhooks, artifacts, logger: config.logger });
+  const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
+  const app = buildApp({ tracking, loggedModels, webhooks, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
 import { TrackingService } from '../src/services/tracking-service.js';
 import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase } from '../src/store/database.js';
-import { migrateToLatest } from '../src/store/migrations.js';
+import { migrateToLatest, schemaMigrations } from '../src/store/migrations.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
-import { tempDir } from './helpers.js';
+import { DIALECTS, freshPostgresUri, tempDir } from './helpers.js';
 
 // Upgrades must carry existing data across: a store written by the first schema version is opened by
 // the current code and everything logged before is still there.
@@ -50,5 +51,46 @@ test('an SQLite store created by schema 0001 keeps its data through every later 
   } finally {
     await database.close();
     tmp.cleanup();
+  }
+});
+
+// Migrations are written on branches and may land out of name order: the registry's 0004 reaches a
+// store that already ran 0005. The runner must apply it then, not refuse the store as corrupted.
+describe('a migration that lands after a later-numbered one', () => {
+  for (const dialect of DIALECTS) {
+    test(`is applied on ${dialect}`, async () => {
+      const tmp = tempDir('mlflow-ts-migrate-');
+      const db =
+        dialect === 'sqlite'
+          ? new Kysely<any>({
+              dialect: new SqliteDialect({ database: new BetterSqlite3(`${tmp.dir}/s.db`) }),
+            })
+          : new Kysely<any>({
+              dialect: new PostgresDialect({
+                pool: new pg.Pool({ connectionString: await freshPostgresUri() }),
+              }),
+            });
+      try {
+        const current = schemaMigrations(dialect);
+        const applied = await migrateToLatest(db, dialect);
+        assert.ok(applied.includes('0005_logged_models'));
+        assert.ok(!Object.keys(current).some((name) => name.startsWith('0004')));
+        const later = {
+          ...current,
+          '0004_arrives_late': {
+            async up(trx: Kysely<any>) {
+              await trx.schema.createTable('late_table').addColumn('id', 'integer').execute();
+            },
+          },
+        };
+        assert.deepEqual(await migrateToLatest(db, dialect, undefined, later), ['0004_arrives_late']);
+        await sql`insert into late_table (id) values (1)`.execute(db);
+        // And nothing runs twice.
+        assert.deepEqual(await migrateToLatest(db, dialect, undefined, later), []);
+      } finally {
+        await db.destroy();
+        tmp.cleanup();
+      }
+    });
   }
 });

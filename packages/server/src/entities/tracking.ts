@@ -30,6 +30,10 @@ export interface Metric {
   value: number;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model the metric also belongs to, and the dataset it was computed on. */
+  model_id?: string;
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface MetricWithRunId extends Metric {
@@ -72,15 +76,35 @@ export interface RunData {
   tags: RunTag[];
 }
 
+/** MLflow 3: a logged model a run used (LogInputs' models). */
+export interface ModelInput {
+  model_id: string;
+}
+
+/** MLflow 3: a logged model a run produced, at a step (LogOutputs). */
+export interface ModelOutput {
+  model_id: string;
+  step: number;
+}
+
+export interface RunInputs {
+  dataset_inputs: DatasetInput[];
+  /** Present only when the run has some. */
+  model_inputs?: ModelInput[];
+}
+
 export interface Run {
   info: RunInfo;
   data: RunData;
-  inputs: { dataset_inputs: DatasetInput[] };
+  inputs: RunInputs;
+  /** Present only when the run produced logged models. */
+  outputs?: { model_outputs: ModelOutput[] };
 }
 
 /** A run as search returns it: its lists come encoded by the store (see EncodedList). */
 export interface EncodedRun {
   info: RunInfo;
   data: { metrics: EncodedList<Metric>; params: EncodedList<Param>; tags: EncodedList<RunTag> };
-  inputs: { dataset_inputs: DatasetInput[] };
+  inputs: RunInputs;
+  outputs?: { model_outputs: ModelOutput[] };
 }

@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
+import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import { VERSION } from '../version.js';
@@ -17,6 +18,7 @@ import {
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
+import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { webhookEndpoints } from './webhook-routes.js';
@@ -25,6 +27,8 @@ import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 export interface AppOptions {
   /** The tracking service; absent on an --artifacts-only server, whose tracking endpoints answer 503. */
   tracking?: TrackingService;
+  /** MLflow 3's logged models; absent (like tracking) on an --artifacts-only server. */
+  loggedModels?: LoggedModelService;
   artifacts: ArtifactService;
   /** Registry webhooks; absent on an --artifacts-only server. */
   webhooks?: WebhookService;
@@ -99,7 +103,10 @@ function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): 
       handler: async (request, reply) => {
         if (disabled) return artifactsOnly(reply, url);
         checkContentType(request);
-        const result = await endpoint.handle(requestFields(request));
+        const result = await endpoint.handle(
+          requestFields(request),
+          request.params as Record<string, string>,
+        );
         if (result instanceof JsonStream) {
           // Pulls the next piece only when the socket has taken the previous one.
           return reply.type(JSON_TYPE).send(Readable.from(result.chunks, { highWaterMark: 1 }));
@@ -160,14 +167,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new Error('tracking is disabled on an artifacts-only server');
     },
   });
+  const loggedModels = options.loggedModels ?? (noTracking as unknown as LoggedModelService);
   const endpoints = [
     ...trackingEndpoints(tracking ?? noTracking),
     ...webhookEndpoints(options.webhooks ?? (noTracking as unknown as WebhookService)),
     ...artifactEndpoints(options.artifacts),
+    ...loggedModelEndpoints(loggedModels, options.artifacts),
   ];
   for (const endpoint of endpoints) register(app, endpoint, disabled);
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
+  if (options.loggedModels)
+    loggedModelArtifactFileRoute(app, options.loggedModels, options.artifacts, requestFields);
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);

@@ -169,12 +169,16 @@ export class RequestFields {
       if (!f.has('key') || item.key === '') throw missing(`${path}.key`);
       if (!f.has('value') || item.value === '') throw missing(`${path}.value`);
       if (!f.has('timestamp') || item.timestamp === '') throw missing(`${path}.timestamp`);
-      return {
+      const metric: Metric = {
         key: typedString(item.key, `${path}.key`),
         value: toDouble(`${path}.value`, item.value),
         timestamp: toInt(`${path}.timestamp`, item.timestamp),
         step: f.has('step') ? toInt(`${path}.step`, item.step) : 0,
       };
+      // MLflow 3 links a metric to a logged model and a dataset; older clients never send these.
+      if (item.model_id !== undefined || item.dataset_name !== undefined || item.dataset_digest !== undefined)
+        f.addModelFields(metric, `${path}.`);
+      return metric;
     });
   }
 
@@ -183,6 +187,16 @@ export class RequestFields {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'object' || Array.isArray(value)) throw wrongType(field, value);
     return value as Record<string, unknown>;
+  }
+
+  /** model_id, dataset_name and dataset_digest (MLflow 3) onto `metric` when present and not empty. */
+  addModelFields(metric: Metric, prefix = ''): Metric {
+    for (const name of ['model_id', 'dataset_name', 'dataset_digest'] as const) {
+      const value = this.raw(name);
+      if (value === undefined || value === null || value === '') continue;
+      metric[name] = typedString(value, `${prefix}${name}`);
+    }
+    return metric;
   }
 
   objects(field: string): Record<string, unknown>[] {

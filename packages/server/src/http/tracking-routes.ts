@@ -9,7 +9,8 @@ export interface Endpoint {
   method: HttpMethod;
   /** Path below /api/2.0/mlflow (and /ajax-api/2.0/mlflow). */
   path: string;
-  handle: (fields: RequestFields) => Promise<unknown>;
+  /** `params` holds the path's parameters (`:model_id`, `*`), for paths that have them. */
+  handle: (fields: RequestFields, params: Record<string, string>) => Promise<unknown>;
   /** Served only under /ajax-api, as MLflow does for endpoints its UI alone uses. */
   ajaxOnly?: boolean;
 }
@@ -188,12 +189,13 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       path: 'runs/log-metric',
       handle: async (f) => {
         const runId = f.runId();
-        await tracking.logMetric(runId, {
+        const metric = {
           key: f.requiredString('key'),
           value: f.requiredDouble('value'),
           timestamp: f.requiredInt('timestamp'),
           step: f.optionalInt('step') ?? 0,
-        });
+        };
+        await tracking.logMetric(runId, f.addModelFields(metric));
         return empty;
       },
     },
@@ -239,7 +241,13 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'POST',
       path: 'runs/log-inputs',
       handle: async (f) => {
-        await tracking.logInputs(f.runId(), datasetInputs(f));
+        const models = f.objects('models').map((item, i) => {
+          const id = item.model_id;
+          if (id === undefined || id === null || id === '') throw missing(`models[${i}].model_id`);
+          if (typeof id !== 'string') throw wrongType(`models[${i}].model_id`, id);
+          return id;
+        });
+        await tracking.logInputs(f.runId(), datasetInputs(f), models);
         return empty;
       },
     },

@@ -140,6 +140,11 @@ export class ArtifactService {
   private async runArtifacts(runId: string): Promise<RunArtifacts> {
     if (!this.options.getRun) throw new MlflowError('FEATURE_DISABLED', 'This server has no tracking store.');
     const rootUri = (await this.options.getRun(runId)).info.artifact_uri;
+    return this.artifactsAt(rootUri, `run '${runId}'`);
+  }
+
+  /** The repository and prefix of an artifact root URI (a run's or a logged model's); `owner` names it in errors. */
+  private artifactsAt(rootUri: string, owner: string): RunArtifacts {
     const proxied = proxiedArtifactPath(rootUri);
     if (proxied !== undefined && this.options.proxy) {
       return { rootUri, repo: this.options.proxy, prefix: safeArtifactPath(proxied, { allowRoot: true }) };
@@ -149,9 +154,41 @@ export class ArtifactService {
     throw new MlflowError(
       'NOT_IMPLEMENTED',
       proxied !== undefined
-        ? `The artifacts of run '${runId}' are proxied (${rootUri}), but this server does not serve artifacts.`
-        : `The artifacts of run '${runId}' are stored at ${rootUri}; the '${uriScheme(rootUri)}' scheme is not supported by this server yet.`,
+        ? `The artifacts of ${owner} are proxied (${rootUri}), but this server does not serve artifacts.`
+        : `The artifacts of ${owner} are stored at ${rootUri}; the '${uriScheme(rootUri)}' scheme is not supported by this server yet.`,
     );
+  }
+
+  private static async listUnder(place: RunArtifacts, path: string | undefined) {
+    const rel = path === undefined ? '' : safeArtifactPath(path, { allowRoot: true });
+    const files = await place.repo.list(join(place.prefix, rel));
+    const strip = place.prefix ? place.prefix.length + 1 : 0;
+    return { rootUri: place.rootUri, files: files.map((f) => ({ ...f, path: f.path.slice(strip) })) };
+  }
+
+  /**
+   * The entries of one folder under a logged model's artifact location (MLflow's
+   * ListLoggedModelArtifacts), with paths relative to that location.
+   */
+  async listLoggedModelArtifacts(
+    modelId: string,
+    artifactUri: string,
+    path: string | undefined,
+  ): Promise<{ rootUri: string; files: FileInfo[] }> {
+    if (path !== undefined) safeArtifactPath(path, { allowRoot: true });
+    return ArtifactService.listUnder(this.artifactsAt(artifactUri, `logged model '${modelId}'`), path);
+  }
+
+  /** One file of a logged model (the UI's logged-models/<id>/artifacts/files route). */
+  async readLoggedModelArtifact(
+    modelId: string,
+    artifactUri: string,
+    path: string,
+    range?: ReadRange,
+  ): Promise<ArtifactRead> {
+    const rel = safeArtifactPath(path);
+    const place = this.artifactsAt(artifactUri, `logged model '${modelId}'`);
+    return place.repo.openRead(join(place.prefix, rel), range);
   }
 
   /** MLflow's ListArtifacts: the entries of one folder of a run, with run-relative paths. */
@@ -159,11 +196,8 @@ export class ArtifactService {
     runId: string,
     path: string | undefined,
   ): Promise<{ rootUri: string; files: FileInfo[] }> {
-    const rel = path === undefined ? '' : safeArtifactPath(path, { allowRoot: true });
-    const run = await this.runArtifacts(runId);
-    const files = await run.repo.list(join(run.prefix, rel));
-    const strip = run.prefix ? run.prefix.length + 1 : 0;
-    return { rootUri: run.rootUri, files: files.map((f) => ({ ...f, path: f.path.slice(strip) })) };
+    if (path !== undefined) safeArtifactPath(path, { allowRoot: true });
+    return ArtifactService.listUnder(await this.runArtifacts(runId), path);
   }
 
   /** One file of a run (the get-artifact route). */

@@ -13,6 +13,7 @@ import type {
 } from '../entities/tracking.js';
 import { checkExperimentSearch, checkRunSearch } from '../search/search-rules.js';
 import type { Page, PageStart, TrackingStore } from '../store/tracking-store.js';
+import { validateModelMetricFields } from './logged-model-service.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { randomRunName } from './run-names.js';
 import {
@@ -187,6 +188,7 @@ export class TrackingService {
 
   async logMetric(runId: string, metric: Metric): Promise<void> {
     validateMetric(metric);
+    validateModelMetricFields(metric);
     return this.store.logBatch(runId, [clampInfinity(metric)], [], []);
   }
 
@@ -210,7 +212,10 @@ export class TrackingService {
   /** Validates the whole batch before anything is written, so a bad batch writes nothing. */
   async logBatch(runId: string, metrics: Metric[], params: Tag[], tags: Tag[]): Promise<void> {
     validateRunId(runId);
-    for (const [i, m] of metrics.entries()) validateMetric(m, `metrics[${i}]`);
+    for (const [i, m] of metrics.entries()) {
+      validateMetric(m, `metrics[${i}]`);
+      validateModelMetricFields(m, `metrics[${i}]`);
+    }
     const validParams = params.map((p, i) => validateParam(p, `params[${i}]`));
     const validTags = tags.map((t, i) => validateRunTag(t, `tags[${i}]`));
     validateBatchLimits(metrics.length, params.length, tags.length);
@@ -229,7 +234,7 @@ export class TrackingService {
     return this.store.logBatch(runId, metrics.map(clampInfinity), validParams, validTags);
   }
 
-  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+  async logInputs(runId: string, datasets: DatasetInput[], modelIds: string[] = []): Promise<void> {
     validateRunId(runId);
     const seen = new Set<string>();
     const unique: DatasetInput[] = [];
@@ -259,7 +264,10 @@ export class TrackingService {
         unique.push(input);
       }
     }
-    return this.store.logInputs(runId, unique);
+    modelIds.forEach((id, i) => {
+      if (id.length > 36) throw exceedsMaximumLength(`models[${i}].model_id`, 36);
+    });
+    return this.store.logInputs(runId, unique, modelIds);
   }
 
   async searchRuns(q: {

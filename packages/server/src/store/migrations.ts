@@ -251,16 +251,112 @@ const webhooks: Migration = {
   },
 };
 
+/**
+ * MLflow 3's logged models: a model with its tags, params and the metrics logged against it (with the
+ * run and dataset they were logged with), in MLflow's tables and column names. Child rows go with their
+ * model, and model metrics with their run, when either is removed (gc).
+ */
+const loggedModelTables = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('logged_models')
+      .addColumn('model_id', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('experiment_id', 'bigint', (c) =>
+        c.notNull().references('experiments.experiment_id').onDelete('cascade'),
+      )
+      .addColumn('name', 'varchar(500)', (c) => c.notNull())
+      .addColumn('artifact_location', 'varchar(1000)', (c) => c.notNull())
+      .addColumn('creation_timestamp_ms', 'bigint', (c) => c.notNull())
+      .addColumn('last_updated_timestamp_ms', 'bigint', (c) => c.notNull())
+      .addColumn('status', 'integer', (c) => c.notNull())
+      .addColumn('lifecycle_stage', 'varchar(32)', (c) =>
+        c.notNull().defaultTo('active').check(sql`lifecycle_stage in ('active', 'deleted')`),
+      )
+      .addColumn('model_type', 'varchar(500)')
+      .addColumn('source_run_id', 'varchar(32)')
+      .addColumn('status_message', 'varchar(1000)')
+      .execute();
+    // Searches list the live models of some experiments newest first.
+    await db.schema
+      .createIndex('logged_models_experiment_created_idx')
+      .on('logged_models')
+      .columns(['experiment_id', 'creation_timestamp_ms', 'model_id'])
+      .execute();
+    for (const [table, prefix] of [
+      ['logged_model_tags', 'tag'],
+      ['logged_model_params', 'param'],
+    ] as const) {
+      await db.schema
+        .createTable(table)
+        .addColumn('model_id', 'varchar(36)', (c) =>
+          c.notNull().references('logged_models.model_id').onDelete('cascade'),
+        )
+        .addColumn('experiment_id', 'bigint', (c) => c.notNull())
+        .addColumn(`${prefix}_key`, 'varchar(255)', (c) => c.notNull())
+        .addColumn(`${prefix}_value`, 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint(`${table}_pk`, ['model_id', `${prefix}_key`])
+        .execute();
+    }
+    await db.schema
+      .createTable('logged_model_metrics')
+      .addColumn('model_id', 'varchar(36)', (c) =>
+        c.notNull().references('logged_models.model_id').onDelete('cascade'),
+      )
+      .addColumn('metric_name', 'varchar(500)', (c) => c.notNull())
+      .addColumn('metric_timestamp_ms', 'bigint', (c) => c.notNull())
+      .addColumn('metric_step', 'bigint', (c) => c.notNull())
+      // NULL holds NaN (a REAL column cannot on SQLite); MLflow's column is nullable too.
+      .addColumn('metric_value', 'double precision')
+      .addColumn('experiment_id', 'bigint', (c) => c.notNull())
+      .addColumn('run_id', 'varchar(32)', (c) => c.notNull().references('runs.run_uuid').onDelete('cascade'))
+      .addColumn('dataset_uuid', 'varchar(36)')
+      .addColumn('dataset_name', 'varchar(500)')
+      .addColumn('dataset_digest', 'varchar(36)')
+      .addPrimaryKeyConstraint('logged_model_metrics_pk', [
+        'model_id',
+        'metric_name',
+        'metric_timestamp_ms',
+        'metric_step',
+        'run_id',
+      ])
+      .execute();
+    // Filters and orderings by a metric find its rows by name; removing a run finds its rows by run.
+    await db.schema
+      .createIndex('logged_model_metrics_name_idx')
+      .on('logged_model_metrics')
+      .columns(['metric_name', 'model_id'])
+      .execute();
+    await db.schema
+      .createIndex('logged_model_metrics_run_idx')
+      .on('logged_model_metrics')
+      .columns(['run_id'])
+      .execute();
+    // A run's model outputs (LogOutputs) are rows of inputs (RUN_OUTPUT -> MODEL_OUTPUT) with the step
+    // the model was produced at, as MLflow 3 added the column.
+    await db.schema
+      .alterTable('inputs')
+      .addColumn('step', 'bigint', (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+});
+
+/** Every migration of a dialect by name; the names sort in the order they apply. */
+export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
+  return {
+    '0001_initial_schema': initialSchema(dialect),
+    '0002_clustered_sqlite_tables': clusteredSqliteTables(dialect),
+    '0003_search_indexes': searchIndexes(dialect),
+    // 0004 is taken by the model registry, which lands separately (see migrateToLatest).
+    '0005_logged_models': loggedModelTables(),
+    '0006_webhooks': webhooks,
+  };
+}
+
 class CodeMigrationProvider implements MigrationProvider {
-  constructor(private readonly dialect: SqlDialect) {}
+  constructor(private readonly migrations: Record<string, Migration>) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
-    return {
-      '0001_initial_schema': initialSchema(this.dialect),
-      '0002_clustered_sqlite_tables': clusteredSqliteTables(this.dialect),
-      '0003_search_indexes': searchIndexes(this.dialect),
-      '0006_webhooks': webhooks,
-    };
+    return this.migrations;
   }
 }
 
@@ -272,12 +368,17 @@ export async function migrateToLatest(
   db: Kysely<unknown>,
   dialect: SqlDialect,
   target?: string,
+  migrations: Record<string, Migration> = schemaMigrations(dialect),
 ): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: new CodeMigrationProvider(dialect),
+    provider: new CodeMigrationProvider(migrations),
     migrationTableName: 'mlflow_ts_migrations',
     migrationLockTableName: 'mlflow_ts_migrations_lock',
+    // Migrations are developed on branches and may land out of name order (0005 before 0004): a store
+    // that already ran a later one still gets an earlier one that arrives afterwards. Each migration
+    // therefore touches only its own tables and must not depend on one with a higher number.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = target ? await migrator.migrateTo(target) : await migrator.migrateToLatest();
   if (error) throw error;

@@ -64,6 +64,8 @@ export interface InputsTable {
   source_id: string;
   destination_type: string;
   destination_id: string;
+  /** Step of a model output (0 for other links); added by 0005. */
+  step?: number;
 }
 
 export interface InputTagsTable {
@@ -92,6 +94,49 @@ export interface WebhookEventsTable {
   action: string;
 }
 
+export interface LoggedModelsTable {
+  model_id: string;
+  experiment_id: number;
+  name: string;
+  artifact_location: string;
+  creation_timestamp_ms: number;
+  last_updated_timestamp_ms: number;
+  /** MLflow's LoggedModelStatus as a number: 1 pending, 2 ready, 3 upload failed. */
+  status: number;
+  lifecycle_stage: string;
+  model_type: string | null;
+  source_run_id: string | null;
+  status_message: string | null;
+}
+
+export interface LoggedModelTagsTable {
+  model_id: string;
+  experiment_id: number;
+  tag_key: string;
+  tag_value: string;
+}
+
+export interface LoggedModelParamsTable {
+  model_id: string;
+  experiment_id: number;
+  param_key: string;
+  param_value: string;
+}
+
+export interface LoggedModelMetricsTable {
+  model_id: string;
+  metric_name: string;
+  metric_timestamp_ms: number;
+  metric_step: number;
+  /** NULL stands for NaN. */
+  metric_value: number | null;
+  experiment_id: number;
+  run_id: string;
+  dataset_uuid: string | null;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -105,4 +150,8 @@ export interface Database {
   input_tags: InputTagsTable;
   webhooks: WebhooksTable;
   webhook_events: WebhookEventsTable;
+  logged_models: LoggedModelsTable;
+  logged_model_tags: LoggedModelTagsTable;
+  logged_model_params: LoggedModelParamsTable;
+  logged_model_metrics: LoggedModelMetricsTable;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expressionBuilder, type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
+import type { LoggedModel } from '../entities/logged-model.js';
 import type {
   DatasetInput,
   EncodedRun,
@@ -28,9 +29,15 @@ import {
   parsePosition,
   type SortKey,
 } from './keyset.js';
+import type {
+  CreateLoggedModelInput,
+  LoggedModelStore,
+  SearchLoggedModelsQuery,
+} from './logged-model-store.js';
 import { searchRunRows } from './run-search.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
 import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
+import { SqlLoggedModels } from './sql-logged-models.js';
 import type {
   CreateExperimentInput,
   CreateRunInput,
@@ -124,8 +131,10 @@ function parseHistoryPosition(raw: unknown): [number, number, number, number] {
 }
 
 /** The SQL implementation of TrackingStore, shared by the SQLite and PostgreSQL dialects. */
-export class SqlTrackingStore implements TrackingStore {
+export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   private readonly db: Kysely<Database>;
+  /** MLflow 3's logged models live in their own module; their methods below forward to it. */
+  private readonly models: SqlLoggedModels;
   /**
    * PostgreSQL pays a round trip per batch, so larger batches go faster (10,000 points: 2.2 s for a
    * million, against 3.5 s with 2,000). SQLite runs in-process at the same speed either way, and
@@ -139,6 +148,7 @@ export class SqlTrackingStore implements TrackingStore {
     private readonly locations: ArtifactLocations,
   ) {
     this.db = database.reader;
+    this.models = new SqlLoggedModels(database, locations);
     this.historyBatchSize = database.dialect === 'sqlite' ? 1_000 : 10_000;
   }
 
@@ -558,6 +568,12 @@ export class SqlTrackingStore implements TrackingStore {
         .where('destination_type', '=', 'RUN')
         .where('destination_id', 'in', ids)
         .execute();
+      // MLflow 3's links from the runs to logged models they used or produced.
+      await trx
+        .deleteFrom('inputs')
+        .where('source_type', 'in', ['RUN_INPUT', 'RUN_OUTPUT'])
+        .where('source_id', 'in', ids)
+        .execute();
       for (const table of ['metrics', 'latest_metrics', 'params', 'tags'] as const) {
         await trx.deleteFrom(table).where('run_uuid', 'in', ids).execute();
       }
@@ -639,9 +655,14 @@ export class SqlTrackingStore implements TrackingStore {
 
   logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void> {
     return this.write(runId, async (trx) => {
-      await this.requireActiveRun(trx, runId);
+      const run = await this.requireActiveRun(trx, runId);
       if (params.length > 0) await this.logParams(trx, runId, params);
-      if (metrics.length > 0) await this.logMetrics(trx, runId, metrics);
+      if (metrics.length > 0) {
+        await this.logMetrics(trx, runId, metrics);
+        // Metrics that name a logged model (MLflow 3) are recorded against it too.
+        if (metrics.some((m) => m.model_id))
+          await this.models.logModelMetrics(trx, runId, Number(run.experiment_id), metrics);
+      }
       if (tags.length > 0) {
         await this.upsertTags(trx, runId, tags);
         const runName = tags.findLast((t) => t.key === RUN_NAME_TAG);
@@ -752,9 +773,10 @@ export class SqlTrackingStore implements TrackingStore {
     });
   }
 
-  logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+  logInputs(runId: string, datasets: DatasetInput[], modelIds: string[] = []): Promise<void> {
     return this.write(runId, async (trx) => {
       const run = await this.requireActiveRun(trx, runId);
+      if (modelIds.length > 0) await this.models.insertModelInputs(trx, runId, modelIds);
       for (const input of datasets) {
         const d = input.dataset;
         let dataset = await trx
@@ -823,14 +845,15 @@ export class SqlTrackingStore implements TrackingStore {
     const out: EncodedRun[] = [];
     for (const part of chunks(rows)) {
       const ids = part.map((r) => r.run_uuid);
-      const [params, tags, metrics, inputs] = await Promise.all([
+      const [params, tags, metrics, inputs, modelLinks] = await Promise.all([
         encodedKeyValues(db, dialect, 'params', ids),
         encodedKeyValues(db, dialect, 'tags', ids),
         encodedLatestMetrics(db, dialect, ids),
         this.datasetInputs(db, ids),
+        this.models.modelLinksOfRuns(db, ids),
       ]);
       for (const row of part) {
-        out.push({
+        const run: EncodedRun = {
           info: runInfoFromRow(row),
           data: {
             metrics: metricList(metrics.get(row.run_uuid)),
@@ -838,7 +861,12 @@ export class SqlTrackingStore implements TrackingStore {
             tags: keyValueList(tags.get(row.run_uuid)),
           },
           inputs: { dataset_inputs: inputs.get(row.run_uuid) ?? [] },
-        });
+        };
+        // MLflow 3's model inputs and outputs, only on runs that have them.
+        const links = modelLinks.get(row.run_uuid);
+        if (links?.inputs.length) run.inputs.model_inputs = links.inputs;
+        if (links?.outputs.length) run.outputs = { model_outputs: links.outputs };
+        out.push(run);
       }
     }
     return out;
@@ -908,6 +936,45 @@ export class SqlTrackingStore implements TrackingStore {
     });
     const items = await this.runsWithData(this.db, rows);
     return next ? { items, next } : { items };
+  }
+
+  // ---------------------------------------------------------------- logged models (sql-logged-models.ts)
+
+  createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel> {
+    return this.models.createLoggedModel(input);
+  }
+
+  getLoggedModel(modelId: string): Promise<LoggedModel | undefined> {
+    return this.models.getLoggedModel(modelId);
+  }
+
+  finalizeLoggedModel(modelId: string, status: number): Promise<LoggedModel> {
+    return this.models.finalizeLoggedModel(modelId, status);
+  }
+
+  deleteLoggedModel(modelId: string): Promise<void> {
+    return this.models.deleteLoggedModel(modelId);
+  }
+
+  setLoggedModelTags(modelId: string, tags: Tag[]): Promise<void> {
+    return this.models.setLoggedModelTags(modelId, tags);
+  }
+
+  deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+    return this.models.deleteLoggedModelTag(modelId, key);
+  }
+
+  logLoggedModelParams(modelId: string, params: Tag[]): Promise<void> {
+    return this.models.logLoggedModelParams(modelId, params);
+  }
+
+  /** MLflow's LogOutputs: the models a run produced, each at a step. */
+  logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
+    return this.models.logOutputs(runId, models);
+  }
+
+  searchLoggedModels(query: SearchLoggedModelsQuery): Promise<{ items: LoggedModel[]; more: boolean }> {
+    return this.models.searchLoggedModels(query);
   }
 
   // ---------------------------------------------------------------- metric history

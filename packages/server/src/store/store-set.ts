@@ -36,6 +36,13 @@ export const WRITE_METHODS = {
     'logInputs',
     'hardDeleteRun',
     'hardDeleteExperiment',
+    'createLoggedModel',
+    'finalizeLoggedModel',
+    'deleteLoggedModel',
+    'setLoggedModelTags',
+    'deleteLoggedModelTag',
+    'logLoggedModelParams',
+    'logOutputs',
   ],
   webhooks: ['createWebhook', 'updateWebhook', 'deleteWebhook'],
 } as const satisfies { [S in StoreName]: readonly (keyof StoreMembers[S])[] };

@@ -97,7 +97,8 @@ export interface TrackingStore {
   restoreRun(runId: string): Promise<void>;
   logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void>;
   deleteTag(runId: string, key: string): Promise<void>;
-  logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
+  /** Dataset inputs and (MLflow 3) the ids of logged models the run used. */
+  logInputs(runId: string, datasets: DatasetInput[], modelIds?: string[]): Promise<void>;
   searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>>;
 
   /**
