@@ -70,17 +70,15 @@ function checkContentType(request: FastifyRequest): void {
   }
 }
 
-/** The request's fields: the query string (GET) or JSON body, and the path's parameters over them. */
 function requestFields(request: FastifyRequest): RequestFields {
-  const params = (request.params ?? {}) as Record<string, string>;
-  if (request.method === 'GET') {
-    return new RequestFields({ ...(request.query as Record<string, unknown>), ...params }, true);
-  }
-  const body = request.body ?? {};
+  if (request.method === 'GET')
+    return new RequestFields((request.query ?? {}) as Record<string, unknown>, true);
+  const body = request.body;
+  if (body === undefined || body === null) return new RequestFields({}, false);
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw MlflowError.invalidParameter('The request body must be a JSON object.');
   }
-  return new RequestFields({ ...(body as Record<string, unknown>), ...params }, false);
+  return new RequestFields(body as Record<string, unknown>, false);
 }
 
 /** MLflow's answer on an --artifacts-only server to anything but the artifact proxy. */

@@ -69,16 +69,16 @@ export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
     {
       method: 'GET',
       path: 'webhooks/:webhook_id',
-      handle: async (f) => wrapped(await webhooks.getWebhook(f.requiredString('webhook_id'))),
+      handle: async (_f, p) => wrapped(await webhooks.getWebhook(p.webhook_id)),
     },
     {
       method: 'PATCH',
       path: 'webhooks/:webhook_id',
-      handle: async (f) => {
+      handle: async (f, p) => {
         // As in MLflow, an empty value (or an empty event list) leaves the field as it is.
         const events = readEvents(f);
         return wrapped(
-          await webhooks.updateWebhook(f.requiredString('webhook_id'), {
+          await webhooks.updateWebhook(p.webhook_id, {
             name: f.optionalString('name') || undefined,
             url: f.optionalString('url') || undefined,
             description: f.optionalString('description') || undefined,
@@ -92,18 +92,18 @@ export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'webhooks/:webhook_id',
-      handle: async (f) => {
-        await webhooks.deleteWebhook(f.requiredString('webhook_id'));
+      handle: async (_f, p) => {
+        await webhooks.deleteWebhook(p.webhook_id);
         return {};
       },
     },
     {
       method: 'POST',
       path: 'webhooks/:webhook_id/test',
-      handle: async (f) => {
+      handle: async (f, p) => {
         const given = f.optionalObject('event');
         const event = given ? readEvent(given, 'event') : undefined;
-        return { result: await webhooks.testWebhook(f.requiredString('webhook_id'), event) };
+        return { result: await webhooks.testWebhook(p.webhook_id, event) };
       },
     },
   ];
