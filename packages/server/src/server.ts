@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
+import { RegistryService } from './services/registry-service.js';
 import { TrackingService } from './services/tracking-service.js';
-import { openTrackingStore } from './store/open-tracking-store.js';
+import { openStores } from './store/open-tracking-store.js';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -43,12 +44,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const proxy = config.serveArtifacts
     ? openArtifactDestination(config.artifactsDestination ?? DEFAULT_ARTIFACTS_DESTINATION)
     : undefined;
-  const store = config.artifactsOnly
+  const stores = config.artifactsOnly
     ? undefined
-    : await openTrackingStore(config.backendStoreUri, resolveArtifactRoot(config));
+    : await openStores(config.backendStoreUri, resolveArtifactRoot(config));
+  const store = stores?.tracking;
   const tracking = store ? new TrackingService(store) : undefined;
+  const registry =
+    stores && tracking
+      ? new RegistryService(stores.registry, {
+          runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+        })
+      : undefined;
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const app = buildApp({ tracking, artifacts, logger: config.logger });
+  const app = buildApp({ tracking, registry, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {

@@ -7,6 +7,7 @@ import Fastify, {
 } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
+import type { RegistryService } from '../services/registry-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { VERSION } from '../version.js';
 import {
@@ -16,6 +17,7 @@ import {
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
+import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
@@ -23,6 +25,8 @@ import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 export interface AppOptions {
   /** The tracking service; absent on an --artifacts-only server, whose tracking endpoints answer 503. */
   tracking?: TrackingService;
+  /** The model registry; absent on an --artifacts-only server, where its endpoints answer 503 too. */
+  registry?: RegistryService;
   artifacts: ArtifactService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
@@ -154,10 +158,24 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw new Error('tracking is disabled on an artifacts-only server');
     },
   });
+  const registry = options.registry;
+  const noRegistry = new Proxy({} as RegistryService, {
+    get() {
+      throw new Error('the model registry is disabled on an artifacts-only server');
+    },
+  });
   const endpoints = [...trackingEndpoints(tracking ?? noTracking), ...artifactEndpoints(options.artifacts)];
   for (const endpoint of endpoints) register(app, endpoint, disabled);
+  for (const endpoint of registryEndpoints(registry ?? noRegistry))
+    register(app, endpoint, registry === undefined);
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
+  if (registry) modelVersionArtifactRoute(app, registry, options.artifacts, requestFields);
+  else {
+    app.get('/model-versions/get-artifact', async (_request, reply) =>
+      artifactsOnly(reply, '/model-versions/get-artifact'),
+    );
+  }
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);

@@ -136,6 +136,11 @@ export class ArtifactService {
   private async runArtifacts(runId: string): Promise<RunArtifacts> {
     if (!this.options.getRun) throw new MlflowError('FEATURE_DISABLED', 'This server has no tracking store.');
     const rootUri = (await this.options.getRun(runId)).info.artifact_uri;
+    return this.artifactsAt(rootUri, `run '${runId}'`);
+  }
+
+  /** The repository holding the artifacts under `rootUri`; `owner` names them in errors. */
+  private artifactsAt(rootUri: string, owner: string): RunArtifacts {
     const proxied = proxiedArtifactPath(rootUri);
     if (proxied !== undefined && this.options.proxy) {
       return { rootUri, repo: this.options.proxy, prefix: safeArtifactPath(proxied, { allowRoot: true }) };
@@ -145,9 +150,25 @@ export class ArtifactService {
     throw new MlflowError(
       'NOT_IMPLEMENTED',
       proxied !== undefined
-        ? `The artifacts of run '${runId}' are proxied (${rootUri}), but this server does not serve artifacts.`
-        : `The artifacts of run '${runId}' are stored at ${rootUri}; the '${uriScheme(rootUri)}' scheme is not supported by this server yet.`,
+        ? `The artifacts of ${owner} are proxied (${rootUri}), but this server does not serve artifacts.`
+        : `The artifacts of ${owner} are stored at ${rootUri}; the '${uriScheme(rootUri)}' scheme is not supported by this server yet.`,
     );
+  }
+
+  /**
+   * One file below an artifact URI, such as a model version's storage location. A runs:/<run_id>/<path>
+   * URI stands for <path> inside that run's artifacts, as MLflow's runs artifact repository reads it.
+   */
+  async readArtifactAt(rootUri: string, path: string, range?: ReadRange): Promise<ArtifactRead> {
+    const rel = safeArtifactPath(path);
+    const runs = /^runs:\/([^/]+)(?:\/(.*))?$/s.exec(rootUri);
+    if (runs) {
+      const inRun = runs[2] ? safeArtifactPath(runs[2].replace(/\/+$/, ''), { allowRoot: true }) : '';
+      const run = await this.runArtifacts(runs[1]);
+      return run.repo.openRead(join(join(run.prefix, inRun), rel), range);
+    }
+    const at = this.artifactsAt(rootUri, `'${rootUri}'`);
+    return at.repo.openRead(join(at.prefix, rel), range);
   }
 
   /** MLflow's ListArtifacts: the entries of one folder of a run, with run-relative paths. */

@@ -42,7 +42,7 @@ function textOf(c: Comparison): string {
  * runs with case_sensitive_like) and a backslash escapes `%` and `_` on both, as PostgreSQL does by
  * default; ILIKE lowers both sides, as SQLAlchemy does for MLflow on SQLite.
  */
-function stringPredicate(column: Expression<unknown>, c: Comparison): RawBuilder<SqlBool> {
+export function stringPredicate(column: Expression<unknown>, c: Comparison): RawBuilder<SqlBool> {
   switch (c.comparator) {
     case 'IN':
     case 'NOT IN': {
@@ -73,7 +73,7 @@ function symbol(c: Comparison): string {
  * `column <op> number`. The number is cast so PostgreSQL compares a bigint column with 1.5 instead
  * of failing to read 1.5 as a bigint.
  */
-function numericPredicate(column: Expression<unknown>, c: Comparison): RawBuilder<SqlBool> {
+export function numericPredicate(column: Expression<unknown>, c: Comparison): RawBuilder<SqlBool> {
   const value = c.value.kind === 'number' ? c.value.value : Number.NaN;
   return sql<SqlBool>`${column} ${sql.raw(symbol(c))} cast(${value} as double precision)`;
 }

@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqlite } from './database.js';
+import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore } from './sql-tracking-store.js';
 import type {
   SerializedError,
@@ -27,8 +28,11 @@ async function main(): Promise<void> {
   if (!port) throw new Error('sqlite-writer-thread must run as a worker thread');
   const { file, artifactRoot } = workerData as WriterThreadData;
   let store: SqlTrackingStore;
+  let registry: SqlRegistryStore;
   try {
-    store = new SqlTrackingStore(await openSqlite(file), new ArtifactLocations(artifactRoot));
+    const database = await openSqlite(file);
+    store = new SqlTrackingStore(database, new ArtifactLocations(artifactRoot));
+    registry = new SqlRegistryStore(database);
     await store.init();
   } catch (error) {
     port.postMessage({ id: 0, ok: false, error: serializeError(error) } satisfies WriterReply);
@@ -42,8 +46,11 @@ async function main(): Promise<void> {
       });
       return;
     }
-    const method = store[request.method] as (...args: unknown[]) => Promise<unknown>;
-    method.apply(store, request.args).then(
+    const target = request.store === 'registry' ? registry : store;
+    const method = (target as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[
+      request.method
+    ];
+    method.apply(target, request.args).then(
       (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WriterReply),
       (error) =>
         port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies WriterReply),

@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorCode, MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqliteReader } from './database.js';
+import type { RegistryStore } from './registry-store.js';
+import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore } from './sql-tracking-store.js';
 
 // An SQLite tracking store split over two threads: reads run here on their own connection (WAL shows them
@@ -28,14 +30,34 @@ const WRITE_METHODS = [
 ] as const satisfies readonly (keyof SqlTrackingStore)[];
 type WriteMethod = (typeof WRITE_METHODS)[number];
 
+/** The registry store's methods that write; they run on the same thread, in the same connection. */
+const REGISTRY_WRITE_METHODS = [
+  'createRegisteredModel',
+  'updateRegisteredModel',
+  'renameRegisteredModel',
+  'deleteRegisteredModel',
+  'setRegisteredModelTag',
+  'deleteRegisteredModelTag',
+  'createModelVersion',
+  'updateModelVersion',
+  'transitionModelVersionStage',
+  'deleteModelVersion',
+  'setModelVersionTag',
+  'deleteModelVersionTag',
+  'setRegisteredModelAlias',
+  'deleteRegisteredModelAlias',
+] as const satisfies readonly (keyof SqlRegistryStore)[];
+type RegistryWriteMethod = (typeof REGISTRY_WRITE_METHODS)[number];
+
 export interface WriterThreadData {
   file: string;
   artifactRoot: string;
 }
 
 export type WriterRequest =
-  | { id: number; method: WriteMethod; args: unknown[] }
-  | { id: number; method: 'close'; args: [] };
+  | { id: number; store: 'tracking'; method: WriteMethod; args: unknown[] }
+  | { id: number; store: 'registry'; method: RegistryWriteMethod; args: unknown[] }
+  | { id: number; store: 'tracking'; method: 'close'; args: [] };
 
 export type SerializedError =
   | { kind: 'param-conflict'; runId: string; conflicts: ParamConflict[] }
@@ -81,12 +103,12 @@ class WriterThread {
     return this.ready;
   }
 
-  call(method: WriterRequest['method'], args: unknown[]): Promise<unknown> {
+  call(store: WriterRequest['store'], method: WriterRequest['method'], args: unknown[]): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, method, args });
+      this.worker.postMessage({ id, store, method, args });
     });
   }
 }
@@ -108,6 +130,18 @@ function startWorker(data: WriterThreadData): Worker {
  * with the same methods as SqlTrackingStore.
  */
 export async function openThreadedSqliteStore(file: string, artifactRoot: string): Promise<SqlTrackingStore> {
+  return (await openThreadedSqliteStores(file, artifactRoot)).tracking;
+}
+
+/**
+ * Opens the SQLite store in `file` as openThreadedSqliteStore does, with the model registry beside it:
+ * registry writes go to the same writer thread (one writing connection per file), registry reads use
+ * this thread's reading connection. Closing the tracking store closes both.
+ */
+export async function openThreadedSqliteStores(
+  file: string,
+  artifactRoot: string,
+): Promise<{ tracking: SqlTrackingStore; registry: RegistryStore }> {
   const worker = startWorker({ file, artifactRoot });
   const thread = new WriterThread(worker);
   try {
@@ -116,18 +150,28 @@ export async function openThreadedSqliteStore(file: string, artifactRoot: string
     await worker.terminate();
     throw error;
   }
-  const local = new SqlTrackingStore(openSqliteReader(file), new ArtifactLocations(artifactRoot));
+  const reader = openSqliteReader(file);
+  const local = new SqlTrackingStore(reader, new ArtifactLocations(artifactRoot));
   const writes = new Set<string>(WRITE_METHODS);
-  return new Proxy(local, {
+  const registryWrites = new Set<string>(REGISTRY_WRITE_METHODS);
+  const registry = new Proxy(new SqlRegistryStore(reader), {
+    get(target, prop, receiver) {
+      if (typeof prop === 'string' && registryWrites.has(prop)) {
+        return (...args: unknown[]) => thread.call('registry', prop as RegistryWriteMethod, args);
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+  const tracking = new Proxy(local, {
     get(target, prop, receiver) {
       if (typeof prop === 'string' && writes.has(prop)) {
-        return (...args: unknown[]) => thread.call(prop as WriteMethod, args);
+        return (...args: unknown[]) => thread.call('tracking', prop as WriteMethod, args);
       }
       // The writer thread already set up the store (init) when it started.
       if (prop === 'init') return () => Promise.resolve();
       if (prop === 'close') {
         return async () => {
-          await thread.call('close', []);
+          await thread.call('tracking', 'close', []);
           await worker.terminate();
           await target.close();
         };
@@ -135,4 +179,5 @@ export async function openThreadedSqliteStore(file: string, artifactRoot: string
       return Reflect.get(target, prop, receiver);
     },
   });
+  return { tracking, registry };
 }
