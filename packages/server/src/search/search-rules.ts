@@ -397,7 +397,8 @@ function checkRegistryTagComparator(c: Comparison): void {
 
 function checkRegisteredModelComparator(c: Comparison): void {
   if (c.entity === 'tag') checkRegistryTagComparator(c);
-  else if (!has(STRING_COMPARATORS, c.comparator)) invalid(`Invalid comparator for attribute: ${c.comparator}`);
+  else if (!has(STRING_COMPARATORS, c.comparator))
+    invalid(`Invalid comparator for attribute: ${c.comparator}`);
 }
 
 function duplicateOrderBy(clauses: string[]): never {
