@@ -854,11 +854,11 @@ for (const dialect of DIALECTS) {
         `${srv.url}/model-versions/get-artifact?name=served&version=1&path=nope.txt`,
       );
       assert.equal(missing.status, 404);
-      const escape = await fetch(
+      const climbing = await fetch(
         `${srv.url}/model-versions/get-artifact?name=served&version=1&path=${encodeURIComponent('../../x')}`,
       );
-      assert.equal(escape.status, 400);
-      assert.equal(((await escape.json()) as { error_code: string }).error_code, 'INVALID_PARAMETER_VALUE');
+      assert.equal(climbing.status, 400);
+      assert.equal(((await climbing.json()) as { error_code: string }).error_code, 'INVALID_PARAMETER_VALUE');
       const unknown = await fetch(`${srv.url}/model-versions/get-artifact?name=nope&version=1&path=MLmodel`);
       assert.equal(unknown.status, 404);
       const noPath = await fetch(`${srv.url}/model-versions/get-artifact?name=served&version=1`);
