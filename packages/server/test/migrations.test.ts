@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
+import { RegistryService } from '../src/services/registry-service.js';
 import { TrackingService } from '../src/services/tracking-service.js';
 import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrations.js';
+import { SqlRegistryStore } from '../src/store/sql-registry-store.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
 import { tempDir } from './helpers.js';
 
@@ -47,6 +49,38 @@ test('an SQLite store created by schema 0001 keeps its data through every later 
       tracking.logParam('r1', { key: 'lr', value: '0.2' }),
       /Changing param values is not allowed/,
     );
+  } finally {
+    await database.close();
+    tmp.cleanup();
+  }
+});
+
+test('a store at schema 0003 gains the model registry (0004) and keeps its runs', async () => {
+  const tmp = tempDir('mlflow-ts-migrate-');
+  const file = `${tmp.dir}/old.db`;
+  const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+  await migrateToLatest(old, 'sqlite', '0003_search_indexes');
+  await sql`insert into runs values ('r1', 0, 'old-run', 'u', 'FINISHED', 1, 2, null, 'active', '/a')`.execute(
+    old,
+  );
+  await old.destroy();
+
+  const database = await openDatabase(`sqlite:///${file}`);
+  const tracking = new TrackingService(new SqlTrackingStore(database, new ArtifactLocations('/artifacts')));
+  const registry = new RegistryService(new SqlRegistryStore(database), {
+    runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+  });
+  try {
+    assert.equal((await tracking.getRun('r1')).info.run_name, 'old-run');
+    await registry.createRegisteredModel('m', [{ key: 'k', value: 'v' }]);
+    // A local source inside the run's artifact directory is accepted, one outside is not.
+    const mv = await registry.createModelVersion({ name: 'm', source: '/a/model', runId: 'r1', tags: [] });
+    assert.equal(mv.version, '1');
+    await assert.rejects(
+      registry.createModelVersion({ name: 'm', source: '/b/model', runId: 'r1', tags: [] }),
+      /Invalid model version source: '\/b\/model'/,
+    );
+    assert.equal(await registry.resolveModelUri('models:/m/latest'), '/a/model');
   } finally {
     await database.close();
     tmp.cleanup();

@@ -687,6 +687,27 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('concurrent version creations get distinct consecutive numbers', async () => {
+      await createModel('busy');
+      const created = await Promise.all(
+        Array.from({ length: 25 }, (_, i) =>
+          api('POST', 'model-versions/create', { name: 'busy', source: `s3://b/busy/${i}` }),
+        ),
+      );
+      for (const res of created) assert.equal(res.status, 200, JSON.stringify(res.body));
+      const numbers = created.map((r) => Number(r.body.model_version.version)).sort((a, b) => a - b);
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
+      // Each version kept its own source.
+      for (const res of created) {
+        const mv = res.body.model_version;
+        const got = await api('GET', 'model-versions/get', { name: 'busy', version: mv.version });
+        assert.equal(got.body.model_version.source, mv.source);
+      }
+    });
+
     test('deleting a version keeps its number taken and hides it everywhere', async () => {
       await createModel('del');
       await createVersion('del');
