@@ -90,12 +90,15 @@ export class SqlRegistryStore implements RegistryStore {
 
   // ---------------------------------------------------------------- reading rows
 
-  private async modelRow(db: Reader, name: string): Promise<ModelRow> {
-    const row = await db
-      .selectFrom('registered_models')
-      .selectAll()
-      .where('name', '=', name)
-      .executeTakeFirst();
+  /**
+   * The model's row. With `lock` on PostgreSQL the row stays locked until the transaction ends, so two
+   * server processes (--workers) creating versions of one model take turns at its next number. SQLite
+   * needs no lock: its write transactions begin immediate, one at a time.
+   */
+  private async modelRow(db: Reader, name: string, lock = false): Promise<ModelRow> {
+    let query = db.selectFrom('registered_models').selectAll().where('name', '=', name);
+    if (lock && this.database.dialect === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
     if (!row) throw modelNotFound(name);
     return row;
   }
@@ -370,7 +373,7 @@ export class SqlRegistryStore implements RegistryStore {
 
   createModelVersion(input: CreateModelVersionInput): Promise<ModelVersion> {
     return this.write(async (trx) => {
-      await this.modelRow(trx, input.name);
+      await this.modelRow(trx, input.name, true);
       const now = Date.now();
       // Deleted versions keep their rows, so a number is never reused.
       const last = await trx
