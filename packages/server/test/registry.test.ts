@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, DIALECTS, startTestServer, type TestServer } from './helpers.js';
+import { startServer } from '../src/server.js';
+import { call, DIALECTS, freshStoreUri, startTestServer, type TestServer, tempDir } from './helpers.js';
 
 // The Model Registry over real HTTP on both dialects: MLflow's paths, JSON shapes, error codes,
 // statuses and messages, for the good paths and the bad ones.
@@ -918,6 +919,43 @@ for (const dialect of DIALECTS) {
         /Registered model alias nope not found/,
       );
     });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  test(`two servers on one ${dialect} store number the versions of a model without clashing`, async () => {
+    // As with --workers: separate processes (here separate servers) write to the same database.
+    const store = await freshStoreUri(dialect);
+    const artifacts = tempDir('mlflow-ts-artifacts-');
+    const config = {
+      backendStoreUri: store.uri,
+      serveArtifacts: true,
+      artifactsDestination: artifacts.dir,
+      host: '127.0.0.1',
+      port: 0,
+    };
+    const first = await startServer(config);
+    const second = await startServer(config);
+    try {
+      const apis = [first, second].map((s) => `${s.url}/api/2.0/mlflow`);
+      assert.equal((await call(apis[0], 'POST', 'registered-models/create', { name: 'shared' })).status, 200);
+      const created = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          call(apis[i % 2], 'POST', 'model-versions/create', { name: 'shared', source: `s3://b/${i}` }),
+        ),
+      );
+      for (const res of created) assert.equal(res.status, 200, JSON.stringify(res.body));
+      const numbers = created.map((r) => Number(r.body.model_version.version)).sort((a, b) => a - b);
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+    } finally {
+      await first.close();
+      await second.close();
+      store.cleanup();
+      artifacts.cleanup();
+    }
   });
 }
 
