@@ -22,7 +22,7 @@ const VERSION_COLUMNS: Record<string, string> = {
  */
 function queriesPrompts(filter: FilterNode | undefined): boolean {
   const first = comparisons(filter).find((c) => c.entity === 'tag' && c.key === IS_PROMPT_TAG);
-  if (!first || first.value.kind !== 'string') return false;
+  if (first?.value.kind !== 'string') return false;
   const value = first.value.value.toLowerCase();
   return (first.comparator === '=' && value === 'true') || (first.comparator === '!=' && value === 'false');
 }
