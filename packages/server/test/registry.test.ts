@@ -173,6 +173,21 @@ for (const dialect of DIALECTS) {
         'INVALID_PARAMETER_VALUE',
         "'value' exceeds the maximum length of 100000 characters",
       );
+      // Longer than MLflow's columns: refused before the database would fail on it.
+      await expectError(
+        api('POST', 'registered-models/create', { name: 'n'.repeat(257) }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "'name' exceeds the maximum length of 256 characters",
+      );
+      await expectError(
+        api('POST', 'registered-models/create', { name: 'longdesc', description: 'd'.repeat(5001) }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "'description' exceeds the maximum length of 5000 characters",
+      );
+      // Registered model tag values up to MLflow's limit fit on both databases.
+      await createModel('bigtag-ok', { tags: [{ key: 'k', value: 'x'.repeat(100_000) }] });
       // A failed create leaves nothing behind.
       await expectError(
         api('GET', 'registered-models/get', { name: 'badtag' }),
@@ -401,6 +416,18 @@ for (const dialect of DIALECTS) {
         api('GET', 'model-versions/get-download-uri', { name: 'mvbad', version: '9' }),
         404,
         'RESOURCE_DOES_NOT_EXIST',
+      );
+      await expectError(
+        api('POST', 'model-versions/create', { name: 'mvbad', source: `s3://b/${'p'.repeat(500)}` }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "'source' exceeds the maximum length of 500 characters",
+      );
+      await expectError(
+        api('POST', 'model-versions/create', { name: 'mvbad', source: 's3://b/p', run_id: 'r'.repeat(33) }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "'run_id' exceeds the maximum length of 32 characters",
       );
       await expectError(
         api('POST', 'model-versions/create', { name: 'mvbad', source: 'models:/nope/1' }),

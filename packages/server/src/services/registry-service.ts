@@ -26,6 +26,12 @@ export const REGISTRY_LIMITS = {
   tagKeyLength: 250,
   tagValueLength: 100_000,
   aliasLength: 255,
+  // The widths of MLflow's columns: longer values would fail inside PostgreSQL.
+  nameLength: 256,
+  descriptionLength: 5000,
+  sourceLength: 500,
+  runLinkLength: 500,
+  runIdLength: 32,
   searchModelsDefault: 100,
   searchModelsMax: 1000,
   /** MLflow's proto default for a REST request is its maximum. */
@@ -59,6 +65,14 @@ export function canonicalStage(stage: string): ModelVersionStage {
     );
   }
   return found;
+}
+
+function checkLength(field: string, value: string | undefined, limit: number): void {
+  if (value !== undefined && value.length > limit) throw exceedsMaximumLength(field, limit);
+}
+
+function validateModelName(name: string): void {
+  checkLength('name', name, REGISTRY_LIMITS.nameLength);
 }
 
 function validateTag(tag: RegistryTag): void {
@@ -130,6 +144,8 @@ export class RegistryService {
   // ---------------------------------------------------------------- registered models
 
   createRegisteredModel(name: string, tags: RegistryTag[], description?: string): Promise<RegisteredModel> {
+    validateModelName(name);
+    checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
     for (const tag of tags) validateTag(tag);
     return this.store.createRegisteredModel(name, tags, description);
   }
@@ -139,10 +155,12 @@ export class RegistryService {
   }
 
   updateRegisteredModel(name: string, description: string | undefined): Promise<RegisteredModel> {
+    checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
     return this.store.updateRegisteredModel(name, description);
   }
 
   renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
+    checkLength('new_name', newName, REGISTRY_LIMITS.nameLength);
     return this.store.renameRegisteredModel(name, newName);
   }
 
@@ -184,6 +202,10 @@ export class RegistryService {
   // ---------------------------------------------------------------- model versions
 
   async createModelVersion(request: CreateModelVersionRequest): Promise<ModelVersion> {
+    checkLength('source', request.source, REGISTRY_LIMITS.sourceLength);
+    checkLength('run_id', request.runId, REGISTRY_LIMITS.runIdLength);
+    checkLength('run_link', request.runLink, REGISTRY_LIMITS.runLinkLength);
+    checkLength('description', request.description, REGISTRY_LIMITS.descriptionLength);
     for (const tag of request.tags) validateTag(tag);
     // Prompt versions (MLflow's prompt registry) carry text, not files; MLflow skips the source check.
     if (!request.tags.some((t) => t.key === IS_PROMPT_TAG)) {
@@ -214,6 +236,7 @@ export class RegistryService {
   }
 
   updateModelVersion(name: string, version: string, description: string | undefined): Promise<ModelVersion> {
+    checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
     return this.store.updateModelVersion(name, parseVersion(version), description);
   }
 

@@ -267,7 +267,9 @@ const modelRegistry = (_dialect: SqlDialect): Migration => ({
     await db.schema
       .createTable('registered_model_tags')
       .addColumn('key', 'varchar(250)', (c) => c.notNull())
-      .addColumn('value', 'varchar(5000)')
+      // MLflow's column is varchar(5000) but its rules allow values of 100,000 characters, which
+      // PostgreSQL would then refuse; text holds what the rules allow on both databases.
+      .addColumn('value', 'text')
       .addColumn('name', 'varchar(256)', (c) =>
         c.notNull().references('registered_models.name').onUpdate('cascade').onDelete('cascade'),
       )
