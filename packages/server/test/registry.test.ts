@@ -986,6 +986,50 @@ for (const dialect of DIALECTS) {
   });
 }
 
+for (const dialect of DIALECTS) {
+  test(`local run artifacts (${dialect}): a source inside the run directory registers and serves its files`, async () => {
+    const root = tempDir('mlflow-ts-local-root-');
+    const srv = await startTestServer(dialect, { serveArtifacts: false, defaultArtifactRoot: root.dir });
+    try {
+      await call(srv.api, 'POST', 'registered-models/create', { name: 'local' });
+      const run = (await call(srv.api, 'POST', 'runs/create', { experiment_id: '0' })).body.run.info;
+      assert.equal(run.artifact_uri, path.join(root.dir, '0', run.run_id, 'artifacts'));
+      mkdirSync(path.join(run.artifact_uri, 'model'), { recursive: true });
+      writeFileSync(path.join(run.artifact_uri, 'model', 'MLmodel'), 'local\n');
+      for (const source of [path.join(run.artifact_uri, 'model'), `file://${run.artifact_uri}/model`]) {
+        const res = await call(srv.api, 'POST', 'model-versions/create', {
+          name: 'local',
+          source,
+          run_id: run.run_id,
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        const file = await fetch(
+          `${srv.url}/model-versions/get-artifact?name=local&version=${res.body.model_version.version}&path=MLmodel`,
+        );
+        assert.equal(file.status, 200);
+        assert.equal(await file.text(), 'local\n');
+      }
+      // A path that climbs out of the run's directory is refused, with the resolved path in the message.
+      const outside = await call(srv.api, 'POST', 'model-versions/create', {
+        name: 'local',
+        source: `${run.artifact_uri}/../../other`,
+        run_id: run.run_id,
+      });
+      assert.equal(outside.status, 400);
+      assert.equal(
+        outside.body.message.startsWith(
+          `Invalid model version source: '${path.join(root.dir, '0', 'other')}'.`,
+        ),
+        true,
+        outside.body.message,
+      );
+    } finally {
+      await srv.close();
+      root.cleanup();
+    }
+  });
+}
+
 describe('model registry on an --artifacts-only server', () => {
   test('registry endpoints answer 503', async () => {
     const srv = await startTestServer('sqlite', { artifactsOnly: true });
