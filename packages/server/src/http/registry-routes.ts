@@ -156,6 +156,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
             runLink: f.optionalString('run_link') ?? '',
             description: f.optionalString('description') ?? '',
             tags: f.tags('tags'),
+            modelId: f.optionalString('model_id'),
           }),
         };
       },

@@ -57,20 +57,21 @@ function localPath(uri: string): string {
   return unquotePlus(uriPath(uri).replace(/\+/g, '%2B'));
 }
 
-export interface SourceCheckContext {
-  /** The artifact URI of the run `runId`; throws MLflow's not-found error for an unknown run. */
-  runArtifactUri(runId: string): Promise<string>;
+/**
+ * What a version is created from: a run (run_id) or, in MLflow 3, a logged model (model_id), with a
+ * way to look up its artifact location (throwing MLflow's not-found error for an unknown id).
+ */
+export interface SourceOwner {
+  field: 'run_id' | 'model_id';
+  id?: string;
+  artifactUri(id: string): Promise<string>;
 }
 
 /**
- * Checks a model version's source as MLflow does for a version created from a run (or none). Also
- * applies MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX when the server has it set.
+ * Checks a model version's source as MLflow does (_validate_source_run / _validate_source_model).
+ * Also applies MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX when the server has it set.
  */
-export async function checkModelVersionSource(
-  source: string,
-  runId: string | undefined,
-  context: SourceCheckContext,
-): Promise<void> {
+export async function checkModelVersionSource(source: string, owner: SourceOwner): Promise<void> {
   const pattern = process.env.MLFLOW_CREATE_MODEL_VERSION_SOURCE_VALIDATION_REGEX;
   if (pattern && !new RegExp(pattern).test(source)) {
     throw MlflowError.invalidParameter(`Invalid model version source: '${source}'.`);
@@ -95,17 +96,17 @@ export async function checkModelVersionSource(
     return;
   }
   let shown = source;
-  if (runId) {
-    const artifactUri = await context.runArtifactUri(runId);
+  if (owner.id) {
+    const artifactUri = await owner.artifactUri(owner.id);
     const resolved = path.resolve(localPath(source));
     shown = resolved;
     if (isLocalArtifactUri(artifactUri)) {
-      const runDir = path.resolve(localPath(artifactUri));
-      if (resolved === runDir || resolved.startsWith(runDir.endsWith(path.sep) ? runDir : runDir + path.sep))
-        return;
+      const ownerDir = path.resolve(localPath(artifactUri));
+      const inside = ownerDir.endsWith(path.sep) ? ownerDir : ownerDir + path.sep;
+      if (resolved === ownerDir || resolved.startsWith(inside)) return;
     }
   }
   throw MlflowError.invalidParameter(
-    `Invalid model version source: '${shown}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
+    `Invalid model version source: '${shown}'. To use a local path as a model version source, the ${owner.field} request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the ${owner.field}.`,
   );
 }

@@ -127,11 +127,24 @@ export interface CreateModelVersionRequest {
   runLink?: string;
   description?: string;
   tags: RegistryTag[];
+  /** MLflow 3: the logged model the version is made from. */
+  modelId?: string;
+}
+
+/** What the registry needs to know of an MLflow 3 logged model. */
+export interface LoggedModelLocation {
+  artifactLocation: string;
+  sourceRunId?: string;
 }
 
 export interface RegistryServiceOptions {
   /** The artifact URI of a run (tracking service), for checking local sources; throws if unknown. */
   runArtifactUri(runId: string): Promise<string>;
+  /**
+   * Looks up an MLflow 3 logged model (throws MLflow's not-found error for an unknown id). Without it,
+   * models:/<model_id> sources are refused and model_id is not used.
+   */
+  loggedModel?(modelId: string): Promise<LoggedModelLocation>;
 }
 
 /** The Model Registry: registered models, their versions, stages, tags and aliases. */
@@ -207,16 +220,28 @@ export class RegistryService {
     checkLength('run_link', request.runLink, REGISTRY_LIMITS.runLinkLength);
     checkLength('description', request.description, REGISTRY_LIMITS.descriptionLength);
     for (const tag of request.tags) validateTag(tag);
+    const loggedModel = this.options.loggedModel;
+    const modelId = loggedModel ? request.modelId || undefined : undefined;
     // Prompt versions (MLflow's prompt registry) carry text, not files; MLflow skips the source check.
     if (!request.tags.some((t) => t.key === IS_PROMPT_TAG)) {
-      await checkModelVersionSource(request.source, request.runId, {
-        runArtifactUri: this.options.runArtifactUri,
-      });
+      await checkModelVersionSource(
+        request.source,
+        modelId && loggedModel
+          ? {
+              field: 'model_id',
+              id: modelId,
+              artifactUri: async (id) => (await loggedModel(id)).artifactLocation,
+            }
+          : { field: 'run_id', id: request.runId, artifactUri: this.options.runArtifactUri },
+      );
     }
     const storageLocation = isModelsUri(request.source)
       ? await this.storageLocationOfSource(request.source)
       : request.source;
-    return this.store.createModelVersion({ ...request, storageLocation });
+    // A version of a logged model belongs to the run that logged it, unless the caller said otherwise.
+    let runId = request.runId;
+    if (!runId && modelId && loggedModel) runId = (await loggedModel(modelId)).sourceRunId ?? runId;
+    return this.store.createModelVersion({ ...request, runId, storageLocation });
   }
 
   /** A version made from another (source models:/...) shares that version's files. */
@@ -353,14 +378,26 @@ export class RegistryService {
       }
       case 'logged-model':
         throw MlflowError.invalidParameter(
-          `models:/${parsed.modelId} names a logged model; this server's registry resolves registered models only (models:/<name>/<version>, /<stage>, /latest or @<alias>).`,
+          `models:/${parsed.modelId} names a logged model, not a registered model version.`,
         );
     }
   }
 
-  /** Where the files of the version a models:/ URI names are stored (its download URI). */
+  /**
+   * Where the files a models:/ URI names are stored: a registered version's download URI, or a logged
+   * model's artifact location.
+   */
   async resolveModelUri(uri: string): Promise<string> {
-    const { name, version } = await this.resolveModelVersion(uri);
+    const parsed = parseModelUri(uri);
+    if (parsed.kind === 'logged-model') {
+      if (!this.options.loggedModel) {
+        throw MlflowError.invalidParameter(
+          `models:/${parsed.modelId} names a logged model; this server does not keep logged models yet.`,
+        );
+      }
+      return (await this.options.loggedModel(parsed.modelId)).artifactLocation;
+    }
+    const { name, version } = await this.resolveModelVersion(parsed);
     return this.store.getModelVersionDownloadUri(name, version);
   }
 }
