@@ -121,30 +121,37 @@ export class SqlRegistryStore implements RegistryStore {
     const keyOf = (name: string, version: number) => `${name}\u0000${version}`;
     const tags = new Map<string, RegistryTag[]>();
     const aliases = new Map<string, string[]>();
+    // Rows are read by (name in the page's names) and (version in the page's numbers): a superset of
+    // the page, bounded by it, that both databases look up by primary key prefix; extra rows are
+    // dropped by the lookups below.
+    const wanted = new Set(rows.map((r) => keyOf(r.name, Number(r.version))));
+    const versionNumbers = [...new Set(rows.map((r) => Number(r.version)))];
     const names = [...new Set(rows.map((r) => r.name))];
     for (const part of chunks(names)) {
-      const tagRows = await db
-        .selectFrom('model_version_tags')
-        .selectAll()
-        .where('name', 'in', part)
-        .orderBy('key')
-        .execute();
-      for (const t of tagRows) {
-        const k = keyOf(t.name, Number(t.version));
-        const list = tags.get(k) ?? [];
-        list.push({ key: t.key, value: t.value ?? '' });
-        tags.set(k, list);
-      }
-      if (withAliases) {
+      for (const numbers of chunks(versionNumbers)) {
+        const tagRows = await db
+          .selectFrom('model_version_tags')
+          .selectAll()
+          .where('name', 'in', part)
+          .where('version', 'in', numbers)
+          .orderBy('key')
+          .execute();
+        for (const t of tagRows) {
+          const k = keyOf(t.name, Number(t.version));
+          if (!wanted.has(k)) continue;
+          tags.set(k, [...(tags.get(k) ?? []), { key: t.key, value: t.value ?? '' }]);
+        }
+        if (!withAliases) continue;
         const aliasRows = await db
           .selectFrom('registered_model_aliases')
           .selectAll()
           .where('name', 'in', part)
+          .where('version', 'in', numbers)
           .orderBy('alias')
           .execute();
         for (const a of aliasRows) {
           const k = keyOf(a.name, Number(a.version));
-          aliases.set(k, [...(aliases.get(k) ?? []), a.alias]);
+          if (wanted.has(k)) aliases.set(k, [...(aliases.get(k) ?? []), a.alias]);
         }
       }
     }
