@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
+import { RegistryService } from './services/registry-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
 import { WebhookSecrets } from './services/webhook-secrets.js';
@@ -66,9 +67,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     : await openStores(config.backendStoreUri, resolveArtifactRoot(config));
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
+  const registry =
+    stores && tracking
+      ? new RegistryService(stores.registry, {
+          runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+        })
+      : undefined;
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
-  const app = buildApp({ tracking, loggedModels, webhooks, artifacts, logger: config.logger });
+  const app = buildApp({ tracking, loggedModels, registry, webhooks, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {

@@ -3,10 +3,12 @@ import { describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { RegistryService } from '../src/services/registry-service.js';
 import { TrackingService } from '../src/services/tracking-service.js';
 import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase } from '../src/store/database.js';
 import { migrateToLatest, schemaMigrations } from '../src/store/migrations.js';
+import { SqlRegistryStore } from '../src/store/sql-registry-store.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
 import { DIALECTS, freshPostgresUri, tempDir } from './helpers.js';
 
@@ -71,20 +73,15 @@ describe('a migration that lands after a later-numbered one', () => {
               }),
             });
       try {
-        const current = schemaMigrations(dialect);
-        const applied = await migrateToLatest(db, dialect);
+        // A store migrated by a build that had 0005 and 0006 but not yet 0004, as happened here.
+        const { '0004_model_registry': registry, ...earlier } = schemaMigrations(dialect);
+        const applied = await migrateToLatest(db, dialect, undefined, earlier);
         assert.ok(applied.includes('0005_logged_models'));
-        assert.ok(!Object.keys(current).some((name) => name.startsWith('0004')));
-        const later = {
-          ...current,
-          '0004_arrives_late': {
-            async up(trx: Kysely<any>) {
-              await trx.schema.createTable('late_table').addColumn('id', 'integer').execute();
-            },
-          },
-        };
-        assert.deepEqual(await migrateToLatest(db, dialect, undefined, later), ['0004_arrives_late']);
-        await sql`insert into late_table (id) values (1)`.execute(db);
+        const later = { ...earlier, '0004_model_registry': registry };
+        assert.deepEqual(await migrateToLatest(db, dialect, undefined, later), ['0004_model_registry']);
+        await sql`insert into registered_models (name, creation_time, last_updated_time) values ('m', 1, 1)`.execute(
+          db,
+        );
         // And nothing runs twice.
         assert.deepEqual(await migrateToLatest(db, dialect, undefined, later), []);
       } finally {
@@ -92,5 +89,37 @@ describe('a migration that lands after a later-numbered one', () => {
         tmp.cleanup();
       }
     });
+  }
+});
+
+test('a store at schema 0003 gains the model registry (0004) and keeps its runs', async () => {
+  const tmp = tempDir('mlflow-ts-migrate-');
+  const file = `${tmp.dir}/old.db`;
+  const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+  await migrateToLatest(old, 'sqlite', '0003_search_indexes');
+  await sql`insert into runs values ('r1', 0, 'old-run', 'u', 'FINISHED', 1, 2, null, 'active', '/a')`.execute(
+    old,
+  );
+  await old.destroy();
+
+  const database = await openDatabase(`sqlite:///${file}`);
+  const tracking = new TrackingService(new SqlTrackingStore(database, new ArtifactLocations('/artifacts')));
+  const registry = new RegistryService(new SqlRegistryStore(database), {
+    runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+  });
+  try {
+    assert.equal((await tracking.getRun('r1')).info.run_name, 'old-run');
+    await registry.createRegisteredModel('m', [{ key: 'k', value: 'v' }]);
+    // A local source inside the run's artifact directory is accepted, one outside is not.
+    const mv = await registry.createModelVersion({ name: 'm', source: '/a/model', runId: 'r1', tags: [] });
+    assert.equal(mv.version, '1');
+    await assert.rejects(
+      registry.createModelVersion({ name: 'm', source: '/b/model', runId: 'r1', tags: [] }),
+      /Invalid model version source: '\/b\/model'/,
+    );
+    assert.equal(await registry.resolveModelUri('models:/m/latest'), '/a/model');
+  } finally {
+    await database.close();
+    tmp.cleanup();
   }
 });

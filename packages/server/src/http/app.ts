@@ -8,6 +8,7 @@ import Fastify, {
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
+import type { RegistryService } from '../services/registry-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import { VERSION } from '../version.js';
@@ -19,6 +20,7 @@ import {
 } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
 import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
+import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { webhookEndpoints } from './webhook-routes.js';
@@ -29,6 +31,8 @@ export interface AppOptions {
   tracking?: TrackingService;
   /** MLflow 3's logged models; absent (like tracking) on an --artifacts-only server. */
   loggedModels?: LoggedModelService;
+  /** The model registry; absent on an --artifacts-only server, where its endpoints answer 503 too. */
+  registry?: RegistryService;
   artifacts: ArtifactService;
   /** Registry webhooks; absent on an --artifacts-only server. */
   webhooks?: WebhookService;
@@ -166,6 +170,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     },
   });
   const loggedModels = options.loggedModels ?? (noTracking as unknown as LoggedModelService);
+  const registry = options.registry;
+  const noRegistry = new Proxy({} as RegistryService, {
+    get() {
+      throw new Error('the model registry is disabled on an artifacts-only server');
+    },
+  });
   const endpoints = [
     ...trackingEndpoints(tracking ?? noTracking),
     ...webhookEndpoints(options.webhooks ?? (noTracking as unknown as WebhookService)),
@@ -173,10 +183,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...loggedModelEndpoints(loggedModels, options.artifacts),
   ];
   for (const endpoint of endpoints) register(app, endpoint, disabled);
+  for (const endpoint of registryEndpoints(registry ?? noRegistry))
+    register(app, endpoint, registry === undefined);
   if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
   else getArtifactRoute(app, options.artifacts, requestFields);
   if (options.loggedModels)
     loggedModelArtifactFileRoute(app, options.loggedModels, options.artifacts, requestFields);
+  if (registry) modelVersionArtifactRoute(app, registry, options.artifacts, requestFields);
+  else {
+    app.get('/model-versions/get-artifact', async (_request, reply) =>
+      artifactsOnly(reply, '/model-versions/get-artifact'),
+    );
+  }
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);

@@ -118,6 +118,22 @@ export class RequestFields {
     return toDouble(field, value);
   }
 
+  /** A proto bool: a JSON boolean, or "true"/"false" in a query string. */
+  optionalBool(field: string): boolean | undefined {
+    const value = this.raw(field);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'boolean') return value;
+    if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+    throw wrongType(field, value);
+  }
+
+  /** A proto string that some clients send as a JSON number (version numbers); read as its text. */
+  optionalStringOrInt(field: string): string | undefined {
+    const value = this.raw(field);
+    if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+    return this.optionalString(field);
+  }
+
   optionalEnum<T extends string>(field: string, values: readonly T[]): T | undefined {
     const value = this.raw(field);
     if (value === undefined || value === null || value === '') return undefined;

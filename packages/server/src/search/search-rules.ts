@@ -326,3 +326,159 @@ export function checkExperimentSearch(filter: string | undefined, orderBy: strin
   });
   return { filter: checked, orderBy: order };
 }
+
+// ---------------------------------------------------------------- model registry
+
+export const REGISTRY_IDENTIFIERS: IdentifierGrammar = EXPERIMENT_IDENTIFIERS;
+
+/** The tag that marks a registered model as a prompt; registry searches leave prompts out by default. */
+export const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
+
+const MODEL_FILTER_KEYS = new Set(['name']);
+// MLflow's SQL store checks registered-model order keys against this set, not the wider
+// SearchModelUtils one, and names these two in its message.
+const MODEL_ORDER_KEYS: Record<string, string> = {
+  name: 'name',
+  timestamp: 'last_updated_timestamp',
+  last_updated_timestamp: 'last_updated_timestamp',
+};
+const MODEL_ORDER_KEYS_SHOWN = ['name', 'timestamp'];
+
+const VERSION_FILTER_KEYS = new Set(['name', 'version_number', 'run_id', 'source_path']);
+const VERSION_NUMERIC_KEYS = new Set(['version_number', 'creation_timestamp', 'last_updated_timestamp']);
+const VERSION_ORDER_KEYS = new Set([
+  'name',
+  'version_number',
+  'creation_timestamp',
+  'last_updated_timestamp',
+]);
+const VERSION_STRING_COMPARATORS = ['!=', '=', 'LIKE', 'ILIKE', 'IN'] as const;
+const REGISTRY_TAG_COMPARATORS = ['=', '!=', 'LIKE', 'ILIKE'] as const;
+
+/** The value checks MLflow's registry search parser makes, shared by models and versions. */
+function checkRegistryValue(c: Comparison, numericKeys: Set<string>): Comparison {
+  if (c.value.kind === 'none') return c; // IS [NOT] NULL: the comparator check rejects it.
+  if (c.entity === 'tag') {
+    requireQuotedString(c, "Expected a quoted string value for tag (e.g. 'my-value').");
+    return c;
+  }
+  switch (c.value.kind) {
+    case 'string':
+      return c;
+    case 'word':
+      return notQuoted(c.value.raw);
+    case 'list':
+      if (c.key !== 'run_id') {
+        invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
+      }
+      return withList(c, listValues(c.value));
+    case 'number':
+      if (numericKeys.size === 0) {
+        invalid(
+          `Expected a quoted string value or a list of quoted string values for attributes. Got value ${c.value.raw}`,
+        );
+      }
+      if (!numericKeys.has(c.key)) {
+        invalid(`Only the '${pySet(numericKeys)}' attributes support comparison with numeric values.`);
+      }
+      return c;
+  }
+}
+
+function checkRegisteredModelClause(c: Comparison): Comparison {
+  if (c.entity === 'attribute' && !MODEL_FILTER_KEYS.has(c.key))
+    invalidAttributeKey(c.key, MODEL_FILTER_KEYS);
+  return checkRegistryValue(c, new Set());
+}
+
+function checkRegistryTagComparator(c: Comparison): void {
+  if (!has(REGISTRY_TAG_COMPARATORS, c.comparator)) invalid(`Invalid comparator for tag: ${c.comparator}`);
+}
+
+function checkRegisteredModelComparator(c: Comparison): void {
+  if (c.entity === 'tag') checkRegistryTagComparator(c);
+  else if (!has(STRING_COMPARATORS, c.comparator))
+    invalid(`Invalid comparator for attribute: ${c.comparator}`);
+}
+
+function duplicateOrderBy(clauses: string[]): never {
+  return invalid(`\`order_by\` contains duplicate fields: [${clauses.map(pyStr).join(', ')}]`);
+}
+
+/**
+ * Parses and checks a registered-model search's filter and order_by, failing as MLflow would. Order
+ * keys come back as the column names of the wire format: `name` or `last_updated_timestamp`.
+ */
+export function checkRegisteredModelSearch(filter: string | undefined, orderBy: string[]): CheckedSearch {
+  const parsed = parseFilter(filter, REGISTRY_IDENTIFIERS);
+  const checked = parsed && mapComparisons(parsed, checkRegisteredModelClause);
+  for (const c of comparisons(checked)) checkRegisteredModelComparator(c);
+  const seen = new Set<string>();
+  const order = orderBy.map((clause) => {
+    // MLflow compares the written key with its list as is, so a prefix (attributes.name) is refused.
+    const written = clause.trim().split(/\s+/)[0] ?? '';
+    const badKey = () =>
+      invalid(
+        `Invalid order by key '${written.replace(/`/g, '')}' specified. Valid keys are '${pySet(MODEL_ORDER_KEYS_SHOWN)}'`,
+      );
+    const o = parseOrderBy(clause, { prefixes: {}, unknownPrefix: badKey });
+    const key = Object.hasOwn(MODEL_ORDER_KEYS, o.key) ? MODEL_ORDER_KEYS[o.key] : badKey();
+    if (seen.has(key)) duplicateOrderBy(orderBy);
+    seen.add(key);
+    return { ...o, key };
+  });
+  return { filter: checked, orderBy: order };
+}
+
+function checkModelVersionClause(c: Comparison): Comparison {
+  if (c.entity === 'attribute' && !VERSION_FILTER_KEYS.has(c.key)) {
+    invalidAttributeKey(c.key, VERSION_FILTER_KEYS);
+  }
+  const checked = checkRegistryValue(c, VERSION_NUMERIC_KEYS);
+  // MLflow hands a quoted version number to the database as text; the database reads it as a number.
+  // Reading it here keeps a non-number from reaching SQL (PostgreSQL would fail the whole query).
+  if (checked.entity === 'attribute' && checked.key === 'version_number' && checked.value.kind === 'string') {
+    const text = checked.value.value.trim();
+    if (!/^[-+]?\d+$/.test(text)) {
+      invalid(
+        `Invalid value '${checked.value.value}' for attribute version_number: expected a whole number.`,
+      );
+    }
+    return { ...checked, value: { kind: 'number', value: Number(text), raw: checked.value.raw } };
+  }
+  return checked;
+}
+
+function checkModelVersionComparator(c: Comparison): void {
+  const op = c.comparator;
+  if (c.entity === 'tag') checkRegistryTagComparator(c);
+  else if (VERSION_NUMERIC_KEYS.has(c.key)) {
+    if (!has(METRIC_COMPARATORS, op)) invalid(`Invalid comparator for attribute ${c.key}: ${op}`);
+  } else if (!has(VERSION_STRING_COMPARATORS, op) || (op === 'IN' && c.key !== 'run_id')) {
+    invalid(`Invalid comparator for attribute: ${op}`);
+  }
+  checkListComparator(c);
+}
+
+/**
+ * Parses and checks a model-version search's filter and order_by, failing as MLflow would. Order keys
+ * are name, version_number, creation_timestamp or last_updated_timestamp.
+ */
+export function checkModelVersionSearch(filter: string | undefined, orderBy: string[]): CheckedSearch {
+  const parsed = parseFilter(filter, REGISTRY_IDENTIFIERS);
+  const checked = parsed && mapComparisons(parsed, checkModelVersionClause);
+  for (const c of comparisons(checked)) checkModelVersionComparator(c);
+  const seen = new Set<string>();
+  const order = orderBy.map((clause) => {
+    const o = parseOrderBy(clause, REGISTRY_IDENTIFIERS);
+    if (o.entity === 'attribute' && !VERSION_ORDER_KEYS.has(o.key))
+      invalidAttributeKey(o.key, VERSION_ORDER_KEYS);
+    if (!VERSION_ORDER_KEYS.has(o.key)) {
+      invalid(`Invalid order by key '${o.key}' specified. Valid keys are ${pySet(VERSION_ORDER_KEYS)}`);
+    }
+    if (seen.has(o.key)) duplicateOrderBy(orderBy);
+    seen.add(o.key);
+    return { ...o, entity: 'attribute' as const };
+  });
+  return { filter: checked, orderBy: order };
+}

@@ -191,6 +191,22 @@ export class ArtifactService {
     return place.repo.openRead(join(place.prefix, rel), range);
   }
 
+  /**
+   * One file below an artifact URI, such as a model version's storage location. A runs:/<run_id>/<path>
+   * URI stands for <path> inside that run's artifacts, as MLflow's runs artifact repository reads it.
+   */
+  async readArtifactAt(rootUri: string, path: string, range?: ReadRange): Promise<ArtifactRead> {
+    const rel = safeArtifactPath(path);
+    const runs = /^runs:\/([^/]+)(?:\/(.*))?$/s.exec(rootUri);
+    if (runs) {
+      const inRun = runs[2] ? safeArtifactPath(runs[2].replace(/\/+$/, ''), { allowRoot: true }) : '';
+      const run = await this.runArtifacts(runs[1]);
+      return run.repo.openRead(join(join(run.prefix, inRun), rel), range);
+    }
+    const at = this.artifactsAt(rootUri, `'${rootUri}'`);
+    return at.repo.openRead(join(at.prefix, rel), range);
+  }
+
   /** MLflow's ListArtifacts: the entries of one folder of a run, with run-relative paths. */
   async listRunArtifacts(
     runId: string,

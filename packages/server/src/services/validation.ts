@@ -65,7 +65,8 @@ function pathIsAmbiguous(name: string): boolean {
   return normalized !== name || normalized === '.' || name.startsWith('..') || name.startsWith('/');
 }
 
-function validateName(name: string, field: string): void {
+/** MLflow's rule for a key that may become a file name (metric, param and tag keys). */
+export function validateName(name: string, field: string): void {
   if (!NAME_PATTERN.test(name)) throw invalidValue(field, name, BAD_CHARACTERS);
   if (pathIsAmbiguous(name)) {
     throw invalidValue(

@@ -340,13 +340,113 @@ const loggedModelTables = (): Migration => ({
   },
 });
 
+/**
+ * MLflow's Model Registry tables, with MLflow's names and widths. Renaming a model and deleting one
+ * are single statements on registered_models: the foreign keys carry the change to versions, tags and
+ * aliases (SQLite connections run with foreign_keys on). A deleted version keeps its row with stage
+ * Deleted_Internal, as in MLflow, so its number is never handed out again.
+ */
+const modelRegistry = (_dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('registered_models')
+      .addColumn('name', 'varchar(256)', (c) => c.notNull())
+      .addColumn('creation_time', 'bigint')
+      .addColumn('last_updated_time', 'bigint')
+      .addColumn('description', 'varchar(5000)')
+      .addPrimaryKeyConstraint('registered_model_pk', ['name'])
+      .execute();
+    // Searches order by either timestamp and page by name.
+    await db.schema
+      .createIndex('registered_models_updated_idx')
+      .on('registered_models')
+      .columns(['last_updated_time', 'name'])
+      .execute();
+    await db.schema
+      .createTable('model_versions')
+      .addColumn('name', 'varchar(256)', (c) =>
+        c.notNull().references('registered_models.name').onUpdate('cascade').onDelete('cascade'),
+      )
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('creation_time', 'bigint')
+      .addColumn('last_updated_time', 'bigint')
+      .addColumn('description', 'varchar(5000)')
+      .addColumn('user_id', 'varchar(256)')
+      .addColumn('current_stage', 'varchar(20)')
+      .addColumn('source', 'varchar(500)')
+      .addColumn('storage_location', 'varchar(500)')
+      .addColumn('run_id', 'varchar(32)')
+      .addColumn('run_link', 'varchar(500)')
+      .addColumn('status', 'varchar(20)')
+      .addColumn('status_message', 'varchar(500)')
+      .addPrimaryKeyConstraint('model_version_pk', ['name', 'version'])
+      .execute();
+    for (const [index, columns] of [
+      ['model_versions_run_idx', ['run_id']],
+      ['model_versions_updated_idx', ['last_updated_time', 'name', 'version']],
+      ['model_versions_stage_idx', ['name', 'current_stage', 'version']],
+    ] as const) {
+      await db.schema
+        .createIndex(index)
+        .on('model_versions')
+        .columns([...columns])
+        .execute();
+    }
+    await db.schema
+      .createTable('registered_model_tags')
+      .addColumn('key', 'varchar(250)', (c) => c.notNull())
+      // MLflow's column is varchar(5000) but its rules allow values of 100,000 characters, which
+      // PostgreSQL would then refuse; text holds what the rules allow on both databases.
+      .addColumn('value', 'text')
+      .addColumn('name', 'varchar(256)', (c) =>
+        c.notNull().references('registered_models.name').onUpdate('cascade').onDelete('cascade'),
+      )
+      .addPrimaryKeyConstraint('registered_model_tag_pk', ['key', 'name'])
+      .execute();
+    await db.schema
+      .createIndex('registered_model_tags_name_idx')
+      .on('registered_model_tags')
+      .columns(['name', 'key'])
+      .execute();
+    await db.schema
+      .createTable('model_version_tags')
+      .addColumn('key', 'varchar(250)', (c) => c.notNull())
+      .addColumn('value', 'text')
+      .addColumn('name', 'varchar(256)', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addPrimaryKeyConstraint('model_version_tag_pk', ['key', 'name', 'version'])
+      .addForeignKeyConstraint(
+        'model_version_tags_fk',
+        ['name', 'version'],
+        'model_versions',
+        ['name', 'version'],
+        (fk) => fk.onUpdate('cascade').onDelete('cascade'),
+      )
+      .execute();
+    await db.schema
+      .createIndex('model_version_tags_version_idx')
+      .on('model_version_tags')
+      .columns(['name', 'version', 'key'])
+      .execute();
+    await db.schema
+      .createTable('registered_model_aliases')
+      .addColumn('alias', 'varchar(256)', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('name', 'varchar(256)', (c) =>
+        c.notNull().references('registered_models.name').onUpdate('cascade').onDelete('cascade'),
+      )
+      .addPrimaryKeyConstraint('registered_model_alias_pk', ['name', 'alias'])
+      .execute();
+  },
+});
+
 /** Every migration of a dialect by name; the names sort in the order they apply. */
 export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial_schema': initialSchema(dialect),
     '0002_clustered_sqlite_tables': clusteredSqliteTables(dialect),
     '0003_search_indexes': searchIndexes(dialect),
-    // 0004 is taken by the model registry, which lands separately (see migrateToLatest).
+    '0004_model_registry': modelRegistry(dialect),
     '0005_logged_models': loggedModelTables(),
     '0006_webhooks': webhooks,
   };

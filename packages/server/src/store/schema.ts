@@ -137,6 +137,49 @@ export interface LoggedModelMetricsTable {
   dataset_digest: string | null;
 }
 
+export interface RegisteredModelsTable {
+  name: string;
+  creation_time: number | null;
+  last_updated_time: number | null;
+  description: string | null;
+}
+
+export interface ModelVersionsTable {
+  name: string;
+  version: number;
+  creation_time: number | null;
+  last_updated_time: number | null;
+  description: string | null;
+  user_id: string | null;
+  /** None, Staging, Production, Archived, or Deleted_Internal for a deleted version. */
+  current_stage: string | null;
+  source: string | null;
+  storage_location: string | null;
+  run_id: string | null;
+  run_link: string | null;
+  status: string | null;
+  status_message: string | null;
+}
+
+export interface RegisteredModelTagsTable {
+  name: string;
+  key: string;
+  value: string | null;
+}
+
+export interface ModelVersionTagsTable {
+  name: string;
+  version: number;
+  key: string;
+  value: string | null;
+}
+
+export interface RegisteredModelAliasesTable {
+  name: string;
+  alias: string;
+  version: number;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -154,4 +197,9 @@ export interface Database {
   logged_model_tags: LoggedModelTagsTable;
   logged_model_params: LoggedModelParamsTable;
   logged_model_metrics: LoggedModelMetricsTable;
+  registered_models: RegisteredModelsTable;
+  model_versions: ModelVersionsTable;
+  registered_model_tags: RegisteredModelTagsTable;
+  model_version_tags: ModelVersionTagsTable;
+  registered_model_aliases: RegisteredModelAliasesTable;
 }

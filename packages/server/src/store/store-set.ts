@@ -1,5 +1,6 @@
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
+import { SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore } from './sql-tracking-store.js';
 import { SqlWebhookStore } from './webhook-store.js';
 
@@ -8,6 +9,7 @@ import { SqlWebhookStore } from './webhook-store.js';
 
 export interface StoreMembers {
   tracking: SqlTrackingStore;
+  registry: SqlRegistryStore;
   webhooks: SqlWebhookStore;
 }
 export type StoreName = keyof StoreMembers;
@@ -44,6 +46,22 @@ export const WRITE_METHODS = {
     'logLoggedModelParams',
     'logOutputs',
   ],
+  registry: [
+    'createRegisteredModel',
+    'updateRegisteredModel',
+    'renameRegisteredModel',
+    'deleteRegisteredModel',
+    'setRegisteredModelTag',
+    'deleteRegisteredModelTag',
+    'createModelVersion',
+    'updateModelVersion',
+    'transitionModelVersionStage',
+    'deleteModelVersion',
+    'setModelVersionTag',
+    'deleteModelVersionTag',
+    'setRegisteredModelAlias',
+    'deleteRegisteredModelAlias',
+  ],
   webhooks: ['createWebhook', 'updateWebhook', 'deleteWebhook'],
 } as const satisfies { [S in StoreName]: readonly (keyof StoreMembers[S])[] };
 
@@ -51,6 +69,7 @@ export const WRITE_METHODS = {
 export function storesOver(database: StoreDatabase, locations: ArtifactLocations): StoreMembers {
   return {
     tracking: new SqlTrackingStore(database, locations),
+    registry: new SqlRegistryStore(database),
     webhooks: new SqlWebhookStore(database),
   };
 }

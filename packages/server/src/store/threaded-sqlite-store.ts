@@ -117,6 +117,7 @@ export async function openThreadedSqliteStores(file: string, artifactRoot: strin
   const local = storesOver(reader, new ArtifactLocations(artifactRoot));
   return {
     tracking: writingThrough(thread, 'tracking', local.tracking),
+    registry: writingThrough(thread, 'registry', local.registry),
     webhooks: writingThrough(thread, 'webhooks', local.webhooks),
     async close() {
       await thread.call(null, 'close', []);

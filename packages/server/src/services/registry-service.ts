@@ -1,0 +1,403 @@
+import { MlflowError } from '../entities/errors.js';
+import {
+  ACTIVE_STAGES,
+  MODEL_VERSION_STAGES,
+  type ModelVersion,
+  type ModelVersionStage,
+  type RegisteredModel,
+  type RegistryTag,
+} from '../entities/registry.js';
+import {
+  checkModelVersionSearch,
+  checkRegisteredModelSearch,
+  IS_PROMPT_TAG,
+} from '../search/search-rules.js';
+import type { RegistryStore } from '../store/registry-store.js';
+import { isModelsUri, type ModelUri, parseModelUri } from './model-uri.js';
+import { checkModelVersionSource } from './model-version-source.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import { exceedsMaximumLength, validateName } from './validation.js';
+
+// The Model Registry's rules (MLflow's registry handlers and SQL store): names, version numbers,
+// stages, aliases, tag limits, version sources, search limits and models:/ URIs. The store persists;
+// this layer decides what is allowed, with MLflow's messages.
+
+export const REGISTRY_LIMITS = {
+  tagKeyLength: 250,
+  tagValueLength: 100_000,
+  aliasLength: 255,
+  // The widths of MLflow's columns: longer values would fail inside PostgreSQL.
+  nameLength: 256,
+  descriptionLength: 5000,
+  sourceLength: 500,
+  runLinkLength: 500,
+  runIdLength: 32,
+  searchModelsDefault: 100,
+  searchModelsMax: 1000,
+  /** MLflow's proto default for a REST request is its maximum. */
+  searchVersionsDefault: 200_000,
+  searchVersionsMax: 200_000,
+} as const;
+
+const ALIAS_PATTERN = /^[\p{L}\p{N}_-]*$/u;
+const VERSION_ALIAS_PATTERN = /^[vV]\d+$/;
+const DOCS_HINT = ' See the API docs for more information about request parameters.';
+
+export interface PagedResult<T> {
+  items: T[];
+  nextPageToken?: string;
+}
+
+/** MLflow's int(version): surrounding spaces and a sign are allowed. */
+export function parseVersion(version: string): number {
+  if (!/^\s*[-+]?\d+\s*$/.test(version)) {
+    throw MlflowError.invalidParameter(`Parameter 'version' must be an integer, got '${version}'.`);
+  }
+  return Number(version);
+}
+
+/** The stage as MLflow spells it; input is matched without regard to case. */
+export function canonicalStage(stage: string): ModelVersionStage {
+  const found = MODEL_VERSION_STAGES.find((s) => s.toLowerCase() === stage.toLowerCase());
+  if (!found) {
+    throw MlflowError.invalidParameter(
+      `Invalid Model Version stage: ${stage}. Value must be one of ${MODEL_VERSION_STAGES.join(', ')}.`,
+    );
+  }
+  return found;
+}
+
+function checkLength(field: string, value: string | undefined, limit: number): void {
+  if (value !== undefined && value.length > limit) throw exceedsMaximumLength(field, limit);
+}
+
+function validateModelName(name: string): void {
+  checkLength('name', name, REGISTRY_LIMITS.nameLength);
+}
+
+function validateTag(tag: RegistryTag): void {
+  validateName(tag.key, 'key');
+  if (tag.key.length > REGISTRY_LIMITS.tagKeyLength)
+    throw exceedsMaximumLength('key', REGISTRY_LIMITS.tagKeyLength);
+  if (tag.value.length > REGISTRY_LIMITS.tagValueLength) {
+    throw exceedsMaximumLength('value', REGISTRY_LIMITS.tagValueLength);
+  }
+}
+
+export function validateAliasName(alias: string): void {
+  if (alias === '') throw MlflowError.invalidParameter('Registered model alias name cannot be empty.');
+  if (!ALIAS_PATTERN.test(alias)) {
+    throw MlflowError.invalidParameter(
+      `Invalid alias name: '${alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-).`,
+    );
+  }
+  if (alias.length > REGISTRY_LIMITS.aliasLength) {
+    throw exceedsMaximumLength('Registered model alias name', REGISTRY_LIMITS.aliasLength);
+  }
+}
+
+/** Names an alias cannot take because models:/ URIs already give them a meaning. */
+function validateAliasNotReserved(alias: string): void {
+  if (alias.toLowerCase() === 'latest') {
+    throw MlflowError.invalidParameter("'latest' alias name (case insensitive) is reserved.");
+  }
+  if (VERSION_ALIAS_PATTERN.test(alias)) {
+    throw MlflowError.invalidParameter(`Version alias name '${alias}' is reserved.`);
+  }
+}
+
+function checkMaxResults(maxResults: number, limit: number): void {
+  if (maxResults > limit) {
+    throw MlflowError.invalidParameter(
+      `Invalid value ${maxResults} for parameter 'max_results' supplied. Hint: Value was of type 'int'.${DOCS_HINT}`,
+    );
+  }
+  // MLflow answers 0 or less with an empty page (models) or this message (versions); both get it here.
+  if (maxResults < 1) {
+    throw MlflowError.invalidParameter(
+      `Invalid value for max_results. It must be a positive integer, but got ${maxResults}`,
+    );
+  }
+}
+
+export interface CreateModelVersionRequest {
+  name: string;
+  source: string;
+  runId?: string;
+  runLink?: string;
+  description?: string;
+  tags: RegistryTag[];
+  /** MLflow 3: the logged model the version is made from. */
+  modelId?: string;
+}
+
+/** What the registry needs to know of an MLflow 3 logged model. */
+export interface LoggedModelLocation {
+  artifactLocation: string;
+  sourceRunId?: string;
+}
+
+export interface RegistryServiceOptions {
+  /** The artifact URI of a run (tracking service), for checking local sources; throws if unknown. */
+  runArtifactUri(runId: string): Promise<string>;
+  /**
+   * Looks up an MLflow 3 logged model (throws MLflow's not-found error for an unknown id). Without it,
+   * models:/<model_id> sources are refused and model_id is not used.
+   */
+  loggedModel?(modelId: string): Promise<LoggedModelLocation>;
+}
+
+/** The Model Registry: registered models, their versions, stages, tags and aliases. */
+export class RegistryService {
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly options: RegistryServiceOptions,
+  ) {}
+
+  // ---------------------------------------------------------------- registered models
+
+  createRegisteredModel(name: string, tags: RegistryTag[], description?: string): Promise<RegisteredModel> {
+    validateModelName(name);
+    checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
+    for (const tag of tags) validateTag(tag);
+    return this.store.createRegisteredModel(name, tags, description);
+  }
+
+  getRegisteredModel(name: string): Promise<RegisteredModel> {
+    return this.store.getRegisteredModel(name);
+  }
+
+  updateRegisteredModel(name: string, description: string | undefined): Promise<RegisteredModel> {
+    checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
+    return this.store.updateRegisteredModel(name, description);
+  }
+
+  renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
+    checkLength('new_name', newName, REGISTRY_LIMITS.nameLength);
+    return this.store.renameRegisteredModel(name, newName);
+  }
+
+  deleteRegisteredModel(name: string): Promise<void> {
+    return this.store.deleteRegisteredModel(name);
+  }
+
+  async searchRegisteredModels(q: {
+    filter?: string;
+    orderBy: string[];
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<PagedResult<RegisteredModel>> {
+    const maxResults = q.maxResults ?? REGISTRY_LIMITS.searchModelsDefault;
+    checkMaxResults(maxResults, REGISTRY_LIMITS.searchModelsMax);
+    const checked = checkRegisteredModelSearch(q.filter, q.orderBy);
+    const page = await this.store.searchRegisteredModels({
+      ...checked,
+      maxResults,
+      start: decodePageToken(q.pageToken),
+    });
+    return { items: page.items, nextPageToken: page.next && encodePageToken(page.next) };
+  }
+
+  getLatestVersions(name: string, stages: string[]): Promise<ModelVersion[]> {
+    return this.store.getLatestVersions(name, stages.map(canonicalStage));
+  }
+
+  setRegisteredModelTag(name: string, tag: RegistryTag): Promise<void> {
+    validateTag(tag);
+    return this.store.setRegisteredModelTag(name, tag);
+  }
+
+  deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    validateName(key, 'key');
+    return this.store.deleteRegisteredModelTag(name, key);
+  }
+
+  // ---------------------------------------------------------------- model versions
+
+  async createModelVersion(request: CreateModelVersionRequest): Promise<ModelVersion> {
+    checkLength('source', request.source, REGISTRY_LIMITS.sourceLength);
+    checkLength('run_id', request.runId, REGISTRY_LIMITS.runIdLength);
+    checkLength('run_link', request.runLink, REGISTRY_LIMITS.runLinkLength);
+    checkLength('description', request.description, REGISTRY_LIMITS.descriptionLength);
+    for (const tag of request.tags) validateTag(tag);
+    const loggedModel = this.options.loggedModel;
+    const modelId = loggedModel ? request.modelId || undefined : undefined;
+    // Prompt versions (MLflow's prompt registry) carry text, not files; MLflow skips the source check.
+    if (!request.tags.some((t) => t.key === IS_PROMPT_TAG)) {
+      await checkModelVersionSource(
+        request.source,
+        modelId && loggedModel
+          ? {
+              field: 'model_id',
+              id: modelId,
+              artifactUri: async (id) => (await loggedModel(id)).artifactLocation,
+            }
+          : { field: 'run_id', id: request.runId, artifactUri: this.options.runArtifactUri },
+      );
+    }
+    const storageLocation = isModelsUri(request.source)
+      ? await this.storageLocationOfSource(request.source)
+      : request.source;
+    // A version of a logged model belongs to the run that logged it, unless the caller said otherwise.
+    let runId = request.runId;
+    if (!runId && modelId && loggedModel) runId = (await loggedModel(modelId)).sourceRunId ?? runId;
+    return this.store.createModelVersion({ ...request, runId, storageLocation });
+  }
+
+  /** A version made from another (source models:/...) shares that version's files. */
+  private async storageLocationOfSource(source: string): Promise<string> {
+    try {
+      return await this.resolveModelUri(source);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw MlflowError.invalidParameter(
+        `Unable to fetch model from model URI source artifact location '${source}'.Error: ${reason}`,
+      );
+    }
+  }
+
+  getModelVersion(name: string, version: string): Promise<ModelVersion> {
+    return this.store.getModelVersion(name, parseVersion(version));
+  }
+
+  updateModelVersion(name: string, version: string, description: string | undefined): Promise<ModelVersion> {
+    checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
+    return this.store.updateModelVersion(name, parseVersion(version), description);
+  }
+
+  transitionModelVersionStage(
+    name: string,
+    version: string,
+    stage: string,
+    archiveExistingVersions: boolean,
+  ): Promise<ModelVersion> {
+    const canonical = canonicalStage(stage);
+    if (archiveExistingVersions && !ACTIVE_STAGES.includes(canonical)) {
+      throw MlflowError.invalidParameter(
+        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ['Staging', 'Production']`,
+      );
+    }
+    return this.store.transitionModelVersionStage(
+      name,
+      parseVersion(version),
+      canonical,
+      archiveExistingVersions,
+    );
+  }
+
+  deleteModelVersion(name: string, version: string): Promise<void> {
+    return this.store.deleteModelVersion(name, parseVersion(version));
+  }
+
+  getModelVersionDownloadUri(name: string, version: string): Promise<string> {
+    return this.store.getModelVersionDownloadUri(name, parseVersion(version));
+  }
+
+  async searchModelVersions(q: {
+    filter?: string;
+    orderBy: string[];
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<PagedResult<ModelVersion>> {
+    const maxResults = q.maxResults ?? REGISTRY_LIMITS.searchVersionsDefault;
+    checkMaxResults(maxResults, REGISTRY_LIMITS.searchVersionsMax);
+    const checked = checkModelVersionSearch(q.filter, q.orderBy);
+    const page = await this.store.searchModelVersions({
+      filter: checked.filter,
+      // MLflow's default order: most recently changed first.
+      orderBy: checked.orderBy.length
+        ? checked.orderBy
+        : [
+            { entity: 'attribute', key: 'last_updated_timestamp', ascending: false },
+            { entity: 'attribute', key: 'name', ascending: true },
+            { entity: 'attribute', key: 'version_number', ascending: false },
+          ],
+      maxResults,
+      start: decodePageToken(q.pageToken),
+    });
+    return { items: page.items, nextPageToken: page.next && encodePageToken(page.next) };
+  }
+
+  setModelVersionTag(name: string, version: string, tag: RegistryTag): Promise<void> {
+    const number = parseVersion(version);
+    validateTag(tag);
+    return this.store.setModelVersionTag(name, number, tag);
+  }
+
+  deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
+    const number = parseVersion(version);
+    validateName(key, 'key');
+    return this.store.deleteModelVersionTag(name, number, key);
+  }
+
+  // ---------------------------------------------------------------- aliases
+
+  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
+    validateAliasName(alias);
+    validateAliasNotReserved(alias);
+    return this.store.setRegisteredModelAlias(name, alias, parseVersion(version));
+  }
+
+  deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
+    validateAliasName(alias);
+    return this.store.deleteRegisteredModelAlias(name, alias);
+  }
+
+  async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
+    validateAliasName(alias);
+    if (alias.toLowerCase() === 'latest') {
+      const latest = await this.store.latestVersionNumber(name);
+      if (latest === undefined) throw MlflowError.notFound(`Latest version not found for model ${name}.`);
+      return this.store.getModelVersion(name, latest);
+    }
+    return this.store.getModelVersionByAlias(name, alias);
+  }
+
+  // ---------------------------------------------------------------- models:/ URIs
+
+  /** The registered model and version a models:/ URI names. */
+  async resolveModelVersion(uri: ModelUri | string): Promise<{ name: string; version: number }> {
+    const parsed = typeof uri === 'string' ? parseModelUri(uri) : uri;
+    switch (parsed.kind) {
+      case 'version':
+        return { name: parsed.name, version: parsed.version };
+      case 'alias': {
+        const mv = await this.getModelVersionByAlias(parsed.name, parsed.alias);
+        return { name: parsed.name, version: Number(mv.version) };
+      }
+      case 'latest':
+      case 'stage': {
+        const stage = parsed.kind === 'stage' ? canonicalStage(parsed.stage) : undefined;
+        const latest = await this.store.latestVersionNumber(parsed.name, stage);
+        if (latest === undefined) {
+          throw MlflowError.notFound(
+            `No versions of model with name '${parsed.name}'${parsed.kind === 'stage' ? ` and stage '${parsed.stage}'` : ''} found`,
+          );
+        }
+        return { name: parsed.name, version: latest };
+      }
+      case 'logged-model':
+        throw MlflowError.invalidParameter(
+          `models:/${parsed.modelId} names a logged model, not a registered model version.`,
+        );
+    }
+  }
+
+  /**
+   * Where the files a models:/ URI names are stored: a registered version's download URI, or a logged
+   * model's artifact location.
+   */
+  async resolveModelUri(uri: string): Promise<string> {
+    const parsed = parseModelUri(uri);
+    if (parsed.kind === 'logged-model') {
+      if (!this.options.loggedModel) {
+        throw MlflowError.invalidParameter(
+          `models:/${parsed.modelId} names a logged model; this server does not keep logged models yet.`,
+        );
+      }
+      return (await this.options.loggedModel(parsed.modelId)).artifactLocation;
+    }
+    const { name, version } = await this.resolveModelVersion(parsed);
+    return this.store.getModelVersionDownloadUri(name, version);
+  }
+}
