@@ -67,14 +67,19 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     : await openStores(config.backendStoreUri, resolveArtifactRoot(config));
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
+  const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const registry =
-    stores && tracking
+    stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
           runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+          loggedModel: async (modelId) => {
+            const { info } = await loggedModels.getLoggedModel(modelId);
+            return { artifactLocation: info.artifact_uri, sourceRunId: info.source_run_id };
+          },
+          events: webhooks,
         })
       : undefined;
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const app = buildApp({ tracking, loggedModels, registry, webhooks, artifacts, logger: config.logger });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;

@@ -20,6 +20,8 @@ class Receiver {
   readonly deliveries: Delivery[] = [];
   /** Status (and headers) for the next requests, in order. */
   script: { status: number; headers?: Record<string, string> }[] = [];
+  /** How long every answer is held back. */
+  delayMs = 0;
   private server?: Server;
   private waiters: (() => void)[] = [];
   url = '';
@@ -35,9 +37,11 @@ class Receiver {
           path: req.url ?? '',
         });
         const next = this.script.shift() ?? { status: 200 };
-        res.writeHead(next.status, { 'Content-Type': 'text/plain', ...next.headers });
-        res.end(next.status < 400 ? 'received' : 'try again');
         for (const w of this.waiters.splice(0)) w();
+        setTimeout(() => {
+          res.writeHead(next.status, { 'Content-Type': 'text/plain', ...next.headers });
+          res.end(next.status < 400 ? 'received' : 'try again');
+        }, this.delayMs);
       });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
@@ -447,6 +451,136 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(numeric.body.webhook.events, [{ entity: 'MODEL_VERSION_ALIAS', action: 'CREATED' }]);
       assert.equal(numeric.body.webhook.status, 'DISABLED');
       await api('DELETE', `webhooks/${numeric.body.webhook.webhook_id}`);
+    });
+
+    test('registry changes are delivered to the webhooks subscribed to them, signed, without waiting', async () => {
+      const hook = async (name: string, events: [string, string][], extra: Record<string, unknown> = {}) => {
+        const r = await api('POST', 'webhooks', {
+          name,
+          url: `${receiver.url}/${name}`,
+          secret: `${name}-secret`,
+          events: events.map(([entity, action]) => ({ entity, action })),
+          ...extra,
+        });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.webhook.webhook_id as string;
+      };
+      const ids = [
+        await hook('models', [
+          ['REGISTERED_MODEL', 'CREATED'],
+          ['MODEL_VERSION', 'CREATED'],
+          ['MODEL_VERSION_TAG', 'SET'],
+          ['MODEL_VERSION_TAG', 'DELETED'],
+          ['MODEL_VERSION_ALIAS', 'CREATED'],
+          ['MODEL_VERSION_ALIAS', 'DELETED'],
+        ]),
+        await hook('prompts', [
+          ['PROMPT', 'CREATED'],
+          ['PROMPT_TAG', 'SET'],
+          ['PROMPT_VERSION', 'CREATED'],
+        ]),
+        await hook('sleeping', [['REGISTERED_MODEL', 'CREATED']], { status: 'DISABLED' }),
+      ];
+      receiver.deliveries.length = 0;
+      // A slow receiver must not slow the registry down.
+      receiver.delayMs = 1500;
+      const started = Date.now();
+      const ok = async (
+        method: 'POST' | 'PATCH' | 'DELETE',
+        endpoint: string,
+        body: Record<string, unknown>,
+      ) => {
+        const r = await api(method, endpoint, body);
+        assert.equal(r.status, 200, `${endpoint}: ${JSON.stringify(r.body)}`);
+      };
+      await ok('POST', 'registered-models/create', { name: 'churn', tags: [{ key: 'team', value: 'ml' }] });
+      await ok('POST', 'model-versions/create', {
+        name: 'churn',
+        source: 's3://bucket/churn/1',
+        description: 'first',
+      });
+      await ok('POST', 'model-versions/set-tag', {
+        name: 'churn',
+        version: '1',
+        key: 'validated',
+        value: 'yes',
+      });
+      await ok('DELETE', 'model-versions/delete-tag', { name: 'churn', version: '1', key: 'validated' });
+      await ok('POST', 'registered-models/alias', { name: 'churn', alias: 'champion', version: '1' });
+      await ok('DELETE', 'registered-models/alias', { name: 'churn', alias: 'champion' });
+      await ok('POST', 'registered-models/set-tag', { name: 'churn', key: 'no-event', value: 'x' });
+      const promptTags = [
+        { key: 'mlflow.prompt.is_prompt', value: 'true' },
+        { key: 'lang', value: 'en' },
+      ];
+      await ok('POST', 'registered-models/create', { name: 'greeting', tags: promptTags });
+      await ok('POST', 'registered-models/set-tag', { name: 'greeting', key: 'owner', value: 'ana' });
+      await ok('POST', 'model-versions/create', {
+        name: 'greeting',
+        source: 'prompt-text',
+        tags: [...promptTags, { key: 'mlflow.prompt.text', value: 'Hello {{name}}!' }],
+      });
+      assert.ok(Date.now() - started < 1500, 'the registry requests waited for the receiver');
+
+      const got = await receiver.received(9);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(
+        receiver.deliveries.length,
+        9,
+        'no delivery to the disabled webhook or for unsubscribed events',
+      );
+      receiver.delayMs = 0;
+      const events = got.map((d) => {
+        const hookName = d.path.slice(1);
+        verifySignature(d, `${hookName}-secret`);
+        const body = JSON.parse(d.body);
+        return { hook: hookName, event: `${body.entity}.${body.action}`, data: body.data };
+      });
+      const find = (event: string) => events.find((e) => e.event === event);
+      assert.deepEqual(find('registered_model.created'), {
+        hook: 'models',
+        event: 'registered_model.created',
+        data: { name: 'churn', tags: { team: 'ml' }, description: '' },
+      });
+      assert.deepEqual(find('model_version.created')?.data, {
+        name: 'churn',
+        version: '1',
+        source: 's3://bucket/churn/1',
+        run_id: null,
+        tags: {},
+        description: 'first',
+      });
+      assert.deepEqual(find('model_version_tag.set')?.data, {
+        name: 'churn',
+        version: '1',
+        key: 'validated',
+        value: 'yes',
+      });
+      assert.deepEqual(find('model_version_tag.deleted')?.data, {
+        name: 'churn',
+        version: '1',
+        key: 'validated',
+      });
+      assert.deepEqual(find('model_version_alias.created')?.data, {
+        name: 'churn',
+        alias: 'champion',
+        version: '1',
+      });
+      assert.deepEqual(find('model_version_alias.deleted')?.data, { name: 'churn', alias: 'champion' });
+      assert.deepEqual(find('prompt.created'), {
+        hook: 'prompts',
+        event: 'prompt.created',
+        data: { name: 'greeting', tags: { lang: 'en' }, description: '' },
+      });
+      assert.deepEqual(find('prompt_tag.set')?.data, { name: 'greeting', key: 'owner', value: 'ana' });
+      assert.deepEqual(find('prompt_version.created')?.data, {
+        name: 'greeting',
+        version: '1',
+        template: 'Hello {{name}}!',
+        tags: { lang: 'en' },
+        description: null,
+      });
+      for (const id of ids) await api('DELETE', `webhooks/${id}`);
     });
 
     test('test delivers a signed sample of the chosen event and reports the answer', async () => {

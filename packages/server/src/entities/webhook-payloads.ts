@@ -38,7 +38,7 @@ export interface AliasDeleted {
 export interface PromptVersionCreated {
   name: string;
   version: string;
-  template: string;
+  template: string | null;
   tags: Record<string, string>;
   description: string | null;
 }
@@ -70,6 +70,11 @@ export interface WebhookPayloads {
   'prompt_alias.deleted': AliasDeleted;
 }
 export type WebhookEventName = keyof WebhookPayloads;
+
+/** Where the registry announces its changes (the webhook service). Publishing never throws. */
+export interface RegistryEventSink {
+  publish<E extends WebhookEventName>(name: E, data: WebhookPayloads[E]): void;
+}
 
 const tags = { example_key: 'example_value' };
 

@@ -1,4 +1,5 @@
 import { MlflowError } from '../entities/errors.js';
+import type { RegistryEventSink } from '../entities/webhook-payloads.js';
 import {
   ACTIVE_STAGES,
   MODEL_VERSION_STAGES,
@@ -145,7 +146,20 @@ export interface RegistryServiceOptions {
    * models:/<model_id> sources are refused and model_id is not used.
    */
   loggedModel?(modelId: string): Promise<LoggedModelLocation>;
+  /** Told of each change that MLflow announces to webhooks (creations, version tags, aliases). */
+  events?: RegistryEventSink;
 }
+
+const PROMPT_TEXT_TAG = 'mlflow.prompt.text';
+const PROMPT_TYPE_TAG = '_mlflow_prompt_type';
+
+/** Tags as the webhook payloads carry them, without `omit`. */
+function tagObject(tags: RegistryTag[], ...omit: string[]): Record<string, string> {
+  return Object.fromEntries(tags.filter((t) => !omit.includes(t.key)).map((t) => [t.key, t.value]));
+}
+
+/** MLflow's test for a request that creates a prompt (or a prompt version): the prompt tag is there. */
+const isPromptRequest = (tags: RegistryTag[]) => tags.some((t) => t.key === IS_PROMPT_TAG);
 
 /** The Model Registry: registered models, their versions, stages, tags and aliases. */
 export class RegistryService {
@@ -156,11 +170,35 @@ export class RegistryService {
 
   // ---------------------------------------------------------------- registered models
 
-  createRegisteredModel(name: string, tags: RegistryTag[], description?: string): Promise<RegisteredModel> {
+  async createRegisteredModel(
+    name: string,
+    tags: RegistryTag[],
+    description?: string,
+  ): Promise<RegisteredModel> {
     validateModelName(name);
     checkLength('description', description, REGISTRY_LIMITS.descriptionLength);
     for (const tag of tags) validateTag(tag);
-    return this.store.createRegisteredModel(name, tags, description);
+    const model = await this.store.createRegisteredModel(name, tags, description);
+    if (isPromptRequest(tags)) {
+      this.options.events?.publish('prompt.created', {
+        name,
+        tags: tagObject(tags, IS_PROMPT_TAG, PROMPT_TYPE_TAG),
+        description: description ?? '',
+      });
+    } else {
+      this.options.events?.publish('registered_model.created', {
+        name,
+        tags: tagObject(tags),
+        description: description ?? '',
+      });
+    }
+    return model;
+  }
+
+  /** MLflow's test for an existing model: its prompt tag says "true". */
+  private async isPrompt(name: string): Promise<boolean> {
+    const model = await this.store.getRegisteredModel(name);
+    return (model.tags ?? []).some((t) => t.key === IS_PROMPT_TAG && t.value.toLowerCase() === 'true');
   }
 
   getRegisteredModel(name: string): Promise<RegisteredModel> {
@@ -202,14 +240,21 @@ export class RegistryService {
     return this.store.getLatestVersions(name, stages.map(canonicalStage));
   }
 
-  setRegisteredModelTag(name: string, tag: RegistryTag): Promise<void> {
+  async setRegisteredModelTag(name: string, tag: RegistryTag): Promise<void> {
     validateTag(tag);
-    return this.store.setRegisteredModelTag(name, tag);
+    await this.store.setRegisteredModelTag(name, tag);
+    // Only prompts have a tag event; a registered model's tags have none in MLflow.
+    if (this.options.events && (await this.isPrompt(name))) {
+      this.options.events.publish('prompt_tag.set', { name, key: tag.key, value: tag.value });
+    }
   }
 
-  deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
     validateName(key, 'key');
-    return this.store.deleteRegisteredModelTag(name, key);
+    await this.store.deleteRegisteredModelTag(name, key);
+    if (this.options.events && (await this.isPrompt(name))) {
+      this.options.events.publish('prompt_tag.deleted', { name, key });
+    }
   }
 
   // ---------------------------------------------------------------- model versions
@@ -241,7 +286,32 @@ export class RegistryService {
     // A version of a logged model belongs to the run that logged it, unless the caller said otherwise.
     let runId = request.runId;
     if (!runId && modelId && loggedModel) runId = (await loggedModel(modelId)).sourceRunId ?? runId;
-    return this.store.createModelVersion({ ...request, runId, storageLocation });
+    const version = await this.store.createModelVersion({ ...request, runId, storageLocation });
+    this.announceVersion(request, version.version);
+    return version;
+  }
+
+  private announceVersion(request: CreateModelVersionRequest, version: string): void {
+    const events = this.options.events;
+    if (!events) return;
+    if (isPromptRequest(request.tags)) {
+      events.publish('prompt_version.created', {
+        name: request.name,
+        version,
+        template: request.tags.find((t) => t.key === PROMPT_TEXT_TAG)?.value ?? null,
+        tags: tagObject(request.tags, PROMPT_TEXT_TAG, IS_PROMPT_TAG, PROMPT_TYPE_TAG),
+        description: request.description || null,
+      });
+    } else {
+      events.publish('model_version.created', {
+        name: request.name,
+        version,
+        source: request.source,
+        run_id: request.runId || null,
+        tags: tagObject(request.tags),
+        description: request.description || null,
+      });
+    }
   }
 
   /** A version made from another (source models:/...) shares that version's files. */
@@ -318,29 +388,45 @@ export class RegistryService {
     return { items: page.items, nextPageToken: page.next && encodePageToken(page.next) };
   }
 
-  setModelVersionTag(name: string, version: string, tag: RegistryTag): Promise<void> {
+  async setModelVersionTag(name: string, version: string, tag: RegistryTag): Promise<void> {
     const number = parseVersion(version);
     validateTag(tag);
-    return this.store.setModelVersionTag(name, number, tag);
+    await this.store.setModelVersionTag(name, number, tag);
+    if (this.options.events) {
+      const event = (await this.isPrompt(name)) ? 'prompt_version_tag.set' : 'model_version_tag.set';
+      this.options.events.publish(event, { name, version, key: tag.key, value: tag.value });
+    }
   }
 
-  deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
+  async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
     const number = parseVersion(version);
     validateName(key, 'key');
-    return this.store.deleteModelVersionTag(name, number, key);
+    await this.store.deleteModelVersionTag(name, number, key);
+    if (this.options.events) {
+      const event = (await this.isPrompt(name)) ? 'prompt_version_tag.deleted' : 'model_version_tag.deleted';
+      this.options.events.publish(event, { name, version, key });
+    }
   }
 
   // ---------------------------------------------------------------- aliases
 
-  setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
+  async setRegisteredModelAlias(name: string, alias: string, version: string): Promise<void> {
     validateAliasName(alias);
     validateAliasNotReserved(alias);
-    return this.store.setRegisteredModelAlias(name, alias, parseVersion(version));
+    await this.store.setRegisteredModelAlias(name, alias, parseVersion(version));
+    if (this.options.events) {
+      const event = (await this.isPrompt(name)) ? 'prompt_alias.created' : 'model_version_alias.created';
+      this.options.events.publish(event, { name, alias, version });
+    }
   }
 
-  deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
+  async deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
     validateAliasName(alias);
-    return this.store.deleteRegisteredModelAlias(name, alias);
+    await this.store.deleteRegisteredModelAlias(name, alias);
+    if (this.options.events) {
+      const event = (await this.isPrompt(name)) ? 'prompt_alias.deleted' : 'model_version_alias.deleted';
+      this.options.events.publish(event, { name, alias });
+    }
   }
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion> {
