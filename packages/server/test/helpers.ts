@@ -189,6 +189,24 @@ export async function call<T = Record<string, any>>(
   return { status: response.status, body: (text ? JSON.parse(text) : {}) as T };
 }
 
+/**
+ * Asserts that an API call answered MLflow's error JSON with `status` and `code`; `message` is matched
+ * (a RegExp) or compared exactly (a string).
+ */
+export async function expectError(
+  promise: Promise<ApiResponse<Record<string, any>>>,
+  status: number,
+  code: string,
+  message?: RegExp | string,
+): Promise<void> {
+  const res = await promise;
+  assert.equal(res.status, status, JSON.stringify(res.body));
+  assert.equal(res.body.error_code, code, JSON.stringify(res.body));
+  assert.equal(typeof res.body.message, 'string');
+  if (typeof message === 'string') assert.equal(res.body.message, message);
+  else if (message) assert.match(res.body.message, message);
+}
+
 let s3Endpoint: { url?: string; reason?: string; required: boolean } | undefined;
 
 /**

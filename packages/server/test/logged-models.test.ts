@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { call, DIALECTS, startTestServer, type TestServer } from './helpers.js';
+import { call, DIALECTS, expectError, startTestServer, type TestServer } from './helpers.js';
 
 // MLflow 3's logged-model endpoints over real HTTP on both dialects: the calls MLflow's Python client
 // makes from log_model, search with its grammar, metrics linked by model_id, and the bad inputs.
@@ -15,17 +15,6 @@ for (const dialect of DIALECTS) {
     let experimentId: string;
     const api = (method: Method, endpoint: string, body?: Record<string, unknown>) =>
       call(srv.api, method, endpoint, body);
-    const expectError = async (
-      promise: Promise<{ status: number; body: Record<string, any> }>,
-      status: number,
-      code: string,
-      message?: RegExp,
-    ) => {
-      const res = await promise;
-      assert.equal(res.status, status, JSON.stringify(res.body));
-      assert.equal(res.body.error_code, code);
-      if (message) assert.match(res.body.message, message);
-    };
     const create = async (body: Record<string, unknown> = {}) => {
       const res = await api('POST', 'logged-models', { experiment_id: experimentId, ...body });
       assert.equal(res.status, 200, JSON.stringify(res.body));

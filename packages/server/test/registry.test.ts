@@ -3,7 +3,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startServer } from '../src/server.js';
-import { call, DIALECTS, freshStoreUri, startTestServer, type TestServer, tempDir } from './helpers.js';
+import {
+  call,
+  DIALECTS,
+  expectError,
+  freshStoreUri,
+  startTestServer,
+  type TestServer,
+  tempDir,
+} from './helpers.js';
 
 // The Model Registry over real HTTP on both dialects: MLflow's paths, JSON shapes, error codes,
 // statuses and messages, for the good paths and the bad ones.
@@ -22,19 +30,6 @@ for (const dialect of DIALECTS) {
     after(async () => {
       await srv.close();
     });
-
-    const expectError = async (
-      promise: Promise<{ status: number; body: Record<string, any> }>,
-      status: number,
-      code: string,
-      message?: RegExp | string,
-    ) => {
-      const res = await promise;
-      assert.equal(res.status, status, JSON.stringify(res.body));
-      assert.equal(res.body.error_code, code, JSON.stringify(res.body));
-      if (typeof message === 'string') assert.equal(res.body.message, message);
-      else if (message) assert.match(res.body.message, message);
-    };
 
     const createModel = async (name: string, extra: Record<string, unknown> = {}) => {
       const res = await api('POST', 'registered-models/create', { name, ...extra });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, DIALECTS, startTestServer, type TestServer } from './helpers.js';
+import { call, DIALECTS, expectError, startTestServer, type TestServer } from './helpers.js';
 
 // The REST contract over real HTTP: MLflow's paths, JSON shapes, error codes and statuses.
 
@@ -16,19 +16,6 @@ for (const dialect of DIALECTS) {
     after(async () => {
       await srv.close();
     });
-
-    const expectError = async (
-      promise: Promise<{ status: number; body: Record<string, any> }>,
-      status: number,
-      code: string,
-      message?: RegExp,
-    ) => {
-      const res = await promise;
-      assert.equal(res.status, status, JSON.stringify(res.body));
-      assert.equal(res.body.error_code, code);
-      assert.equal(typeof res.body.message, 'string');
-      if (message) assert.match(res.body.message, message);
-    };
 
     test('health, version and server info', async () => {
       const health = await fetch(`${srv.url}/health`);

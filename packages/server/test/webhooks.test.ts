@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { WebhookSender } from '../src/services/webhook-delivery.js';
 import { WebhookSecrets } from '../src/services/webhook-secrets.js';
-import { call, DIALECTS, startTestServer, type TestServer } from './helpers.js';
+import { call, DIALECTS, expectError, startTestServer, type TestServer } from './helpers.js';
 
 // MLflow 3's webhook API over real HTTP, with a real receiver on loopback that checks what arrives:
 // MLflow's headers, its HMAC-SHA256 signature, its payload shape, and retries on 429 and 5xx.
@@ -241,18 +241,6 @@ for (const dialect of DIALECTS) {
       await srv.close();
       await receiver.close();
     });
-
-    const expectError = async (
-      promise: Promise<{ status: number; body: Record<string, any> }>,
-      status: number,
-      code: string,
-      message?: RegExp,
-    ) => {
-      const res = await promise;
-      assert.equal(res.status, status, JSON.stringify(res.body));
-      assert.equal(res.body.error_code, code);
-      if (message) assert.match(res.body.message, message);
-    };
 
     test('create, get, update, list and delete, with the secret never shown', async () => {
       const created = await api('POST', 'webhooks', {

@@ -1,5 +1,4 @@
 import { MlflowError } from '../entities/errors.js';
-import type { RegistryEventSink } from '../entities/webhook-payloads.js';
 import {
   ACTIVE_STAGES,
   MODEL_VERSION_STAGES,
@@ -8,6 +7,7 @@ import {
   type RegisteredModel,
   type RegistryTag,
 } from '../entities/registry.js';
+import type { RegistryEventSink } from '../entities/webhook-payloads.js';
 import {
   checkModelVersionSearch,
   checkRegisteredModelSearch,
