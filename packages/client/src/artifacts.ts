@@ -69,6 +69,14 @@ export class RunArtifacts {
   }
 
   private fileUrl(path: string): string {
+    // fetch would resolve '..' inside the URL before sending it, escaping the run's artifact root.
+    if (path.split(/[\\/]/).some((s) => s === '..' || s === '.')) {
+      throw new MlflowError(
+        'INVALID_PARAMETER_VALUE',
+        `Invalid artifact path '${path}': '.' and '..' are not allowed.`,
+        0,
+      );
+    }
     const rel = encodePath(path);
     if (!rel) throw new MlflowError('INVALID_PARAMETER_VALUE', 'An artifact path is required.', 0);
     return `${this.base}/${rel}`;
