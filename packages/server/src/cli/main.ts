@@ -5,19 +5,21 @@ import { MlflowError } from '../entities/errors.js';
 import { VERSION } from '../version.js';
 import { artifactsCommand } from './artifacts-command.js';
 import { experimentsCommand } from './experiments-command.js';
-import { gcCommand } from './gc-command.js';
 import { runsCommand } from './runs-command.js';
-import { dbCommand, serverCommand } from './server-command.js';
 
 const program = new Command('mlflow-ts')
   .description('MLflow-compatible tracking server and tools.')
-  .version(VERSION)
-  .addCommand(serverCommand())
-  .addCommand(dbCommand())
-  .addCommand(gcCommand())
-  .addCommand(experimentsCommand())
-  .addCommand(runsCommand())
-  .addCommand(artifactsCommand());
+  .version(VERSION);
+
+// The data commands talk HTTP only; loading the server (Fastify, stores, cloud SDKs) takes most of a
+// second, so it is skipped when one of them runs.
+const DATA_COMMANDS = new Set(['experiments', 'runs', 'artifacts']);
+if (!DATA_COMMANDS.has(process.argv[2] ?? '')) {
+  const { dbCommand, serverCommand } = await import('./server-command.js');
+  const { gcCommand } = await import('./gc-command.js');
+  program.addCommand(serverCommand()).addCommand(dbCommand()).addCommand(gcCommand());
+}
+program.addCommand(experimentsCommand()).addCommand(runsCommand()).addCommand(artifactsCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ClientError) {
