@@ -1,7 +1,7 @@
 // The fluent API, in the spirit of Python's `mlflow` module: one process-wide tracking URI, active
 // experiment and stack of active runs, with metrics buffered and sent in the background.
 
-import { type ArtifactData, joinArtifactPath } from './artifacts.js';
+import { type ArtifactData, joinArtifactPath, RunArtifacts } from './artifacts.js';
 import { MlflowClient, type SearchRunsOptions } from './client.js';
 import { resolveTrackingUri } from './config.js';
 import type { Dataset, Experiment, Metric, Run, RunStatus, Tag } from './entities.js';
@@ -13,6 +13,8 @@ import { type RunTable, runsToTable } from './run-table.js';
 let trackingUri: string | undefined;
 let client: MlflowClient | undefined;
 let buffer: MetricBuffer | undefined;
+// Buffers of earlier tracking URIs: still flushed, so changing the URI loses nothing already logged.
+const retired: MetricBuffer[] = [];
 let experimentId: string | undefined;
 let removeExitHook: (() => void) | undefined;
 const runStack: ActiveRun[] = [];
@@ -21,6 +23,7 @@ const runStack: ActiveRun[] = [];
 export function setTrackingUri(uri: string): void {
   trackingUri = resolveTrackingUri(uri);
   client = undefined;
+  if (buffer) retired.push(buffer);
   buffer = undefined;
 }
 
@@ -42,7 +45,7 @@ function getBuffer(): MetricBuffer {
     removeExitHook = platform().onExit?.(async () => {
       removeExitHook = undefined;
       while (runStack.length > 0) await endRun('FINISHED');
-      await buffer?.flush();
+      await flush();
     });
   }
   return buffer;
@@ -225,11 +228,10 @@ export class ActiveRun {
 
   /** Sends this process's buffered metrics now; throws if a background send failed. */
   flush(): Promise<void> {
-    return getBuffer().flush();
+    return flush();
   }
 
-  private async artifacts() {
-    const { RunArtifacts } = await import('./artifacts.js');
+  private async artifacts(): Promise<RunArtifacts> {
     return new RunArtifacts(getClient().transport, this.info.artifact_uri);
   }
 }
@@ -295,6 +297,8 @@ export async function startRun(options: StartRunOptions = {}): Promise<ActiveRun
   }
   const run = new ActiveRun(info, parent?.runId);
   runStack.push(run);
+  // Installs the exit hook, which ends runs left active, as MLflow's atexit does.
+  getBuffer();
   return run;
 }
 
@@ -307,7 +311,7 @@ export async function endRun(status: RunStatus = 'FINISHED'): Promise<void> {
   if (!run) return;
   let flushError: unknown;
   try {
-    await buffer?.flush();
+    await flush();
   } catch (error) {
     flushError = error;
   }
@@ -356,7 +360,11 @@ export const logInput = (dataset: Dataset, options?: { context?: string; tags?: 
 
 /** Sends every buffered metric now; throws if a background send failed. */
 export async function flush(): Promise<void> {
-  await buffer?.flush();
+  const errors: unknown[] = [];
+  for (const b of [...retired.splice(0), buffer]) {
+    await b?.flush().catch((error: unknown) => errors.push(error));
+  }
+  if (errors.length > 0) throw errors[0];
 }
 
 export interface FluentSearchOptions extends Omit<SearchRunsOptions, 'pageToken' | 'maxResults'> {
@@ -407,7 +415,7 @@ export async function searchRunList(options: FluentSearchOptions = {}): Promise<
 /** A metric's full history for a run (the active run by default), after sending buffered values. */
 export async function getMetricHistory(key: string, runId?: string): Promise<Metric[]> {
   const id = runId ?? requireRun().runId;
-  await buffer?.flush();
+  await flush();
   return getClient().getMetricHistory(id, key);
 }
 
@@ -421,6 +429,7 @@ export function resetFluentState(): void {
   trackingUri = undefined;
   client = undefined;
   buffer = undefined;
+  retired.length = 0;
   removeExitHook?.();
   removeExitHook = undefined;
 }

@@ -224,6 +224,15 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('changing the tracking URI still sends what was buffered before', async () => {
+      mlflow.setTrackingUri(srv.url);
+      const run = await mlflow.startRun();
+      await mlflow.logMetric('before-switch', 1);
+      mlflow.setTrackingUri(`${srv.url}/`);
+      await mlflow.endRun();
+      assert.equal((await client.getMetricHistory(run.runId, 'before-switch')).length, 1);
+    });
+
     test('a rejected background batch surfaces on flush with the server error', async () => {
       mlflow.setTrackingUri(srv.url);
       const run = await mlflow.startRun();
