@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { tempDir } from './helpers.js';
 import { CLI, type ServerProcess, startServerProcess } from './server-process.js';
 
@@ -155,6 +156,23 @@ describe('mlflow-ts experiments|runs|artifacts', () => {
       'end_time',
     ]);
     assert.equal(typeof jsonl[0]['metrics.acc'], 'number');
+
+    const parquetFile = path.join(dir.dir, 'runs.parquet');
+    const pq = cli(['runs', 'export', '-x', exp, '--order-by', 'metrics.acc DESC', '-o', parquetFile]);
+    assert.equal(pq.code, 0, pq.stderr);
+    assert.match(pq.stderr, /Exported 3 runs .* as parquet/);
+    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(parquetFile) });
+    assert.equal(rows.length, 3);
+    assert.deepEqual(Object.keys(rows[0]), csv[0].split(','));
+    assert.equal(rows[0].run_id, ids[2]);
+    assert.equal(rows[0]['metrics.acc'], 0.2);
+    assert.equal(rows[1]['tags.note'], 'has, comma "quoted"');
+    assert.ok(rows[0].start_time instanceof Date);
+    assert.equal((rows[0].start_time as Date).getTime(), 1_700_000_002_000);
+    assert.equal(rows[0].end_time, null);
+    const noOutput = cli(['runs', 'export', '-x', exp, '--format', 'parquet']);
+    assert.equal(noOutput.code, 1);
+    assert.match(noOutput.stderr, /pass --output/);
 
     const fromCsvCommand = ok(['experiments', 'csv', '-x', exp]);
     assert.equal(fromCsvCommand.trimEnd().split('\n').length, 4);

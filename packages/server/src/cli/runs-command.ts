@@ -12,6 +12,7 @@ import {
   progress,
   viewType,
 } from './data-output.js';
+import { writeRunTableParquet } from './parquet-export.js';
 
 const collect = (value: string, previous: string[] = []) => [
   ...previous,
@@ -74,7 +75,7 @@ export function runsCommand(): Command {
   );
 
   cmd.addCommand(
-    dataCommand('export', "Export runs as MLflow's search_runs table: CSV or JSON lines.")
+    dataCommand('export', "Export runs as MLflow's search_runs table: CSV, JSON lines or Parquet.")
       .option('-x, --experiment-id <ids>', 'experiment ids (repeat or comma-separate)', collect)
       .option('-n, --experiment-name <names>', 'experiment names (repeat or comma-separate)', collect)
       .option('--filter <filter>', 'MLflow\'s search filter, e.g. "metrics.acc > 0.9"')
@@ -84,8 +85,8 @@ export function runsCommand(): Command {
       .addOption(
         new Option(
           '--format <format>',
-          'csv or jsonl (default: from the --output extension, else csv)',
-        ).choices(['csv', 'jsonl']),
+          'csv, jsonl or parquet (default: from the --output extension, else csv)',
+        ).choices(['csv', 'jsonl', 'parquet']),
       )
       .action(
         async (
@@ -96,7 +97,7 @@ export function runsCommand(): Command {
             orderBy?: string[];
             view: string;
             output?: string;
-            format?: 'csv' | 'jsonl';
+            format?: 'csv' | 'jsonl' | 'parquet';
           },
         ) => {
           const client = clientFor(o);
@@ -110,7 +111,15 @@ export function runsCommand(): Command {
             ids.push(e.experiment_id);
           }
           if (ids.length === 0) throw new Error('Pass --experiment-id or --experiment-name (repeatable).');
-          const format = o.format ?? (o.output && /\.jsonl?$/i.test(o.output) ? 'jsonl' : 'csv');
+          const format =
+            o.format ??
+            (o.output && /\.jsonl?$/i.test(o.output)
+              ? 'jsonl'
+              : o.output && /\.parquet$/i.test(o.output)
+                ? 'parquet'
+                : 'csv');
+          if (format === 'parquet' && !o.output)
+            throw new Error('Parquet is binary: pass --output <file>.parquet.');
           const runs: Run[] = [];
           let pageToken: string | undefined;
           do {
@@ -125,6 +134,14 @@ export function runsCommand(): Command {
             progress(`Fetched ${runs.length} runs...`);
           } while (pageToken);
           const table = runsToTable(runs);
+          if (format === 'parquet') {
+            await writeRunTableParquet(table, o.output as string);
+            progress(
+              `Exported ${runs.length} runs (${table.columns.length} columns) as parquet to ${o.output}.`,
+              true,
+            );
+            return;
+          }
           const text = format === 'csv' ? tableToCsv(table) : tableToJsonLines(table);
           if (!o.output) process.stdout.write(text);
           else {
