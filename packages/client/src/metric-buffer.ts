@@ -68,7 +68,10 @@ export class MetricBuffer {
       // A pending timer alone must not keep a Node process alive; the exit hook flushes instead.
       (this.timer as { unref?: () => void }).unref?.();
     }
-    if (this.count >= this.maxPending) return this.chain;
+    if (this.count >= this.maxPending) {
+      this.send();
+      return this.chain;
+    }
     return Promise.resolve();
   }
 
