@@ -1,19 +1,33 @@
 #!/usr/bin/env node
+import { MlflowError as ClientError } from '@mlflow-ts/client';
 import { Command } from 'commander';
 import { MlflowError } from '../entities/errors.js';
 import { VERSION } from '../version.js';
-import { gcCommand } from './gc-command.js';
-import { dbCommand, serverCommand } from './server-command.js';
+import { artifactsCommand } from './artifacts-command.js';
+import { experimentsCommand } from './experiments-command.js';
+import { runsCommand } from './runs-command.js';
 
 const program = new Command('mlflow-ts')
   .description('MLflow-compatible tracking server and tools.')
-  .version(VERSION)
-  .addCommand(serverCommand())
-  .addCommand(dbCommand())
-  .addCommand(gcCommand());
+  .version(VERSION);
+
+// The data commands talk HTTP only; loading the server (Fastify, stores, cloud SDKs) takes most of a
+// second, so it is skipped when one of them runs.
+const DATA_COMMANDS = new Set(['experiments', 'runs', 'artifacts']);
+if (!DATA_COMMANDS.has(process.argv[2] ?? '')) {
+  const { dbCommand, serverCommand } = await import('./server-command.js');
+  const { gcCommand } = await import('./gc-command.js');
+  program.addCommand(serverCommand()).addCommand(dbCommand()).addCommand(gcCommand());
+}
+program.addCommand(experimentsCommand()).addCommand(runsCommand()).addCommand(artifactsCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof MlflowError || (error instanceof Error && error.constructor === Error)) {
+  if (error instanceof ClientError) {
+    // An answer from the tracking server (or no answer): its code tells scripts what happened.
+    console.error(
+      `Error: ${error.message} (${error.errorCode}${error.status ? `, HTTP ${error.status}` : ''})`,
+    );
+  } else if (error instanceof MlflowError || (error instanceof Error && error.constructor === Error)) {
     console.error(`Error: ${error.message}`);
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -1,0 +1,120 @@
+import { MlflowError } from './errors.js';
+import { environment } from './platform.js';
+
+/** How to reach a tracking server; every field has an MLflow environment variable as its default. */
+export interface ClientOptions {
+  /** The server's base URL (MLFLOW_TRACKING_URI), e.g. http://127.0.0.1:5000. */
+  trackingUri?: string;
+  /** HTTP basic credentials (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD). */
+  username?: string;
+  password?: string;
+  /** A bearer token (MLFLOW_TRACKING_TOKEN); used when no username/password is set. */
+  token?: string;
+  /** Skip TLS certificate verification (MLFLOW_TRACKING_INSECURE_TLS=true); Node only. */
+  insecureTls?: boolean;
+  /** Retries after the first attempt on 408, 429, 5xx and network errors (MLFLOW_HTTP_REQUEST_MAX_RETRIES, default 7). */
+  maxRetries?: number;
+  /** Seconds; the n-th retry waits factor * 2^(n-1), the first one not at all (MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, default 2). */
+  backoffFactor?: number;
+  /** Up to this many random seconds added to each wait (MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, default 1). */
+  backoffJitter?: number;
+  /** Seconds one attempt may take (MLFLOW_HTTP_REQUEST_TIMEOUT, default 120). */
+  timeout?: number;
+  /** A fetch implementation to use instead of the global one. */
+  fetch?: typeof fetch;
+  /** Extra headers sent with every request. */
+  headers?: Record<string, string>;
+}
+
+export interface ClientConfig {
+  trackingUri: string;
+  username?: string;
+  password?: string;
+  token?: string;
+  insecureTls: boolean;
+  maxRetries: number;
+  backoffFactor: number;
+  backoffJitter: number;
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  headers: Record<string, string>;
+}
+
+/** urllib3's ceiling on one backoff wait, which MLflow's client inherits. */
+export const MAX_BACKOFF_SECONDS = 120;
+
+function envNumber(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new MlflowError(
+      'INVALID_PARAMETER_VALUE',
+      `${name} must be a non-negative number, got '${raw}'.`,
+      0,
+    );
+  }
+  return n;
+}
+
+function envBool(raw: string | undefined): boolean {
+  return raw !== undefined && ['true', '1', 'yes'].includes(raw.trim().toLowerCase());
+}
+
+/**
+ * The tracking URI to use: the explicit one, MLFLOW_TRACKING_URI, or in a browser the page's origin.
+ * Only http(s) servers are supported; a local store path is refused with what to do instead.
+ */
+export function resolveTrackingUri(explicit: string | undefined, env = environment()): string {
+  const uri = explicit ?? env.MLFLOW_TRACKING_URI;
+  if (!uri) {
+    const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
+    if (origin?.startsWith('http')) return origin;
+    throw new MlflowError(
+      'INVALID_PARAMETER_VALUE',
+      'No tracking URI: set MLFLOW_TRACKING_URI (e.g. http://127.0.0.1:5000) or call setTrackingUri().',
+      0,
+    );
+  }
+  if (!/^https?:\/\//i.test(uri)) {
+    throw new MlflowError(
+      'INVALID_PARAMETER_VALUE',
+      `Tracking URI '${uri}' is not an http(s) URL. This client talks to a tracking server: start one with \`mlflow-ts server --backend-store-uri ${uri}\` and use its URL.`,
+      0,
+    );
+  }
+  return uri.replace(/\/+$/, '');
+}
+
+/** Merges explicit options over MLflow's environment variables and defaults. */
+export function resolveConfig(options: ClientOptions = {}, env = environment()): ClientConfig {
+  return {
+    trackingUri: resolveTrackingUri(options.trackingUri, env),
+    username: options.username ?? env.MLFLOW_TRACKING_USERNAME,
+    password: options.password ?? env.MLFLOW_TRACKING_PASSWORD,
+    token: options.token ?? env.MLFLOW_TRACKING_TOKEN,
+    insecureTls: options.insecureTls ?? envBool(env.MLFLOW_TRACKING_INSECURE_TLS),
+    maxRetries: options.maxRetries ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_MAX_RETRIES', 7),
+    backoffFactor: options.backoffFactor ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', 2),
+    backoffJitter: options.backoffJitter ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', 1),
+    timeoutMs: (options.timeout ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_TIMEOUT', 120)) * 1000,
+    fetch: options.fetch,
+    headers: options.headers ?? {},
+  };
+}
+
+/** Base64 of a UTF-8 string, without Node's Buffer so it runs in browsers too. */
+function base64(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** The Authorization header MLflow's client would send: basic credentials win over a token. */
+export function authorizationHeader(config: ClientConfig): string | undefined {
+  if (config.username !== undefined && config.password !== undefined) {
+    return `Basic ${base64(`${config.username}:${config.password}`)}`;
+  }
+  if (config.token) return `Bearer ${config.token}`;
+  return undefined;
+}
