@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { MlflowError } from '../entities/errors.js';
 import { VERSION } from '../version.js';
 import { gcCommand } from './gc-command.js';
+import { runCommand } from './run-command.js';
 import { dbCommand, serverCommand } from './server-command.js';
 
 const program = new Command('mlflow-ts')
@@ -10,7 +11,8 @@ const program = new Command('mlflow-ts')
   .version(VERSION)
   .addCommand(serverCommand())
   .addCommand(dbCommand())
-  .addCommand(gcCommand());
+  .addCommand(gcCommand())
+  .addCommand(runCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof MlflowError || (error instanceof Error && error.constructor === Error)) {

@@ -1,0 +1,142 @@
+import { Command } from 'commander';
+import { ExecutionError } from '../projects/execution-error.js';
+import { parseBackendConfig, runProject } from '../projects/run-project.js';
+
+interface RunCommandOptions {
+  entryPoint: string;
+  version?: string;
+  paramList: string[];
+  dockerArgs: string[];
+  experimentName?: string;
+  experimentId?: string;
+  backend: string;
+  backendConfig?: string;
+  envManager?: string;
+  storageDir?: string;
+  runId?: string;
+  runName?: string;
+  buildImage: boolean;
+  trackingUri?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** -P/-A values as a map (MLflow's _user_args_to_dict): NAME=VALUE, or a bare NAME for -A. */
+export function userArgsToDict(args: string[], type: 'P' | 'A'): Record<string, string | true> {
+  const out: Record<string, string | true> = {};
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    let name: string;
+    let value: string | true;
+    if (eq < 0 && type === 'A') {
+      name = arg;
+      value = true;
+    } else if (eq > 0) {
+      name = arg.slice(0, eq);
+      value = arg.slice(eq + 1);
+    } else {
+      throw new ExecutionError(`Invalid format for -${type} parameter: '${arg}'. Use -${type} name=value.`);
+    }
+    if (name in out) throw new ExecutionError(`Repeated parameter: '${name}'`);
+    out[name] = value;
+  }
+  return out;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description(
+      'Run an MLflow project from a local directory or Git URI (with optional #sub/directory), recording it as a run in tracking. Blocks until the run ends; Ctrl-C stops it and marks the run KILLED.',
+    )
+    .argument(
+      '<uri>',
+      'project directory or Git URI (https://, ssh://, file://, user@host:path), optionally #sub/dir',
+    )
+    .option(
+      '-e, --entry-point <name>',
+      'entry point of the MLproject, or a .py/.sh file of the project to run as a script',
+      'main',
+    )
+    .option('-v, --version <version>', 'Git commit, branch or tag to run (Git projects)')
+    .option(
+      '-P, --param-list <name=value>',
+      'a parameter (repeatable); parameters the entry point does not declare are passed as --name value',
+      collect,
+      [],
+    )
+    .option(
+      '-A, --docker-args <name[=value]>',
+      'a `docker run` argument (repeatable): -A gpus=all gives --gpus all, -A t gives -t',
+      collect,
+      [],
+    )
+    .option(
+      '--experiment-name <name>',
+      'experiment of the run (created if missing); env MLFLOW_EXPERIMENT_NAME',
+    )
+    .option('--experiment-id <id>', 'experiment id of the run; env MLFLOW_EXPERIMENT_ID')
+    .option('-b, --backend <backend>', "execution backend: only 'local' so far", 'local')
+    .option(
+      '-c, --backend-config <json-or-file>',
+      'backend configuration: JSON text, or a path to a .json file',
+    )
+    .option(
+      '--env-manager <manager>',
+      'local, virtualenv or conda; default: virtualenv for python_env projects, conda for conda_env, local otherwise',
+    )
+    .option(
+      '--storage-dir <dir>',
+      'where remote URIs given to `path` parameters are downloaded; env MLFLOW_TMP_DIR',
+    )
+    .option('--run-id <id>', 'use this existing run instead of creating one (used by workflows)')
+    .option('--run-name <name>', 'name of the run')
+    .option(
+      '--build-image',
+      'docker projects: build an image with the project copied in, instead of mounting it',
+      false,
+    )
+    .option(
+      '--tracking-uri <uri>',
+      'tracking server or store; default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db',
+    )
+    .helpOption('--help', 'show this help')
+    .action(async (uri: string, options: RunCommandOptions) => {
+      const experimentId = options.experimentId ?? process.env.MLFLOW_EXPERIMENT_ID;
+      const experimentName = options.experimentName ?? process.env.MLFLOW_EXPERIMENT_NAME;
+      if (options.experimentId !== undefined && options.experimentName !== undefined) {
+        throw new ExecutionError("Specify only one of 'experiment-name' or 'experiment-id' options.");
+      }
+      const submitted = await runProject({
+        uri,
+        entryPoint: options.entryPoint,
+        version: options.version,
+        parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
+        dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
+        experimentId: options.experimentName !== undefined ? undefined : experimentId,
+        experimentName: options.experimentId !== undefined ? undefined : experimentName,
+        backend: options.backend,
+        backendConfig: parseBackendConfig(options.backendConfig),
+        envManager: options.envManager,
+        storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
+        runId: options.runId,
+        runName: options.runName,
+        buildImage: options.buildImage,
+        trackingUri: options.trackingUri,
+      });
+      // Ctrl-C / SIGTERM: stop the whole process tree, record KILLED, exit as killed by the signal.
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(
+          `=== Run (ID '${submitted.runId}') interrupted (${signal}), cancelling it ===\n`,
+        );
+        void submitted.cancel().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      const ok = await submitted.wait();
+      if (stopping) return;
+      if (!ok) throw new ExecutionError(`Run (ID '${submitted.runId}') failed`);
+    });
+}
