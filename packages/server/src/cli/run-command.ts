@@ -106,35 +106,55 @@ export function runCommand(): Command {
       if (options.experimentId !== undefined && options.experimentName !== undefined) {
         throw new ExecutionError("Specify only one of 'experiment-name' or 'experiment-id' options.");
       }
-      const submitted = await runProject({
-        uri,
-        entryPoint: options.entryPoint,
-        version: options.version,
-        parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
-        dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
-        experimentId: options.experimentName !== undefined ? undefined : experimentId,
-        experimentName: options.experimentId !== undefined ? undefined : experimentName,
-        backend: options.backend,
-        backendConfig: parseBackendConfig(options.backendConfig),
-        envManager: options.envManager,
-        storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
-        runId: options.runId,
-        runName: options.runName,
-        buildImage: options.buildImage,
-        trackingUri: options.trackingUri,
-      });
-      // Ctrl-C / SIGTERM: stop the whole process tree, record KILLED, exit as killed by the signal.
-      let stopping = false;
+      // Ctrl-C / SIGTERM: during set-up, abort it (the run, if created, is recorded KILLED); once the
+      // command runs, stop its whole process tree and record KILLED; then exit as killed by the signal.
+      const abort = new AbortController();
+      let submitted: Awaited<ReturnType<typeof runProject>> | undefined;
+      let stopping: NodeJS.Signals | undefined;
+      const exitCode = () => (stopping === 'SIGINT' ? 130 : 143);
       const stop = (signal: NodeJS.Signals) => {
         if (stopping) return;
-        stopping = true;
+        stopping = signal;
+        abort.abort();
+        if (!submitted) return;
         process.stderr.write(
           `=== Run (ID '${submitted.runId}') interrupted (${signal}), cancelling it ===\n`,
         );
-        void submitted.cancel().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+        void submitted.cancel().finally(() => process.exit(exitCode()));
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      try {
+        submitted = await runProject({
+          uri,
+          entryPoint: options.entryPoint,
+          version: options.version,
+          parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
+          dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
+          experimentId: options.experimentName !== undefined ? undefined : experimentId,
+          experimentName: options.experimentId !== undefined ? undefined : experimentName,
+          backend: options.backend,
+          backendConfig: parseBackendConfig(options.backendConfig),
+          envManager: options.envManager,
+          storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
+          runId: options.runId,
+          runName: options.runName,
+          buildImage: options.buildImage,
+          trackingUri: options.trackingUri,
+          signal: abort.signal,
+        });
+      } catch (error) {
+        if (stopping) {
+          process.stderr.write(`Error: ${(error as Error).message}\n`);
+          process.exit(exitCode());
+        }
+        throw error;
+      }
+      if (stopping) {
+        // The signal came while the command was being started.
+        await submitted.cancel();
+        process.exit(exitCode());
+      }
       const ok = await submitted.wait();
       if (stopping) return;
       if (!ok) throw new ExecutionError(`Run (ID '${submitted.runId}') failed`);

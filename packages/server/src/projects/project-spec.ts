@@ -142,7 +142,7 @@ function parseDockerEnv(raw: unknown): DockerEnv {
       e.length === 2 &&
       typeof e[0] === 'string' &&
       e[1] !== null &&
-      typeof e[1] !== 'object');
+      (typeof e[1] !== 'object' || e[1] instanceof YamlNumber));
   if (!Array.isArray(environment) || !environment.every(entryOk)) {
     throw invalid(
       `environment must be a list containing either strings (to copy environment variables from the host) or [NAME, value] pairs (to define new ones), e.g. '[["NEW_VAR", "new_value"], "VAR_TO_COPY_FROM_HOST"]'`,

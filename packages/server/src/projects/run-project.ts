@@ -50,6 +50,11 @@ export interface RunProjectOptions {
   buildImage?: boolean;
   /** Default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db. */
   trackingUri?: string;
+  /**
+   * Cancels the run while it is being set up (fetch, environment): no run is created when aborted
+   * before that, otherwise the run is recorded as KILLED. Once started, use the handle's cancel().
+   */
+  signal?: AbortSignal;
   /** Progress lines (fetching, env creation, the command). Default: stderr. */
   log?: (line: string) => void;
 }
@@ -164,6 +169,7 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
 export async function runProject(options: RunProjectOptions): Promise<SubmittedRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const request = await loadRequest(options, log);
+  if (options.signal?.aborted) throw new ExecutionError('The project run was cancelled before it started.');
   const tracking = await openRunTracking(resolveTrackingUri(options.trackingUri));
   let run: TrackedRun;
   try {
@@ -194,7 +200,8 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
   try {
     return await startRun(options, request, tracking, run, log);
   } catch (error) {
-    await tracking.setTerminated(run.runId, 'FAILED').catch(() => {});
+    const status = options.signal?.aborted ? 'KILLED' : 'FAILED';
+    await tracking.setTerminated(run.runId, status).catch(() => {});
     await tracking.close();
     throw error;
   }
@@ -221,6 +228,7 @@ async function startRun(
     dockerArgs: options.dockerArgs ?? {},
     buildImage: options.buildImage ?? false,
     runId: run.runId,
+    signal: options.signal,
   });
   if (Object.keys(env.tags).length > 0) await tracking.setTags(run.runId, env.tags);
 
@@ -234,6 +242,8 @@ async function startRun(
     download: pathDownloader(tracking),
   });
   const command = env.wrap(entryPointCommand(request.entryPoint, resolved));
+  if (options.signal?.aborted)
+    throw new ExecutionError('The project run was cancelled before its command started.');
   log(`=== Running command '${command}' in run with ID '${run.runId}' ===`);
   const child = new LocalProcess(command, {
     cwd: request.source.workDir,

@@ -65,7 +65,10 @@ export async function prepareConda(ctx: EnvContext): Promise<PreparedEnv> {
   const prefix = path.join(envRoot(), 'conda_envs', `mlflow-ts-${hash}`);
   const { reused } = await cachedEnv(prefix, ctx.log, async (dir) => {
     ctx.log(`=== Creating conda environment ${dir} from ${file} with ${tool.executable} ===`);
-    await runStep(tool.executable, condaCreateArgs(tool, dir, file), { cwd: ctx.workDir });
+    await runStep(tool.executable, condaCreateArgs(tool, dir, file), {
+      cwd: ctx.workDir,
+      signal: ctx.signal,
+    });
   });
   if (reused) ctx.log(`=== Using the cached conda environment ${prefix} ===`);
   const q = shellQuote(prefix);

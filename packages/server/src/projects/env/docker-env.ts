@@ -117,7 +117,7 @@ async function buildImage(ctx: EnvContext, cli: string, baseImage: string): Prom
       `FROM ${baseImage}\nCOPY project/ ${CONTAINER_WORKDIR}\nWORKDIR ${CONTAINER_WORKDIR}\n`,
     );
     ctx.log(`=== Building docker image ${tag} ===`);
-    await runStep(cli, ['build', '-t', tag, context]);
+    await runStep(cli, ['build', '-t', tag, context], { signal: ctx.signal });
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
@@ -137,7 +137,7 @@ export async function prepareDocker(ctx: EnvContext): Promise<PreparedEnv> {
   if (ctx.buildImage) image = await buildImage(ctx, cli, docker.image);
   else if (!(await imageId(cli, image))) {
     ctx.log(`=== Pulling ${image} ===`);
-    await runStep(cli, ['pull', image]);
+    await runStep(cli, ['pull', image], { signal: ctx.signal });
   }
   const id = await imageId(cli, image);
   const prefix = dockerRunArgs(ctx, cli, image, !ctx.buildImage).map(shellQuote).join(' ');

@@ -34,21 +34,30 @@ export interface EnvContext {
   dockerArgs: Record<string, string | true>;
   buildImage: boolean;
   runId: string;
+  /** Aborted when the run is cancelled while its environment is being prepared. */
+  signal?: AbortSignal;
 }
 
 /** Runs a set-up step (venv creation, installs), its output shown on our stderr as progress. */
 export function runStep(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', process.stderr, process.stderr],
+      signal: options.signal,
     });
-    child.on('error', (error) => reject(new ExecutionError(`Could not run ${command}: ${error.message}`)));
+    child.on('error', (error) =>
+      reject(
+        options.signal?.aborted
+          ? new ExecutionError(`\`${command}\` was cancelled.`)
+          : new ExecutionError(`Could not run ${command}: ${error.message}`),
+      ),
+    );
     child.on('close', (code, signal) => {
       if (code === 0) resolve();
       else

@@ -67,7 +67,7 @@ export async function prepareVirtualenv(ctx: EnvContext): Promise<PreparedEnv> {
   const pipEnv = { ...process.env, PIP_NO_INPUT: '1' };
   const { reused } = await cachedEnv(envDir, ctx.log, async (dir) => {
     ctx.log(`=== Creating a virtualenv in ${dir} with Python ${python.version} (${python.executable}) ===`);
-    await runStep(python.executable, ['-m', 'venv', dir]);
+    await runStep(python.executable, ['-m', 'venv', dir], { signal: ctx.signal });
     const envPython = path.join(dir, 'bin', 'python');
     for (const [what, deps] of [
       ['build dependencies', spec.buildDependencies],
@@ -76,7 +76,11 @@ export async function prepareVirtualenv(ctx: EnvContext): Promise<PreparedEnv> {
       const args = pipArgs(deps);
       if (args.length === 0) continue;
       ctx.log(`=== Installing ${what}: ${deps.join(', ')} ===`);
-      await runStep(envPython, ['-m', 'pip', 'install', ...args], { cwd: ctx.workDir, env: pipEnv });
+      await runStep(envPython, ['-m', 'pip', 'install', ...args], {
+        cwd: ctx.workDir,
+        env: pipEnv,
+        signal: ctx.signal,
+      });
     }
   });
   if (reused) ctx.log(`=== Using the cached virtualenv ${envDir} ===`);
