@@ -121,7 +121,6 @@ async function computeValue(param: ParameterSpec, value: string, index: number, 
     try {
       return await options.download(value, dir);
     } catch (error) {
-      if (error instanceof ExecutionError) throw error;
       throw new ExecutionError(
         `Could not download ${value} for parameter ${param.name}: ${(error as Error).message}`,
       );

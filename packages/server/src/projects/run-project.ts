@@ -171,7 +171,7 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
   const request = await loadRequest(options, log);
   if (options.signal?.aborted) throw new ExecutionError('The project run was cancelled before it started.');
   const tracking = await openRunTracking(resolveTrackingUri(options.trackingUri));
-  let run: TrackedRun;
+  let run: TrackedRun | undefined;
   try {
     const experimentId = await resolveExperimentId(tracking, options);
     if (options.runId) {
@@ -194,6 +194,8 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
       ...(options.runId && options.runName ? { 'mlflow.runName': options.runName } : {}),
     });
   } catch (error) {
+    // A run created but not fully recorded (e.g. a param name the server refuses) must not stay RUNNING.
+    if (run && !options.runId) await tracking.setTerminated(run.runId, 'FAILED').catch(() => {});
     await tracking.close();
     throw error;
   }
