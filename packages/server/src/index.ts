@@ -1,6 +1,15 @@
 export { MlflowError } from './entities/errors.js';
 export type * from './entities/tracking.js';
 export { buildApp } from './http/app.js';
+export {
+  ExecutionError,
+  getEntryPoint,
+  loadProject,
+  parseBackendConfig,
+  type RunProjectOptions,
+  runProject,
+  type SubmittedRun,
+} from './projects/index.js';
 export { type RunningServer, type ServerConfig, startServer } from './server.js';
 export { TrackingService } from './services/tracking-service.js';
 export { openDatabase, upgradeDatabase } from './store/database.js';

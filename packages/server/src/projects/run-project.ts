@@ -47,6 +47,8 @@ export interface RunProjectOptions {
   /** Use this existing run instead of creating one. */
   runId?: string;
   runName?: string;
+  /** Makes the run a child of this run (tag mlflow.parentRunId), as MLflow does inside an active run. */
+  parentRunId?: string;
   buildImage?: boolean;
   /** Default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db. */
   trackingUri?: string;
@@ -177,11 +179,9 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
     if (options.runId) {
       run = await tracking.getRun(options.runId);
     } else {
-      run = await tracking.createRun(
-        experimentId,
-        projectRunTags(request.source, request.entryPointName),
-        options.runName,
-      );
+      const tags = projectRunTags(request.source, request.entryPointName);
+      if (options.parentRunId) tags['mlflow.parentRunId'] = options.parentRunId;
+      run = await tracking.createRun(experimentId, tags, options.runName);
       // MLflow logs the values as they appear in the command (shell-quoted), with path values as given.
       const params = [...request.logged.declared, ...request.logged.extra].map(([k, v]): [string, string] => [
         k,
