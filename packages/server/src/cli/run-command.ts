@@ -17,6 +17,7 @@ interface RunCommandOptions {
   runName?: string;
   buildImage: boolean;
   trackingUri?: string;
+  wait: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -75,7 +76,7 @@ export function runCommand(): Command {
       'experiment of the run (created if missing); env MLFLOW_EXPERIMENT_NAME',
     )
     .option('--experiment-id <id>', 'experiment id of the run; env MLFLOW_EXPERIMENT_ID')
-    .option('-b, --backend <backend>', "execution backend: only 'local' so far", 'local')
+    .option('-b, --backend <backend>', "execution backend: 'local' or 'slurm'", 'local')
     .option(
       '-c, --backend-config <json-or-file>',
       'backend configuration: JSON text, or a path to a .json file',
@@ -91,6 +92,10 @@ export function runCommand(): Command {
     .option('--run-id <id>', 'use this existing run instead of creating one (used by workflows)')
     .option('--run-name <name>', 'name of the run')
     .option(
+      '--no-wait',
+      "slurm backend: return once the job is submitted; the job records the run's end itself",
+    )
+    .option(
       '--build-image',
       'docker projects: build an image with the project copied in, instead of mounting it',
       false,
@@ -105,6 +110,11 @@ export function runCommand(): Command {
       const experimentName = options.experimentName ?? process.env.MLFLOW_EXPERIMENT_NAME;
       if (options.experimentId !== undefined && options.experimentName !== undefined) {
         throw new ExecutionError("Specify only one of 'experiment-name' or 'experiment-id' options.");
+      }
+      if (!options.wait && options.backend !== 'slurm') {
+        throw new ExecutionError(
+          '--no-wait applies to -b slurm only: local runs always wait for their command.',
+        );
       }
       // Ctrl-C / SIGTERM: during set-up, abort it (the run, if created, is recorded KILLED); once the
       // command runs, stop its whole process tree and record KILLED; then exit as killed by the signal.
@@ -154,6 +164,10 @@ export function runCommand(): Command {
         // The signal came while the command was being started.
         await submitted.cancel();
         process.exit(exitCode());
+      }
+      if (!options.wait) {
+        process.stdout.write(`${submitted.runId}${submitted.jobId ? ` ${submitted.jobId}` : ''}\n`);
+        process.exit(0);
       }
       const ok = await submitted.wait();
       if (stopping) return;

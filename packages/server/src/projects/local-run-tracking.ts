@@ -15,6 +15,7 @@ function trackedRun(run: Awaited<ReturnType<TrackingService['getRun']>>): Tracke
     experimentId: info.experiment_id,
     status: info.status,
     artifactUri: info.artifact_uri,
+    tags: Object.fromEntries(run.data.tags.map((t) => [t.key, t.value])),
   };
 }
 
@@ -69,6 +70,10 @@ export class LocalRunTracking implements RunTracking {
 
   async setTerminated(runId: string, status: TerminalStatus): Promise<void> {
     await this.service.updateRun(runId, { status, endTime: Date.now() });
+  }
+
+  async setStatus(runId: string, status: 'RUNNING' | 'SCHEDULED'): Promise<void> {
+    await this.service.updateRun(runId, { status });
   }
 
   async close(): Promise<void> {

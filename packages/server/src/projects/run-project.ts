@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { LocalProcess } from './backends/local-process.js';
+import { submitSlurmRun } from './backends/slurm-backend.js';
+import { parseSlurmConfig } from './backends/slurm-config.js';
 import { entryPointCommand } from './entry-point-command.js';
 import { prepareConda } from './env/conda-env.js';
 import { prepareDocker } from './env/docker-env.js';
@@ -37,8 +39,9 @@ export interface RunProjectOptions {
   dockerArgs?: Record<string, string | true>;
   experimentName?: string;
   experimentId?: string;
-  /** Only 'local' for now. */
+  /** 'local' (default) or 'slurm'. */
   backend?: string;
+  /** Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args. */
   backendConfig?: Record<string, unknown>;
   /** Default: from the project (python_env -> virtualenv, conda -> conda, docker -> local). */
   envManager?: string;
@@ -71,11 +74,13 @@ export interface SubmittedRun {
   wait(): Promise<boolean>;
   /** RUNNING until the command exits, then FINISHED, FAILED or KILLED. */
   status(): RunStatusName;
-  /** Stops the whole process tree and records the run as KILLED. */
+  /** Stops the whole process tree (or cancels the cluster job) and records the run as KILLED. */
   cancel(): Promise<void>;
+  /** The Slurm job id, for runs on the slurm backend. */
+  readonly jobId?: string;
 }
 
-const BACKENDS = ['local'];
+const BACKENDS = ['local', 'slurm'];
 
 /** MLflow's rule for the default env manager of a project type. */
 function defaultEnvManager(project: Project): EnvManagerName {
@@ -139,10 +144,11 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
   const backend = options.backend ?? 'local';
   if (!BACKENDS.includes(backend)) {
     throw new ExecutionError(
-      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (slurm, databricks and kubernetes are not available in mlflow-ts yet).`,
+      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (databricks and kubernetes are not available in mlflow-ts yet).`,
     );
   }
   const envManagerOption = options.envManager === undefined ? undefined : checkEnvManager(options.envManager);
+  const slurmConfig = backend === 'slurm' ? parseSlurmConfig(options.backendConfig) : undefined;
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
   if (project.databricksSparkJob) {
@@ -161,11 +167,22 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
     );
   }
   const envManager = envManagerOption ?? defaultEnvManager(project);
-  return { backend, source, project, entryPointName, entryPoint, parameters, logged, envManager };
+  return {
+    backend,
+    source,
+    project,
+    entryPointName,
+    entryPoint,
+    parameters,
+    logged,
+    envManager,
+    slurmConfig,
+  };
 }
 
 /**
- * Runs an MLflow project on the local backend and returns once its command has started. Throws an
+ * Runs an MLflow project and returns once its command has started (local backend) or its job has been
+ * submitted (slurm). Throws an
  * ExecutionError (before any run is created) when the project or parameters are invalid.
  */
 export async function runProject(options: RunProjectOptions): Promise<SubmittedRun> {
@@ -189,10 +206,12 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
       ]);
       await tracking.logParams(run.runId, params);
     }
-    await tracking.setTags(run.runId, {
-      'mlflow.project.backend': request.backend,
-      ...(options.runId && options.runName ? { 'mlflow.runName': options.runName } : {}),
-    });
+    // A run handed over with --run-id (e.g. by the slurm backend) keeps the backend it was started on.
+    const tags: Record<string, string> = {};
+    if (!options.runId || !run.tags['mlflow.project.backend'])
+      tags['mlflow.project.backend'] = request.backend;
+    if (options.runId && options.runName) tags['mlflow.runName'] = options.runName;
+    await tracking.setTags(run.runId, tags);
   } catch (error) {
     // A run created but not fully recorded (e.g. a param name the server refuses) must not stay RUNNING.
     if (run && !options.runId) await tracking.setTerminated(run.runId, 'FAILED').catch(() => {});
@@ -200,6 +219,23 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
     throw error;
   }
   try {
+    if (request.slurmConfig) {
+      return await submitSlurmRun(
+        {
+          workDir: request.source.workDir,
+          entryPoint: request.entryPointName,
+          envManager: request.envManager,
+          parameters: request.parameters,
+          dockerArgs: options.dockerArgs ?? {},
+          buildImage: options.buildImage ?? false,
+          storageDir: options.storageDir,
+          config: request.slurmConfig,
+        },
+        tracking,
+        run,
+        log,
+      );
+    }
     return await startRun(options, request, tracking, run, log);
   } catch (error) {
     const status = options.signal?.aborted ? 'KILLED' : 'FAILED';
@@ -246,6 +282,7 @@ async function startRun(
   const command = env.wrap(entryPointCommand(request.entryPoint, resolved));
   if (options.signal?.aborted)
     throw new ExecutionError('The project run was cancelled before its command started.');
+  if (run.status === 'SCHEDULED') await tracking.setStatus(run.runId, 'RUNNING');
   log(`=== Running command '${command}' in run with ID '${run.runId}' ===`);
   const child = new LocalProcess(command, {
     cwd: request.source.workDir,

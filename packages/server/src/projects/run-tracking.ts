@@ -12,6 +12,7 @@ export interface TrackedRun {
   experimentId: string;
   status: RunStatusName;
   artifactUri: string;
+  tags: Record<string, string>;
 }
 
 export interface RunTracking {
@@ -25,6 +26,8 @@ export interface RunTracking {
   setTags(runId: string, tags: Record<string, string>): Promise<void>;
   /** Ends the run with `status` now. */
   setTerminated(runId: string, status: TerminalStatus): Promise<void>;
+  /** Sets a non-terminal status (SCHEDULED while a cluster job waits, RUNNING once it runs). */
+  setStatus(runId: string, status: 'RUNNING' | 'SCHEDULED'): Promise<void>;
   /** Reads an artifact of a proxied (mlflow-artifacts:) location, for `path` parameters. */
   artifactProxyBase?(): string;
   close(): Promise<void>;
@@ -34,7 +37,10 @@ export interface RunTracking {
 const PARAMS_PER_BATCH = 100;
 
 interface WireRun {
-  run: { info: { run_id: string; experiment_id: string; status: RunStatusName; artifact_uri: string } };
+  run: {
+    info: { run_id: string; experiment_id: string; status: RunStatusName; artifact_uri: string };
+    data?: { tags?: Array<{ key: string; value: string }> };
+  };
 }
 
 function trackedRun(wire: WireRun): TrackedRun {
@@ -44,6 +50,7 @@ function trackedRun(wire: WireRun): TrackedRun {
     experimentId: info.experiment_id,
     status: info.status,
     artifactUri: info.artifact_uri,
+    tags: Object.fromEntries((wire.run.data?.tags ?? []).map((t) => [t.key, t.value])),
   };
 }
 
@@ -115,6 +122,10 @@ export class RestRunTracking implements RunTracking {
 
   async setTerminated(runId: string, status: TerminalStatus): Promise<void> {
     await this.client.call('POST', 'runs/update', { run_id: runId, status, end_time: Date.now() });
+  }
+
+  async setStatus(runId: string, status: 'RUNNING' | 'SCHEDULED'): Promise<void> {
+    await this.client.call('POST', 'runs/update', { run_id: runId, status });
   }
 
   artifactProxyBase(): string {
