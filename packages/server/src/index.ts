@@ -8,7 +8,10 @@ export {
   parseBackendConfig,
   type RunProjectOptions,
   runProject,
+  runSweep,
   type SubmittedRun,
+  type SweepOptions,
+  type SweepResult,
 } from './projects/index.js';
 export { type RunningServer, type ServerConfig, startServer } from './server.js';
 export { TrackingService } from './services/tracking-service.js';

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ExecutionError } from '../projects/execution-error.js';
 import { parseBackendConfig, runProject } from '../projects/run-project.js';
+import { runSweep } from '../projects/sweep.js';
 
 interface RunCommandOptions {
   entryPoint: string;
@@ -18,6 +19,18 @@ interface RunCommandOptions {
   buildImage: boolean;
   trackingUri?: string;
   wait: boolean;
+  sweep?: string;
+  maxParallel?: string;
+  maxTrials?: string;
+  seed?: string;
+}
+
+function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ExecutionError(`${flag} must be a positive integer, got '${value}'.`);
+  return n;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -92,6 +105,13 @@ export function runCommand(): Command {
     .option('--run-id <id>', 'use this existing run instead of creating one (used by workflows)')
     .option('--run-name <name>', 'name of the run')
     .option(
+      '--sweep <grid|random>',
+      'run many trials as child runs of one parent: each -P value is a list a,b,c (random also takes lo..hi and lo..hi:log)',
+    )
+    .option('--max-parallel <n>', 'sweep: trials running at the same time (default 1)')
+    .option('--max-trials <n>', 'sweep: number of random trials (required for random; caps a grid)')
+    .option('--seed <n>', 'sweep: seed of the random search, to reproduce it')
+    .option(
       '--no-wait',
       "slurm backend: return once the job is submitted; the job records the run's end itself",
     )
@@ -110,6 +130,10 @@ export function runCommand(): Command {
       const experimentName = options.experimentName ?? process.env.MLFLOW_EXPERIMENT_NAME;
       if (options.experimentId !== undefined && options.experimentName !== undefined) {
         throw new ExecutionError("Specify only one of 'experiment-name' or 'experiment-id' options.");
+      }
+      if (options.sweep !== undefined) {
+        await sweepAction(uri, options, experimentId, experimentName);
+        return;
       }
       if (!options.wait && options.backend !== 'slurm') {
         throw new ExecutionError(
@@ -173,4 +197,62 @@ export function runCommand(): Command {
       if (stopping) return;
       if (!ok) throw new ExecutionError(`Run (ID '${submitted.runId}') failed`);
     });
+}
+
+/** `mlflow-ts run --sweep`: the trials as child runs; Ctrl-C / SIGTERM cancels them and the sweep. */
+async function sweepAction(
+  uri: string,
+  options: RunCommandOptions,
+  experimentId: string | undefined,
+  experimentName: string | undefined,
+): Promise<void> {
+  if (options.sweep !== 'grid' && options.sweep !== 'random') {
+    throw new ExecutionError(`--sweep must be 'grid' or 'random', got '${options.sweep}'.`);
+  }
+  if (options.runId)
+    throw new ExecutionError('--run-id cannot be combined with --sweep: each trial gets its own run.');
+  if (!options.wait) throw new ExecutionError('--no-wait cannot be combined with --sweep.');
+  const seed = options.seed === undefined ? undefined : Number(options.seed);
+  if (seed !== undefined && !Number.isInteger(seed))
+    throw new ExecutionError(`--seed must be an integer, got '${options.seed}'.`);
+  const maxParallel = positiveInt('--max-parallel', options.maxParallel);
+  const maxTrials = positiveInt('--max-trials', options.maxTrials);
+  const abort = new AbortController();
+  let stopping: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = signal;
+    process.stderr.write(`=== Sweep interrupted (${signal}), cancelling its trials ===\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const result = await runSweep({
+    uri,
+    sweep: options.sweep,
+    maxParallel,
+    maxTrials,
+    seed,
+    entryPoint: options.entryPoint,
+    version: options.version,
+    parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
+    dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
+    experimentId: options.experimentName !== undefined ? undefined : experimentId,
+    experimentName: options.experimentId !== undefined ? undefined : experimentName,
+    backend: options.backend,
+    backendConfig: parseBackendConfig(options.backendConfig),
+    envManager: options.envManager,
+    storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
+    runName: options.runName,
+    buildImage: options.buildImage,
+    trackingUri: options.trackingUri,
+    signal: abort.signal,
+  });
+  if (stopping) process.exit(stopping === 'SIGINT' ? 130 : 143);
+  if (!result.ok) {
+    const failed = result.trials.filter((t) => !t.ok).length;
+    throw new ExecutionError(
+      `Sweep (parent run '${result.parentRunId}'): ${failed} of ${result.trials.length} trial(s) failed`,
+    );
+  }
 }

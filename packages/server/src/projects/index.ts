@@ -7,3 +7,4 @@ export {
   runProject,
   type SubmittedRun,
 } from './run-project.js';
+export { runSweep, type SweepKind, type SweepOptions, type SweepResult, sweepTrials } from './sweep.js';
