@@ -362,6 +362,24 @@ entry_points:
       assert.equal(existsSync(path.join(p.dir, 'report.json')), false);
     });
 
+    test('a command ended by SIGTERM from outside (kill, scancel) is KILLED, not FAILED', async (t) => {
+      const p = makeProject(`name: self-kill
+entry_points:
+  main:
+    command: "kill -TERM $$"
+`);
+      t.after(p.cleanup);
+      const submitted = await runProject({
+        uri: p.dir,
+        envManager: 'local',
+        trackingUri: server.url,
+        log: quiet,
+      });
+      assert.equal(await submitted.wait(), false);
+      assert.equal(submitted.status(), 'KILLED');
+      assert.equal((await getRun(server, submitted.runId)).info.status, 'KILLED');
+    });
+
     test('cancel() stops the whole process tree and records KILLED', async (t) => {
       const p = makeProject(`name: sleeper
 entry_points:

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError } from '../src/projects/execution-error.js';
 import { fetchProject, isGitUri, splitSubdirectory } from '../src/projects/project-source.js';
 import { runProject } from '../src/projects/run-project.js';
-import { call, startTestServer, type TestServer, tempDir } from './helpers.js';
+import { call, REPO_ROOT, startTestServer, type TestServer, tempDir } from './helpers.js';
+
+const CLI = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
 
 // Project sources: local directories (recording their Git commit) and Git repositories cloned fresh
 // over file://, git:// (git daemon on loopback) and http:// with MLFLOW_GIT_USERNAME/PASSWORD.
@@ -306,6 +308,28 @@ describe('project sources', () => {
       assert.doesNotMatch(readFileSync(path.join(fetched.workDir, '../../.git/config'), 'utf8'), /s3cret/);
       assert.ok(seenAuth.some((a) => a.startsWith('Basic ')));
     });
+  });
+
+  test('mlflow-ts run -v / --version pick the Git version (not the program version)', async (t) => {
+    const out = path.join(tmp.dir, 'cli-out');
+    const store = tempDir('mlflow-ts-cli-store-');
+    t.after(store.cleanup);
+    for (const [flag, version, expected] of [
+      ['-v', 'v1', 'v1'],
+      ['--version', 'feature', 'v3'],
+    ]) {
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [CLI, 'run', `file://${repo}#sub/proj`, flag, version, '--env-manager', 'local'],
+          { env: { ...process.env, OUT: out, MLFLOW_TRACKING_URI: `sqlite:///${store.dir}/mlflow.db` } },
+          (error, _stdout, stderr) =>
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+        ),
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(readFileSync(out, 'utf8'), expected);
+    }
   });
 
   describe('runs of Git projects in tracking', () => {

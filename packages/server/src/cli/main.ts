@@ -9,6 +9,8 @@ import { dbCommand, serverCommand } from './server-command.js';
 const program = new Command('mlflow-ts')
   .description('MLflow-compatible tracking server and tools.')
   .version(VERSION)
+  // Root options only before the command name, so `run --version <git ref>` reaches `run`.
+  .enablePositionalOptions()
   .addCommand(serverCommand())
   .addCommand(dbCommand())
   .addCommand(gcCommand())

@@ -292,7 +292,7 @@ async function startRun(
   // The final status is recorded when the process exits, whether or not anyone waits.
   const finished = (async () => {
     const ok = await child.wait();
-    const status = child.wasCancelled ? 'KILLED' : ok ? 'FINISHED' : 'FAILED';
+    const status = child.status() as 'FINISHED' | 'FAILED' | 'KILLED';
     try {
       const current = await tracking.getRun(run.runId);
       // The code may have ended its run itself (mlflow.end_run): keep what it recorded.
@@ -305,7 +305,7 @@ async function startRun(
     } finally {
       await tracking.close();
     }
-    return ok && !child.wasCancelled;
+    return ok && !child.wasKilled;
   })();
 
   return {

@@ -44,12 +44,20 @@ export class LocalProcess {
 
   status(): RunStatusName {
     if (!this.exit) return 'RUNNING';
-    if (this.cancelled) return 'KILLED';
+    if (this.wasKilled) return 'KILLED';
     return this.exit.code === 0 ? 'FINISHED' : 'FAILED';
   }
 
-  get wasCancelled(): boolean {
-    return this.cancelled;
+  /**
+   * Cancelled by us, or ended by a signal from outside (scancel, kill, Ctrl-C on the terminal's
+   * process group): the shell died of the signal, or reported its child's death by SIGINT/SIGTERM
+   * (exit codes 130 and 143). SIGKILL stays FAILED: it is also how the OOM killer ends processes.
+   */
+  get wasKilled(): boolean {
+    if (this.cancelled) return true;
+    if (!this.exit) return false;
+    const signal = this.exit.signal;
+    return (signal !== null && signal !== 'SIGKILL') || this.exit.code === 130 || this.exit.code === 143;
   }
 
   /** SIGTERM to the whole process group, SIGKILL after the grace period; resolves once it exited. */
