@@ -9,7 +9,9 @@ import { runsCommand } from './runs-command.js';
 
 const program = new Command('mlflow-ts')
   .description('MLflow-compatible tracking server and tools.')
-  .version(VERSION);
+  .version(VERSION)
+  // Root options only before the command name, so `run --version <git ref>` reaches `run`.
+  .enablePositionalOptions();
 
 // The data commands talk HTTP only; loading the server (Fastify, stores, cloud SDKs) takes most of a
 // second, so it is skipped when one of them runs.
@@ -17,7 +19,12 @@ const DATA_COMMANDS = new Set(['experiments', 'runs', 'artifacts']);
 if (!DATA_COMMANDS.has(process.argv[2] ?? '')) {
   const { dbCommand, serverCommand } = await import('./server-command.js');
   const { gcCommand } = await import('./gc-command.js');
-  program.addCommand(serverCommand()).addCommand(dbCommand()).addCommand(gcCommand());
+  const { runCommand } = await import('./run-command.js');
+  program
+    .addCommand(serverCommand())
+    .addCommand(dbCommand())
+    .addCommand(gcCommand())
+    .addCommand(runCommand());
 }
 program.addCommand(experimentsCommand()).addCommand(runsCommand()).addCommand(artifactsCommand());
 
