@@ -6,6 +6,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { ArtifactRepository } from '../src/artifacts/artifact-repository.js';
 import { RangeNotSatisfiableError } from '../src/artifacts/artifact-repository.js';
 import { proxiedArtifactPath } from '../src/artifacts/artifact-uri.js';
@@ -17,7 +18,13 @@ import {
 } from '../src/artifacts/azure-blob-artifact-repository.js';
 import { LocalArtifactRepository } from '../src/artifacts/local-artifact-repository.js';
 import { openArtifactRepository } from '../src/artifacts/open-artifact-repository.js';
-import { parseS3Uri, S3ArtifactRepository } from '../src/artifacts/s3-artifact-repository.js';
+import {
+  createS3Client,
+  parseS3Uri,
+  parseUploadExtraArgs,
+  S3ArtifactRepository,
+  s3ClientSettingsFromEnv,
+} from '../src/artifacts/s3-artifact-repository.js';
 import { safeArtifactPath } from '../src/artifacts/safe-path.js';
 import { MlflowError } from '../src/entities/errors.js';
 import { artifactMimeType } from '../src/http/mime-type.js';
@@ -390,8 +397,90 @@ for (const s3 of s3TestTargets()) {
         ['big/blob.bin'],
       );
     });
+
+    test('MLFLOW_S3_UPLOAD_EXTRA_ARGS reach the stored objects, single and multipart', async () => {
+      const settings = {
+        ...s3TestSettings(s3),
+        uploadExtraArgs: parseUploadExtraArgs(
+          '{"Metadata": {"origin": "mlflow-ts"}, "ContentType": "application/x-mlflow-test"}',
+        ),
+      };
+      const repo = new S3ArtifactRepository(`s3://${fx.bucket}/extra`, {
+        settings,
+        partSize: 5 * 1024 * 1024,
+      });
+      await repo.write('small.txt', Readable.from([Buffer.from('small')]));
+      await repo.write('large.bin', Readable.from([Buffer.alloc(6 * 1024 * 1024, 3)]));
+      const client = createS3Client(s3TestSettings(s3));
+      try {
+        for (const key of ['extra/small.txt', 'extra/large.bin']) {
+          const head = await client.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: key }));
+          assert.deepEqual(
+            [head.Metadata, head.ContentType],
+            [{ origin: 'mlflow-ts' }, 'application/x-mlflow-test'],
+            key,
+          );
+        }
+        assert.equal(
+          (await client.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: 'extra/large.bin' })))
+            .ContentLength,
+          6 * 1024 * 1024,
+        );
+      } finally {
+        client.destroy();
+      }
+      await repo.delete('small.txt');
+      await repo.delete('large.bin');
+    });
+
+    test('MLFLOW_S3_EXPECTED_BUCKET_OWNER is sent with every request', async () => {
+      const client = createS3Client(s3TestSettings(s3));
+      const sent: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const headers = (args.request as { headers: Record<string, string> }).headers;
+          sent.push(`${context.commandName}:${headers['x-amz-expected-bucket-owner'] ?? '-'}`);
+          return next(args);
+        },
+        { step: 'build', name: 'recordOwner' },
+      );
+      const owner = '123456789012';
+      const repo = new S3ArtifactRepository(`s3://${fx.bucket}/owned`, {
+        client,
+        settings: { ...s3TestSettings(s3), expectedBucketOwner: owner },
+      });
+      try {
+        await repo.write('f.txt', Readable.from([Buffer.from('x')]));
+        await repo.list('');
+        assert.equal(await text((await repo.openRead('f.txt')).stream), 'x');
+        await repo.delete('f.txt');
+      } finally {
+        client.destroy();
+      }
+      assert.deepEqual(sent, [
+        `PutObjectCommand:${owner}`,
+        `ListObjectsV2Command:${owner}`,
+        `GetObjectCommand:${owner}`,
+        `ListObjectsV2Command:${owner}`,
+        `DeleteObjectCommand:${owner}`,
+      ]);
+    });
   });
 }
+
+test('MLFLOW_S3_UPLOAD_EXTRA_ARGS and MLFLOW_S3_EXPECTED_BUCKET_OWNER from the environment', () => {
+  const settings = s3ClientSettingsFromEnv({
+    MLFLOW_S3_UPLOAD_EXTRA_ARGS: '{"ServerSideEncryption": "AES256"}',
+    MLFLOW_S3_EXPECTED_BUCKET_OWNER: '111122223333',
+  });
+  assert.deepEqual(settings.uploadExtraArgs, { ServerSideEncryption: 'AES256' });
+  assert.equal(settings.expectedBucketOwner, '111122223333');
+  assert.equal(s3ClientSettingsFromEnv({}).uploadExtraArgs, undefined);
+  assert.throws(() => s3ClientSettingsFromEnv({ MLFLOW_S3_UPLOAD_EXTRA_ARGS: '{nope' }), /is not valid JSON/);
+  assert.throws(() => parseUploadExtraArgs('["ACL"]'), /must be a JSON object/);
+  assert.throws(() => parseUploadExtraArgs('null'), /must be a JSON object/);
+  assert.throws(() => parseUploadExtraArgs('{"Key": "elsewhere"}'), /must not set Key/);
+});
 
 describe('local repository: symlinks never lead outside the root', () => {
   let tmp: { dir: string; cleanup: () => void };
