@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -480,6 +489,62 @@ test('MLFLOW_S3_UPLOAD_EXTRA_ARGS and MLFLOW_S3_EXPECTED_BUCKET_OWNER from the e
   assert.throws(() => parseUploadExtraArgs('["ACL"]'), /must be a JSON object/);
   assert.throws(() => parseUploadExtraArgs('null'), /must be a JSON object/);
   assert.throws(() => parseUploadExtraArgs('{"Key": "elsewhere"}'), /must not set Key/);
+});
+
+describe('abandoned upload files in a local destination', () => {
+  const HOUR = 3_600_000;
+  /** A destination holding one artifact and, in the upload folder, files of several ages and kinds. */
+  async function destinationWithLeftovers(dir: string): Promise<Record<string, string>> {
+    const repo = new LocalArtifactRepository(dir);
+    await repo.write('kept/model.bin', Readable.from([Buffer.from('model')]));
+    const uploads = path.join(dir, '.mlflow-ts-uploads');
+    const files = {
+      abandoned: path.join(uploads, `${'a'.repeat(24)}.part`),
+      inFlight: path.join(uploads, `${'b'.repeat(24)}.part`),
+      foreign: path.join(uploads, 'notes.txt'),
+    };
+    for (const f of Object.values(files)) writeFileSync(f, 'partial');
+    const old = new Date(Date.now() - 2 * HOUR);
+    utimesSync(files.abandoned, old, old);
+    utimesSync(files.foreign, old, old);
+    return files;
+  }
+
+  test('the sweep removes only upload files untouched for longer than the limit', async () => {
+    const tmp = tempDir('mlflow-ts-sweep-');
+    try {
+      const files = await destinationWithLeftovers(tmp.dir);
+      const repo = new LocalArtifactRepository(tmp.dir);
+      assert.equal(await repo.sweepAbandonedUploads(HOUR), 1);
+      assert.equal(existsSync(files.abandoned), false);
+      assert.equal(existsSync(files.inFlight), true);
+      assert.equal(existsSync(files.foreign), true, 'files not named like ours are left alone');
+      assert.equal(await text((await repo.openRead('kept/model.bin')).stream), 'model');
+      assert.equal(await repo.sweepAbandonedUploads(HOUR), 0);
+      assert.equal(
+        await new LocalArtifactRepository(path.join(tmp.dir, 'missing')).sweepAbandonedUploads(0),
+        0,
+      );
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('server start-up sweeps its local destination', async () => {
+    const tmp = tempDir('mlflow-ts-sweep-');
+    let server: TestServer | undefined;
+    try {
+      const files = await destinationWithLeftovers(tmp.dir);
+      server = await startTestServer('sqlite', { artifactsDestination: tmp.dir });
+      assert.equal(existsSync(files.abandoned), false);
+      assert.equal(existsSync(files.inFlight), true);
+      const got = await rawRequest(server.url, 'GET', `${PROXY}/kept/model.bin`);
+      assert.equal(got.body.toString(), 'model');
+    } finally {
+      await server?.close();
+      tmp.cleanup();
+    }
+  });
 });
 
 describe('local repository: symlinks never lead outside the root', () => {
