@@ -34,7 +34,9 @@ SECRET_KEY=mlflow-ts-test-secret
 export CEPH_CONF="$CLUSTER/ceph.conf"
 
 url() { echo "http://$HOST:$PORT"; }
-s3_answers() { svc_http_answers "$(url)/"; }
+# radosgw answers an anonymous ListBuckets with the owner 'anonymous'; other S3 servers (moto) do not,
+# so a foreign server on the port is not taken for ours.
+s3_answers() { curl -s --max-time 2 "$(url)/" 2>/dev/null | grep -q '<ID>anonymous</ID>'; }
 # Every ceph command gets a time limit: without a monitor they would retry forever.
 ceph_cmd() { timeout 20 ceph --connect-timeout 15 "$@"; }
 
@@ -121,12 +123,15 @@ osd_up() {
 cmd_start() {
   command -v curl >/dev/null || svc_die "curl is needed to check that radosgw answers"
   ensure_installed
-  if s3_answers; then
+  # Reused only when it is ours: another server answering on the port must not pass for radosgw.
+  if svc_pid "$RUN_DIR/rgw.pid" >/dev/null && s3_answers; then
     svc_log "already answering on $HOST:$PORT"
     url
     return 0
   fi
   local started=$SECONDS
+  # A start that fails part-way stops what it started (the logs stay for the post-mortem).
+  trap 'stop_daemons; svc_log "start-up failed; daemons stopped, logs kept in $LOG_DIR"' EXIT
   # Whatever is left of an earlier cluster (stopped, crashed or half started) goes: build a new one.
   stop_daemons
   rm -rf "$CLUSTER" "$RUN_DIR" "$LOG_DIR"
@@ -161,6 +166,7 @@ cmd_start() {
   svc_wait 60 s3_answers "radosgw to answer on $HOST:$PORT (is the port taken?)" \
     "$RUN_DIR/mon.pid" "$LOG_DIR/mon.a.log" "$RUN_DIR/osd.pid" "$LOG_DIR/osd.0.log" \
     "$RUN_DIR/rgw.pid" "$LOG_DIR/client.rgw.log"
+  trap - EXIT
   svc_log "up in $((SECONDS - started))s"
   url
 }
