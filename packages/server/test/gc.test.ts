@@ -357,6 +357,7 @@ function objectStoreGc(
     }
     let os: ObjectStore;
     let store: SqlTrackingStore;
+    let storeUri: string;
     let cleanupStore: () => void;
     const saved: Record<string, string | undefined> = {};
     const lines = { info: [] as string[], warn: [] as string[] };
@@ -369,6 +370,7 @@ function objectStoreGc(
       }
       const fresh = await freshStoreUri('sqlite');
       cleanupStore = fresh.cleanup;
+      storeUri = fresh.uri;
       store = new SqlTrackingStore(await openDatabase(fresh.uri), new ArtifactLocations('mlflow-artifacts:'));
       await store.init();
     });
@@ -456,6 +458,27 @@ function objectStoreGc(
       );
       assert.deepEqual(lines.warn, []);
       assert.equal(await store.getRun(r.info.run_id), undefined);
+    });
+
+    test('the built CLI reaches the store through the same environment variables', async () => {
+      const exp = await store.createExperiment({ name: 'cli', artifactLocation: `${os.root}/cli`, tags: [] });
+      const gone = await runWithArtifacts(exp, ['model/MLmodel']);
+      await store.deleteRun(gone.id);
+      const cli = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
+      const result = spawnSync(
+        process.execPath,
+        [cli, 'gc', '--backend-store-uri', storeUri, '--run-ids', gone.id],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, ...os.env },
+        },
+      );
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`Run with ID ${gone.id} has been permanently deleted`));
+      const expRepo = openArtifactRepository(`${os.root}/cli`) as ArtifactRepository;
+      assert.deepEqual(await expRepo.list(gone.id), []);
+      assert.equal(await store.getRun(gone.id), undefined);
     });
   });
 }
