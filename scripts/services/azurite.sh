@@ -10,6 +10,10 @@
 # Only the connection string goes to stdout so callers can do CONN=$(azurite.sh start).
 set -euo pipefail
 
+SERVICE=azurite
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 BASE_DIR="${MLFLOW_TS_SERVICES_DIR:-/tmp/mlflow-ts-services}/azurite"
 DATA_DIR="$BASE_DIR/data"
@@ -22,57 +26,36 @@ BIN="$ROOT/node_modules/.bin/azurite-blob"
 ACCOUNT=devstoreaccount1
 KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
-log() { echo "azurite.sh: $*" >&2; }
-die() { log "error: $*"; exit 1; }
 connection_string() {
   echo "DefaultEndpointsProtocol=http;AccountName=$ACCOUNT;AccountKey=$KEY;BlobEndpoint=http://$HOST:$PORT/$ACCOUNT;"
 }
 # Any HTTP answer from the blob endpoint means it is up.
-is_ready() { curl -s -o /dev/null --max-time 2 "http://$HOST:$PORT/$ACCOUNT?comp=list" 2>/dev/null; }
-our_pid() { [[ -s "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null && cat "$PID_FILE"; }
+is_ready() { svc_http_answers "http://$HOST:$PORT/$ACCOUNT?comp=list"; }
 
 cmd_start() {
-  command -v curl >/dev/null || die "curl is needed to check that Azurite answers"
+  command -v curl >/dev/null || svc_die "curl is needed to check that Azurite answers"
   if is_ready; then
-    log "already answering on $HOST:$PORT"
+    svc_log "already answering on $HOST:$PORT"
     connection_string
     return 0
   fi
-  [[ -x "$BIN" ]] || die "$BIN is missing; run npm install"
+  [[ -x "$BIN" ]] || svc_die "$BIN is missing; run npm install"
   mkdir -p "$DATA_DIR"
-  log "starting on $HOST:$PORT (data: $DATA_DIR, log: $LOG_FILE)"
-  # setsid + nohup: the server outlives this script and the shell that ran it.
-  setsid nohup node "$BIN" --blobHost "$HOST" --blobPort "$PORT" --location "$DATA_DIR" \
-    --silent --disableTelemetry --skipApiVersionCheck --loose >"$LOG_FILE" 2>&1 < /dev/null &
-  echo $! > "$PID_FILE"
-  for _ in $(seq 1 100); do
-    if is_ready; then connection_string; return 0; fi
-    if ! our_pid >/dev/null; then
-      tail -n 20 "$LOG_FILE" >&2 2>/dev/null || true
-      die "Azurite exited during start-up (is port $PORT taken?)"
-    fi
-    sleep 0.2
-  done
-  tail -n 20 "$LOG_FILE" >&2 2>/dev/null || true
-  die "Azurite started but $HOST:$PORT does not answer; see $LOG_FILE"
+  svc_log "starting on $HOST:$PORT (data: $DATA_DIR, log: $LOG_FILE)"
+  svc_spawn "$PID_FILE" "$LOG_FILE" node "$BIN" --blobHost "$HOST" --blobPort "$PORT" --location "$DATA_DIR" \
+    --silent --disableTelemetry --skipApiVersionCheck --loose
+  svc_wait 20 is_ready "Azurite to answer on $HOST:$PORT (is the port taken?)" "$PID_FILE" "$LOG_FILE"
+  connection_string
 }
 
 cmd_stop() {
-  local pid
-  if ! pid=$(our_pid); then
-    log "not running (no live process in $PID_FILE)"
-    rm -f "$PID_FILE"
-    return 0
-  fi
-  kill "$pid"
-  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && die "Azurite (pid $pid) did not stop"
-  rm -f "$PID_FILE"
+  svc_pid "$PID_FILE" >/dev/null || svc_log "not running (no live process in $PID_FILE)"
+  svc_stop "$PID_FILE" Azurite
   rm -rf "$DATA_DIR"
 }
 
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  *) die "usage: $0 {start|stop}" ;;
+  *) svc_die "usage: $0 {start|stop}" ;;
 esac

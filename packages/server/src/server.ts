@@ -1,5 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
+import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
 import { buildApp } from './http/app.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
@@ -57,11 +59,34 @@ function webhookService(stores: Stores): WebhookService {
   });
 }
 
+/** How long an upload's temporary file may go unwritten before start-up treats it as abandoned. */
+export const ABANDONED_UPLOAD_AGE_MS = 60 * 60 * 1000;
+
+/**
+ * Deletes the temporary files of uploads a killed server left in a local destination. A failure is
+ * reported and start-up goes on: the files are invisible to clients, only wasted space.
+ */
+async function sweepAbandonedUploads(destination: LocalArtifactRepository): Promise<void> {
+  try {
+    const removed = await destination.sweepAbandonedUploads(ABANDONED_UPLOAD_AGE_MS);
+    if (removed > 0) {
+      console.error(
+        `mlflow-ts: removed ${removed} abandoned upload file(s) from ${destination.root}/${UPLOAD_TEMP_DIR}`,
+      );
+    }
+  } catch (error) {
+    console.error(
+      `mlflow-ts: warning: could not clean ${destination.root}/${UPLOAD_TEMP_DIR} of abandoned uploads: ${(error as Error).message}`,
+    );
+  }
+}
+
 /** Opens the store and starts the HTTP server. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const proxy = config.serveArtifacts
     ? openArtifactDestination(config.artifactsDestination ?? DEFAULT_ARTIFACTS_DESTINATION)
     : undefined;
+  if (proxy instanceof LocalArtifactRepository) await sweepAbandonedUploads(proxy);
   const stores = config.artifactsOnly
     ? undefined
     : await openStores(config.backendStoreUri, resolveArtifactRoot(config));

@@ -8,12 +8,14 @@ import {
   readFileSync,
   rmSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { ArtifactRepository } from '../src/artifacts/artifact-repository.js';
 import { RangeNotSatisfiableError } from '../src/artifacts/artifact-repository.js';
 import { proxiedArtifactPath } from '../src/artifacts/artifact-uri.js';
@@ -25,7 +27,13 @@ import {
 } from '../src/artifacts/azure-blob-artifact-repository.js';
 import { LocalArtifactRepository } from '../src/artifacts/local-artifact-repository.js';
 import { openArtifactRepository } from '../src/artifacts/open-artifact-repository.js';
-import { parseS3Uri, S3ArtifactRepository } from '../src/artifacts/s3-artifact-repository.js';
+import {
+  createS3Client,
+  parseS3Uri,
+  parseUploadExtraArgs,
+  S3ArtifactRepository,
+  s3ClientSettingsFromEnv,
+} from '../src/artifacts/s3-artifact-repository.js';
 import { safeArtifactPath } from '../src/artifacts/safe-path.js';
 import { MlflowError } from '../src/entities/errors.js';
 import { artifactMimeType } from '../src/http/mime-type.js';
@@ -36,8 +44,10 @@ import {
   freshAzureContainer,
   freshS3Bucket,
   REPO_ROOT,
-  s3TestEndpoint,
+  type S3TestTarget,
+  s3TestEnv,
   s3TestSettings,
+  s3TestTargets,
   startTestServer,
   type TestServer,
   tempDir,
@@ -268,131 +278,272 @@ repositoryContract('local', async () => {
   return { repo: new LocalArtifactRepository(path.join(tmp.dir, 'root')), cleanup: tmp.cleanup };
 });
 
-// S3 through moto (scripts/services/moto.sh): a fresh bucket per suite. Without moto the S3 suites are
-// skipped, except under CI=true, where each of them fails instead.
-const s3 = s3TestEndpoint();
-const s3Skip = s3.url || s3.required ? false : s3.reason;
-
-/** Under CI without moto: a failing test in place of the suite's own. */
-function requireS3(): boolean {
+/** Under CI without the server: a failing test in place of the suite's own. */
+function requireS3(s3: S3TestTarget): boolean {
   if (s3.url) return true;
-  test('the test S3 server is available', () => {
+  test(`the test S3 server (${s3.name}) is available`, () => {
     throw new Error(s3.reason);
   });
   return false;
 }
 
-async function s3Fixture(
-  prefix: string,
-  options: { pageSize?: number; partSize?: number } = {},
-): Promise<RepositoryFixture & { bucket: string }> {
-  const endpoint = s3.url as string;
-  const { bucket, cleanup } = await freshS3Bucket(endpoint);
-  const repo = new S3ArtifactRepository(`s3://${bucket}${prefix}`, {
-    settings: s3TestSettings(endpoint),
-    ...options,
-  });
-  return { repo, bucket, cleanup };
-}
+// S3 on each test server, moto (scripts/services/moto.sh) and Ceph's radosgw (scripts/services/radosgw.sh):
+// a fresh bucket per suite. Without a server its S3 suites are skipped, except under CI=true, where each
+// of them fails instead.
+for (const s3 of s3TestTargets()) {
+  const s3Skip = s3.url || s3.required ? false : s3.reason;
 
-if (s3.url) {
-  repositoryContract('s3 (bucket root)', () => s3Fixture(''));
-  repositoryContract('s3 (key prefix, small list pages)', () => s3Fixture('/some/root/', { pageSize: 2 }));
-} else {
-  describe('s3: ArtifactRepository contract', { skip: s3Skip }, () => {
-    requireS3();
-  });
-}
-
-describe('s3 repository specifics', { skip: s3Skip }, () => {
-  if (!requireS3()) return;
-  let fx: RepositoryFixture & { bucket: string };
-  let outside: S3ArtifactRepository;
-  before(async () => {
-    fx = await s3Fixture('/root', { pageSize: 3, partSize: 5 * 1024 * 1024 });
-    outside = new S3ArtifactRepository(`s3://${fx.bucket}`, { settings: s3TestSettings(s3.url as string) });
-  });
-  after(() => fx.cleanup());
-
-  test('URIs: bucket and prefix, refused forms', () => {
-    assert.deepEqual(parseS3Uri('s3://b'), { bucket: 'b', prefix: '' });
-    assert.deepEqual(parseS3Uri('s3://b/'), { bucket: 'b', prefix: '' });
-    assert.deepEqual(parseS3Uri('s3://b/x/y/'), { bucket: 'b', prefix: 'x/y' });
-    assert.throws(() => parseS3Uri('s3://b/x/../y'));
-    assert.throws(() => parseS3Uri('s3:///x'));
-    assert.ok(openArtifactRepository('s3://b/p') instanceof S3ArtifactRepository);
-    assert.ok(openArtifactRepository('/tmp/x') instanceof LocalArtifactRepository);
-    assert.equal(openArtifactRepository('gs://b/p'), undefined);
-  });
-
-  test('everything stays below the prefix; siblings sharing a name prefix survive a delete', async () => {
-    await fx.repo.write('c/x.txt', Readable.from([Buffer.from('x')]));
-    await fx.repo.write('c.txt', Readable.from([Buffer.from('sibling')]));
-    await fx.repo.write('cc/y.txt', Readable.from([Buffer.from('y')]));
-    await outside.write('elsewhere.txt', Readable.from([Buffer.from('outside')]));
-    await outside.write('rootless/z.txt', Readable.from([Buffer.from('z')]));
-    assert.deepEqual(
-      (await outside.list('')).map((f) => f.path),
-      ['elsewhere.txt', 'root', 'rootless'],
-    );
-    assert.deepEqual(
-      (await outside.list('root')).map((f) => f.path),
-      ['root/c', 'root/c.txt', 'root/cc'],
-    );
-    assert.deepEqual(
-      (await fx.repo.list('')).map((f) => f.path),
-      ['c', 'c.txt', 'cc'],
-    );
-    await fx.repo.delete('c');
-    assert.deepEqual(
-      (await fx.repo.list('')).map((f) => f.path),
-      ['c.txt', 'cc'],
-    );
-    assert.equal(await text((await outside.openRead('rootless/z.txt')).stream), 'z');
-  });
-
-  test('listings and deletes page through many keys', async () => {
-    for (let i = 0; i < 8; i++) {
-      await fx.repo.write(`many/f${i}.txt`, Readable.from([Buffer.from(String(i))]));
-      await fx.repo.write(`many/d${i}/inner.txt`, Readable.from([Buffer.from(String(i))]));
-    }
-    const listed = await fx.repo.list('many');
-    assert.equal(listed.length, 16);
-    assert.equal(listed.filter((f) => f.is_dir).length, 8);
-    assert.deepEqual(listed[0], { path: 'many/d0', is_dir: true });
-    assert.deepEqual(listed[8], { path: 'many/f0.txt', is_dir: false, file_size: 1 });
-    await fx.repo.delete('many');
-    assert.deepEqual(await fx.repo.list('many'), []);
-  });
-
-  test('a body larger than a part goes up as a multipart upload, intact; a failed one leaves nothing', async () => {
-    const size = 12 * 1024 * 1024 + 7;
-    const data = Buffer.alloc(size);
-    for (let i = 0; i + 4 <= size; i += 4) data.writeUInt32LE(i, i);
-    const chunks = [];
-    for (let i = 0; i < size; i += 1 << 20) chunks.push(data.subarray(i, i + (1 << 20)));
-    await fx.repo.write('big/blob.bin', Readable.from(chunks));
-    const whole = await fx.repo.openRead('big/blob.bin');
-    const got: Buffer[] = [];
-    for await (const c of whole.stream) got.push(c as Buffer);
-    assert.equal(whole.size, size);
-    assert.ok(Buffer.concat(got).equals(data));
-    const tail = await fx.repo.openRead('big/blob.bin', { kind: 'suffix', length: 11 });
-    assert.deepEqual([tail.start, tail.end], [size - 11, size - 1]);
-
-    let sent = 0;
-    const failing = new Readable({
-      read() {
-        if (sent >= 11 * 1024 * 1024) return this.destroy(new Error('client went away'));
-        sent += 1 << 20;
-        this.push(Buffer.alloc(1 << 20, 7));
-      },
+  async function s3Fixture(
+    prefix: string,
+    options: { pageSize?: number; partSize?: number } = {},
+  ): Promise<RepositoryFixture & { bucket: string }> {
+    const { bucket, cleanup } = await freshS3Bucket(s3);
+    const repo = new S3ArtifactRepository(`s3://${bucket}${prefix}`, {
+      settings: s3TestSettings(s3),
+      ...options,
     });
-    await assert.rejects(fx.repo.write('big/failed.bin', failing), /client went away/);
-    assert.deepEqual(
-      (await fx.repo.list('big')).map((f) => f.path),
-      ['big/blob.bin'],
+    return { repo, bucket, cleanup };
+  }
+
+  if (s3.url) {
+    repositoryContract(`s3 on ${s3.name} (bucket root)`, () => s3Fixture(''));
+    repositoryContract(`s3 on ${s3.name} (key prefix, small list pages)`, () =>
+      s3Fixture('/some/root/', { pageSize: 2 }),
     );
+  } else {
+    describe(`s3 on ${s3.name}: ArtifactRepository contract`, { skip: s3Skip }, () => {
+      requireS3(s3);
+    });
+  }
+
+  describe(`s3 repository specifics on ${s3.name}`, { skip: s3Skip }, () => {
+    if (!requireS3(s3)) return;
+    let fx: RepositoryFixture & { bucket: string };
+    let outside: S3ArtifactRepository;
+    before(async () => {
+      fx = await s3Fixture('/root', { pageSize: 3, partSize: 5 * 1024 * 1024 });
+      outside = new S3ArtifactRepository(`s3://${fx.bucket}`, { settings: s3TestSettings(s3) });
+    });
+    after(() => fx.cleanup());
+
+    test('URIs: bucket and prefix, refused forms', () => {
+      assert.deepEqual(parseS3Uri('s3://b'), { bucket: 'b', prefix: '' });
+      assert.deepEqual(parseS3Uri('s3://b/'), { bucket: 'b', prefix: '' });
+      assert.deepEqual(parseS3Uri('s3://b/x/y/'), { bucket: 'b', prefix: 'x/y' });
+      assert.throws(() => parseS3Uri('s3://b/x/../y'));
+      assert.throws(() => parseS3Uri('s3:///x'));
+      assert.ok(openArtifactRepository('s3://b/p') instanceof S3ArtifactRepository);
+      assert.ok(openArtifactRepository('/tmp/x') instanceof LocalArtifactRepository);
+      assert.equal(openArtifactRepository('gs://b/p'), undefined);
+    });
+
+    test('everything stays below the prefix; siblings sharing a name prefix survive a delete', async () => {
+      await fx.repo.write('c/x.txt', Readable.from([Buffer.from('x')]));
+      await fx.repo.write('c.txt', Readable.from([Buffer.from('sibling')]));
+      await fx.repo.write('cc/y.txt', Readable.from([Buffer.from('y')]));
+      await outside.write('elsewhere.txt', Readable.from([Buffer.from('outside')]));
+      await outside.write('rootless/z.txt', Readable.from([Buffer.from('z')]));
+      assert.deepEqual(
+        (await outside.list('')).map((f) => f.path),
+        ['elsewhere.txt', 'root', 'rootless'],
+      );
+      assert.deepEqual(
+        (await outside.list('root')).map((f) => f.path),
+        ['root/c', 'root/c.txt', 'root/cc'],
+      );
+      assert.deepEqual(
+        (await fx.repo.list('')).map((f) => f.path),
+        ['c', 'c.txt', 'cc'],
+      );
+      await fx.repo.delete('c');
+      assert.deepEqual(
+        (await fx.repo.list('')).map((f) => f.path),
+        ['c.txt', 'cc'],
+      );
+      assert.equal(await text((await outside.openRead('rootless/z.txt')).stream), 'z');
+    });
+
+    test('listings and deletes page through many keys', async () => {
+      for (let i = 0; i < 8; i++) {
+        await fx.repo.write(`many/f${i}.txt`, Readable.from([Buffer.from(String(i))]));
+        await fx.repo.write(`many/d${i}/inner.txt`, Readable.from([Buffer.from(String(i))]));
+      }
+      const listed = await fx.repo.list('many');
+      assert.equal(listed.length, 16);
+      assert.equal(listed.filter((f) => f.is_dir).length, 8);
+      assert.deepEqual(listed[0], { path: 'many/d0', is_dir: true });
+      assert.deepEqual(listed[8], { path: 'many/f0.txt', is_dir: false, file_size: 1 });
+      await fx.repo.delete('many');
+      assert.deepEqual(await fx.repo.list('many'), []);
+    });
+
+    test('a body larger than a part goes up as a multipart upload, intact; a failed one leaves nothing', async () => {
+      const size = 12 * 1024 * 1024 + 7;
+      const data = Buffer.alloc(size);
+      for (let i = 0; i + 4 <= size; i += 4) data.writeUInt32LE(i, i);
+      const chunks = [];
+      for (let i = 0; i < size; i += 1 << 20) chunks.push(data.subarray(i, i + (1 << 20)));
+      await fx.repo.write('big/blob.bin', Readable.from(chunks));
+      const whole = await fx.repo.openRead('big/blob.bin');
+      const got: Buffer[] = [];
+      for await (const c of whole.stream) got.push(c as Buffer);
+      assert.equal(whole.size, size);
+      assert.ok(Buffer.concat(got).equals(data));
+      const tail = await fx.repo.openRead('big/blob.bin', { kind: 'suffix', length: 11 });
+      assert.deepEqual([tail.start, tail.end], [size - 11, size - 1]);
+
+      let sent = 0;
+      const failing = new Readable({
+        read() {
+          if (sent >= 11 * 1024 * 1024) return this.destroy(new Error('client went away'));
+          sent += 1 << 20;
+          this.push(Buffer.alloc(1 << 20, 7));
+        },
+      });
+      await assert.rejects(fx.repo.write('big/failed.bin', failing), /client went away/);
+      assert.deepEqual(
+        (await fx.repo.list('big')).map((f) => f.path),
+        ['big/blob.bin'],
+      );
+    });
+
+    test('MLFLOW_S3_UPLOAD_EXTRA_ARGS reach the stored objects, single and multipart', async () => {
+      const settings = {
+        ...s3TestSettings(s3),
+        uploadExtraArgs: parseUploadExtraArgs(
+          '{"Metadata": {"origin": "mlflow-ts"}, "ContentType": "application/x-mlflow-test"}',
+        ),
+      };
+      const repo = new S3ArtifactRepository(`s3://${fx.bucket}/extra`, {
+        settings,
+        partSize: 5 * 1024 * 1024,
+      });
+      await repo.write('small.txt', Readable.from([Buffer.from('small')]));
+      await repo.write('large.bin', Readable.from([Buffer.alloc(6 * 1024 * 1024, 3)]));
+      const client = createS3Client(s3TestSettings(s3));
+      try {
+        for (const key of ['extra/small.txt', 'extra/large.bin']) {
+          const head = await client.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: key }));
+          assert.deepEqual(
+            [head.Metadata, head.ContentType],
+            [{ origin: 'mlflow-ts' }, 'application/x-mlflow-test'],
+            key,
+          );
+        }
+        assert.equal(
+          (await client.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: 'extra/large.bin' })))
+            .ContentLength,
+          6 * 1024 * 1024,
+        );
+      } finally {
+        client.destroy();
+      }
+      await repo.delete('small.txt');
+      await repo.delete('large.bin');
+    });
+
+    test('MLFLOW_S3_EXPECTED_BUCKET_OWNER is sent with every request', async () => {
+      const client = createS3Client(s3TestSettings(s3));
+      const sent: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const headers = (args.request as { headers: Record<string, string> }).headers;
+          sent.push(`${context.commandName}:${headers['x-amz-expected-bucket-owner'] ?? '-'}`);
+          return next(args);
+        },
+        { step: 'build', name: 'recordOwner' },
+      );
+      const owner = '123456789012';
+      const repo = new S3ArtifactRepository(`s3://${fx.bucket}/owned`, {
+        client,
+        settings: { ...s3TestSettings(s3), expectedBucketOwner: owner },
+      });
+      try {
+        await repo.write('f.txt', Readable.from([Buffer.from('x')]));
+        await repo.list('');
+        assert.equal(await text((await repo.openRead('f.txt')).stream), 'x');
+        await repo.delete('f.txt');
+      } finally {
+        client.destroy();
+      }
+      assert.deepEqual(sent, [
+        `PutObjectCommand:${owner}`,
+        `ListObjectsV2Command:${owner}`,
+        `GetObjectCommand:${owner}`,
+        `ListObjectsV2Command:${owner}`,
+        `DeleteObjectCommand:${owner}`,
+      ]);
+    });
+  });
+}
+
+test('MLFLOW_S3_UPLOAD_EXTRA_ARGS and MLFLOW_S3_EXPECTED_BUCKET_OWNER from the environment', () => {
+  const settings = s3ClientSettingsFromEnv({
+    MLFLOW_S3_UPLOAD_EXTRA_ARGS: '{"ServerSideEncryption": "AES256"}',
+    MLFLOW_S3_EXPECTED_BUCKET_OWNER: '111122223333',
+  });
+  assert.deepEqual(settings.uploadExtraArgs, { ServerSideEncryption: 'AES256' });
+  assert.equal(settings.expectedBucketOwner, '111122223333');
+  assert.equal(s3ClientSettingsFromEnv({}).uploadExtraArgs, undefined);
+  assert.throws(() => s3ClientSettingsFromEnv({ MLFLOW_S3_UPLOAD_EXTRA_ARGS: '{nope' }), /is not valid JSON/);
+  assert.throws(() => parseUploadExtraArgs('["ACL"]'), /must be a JSON object/);
+  assert.throws(() => parseUploadExtraArgs('null'), /must be a JSON object/);
+  assert.throws(() => parseUploadExtraArgs('{"Key": "elsewhere"}'), /must not set Key/);
+});
+
+describe('abandoned upload files in a local destination', () => {
+  const HOUR = 3_600_000;
+  /** A destination holding one artifact and, in the upload folder, files of several ages and kinds. */
+  async function destinationWithLeftovers(dir: string): Promise<Record<string, string>> {
+    const repo = new LocalArtifactRepository(dir);
+    await repo.write('kept/model.bin', Readable.from([Buffer.from('model')]));
+    const uploads = path.join(dir, '.mlflow-ts-uploads');
+    const files = {
+      abandoned: path.join(uploads, `${'a'.repeat(24)}.part`),
+      inFlight: path.join(uploads, `${'b'.repeat(24)}.part`),
+      foreign: path.join(uploads, 'notes.txt'),
+    };
+    for (const f of Object.values(files)) writeFileSync(f, 'partial');
+    const old = new Date(Date.now() - 2 * HOUR);
+    utimesSync(files.abandoned, old, old);
+    utimesSync(files.foreign, old, old);
+    return files;
+  }
+
+  test('the sweep removes only upload files untouched for longer than the limit', async () => {
+    const tmp = tempDir('mlflow-ts-sweep-');
+    try {
+      const files = await destinationWithLeftovers(tmp.dir);
+      const repo = new LocalArtifactRepository(tmp.dir);
+      assert.equal(await repo.sweepAbandonedUploads(HOUR), 1);
+      assert.equal(existsSync(files.abandoned), false);
+      assert.equal(existsSync(files.inFlight), true);
+      assert.equal(existsSync(files.foreign), true, 'files not named like ours are left alone');
+      assert.equal(await text((await repo.openRead('kept/model.bin')).stream), 'model');
+      assert.equal(await repo.sweepAbandonedUploads(HOUR), 0);
+      assert.equal(
+        await new LocalArtifactRepository(path.join(tmp.dir, 'missing')).sweepAbandonedUploads(0),
+        0,
+      );
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('server start-up sweeps its local destination', async () => {
+    const tmp = tempDir('mlflow-ts-sweep-');
+    let server: TestServer | undefined;
+    try {
+      const files = await destinationWithLeftovers(tmp.dir);
+      server = await startTestServer('sqlite', { artifactsDestination: tmp.dir });
+      assert.equal(existsSync(files.abandoned), false);
+      assert.equal(existsSync(files.inFlight), true);
+      const got = await rawRequest(server.url, 'GET', `${PROXY}/kept/model.bin`);
+      assert.equal(got.body.toString(), 'model');
+    } finally {
+      await server?.close();
+      tmp.cleanup();
+    }
   });
 });
 
@@ -1194,235 +1345,249 @@ describe('--artifacts-only', () => {
   });
 });
 
-describe('artifact proxy over HTTP with an s3:// destination', { skip: s3Skip }, () => {
-  if (!requireS3()) return;
-  let server: TestServer;
-  let bucket: { bucket: string; cleanup: () => Promise<void> };
-  let direct: S3ArtifactRepository;
-  const saved: Record<string, string | undefined> = {};
-  const mpu = (action: string, path: string, body: unknown) =>
-    rawRequest(server.url, 'POST', `${MPU}/${action}/${path}`, {
-      body: Buffer.from(JSON.stringify(body)),
-      headers: { 'Content-Type': 'application/json' },
+for (const s3 of s3TestTargets()) {
+  const s3Skip = s3.url || s3.required ? false : s3.reason;
+  describe(`artifact proxy over HTTP with an s3:// destination on ${s3.name}`, { skip: s3Skip }, () => {
+    if (!requireS3(s3)) return;
+    let server: TestServer;
+    let bucket: { bucket: string; cleanup: () => Promise<void> };
+    let direct: S3ArtifactRepository;
+    const saved: Record<string, string | undefined> = {};
+    const mpu = (action: string, path: string, body: unknown) =>
+      rawRequest(server.url, 'POST', `${MPU}/${action}/${path}`, {
+        body: Buffer.from(JSON.stringify(body)),
+        headers: { 'Content-Type': 'application/json' },
+      });
+    before(async () => {
+      bucket = await freshS3Bucket(s3);
+      // The server configures its client from MLflow's environment variables, as in production.
+      const env = s3TestEnv(s3);
+      for (const [k, v] of Object.entries(env)) {
+        saved[k] = process.env[k];
+        process.env[k] = v;
+      }
+      server = await startTestServer('sqlite', { artifactsDestination: `s3://${bucket.bucket}/root` });
+      direct = new S3ArtifactRepository(`s3://${bucket.bucket}`, { settings: s3TestSettings(s3) });
     });
-  before(async () => {
-    const endpoint = s3.url as string;
-    bucket = await freshS3Bucket(endpoint);
-    // The server configures its client from MLflow's environment variables, as in production.
-    const env = {
-      MLFLOW_S3_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: 'testing',
-      AWS_SECRET_ACCESS_KEY: 'testing',
-      AWS_DEFAULT_REGION: 'us-east-1',
-    };
-    for (const [k, v] of Object.entries(env)) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
-    server = await startTestServer('sqlite', { artifactsDestination: `s3://${bucket.bucket}/root` });
-    direct = new S3ArtifactRepository(`s3://${bucket.bucket}`, { settings: s3TestSettings(endpoint) });
+    after(async () => {
+      await server?.close();
+      await bucket?.cleanup();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    test('upload, list, ranged download, delete', async () => {
+      const base = `${PROXY}/1/run/artifacts`;
+      for (const [name, body] of [
+        ['notes.txt', '0123456789'],
+        ['model/MLmodel', 'flavors: {}'],
+      ]) {
+        const put = await rawRequest(server.url, 'PUT', `${base}/${name}`, { body: Buffer.from(body) });
+        assert.equal(put.status, 200, put.body.toString());
+        assert.deepEqual(json(put), {});
+      }
+      // The objects sit below the destination's key prefix.
+      assert.deepEqual(
+        (await direct.list('root/1/run/artifacts')).map((f) => f.path),
+        ['root/1/run/artifacts/model', 'root/1/run/artifacts/notes.txt'],
+      );
+      assert.deepEqual(json(await rawRequest(server.url, 'GET', `${PROXY}?path=1/run/artifacts`)), {
+        files: [
+          { path: 'model', is_dir: true },
+          { path: 'notes.txt', is_dir: false, file_size: 10 },
+        ],
+      });
+      assert.deepEqual(json(await rawRequest(server.url, 'GET', PROXY)), {
+        files: [{ path: '1', is_dir: true }],
+      });
+      assert.deepEqual(json(await rawRequest(server.url, 'GET', `${PROXY}?path=nothing`)), {});
+
+      const whole = await rawRequest(server.url, 'GET', `${base}/notes.txt`);
+      assert.deepEqual(
+        [whole.status, whole.body.toString(), whole.headers['content-type']],
+        [200, '0123456789', 'text/plain'],
+      );
+      assert.equal(whole.headers['content-length'], '10');
+      const part = await rawRequest(server.url, 'GET', `${base}/notes.txt`, {
+        headers: { Range: 'bytes=2-5' },
+      });
+      assert.deepEqual(
+        [part.status, part.body.toString(), part.headers['content-range']],
+        [206, '2345', 'bytes 2-5/10'],
+      );
+      const suffix = await rawRequest(server.url, 'GET', `${base}/notes.txt`, {
+        headers: { Range: 'bytes=-3' },
+      });
+      assert.deepEqual([suffix.status, suffix.body.toString()], [206, '789']);
+      const beyond = await rawRequest(server.url, 'GET', `${base}/notes.txt`, {
+        headers: { Range: 'bytes=10-' },
+      });
+      assert.deepEqual([beyond.status, beyond.headers['content-range']], [416, 'bytes */10']);
+      const missing = await rawRequest(server.url, 'GET', `${base}/missing.txt`);
+      assert.deepEqual([missing.status, json(missing).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
+      const traversal = await rawRequest(server.url, 'PUT', `${PROXY}/..%2f..%2fevil.txt`, {
+        body: Buffer.from('x'),
+      });
+      assert.deepEqual([traversal.status, json(traversal).message], [400, 'Invalid path']);
+
+      assert.equal((await rawRequest(server.url, 'DELETE', `${base}/model`)).status, 200);
+      assert.deepEqual(
+        json(await rawRequest(server.url, 'GET', `${PROXY}?path=1/run/artifacts`)).files.map(
+          (f: any) => f.path,
+        ),
+        ['notes.txt'],
+      );
+      assert.equal((await rawRequest(server.url, 'DELETE', `${base}/notes.txt`)).status, 200);
+      assert.equal((await rawRequest(server.url, 'GET', `${base}/notes.txt`)).status, 404);
+      assert.deepEqual(await direct.list(''), []);
+    });
+
+    test('multipart upload: parts go straight to S3 at presigned URLs, then complete', async () => {
+      const features = json(await rawRequest(server.url, 'GET', '/api/2.0/mlflow/server-features'));
+      assert.equal(features.multipart_uploads_enabled, true);
+
+      const MiB = 1024 * 1024;
+      const sizes = [5 * MiB, 5 * MiB, MiB + 7];
+      const data = Buffer.alloc(sizes.reduce((a, b) => a + b));
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
+
+      // `path` names the client's file; its base name goes below the folder in the URL.
+      const created = await mpu('create', 'mpu/run/artifacts', { path: '/tmp/local/big.bin', num_parts: 3 });
+      assert.equal(created.status, 200, created.body.toString());
+      const { upload_id, credentials } = json(created);
+      assert.equal(typeof upload_id, 'string');
+      assert.deepEqual(
+        credentials.map((c: any) => [c.part_number, Object.keys(c).sort()]),
+        [1, 2, 3].map((n) => [n, ['part_number', 'url']]),
+      );
+
+      const parts = [];
+      let offset = 0;
+      for (const [i, cred] of credentials.entries()) {
+        assert.ok(
+          cred.url.startsWith(`${s3.url}/${bucket.bucket}/root/mpu/run/artifacts/big.bin?`),
+          cred.url,
+        );
+        const body = data.subarray(offset, offset + sizes[i]);
+        offset += sizes[i];
+        const put = await fetch(cred.url, { method: 'PUT', body });
+        assert.equal(put.status, 200, await put.text());
+        const etag = put.headers.get('etag');
+        assert.ok(etag);
+        parts.push({ part_number: cred.part_number, etag, url: cred.url });
+      }
+      // Nothing is visible before completion.
+      const early = await rawRequest(server.url, 'GET', `${PROXY}/mpu/run/artifacts/big.bin`);
+      assert.equal(early.status, 404);
+
+      const done = await mpu('complete', 'mpu/run/artifacts', {
+        path: '/tmp/local/big.bin',
+        upload_id,
+        parts,
+      });
+      assert.equal(done.status, 200, done.body.toString());
+      assert.deepEqual(json(done), {});
+
+      const got = await rawRequest(server.url, 'GET', `${PROXY}/mpu/run/artifacts/big.bin`);
+      assert.equal(got.status, 200);
+      assert.equal(got.body.length, data.length);
+      assert.ok(got.body.equals(data));
+      assert.equal((await rawRequest(server.url, 'DELETE', `${PROXY}/mpu`)).status, 200);
+    });
+
+    test('multipart upload: abort discards the parts and leaves nothing', async () => {
+      const created = json(await mpu('create', 'aborted', { path: 'x.bin', num_parts: 2 }));
+      const put = await fetch(created.credentials[0].url, {
+        method: 'PUT',
+        body: Buffer.alloc(5 * 1024 * 1024, 1),
+      });
+      assert.equal(put.status, 200);
+      const abort = await mpu('abort', 'aborted', { path: 'x.bin', upload_id: created.upload_id });
+      assert.equal(abort.status, 200, abort.body.toString());
+      assert.deepEqual(json(abort), {});
+      assert.deepEqual(await direct.list('root/aborted'), []);
+      assert.equal((await rawRequest(server.url, 'GET', `${PROXY}/aborted/x.bin`)).status, 404);
+      // The part URLs are dead, and the upload cannot be completed or aborted again.
+      const late = await fetch(created.credentials[1].url, { method: 'PUT', body: Buffer.from('late') });
+      // (S3 answers 404 NoSuchUpload; moto fails with a 500.)
+      assert.ok(late.status >= 400, String(late.status));
+      const parts = [{ part_number: 1, etag: put.headers.get('etag') }];
+      const complete = await mpu('complete', 'aborted', {
+        path: 'x.bin',
+        upload_id: created.upload_id,
+        parts,
+      });
+      assert.deepEqual([complete.status, json(complete).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
+      const twice = await mpu('abort', 'aborted', { path: 'x.bin', upload_id: created.upload_id });
+      assert.deepEqual([twice.status, json(twice).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
+      assert.deepEqual(await direct.list('root/aborted'), []);
+    });
+
+    test('multipart upload: bad requests are MLflow errors', async () => {
+      const bad = async (action: string, path: string, body: unknown, status = 400) => {
+        const r = await mpu(action, path, body);
+        assert.equal(r.status, status, `${action} ${path} ${JSON.stringify(body)}: ${r.body.toString()}`);
+        const answer = json(r);
+        assert.equal(
+          answer.error_code,
+          status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'INVALID_PARAMETER_VALUE',
+        );
+        return answer.message as string;
+      };
+      for (const num_parts of [0, -1, 10001, 'abc', 1.5]) {
+        await bad('create', 'dir', { path: 'f.bin', num_parts });
+      }
+      assert.match(
+        await bad('create', 'dir', { path: 'f.bin' }),
+        /Missing value for required parameter 'num_parts'/,
+      );
+      assert.match(
+        await bad('create', 'dir', { num_parts: 1 }),
+        /Missing value for required parameter 'path'/,
+      );
+      // Traversal in the URL or in the file's name, and a name that names no file.
+      assert.equal(await bad('create', '..%2f..%2fevil', { path: 'f.bin', num_parts: 1 }), 'Invalid path');
+      assert.equal(await bad('create', 'a/..%2f..%2fevil', { path: 'f.bin', num_parts: 1 }), 'Invalid path');
+      await bad('create', 'dir', { path: '..', num_parts: 1 });
+      await bad('create', 'dir', { path: 'folder/', num_parts: 1 });
+      assert.equal(await bad('abort', '%2e%2e', { path: 'f.bin', upload_id: 'x' }), 'Invalid path');
+      // Unknown upload ids; a complete without parts or with a wrong ETag.
+      await bad('abort', 'dir', { path: 'f.bin', upload_id: 'no-such-upload' }, 404);
+      const parts = [{ part_number: 1, etag: '"0"' }];
+      await bad('complete', 'dir', { path: 'f.bin', upload_id: 'no-such-upload', parts }, 404);
+      await bad('abort', 'dir', { path: 'f.bin' });
+      const created = json(await mpu('create', 'dir', { path: 'f.bin', num_parts: 1 }));
+      const upload_id = created.upload_id;
+      assert.match(await bad('complete', 'dir', { path: 'f.bin', upload_id }), /'parts'/);
+      await bad('complete', 'dir', { path: 'f.bin', upload_id, parts: [{ part_number: 1 }] });
+      await bad('complete', 'dir', { path: 'f.bin', upload_id, parts: [{ part_number: 1, etag: '"nope"' }] });
+      // Still abortable after the failed completions; nothing was written.
+      assert.equal((await mpu('abort', 'dir', { path: 'f.bin', upload_id })).status, 200);
+      assert.deepEqual(await direct.list('root/dir'), []);
+      // The JSON Content-Type is required, as on MLflow's other POST endpoints.
+      const untyped = await rawRequest(server.url, 'POST', `${MPU}/create/dir`, {
+        body: Buffer.from(JSON.stringify({ path: 'f.bin', num_parts: 1 })),
+      });
+      assert.equal(untyped.status, 400);
+    });
+
+    test('a run with a proxied artifact URI is listed and read from S3', async () => {
+      const exp = (await call(server.api, 'POST', 'experiments/create', { name: 's3' })).body.experiment_id;
+      const run = (await call(server.api, 'POST', 'runs/create', { experiment_id: exp })).body.run.info;
+      const base = `${PROXY}/${exp}/${run.run_id}/artifacts`;
+      assert.equal(
+        (await rawRequest(server.url, 'PUT', `${base}/m.json`, { body: Buffer.from('{}') })).status,
+        200,
+      );
+      const list = await call(server.api, 'GET', 'artifacts/list', { run_id: run.run_id });
+      assert.deepEqual(list.body.files, [{ path: 'm.json', is_dir: false, file_size: 2 }]);
+      const file = await rawRequest(server.url, 'GET', `/get-artifact?run_id=${run.run_id}&path=m.json`);
+      assert.equal(file.body.toString(), '{}');
+    });
   });
-  after(async () => {
-    await server?.close();
-    await bucket?.cleanup();
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  });
-
-  test('upload, list, ranged download, delete', async () => {
-    const base = `${PROXY}/1/run/artifacts`;
-    for (const [name, body] of [
-      ['notes.txt', '0123456789'],
-      ['model/MLmodel', 'flavors: {}'],
-    ]) {
-      const put = await rawRequest(server.url, 'PUT', `${base}/${name}`, { body: Buffer.from(body) });
-      assert.equal(put.status, 200, put.body.toString());
-      assert.deepEqual(json(put), {});
-    }
-    // The objects sit below the destination's key prefix.
-    assert.deepEqual(
-      (await direct.list('root/1/run/artifacts')).map((f) => f.path),
-      ['root/1/run/artifacts/model', 'root/1/run/artifacts/notes.txt'],
-    );
-    assert.deepEqual(json(await rawRequest(server.url, 'GET', `${PROXY}?path=1/run/artifacts`)), {
-      files: [
-        { path: 'model', is_dir: true },
-        { path: 'notes.txt', is_dir: false, file_size: 10 },
-      ],
-    });
-    assert.deepEqual(json(await rawRequest(server.url, 'GET', PROXY)), {
-      files: [{ path: '1', is_dir: true }],
-    });
-    assert.deepEqual(json(await rawRequest(server.url, 'GET', `${PROXY}?path=nothing`)), {});
-
-    const whole = await rawRequest(server.url, 'GET', `${base}/notes.txt`);
-    assert.deepEqual(
-      [whole.status, whole.body.toString(), whole.headers['content-type']],
-      [200, '0123456789', 'text/plain'],
-    );
-    assert.equal(whole.headers['content-length'], '10');
-    const part = await rawRequest(server.url, 'GET', `${base}/notes.txt`, {
-      headers: { Range: 'bytes=2-5' },
-    });
-    assert.deepEqual(
-      [part.status, part.body.toString(), part.headers['content-range']],
-      [206, '2345', 'bytes 2-5/10'],
-    );
-    const suffix = await rawRequest(server.url, 'GET', `${base}/notes.txt`, {
-      headers: { Range: 'bytes=-3' },
-    });
-    assert.deepEqual([suffix.status, suffix.body.toString()], [206, '789']);
-    const beyond = await rawRequest(server.url, 'GET', `${base}/notes.txt`, {
-      headers: { Range: 'bytes=10-' },
-    });
-    assert.deepEqual([beyond.status, beyond.headers['content-range']], [416, 'bytes */10']);
-    const missing = await rawRequest(server.url, 'GET', `${base}/missing.txt`);
-    assert.deepEqual([missing.status, json(missing).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const traversal = await rawRequest(server.url, 'PUT', `${PROXY}/..%2f..%2fevil.txt`, {
-      body: Buffer.from('x'),
-    });
-    assert.deepEqual([traversal.status, json(traversal).message], [400, 'Invalid path']);
-
-    assert.equal((await rawRequest(server.url, 'DELETE', `${base}/model`)).status, 200);
-    assert.deepEqual(
-      json(await rawRequest(server.url, 'GET', `${PROXY}?path=1/run/artifacts`)).files.map(
-        (f: any) => f.path,
-      ),
-      ['notes.txt'],
-    );
-    assert.equal((await rawRequest(server.url, 'DELETE', `${base}/notes.txt`)).status, 200);
-    assert.equal((await rawRequest(server.url, 'GET', `${base}/notes.txt`)).status, 404);
-    assert.deepEqual(await direct.list(''), []);
-  });
-
-  test('multipart upload: parts go straight to S3 at presigned URLs, then complete', async () => {
-    const features = json(await rawRequest(server.url, 'GET', '/api/2.0/mlflow/server-features'));
-    assert.equal(features.multipart_uploads_enabled, true);
-
-    const MiB = 1024 * 1024;
-    const sizes = [5 * MiB, 5 * MiB, MiB + 7];
-    const data = Buffer.alloc(sizes.reduce((a, b) => a + b));
-    for (let i = 0; i < data.length; i++) data[i] = (i * 31 + (i >> 12)) & 0xff;
-
-    // `path` names the client's file; its base name goes below the folder in the URL.
-    const created = await mpu('create', 'mpu/run/artifacts', { path: '/tmp/local/big.bin', num_parts: 3 });
-    assert.equal(created.status, 200, created.body.toString());
-    const { upload_id, credentials } = json(created);
-    assert.equal(typeof upload_id, 'string');
-    assert.deepEqual(
-      credentials.map((c: any) => [c.part_number, Object.keys(c).sort()]),
-      [1, 2, 3].map((n) => [n, ['part_number', 'url']]),
-    );
-
-    const parts = [];
-    let offset = 0;
-    for (const [i, cred] of credentials.entries()) {
-      assert.ok(cred.url.startsWith(`${s3.url}/${bucket.bucket}/root/mpu/run/artifacts/big.bin?`), cred.url);
-      const body = data.subarray(offset, offset + sizes[i]);
-      offset += sizes[i];
-      const put = await fetch(cred.url, { method: 'PUT', body });
-      assert.equal(put.status, 200, await put.text());
-      const etag = put.headers.get('etag');
-      assert.ok(etag);
-      parts.push({ part_number: cred.part_number, etag, url: cred.url });
-    }
-    // Nothing is visible before completion.
-    const early = await rawRequest(server.url, 'GET', `${PROXY}/mpu/run/artifacts/big.bin`);
-    assert.equal(early.status, 404);
-
-    const done = await mpu('complete', 'mpu/run/artifacts', { path: '/tmp/local/big.bin', upload_id, parts });
-    assert.equal(done.status, 200, done.body.toString());
-    assert.deepEqual(json(done), {});
-
-    const got = await rawRequest(server.url, 'GET', `${PROXY}/mpu/run/artifacts/big.bin`);
-    assert.equal(got.status, 200);
-    assert.equal(got.body.length, data.length);
-    assert.ok(got.body.equals(data));
-    assert.equal((await rawRequest(server.url, 'DELETE', `${PROXY}/mpu`)).status, 200);
-  });
-
-  test('multipart upload: abort discards the parts and leaves nothing', async () => {
-    const created = json(await mpu('create', 'aborted', { path: 'x.bin', num_parts: 2 }));
-    const put = await fetch(created.credentials[0].url, {
-      method: 'PUT',
-      body: Buffer.alloc(5 * 1024 * 1024, 1),
-    });
-    assert.equal(put.status, 200);
-    const abort = await mpu('abort', 'aborted', { path: 'x.bin', upload_id: created.upload_id });
-    assert.equal(abort.status, 200, abort.body.toString());
-    assert.deepEqual(json(abort), {});
-    assert.deepEqual(await direct.list('root/aborted'), []);
-    assert.equal((await rawRequest(server.url, 'GET', `${PROXY}/aborted/x.bin`)).status, 404);
-    // The part URLs are dead, and the upload cannot be completed or aborted again.
-    const late = await fetch(created.credentials[1].url, { method: 'PUT', body: Buffer.from('late') });
-    // (S3 answers 404 NoSuchUpload; moto fails with a 500.)
-    assert.ok(late.status >= 400, String(late.status));
-    const parts = [{ part_number: 1, etag: put.headers.get('etag') }];
-    const complete = await mpu('complete', 'aborted', { path: 'x.bin', upload_id: created.upload_id, parts });
-    assert.deepEqual([complete.status, json(complete).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    const twice = await mpu('abort', 'aborted', { path: 'x.bin', upload_id: created.upload_id });
-    assert.deepEqual([twice.status, json(twice).error_code], [404, 'RESOURCE_DOES_NOT_EXIST']);
-    assert.deepEqual(await direct.list('root/aborted'), []);
-  });
-
-  test('multipart upload: bad requests are MLflow errors', async () => {
-    const bad = async (action: string, path: string, body: unknown, status = 400) => {
-      const r = await mpu(action, path, body);
-      assert.equal(r.status, status, `${action} ${path} ${JSON.stringify(body)}: ${r.body.toString()}`);
-      const answer = json(r);
-      assert.equal(answer.error_code, status === 404 ? 'RESOURCE_DOES_NOT_EXIST' : 'INVALID_PARAMETER_VALUE');
-      return answer.message as string;
-    };
-    for (const num_parts of [0, -1, 10001, 'abc', 1.5]) {
-      await bad('create', 'dir', { path: 'f.bin', num_parts });
-    }
-    assert.match(
-      await bad('create', 'dir', { path: 'f.bin' }),
-      /Missing value for required parameter 'num_parts'/,
-    );
-    assert.match(await bad('create', 'dir', { num_parts: 1 }), /Missing value for required parameter 'path'/);
-    // Traversal in the URL or in the file's name, and a name that names no file.
-    assert.equal(await bad('create', '..%2f..%2fevil', { path: 'f.bin', num_parts: 1 }), 'Invalid path');
-    assert.equal(await bad('create', 'a/..%2f..%2fevil', { path: 'f.bin', num_parts: 1 }), 'Invalid path');
-    await bad('create', 'dir', { path: '..', num_parts: 1 });
-    await bad('create', 'dir', { path: 'folder/', num_parts: 1 });
-    assert.equal(await bad('abort', '%2e%2e', { path: 'f.bin', upload_id: 'x' }), 'Invalid path');
-    // Unknown upload ids; a complete without parts or with a wrong ETag.
-    await bad('abort', 'dir', { path: 'f.bin', upload_id: 'no-such-upload' }, 404);
-    const parts = [{ part_number: 1, etag: '"0"' }];
-    await bad('complete', 'dir', { path: 'f.bin', upload_id: 'no-such-upload', parts }, 404);
-    await bad('abort', 'dir', { path: 'f.bin' });
-    const created = json(await mpu('create', 'dir', { path: 'f.bin', num_parts: 1 }));
-    const upload_id = created.upload_id;
-    assert.match(await bad('complete', 'dir', { path: 'f.bin', upload_id }), /'parts'/);
-    await bad('complete', 'dir', { path: 'f.bin', upload_id, parts: [{ part_number: 1 }] });
-    await bad('complete', 'dir', { path: 'f.bin', upload_id, parts: [{ part_number: 1, etag: '"nope"' }] });
-    // Still abortable after the failed completions; nothing was written.
-    assert.equal((await mpu('abort', 'dir', { path: 'f.bin', upload_id })).status, 200);
-    assert.deepEqual(await direct.list('root/dir'), []);
-    // The JSON Content-Type is required, as on MLflow's other POST endpoints.
-    const untyped = await rawRequest(server.url, 'POST', `${MPU}/create/dir`, {
-      body: Buffer.from(JSON.stringify({ path: 'f.bin', num_parts: 1 })),
-    });
-    assert.equal(untyped.status, 400);
-  });
-
-  test('a run with a proxied artifact URI is listed and read from S3', async () => {
-    const exp = (await call(server.api, 'POST', 'experiments/create', { name: 's3' })).body.experiment_id;
-    const run = (await call(server.api, 'POST', 'runs/create', { experiment_id: exp })).body.run.info;
-    const base = `${PROXY}/${exp}/${run.run_id}/artifacts`;
-    assert.equal(
-      (await rawRequest(server.url, 'PUT', `${base}/m.json`, { body: Buffer.from('{}') })).status,
-      200,
-    );
-    const list = await call(server.api, 'GET', 'artifacts/list', { run_id: run.run_id });
-    assert.deepEqual(list.body.files, [{ path: 'm.json', is_dir: false, file_size: 2 }]);
-    const file = await rawRequest(server.url, 'GET', `/get-artifact?run_id=${run.run_id}&path=m.json`);
-    assert.equal(file.body.toString(), '{}');
-  });
-});
+}
 
 describe('artifact proxy over HTTP with a wasbs:// destination', { skip: azureSkip }, () => {
   if (!requireAzure()) return;

@@ -2,13 +2,33 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import type { ArtifactRepository } from '../src/artifacts/artifact-repository.js';
 import { LocalArtifactRepository } from '../src/artifacts/local-artifact-repository.js';
-import { type GcOutput, garbageCollect, idList, parseOlderThan } from '../src/services/gc.js';
+import { openArtifactRepository } from '../src/artifacts/open-artifact-repository.js';
+import {
+  type GcOutput,
+  garbageCollect,
+  idList,
+  parseOlderThan,
+  splitArtifactUri,
+} from '../src/services/gc.js';
 import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase, type StoreDatabase } from '../src/store/database.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
-import { DIALECTS, freshStoreUri, REPO_ROOT, rejectsWith, tempDir } from './helpers.js';
+import {
+  azureTestConnection,
+  DIALECTS,
+  freshAzureContainer,
+  freshS3Bucket,
+  freshStoreUri,
+  REPO_ROOT,
+  rejectsWith,
+  s3TestEnv,
+  s3TestTargets,
+  tempDir,
+} from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -213,8 +233,8 @@ for (const dialect of DIALECTS) {
       const missing = await run(exp);
       await store.deleteRun(missing.id);
       const s3Exp = await store.createExperiment({
-        name: `gc-s3-${++counter}`,
-        artifactLocation: 's3://bucket/path',
+        name: `gc-gs-${++counter}`,
+        artifactLocation: 'gs://bucket/path',
         tags: [],
       });
       const s3Run = await store.createRun({
@@ -240,7 +260,7 @@ for (const dialect of DIALECTS) {
       assert.equal(lines.warn.length, 1);
       assert.match(
         lines.warn[0],
-        /run .* at 's3:\/\/bucket\/path\/.*\/artifacts'.*'s3' scheme is not supported/,
+        /run .* at 'gs:\/\/bucket\/path\/.*\/artifacts'.*'gs' scheme is not supported/,
       );
       assert.equal(await store.getRun(s3Run.info.run_id), undefined);
     });
@@ -306,6 +326,210 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/** A bucket or container for gc's object-store tests, with the environment that reaches it. */
+interface ObjectStore {
+  /** URI of the fresh bucket or container (no prefix). */
+  root: string;
+  /** URI of a bucket or container that does not exist. */
+  missingRoot: string;
+  env: Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * gc against an object store, reached the way the CLI reaches it: through openArtifactRepository and
+ * MLflow's environment variables.
+ */
+function objectStoreGc(
+  name: string,
+  skip: string | false,
+  available: boolean,
+  reason: string | undefined,
+  make: () => Promise<ObjectStore>,
+): void {
+  describe(`gc of run artifacts on ${name}`, { skip }, () => {
+    if (!available) {
+      test(`the ${name} test service is available`, () => {
+        throw new Error(reason);
+      });
+      return;
+    }
+    let os: ObjectStore;
+    let store: SqlTrackingStore;
+    let storeUri: string;
+    let cleanupStore: () => void;
+    const saved: Record<string, string | undefined> = {};
+    const lines = { info: [] as string[], warn: [] as string[] };
+    const output: GcOutput = { info: (l) => lines.info.push(l), warn: (l) => lines.warn.push(l) };
+    before(async () => {
+      os = await make();
+      for (const [k, v] of Object.entries(os.env)) {
+        saved[k] = process.env[k];
+        process.env[k] = v;
+      }
+      const fresh = await freshStoreUri('sqlite');
+      cleanupStore = fresh.cleanup;
+      storeUri = fresh.uri;
+      store = new SqlTrackingStore(await openDatabase(fresh.uri), new ArtifactLocations('mlflow-artifacts:'));
+      await store.init();
+    });
+    after(async () => {
+      await store?.close();
+      cleanupStore?.();
+      await os?.cleanup();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    async function runWithArtifacts(
+      experimentId: string,
+      files: string[],
+    ): Promise<{ id: string; uri: string }> {
+      const r = await store.createRun({ experimentId, userId: 'u', startTime: 1, runName: 'r', tags: [] });
+      const repo = openArtifactRepository(r.info.artifact_uri) as ArtifactRepository;
+      for (const f of files) await repo.write(f, Readable.from([Buffer.from(`content of ${f}`)]));
+      return { id: r.info.run_id, uri: r.info.artifact_uri };
+    }
+
+    test('deleted runs lose their objects, missing ones and missing buckets are fine, others stay', async () => {
+      const exp = await store.createExperiment({ name: 'os', artifactLocation: `${os.root}/exp`, tags: [] });
+      const gone = await runWithArtifacts(exp, ['model/MLmodel', 'model/w.bin', 'notes.txt']);
+      const kept = await runWithArtifacts(exp, ['notes.txt']);
+      const never = await runWithArtifacts(exp, []);
+      const lost = await store.createExperiment({
+        name: 'lost',
+        artifactLocation: `${os.missingRoot}/exp`,
+        tags: [],
+      });
+      const lostRun = await store.createRun({
+        experimentId: lost,
+        userId: 'u',
+        startTime: 1,
+        runName: 'l',
+        tags: [],
+      });
+      // A neighbour of the run's artifacts folder in the same run folder: not the run's artifacts.
+      const runFolder = openArtifactRepository(`${os.root}/exp/${gone.id}`) as ArtifactRepository;
+      await runFolder.write('artifacts.bak', Readable.from([Buffer.from('keep me')]));
+      for (const id of [gone.id, never.id, lostRun.info.run_id]) await store.deleteRun(id);
+
+      const report = await garbageCollect(
+        store,
+        new LocalArtifactRepository('/nonexistent-gc-dest'),
+        {},
+        output,
+      );
+      assert.deepEqual(report.runs.sort(), [gone.id, never.id, lostRun.info.run_id].sort());
+      assert.deepEqual(lines.warn, []);
+      const expRepo = openArtifactRepository(`${os.root}/exp`) as ArtifactRepository;
+      assert.deepEqual(await expRepo.list(`${gone.id}/artifacts`), []);
+      assert.deepEqual(
+        (await expRepo.list(gone.id)).map((f) => f.path),
+        [`${gone.id}/artifacts.bak`],
+      );
+      assert.deepEqual(
+        (await expRepo.list(`${kept.id}/artifacts`)).map((f) => f.path),
+        [`${kept.id}/artifacts/notes.txt`],
+      );
+      assert.equal(await store.getRun(gone.id), undefined);
+      assert.equal((await store.getRun(kept.id))?.info.lifecycle_stage, 'active');
+    });
+
+    test('an experiment at the top of a bucket or container: its run folders are deleted below it', async () => {
+      const exp = await store.createExperiment({ name: 'top', artifactLocation: os.root, tags: [] });
+      const r = await store.createRun({
+        experimentId: exp,
+        userId: 'u',
+        startTime: 1,
+        runName: 't',
+        tags: [],
+      });
+      await store.deleteRun(r.info.run_id);
+      lines.warn.length = 0;
+      // The run's URI is <root>/<run id>/artifacts, below the top: it is deleted normally.
+      await garbageCollect(
+        store,
+        new LocalArtifactRepository('/nonexistent-gc-dest'),
+        { runIds: [r.info.run_id] },
+        output,
+      );
+      assert.deepEqual(lines.warn, []);
+      assert.equal(await store.getRun(r.info.run_id), undefined);
+    });
+
+    test('the built CLI reaches the store through the same environment variables', async () => {
+      const exp = await store.createExperiment({ name: 'cli', artifactLocation: `${os.root}/cli`, tags: [] });
+      const gone = await runWithArtifacts(exp, ['model/MLmodel']);
+      await store.deleteRun(gone.id);
+      const cli = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
+      const result = spawnSync(
+        process.execPath,
+        [cli, 'gc', '--backend-store-uri', storeUri, '--run-ids', gone.id],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, ...os.env },
+        },
+      );
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`Run with ID ${gone.id} has been permanently deleted`));
+      const expRepo = openArtifactRepository(`${os.root}/cli`) as ArtifactRepository;
+      assert.deepEqual(await expRepo.list(gone.id), []);
+      assert.equal(await store.getRun(gone.id), undefined);
+    });
+  });
+}
+
+for (const target of s3TestTargets()) {
+  objectStoreGc(
+    `s3 (${target.name})`,
+    target.url || target.required ? false : (target.reason as string),
+    Boolean(target.url),
+    target.reason,
+    async () => {
+      const { bucket, cleanup } = await freshS3Bucket(target);
+      return {
+        root: `s3://${bucket}`,
+        missingRoot: `s3://${bucket}-missing`,
+        env: s3TestEnv(target),
+        cleanup,
+      };
+    },
+  );
+}
+
+const azure = azureTestConnection();
+objectStoreGc(
+  'azure',
+  azure.connectionString || azure.required ? false : (azure.reason as string),
+  Boolean(azure.connectionString),
+  azure.reason,
+  async () => {
+    const connectionString = azure.connectionString as string;
+    const { container, account, cleanup } = await freshAzureContainer(connectionString);
+    return {
+      root: `wasbs://${container}@${account}.blob.core.windows.net`,
+      missingRoot: `wasbs://${container}-missing@${account}.blob.core.windows.net`,
+      env: { AZURE_STORAGE_CONNECTION_STRING: connectionString },
+      cleanup,
+    };
+  },
+);
+
+test('splitArtifactUri: parent folder and last segment of object-store URIs', () => {
+  assert.deepEqual(splitArtifactUri('s3://b/p/1/r/artifacts'), { parent: 's3://b/p/1/r', name: 'artifacts' });
+  assert.deepEqual(splitArtifactUri('s3://b/artifacts/'), { parent: 's3://b', name: 'artifacts' });
+  assert.deepEqual(splitArtifactUri('wasbs://c@a.blob.core.windows.net/x/y'), {
+    parent: 'wasbs://c@a.blob.core.windows.net/x',
+    name: 'y',
+  });
+  assert.equal(splitArtifactUri('s3://b'), undefined);
+  assert.equal(splitArtifactUri('s3://b/'), undefined);
+  assert.equal(splitArtifactUri('not a uri'), undefined);
+});
 
 describe('mlflow-ts gc (built CLI)', () => {
   const CLI = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');

@@ -207,43 +207,102 @@ export async function expectError(
   else if (message) assert.match(res.body.message, message);
 }
 
-let s3Endpoint: { url?: string; reason?: string; required: boolean } | undefined;
-
 /**
- * The endpoint of the test S3 server (moto), from MLFLOW_TS_TEST_S3_ENDPOINT or started by
- * scripts/services/moto.sh. Returns { url } when there is one, otherwise the reason; `required` is true
- * under CI (CI=true), where the S3 tests must then fail rather than be skipped.
+ * One S3 server the S3 tests run against: moto (a light emulator) or Ceph's radosgw (a real S3
+ * implementation). `url` is set when the server is available; otherwise `reason` says why not.
+ * `required` is true under CI (CI=true), where the tests must then fail rather than be skipped.
  */
-export function s3TestEndpoint(): { url?: string; reason?: string; required: boolean } {
-  if (s3Endpoint) return s3Endpoint;
-  const required = process.env.CI === 'true';
-  if (process.env.MLFLOW_TS_TEST_S3_ENDPOINT) {
-    s3Endpoint = { url: process.env.MLFLOW_TS_TEST_S3_ENDPOINT, required };
-    return s3Endpoint;
-  }
-  try {
-    const url = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/services/moto.sh'), 'start'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }).trim();
-    s3Endpoint = { url, required };
-  } catch (error) {
-    const reason = `the test S3 server could not be started (scripts/services/moto.sh start): ${error}`;
-    s3Endpoint = { reason, required };
-  }
-  return s3Endpoint;
+export interface S3TestTarget {
+  name: 'moto' | 'radosgw';
+  url?: string;
+  reason?: string;
+  required: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
-/** Client settings for the test S3 server: moto accepts any credentials. */
-export function s3TestSettings(endpoint: string): S3ClientSettings {
-  return { endpoint, region: 'us-east-1', accessKeyId: 'testing', secretAccessKey: 'testing' };
+/** How each target is found: its variable, its start script and its credentials. */
+const S3_TARGETS = {
+  // moto accepts any credentials.
+  moto: { variable: 'MLFLOW_TS_TEST_S3_ENDPOINT', script: 'moto.sh', keys: ['testing', 'testing'] },
+  // The user scripts/services/radosgw.sh creates (MLFLOW_TS_TEST_RGW_ACCESS_KEY/_SECRET_KEY override).
+  radosgw: {
+    variable: 'MLFLOW_TS_TEST_RGW_ENDPOINT',
+    script: 'radosgw.sh',
+    keys: [
+      process.env.MLFLOW_TS_TEST_RGW_ACCESS_KEY || 'mlflow-ts-test',
+      process.env.MLFLOW_TS_TEST_RGW_SECRET_KEY || 'mlflow-ts-test-secret',
+    ],
+  },
+} as const;
+
+const s3Targets = new Map<S3TestTarget['name'], S3TestTarget>();
+
+/**
+ * A test S3 server: its endpoint from its variable (MLFLOW_TS_TEST_S3_ENDPOINT for moto,
+ * MLFLOW_TS_TEST_RGW_ENDPOINT for radosgw), or started by its script in scripts/services.
+ */
+export function s3TestTarget(name: S3TestTarget['name']): S3TestTarget {
+  const known = s3Targets.get(name);
+  if (known) return known;
+  const { variable, script, keys } = S3_TARGETS[name];
+  const base = { name, required: process.env.CI === 'true', accessKeyId: keys[0], secretAccessKey: keys[1] };
+  let target: S3TestTarget;
+  if (process.env[variable]) {
+    target = { ...base, url: process.env[variable] };
+  } else {
+    try {
+      const url = execFileSync('bash', [path.join(REPO_ROOT, 'scripts/services', script), 'start'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }).trim();
+      target = { ...base, url };
+    } catch (error) {
+      target = {
+        ...base,
+        reason: `the ${name} S3 server could not be started (scripts/services/${script} start): ${error}`,
+      };
+    }
+  }
+  s3Targets.set(name, target);
+  return target;
+}
+
+/** Every S3 server the S3 tests run against. */
+export function s3TestTargets(): S3TestTarget[] {
+  return [s3TestTarget('moto'), s3TestTarget('radosgw')];
+}
+
+/** The moto target (kept for tests that need just one S3 server). */
+export function s3TestEndpoint(): S3TestTarget {
+  return s3TestTarget('moto');
+}
+
+/** Client settings for a test S3 server. */
+export function s3TestSettings(target: S3TestTarget): S3ClientSettings {
+  return {
+    endpoint: target.url,
+    region: 'us-east-1',
+    accessKeyId: target.accessKeyId,
+    secretAccessKey: target.secretAccessKey,
+  };
+}
+
+/** MLflow's environment variables for a test S3 server, as a server process would get them. */
+export function s3TestEnv(target: S3TestTarget): Record<string, string> {
+  return {
+    MLFLOW_S3_ENDPOINT_URL: target.url as string,
+    AWS_ACCESS_KEY_ID: target.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: target.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+  };
 }
 
 /** Creates an empty bucket on the test S3 server; the cleanup empties and removes it. */
 export async function freshS3Bucket(
-  endpoint: string,
+  target: S3TestTarget,
 ): Promise<{ bucket: string; cleanup: () => Promise<void> }> {
-  const client = createS3Client(s3TestSettings(endpoint));
+  const client = createS3Client(s3TestSettings(target));
   const bucket = `mlflow-ts-test-${randomBytes(6).toString('hex')}`;
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   return {

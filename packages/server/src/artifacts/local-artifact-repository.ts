@@ -31,6 +31,10 @@ function errnoCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
 }
 
+const TEMP_SUFFIX = '.part';
+/** The names of upload temporary files: 24 hex digits and the suffix. */
+const TEMP_NAME = /^[0-9a-f]{24}\.part$/;
+
 /** Artifacts as files below one local directory. */
 export class LocalArtifactRepository implements ArtifactRepository {
   readonly root: string;
@@ -135,7 +139,7 @@ export class LocalArtifactRepository implements ArtifactRepository {
     await this.locate(realRoot, rel);
     const tempDir = path.join(realRoot, UPLOAD_TEMP_DIR);
     await mkdir(tempDir, { recursive: true });
-    const temp = path.join(tempDir, `${randomBytes(12).toString('hex')}.part`);
+    const temp = path.join(tempDir, `${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
     try {
       await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
       // The parent may have been created or replaced meanwhile: check again, then create and move.
@@ -158,6 +162,40 @@ export class LocalArtifactRepository implements ArtifactRepository {
       await unlink(temp).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Removes upload temporary files that nobody has written to for `olderThanMs` (those of a server
+   * killed mid-upload); returns how many. Age is the guard: several server processes may share this
+   * root, and an upload in progress keeps its file's modification time fresh.
+   */
+  async sweepAbandonedUploads(olderThanMs: number, now = Date.now()): Promise<number> {
+    const realRoot = await this.rootReal(false);
+    if (!realRoot) return 0;
+    const tempDir = path.join(realRoot, UPLOAD_TEMP_DIR);
+    let names: string[];
+    try {
+      names = await readdir(tempDir);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return 0;
+      throw error;
+    }
+    let removed = 0;
+    for (const name of names) {
+      // Only names write() gives its files; anything else there is not ours to delete.
+      if (!TEMP_NAME.test(name)) continue;
+      const file = path.join(tempDir, name);
+      const info = await lstat(file).catch(() => undefined);
+      if (!info?.isFile() || info.mtimeMs > now - olderThanMs) continue;
+      try {
+        await unlink(file);
+        removed++;
+      } catch (error) {
+        // Finished (renamed) or swept by another process meanwhile.
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      }
+    }
+    return removed;
   }
 
   async delete(relative: string): Promise<void> {

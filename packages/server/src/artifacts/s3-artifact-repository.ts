@@ -56,6 +56,38 @@ export interface S3ClientSettings {
   sessionToken?: string;
   /** Skip TLS certificate verification (MLFLOW_S3_IGNORE_TLS). */
   ignoreTls?: boolean;
+  /**
+   * Extra PutObject/CreateMultipartUpload parameters for every upload, in S3's API names (MLflow's
+   * MLFLOW_S3_UPLOAD_EXTRA_ARGS, e.g. {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "..."}).
+   */
+  uploadExtraArgs?: Record<string, unknown>;
+  /** The account that must own the bucket; S3 refuses every request otherwise (MLFLOW_S3_EXPECTED_BUCKET_OWNER). */
+  expectedBucketOwner?: string;
+}
+
+/** Parameters MLFLOW_S3_UPLOAD_EXTRA_ARGS cannot override: they are the upload itself. */
+const RESERVED_UPLOAD_ARGS = new Set(['Bucket', 'Key', 'Body', 'UploadId', 'PartNumber', 'MultipartUpload']);
+
+/** Parses MLFLOW_S3_UPLOAD_EXTRA_ARGS: a JSON object of PutObject parameters. */
+export function parseUploadExtraArgs(text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `MLFLOW_S3_UPLOAD_EXTRA_ARGS is not valid JSON (${(error as Error).message}); expected an object such as {"ServerSideEncryption": "AES256"}.`,
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(
+      'MLFLOW_S3_UPLOAD_EXTRA_ARGS must be a JSON object of S3 PutObject parameters, such as {"ServerSideEncryption": "AES256"}.',
+    );
+  }
+  const reserved = Object.keys(value).filter((k) => RESERVED_UPLOAD_ARGS.has(k));
+  if (reserved.length) {
+    throw new Error(`MLFLOW_S3_UPLOAD_EXTRA_ARGS must not set ${reserved.join(', ')}: the upload sets them.`);
+  }
+  return value as Record<string, unknown>;
 }
 
 function truthy(value: string | undefined): boolean {
@@ -63,8 +95,9 @@ function truthy(value: string | undefined): boolean {
 }
 
 /**
- * MLflow's variables: MLFLOW_S3_ENDPOINT_URL, MLFLOW_S3_IGNORE_TLS, AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_DEFAULT_REGION (then AWS_REGION, then us-east-1).
+ * MLflow's variables: MLFLOW_S3_ENDPOINT_URL, MLFLOW_S3_IGNORE_TLS, MLFLOW_S3_UPLOAD_EXTRA_ARGS,
+ * MLFLOW_S3_EXPECTED_BUCKET_OWNER, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and
+ * AWS_DEFAULT_REGION (then AWS_REGION, then us-east-1). Throws on a malformed MLFLOW_S3_UPLOAD_EXTRA_ARGS.
  */
 export function s3ClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3ClientSettings {
   return {
@@ -74,6 +107,10 @@ export function s3ClientSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S
     secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined,
     sessionToken: env.AWS_SESSION_TOKEN || undefined,
     ignoreTls: truthy(env.MLFLOW_S3_IGNORE_TLS),
+    uploadExtraArgs: env.MLFLOW_S3_UPLOAD_EXTRA_ARGS
+      ? parseUploadExtraArgs(env.MLFLOW_S3_UPLOAD_EXTRA_ARGS)
+      : undefined,
+    expectedBucketOwner: env.MLFLOW_S3_EXPECTED_BUCKET_OWNER || undefined,
   };
 }
 
@@ -201,6 +238,9 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
   private readonly presignClient: S3Client;
   private readonly partSize: number;
   private readonly pageSize: number | undefined;
+  /** ExpectedBucketOwner for every request, or nothing. */
+  private readonly owner: { ExpectedBucketOwner?: string };
+  private readonly uploadArgs: Record<string, unknown>;
 
   constructor(uri: string, options: S3ArtifactRepositoryOptions = {}) {
     const { bucket, prefix } = parseS3Uri(uri);
@@ -212,6 +252,8 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
     this.presignClient = options.client ?? sharedClient(settings, true);
     this.partSize = Math.max(options.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
     this.pageSize = options.pageSize;
+    this.owner = settings.expectedBucketOwner ? { ExpectedBucketOwner: settings.expectedBucketOwner } : {};
+    this.uploadArgs = settings.uploadExtraArgs ?? {};
   }
 
   /** The object key of a checked relative path ('' is the root itself). */
@@ -230,6 +272,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
       const page: ListObjectsV2CommandOutput = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
+          ...this.owner,
           Prefix: listPrefix,
           Delimiter: '/',
           ContinuationToken: token,
@@ -258,7 +301,9 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
   /** Size of an object, for answering an unsatisfiable range. */
   private async size(key: string, rel: string): Promise<number> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, ...this.owner, Key: key }),
+      );
       return Number(head.ContentLength ?? 0);
     } catch (error) {
       if (errorName(error) === 'NotFound' || httpStatus(error) === 404) {
@@ -279,6 +324,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
       out = await this.client.send(
         new GetObjectCommand({
           Bucket: this.bucket,
+          ...this.owner,
           Key: key,
           Range: range ? rangeHeader(range) : undefined,
         }),
@@ -312,7 +358,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
     // is aborted.
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: this.key(rel), Body: body },
+      params: { ...this.uploadArgs, Bucket: this.bucket, ...this.owner, Key: this.key(rel), Body: body },
       partSize: this.partSize,
       queueSize: 2,
       leavePartsOnError: false,
@@ -345,6 +391,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
       const result = await this.client.send(
         new DeleteObjectsCommand({
           Bucket: this.bucket,
+          ...this.owner,
           Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
         }),
       );
@@ -360,6 +407,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
       const page: ListObjectsV2CommandOutput = await this.client.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
+          ...this.owner,
           Prefix: below,
           ContinuationToken: token,
           MaxKeys: this.pageSize,
@@ -372,7 +420,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     await flush();
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, ...this.owner, Key: key }));
   }
 
   // Multipart uploads driven by a client: the server starts the upload and signs one UploadPart URL per
@@ -381,7 +429,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
   async createMultipartUpload(relative: string, numParts: number): Promise<CreatedMultipartUpload> {
     const key = this.key(safeArtifactPath(relative));
     const created = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+      new CreateMultipartUploadCommand({ ...this.uploadArgs, Bucket: this.bucket, ...this.owner, Key: key }),
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw new Error(`S3 started no multipart upload for '${key}'.`);
@@ -389,7 +437,13 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
     for (let part = 1; part <= numParts; part++) {
       const url = await getSignedUrl(
         this.presignClient,
-        new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: part }),
+        // No ExpectedBucketOwner here: it would become a signed header every client had to send.
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: part,
+        }),
         { expiresIn: PART_URL_EXPIRY },
       );
       credentials.push({ url, part_number: part, headers: {} });
@@ -411,11 +465,18 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
       // Ask for the upload first: an unknown id is then NoSuchUpload on every S3-compatible store
       // (some, moto among them, fail otherwise on completing an unknown upload).
       await this.client.send(
-        new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1 }),
+        new ListPartsCommand({
+          Bucket: this.bucket,
+          ...this.owner,
+          Key: key,
+          UploadId: uploadId,
+          MaxParts: 1,
+        }),
       );
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
+          ...this.owner,
           Key: key,
           UploadId: uploadId,
           MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag })) },
@@ -431,7 +492,7 @@ export class S3ArtifactRepository implements MultipartUploadRepository {
     if (!uploadId) throw missingForS3('upload_id');
     try {
       await this.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, ...this.owner, Key: key, UploadId: uploadId }),
       );
     } catch (error) {
       throw multipartError(error, uploadId);

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import type { ArtifactRepository } from '../artifacts/artifact-repository.js';
 import { isLocalArtifactUri, proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
+import { parseWasbsUri } from '../artifacts/azure-blob-artifact-repository.js';
 import { LocalArtifactRepository, localArtifactDir } from '../artifacts/local-artifact-repository.js';
+import { openArtifactRepository, SUPPORTED_ARTIFACT_SCHEMES } from '../artifacts/open-artifact-repository.js';
+import { parseS3Uri } from '../artifacts/s3-artifact-repository.js';
 import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { SqlTrackingStore } from '../store/sql-tracking-store.js';
@@ -58,9 +61,31 @@ export function idList(text: string): string[] {
 }
 
 /**
- * Removes the artifacts under a run's artifact URI. Local paths and mlflow-artifacts: URIs (below the
- * artifacts destination) are deleted; a missing directory is fine. URIs this tool cannot resolve are
- * reported through `warn` and skipped, as MLflow does for an invalid URL. Other failures throw.
+ * An object-store artifact URI split into the URI of its parent folder and its last segment
+ * (`s3://b/p/1/r/artifacts` -> `s3://b/p/1/r` and `artifacts`); undefined when the URI names no folder
+ * below its bucket or container (deleting that would empty the whole bucket).
+ */
+export function splitArtifactUri(uri: string): { parent: string; name: string } | undefined {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+)(\/[^?#]*)?$/i.exec(uri);
+  if (!m) return undefined;
+  const segments = (m[2] ?? '').split('/').filter(Boolean);
+  const name = segments.pop();
+  if (name === undefined) return undefined;
+  return { parent: segments.length ? `${m[1]}/${segments.join('/')}` : m[1], name };
+}
+
+/** S3's and Azure's answers for a bucket or container that does not exist. */
+function isMissingBucket(error: unknown): boolean {
+  const e = error as { name?: string; code?: string; Code?: string };
+  return [e.name, e.code, e.Code].some((c) => c === 'NoSuchBucket' || c === 'ContainerNotFound');
+}
+
+/**
+ * Removes the artifacts under a run's artifact URI. Local paths, mlflow-artifacts: URIs (below the
+ * artifacts destination) and every scheme openArtifactRepository supports (s3://, wasbs://, with the
+ * same environment variables as the server) are deleted; artifacts that are already gone are fine. URIs
+ * this tool cannot resolve are reported through `warn` and skipped, as MLflow does for an invalid URL.
+ * Other failures (credentials, permissions, an unreachable store) throw.
  */
 export async function deleteRunArtifacts(
   runId: string,
@@ -84,20 +109,54 @@ export async function deleteRunArtifacts(
     await new LocalArtifactRepository(parent).delete(path.basename(dir));
     return;
   }
-  const proxied =
-    uriScheme(artifactUri) === 'mlflow-artifacts' ? proxiedArtifactPath(artifactUri) : undefined;
-  if (proxied === undefined) {
+  const scheme = uriScheme(artifactUri);
+  if (scheme === 'mlflow-artifacts') {
+    const proxied = proxiedArtifactPath(artifactUri);
+    if (proxied === undefined) return skip('not a valid mlflow-artifacts: URI');
+    let relative: string;
+    try {
+      relative = safeArtifactPath(proxied);
+    } catch {
+      return skip('the path is not a safe path below the artifacts destination');
+    }
+    await destination.delete(relative);
+    return;
+  }
+  if (!(SUPPORTED_ARTIFACT_SCHEMES as readonly (string | undefined)[]).includes(scheme)) {
     return skip(
-      `the '${uriScheme(artifactUri)}' scheme is not supported (only local paths and mlflow-artifacts: URIs)`,
+      `the '${scheme}' scheme is not supported (only local paths, mlflow-artifacts:, ${SUPPORTED_ARTIFACT_SCHEMES.filter(
+        (s) => s !== 'file',
+      )
+        .map((s) => `${s}://`)
+        .join(', ')} URIs)`,
     );
   }
-  let relative: string;
+  // The run's folder is deleted from a repository rooted at its parent: a repository never deletes its
+  // own root.
+  const split = splitArtifactUri(artifactUri);
+  if (!split) return skip('it names a whole bucket or container, not a folder in one');
+  let name: string;
   try {
-    relative = safeArtifactPath(proxied);
+    name = safeArtifactPath(split.name);
   } catch {
-    return skip('the path is not a safe path below the artifacts destination');
+    return skip('its last path segment is not a safe name');
   }
-  await destination.delete(relative);
+  try {
+    if (scheme === 's3') parseS3Uri(split.parent);
+    if (scheme === 'wasbs') parseWasbsUri(split.parent);
+  } catch (error) {
+    return skip((error as Error).message);
+  }
+  // Missing credentials throw here: the run is kept so gc can be run again once they are set.
+  const repo = openArtifactRepository(split.parent);
+  if (!repo) return skip(`the '${scheme}' scheme is not supported`);
+  try {
+    await repo.delete(name);
+  } catch (error) {
+    // No bucket or container means no artifacts either.
+    if (isMissingBucket(error)) return;
+    throw error;
+  }
 }
 
 /**
