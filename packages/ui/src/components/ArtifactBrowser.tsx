@@ -60,7 +60,7 @@ function Folder({
               }}
             >
               <span aria-hidden="true">{f.is_dir ? (isOpen ? '▾ 📁' : '▸ 📁') : '📄'} </span>
-              {name}
+              <span className="tree-name">{name}</span>
               {!f.is_dir ? <span className="muted size"> {formatBytes(f.file_size)}</span> : null}
             </button>
             {f.is_dir && isOpen ? (

@@ -72,7 +72,7 @@ function ValueSelect({ label, value, options, onChange }: { label: string; value
   return (
     <label>
       {label}{' '}
-      <select value={value} onChange={(e) => onChange(e.target.value)}>
+      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
         {options.map((o) => (
           <option key={o} value={o}>
             {o.replace(':', ': ')}
@@ -123,8 +123,8 @@ export function ComparePage({ route }: { route: Route }) {
           <section aria-label="Scatter plot">
             <h2>Scatter plot</h2>
             <div className="toolbar">
-              <ValueSelect label="X" value={x} options={all} onChange={(v) => setParams({ x: v })} />
-              <ValueSelect label="Y" value={y} options={all} onChange={(v) => setParams({ y: v })} />
+              <ValueSelect label="X value" value={x} options={all} onChange={(v) => setParams({ x: v })} />
+              <ValueSelect label="Y value" value={y} options={all} onChange={(v) => setParams({ y: v })} />
             </div>
             <ScatterPlot points={points} xLabel={x.replace(':', ': ')} yLabel={y.replace(':', ': ')} />
           </section>

@@ -112,7 +112,7 @@ export function MetricsPage({ route }: { route: Route }) {
       <div className="toolbar" role="group" aria-label="Chart settings">
         <label>
           Metric{' '}
-          <select value={key} onChange={(e) => setParams({ key: e.target.value, zoom: null })}>
+          <select aria-label="Metric" value={key} onChange={(e) => setParams({ key: e.target.value, zoom: null })}>
             {keys.map((k) => (
               <option key={k} value={k}>
                 {k}
@@ -122,7 +122,7 @@ export function MetricsPage({ route }: { route: Route }) {
         </label>
         <label>
           X axis{' '}
-          <select value={x} onChange={(e) => setParams({ x: e.target.value === 'step' ? null : e.target.value, zoom: null })}>
+          <select aria-label="X axis" value={x} onChange={(e) => setParams({ x: e.target.value === 'step' ? null : e.target.value, zoom: null })}>
             <option value="step">Step</option>
             <option value="time">Wall time</option>
             <option value="relative">Relative time</option>
@@ -132,6 +132,7 @@ export function MetricsPage({ route }: { route: Route }) {
           Smoothing{' '}
           <input
             type="range"
+            aria-label="Smoothing"
             min={0}
             max={0.99}
             step={0.01}
