@@ -15,7 +15,10 @@ function fakeBuild(): { dir: string; cleanup: () => void } {
   const t = tempDir('mlflow-ts-ui-');
   mkdirSync(path.join(t.dir, 'assets'));
   writeFileSync(path.join(t.dir, 'index.html'), '<!doctype html><div id="root"></div>');
-  writeFileSync(path.join(t.dir, 'assets', 'index-AbC123.js'), `console.log(${JSON.stringify('x'.repeat(5000))});`);
+  writeFileSync(
+    path.join(t.dir, 'assets', 'index-AbC123.js'),
+    `console.log(${JSON.stringify('x'.repeat(5000))});`,
+  );
   writeFileSync(path.join(t.dir, 'assets', 'index-AbC123.css'), 'body{}');
   writeFileSync(path.join(t.dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   return t;
@@ -46,7 +49,9 @@ describe('web UI static files', () => {
   });
 
   test('hashed assets are immutable, typed, and gzipped when asked', async () => {
-    const js = await fetch(`${server.url}/assets/index-AbC123.js`, { headers: { 'accept-encoding': 'identity' } });
+    const js = await fetch(`${server.url}/assets/index-AbC123.js`, {
+      headers: { 'accept-encoding': 'identity' },
+    });
     assert.equal(js.status, 200);
     assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
     assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
@@ -57,11 +62,15 @@ describe('web UI static files', () => {
     // fetch() would decode gzip itself; read the raw bytes through node:http semantics instead.
     const { request } = await import('node:http');
     const raw = await new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
-      const req = request(`${server.url}/assets/index-AbC123.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-      });
+      const req = request(
+        `${server.url}/assets/index-AbC123.js`,
+        { headers: { 'accept-encoding': 'gzip' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });

@@ -106,8 +106,7 @@ export const api = {
     max_results?: number;
     page_token?: string;
     order_by?: string[];
-  }) =>
-    request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', 'experiments/search', q),
+  }) => request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', 'experiments/search', q),
   getExperiment: (id: string) =>
     request<{ experiment: Experiment }>('GET', 'experiments/get', { experiment_id: id }),
   createExperiment: (name: string) =>
@@ -133,10 +132,17 @@ export const api = {
   restoreRun: (id: string) => request<object>('POST', 'runs/restore', { run_id: id }),
   setTag: (runId: string, key: string, value: string) =>
     request<object>('POST', 'runs/set-tag', { run_id: runId, key, value }),
-  deleteTag: (runId: string, key: string) => request<object>('POST', 'runs/delete-tag', { run_id: runId, key }),
+  deleteTag: (runId: string, key: string) =>
+    request<object>('POST', 'runs/delete-tag', { run_id: runId, key }),
 
   metricHistoryInterval: (
-    q: { run_ids: string[]; metric_key: string; start_step?: number; end_step?: number; max_results?: number },
+    q: {
+      run_ids: string[];
+      metric_key: string;
+      start_step?: number;
+      end_step?: number;
+      max_results?: number;
+    },
     signal?: AbortSignal,
   ) => request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal),
 

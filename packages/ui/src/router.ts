@@ -56,7 +56,8 @@ export function setParams(
 /** Builds a link target from a path and query parameters, dropping empty ones. */
 export function href(path: string, params: Record<string, string | number | null | undefined> = {}): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== null && v !== undefined && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `${path}?${s}` : path;
 }

@@ -42,7 +42,10 @@ export function chromiumPath(): { path?: string; reason?: string; required: bool
     }).trim();
     found = { path: p, required };
   } catch (error) {
-    found = { reason: `Chromium could not be found or installed (scripts/services/chromium.sh start): ${error}`, required };
+    found = {
+      reason: `Chromium could not be found or installed (scripts/services/chromium.sh start): ${error}`,
+      required,
+    };
   }
   return found;
 }

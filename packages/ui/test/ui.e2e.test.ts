@@ -64,7 +64,12 @@ async function seed(s: Seeder): Promise<Seeded> {
     },
   });
   const baseline = baselineRun.runId;
-  await s.history(baseline, 'loss', Array.from({ length: 300 }, (_, i) => 1 / (1 + i / 30) + (i === 150 ? 0.8 : 0)), t0);
+  await s.history(
+    baseline,
+    'loss',
+    Array.from({ length: 300 }, (_, i) => 1 / (1 + i / 30) + (i === 150 ? 0.8 : 0)),
+    t0,
+  );
   await s.call('POST', 'runs/log-inputs', {
     run_id: baseline,
     datasets: [
@@ -92,7 +97,14 @@ async function seed(s: Seeder): Promise<Seeded> {
     await s.artifact(baselineRun.artifactUri, p, body);
   }
 
-  const sweep = (await s.run(churn, { name: 'sweep', startTime: t0 + 1000, params: { model: 'gbm' }, tags: { team: 'growth' } })).runId;
+  const sweep = (
+    await s.run(churn, {
+      name: 'sweep',
+      startTime: t0 + 1000,
+      params: { model: 'gbm' },
+      tags: { team: 'growth' },
+    })
+  ).runId;
   const trials: string[] = [];
   for (let i = 1; i <= 3; i++) {
     const { runId } = await s.run(churn, {
@@ -104,14 +116,26 @@ async function seed(s: Seeder): Promise<Seeded> {
     });
     trials.push(runId);
   }
-  await s.history(trials[0], 'loss', Array.from({ length: 300 }, (_, i) => 1.2 / (1 + i / 20)), t0);
-  const live = (await s.run(churn, { name: 'live-run', startTime: t0 + 5000, status: 'RUNNING', metrics: { acc: 0.5 } })).runId;
+  await s.history(
+    trials[0],
+    'loss',
+    Array.from({ length: 300 }, (_, i) => 1.2 / (1 + i / 20)),
+    t0,
+  );
+  const live = (
+    await s.run(churn, { name: 'live-run', startTime: t0 + 5000, status: 'RUNNING', metrics: { acc: 0.5 } })
+  ).runId;
 
   const big = await s.experiment('Big sweep');
   const jobs = Array.from({ length: 1500 }, (_, i) => i);
   const worker = async () => {
     for (let i = jobs.shift(); i !== undefined; i = jobs.shift()) {
-      await s.run(big, { name: `big-${String(i).padStart(4, '0')}`, startTime: t0 + i, metrics: { score: i }, params: { i: String(i) } });
+      await s.run(big, {
+        name: `big-${String(i).padStart(4, '0')}`,
+        startTime: t0 + i,
+        metrics: { score: i },
+        params: { i: String(i) },
+      });
     }
   };
   await Promise.all(Array.from({ length: 6 }, worker));
@@ -136,7 +160,9 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
   });
 
   async function open(path: string, opts: { width?: number; height?: number } = {}): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 } });
+    const page = await browser.newPage({
+      viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 },
+    });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('close', () => assert.deepEqual(errors, [], 'the page threw'));
@@ -166,14 +192,28 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(renamed.experiment.name, 'Older project');
 
     page.once('dialog', (d) => d.accept());
-    await page.getByRole('row').filter({ hasText: 'Older project' }).getByRole('button', { name: 'Delete' }).click();
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Older project' })
+      .getByRole('button', { name: 'Delete' })
+      .click();
     await page.getByRole('link', { name: 'Older project' }).waitFor({ state: 'detached' });
-    assert.equal((await seeder.call('GET', 'experiments/get', { experiment_id: s.old })).experiment.lifecycle_stage, 'deleted');
+    assert.equal(
+      (await seeder.call('GET', 'experiments/get', { experiment_id: s.old })).experiment.lifecycle_stage,
+      'deleted',
+    );
     await page.getByText('Deleted', { exact: true }).click();
     await page.waitForURL(/view=DELETED_ONLY/);
-    await page.getByRole('row').filter({ hasText: 'Older project' }).getByRole('button', { name: 'Restore' }).click();
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Older project' })
+      .getByRole('button', { name: 'Restore' })
+      .click();
     await page.getByRole('link', { name: 'Older project' }).waitFor({ state: 'detached' });
-    assert.equal((await seeder.call('GET', 'experiments/get', { experiment_id: s.old })).experiment.lifecycle_stage, 'active');
+    assert.equal(
+      (await seeder.call('GET', 'experiments/get', { experiment_id: s.old })).experiment.lifecycle_stage,
+      'active',
+    );
 
     // A duplicate name shows the server's error; a new name creates and opens the experiment.
     await page.getByText('Active', { exact: true }).click();
@@ -201,13 +241,17 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     // Sorting by a metric column asks the server (order_by in the URL).
     await grid.getByRole('button', { name: 'acc' }).click();
     await page.waitForURL(/order=metrics\.%60acc%60\+DESC/);
-    await page.waitForFunction(
-      () => [...document.querySelectorAll('.vt-row .run-name a')].map((a) => a.textContent).join(',') === 'baseline,live-run,sweep,trial-3,trial-2,trial-1',
-      undefined,
-      { timeout: 5000 },
-    ).catch(async (e) => {
-      throw new Error(`${e.message}: rows ${await page.locator('.vt-row .run-name a').allTextContents()}`);
-    });
+    await page
+      .waitForFunction(
+        () =>
+          [...document.querySelectorAll('.vt-row .run-name a')].map((a) => a.textContent).join(',') ===
+          'baseline,live-run,sweep,trial-3,trial-2,trial-1',
+        undefined,
+        { timeout: 5000 },
+      )
+      .catch(async (e) => {
+        throw new Error(`${e.message}: rows ${await page.locator('.vt-row .run-name a').allTextContents()}`);
+      });
     await grid.getByRole('button', { name: 'acc' }).click();
     await page.waitForURL(/order=metrics\.%60acc%60\+ASC/);
 
@@ -226,14 +270,18 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await filter.press('Enter');
     const error = page.locator('#filter-error');
     await error.waitFor();
-    assert.match(await error.textContent() ?? '', /Invalid|syntax|Expected/i);
+    assert.match((await error.textContent()) ?? '', /Invalid|syntax|Expected/i);
     assert.equal(await filter.getAttribute('aria-invalid'), 'true');
     await screenshot(page, 'runs-filter-error');
     await filter.fill("params.lr = '0.1'");
     await filter.press('Enter');
     // trial-1 matches too; without its parent in the result it is shown at the top level.
     await page.waitForFunction(
-      () => [...document.querySelectorAll('.vt-row .run-name a')].map((a) => a.textContent).sort().join() === 'baseline,trial-1',
+      () =>
+        [...document.querySelectorAll('.vt-row .run-name a')]
+          .map((a) => a.textContent)
+          .sort()
+          .join() === 'baseline,trial-1',
     );
     assert.match(page.url(), /filter=params\.lr/);
     await page.close();
@@ -266,12 +314,18 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     page.once('dialog', (d) => d.accept());
     await page.getByRole('button', { name: 'Delete' }).click();
     await grid.getByRole('link', { name: 'live-run' }).waitFor({ state: 'detached' });
-    assert.equal((await seeder.call('GET', 'runs/get', { run_id: s.live })).run.info.lifecycle_stage, 'deleted');
+    assert.equal(
+      (await seeder.call('GET', 'runs/get', { run_id: s.live })).run.info.lifecycle_stage,
+      'deleted',
+    );
     await page.getByText('Deleted', { exact: true }).click();
     await grid.getByRole('checkbox', { name: 'Select run live-run' }).check();
     await page.getByRole('button', { name: 'Restore' }).click();
     await grid.getByRole('link', { name: 'live-run' }).waitFor({ state: 'detached' });
-    assert.equal((await seeder.call('GET', 'runs/get', { run_id: s.live })).run.info.lifecycle_stage, 'active');
+    assert.equal(
+      (await seeder.call('GET', 'runs/get', { run_id: s.live })).run.info.lifecycle_stage,
+      'active',
+    );
     await page.close();
   });
 
@@ -300,8 +354,13 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
   test('run page: overview, description, params, metrics, tags, datasets', async () => {
     const page = await open(`/runs/${s.baseline}`);
     await page.getByRole('heading', { name: 'baseline', level: 1, exact: true }).waitFor();
-    for (const text of ['FINISHED', 'ada', '/src/train.py (LOCAL)', '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c', '1.1m', '1m 5s']) {
-      if (text === '1.1m') continue;
+    for (const text of [
+      'FINISHED',
+      'ada',
+      '/src/train.py (LOCAL)',
+      '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c',
+      '1m 5s',
+    ]) {
       assert.ok(await page.getByText(text, { exact: true }).first().isVisible(), text);
     }
     // The description is Markdown, rendered without running anything it contains.
@@ -316,7 +375,10 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('.markdown em').waitFor();
     const after = await seeder.call('GET', 'runs/get', { run_id: s.baseline });
-    assert.equal(after.run.data.tags.find((t: any) => t.key === 'mlflow.note.content').value, 'Now with *emphasis*');
+    assert.equal(
+      after.run.data.tags.find((t: any) => t.key === 'mlflow.note.content').value,
+      'Now with *emphasis*',
+    );
 
     // Parent and children links.
     await page.goto(`${server.url}/runs/${s.trials[0]}`);
@@ -355,7 +417,10 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByRole('button', { name: 'Delete tag stage' }).click();
     await page.getByRole('cell', { name: 'production' }).waitFor({ state: 'detached' });
     tags = (await seeder.call('GET', 'runs/get', { run_id: s.baseline })).run.data.tags;
-    assert.equal(tags.find((t: any) => t.key === 'stage'), undefined);
+    assert.equal(
+      tags.find((t: any) => t.key === 'stage'),
+      undefined,
+    );
 
     await page.getByRole('tab', { name: 'Datasets' }).click();
     await page.getByRole('region', { name: 'Dataset customers' }).waitFor();
@@ -376,7 +441,11 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.locator('pre.code').filter({ hasText: 'depth: 6' }).waitFor();
     await tree.getByText('plot.png').click();
     await page.locator('img.preview-image').waitFor();
-    assert.ok(await page.locator('img.preview-image').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 1));
+    assert.ok(
+      await page
+        .locator('img.preview-image')
+        .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 1),
+    );
     await tree.getByText('data').click();
     await tree.getByText('table.csv').click();
     const csv = page.getByRole('table', { name: 'CSV preview' });

@@ -118,9 +118,11 @@ export function uiRoutes(
   const index = build?.files.get('/index.html');
   const serveIndex = (request: FastifyRequest, reply: FastifyReply) => {
     if (!index) {
-      return reply.status(503).type('text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(
-        MISSING_PAGE(dir),
-      );
+      return reply
+        .status(503)
+        .type('text/html; charset=utf-8')
+        .header('Cache-Control', 'no-cache')
+        .send(MISSING_PAGE(dir));
     }
     return send(request, reply, index);
   };

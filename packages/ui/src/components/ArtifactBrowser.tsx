@@ -2,15 +2,16 @@
 import { useState } from 'react';
 import YAML from 'yaml';
 import { api, artifactUrl, type FileInfo } from '../api';
-import { formatBytes } from '../lib/format';
 import { parseCsv } from '../lib/csv';
+import { formatBytes } from '../lib/format';
 import { useLoad } from '../lib/use-load';
 import { setParams } from '../router';
 import { ErrorBox } from './ErrorBox';
 
 const PREVIEW_LIMIT = 2 * 1024 * 1024;
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
-const TEXT = /\.(txt|log|md|py|yaml|yml|json|csv|tsv|xml|cfg|ini|toml|sh|r|js|ts|sql|html)$|(^|\/)(MLmodel|MLproject|requirements\.txt|conda\.yaml)$/i;
+const TEXT =
+  /\.(txt|log|md|py|yaml|yml|json|csv|tsv|xml|cfg|ini|toml|sh|r|js|ts|sql|html)$|(^|\/)(MLmodel|MLproject|requirements\.txt|conda\.yaml)$/i;
 
 function Folder({
   runId,
@@ -34,16 +35,27 @@ function Folder({
     return s;
   });
   if (list.error) return <ErrorBox error={list.error} />;
-  const files = [...(list.data?.files ?? [])].sort((a, b) => Number(b.is_dir) - Number(a.is_dir) || a.path.localeCompare(b.path));
+  const files = [...(list.data?.files ?? [])].sort(
+    (a, b) => Number(b.is_dir) - Number(a.is_dir) || a.path.localeCompare(b.path),
+  );
   if (!list.data) return <div className="muted">Loading…</div>;
   if (files.length === 0 && depth === 0) return <p className="muted">No artifacts.</p>;
   return (
-    <ul className="tree" role={depth === 0 ? 'tree' : 'group'} aria-label={depth === 0 ? 'Artifacts' : undefined}>
+    <ul
+      className="tree"
+      role={depth === 0 ? 'tree' : 'group'}
+      aria-label={depth === 0 ? 'Artifacts' : undefined}
+    >
       {files.map((f) => {
         const name = f.path.split('/').pop();
         const isOpen = open.has(f.path);
         return (
-          <li key={f.path} role="treeitem" aria-expanded={f.is_dir ? isOpen : undefined} aria-selected={f.path === selected}>
+          <li
+            key={f.path}
+            role="treeitem"
+            aria-expanded={f.is_dir ? isOpen : undefined}
+            aria-selected={f.path === selected}
+          >
             <button
               type="button"
               className={`tree-item${f.path === selected ? ' active' : ''}`}
@@ -80,7 +92,11 @@ function CsvTable({ text, separator }: { text: string; separator: string }) {
     <div className="scroll-x">
       <table className="grid compact" aria-label="CSV preview">
         <thead>
-          <tr>{head?.map((h, i) => <th key={i}>{h}</th>)}</tr>
+          <tr>
+            {head?.map((h, i) => (
+              <th key={i}>{h}</th>
+            ))}
+          </tr>
         </thead>
         <tbody>
           {body.map((r, i) => (
@@ -134,9 +150,17 @@ function MlModel({ text }: { text: string }) {
         {signature ? (
           <>
             <dt>Inputs</dt>
-            <dd>{fields(signature.inputs).map((f) => `${f.name ?? '?'}: ${f.type ?? '?'}`).join(', ') || '—'}</dd>
+            <dd>
+              {fields(signature.inputs)
+                .map((f) => `${f.name ?? '?'}: ${f.type ?? '?'}`)
+                .join(', ') || '—'}
+            </dd>
             <dt>Outputs</dt>
-            <dd>{fields(signature.outputs).map((f) => `${f.name ?? '?'}: ${f.type ?? '?'}`).join(', ') || '—'}</dd>
+            <dd>
+              {fields(signature.outputs)
+                .map((f) => `${f.name ?? '?'}: ${f.type ?? '?'}`)
+                .join(', ') || '—'}
+            </dd>
           </>
         ) : null}
       </dl>
@@ -155,14 +179,18 @@ function Preview({ runId, file }: { runId: string; file: FileInfo }) {
     async (signal) => {
       if (isImage || !isText || tooBig) return undefined;
       const r = await fetch(url, { signal });
-      if (!r.ok) throw new Error(`Could not read ${file.path}: ${r.status} ${(await r.text()).slice(0, 200)}`);
+      if (!r.ok)
+        throw new Error(`Could not read ${file.path}: ${r.status} ${(await r.text()).slice(0, 200)}`);
       return r.text();
     },
     [url],
   );
   let body: React.ReactNode;
   if (isImage) body = <img src={url} alt={file.path} className="preview-image" />;
-  else if (tooBig) body = <p className="muted">This file is larger than {formatBytes(PREVIEW_LIMIT)}; download it to view it.</p>;
+  else if (tooBig)
+    body = (
+      <p className="muted">This file is larger than {formatBytes(PREVIEW_LIMIT)}; download it to view it.</p>
+    );
   else if (!isText) body = <p className="muted">No preview for this kind of file.</p>;
   else if (content.error) body = <ErrorBox error={content.error} />;
   else if (content.data === undefined) body = <p className="muted">Loading…</p>;
@@ -208,7 +236,11 @@ export function ArtifactBrowser({ runId, path }: { runId: string; path: string }
           }}
         />
       </nav>
-      {file ? <Preview key={file.path} runId={runId} file={file} /> : <p className="muted">Choose a file to preview it.</p>}
+      {file ? (
+        <Preview key={file.path} runId={runId} file={file} />
+      ) : (
+        <p className="muted">Choose a file to preview it.</p>
+      )}
     </div>
   );
 }

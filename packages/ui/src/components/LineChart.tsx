@@ -47,7 +47,11 @@ export function LineChart(props: LineChartProps) {
     if (!el) return;
     const text = cssVar('--text');
     const grid = cssVar('--grid');
-    const axis: uPlot.Axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const axis: uPlot.Axis = {
+      stroke: text,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1 },
+    };
     let userZoom = false;
     const opts: uPlot.Options = {
       width: Math.max(100, el.clientWidth),
@@ -113,7 +117,9 @@ export function LineChart(props: LineChartProps) {
     if (u.scales.x.min !== min || u.scales.x.max !== max) u.setScale('x', { min, max });
   }, [props.zoom?.[0], props.zoom?.[1]]);
 
-  return <div ref={box} className={compact ? 'chart compact' : 'chart'} role="img" aria-label={props.label} />;
+  return (
+    <div ref={box} className={compact ? 'chart compact' : 'chart'} role="img" aria-label={props.label} />
+  );
 }
 
 function xLabel(kind: LineChartProps['xKind']): string {

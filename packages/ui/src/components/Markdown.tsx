@@ -4,7 +4,10 @@ import { micromark } from 'micromark';
 import { useMemo } from 'react';
 
 export function Markdown({ text }: { text: string }) {
-  const html = useMemo(() => micromark(text, { allowDangerousHtml: false, allowDangerousProtocol: false }), [text]);
+  const html = useMemo(
+    () => micromark(text, { allowDangerousHtml: false, allowDangerousProtocol: false }),
+    [text],
+  );
   // biome-ignore lint/security/noDangerouslySetInnerHtml: micromark's output with raw HTML disabled is escaped
   return <div className="markdown" dangerouslySetInnerHTML={{ __html: html }} />;
 }

@@ -72,26 +72,43 @@ export function VirtualTable(props: VirtualTableProps) {
     if (!el) return;
     const top = headerHeight + r * rowHeight;
     if (top < el.scrollTop + headerHeight) el.scrollTop = top - headerHeight;
-    else if (top + rowHeight > el.scrollTop + el.clientHeight) el.scrollTop = top + rowHeight - el.clientHeight;
+    else if (top + rowHeight > el.scrollTop + el.clientHeight)
+      el.scrollTop = top + rowHeight - el.clientHeight;
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.target !== e.currentTarget) return;
     const page = Math.max(1, Math.floor(view.height / rowHeight) - 1);
-    const keys: Record<string, () => void> = {
-      ArrowDown: () => moveTo(active + 1),
-      ArrowUp: () => moveTo(active - 1),
-      PageDown: () => moveTo(active + page),
-      PageUp: () => moveTo(active - page),
-      Home: () => moveTo(0),
-      End: () => moveTo(rowCount - 1),
-      Enter: () => active >= 0 && props.onOpen?.(active),
-      ' ': () => active >= 0 && props.onToggle?.(active),
-    };
-    const handler = keys[e.key];
-    if (!handler || rowCount === 0) return;
+    if (rowCount === 0) return;
+    switch (e.key) {
+      case 'ArrowDown':
+        moveTo(active + 1);
+        break;
+      case 'ArrowUp':
+        moveTo(active - 1);
+        break;
+      case 'PageDown':
+        moveTo(active + page);
+        break;
+      case 'PageUp':
+        moveTo(active - page);
+        break;
+      case 'Home':
+        moveTo(0);
+        break;
+      case 'End':
+        moveTo(rowCount - 1);
+        break;
+      case 'Enter':
+        if (active >= 0) props.onOpen?.(active);
+        break;
+      case ' ':
+        if (active >= 0) props.onToggle?.(active);
+        break;
+      default:
+        return;
+    }
     e.preventDefault();
-    handler();
   };
 
   const rows: ReactNode[] = [];
@@ -108,7 +125,12 @@ export function VirtualTable(props: VirtualTableProps) {
         onMouseDown={() => setActive(r)}
       >
         {columns.map((c) => (
-          <div key={c.id} role="gridcell" className={`vt-cell ${c.className ?? ''}`} style={{ width: c.width }}>
+          <div
+            key={c.id}
+            role="gridcell"
+            className={`vt-cell ${c.className ?? ''}`}
+            style={{ width: c.width }}
+          >
             {c.cell(r)}
           </div>
         ))}
@@ -117,7 +139,6 @@ export function VirtualTable(props: VirtualTableProps) {
   }
 
   return (
-    // biome-ignore lint/a11y/useSemanticElements: a <table> cannot be windowed; this is an ARIA grid
     <div
       ref={scroller}
       className="vt"

@@ -52,7 +52,10 @@ export function columnLabel(c: ColumnId): string {
 }
 
 /** Per-run lookups of metrics, params and tags, built once per run object. */
-const indexCache = new WeakMap<Run, { metrics: Map<string, number>; params: Map<string, string>; tags: Map<string, string> }>();
+const indexCache = new WeakMap<
+  Run,
+  { metrics: Map<string, number>; params: Map<string, string>; tags: Map<string, string> }
+>();
 export function runIndex(run: Run) {
   let idx = indexCache.get(run);
   if (!idx) {

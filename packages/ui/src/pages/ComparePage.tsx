@@ -12,7 +12,7 @@ import { useLoad } from '../lib/use-load';
 import { href, type Route, setParams } from '../router';
 
 /** A compared value's id: "param:lr" or "metric:acc". */
-function valueOf(run: Run, id: string): string | undefined {
+function runValue(run: Run, id: string): string | undefined {
   const idx = runIndex(run);
   if (id.startsWith('param:')) return idx.params.get(id.slice(6));
   if (id.startsWith('metric:')) {
@@ -22,10 +22,20 @@ function valueOf(run: Run, id: string): string | undefined {
   return undefined;
 }
 
-function DiffTable({ runs, ids, title, onlyDiff }: { runs: Run[]; ids: string[]; title: string; onlyDiff: boolean }) {
+function DiffTable({
+  runs,
+  ids,
+  title,
+  onlyDiff,
+}: {
+  runs: Run[];
+  ids: string[];
+  title: string;
+  onlyDiff: boolean;
+}) {
   const rows = ids
     .map((id) => {
-      const values = runs.map((r) => valueOf(r, id));
+      const values = runs.map((r) => runValue(r, id));
       const differs = new Set(values.map((v) => v ?? '\u0000')).size > 1;
       return { id, values, differs };
     })
@@ -41,7 +51,9 @@ function DiffTable({ runs, ids, title, onlyDiff }: { runs: Run[]; ids: string[];
               {runs.map((r, i) => (
                 <th key={r.info.run_id}>
                   <span className="swatch" style={{ background: colorAt(i) }} />
-                  <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>{r.info.run_name || r.info.run_id}</Link>
+                  <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>
+                    {r.info.run_name || r.info.run_id}
+                  </Link>
                 </th>
               ))}
             </tr>
@@ -55,7 +67,13 @@ function DiffTable({ runs, ids, title, onlyDiff }: { runs: Run[]; ids: string[];
                 </td>
                 {row.values.map((v, i) => (
                   <td key={runs[i].info.run_id} className={row.id.startsWith('metric:') ? 'num' : undefined}>
-                    {v === undefined ? <span className="muted">—</span> : row.id.startsWith('metric:') ? formatNumber(Number(v)) : v}
+                    {v === undefined ? (
+                      <span className="muted">—</span>
+                    ) : row.id.startsWith('metric:') ? (
+                      formatNumber(Number(v))
+                    ) : (
+                      v
+                    )}
                   </td>
                 ))}
               </tr>
@@ -68,7 +86,17 @@ function DiffTable({ runs, ids, title, onlyDiff }: { runs: Run[]; ids: string[];
   );
 }
 
-function ValueSelect({ label, value, options, onChange }: { label: string; value: string; options: string[]; onChange(v: string): void }) {
+function ValueSelect({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  options: string[];
+  onChange(v: string): void;
+}) {
   return (
     <label>
       {label}{' '}
@@ -98,9 +126,13 @@ export function ComparePage({ route }: { route: Route }) {
   const axes = axesParam !== null ? axesParam.split(',').filter((a) => all.includes(a)) : all.slice(0, 6);
 
   const points = list.flatMap((r, i) => {
-    const xv = Number(valueOf(r, x));
-    const yv = Number(valueOf(r, y));
-    const ok = valueOf(r, x) !== undefined && valueOf(r, y) !== undefined && Number.isFinite(xv) && Number.isFinite(yv);
+    const xv = Number(runValue(r, x));
+    const yv = Number(runValue(r, y));
+    const ok =
+      runValue(r, x) !== undefined &&
+      runValue(r, y) !== undefined &&
+      Number.isFinite(xv) &&
+      Number.isFinite(yv);
     return ok ? [{ x: xv, y: yv, label: r.info.run_name || r.info.run_id, color: colorAt(i) }] : [];
   });
 
@@ -108,14 +140,20 @@ export function ComparePage({ route }: { route: Route }) {
     <main className="page page-wide">
       <div className="page-head">
         <h1>Compare {runIds.length} runs</h1>
-        {list[0] ? <Link href={href('/metrics', { runs: runIds.join(',') })}>Chart their metrics</Link> : null}
+        {list[0] ? (
+          <Link href={href('/metrics', { runs: runIds.join(',') })}>Chart their metrics</Link>
+        ) : null}
       </div>
       <ErrorBox error={runs.error} />
       {runs.loading && !runs.data ? <p className="muted">Loading…</p> : null}
       {list.length ? (
         <>
           <label className="check">
-            <input type="checkbox" checked={onlyDiff} onChange={(e) => setParams({ diff: e.target.checked ? '1' : null })} />
+            <input
+              type="checkbox"
+              checked={onlyDiff}
+              onChange={(e) => setParams({ diff: e.target.checked ? '1' : null })}
+            />
             Only show differences
           </label>
           <DiffTable runs={list} ids={paramIds} title="Parameters" onlyDiff={onlyDiff} />
@@ -138,7 +176,10 @@ export function ComparePage({ route }: { route: Route }) {
                     type="checkbox"
                     checked={axes.includes(id)}
                     onChange={(e) =>
-                      setParams({ axes: (e.target.checked ? [...axes, id] : axes.filter((a) => a !== id)).join(',') || ',' })
+                      setParams({
+                        axes:
+                          (e.target.checked ? [...axes, id] : axes.filter((a) => a !== id)).join(',') || ',',
+                      })
                     }
                   />
                   {id.replace(':', ': ')}
@@ -146,7 +187,10 @@ export function ComparePage({ route }: { route: Route }) {
               ))}
             </fieldset>
             <ParallelCoordinates
-              axes={axes.map((id) => ({ label: id.slice(id.indexOf(':') + 1), values: list.map((r) => valueOf(r, id)) }))}
+              axes={axes.map((id) => ({
+                label: id.slice(id.indexOf(':') + 1),
+                values: list.map((r) => runValue(r, id)),
+              }))}
               runs={list.map((r, i) => ({ label: r.info.run_name || r.info.run_id, color: colorAt(i) }))}
             />
           </section>

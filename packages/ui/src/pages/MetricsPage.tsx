@@ -59,7 +59,9 @@ export function toSeries(
     if (x === 'step') list.sort((a, b) => a.step - b.step || a.timestamp - b.timestamp);
     else list.sort((a, b) => a.timestamp - b.timestamp);
     const t0 = list[0].timestamp;
-    const xs = list.map((p) => (x === 'step' ? p.step : x === 'time' ? p.timestamp / 1000 : (p.timestamp - t0) / 1000));
+    const xs = list.map((p) =>
+      x === 'step' ? p.step : x === 'time' ? p.timestamp / 1000 : (p.timestamp - t0) / 1000,
+    );
     // Values arrive as numbers, or as "NaN"/"Infinity" strings for non-finite ones.
     let ys = list.map((p) => {
       const v = Number(p.value);
@@ -72,7 +74,8 @@ export function toSeries(
 }
 
 export function MetricsPage({ route }: { route: Route }) {
-  const runIds = (route.params.get('runs') ?? '').split(',').filter(Boolean);
+  const runsText = route.params.get('runs') ?? '';
+  const runIds = useMemo(() => runsText.split(',').filter(Boolean), [runsText]);
   const x = (route.params.get('x') as XAxis | null) ?? 'step';
   const weight = Math.min(0.99, Math.max(0, Number(route.params.get('smooth') ?? 0) || 0));
   const log = route.params.get('log') === '1';
@@ -84,7 +87,7 @@ export function MetricsPage({ route }: { route: Route }) {
       : undefined;
   }, [zoomText]);
 
-  const runs = useLoad(() => loadRuns(runIds), [runIds.join(',')]);
+  const runs = useLoad(() => loadRuns(runIds), [runIds]);
   const keys = useMemo(() => discoverKeys(runs.data ?? []).metric, [runs.data]);
   const key = route.params.get('key') ?? keys[0] ?? '';
   const names = useMemo(
@@ -95,11 +98,11 @@ export function MetricsPage({ route }: { route: Route }) {
   const stepRange = x === 'step' ? zoom : undefined;
   const history = useLoad(
     (signal) => (key ? loadHistories(runIds, key, stepRange, signal) : Promise.resolve([])),
-    [runIds.join(','), key, stepRange?.[0], stepRange?.[1]],
+    [runIds, key, stepRange],
   );
   const series = useMemo(
     () => toSeries(history.data ?? [], runIds, names, x, weight, log),
-    [history.data, runIds.join(','), names, x, weight, log],
+    [history.data, runIds, names, x, weight, log],
   );
 
   return (
@@ -109,10 +112,14 @@ export function MetricsPage({ route }: { route: Route }) {
         <span className="muted">{runIds.length} run(s)</span>
       </div>
       <ErrorBox error={runs.error ?? history.error} />
-      <div className="toolbar" role="group" aria-label="Chart settings">
+      <fieldset className="toolbar plain" aria-label="Chart settings">
         <label>
           Metric{' '}
-          <select aria-label="Metric" value={key} onChange={(e) => setParams({ key: e.target.value, zoom: null })}>
+          <select
+            aria-label="Metric"
+            value={key}
+            onChange={(e) => setParams({ key: e.target.value, zoom: null })}
+          >
             {keys.map((k) => (
               <option key={k} value={k}>
                 {k}
@@ -122,7 +129,11 @@ export function MetricsPage({ route }: { route: Route }) {
         </label>
         <label>
           X axis{' '}
-          <select aria-label="X axis" value={x} onChange={(e) => setParams({ x: e.target.value === 'step' ? null : e.target.value, zoom: null })}>
+          <select
+            aria-label="X axis"
+            value={x}
+            onChange={(e) => setParams({ x: e.target.value === 'step' ? null : e.target.value, zoom: null })}
+          >
             <option value="step">Step</option>
             <option value="time">Wall time</option>
             <option value="relative">Relative time</option>
@@ -143,7 +154,11 @@ export function MetricsPage({ route }: { route: Route }) {
           <output>{weight.toFixed(2)}</output>
         </label>
         <label className="check">
-          <input type="checkbox" checked={log} onChange={(e) => setParams({ log: e.target.checked ? '1' : null })} />
+          <input
+            type="checkbox"
+            checked={log}
+            onChange={(e) => setParams({ log: e.target.checked ? '1' : null })}
+          />
           Log scale
         </label>
         {zoom ? (
@@ -151,7 +166,7 @@ export function MetricsPage({ route }: { route: Route }) {
             Reset zoom
           </button>
         ) : null}
-      </div>
+      </fieldset>
       {key ? (
         <LineChart
           label={`${key} of ${runIds.length} runs`}
@@ -172,7 +187,9 @@ export function MetricsPage({ route }: { route: Route }) {
         {(runs.data ?? []).map((r, i) => (
           <li key={r.info.run_id}>
             <span className="swatch" style={{ background: colorAt(i) }} />
-            <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>{r.info.run_name || r.info.run_id}</Link>
+            <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>
+              {r.info.run_name || r.info.run_id}
+            </Link>
           </li>
         ))}
       </ul>

@@ -5,14 +5,23 @@ import { ErrorBox } from '../components/ErrorBox';
 import { LineChart } from '../components/LineChart';
 import { Link } from '../components/Link';
 import { Markdown } from '../components/Markdown';
-import { colorAt } from '../lib/palette';
 import { formatDuration, formatNumber, formatTime } from '../lib/format';
+import { colorAt } from '../lib/palette';
 import { useLoad } from '../lib/use-load';
 import { href, type Route, setParams } from '../router';
 
 const TABS = ['overview', 'params', 'metrics', 'tags', 'datasets', 'artifacts'] as const;
 type Tab = (typeof TABS)[number];
 const NOTE = 'mlflow.note.content';
+
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
 
 function Overview({ run, onChanged }: { run: Run; onChanged(): void }) {
   const info = run.info;
@@ -30,48 +39,47 @@ function Overview({ run, onChanged }: { run: Run; onChanged(): void }) {
   );
   const source = tagValue(run, 'mlflow.source.name');
   const commit = tagValue(run, 'mlflow.source.git.commit');
-  const facts: [string, React.ReactNode][] = [
-    ['Status', <span className={`status status-${info.status.toLowerCase()}`}>{info.status}</span>],
-    ['Run ID', <span className="mono">{info.run_id}</span>],
-    ['Experiment', <Link href={href('/runs', { ids: info.experiment_id })}>{info.experiment_id}</Link>],
-    ['Started', formatTime(info.start_time)],
-    ['Ended', formatTime(info.end_time) || '—'],
-    ['Duration', formatDuration(info.start_time, info.end_time)],
-    ['User', info.user_id || tagValue(run, 'mlflow.user') || '—'],
-    ['Source', source ? `${source} (${tagValue(run, 'mlflow.source.type') ?? 'unknown type'})` : '—'],
-    ['Git commit', commit ? <span className="mono">{commit}</span> : '—'],
-    ['Lifecycle', info.lifecycle_stage],
-    ['Artifact URI', <span className="mono">{info.artifact_uri}</span>],
-    [
-      'Parent run',
-      parentId ? <Link href={`/runs/${encodeURIComponent(parentId)}`}>{parentId}</Link> : '—',
-    ],
-    [
-      'Child runs',
-      children.data?.length ? (
-        <ul className="inline-list">
-          {children.data.map((c) => (
-            <li key={c.info.run_id}>
-              <Link href={`/runs/${encodeURIComponent(c.info.run_id)}`}>{c.info.run_name || c.info.run_id}</Link>
-            </li>
-          ))}
-        </ul>
-      ) : children.loading ? (
-        '…'
-      ) : (
-        '—'
-      ),
-    ],
-  ];
+  const childList = children.data?.length ? (
+    <ul className="inline-list">
+      {children.data.map((c) => (
+        <li key={c.info.run_id}>
+          <Link href={`/runs/${encodeURIComponent(c.info.run_id)}`}>{c.info.run_name || c.info.run_id}</Link>
+        </li>
+      ))}
+    </ul>
+  ) : children.loading ? (
+    '…'
+  ) : (
+    '—'
+  );
   return (
     <>
       <dl className="facts">
-        {facts.map(([k, v]) => (
-          <div key={k} className="fact">
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
+        <Fact label="Status">
+          <span className={`status status-${info.status.toLowerCase()}`}>{info.status}</span>
+        </Fact>
+        <Fact label="Run ID">
+          <span className="mono">{info.run_id}</span>
+        </Fact>
+        <Fact label="Experiment">
+          <Link href={href('/runs', { ids: info.experiment_id })}>{info.experiment_id}</Link>
+        </Fact>
+        <Fact label="Started">{formatTime(info.start_time)}</Fact>
+        <Fact label="Ended">{formatTime(info.end_time) || '—'}</Fact>
+        <Fact label="Duration">{formatDuration(info.start_time, info.end_time)}</Fact>
+        <Fact label="User">{info.user_id || tagValue(run, 'mlflow.user') || '—'}</Fact>
+        <Fact label="Source">
+          {source ? `${source} (${tagValue(run, 'mlflow.source.type') ?? 'unknown type'})` : '—'}
+        </Fact>
+        <Fact label="Git commit">{commit ? <span className="mono">{commit}</span> : '—'}</Fact>
+        <Fact label="Lifecycle">{info.lifecycle_stage}</Fact>
+        <Fact label="Artifact URI">
+          <span className="mono">{info.artifact_uri}</span>
+        </Fact>
+        <Fact label="Parent run">
+          {parentId ? <Link href={`/runs/${encodeURIComponent(parentId)}`}>{parentId}</Link> : '—'}
+        </Fact>
+        <Fact label="Child runs">{childList}</Fact>
       </dl>
       <Description run={run} onChanged={onChanged} />
     </>
@@ -133,7 +141,13 @@ function KeyValueTable({ rows, label }: { rows: { key: string; value: string }[]
   const shown = rows.filter((r) => r.key.toLowerCase().includes(q.toLowerCase()));
   return (
     <>
-      <input type="search" placeholder={`Find ${label.toLowerCase()}`} aria-label={`Find ${label.toLowerCase()}`} value={q} onChange={(e) => setQ(e.target.value)} />
+      <input
+        type="search"
+        placeholder={`Find ${label.toLowerCase()}`}
+        aria-label={`Find ${label.toLowerCase()}`}
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+      />
       <table className="grid" aria-label={label}>
         <thead>
           <tr>
@@ -157,7 +171,8 @@ function KeyValueTable({ rows, label }: { rows: { key: string; value: string }[]
 
 function Sparkline({ runId, metricKey }: { runId: string; metricKey: string }) {
   const history = useLoad(
-    (signal) => api.metricHistoryInterval({ run_ids: [runId], metric_key: metricKey, max_results: 200 }, signal),
+    (signal) =>
+      api.metricHistoryInterval({ run_ids: [runId], metric_key: metricKey, max_results: 200 }, signal),
     [runId, metricKey],
   );
   const points = history.data?.metrics ?? [];
@@ -244,7 +259,11 @@ function Tags({ run, onChanged }: { run: Run; onChanged(): void }) {
       </div>
       <ErrorBox error={error} />
       {editing ? (
-        <form className="inline-form card" onSubmit={save} aria-label={editing.isNew ? 'New tag' : `Edit tag ${editing.key}`}>
+        <form
+          className="inline-form card"
+          onSubmit={save}
+          aria-label={editing.isNew ? 'New tag' : `Edit tag ${editing.key}`}
+        >
           <input
             aria-label="Tag key"
             placeholder="key"
@@ -254,7 +273,12 @@ function Tags({ run, onChanged }: { run: Run; onChanged(): void }) {
             autoFocus
             onChange={(e) => setEditing({ ...editing, key: e.target.value })}
           />
-          <input aria-label="Tag value" placeholder="value" value={editing.value} onChange={(e) => setEditing({ ...editing, value: e.target.value })} />
+          <input
+            aria-label="Tag value"
+            placeholder="value"
+            value={editing.value}
+            onChange={(e) => setEditing({ ...editing, value: e.target.value })}
+          />
           <button type="submit" disabled={!editing.key}>
             Save
           </button>
@@ -277,7 +301,12 @@ function Tags({ run, onChanged }: { run: Run; onChanged(): void }) {
               <td className="mono">{t.key}</td>
               <td className="wrap">{t.value}</td>
               <td className="actions">
-                <button type="button" className="ghost" aria-label={`Edit tag ${t.key}`} onClick={() => setEditing({ key: t.key, value: t.value, isNew: false })}>
+                <button
+                  type="button"
+                  className="ghost"
+                  aria-label={`Edit tag ${t.key}`}
+                  onClick={() => setEditing({ key: t.key, value: t.value, isNew: false })}
+                >
                   Edit
                 </button>
                 <button
@@ -303,8 +332,12 @@ function Datasets({ run }: { run: Run }) {
   if (inputs.length === 0) return <p className="muted">No datasets were logged for this run.</p>;
   return (
     <div className="stack">
-      {inputs.map((d, i) => (
-        <section key={`${d.dataset.name}-${d.dataset.digest}-${i}`} className="card" aria-label={`Dataset ${d.dataset.name}`}>
+      {inputs.map((d) => (
+        <section
+          key={`${d.dataset.name}-${d.dataset.digest}-${d.tags?.map((t) => t.value).join() ?? ''}`}
+          className="card"
+          aria-label={`Dataset ${d.dataset.name}`}
+        >
           <h3>
             {d.dataset.name} <span className="muted mono">{d.dataset.digest}</span>
           </h3>
@@ -363,7 +396,10 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
     const timer = setInterval(run.reload, 3000);
     return () => clearInterval(timer);
   }, [running, run.reload]);
-  const params = useMemo(() => [...(data?.data.params ?? [])].sort((a, b) => a.key.localeCompare(b.key)), [data]);
+  const params = useMemo(
+    () => [...(data?.data.params ?? [])].sort((a, b) => a.key.localeCompare(b.key)),
+    [data],
+  );
 
   return (
     <main className="page">
@@ -372,13 +408,17 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
         {data ? (
           <>
             {' / '}
-            <Link href={href('/runs', { ids: data.info.experiment_id })}>Experiment {data.info.experiment_id}</Link>
+            <Link href={href('/runs', { ids: data.info.experiment_id })}>
+              Experiment {data.info.experiment_id}
+            </Link>
           </>
         ) : null}
       </nav>
       <div className="page-head">
         <h1>{data?.info.run_name || runId}</h1>
-        {data ? <span className={`status status-${data.info.status.toLowerCase()}`}>{data.info.status}</span> : null}
+        {data ? (
+          <span className={`status status-${data.info.status.toLowerCase()}`}>{data.info.status}</span>
+        ) : null}
       </div>
       <ErrorBox error={run.error} />
       <div className="tabs" role="tablist" aria-label="Run sections">
@@ -392,11 +432,18 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
             onClick={() => setParams({ tab: t === 'overview' ? null : t, path: null })}
             onKeyDown={(e) => {
               const i = TABS.indexOf(t);
-              const next = e.key === 'ArrowRight' ? TABS[(i + 1) % TABS.length] : e.key === 'ArrowLeft' ? TABS[(i + TABS.length - 1) % TABS.length] : undefined;
+              const next =
+                e.key === 'ArrowRight'
+                  ? TABS[(i + 1) % TABS.length]
+                  : e.key === 'ArrowLeft'
+                    ? TABS[(i + TABS.length - 1) % TABS.length]
+                    : undefined;
               if (next) {
                 e.preventDefault();
                 setParams({ tab: next === 'overview' ? null : next, path: null });
-                requestAnimationFrame(() => (document.querySelector('[role=tab][aria-selected=true]') as HTMLElement | null)?.focus());
+                requestAnimationFrame(() =>
+                  (document.querySelector('[role=tab][aria-selected=true]') as HTMLElement | null)?.focus(),
+                );
               }
             }}
           >
@@ -411,7 +458,9 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
           {tab === 'metrics' ? <Metrics run={data} /> : null}
           {tab === 'tags' ? <Tags run={data} onChanged={run.reload} /> : null}
           {tab === 'datasets' ? <Datasets run={data} /> : null}
-          {tab === 'artifacts' ? <ArtifactBrowser runId={runId} path={route.params.get('path') ?? ''} /> : null}
+          {tab === 'artifacts' ? (
+            <ArtifactBrowser runId={runId} path={route.params.get('path') ?? ''} />
+          ) : null}
         </div>
       ) : run.loading ? (
         <p className="muted">Loading…</p>

@@ -7,7 +7,6 @@ import { type Column, VirtualTable } from '../components/VirtualTable';
 import {
   ATTRIBUTES,
   cellText,
-  columnIdString,
   columnLabel,
   DEFAULT_ATTRIBUTES,
   discoverKeys,
@@ -60,7 +59,7 @@ function useRuns(ids: string[], filter: string, orderBy: string, view: ViewType,
       if (!controller.signal.aborted) setState((s) => ({ ...s, done: true, error }));
     });
     return () => controller.abort();
-  }, [ids.join(','), filter, orderBy, view, reloadTick]);
+  }, [ids, filter, orderBy, view, reloadTick]);
   return [state, setState] as const;
 }
 
@@ -99,7 +98,7 @@ function FilterBox({ filter, error }: { filter: string; error?: Error }) {
   };
   const syntax = error instanceof ApiError && error.code === 'INVALID_PARAMETER_VALUE';
   return (
-    <form className="filter" onSubmit={submit} role="search">
+    <form className="filter" onSubmit={submit} aria-label="Filter runs">
       <input
         ref={input}
         type="search"
@@ -135,7 +134,8 @@ const STATUS_ICON: Record<string, string> = {
 };
 
 export function RunsPage({ route }: { route: Route }) {
-  const ids = (route.params.get('ids') ?? '').split(',').filter(Boolean);
+  const idsText = route.params.get('ids') ?? '';
+  const ids = useMemo(() => idsText.split(',').filter(Boolean), [idsText]);
   const filter = route.params.get('filter') ?? '';
   const orderBy = route.params.get('order') ?? '';
   const view = (route.params.get('view') as ViewType | null) ?? 'ACTIVE_ONLY';
@@ -148,7 +148,7 @@ export function RunsPage({ route }: { route: Route }) {
 
   const experiments = useLoad(
     () => Promise.all(ids.map((id) => api.getExperiment(id).then((r) => r.experiment))),
-    [ids.join(',')],
+    [ids],
   );
 
   // Columns: from the URL when the link names them, else the user's last choice for these experiments.
@@ -163,7 +163,7 @@ export function RunsPage({ route }: { route: Route }) {
       ...keys.metric.slice(0, 4).map((k) => `metric:${k}`),
       ...keys.param.slice(0, 3).map((k) => `param:${k}`),
     ];
-  }, [urlCols, ids.join(','), keys]);
+  }, [urlCols, ids, keys]);
   const setColumns = (next: string[]) => {
     try {
       localStorage.setItem(storageKey(ids), JSON.stringify(next));
@@ -174,16 +174,14 @@ export function RunsPage({ route }: { route: Route }) {
   };
 
   // Live status: while any loaded run is RUNNING, ask for those runs again every few seconds.
-  const running = useMemo(
-    () =>
-      loading.runs
-        .filter((r) => r.info.status === 'RUNNING')
-        .map((r) => r.info.run_id)
-        .slice(0, 100),
-    [loading.runs],
-  );
+  const runningKey = loading.runs
+    .filter((r) => r.info.status === 'RUNNING')
+    .map((r) => r.info.run_id)
+    .slice(0, 100)
+    .join(',');
   useEffect(() => {
-    if (running.length === 0) return;
+    if (!runningKey) return;
+    const running = runningKey.split(',');
     const timer = setInterval(async () => {
       setNow(Date.now());
       try {
@@ -200,7 +198,7 @@ export function RunsPage({ route }: { route: Route }) {
       }
     }, POLL_MS);
     return () => clearInterval(timer);
-  }, [running.join(','), ids.join(',')]);
+  }, [runningKey, ids, setLoading]);
 
   const rows = useMemo(() => flattenRunTree(loading.runs, expanded), [loading.runs, expanded]);
   const [sortKey, sortDir] = orderBy.endsWith(' ASC')
@@ -228,9 +226,7 @@ export function RunsPage({ route }: { route: Route }) {
           type="checkbox"
           aria-label="Select all shown runs"
           checked={allSelected}
-          onChange={() =>
-            setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.run.info.run_id)))
-          }
+          onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.run.info.run_id)))}
         />
       ),
       cell: (i) => (
@@ -405,7 +401,14 @@ export function RunsPage({ route }: { route: Route }) {
           </button>
         ) : null}
       </div>
-      <ErrorBox error={actionError ?? (loading.error instanceof ApiError && loading.error.code === 'INVALID_PARAMETER_VALUE' ? undefined : loading.error)} />
+      <ErrorBox
+        error={
+          actionError ??
+          (loading.error instanceof ApiError && loading.error.code === 'INVALID_PARAMETER_VALUE'
+            ? undefined
+            : loading.error)
+        }
+      />
       <VirtualTable
         label="Runs"
         columns={columns}
