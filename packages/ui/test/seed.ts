@@ -79,7 +79,7 @@ export class Seeder {
     const base = artifactUri.replace(/^mlflow-artifacts:\/?/, '');
     const r = await fetch(`${this.url}/api/2.0/mlflow-artifacts/artifacts/${base}/${relPath}`, {
       method: 'PUT',
-      body,
+      body: typeof body === 'string' ? body : new Uint8Array(body),
     });
     assert.equal(r.status, 200, await r.text());
   }

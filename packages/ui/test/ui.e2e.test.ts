@@ -244,8 +244,9 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page
       .waitForFunction(
         () =>
-          [...document.querySelectorAll('.vt-row .run-name a')].map((a) => a.textContent).join(',') ===
-          'baseline,live-run,sweep,trial-3,trial-2,trial-1',
+          Array.from(document.querySelectorAll('.vt-row .run-name a'))
+            .map((a) => a.textContent)
+            .join(',') === 'baseline,live-run,sweep,trial-3,trial-2,trial-1',
         undefined,
         { timeout: 5000 },
       )
@@ -278,7 +279,7 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     // trial-1 matches too; without its parent in the result it is shown at the top level.
     await page.waitForFunction(
       () =>
-        [...document.querySelectorAll('.vt-row .run-name a')]
+        Array.from(document.querySelectorAll('.vt-row .run-name a'))
           .map((a) => a.textContent)
           .sort()
           .join() === 'baseline,trial-1',

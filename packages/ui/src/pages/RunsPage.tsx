@@ -30,6 +30,7 @@ interface Loading {
 /** Loads every matching run: a small first page for a fast first paint, then large pages. */
 function useRuns(ids: string[], filter: string, orderBy: string, view: ViewType, reloadTick: number) {
   const [state, setState] = useState<Loading>({ runs: [], done: false });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reloadTick is a reload trigger, not an input
   useEffect(() => {
     const controller = new AbortController();
     setState({ runs: [], done: false });
@@ -59,6 +60,7 @@ function useRuns(ids: string[], filter: string, orderBy: string, view: ViewType,
       if (!controller.signal.aborted) setState((s) => ({ ...s, done: true, error }));
     });
     return () => controller.abort();
+    // reloadTick is not read: changing it (after a delete or restore) reloads the list.
   }, [ids, filter, orderBy, view, reloadTick]);
   return [state, setState] as const;
 }
