@@ -30,10 +30,14 @@ const USAGE = 'usage: tsx bench/ui.ts [--runs N] [--points N] [--repeat N] [--di
 
 const options = { runs: 10_000, points: 1_000_000, repeat: 5, dir: '/tmp/mlflow-ts-bench-ui' };
 const cli = commandLine('bench/ui.ts', USAGE);
-cli.parse(process.argv.slice(2), { runs: 'string', points: 'string', repeat: 'string', dir: 'string' }, (name, value, flag) => {
-  if (name === 'dir') options.dir = value;
-  else options[name as 'runs' | 'points' | 'repeat'] = cli.count(flag, value);
-});
+cli.parse(
+  process.argv.slice(2),
+  { runs: 'string', points: 'string', repeat: 'string', dir: 'string' },
+  (name, value, flag) => {
+    if (name === 'dir') options.dir = value;
+    else options[name as 'runs' | 'points' | 'repeat'] = cli.count(flag, value);
+  },
+);
 const log = (s: string) => console.error(`bench/ui: ${s}`);
 
 /** Inserts the runs and the long history straight into the store (the REST API would take minutes). */
@@ -45,13 +49,23 @@ async function seed(uri: string): Promise<void> {
   const now = Date.now();
   const insert = async (trx: any, table: string, values: Record<string, unknown>[]) => {
     const per = Math.floor(30_000 / Object.keys(values[0]).length);
-    for (let i = 0; i < values.length; i += per) await trx.insertInto(table).values(values.slice(i, i + per)).execute();
+    for (let i = 0; i < values.length; i += per)
+      await trx
+        .insertInto(table)
+        .values(values.slice(i, i + per))
+        .execute();
   };
   const experiment = (name: string) =>
     db.writer.run(async (trx: any) => {
       const row = await trx
         .insertInto('experiments')
-        .values({ name, lifecycle_stage: 'active', creation_time: now, last_update_time: now, artifact_location: `mlflow-artifacts:/${name}` })
+        .values({
+          name,
+          lifecycle_stage: 'active',
+          creation_time: now,
+          last_update_time: now,
+          artifact_location: `mlflow-artifacts:/${name}`,
+        })
         .returning('experiment_id')
         .executeTakeFirstOrThrow();
       return Number(row.experiment_id);
@@ -71,18 +85,29 @@ async function seed(uri: string): Promise<void> {
   });
   const hex = (i: number) => i.toString(16).padStart(32, '0');
   for (let from = 0; from < options.runs; from += 2000) {
-    const runs = [];
-    const params = [];
-    const tags = [];
-    const metrics = [];
+    const runs: Record<string, unknown>[] = [];
+    const params: Record<string, unknown>[] = [];
+    const tags: Record<string, unknown>[] = [];
+    const metrics: Record<string, unknown>[] = [];
     for (let i = from; i < Math.min(options.runs, from + 2000); i++) {
       const id = hex(i + 1);
       const start = now - (options.runs - i) * 1000;
       runs.push(runRow(id, runsExp, `run-${i}`, start));
-      tags.push({ run_uuid: id, key: 'mlflow.runName', value: `run-${i}` }, { run_uuid: id, key: 'team', value: `team-${i % 7}` });
-      for (let k = 0; k < 4; k++) params.push({ run_uuid: id, key: `p${k}`, value: String((i * (k + 3)) % 97) });
+      tags.push(
+        { run_uuid: id, key: 'mlflow.runName', value: `run-${i}` },
+        { run_uuid: id, key: 'team', value: `team-${i % 7}` },
+      );
       for (let k = 0; k < 4; k++)
-        metrics.push({ run_uuid: id, key: `m${k}`, value: ((i * (k + 7)) % 1000) / 1000, timestamp: start, step: 0, is_nan: 0 });
+        params.push({ run_uuid: id, key: `p${k}`, value: String((i * (k + 3)) % 97) });
+      for (let k = 0; k < 4; k++)
+        metrics.push({
+          run_uuid: id,
+          key: `m${k}`,
+          value: ((i * (k + 7)) % 1000) / 1000,
+          timestamp: start,
+          step: 0,
+          is_nan: 0,
+        });
     }
     await db.writer.run(async (trx: any) => {
       await insert(trx, 'runs', runs);
@@ -99,16 +124,25 @@ async function seed(uri: string): Promise<void> {
   });
   let last: Record<string, unknown> = {};
   for (let from = 0; from < options.points; from += 50_000) {
-    const points = [];
+    const points: Record<string, unknown>[] = [];
     for (let step = from; step < Math.min(options.points, from + 50_000); step++) {
-      last = { run_uuid: historyRun, key: 'loss', value: 1 / (1 + step / 1000) + ((step * 7919) % 100) / 10_000, timestamp: now - (options.points - step) * 1000, step, is_nan: 0 };
+      last = {
+        run_uuid: historyRun,
+        key: 'loss',
+        value: 1 / (1 + step / 1000) + ((step * 7919) % 100) / 10_000,
+        timestamp: now - (options.points - step) * 1000,
+        step,
+        is_nan: 0,
+      };
       points.push(last);
     }
     await db.writer.run((trx: any) => insert(trx, 'metrics', points));
   }
   await db.writer.run((trx: any) => insert(trx, 'latest_metrics', [last]));
   await store.close();
-  log(`seeded ${options.runs} runs and a ${options.points}-point history in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `seeded ${options.runs} runs and a ${options.points}-point history in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 function freePort(): Promise<number> {
@@ -126,7 +160,16 @@ async function startServer(uri: string): Promise<{ url: string; child: ChildProc
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, 'packages/server/bin/mlflow-ts.js'), 'server', '--backend-store-uri', uri, '--port', String(port), '--artifacts-destination', path.join(options.dir, 'artifacts')],
+    [
+      path.join(ROOT, 'packages/server/bin/mlflow-ts.js'),
+      'server',
+      '--backend-store-uri',
+      uri,
+      '--port',
+      String(port),
+      '--artifacts-destination',
+      path.join(options.dir, 'artifacts'),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -143,7 +186,11 @@ async function startServer(uri: string): Promise<{ url: string; child: ChildProc
 }
 
 async function api(url: string, endpoint: string, body: unknown): Promise<any> {
-  const r = await fetch(`${url}/api/2.0/mlflow/${endpoint}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${url}/api/2.0/mlflow/${endpoint}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!r.ok) throw new Error(`${endpoint}: ${r.status} ${await r.text()}`);
   return r.json();
 }
@@ -158,37 +205,48 @@ const MARKS = `
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-drawn'] });
 `;
 
+// Scrolls the runs table to its end, 200 px a frame, and returns the frame intervals. A string, so that
+// tsx's helpers for named functions do not leak into the page.
+const SCROLL = `new Promise((resolve) => {
+  const el = document.querySelector('.vt');
+  const times = [];
+  let last = performance.now();
+  function step() {
+    const t = performance.now();
+    times.push(t - last);
+    last = t;
+    if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1 || times.length > 2000) resolve(times.slice(1));
+    else {
+      el.scrollTop += 200;
+      requestAnimationFrame(step);
+    }
+  }
+  requestAnimationFrame(step);
+})`;
+
 async function measure(browser: Browser, url: string, ids: { runsExp: string; historyRun: string }) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.addInitScript(MARKS);
   const page = await context.newPage();
   await page.goto(`${url}/runs?ids=${ids.runsExp}`);
-  await page.waitForFunction(() => (window as any).__marks.firstRow !== undefined, undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => (window as any).__marks.firstRow !== undefined, undefined, {
+    timeout: 60_000,
+  });
   const firstRow = await page.evaluate(() => (window as any).__marks.firstRow as number);
-  await page.waitForFunction((n) => document.body.textContent?.includes(`${n.toLocaleString('en-US')} runs`) && !document.body.textContent?.includes('loading…'), options.runs, { timeout: 120_000 });
-  const allRows = await page.evaluate(() => performance.now());
-  const frames = await page.evaluate(
-    () =>
-      new Promise<number[]>((resolve) => {
-        const el = document.querySelector('.vt') as HTMLElement;
-        const times: number[] = [];
-        let last = performance.now();
-        const step = () => {
-          const t = performance.now();
-          times.push(t - last);
-          last = t;
-          if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1 || times.length > 2000) resolve(times.slice(1));
-          else {
-            el.scrollTop += 200;
-            requestAnimationFrame(step);
-          }
-        };
-        requestAnimationFrame(step);
-      }),
+  await page.waitForFunction(
+    (n) =>
+      document.body.textContent?.includes(`${n.toLocaleString('en-US')} runs`) &&
+      !document.body.textContent?.includes('loading…'),
+    options.runs,
+    { timeout: 120_000 },
   );
+  const allRows = await page.evaluate(() => performance.now());
+  const frames = (await page.evaluate(SCROLL)) as number[];
   const rendered = await page.locator('.vt-row').count();
   await page.goto(`${url}/metrics?runs=${ids.historyRun}&key=loss`);
-  await page.waitForFunction(() => (window as any).__marks.chart !== undefined, undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => (window as any).__marks.chart !== undefined, undefined, {
+    timeout: 60_000,
+  });
   const chart = await page.evaluate(() => (window as any).__marks.chart as number);
   const drawn = Number(await page.locator('.chart[data-drawn]').getAttribute('data-drawn'));
   await context.close();
@@ -198,7 +256,8 @@ async function measure(browser: Browser, url: string, ids: { runsExp: string; hi
 async function main(): Promise<void> {
   const c = chromiumPath();
   if (!c.path) throw new Error(`${c.reason}; run scripts/services/chromium.sh start`);
-  if (!existsSync(path.join(ROOT, 'packages/ui/dist/index.html'))) throw new Error('the UI is not built: run `npm run build`');
+  if (!existsSync(path.join(ROOT, 'packages/ui/dist/index.html')))
+    throw new Error('the UI is not built: run `npm run build`');
   mkdirSync(options.dir, { recursive: true });
   const file = path.join(options.dir, `ui-${options.runs}-${options.points}.db`);
   const uri = `sqlite:///${file}`;
@@ -207,40 +266,80 @@ async function main(): Promise<void> {
   const server = await startServer(uri);
   const browser = await chromium.launch({ executablePath: c.path, headless: true, args: CHROMIUM_ARGS });
   try {
-    const exps = await api(server.url, 'experiments/search', { filter: "name LIKE 'ui-bench-%'", max_results: 10 });
+    const exps = await api(server.url, 'experiments/search', {
+      filter: "name LIKE 'ui-bench-%'",
+      max_results: 10,
+    });
     const byName = Object.fromEntries(exps.experiments.map((e: any) => [e.name, e.experiment_id]));
-    const history = await api(server.url, 'runs/search', { experiment_ids: [byName['ui-bench-history']], max_results: 1 });
+    const history = await api(server.url, 'runs/search', {
+      experiment_ids: [byName['ui-bench-history']],
+      max_results: 1,
+    });
     const ids = { runsExp: byName['ui-bench-runs'], historyRun: history.runs[0].info.run_id };
 
     const intervalTimes: number[] = [];
     for (let i = 0; i < options.repeat; i++) {
       const t = performance.now();
-      const r = await fetch(`${server.url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=${ids.historyRun}&metric_key=loss&max_results=2500`);
+      const r = await fetch(
+        `${server.url}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?run_ids=${ids.historyRun}&metric_key=loss&max_results=2500`,
+      );
       await r.json();
       intervalTimes.push(performance.now() - t);
     }
     const results = [];
     for (let i = 0; i < options.repeat; i++) {
       const r = await measure(browser, server.url, ids);
-      log(`round ${i + 1}: first rows ${r.firstRow.toFixed(0)} ms, all ${r.allRows.toFixed(0)} ms, chart ${r.chart.toFixed(0)} ms (${r.drawn} points), ${r.frames.length} frames, ${r.rendered} rows in the DOM`);
+      log(
+        `round ${i + 1}: first rows ${r.firstRow.toFixed(0)} ms, all ${r.allRows.toFixed(0)} ms, chart ${r.chart.toFixed(0)} ms (${r.drawn} points), ${r.frames.length} frames, ${r.rendered} rows in the DOM`,
+      );
       results.push(r);
     }
-    const med = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
-    const p95 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 95);
+    const med = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
+    const p95 = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        95,
+      );
     const frames = results.flatMap((r) => r.frames).sort((a, b) => a - b);
     const slow = frames.filter((f) => f > 1000 / 60 + 2).length;
     const ms = (v: number) => v.toFixed(0);
-    console.log(`\nUI benchmark: ${options.runs.toLocaleString('en-US')} runs, a ${options.points.toLocaleString('en-US')}-point metric, ${options.repeat} rounds, headless Chromium\n`);
+    console.log(
+      `\nUI benchmark: ${options.runs.toLocaleString('en-US')} runs, a ${options.points.toLocaleString('en-US')}-point metric, ${options.repeat} rounds, headless Chromium\n`,
+    );
     console.log(
       markdownTable(
         ['measure', 'median', 'p95', 'target'],
         [
-          ['first rows of the runs table (ms from navigation)', ms(med(results.map((r) => r.firstRow))), ms(p95(results.map((r) => r.firstRow))), '< 1000'],
-          [`all ${options.runs.toLocaleString('en-US')} runs loaded (ms)`, ms(med(results.map((r) => r.allRows))), ms(p95(results.map((r) => r.allRows))), ''],
-          ['scroll frame time (ms)', (percentile(frames, 50)).toFixed(1), (percentile(frames, 95)).toFixed(1), '16.7 (60 fps)'],
+          [
+            'first rows of the runs table (ms from navigation)',
+            ms(med(results.map((r) => r.firstRow))),
+            ms(p95(results.map((r) => r.firstRow))),
+            '< 1000',
+          ],
+          [
+            `all ${options.runs.toLocaleString('en-US')} runs loaded (ms)`,
+            ms(med(results.map((r) => r.allRows))),
+            ms(p95(results.map((r) => r.allRows))),
+            '',
+          ],
+          [
+            'scroll frame time (ms)',
+            percentile(frames, 50).toFixed(1),
+            percentile(frames, 95).toFixed(1),
+            '16.7 (60 fps)',
+          ],
           ['scroll frames over 18.7 ms', `${slow} of ${frames.length}`, '', ''],
           ['rows in the DOM while scrolling', String(med(results.map((r) => r.rendered))), '', ''],
-          [`${options.points.toLocaleString('en-US')}-point metric drawn (ms from navigation)`, ms(med(results.map((r) => r.chart))), ms(p95(results.map((r) => r.chart))), '< 1000'],
+          [
+            `${options.points.toLocaleString('en-US')}-point metric drawn (ms from navigation)`,
+            ms(med(results.map((r) => r.chart))),
+            ms(p95(results.map((r) => r.chart))),
+            '< 1000',
+          ],
           ['  of which get-history-bulk-interval (ms)', ms(med(intervalTimes)), ms(p95(intervalTimes)), ''],
           ['  points drawn', String(results[0].drawn), '', ''],
         ],

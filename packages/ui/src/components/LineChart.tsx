@@ -75,7 +75,12 @@ export function LineChart(props: LineChartProps) {
       ],
       hooks: {
         // Marks the drawn chart for tests and bench/ui.ts: how many x positions it drew.
-        draw: [(u) => el.setAttribute('data-drawn', String(u.data[0].length))],
+        draw: [
+          (u) => {
+            if (u.data[0].length > 0) el.setAttribute('data-drawn', String(u.data[0].length));
+            else el.removeAttribute('data-drawn');
+          },
+        ],
         setSelect: [() => (userZoom = true)],
         setScale: [
           (u, key) => {
