@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  type Dirent,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -53,7 +61,16 @@ function isInvalidPath(error: unknown): boolean {
 function tree(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
-    for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path.join(dir, rel), { withFileTypes: true });
+    } catch (error) {
+      // Other test files run at the same time and remove their temporary folders under the same
+      // parent: a folder that vanished mid-walk held nothing of this test's.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && rel) return;
+      throw error;
+    }
+    for (const entry of entries) {
       const p = rel ? `${rel}/${entry.name}` : entry.name;
       out.push(entry.isDirectory() ? `${p}/` : p);
       if (entry.isDirectory() && !entry.isSymbolicLink()) walk(p);

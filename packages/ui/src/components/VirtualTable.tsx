@@ -2,7 +2,15 @@
 // rows scroll as smoothly as 50. Rows have one fixed height; the body is a tall spacer and the visible
 // rows are placed inside it with a transform. Arrow keys, Page Up/Down, Home and End move the active
 // row; Enter opens it and Space toggles its selection.
-import { type KeyboardEvent, type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import {
+  type KeyboardEvent,
+  memo,
+  type ReactNode,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+} from 'react';
 
 export interface Column {
   id: string;
@@ -29,6 +37,39 @@ export interface VirtualTableProps {
 }
 
 const OVERSCAN = 8;
+
+interface RowProps {
+  row: number;
+  active: boolean;
+  extra?: string;
+  columns: Column[];
+  height: number;
+  width: number;
+  onActivate(row: number): void;
+}
+
+/**
+ * One row. Memoized: while the table scrolls only the rows that come into view render; the ones
+ * already on screen keep their props (the columns only change when the data does) and are skipped.
+ */
+const Row = memo(function Row({ row, active, extra, columns, height, width, onActivate }: RowProps) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={row + 2}
+      aria-selected={active}
+      className={`vt-row${active ? ' active' : ''}${extra ? ` ${extra}` : ''}`}
+      style={{ transform: `translateY(${row * height}px)`, height, width }}
+      onMouseDown={() => onActivate(row)}
+    >
+      {columns.map((c) => (
+        <div key={c.id} role="gridcell" className={`vt-cell ${c.className ?? ''}`} style={{ width: c.width }}>
+          {c.cell(row)}
+        </div>
+      ))}
+    </div>
+  );
+});
 
 export function VirtualTable(props: VirtualTableProps) {
   const { columns, rowCount, label } = props;
@@ -113,28 +154,17 @@ export function VirtualTable(props: VirtualTableProps) {
 
   const rows: ReactNode[] = [];
   for (let r = first; r < last; r++) {
-    const extra = props.rowClassName?.(r);
     rows.push(
-      <div
+      <Row
         key={props.rowKey(r)}
-        role="row"
-        aria-rowindex={r + 2}
-        aria-selected={r === active}
-        className={`vt-row${r === active ? ' active' : ''}${extra ? ` ${extra}` : ''}`}
-        style={{ transform: `translateY(${r * rowHeight}px)`, height: rowHeight, width }}
-        onMouseDown={() => setActive(r)}
-      >
-        {columns.map((c) => (
-          <div
-            key={c.id}
-            role="gridcell"
-            className={`vt-cell ${c.className ?? ''}`}
-            style={{ width: c.width }}
-          >
-            {c.cell(r)}
-          </div>
-        ))}
-      </div>,
+        row={r}
+        active={r === active}
+        extra={props.rowClassName?.(r)}
+        columns={columns}
+        height={rowHeight}
+        width={width}
+        onActivate={setActive}
+      />,
     );
   }
 
