@@ -71,8 +71,8 @@ function Folder({
                 } else onSelect(f);
               }}
             >
-              <span aria-hidden="true">{f.is_dir ? (isOpen ? '▾ 📁' : '▸ 📁') : '📄'} </span>
-              <span className="tree-name">{name}</span>
+              <span aria-hidden="true">{f.is_dir ? (isOpen ? '▾ ' : '▸ ') : '\u00a0\u00a0 '}</span>
+              <span className={f.is_dir ? 'tree-name dir' : 'tree-name'}>{name}</span>
               {!f.is_dir ? <span className="muted size"> {formatBytes(f.file_size)}</span> : null}
             </button>
             {f.is_dir && isOpen ? (
