@@ -236,6 +236,7 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await grid.getByRole('link', { name: 'trial-1' }).count(), 0);
     await grid.getByRole('button', { name: 'Expand 3 child runs' }).click();
     await grid.getByRole('link', { name: 'trial-3' }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('open'), s.sweep, 'the expanded parent is in the URL');
     await screenshot(page, 'runs');
 
     // Sorting by a metric column asks the server (order_by in the URL).

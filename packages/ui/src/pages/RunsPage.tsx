@@ -143,7 +143,9 @@ export function RunsPage({ route }: { route: Route }) {
   const view = (route.params.get('view') as ViewType | null) ?? 'ACTIVE_ONLY';
   const [reloadTick, setReloadTick] = useState(0);
   const [loading, setLoading] = useRuns(ids, filter, orderBy, view, reloadTick);
-  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  // Expanded parents are part of the view, so they are in the URL too (open=<run id>,...).
+  const openText = route.params.get('open') ?? '';
+  const expanded = useMemo(() => new Set(openText.split(',').filter(Boolean)), [openText]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [actionError, setActionError] = useState<Error>();
   const [now, setNow] = useState(Date.now());
@@ -259,14 +261,12 @@ export function RunsPage({ route }: { route: Route }) {
                 tabIndex={-1}
                 aria-expanded={expanded.has(id)}
                 aria-label={`${expanded.has(id) ? 'Collapse' : 'Expand'} ${childCount} child runs`}
-                onClick={() =>
-                  setExpanded((s) => {
-                    const next = new Set(s);
-                    if (next.has(id)) next.delete(id);
-                    else next.add(id);
-                    return next;
-                  })
-                }
+                onClick={() => {
+                  const next = new Set(expanded);
+                  if (next.has(id)) next.delete(id);
+                  else next.add(id);
+                  setParams({ open: [...next].join(',') }, { replace: true });
+                }}
               >
                 {expanded.has(id) ? '▾' : '▸'}
               </button>
