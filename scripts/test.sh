@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as `npm test` and CI run it: install, build, lint and format
 # check, type check, then the test files against SQLite and a real PostgreSQL on loopback, with S3 served by moto
-# and by Ceph's radosgw, and Azure Blob Storage by Azurite.
+# and by Ceph's radosgw, Azure Blob Storage by Azurite, and the web UI driven in Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +49,17 @@ elif [ "${CI:-}" = true ]; then
   exit 1
 else
   unset MLFLOW_TS_TEST_AZURE_CONNECTION_STRING
+fi
+
+# Debian's Chromium for the web UI's end-to-end tests (installed with apt-get when missing). Under CI a
+# missing Chromium fails the run; elsewhere the UI tests are skipped with the reason.
+if MLFLOW_TS_TEST_CHROMIUM=$(bash scripts/services/chromium.sh start); then
+  export MLFLOW_TS_TEST_CHROMIUM
+elif [ "${CI:-}" = true ]; then
+  echo "scripts/services/chromium.sh start failed; the web UI tests need Chromium under CI" >&2
+  exit 1
+else
+  unset MLFLOW_TS_TEST_CHROMIUM
 fi
 
 mkdir -p test-results

@@ -25,6 +25,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   logger?: boolean;
+  /** The built web UI's folder; default: MLFLOW_TS_UI_DIR or the @mlflow-ts/ui package's dist/. */
+  uiDir?: string;
 }
 
 export interface RunningServer {
@@ -105,7 +107,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         })
       : undefined;
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const app = buildApp({ tracking, loggedModels, registry, webhooks, artifacts, logger: config.logger });
+  const app = buildApp({
+    tracking,
+    loggedModels,
+    registry,
+    webhooks,
+    artifacts,
+    logger: config.logger,
+    uiDir: config.uiDir,
+  });
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {

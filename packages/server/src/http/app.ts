@@ -23,6 +23,7 @@ import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-mod
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
+import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
 import { webhookEndpoints } from './webhook-routes.js';
 import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
 
@@ -39,6 +40,8 @@ export interface AppOptions {
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
+  /** The built web UI's folder; default: found by locateUiBuild(). */
+  uiDir?: string;
 }
 
 const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
@@ -150,15 +153,18 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return sendError(reply, mlflowError);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendError(
+  const uiDir = options.uiDir ?? locateUiBuild();
+  const serveUi = uiRoutes(app, loadUiBuild(uiDir), uiDir);
+  app.setNotFoundHandler((request, reply) => {
+    if (serveUi(request, reply)) return reply;
+    return sendError(
       reply,
       new MlflowError(
         'ENDPOINT_NOT_FOUND',
         `No endpoint ${request.method} ${request.url.split('?')[0]} exists on this server.`,
       ),
-    ),
-  );
+    );
+  });
 
   const tracking = options.tracking;
   const disabled = tracking === undefined;

@@ -1099,59 +1099,92 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     range: { startStep?: number; endStep?: number },
     maxResults: number,
   ): Promise<MetricWithRunId[]> {
+    if (runIds.length === 0) return [];
     // MLflow samples on the union of all runs' steps, so every run is drawn at the same x positions,
-    // and keeps each run's first and last step so no line is cut short.
-    const stepsByRun = new Map<string, number[]>();
-    for (const ids of chunks(runIds)) {
-      const rows = await this.db
-        .selectFrom('metrics')
-        .select(['run_uuid', 'step'])
-        .distinct()
-        .where('run_uuid', 'in', ids)
-        .where('key', '=', key)
-        .orderBy('run_uuid')
-        .orderBy('step')
+    // and keeps each run's first and last step so no line is cut short. The sampling runs in SQL: a
+    // million-point history never travels to JavaScript, only the chosen steps' points do.
+    // One MIN and one MAX per run: each is a single index probe, where a GROUP BY would scan every point.
+    const bounds: { run_uuid: string; lo: number; hi: number }[] = [];
+    for (const runId of runIds) {
+      const one = (fn: 'min' | 'max') =>
+        this.db
+          .selectFrom('metrics')
+          .select((eb) => eb.fn[fn]('step').as('v'))
+          .where('run_uuid', '=', runId)
+          .where('key', '=', key)
+          .executeTakeFirst();
+      const lo = (await one('min'))?.v;
+      if (lo === null || lo === undefined) continue;
+      const hi = (await one('max'))?.v;
+      bounds.push({ run_uuid: runId, lo: Number(lo), hi: Number(hi) });
+    }
+    if (bounds.length === 0) return [];
+    const start = range.startStep ?? 0;
+    const end = range.endStep ?? Math.max(...bounds.map((b) => b.hi));
+    const inRange = this.db
+      .selectFrom('metrics')
+      .select('step')
+      .distinct()
+      .where('run_uuid', 'in', runIds)
+      .where('key', '=', key)
+      .where('step', '>=', start)
+      .where('step', '<=', end);
+    const { n, first, last } = await this.db
+      .selectFrom(inRange.as('d'))
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.min('step').as('first'),
+        eb.fn.max('step').as('last'),
+      ])
+      .executeTakeFirstOrThrow();
+    const count = Number(n);
+    let chosen: Set<number> | undefined;
+    if (count > maxResults && Number(last) - Number(first) + 1 === count) {
+      // Every step from first to last is present (the usual history), so a step's rank is its offset
+      // from the first: the picks are computed here, without ranking a million steps in SQL.
+      chosen = new Set<number>();
+      for (let i = 0; i < maxResults; i++) chosen.add(Number(first) + Math.floor((i * count) / maxResults));
+      chosen.add(Number(last));
+      for (const b of bounds) {
+        for (const edge of [b.lo, b.hi]) if (edge >= start && edge <= end) chosen.add(edge);
+      }
+    } else if (count > maxResults) {
+      // Step number rn (0-based, in step order) is picked when some i in [0, max) has
+      // floor(i * n / max) = rn, i.e. when ceil(rn * max / n) * n < (rn + 1) * max; integer arithmetic
+      // in both dialects. The last step in range is always kept, as MLflow does.
+      const max = sql<number>`cast(${maxResults} as bigint)`;
+      const total = sql<number>`cast(${count} as bigint)`;
+      const ranked = this.db
+        .selectFrom(inRange.as('d'))
+        .select(['step', sql<number>`row_number() over (order by step) - 1`.as('rn')]);
+      const picked = await this.db
+        .selectFrom(ranked.as('r'))
+        .select('step')
+        .where(
+          (eb) =>
+            sql<SqlBool>`((${eb.ref('rn')} * ${max} + ${total} - 1) / ${total}) * ${total} < (${eb.ref('rn')} + 1) * ${max}`,
+        )
         .execute();
-      for (const r of rows) {
-        const list = stepsByRun.get(r.run_uuid) ?? [];
-        list.push(Number(r.step));
-        stepsByRun.set(r.run_uuid, list);
+      chosen = new Set(picked.map((r) => Number(r.step)));
+      chosen.add(Number(last));
+      for (const b of bounds) {
+        for (const edge of [b.lo, b.hi]) if (edge >= start && edge <= end) chosen.add(edge);
       }
     }
-    if (stepsByRun.size === 0) return [];
-    const allSteps = [...new Set([...stepsByRun.values()].flat())].sort((a, b) => a - b);
-    const start = range.startStep ?? 0;
-    const end = range.endStep ?? allSteps[allSteps.length - 1];
-    const chosen = new Set(
-      sampleSteps(
-        allSteps.filter((s) => s >= start && s <= end),
-        maxResults,
-      ),
-    );
-    for (const steps of stepsByRun.values()) {
-      for (const edge of [steps[0], steps[steps.length - 1]])
-        if (edge >= start && edge <= end) chosen.add(edge);
-    }
     const out: MetricWithRunId[] = [];
+    const steps = chosen ? [...chosen].sort((x, y) => x - y) : undefined;
     for (const runId of runIds) {
-      if (!stepsByRun.has(runId)) continue;
-      const rows = await this.db
+      if (!bounds.some((b) => b.run_uuid === runId)) continue;
+      let query = this.db
         .selectFrom('metrics')
         .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
         .where('run_uuid', '=', runId)
         .where('key', '=', key)
         .where('step', '>=', start)
-        .where('step', '<=', end)
-        .orderBy('step')
-        .orderBy('timestamp')
-        .orderBy('value')
-        .execute();
-      let count = 0;
-      for (const r of rows) {
-        if (!chosen.has(Number(r.step))) continue;
-        out.push({ ...metricFromRow(r), run_id: runId });
-        if (++count >= 25000) break;
-      }
+        .where('step', '<=', end);
+      if (steps) query = query.where('step', 'in', steps);
+      const rows = await query.orderBy('step').orderBy('timestamp').orderBy('value').limit(25000).execute();
+      for (const r of rows) out.push({ ...metricFromRow(r), run_id: runId });
     }
     return out;
   }
@@ -1159,7 +1192,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
 /**
  * Picks `max` steps spread evenly over the sorted `steps`, plus the last one, as MLflow's
- * bulk-interval endpoint does.
+ * bulk-interval endpoint does. The store does the same in SQL; this is its reference in the tests.
  */
 export function sampleSteps(steps: number[], max: number): number[] {
   if (steps.length <= max) return steps;

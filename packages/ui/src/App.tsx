@@ -1,0 +1,62 @@
+import { Link } from './components/Link';
+import { ComparePage } from './pages/ComparePage';
+import { ExperimentsPage } from './pages/ExperimentsPage';
+import { MetricsPage } from './pages/MetricsPage';
+import { RunPage } from './pages/RunPage';
+import { RunsPage } from './pages/RunsPage';
+import { useRoute } from './router';
+import { setTheme, useTheme } from './theme';
+
+function NotFound({ path }: { path: string }) {
+  return (
+    <main className="page">
+      <h1>Not found</h1>
+      <p>
+        No page at <code>{path}</code>. <Link href="/">Go to the experiments</Link>.
+      </p>
+    </main>
+  );
+}
+
+function Page() {
+  const route = useRoute();
+  const { path } = route;
+  if (path === '/' || path === '/experiments') return <ExperimentsPage route={route} />;
+  if (path === '/runs') return <RunsPage route={route} />;
+  const run = /^\/runs\/([^/]+)$/.exec(path);
+  if (run) return <RunPage runId={decodeURIComponent(run[1])} route={route} />;
+  if (path === '/compare') return <ComparePage route={route} />;
+  if (path === '/metrics') return <MetricsPage route={route} />;
+  return <NotFound path={path} />;
+}
+
+export function App() {
+  const theme = useTheme();
+  return (
+    <>
+      <a className="skip-link" href="#content">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <Link href="/" className="brand">
+          mlflow-ts
+        </Link>
+        <nav aria-label="Main">
+          <Link href="/">Experiments</Link>
+        </nav>
+        <span className="spacer" />
+        <button
+          type="button"
+          className="ghost"
+          aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
+          onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}
+        >
+          {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+        </button>
+      </header>
+      <div id="content">
+        <Page />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,160 @@
+// The UI's client for the tracking server: MLflow's REST API under /ajax-api/2.0/mlflow, as MLflow's
+// own UI uses it. Every failure becomes an ApiError carrying the server's error_code and message.
+
+export const API = '/ajax-api/2.0/mlflow';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+export interface Metric {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+}
+export interface MetricWithRunId extends Metric {
+  run_id: string;
+}
+export interface RunInfo {
+  run_id: string;
+  run_name?: string;
+  experiment_id: string;
+  user_id?: string;
+  status: 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+  start_time?: number;
+  end_time?: number;
+  artifact_uri?: string;
+  lifecycle_stage: 'active' | 'deleted';
+}
+export interface Dataset {
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema?: string;
+  profile?: string;
+}
+export interface DatasetInput {
+  tags?: KeyValue[];
+  dataset: Dataset;
+}
+export interface Run {
+  info: RunInfo;
+  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
+  inputs?: { dataset_inputs?: DatasetInput[] };
+}
+export interface Experiment {
+  experiment_id: string;
+  name: string;
+  artifact_location?: string;
+  lifecycle_stage: 'active' | 'deleted';
+  last_update_time?: number;
+  creation_time?: number;
+  tags?: KeyValue[];
+}
+export interface FileInfo {
+  path: string;
+  is_dir: boolean;
+  file_size?: number;
+}
+export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
+async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal) {
+  let url = `${API}/${path}`;
+  const init: RequestInit = { method, signal };
+  if (method === 'GET' && body) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+      if (v === undefined) continue;
+      for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
+    }
+    url += `?${q}`;
+  } else if (body !== undefined) {
+    init.headers = { 'Content-Type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    throw new ApiError(response.status, 'BAD_RESPONSE', text.slice(0, 300) || response.statusText);
+  }
+  if (!response.ok) {
+    const e = json as { error_code?: string; message?: string };
+    throw new ApiError(response.status, e.error_code ?? 'ERROR', e.message ?? response.statusText);
+  }
+  return json as T;
+}
+
+export const api = {
+  searchExperiments: (q: {
+    filter?: string;
+    view_type?: ViewType;
+    max_results?: number;
+    page_token?: string;
+    order_by?: string[];
+  }) => request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', 'experiments/search', q),
+  getExperiment: (id: string) =>
+    request<{ experiment: Experiment }>('GET', 'experiments/get', { experiment_id: id }),
+  createExperiment: (name: string) =>
+    request<{ experiment_id: string }>('POST', 'experiments/create', { name }),
+  renameExperiment: (id: string, name: string) =>
+    request<object>('POST', 'experiments/update', { experiment_id: id, new_name: name }),
+  deleteExperiment: (id: string) => request<object>('POST', 'experiments/delete', { experiment_id: id }),
+  restoreExperiment: (id: string) => request<object>('POST', 'experiments/restore', { experiment_id: id }),
+
+  searchRuns: (
+    q: {
+      experiment_ids: string[];
+      filter?: string;
+      order_by?: string[];
+      run_view_type?: ViewType;
+      max_results?: number;
+      page_token?: string;
+    },
+    signal?: AbortSignal,
+  ) => request<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', q, signal),
+  getRun: (id: string) => request<{ run: Run }>('GET', 'runs/get', { run_id: id }),
+  deleteRun: (id: string) => request<object>('POST', 'runs/delete', { run_id: id }),
+  restoreRun: (id: string) => request<object>('POST', 'runs/restore', { run_id: id }),
+  setTag: (runId: string, key: string, value: string) =>
+    request<object>('POST', 'runs/set-tag', { run_id: runId, key, value }),
+  deleteTag: (runId: string, key: string) =>
+    request<object>('POST', 'runs/delete-tag', { run_id: runId, key }),
+
+  metricHistoryInterval: (
+    q: {
+      run_ids: string[];
+      metric_key: string;
+      start_step?: number;
+      end_step?: number;
+      max_results?: number;
+    },
+    signal?: AbortSignal,
+  ) => request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal),
+
+  listArtifacts: (runId: string, path?: string) =>
+    request<{ root_uri?: string; files?: FileInfo[] }>('GET', 'artifacts/list', { run_id: runId, path }),
+};
+
+/** The URL that downloads one artifact of a run. */
+export function artifactUrl(runId: string, path: string): string {
+  return `/get-artifact?${new URLSearchParams({ run_uuid: runId, path })}`;
+}
+
+export function tagValue(run: Run, key: string): string | undefined {
+  return run.data.tags?.find((t) => t.key === key)?.value;
+}

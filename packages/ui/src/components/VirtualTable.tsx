@@ -1,0 +1,209 @@
+// A windowed table: only the rows in view (plus a few above and below) are in the DOM, so 10,000+
+// rows scroll as smoothly as 50. Rows have one fixed height; the body is a tall spacer and the visible
+// rows are placed inside it with a transform. Arrow keys, Page Up/Down, Home and End move the active
+// row; Enter opens it and Space toggles its selection.
+import {
+  type KeyboardEvent,
+  memo,
+  type ReactNode,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+} from 'react';
+
+export interface Column {
+  id: string;
+  label: ReactNode;
+  width: number;
+  /** Current sort direction of this column, if it is the sort column. */
+  sort?: 'ASC' | 'DESC';
+  onSort?: () => void;
+  cell(row: number): ReactNode;
+  className?: string;
+}
+
+export interface VirtualTableProps {
+  columns: Column[];
+  rowCount: number;
+  rowHeight?: number;
+  label: string;
+  rowKey(row: number): string;
+  rowClassName?(row: number): string | undefined;
+  onOpen?(row: number): void;
+  onToggle?(row: number): void;
+  /** Header content for the first column, e.g. a select-all box. */
+  empty?: ReactNode;
+}
+
+const OVERSCAN = 8;
+
+interface RowProps {
+  row: number;
+  active: boolean;
+  extra?: string;
+  columns: Column[];
+  height: number;
+  width: number;
+  onActivate(row: number): void;
+}
+
+/**
+ * One row. Memoized: while the table scrolls only the rows that come into view render; the ones
+ * already on screen keep their props (the columns only change when the data does) and are skipped.
+ */
+const Row = memo(function Row({ row, active, extra, columns, height, width, onActivate }: RowProps) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={row + 2}
+      aria-selected={active}
+      className={`vt-row${active ? ' active' : ''}${extra ? ` ${extra}` : ''}`}
+      style={{ transform: `translateY(${row * height}px)`, height, width }}
+      onMouseDown={() => onActivate(row)}
+    >
+      {columns.map((c) => (
+        <div key={c.id} role="gridcell" className={`vt-cell ${c.className ?? ''}`} style={{ width: c.width }}>
+          {c.cell(row)}
+        </div>
+      ))}
+    </div>
+  );
+});
+
+export function VirtualTable(props: VirtualTableProps) {
+  const { columns, rowCount, label } = props;
+  const rowHeight = props.rowHeight ?? 32;
+  const scroller = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 600 });
+  const [active, setActive] = useState(-1);
+  const frame = useRef(0);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
+
+  const onScroll = () => {
+    // One state update per frame however many scroll events the browser sends.
+    if (frame.current) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      const el = scroller.current;
+      if (el) setView({ top: el.scrollTop, height: el.clientHeight });
+    });
+  };
+
+  const headerHeight = rowHeight + 4;
+  const first = Math.max(0, Math.floor((view.top - headerHeight) / rowHeight) - OVERSCAN);
+  const last = Math.min(rowCount, Math.ceil((view.top + view.height) / rowHeight) + OVERSCAN);
+  const width = columns.reduce((w, c) => w + c.width, 0);
+
+  const moveTo = (row: number) => {
+    const r = Math.max(0, Math.min(rowCount - 1, row));
+    setActive(r);
+    const el = scroller.current;
+    if (!el) return;
+    const top = headerHeight + r * rowHeight;
+    if (top < el.scrollTop + headerHeight) el.scrollTop = top - headerHeight;
+    else if (top + rowHeight > el.scrollTop + el.clientHeight)
+      el.scrollTop = top + rowHeight - el.clientHeight;
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (e.target !== e.currentTarget) return;
+    const page = Math.max(1, Math.floor(view.height / rowHeight) - 1);
+    if (rowCount === 0) return;
+    switch (e.key) {
+      case 'ArrowDown':
+        moveTo(active + 1);
+        break;
+      case 'ArrowUp':
+        moveTo(active - 1);
+        break;
+      case 'PageDown':
+        moveTo(active + page);
+        break;
+      case 'PageUp':
+        moveTo(active - page);
+        break;
+      case 'Home':
+        moveTo(0);
+        break;
+      case 'End':
+        moveTo(rowCount - 1);
+        break;
+      case 'Enter':
+        if (active >= 0) props.onOpen?.(active);
+        break;
+      case ' ':
+        if (active >= 0) props.onToggle?.(active);
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  };
+
+  const rows: ReactNode[] = [];
+  for (let r = first; r < last; r++) {
+    rows.push(
+      <Row
+        key={props.rowKey(r)}
+        row={r}
+        active={r === active}
+        extra={props.rowClassName?.(r)}
+        columns={columns}
+        height={rowHeight}
+        width={width}
+        onActivate={setActive}
+      />,
+    );
+  }
+
+  return (
+    <div
+      ref={scroller}
+      className="vt"
+      role="grid"
+      aria-label={label}
+      aria-rowcount={rowCount + 1}
+      aria-activedescendant={undefined}
+      tabIndex={0}
+      onScroll={onScroll}
+      onKeyDown={onKeyDown}
+    >
+      <div className="vt-head" role="row" aria-rowindex={1} style={{ width, height: headerHeight }}>
+        {columns.map((c) => (
+          <div
+            key={c.id}
+            role="columnheader"
+            aria-sort={c.sort === 'ASC' ? 'ascending' : c.sort === 'DESC' ? 'descending' : undefined}
+            className={`vt-cell ${c.className ?? ''}`}
+            style={{ width: c.width }}
+          >
+            {c.onSort ? (
+              <button type="button" className="sort" onClick={c.onSort} title="Sort by this column">
+                {c.label}
+                <span aria-hidden="true">{c.sort === 'ASC' ? ' ▲' : c.sort === 'DESC' ? ' ▼' : ''}</span>
+              </button>
+            ) : (
+              c.label
+            )}
+          </div>
+        ))}
+      </div>
+      <div className="vt-body" style={{ height: rowCount * rowHeight, width }}>
+        {rows}
+      </div>
+      {rowCount === 0 ? <div className="vt-empty">{props.empty}</div> : null}
+    </div>
+  );
+}

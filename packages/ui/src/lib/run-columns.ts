@@ -1,0 +1,118 @@
+// The runs table's columns: ids like "attr:status", "metric:acc", "param:lr", "tag:team", their
+// values, and the order_by clause that sorts by each on the server.
+import { type Run, tagValue } from '../api';
+import { formatDuration, formatNumber, formatTime } from './format';
+
+export type ColumnKind = 'attr' | 'metric' | 'param' | 'tag';
+export interface ColumnId {
+  kind: ColumnKind;
+  key: string;
+}
+
+export const ATTRIBUTES: { key: string; label: string; orderBy?: string; width: number }[] = [
+  { key: 'status', label: 'Status', orderBy: 'attributes.status', width: 100 },
+  { key: 'start_time', label: 'Created', orderBy: 'attributes.start_time', width: 160 },
+  { key: 'duration', label: 'Duration', width: 90 },
+  { key: 'user_id', label: 'User', orderBy: 'attributes.user_id', width: 110 },
+  { key: 'source', label: 'Source', width: 160 },
+  { key: 'version', label: 'Version', width: 90 },
+  { key: 'experiment_id', label: 'Experiment', width: 100 },
+  { key: 'run_id', label: 'Run ID', width: 120 },
+  { key: 'end_time', label: 'Ended', orderBy: 'attributes.end_time', width: 160 },
+];
+
+export const DEFAULT_ATTRIBUTES = ['status', 'start_time', 'duration', 'user_id'];
+
+export function parseColumn(id: string): ColumnId | undefined {
+  const i = id.indexOf(':');
+  if (i < 0) return undefined;
+  const kind = id.slice(0, i) as ColumnKind;
+  if (!['attr', 'metric', 'param', 'tag'].includes(kind)) return undefined;
+  return { kind, key: id.slice(i + 1) };
+}
+
+export function columnIdString(c: ColumnId): string {
+  return `${c.kind}:${c.key}`;
+}
+
+/** Backquotes a key for MLflow's grammar (keys may contain dots, spaces and dashes). */
+function quoted(key: string): string {
+  return `\`${key}\``;
+}
+
+export function orderByFor(c: ColumnId): string | undefined {
+  if (c.kind === 'attr') return ATTRIBUTES.find((a) => a.key === c.key)?.orderBy;
+  const entity = { metric: 'metrics', param: 'params', tag: 'tags' }[c.kind];
+  return `${entity}.${quoted(c.key)}`;
+}
+
+export function columnLabel(c: ColumnId): string {
+  if (c.kind === 'attr') return ATTRIBUTES.find((a) => a.key === c.key)?.label ?? c.key;
+  return c.key;
+}
+
+/** Per-run lookups of metrics, params and tags, built once per run object. */
+const indexCache = new WeakMap<
+  Run,
+  { metrics: Map<string, number>; params: Map<string, string>; tags: Map<string, string> }
+>();
+export function runIndex(run: Run) {
+  let idx = indexCache.get(run);
+  if (!idx) {
+    idx = {
+      metrics: new Map((run.data.metrics ?? []).map((m) => [m.key, m.value])),
+      params: new Map((run.data.params ?? []).map((p) => [p.key, p.value])),
+      tags: new Map((run.data.tags ?? []).map((t) => [t.key, t.value])),
+    };
+    indexCache.set(run, idx);
+  }
+  return idx;
+}
+
+export function cellText(run: Run, c: ColumnId, now: number): string {
+  const idx = runIndex(run);
+  switch (c.kind) {
+    case 'metric':
+      return formatNumber(idx.metrics.get(c.key));
+    case 'param':
+      return idx.params.get(c.key) ?? '';
+    case 'tag':
+      return idx.tags.get(c.key) ?? '';
+  }
+  const info = run.info;
+  switch (c.key) {
+    case 'status':
+      return info.status;
+    case 'start_time':
+      return formatTime(info.start_time);
+    case 'end_time':
+      return formatTime(info.end_time);
+    case 'duration':
+      return formatDuration(info.start_time, info.end_time, now);
+    case 'user_id':
+      return info.user_id || tagValue(run, 'mlflow.user') || '';
+    case 'source':
+      return (tagValue(run, 'mlflow.source.name') ?? '').split('/').pop() ?? '';
+    case 'version':
+      return (tagValue(run, 'mlflow.source.git.commit') ?? '').slice(0, 8);
+    case 'experiment_id':
+      return info.experiment_id;
+    case 'run_id':
+      return info.run_id;
+  }
+  return '';
+}
+
+/** Metric, param and tag keys present in the runs, each sorted. */
+export function discoverKeys(runs: Run[]): { metric: string[]; param: string[]; tag: string[] } {
+  const metric = new Set<string>();
+  const param = new Set<string>();
+  const tag = new Set<string>();
+  for (const r of runs) {
+    for (const m of r.data.metrics ?? []) metric.add(m.key);
+    for (const p of r.data.params ?? []) param.add(p.key);
+    for (const t of r.data.tags ?? []) if (!t.key.startsWith('mlflow.')) tag.add(t.key);
+  }
+  const sorted = (s: Set<string>) => [...s].sort((a, b) => a.localeCompare(b));
+  return { metric: sorted(metric), param: sorted(param), tag: sorted(tag) };
+}

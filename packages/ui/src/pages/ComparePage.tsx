@@ -1,0 +1,201 @@
+import { useMemo } from 'react';
+import type { Run } from '../api';
+import { ErrorBox } from '../components/ErrorBox';
+import { Link } from '../components/Link';
+import { ParallelCoordinates } from '../components/ParallelCoordinates';
+import { ScatterPlot } from '../components/ScatterPlot';
+import { formatNumber } from '../lib/format';
+import { colorAt } from '../lib/palette';
+import { discoverKeys, runIndex } from '../lib/run-columns';
+import { loadRuns } from '../lib/runs-by-id';
+import { useLoad } from '../lib/use-load';
+import { href, type Route, setParams } from '../router';
+
+/** A compared value's id: "param:lr" or "metric:acc". */
+function runValue(run: Run, id: string): string | undefined {
+  const idx = runIndex(run);
+  if (id.startsWith('param:')) return idx.params.get(id.slice(6));
+  if (id.startsWith('metric:')) {
+    const v = idx.metrics.get(id.slice(7));
+    return v === undefined ? undefined : String(v);
+  }
+  return undefined;
+}
+
+function DiffTable({
+  runs,
+  ids,
+  title,
+  onlyDiff,
+}: {
+  runs: Run[];
+  ids: string[];
+  title: string;
+  onlyDiff: boolean;
+}) {
+  const rows = ids
+    .map((id) => {
+      const values = runs.map((r) => runValue(r, id));
+      const differs = new Set(values.map((v) => v ?? '\u0000')).size > 1;
+      return { id, values, differs };
+    })
+    .filter((r) => !onlyDiff || r.differs);
+  return (
+    <section aria-label={title}>
+      <h2>{title}</h2>
+      <div className="scroll-x">
+        <table className="grid compare">
+          <thead>
+            <tr>
+              <th>Key</th>
+              {runs.map((r, i) => (
+                <th key={r.info.run_id}>
+                  <span className="swatch" style={{ background: colorAt(i) }} />
+                  <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>
+                    {r.info.run_name || r.info.run_id}
+                  </Link>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.id} className={row.differs ? 'differs' : undefined}>
+                <td className="mono">
+                  {row.id.slice(row.id.indexOf(':') + 1)}
+                  {row.differs ? <span className="sr-only"> (differs)</span> : null}
+                </td>
+                {row.values.map((v, i) => (
+                  <td key={runs[i].info.run_id} className={row.id.startsWith('metric:') ? 'num' : undefined}>
+                    {v === undefined ? (
+                      <span className="muted">—</span>
+                    ) : row.id.startsWith('metric:') ? (
+                      formatNumber(Number(v))
+                    ) : (
+                      v
+                    )}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {rows.length === 0 ? <p className="muted">{onlyDiff ? 'No differences.' : 'None.'}</p> : null}
+    </section>
+  );
+}
+
+function ValueSelect({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  options: string[];
+  onChange(v: string): void;
+}) {
+  return (
+    <label>
+      {label}{' '}
+      <select aria-label={label} value={value} onChange={(e) => onChange(e.target.value)}>
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o.replace(':', ': ')}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+export function ComparePage({ route }: { route: Route }) {
+  const runIds = (route.params.get('runs') ?? '').split(',').filter(Boolean);
+  const onlyDiff = route.params.get('diff') === '1';
+  const runs = useLoad(() => loadRuns(runIds), [runIds.join(',')]);
+  const list = runs.data ?? [];
+  const keys = useMemo(() => discoverKeys(list), [list]);
+  const paramIds = keys.param.map((k) => `param:${k}`);
+  const metricIds = keys.metric.map((k) => `metric:${k}`);
+  const all = [...paramIds, ...metricIds];
+  const x = route.params.get('x') ?? paramIds[0] ?? metricIds[0] ?? '';
+  const y = route.params.get('y') ?? metricIds[0] ?? '';
+  const axesParam = route.params.get('axes');
+  const axes = axesParam !== null ? axesParam.split(',').filter((a) => all.includes(a)) : all.slice(0, 6);
+
+  const points = list.flatMap((r, i) => {
+    const xv = Number(runValue(r, x));
+    const yv = Number(runValue(r, y));
+    const ok =
+      runValue(r, x) !== undefined &&
+      runValue(r, y) !== undefined &&
+      Number.isFinite(xv) &&
+      Number.isFinite(yv);
+    return ok ? [{ x: xv, y: yv, label: r.info.run_name || r.info.run_id, color: colorAt(i) }] : [];
+  });
+
+  return (
+    <main className="page page-wide">
+      <div className="page-head">
+        <h1>Compare {runIds.length} runs</h1>
+        {list[0] ? (
+          <Link href={href('/metrics', { runs: runIds.join(',') })}>Chart their metrics</Link>
+        ) : null}
+      </div>
+      <ErrorBox error={runs.error} />
+      {runs.loading && !runs.data ? <p className="muted">Loading…</p> : null}
+      {list.length ? (
+        <>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={onlyDiff}
+              onChange={(e) => setParams({ diff: e.target.checked ? '1' : null })}
+            />
+            Only show differences
+          </label>
+          <DiffTable runs={list} ids={paramIds} title="Parameters" onlyDiff={onlyDiff} />
+          <DiffTable runs={list} ids={metricIds} title="Metrics" onlyDiff={onlyDiff} />
+          <section aria-label="Scatter plot">
+            <h2>Scatter plot</h2>
+            <div className="toolbar">
+              <ValueSelect label="X value" value={x} options={all} onChange={(v) => setParams({ x: v })} />
+              <ValueSelect label="Y value" value={y} options={all} onChange={(v) => setParams({ y: v })} />
+            </div>
+            <ScatterPlot points={points} xLabel={x.replace(':', ': ')} yLabel={y.replace(':', ': ')} />
+          </section>
+          <section aria-label="Parallel coordinates">
+            <h2>Parallel coordinates</h2>
+            <fieldset className="axes-picker">
+              <legend>Axes</legend>
+              {all.map((id) => (
+                <label key={id} className="check">
+                  <input
+                    type="checkbox"
+                    checked={axes.includes(id)}
+                    onChange={(e) =>
+                      setParams({
+                        axes:
+                          (e.target.checked ? [...axes, id] : axes.filter((a) => a !== id)).join(',') || ',',
+                      })
+                    }
+                  />
+                  {id.replace(':', ': ')}
+                </label>
+              ))}
+            </fieldset>
+            <ParallelCoordinates
+              axes={axes.map((id) => ({
+                label: id.slice(id.indexOf(':') + 1),
+                values: list.map((r) => runValue(r, id)),
+              }))}
+              runs={list.map((r, i) => ({ label: r.info.run_name || r.info.run_id, color: colorAt(i) }))}
+            />
+          </section>
+        </>
+      ) : null}
+    </main>
+  );
+}

@@ -1,0 +1,540 @@
+// End-to-end tests of the web UI: Debian's Chromium (headless, through playwright-core) against a real
+// mlflow-ts server on a fresh SQLite store, seeded through the REST API by the test. Each page's
+// screenshot is kept under test-results/ui-screenshots/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../../server/test/helpers.js';
+import { launchChromium, screenshot, skipWithoutChromium } from './browser.js';
+import { Seeder } from './seed.js';
+
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==',
+  'base64',
+);
+const NOTE = [
+  '# Baseline',
+  '',
+  'Trained with **gradient boosting**.',
+  '',
+  '<img src=x onerror="window.__xss = 1">',
+  '',
+  '[bad link](javascript:window.__xss=2) and [docs](https://mlflow.org)',
+].join('\n');
+const MLMODEL = `artifact_path: model
+flavors:
+  python_function:
+    loader_module: mlflow.sklearn
+  sklearn:
+    sklearn_version: 1.5.0
+model_uuid: 0a1b2c3d
+signature:
+  inputs: '[{"name": "age", "type": "long"}, {"name": "plan", "type": "string"}]'
+  outputs: '[{"name": "churn", "type": "double"}]'
+utc_time_created: '2026-01-01 10:00:00'
+`;
+
+interface Seeded {
+  churn: string;
+  old: string;
+  big: string;
+  baseline: string;
+  sweep: string;
+  trials: string[];
+  live: string;
+}
+
+async function seed(s: Seeder): Promise<Seeded> {
+  const churn = await s.experiment('Churn model');
+  const old = await s.experiment('Old project');
+  await s.experiment('Image classifier');
+  const t0 = Date.now() - 3_600_000;
+  const baselineRun = await s.run(churn, {
+    name: 'baseline',
+    startTime: t0,
+    params: { lr: '0.1', depth: '6', model: 'gbm' },
+    metrics: { acc: 0.81, loss: 0.52 },
+    tags: {
+      team: 'growth',
+      'mlflow.user': 'ada',
+      'mlflow.source.name': '/src/train.py',
+      'mlflow.source.type': 'LOCAL',
+      'mlflow.source.git.commit': '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c',
+      'mlflow.note.content': NOTE,
+    },
+  });
+  const baseline = baselineRun.runId;
+  await s.history(
+    baseline,
+    'loss',
+    Array.from({ length: 300 }, (_, i) => 1 / (1 + i / 30) + (i === 150 ? 0.8 : 0)),
+    t0,
+  );
+  await s.call('POST', 'runs/log-inputs', {
+    run_id: baseline,
+    datasets: [
+      {
+        tags: [{ key: 'mlflow.data.context', value: 'training' }],
+        dataset: {
+          name: 'customers',
+          digest: 'd41d8cd9',
+          source_type: 'local',
+          source: '{"uri": "/data/customers.parquet"}',
+          schema: '{"mlflow_colspec": [{"name": "age", "type": "long"}]}',
+          profile: '{"num_rows": 1200}',
+        },
+      },
+    ],
+  });
+  for (const [p, body] of [
+    ['notes.txt', 'plain text notes\nsecond line'],
+    ['config.json', '{"lr":0.1,"layers":[64,32]}'],
+    ['params.yaml', 'lr: 0.1\ndepth: 6\n'],
+    ['data/table.csv', 'name,score\n"Smith, J",0.9\nLee,0.7\n'],
+    ['plot.png', PNG],
+    ['model/MLmodel', MLMODEL],
+  ] as const) {
+    await s.artifact(baselineRun.artifactUri, p, body);
+  }
+
+  const sweep = (
+    await s.run(churn, {
+      name: 'sweep',
+      startTime: t0 + 1000,
+      params: { model: 'gbm' },
+      tags: { team: 'growth' },
+    })
+  ).runId;
+  const trials: string[] = [];
+  for (let i = 1; i <= 3; i++) {
+    const { runId } = await s.run(churn, {
+      name: `trial-${i}`,
+      startTime: t0 + 1000 + i,
+      params: { lr: String(0.1 * i), depth: String(4 + i), model: 'gbm' },
+      metrics: { acc: 0.7 + i * 0.05, loss: 0.6 - i * 0.1 },
+      tags: { 'mlflow.parentRunId': sweep },
+    });
+    trials.push(runId);
+  }
+  await s.history(
+    trials[0],
+    'loss',
+    Array.from({ length: 300 }, (_, i) => 1.2 / (1 + i / 20)),
+    t0,
+  );
+  const live = (
+    await s.run(churn, { name: 'live-run', startTime: t0 + 5000, status: 'RUNNING', metrics: { acc: 0.5 } })
+  ).runId;
+
+  const big = await s.experiment('Big sweep');
+  const jobs = Array.from({ length: 1500 }, (_, i) => i);
+  const worker = async () => {
+    for (let i = jobs.shift(); i !== undefined; i = jobs.shift()) {
+      await s.run(big, {
+        name: `big-${String(i).padStart(4, '0')}`,
+        startTime: t0 + i,
+        metrics: { score: i },
+        params: { i: String(i) },
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  return { churn, old, big, baseline, sweep, trials, live };
+}
+
+describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let s: Seeded;
+  let seeder: Seeder;
+
+  before(async () => {
+    server = await startTestServer('sqlite');
+    seeder = new Seeder(server.url);
+    s = await seed(seeder);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function open(path: string, opts: { width?: number; height?: number } = {}): Promise<Page> {
+    const page = await browser.newPage({
+      viewport: { width: opts.width ?? 1400, height: opts.height ?? 900 },
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('close', () => assert.deepEqual(errors, [], 'the page threw'));
+    await page.goto(`${server.url}${path}`);
+    return page;
+  }
+
+  test('experiments: list, search, create, rename, delete and restore', async () => {
+    const page = await open('/');
+    await page.getByRole('link', { name: 'Churn model' }).waitFor();
+    await screenshot(page, 'experiments');
+    assert.ok(await page.getByRole('link', { name: 'Old project' }).isVisible());
+
+    await page.getByLabel('Search experiments by name').fill('churn');
+    await page.waitForURL(/\?q=churn/);
+    await page.getByRole('link', { name: 'Old project' }).waitFor({ state: 'detached' });
+    assert.ok(await page.getByRole('link', { name: 'Churn model' }).isVisible());
+    await page.getByLabel('Search experiments by name').fill('');
+
+    // Rename, then delete and restore "Old project".
+    const row = page.getByRole('row').filter({ hasText: 'Old project' });
+    await row.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('textbox', { name: 'New experiment name' }).last().fill('Older project');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: 'Older project' }).waitFor();
+    const renamed = await seeder.call('GET', 'experiments/get', { experiment_id: s.old });
+    assert.equal(renamed.experiment.name, 'Older project');
+
+    page.once('dialog', (d) => d.accept());
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Older project' })
+      .getByRole('button', { name: 'Delete' })
+      .click();
+    await page.getByRole('link', { name: 'Older project' }).waitFor({ state: 'detached' });
+    assert.equal(
+      (await seeder.call('GET', 'experiments/get', { experiment_id: s.old })).experiment.lifecycle_stage,
+      'deleted',
+    );
+    await page.getByText('Deleted', { exact: true }).click();
+    await page.waitForURL(/view=DELETED_ONLY/);
+    await page
+      .getByRole('row')
+      .filter({ hasText: 'Older project' })
+      .getByRole('button', { name: 'Restore' })
+      .click();
+    await page.getByRole('link', { name: 'Older project' }).waitFor({ state: 'detached' });
+    assert.equal(
+      (await seeder.call('GET', 'experiments/get', { experiment_id: s.old })).experiment.lifecycle_stage,
+      'active',
+    );
+
+    // A duplicate name shows the server's error; a new name creates and opens the experiment.
+    await page.getByText('Active', { exact: true }).click();
+    const create = page.getByPlaceholder('New experiment name');
+    await create.fill('Churn model');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('alert').filter({ hasText: 'RESOURCE_ALREADY_EXISTS' }).waitFor();
+    await create.fill('Fresh experiment');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/\/runs\?ids=\d+/);
+    await page.getByRole('heading', { name: /Fresh experiment/ }).waitFor();
+    await page.close();
+  });
+
+  test('runs: nested runs, sorting, columns remembered, filter errors inline', async () => {
+    const page = await open(`/runs?ids=${s.churn}`);
+    const grid = page.getByRole('grid', { name: 'Runs' });
+    await grid.getByRole('link', { name: 'baseline' }).waitFor();
+    // Children are grouped under "sweep" and hidden until expanded.
+    assert.equal(await grid.getByRole('link', { name: 'trial-1' }).count(), 0);
+    await grid.getByRole('button', { name: 'Expand 3 child runs' }).click();
+    await grid.getByRole('link', { name: 'trial-3' }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('open'), s.sweep, 'the expanded parent is in the URL');
+    await screenshot(page, 'runs');
+
+    // Sorting by a metric column asks the server (order_by in the URL).
+    await grid.getByRole('button', { name: 'acc' }).click();
+    await page.waitForURL(/order=metrics\.%60acc%60\+DESC/);
+    await page
+      .waitForFunction(
+        () =>
+          Array.from(document.querySelectorAll('.vt-row .run-name a'))
+            .map((a) => a.textContent)
+            .join(',') === 'baseline,live-run,sweep,trial-3,trial-2,trial-1',
+        undefined,
+        { timeout: 5000 },
+      )
+      .catch(async (e) => {
+        throw new Error(`${e.message}: rows ${await page.locator('.vt-row .run-name a').allTextContents()}`);
+      });
+    await grid.getByRole('button', { name: 'acc' }).click();
+    await page.waitForURL(/order=metrics\.%60acc%60\+ASC/);
+
+    // Add the "team" tag column; it is remembered for this experiment without the URL.
+    await page.getByRole('button', { name: /^Columns/ }).click();
+    await page.getByRole('dialog', { name: 'Choose columns' }).getByLabel('team').check();
+    await page.keyboard.press('Escape');
+    await page.waitForURL(/cols=/);
+    await page.goto(`${server.url}/runs?ids=${s.churn}`);
+    await page.getByRole('columnheader', { name: 'team' }).waitFor();
+    assert.ok(await page.getByRole('gridcell', { name: 'growth' }).first().isVisible());
+
+    // A syntax error is shown under the filter box; a good filter narrows the rows.
+    const filter = page.getByLabel('Filter runs (MLflow search syntax)');
+    await filter.fill('metrics.acc >> 1');
+    await filter.press('Enter');
+    const error = page.locator('#filter-error');
+    await error.waitFor();
+    assert.match((await error.textContent()) ?? '', /Invalid|syntax|Expected/i);
+    assert.equal(await filter.getAttribute('aria-invalid'), 'true');
+    await screenshot(page, 'runs-filter-error');
+    await filter.fill("params.lr = '0.1'");
+    await filter.press('Enter');
+    // trial-1 matches too; without its parent in the result it is shown at the top level.
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('.vt-row .run-name a'))
+          .map((a) => a.textContent)
+          .sort()
+          .join() === 'baseline,trial-1',
+    );
+    assert.match(page.url(), /filter=params\.lr/);
+    await page.close();
+  });
+
+  test('runs: keyboard, selection, delete, restore and compare', async () => {
+    const page = await open(`/runs?ids=${s.churn}&order=attributes.run_name+ASC`);
+    const grid = page.getByRole('grid', { name: 'Runs' });
+    await grid.getByRole('link', { name: 'baseline' }).waitFor();
+    // Keyboard: focus the grid, Space selects, Enter opens.
+    await grid.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Space');
+    assert.ok(await page.getByText('1 selected').isVisible());
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Space');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.waitForURL(/\/compare\?runs=/);
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    await page.goBack();
+    await grid.getByRole('link', { name: 'baseline' }).waitFor();
+    await grid.focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`/runs/${s.baseline}$`));
+    await page.goBack();
+
+    // Delete the "live-run" run, find it among the deleted ones, restore it.
+    await grid.getByRole('checkbox', { name: 'Select run live-run' }).check();
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await grid.getByRole('link', { name: 'live-run' }).waitFor({ state: 'detached' });
+    assert.equal(
+      (await seeder.call('GET', 'runs/get', { run_id: s.live })).run.info.lifecycle_stage,
+      'deleted',
+    );
+    await page.getByText('Deleted', { exact: true }).click();
+    await grid.getByRole('checkbox', { name: 'Select run live-run' }).check();
+    await page.getByRole('button', { name: 'Restore' }).click();
+    await grid.getByRole('link', { name: 'live-run' }).waitFor({ state: 'detached' });
+    assert.equal(
+      (await seeder.call('GET', 'runs/get', { run_id: s.live })).run.info.lifecycle_stage,
+      'active',
+    );
+    await page.close();
+  });
+
+  test('runs: a RUNNING run updates live', async () => {
+    const page = await open(`/runs?ids=${s.churn}&cols=attr:status`);
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'live-run' }) });
+    await row.getByText('RUNNING').waitFor();
+    await seeder.call('POST', 'runs/update', { run_id: s.live, status: 'FAILED', end_time: Date.now() });
+    await row.getByText('FAILED').waitFor({ timeout: 10_000 });
+    await page.close();
+  });
+
+  test('runs: a large experiment is windowed and scrolls to the end', async () => {
+    const page = await open(`/runs?ids=${s.big}&order=attributes.run_name+ASC`);
+    await page.getByText('1,500 runs').waitFor({ timeout: 20_000 });
+    const rendered = await page.locator('.vt-row').count();
+    assert.ok(rendered > 10 && rendered < 120, `only the rows in view are rendered (got ${rendered})`);
+    await page.getByRole('grid', { name: 'Runs' }).focus();
+    await page.keyboard.press('End');
+    await page.getByRole('link', { name: 'big-1499' }).waitFor();
+    assert.ok((await page.locator('.vt-row').count()) < 120);
+    await screenshot(page, 'runs-large');
+    await page.close();
+  });
+
+  test('run page: overview, description, params, metrics, tags, datasets', async () => {
+    const page = await open(`/runs/${s.baseline}`);
+    await page.getByRole('heading', { name: 'baseline', level: 1, exact: true }).waitFor();
+    for (const text of [
+      'FINISHED',
+      'ada',
+      '/src/train.py (LOCAL)',
+      '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c',
+      '1m 5s',
+    ]) {
+      assert.ok(await page.getByText(text, { exact: true }).first().isVisible(), text);
+    }
+    // The description is Markdown, rendered without running anything it contains.
+    await page.getByRole('heading', { name: 'Baseline', level: 1, exact: true }).waitFor();
+    assert.equal(await page.locator('.markdown strong').textContent(), 'gradient boosting');
+    assert.equal(await page.locator('.markdown img').count(), 0);
+    assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
+    assert.equal(await page.locator('.markdown a[href^="javascript"]').count(), 0);
+    await screenshot(page, 'run-overview');
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Description (Markdown)').fill('Now with *emphasis*');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('.markdown em').waitFor();
+    const after = await seeder.call('GET', 'runs/get', { run_id: s.baseline });
+    assert.equal(
+      after.run.data.tags.find((t: any) => t.key === 'mlflow.note.content').value,
+      'Now with *emphasis*',
+    );
+
+    // Parent and children links.
+    await page.goto(`${server.url}/runs/${s.trials[0]}`);
+    await page.getByRole('link', { name: s.sweep }).click();
+    await page.waitForURL(new RegExp(`/runs/${s.sweep}$`));
+    await page.getByRole('link', { name: 'trial-2' }).waitFor();
+
+    await page.goto(`${server.url}/runs/${s.baseline}?tab=params`);
+    await page.getByRole('table', { name: 'Parameters' }).getByText('gbm').waitFor();
+    await screenshot(page, 'run-params');
+
+    await page.getByRole('tab', { name: 'Metrics' }).click();
+    await page.waitForURL(/tab=metrics/);
+    await page.getByRole('table', { name: 'Metrics' }).getByRole('link', { name: 'loss' }).waitFor();
+    // The sparkline asks the server for 200 sampled steps of the 300 (plus the last).
+    const spark = page.locator('.chart.compact[data-drawn]');
+    await spark.waitFor();
+    const drawn = Number(await spark.getAttribute('data-drawn'));
+    assert.ok(drawn >= 200 && drawn < 300, `sparkline drew ${drawn} points`);
+    await screenshot(page, 'run-metrics');
+
+    // Tags: add, edit, delete; each reaches the server.
+    await page.getByRole('tab', { name: 'Tags' }).click();
+    await page.getByRole('button', { name: 'Add tag' }).click();
+    await page.getByLabel('Tag key').fill('stage');
+    await page.getByLabel('Tag value').fill('candidate');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'candidate' }).waitFor();
+    await page.getByRole('button', { name: 'Edit tag stage' }).click();
+    await page.getByLabel('Tag value').fill('production');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'production' }).waitFor();
+    await screenshot(page, 'run-tags');
+    let tags = (await seeder.call('GET', 'runs/get', { run_id: s.baseline })).run.data.tags;
+    assert.equal(tags.find((t: any) => t.key === 'stage').value, 'production');
+    await page.getByRole('button', { name: 'Delete tag stage' }).click();
+    await page.getByRole('cell', { name: 'production' }).waitFor({ state: 'detached' });
+    tags = (await seeder.call('GET', 'runs/get', { run_id: s.baseline })).run.data.tags;
+    assert.equal(
+      tags.find((t: any) => t.key === 'stage'),
+      undefined,
+    );
+
+    await page.getByRole('tab', { name: 'Datasets' }).click();
+    await page.getByRole('region', { name: 'Dataset customers' }).waitFor();
+    assert.ok(await page.getByText('training').isVisible());
+    await screenshot(page, 'run-datasets');
+    await page.close();
+  });
+
+  test('run page: artifact browser previews text, JSON, YAML, CSV, images and MLmodel', async () => {
+    const page = await open(`/runs/${s.baseline}?tab=artifacts`);
+    const tree = page.getByRole('tree', { name: 'Artifacts' });
+    await tree.getByText('notes.txt').click();
+    await page.locator('pre.code').filter({ hasText: 'plain text notes' }).waitFor();
+    assert.match(page.url(), /path=notes\.txt/);
+    await tree.getByText('config.json').click();
+    await page.locator('pre.code').filter({ hasText: '"layers": [' }).waitFor();
+    await tree.getByText('params.yaml').click();
+    await page.locator('pre.code').filter({ hasText: 'depth: 6' }).waitFor();
+    await tree.getByText('plot.png').click();
+    await page.locator('img.preview-image').waitFor();
+    assert.ok(
+      await page
+        .locator('img.preview-image')
+        .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth === 1),
+    );
+    await tree.getByText('data').click();
+    await tree.getByText('table.csv').click();
+    const csv = page.getByRole('table', { name: 'CSV preview' });
+    await csv.getByRole('cell', { name: 'Smith, J' }).waitFor();
+    assert.equal(await csv.getByRole('columnheader').count(), 2);
+    await screenshot(page, 'run-artifacts-csv');
+    await tree.getByText('model', { exact: true }).click();
+    await tree.getByText('MLmodel').click();
+    await page.getByText('python_function, sklearn').waitFor();
+    assert.ok(await page.getByText('age: long, plan: string').isVisible());
+    await screenshot(page, 'run-artifacts-mlmodel');
+    // A link to a file opens its preview directly.
+    await page.goto(`${server.url}/runs/${s.baseline}?tab=artifacts&path=data%2Ftable.csv`);
+    await page.getByRole('table', { name: 'CSV preview' }).waitFor();
+    await page.close();
+  });
+
+  test('charts: overlaid runs, x axes, smoothing, log scale and zoom in the URL', async () => {
+    const runs = `${s.baseline},${s.trials[0]}`;
+    const page = await open(`/metrics?runs=${runs}&key=loss`);
+    const chart = page.locator('.chart[data-drawn]');
+    await chart.waitFor();
+    // 300 steps each; trial-1 has two values at step 0 (one from its first log-batch), drawn as both.
+    assert.equal(await chart.getAttribute('data-drawn'), '301');
+    // uPlot's legend lists both runs.
+    assert.ok(await page.locator('.u-legend').getByText('baseline').isVisible());
+    assert.ok(await page.locator('.u-legend').getByText('trial-1').isVisible());
+    await screenshot(page, 'metrics-chart');
+
+    await page.getByLabel('X axis').selectOption('relative');
+    await page.waitForURL(/x=relative/);
+    await page.getByLabel('X axis').selectOption('time');
+    await page.waitForURL(/x=time/);
+    await page.getByLabel('Log scale').check();
+    await page.waitForURL(/log=1/);
+    await page.getByLabel(/Smoothing/).fill('0.8');
+    await page.waitForURL(/smooth=0\.8/);
+    await page.locator('.chart[data-drawn]').waitFor();
+
+    // Drag to zoom on the step axis: the range goes into the URL and the server is asked for it.
+    await page.goto(`${server.url}/metrics?runs=${runs}&key=loss`);
+    await chart.waitFor();
+    const over = page.locator('.u-over');
+    const box = await over.boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL(/zoom=/);
+    const zoom = new URL(page.url()).searchParams.get('zoom')?.split(',').map(Number) ?? [];
+    assert.ok(zoom[0] > 40 && zoom[1] < 200 && zoom[0] < zoom[1], `zoom ${zoom}`);
+    await page.getByRole('button', { name: 'Reset zoom' }).click();
+    await page.waitForURL((u) => !u.searchParams.has('zoom'));
+    await page.close();
+  });
+
+  test('compare: differences highlighted, scatter and parallel coordinates', async () => {
+    const page = await open(`/compare?runs=${s.trials.join(',')},${s.baseline}`);
+    await page.getByRole('heading', { name: 'Compare 4 runs' }).waitFor();
+    const params = page.getByRole('region', { name: 'Parameters' });
+    await params.getByRole('cell', { name: 'lr' }).waitFor();
+    assert.equal(await params.locator('tr.differs').count(), 2, 'lr and depth differ, model does not');
+    assert.equal(await params.locator('tr:not(.differs) td.mono').first().textContent(), 'model');
+    assert.equal(await page.locator('svg[aria-label^="Scatter plot"] circle').count(), 4);
+    assert.equal(await page.locator('svg[aria-label="Parallel coordinates plot"] polyline').count(), 4);
+    await screenshot(page, 'compare');
+    await page.getByLabel('Only show differences').check();
+    await page.waitForURL(/diff=1/);
+    assert.equal(await params.locator('tbody tr').count(), 2);
+    await page.getByLabel('Y value').selectOption('metric:loss');
+    await page.waitForURL(/y=metric%3Aloss/);
+    await page.close();
+  });
+
+  test('dark theme, kept across loads', async () => {
+    const page = await open(`/runs?ids=${s.churn}`);
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.reload();
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.getByRole('grid', { name: 'Runs' }).getByRole('link', { name: 'baseline' }).waitFor();
+    await screenshot(page, 'runs-dark');
+    await page.goto(`${server.url}/metrics?runs=${s.baseline},${s.trials[0]}&key=loss`);
+    await page.locator('.chart[data-drawn]').waitFor();
+    await screenshot(page, 'metrics-chart-dark');
+    await page.getByRole('button', { name: 'Switch to light theme' }).click();
+    await page.close();
+  });
+});
