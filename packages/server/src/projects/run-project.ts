@@ -1,6 +1,9 @@
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { DatabricksApi, databricksCredentials } from './backends/databricks-api.js';
+import { checkTrackingUriForDatabricks, submitDatabricksRun } from './backends/databricks-backend.js';
+import { parseDatabricksConfig } from './backends/databricks-config.js';
 import { LocalProcess } from './backends/local-process.js';
 import { submitSlurmRun } from './backends/slurm-backend.js';
 import { parseSlurmConfig } from './backends/slurm-config.js';
@@ -39,9 +42,12 @@ export interface RunProjectOptions {
   dockerArgs?: Record<string, string | true>;
   experimentName?: string;
   experimentId?: string;
-  /** 'local' (default) or 'slurm'. */
+  /** 'local' (default), 'slurm' or 'databricks'. */
   backend?: string;
-  /** Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args. */
+  /**
+   * Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args; for databricks: a
+   * new_cluster spec, or {new_cluster, libraries}.
+   */
   backendConfig?: Record<string, unknown>;
   /** Default: from the project (python_env -> virtualenv, conda -> conda, docker -> local). */
   envManager?: string;
@@ -76,11 +82,13 @@ export interface SubmittedRun {
   status(): RunStatusName;
   /** Stops the whole process tree (or cancels the cluster job) and records the run as KILLED. */
   cancel(): Promise<void>;
-  /** The Slurm job id, for runs on the slurm backend. */
+  /** The Slurm job id, or the Databricks job run id. */
   readonly jobId?: string;
+  /** The Databricks run page, for runs on the databricks backend. */
+  readonly runPageUrl?: string;
 }
 
-const BACKENDS = ['local', 'slurm'];
+const BACKENDS = ['local', 'slurm', 'databricks'];
 
 /** MLflow's rule for the default env manager of a project type. */
 function defaultEnvManager(project: Project): EnvManagerName {
@@ -144,16 +152,24 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
   const backend = options.backend ?? 'local';
   if (!BACKENDS.includes(backend)) {
     throw new ExecutionError(
-      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (databricks and kubernetes are not available in mlflow-ts yet).`,
+      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (kubernetes is not available in mlflow-ts yet).`,
     );
   }
   const envManagerOption = options.envManager === undefined ? undefined : checkEnvManager(options.envManager);
   const slurmConfig = backend === 'slurm' ? parseSlurmConfig(options.backendConfig) : undefined;
+  let databricks: { config: ReturnType<typeof parseDatabricksConfig>; api: DatabricksApi } | undefined;
+  if (backend === 'databricks') {
+    const config = parseDatabricksConfig(options.backendConfig);
+    checkTrackingUriForDatabricks(resolveTrackingUri(options.trackingUri));
+    databricks = { config, api: new DatabricksApi(databricksCredentials()) };
+  }
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
   if (project.databricksSparkJob) {
     throw new ExecutionError(
-      'Databricks Spark job projects run only on the databricks backend (-b databricks).',
+      backend === 'databricks'
+        ? 'Databricks Spark job projects (databricks_spark_job) are not supported by mlflow-ts yet; give the project an entry point command instead.'
+        : 'Databricks Spark job projects run only on the databricks backend (-b databricks).',
     );
   }
   const entryPointName = options.entryPoint ?? 'main';
@@ -177,6 +193,7 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
     logged,
     envManager,
     slurmConfig,
+    databricks,
   };
 }
 
@@ -230,6 +247,22 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
           buildImage: options.buildImage ?? false,
           storageDir: options.storageDir,
           config: request.slurmConfig,
+        },
+        tracking,
+        run,
+        log,
+      );
+    }
+    if (request.databricks) {
+      return await submitDatabricksRun(
+        request.databricks.api,
+        {
+          uri: options.uri,
+          workDir: request.source.workDir,
+          entryPoint: request.entryPointName,
+          parameters: request.parameters,
+          envManager: options.envManager,
+          config: request.databricks.config,
         },
         tracking,
         run,
