@@ -107,7 +107,8 @@ export class DatabricksApi {
       await this.request('GET', '/api/2.0/dbfs/get-status', { query: { path: dbfsPath } });
       return true;
     } catch (error) {
-      if (error instanceof DatabricksApiError && error.databricksErrorCode === 'RESOURCE_DOES_NOT_EXIST') return false;
+      if (error instanceof DatabricksApiError && error.databricksErrorCode === 'RESOURCE_DOES_NOT_EXIST')
+        return false;
       throw error;
     }
   }
@@ -145,7 +146,8 @@ export class DatabricksApi {
       return true;
     } catch (error) {
       // Another run uploaded the same archive (same hash) first.
-      if (error instanceof DatabricksApiError && error.databricksErrorCode === 'RESOURCE_ALREADY_EXISTS') return false;
+      if (error instanceof DatabricksApiError && error.databricksErrorCode === 'RESOURCE_ALREADY_EXISTS')
+        return false;
       throw error;
     }
   }
