@@ -422,26 +422,107 @@ for (const dialect of DIALECTS) {
       assert.equal((search.body.runs ?? []).length, 0);
     });
 
-    test('databricks_spark_job projects are refused on databricks with a message', async (t) => {
+    test('databricks_spark_job with python_file: a wrapper on DBFS run as a spark_python_task', async (t) => {
       const p = tempDir('mlflow-ts-dbx-spark-');
       t.after(p.cleanup);
       writeFileSync(
         path.join(p.dir, 'MLproject'),
-        'name: spark\ndatabricks_spark_job:\n  python_file: job.py\n  parameters: [a]\n',
+        'name: spark\ndatabricks_spark_job:\n  python_file: job.py\n  parameters: [--rows, "10"]\n  python_libraries: [scikit-learn==1.3.0]\n',
       );
-      writeFileSync(path.join(p.dir, 'job.py'), 'print(1)\n');
+      writeFileSync(path.join(p.dir, 'job.py'), 'import sys\nprint("job", sys.argv)\n');
+      const experimentId = await newExperiment();
+      const submitted = await runProject({
+        uri: p.dir,
+        backend: 'databricks',
+        backendConfig: { new_cluster: CLUSTER, libraries: [{ whl: 'dbfs:/libs/x.whl' }] },
+        parameters: { ignored: '1' },
+        experimentId,
+        trackingUri: server.url,
+        log,
+      });
+      assert.equal(await submitted.wait(), true);
+      assert.deepEqual(mock.violations, []);
+      assert.deepEqual(mock.calls().slice(0, 5), [
+        'GET /api/2.0/dbfs/get-status',
+        'POST /api/2.0/dbfs/put',
+        'POST /api/2.0/dbfs/put',
+        'POST /api/2.0/jobs/runs/submit',
+        'GET /api/2.0/jobs/runs/get',
+      ]);
+      assert.ok(logs.some((l) => l.includes('--entry-point and -P are ignored')));
+      const wrapperPath = mock.requests[2].body.path as string;
+      assert.match(
+        wrapperPath,
+        new RegExp(`^/mlflow-experiments/${experimentId}/projects-code/[0-9a-f]{32}\\.py$`),
+      );
+      const submit = mock.requests[3].body;
+      assert.deepEqual(submit.spark_python_task, {
+        python_file: `dbfs:${wrapperPath}`,
+        parameters: ['--rows', '10'],
+      });
+      assert.deepEqual(submit.libraries, [
+        { whl: 'dbfs:/libs/x.whl' },
+        { pypi: { package: 'scikit-learn==1.3.0' } },
+      ]);
+      assert.equal(submit.shell_command_task, undefined);
+      const wrapper = (mock.files.get(wrapperPath) as Buffer).toString('utf8');
+      assert.ok(wrapper.includes(`"MLFLOW_RUN_ID":"${submitted.runId}"`));
+      assert.ok(wrapper.includes(`"MLFLOW_TRACKING_URI":"${server.url}"`));
+      assert.ok(wrapper.endsWith('import sys\nprint("job", sys.argv)\n'));
+      const [archivePath] = [...mock.files.keys()].filter(
+        (k) => k.endsWith('.tar.gz') && k.includes(`/${experimentId}/`),
+      );
+      const hash = path.basename(archivePath, '.tar.gz');
+      assert.ok(wrapper.includes(`os.chdir("/databricks/mlflow/projects/${hash}")`));
+      // The wrapper is valid Python.
+      execFileSync('python3', ['-c', 'import sys; compile(sys.stdin.read(), "w.py", "exec")'], {
+        input: wrapper,
+      });
+      assert.equal((await getRun(submitted.runId)).status, 'FINISHED');
+    });
+
+    test('databricks_spark_job with entry points: the python command becomes the task', async (t) => {
+      const p = tempDir('mlflow-ts-dbx-spark-');
+      t.after(p.cleanup);
+      writeFileSync(
+        path.join(p.dir, 'MLproject'),
+        [
+          'name: spark',
+          'databricks_spark_job:',
+          '  python_libraries: [pandas]',
+          'entry_points:',
+          '  main:',
+          '    parameters: {rows: {type: float, default: 5}, name: string}',
+          '    command: "python etl.py --rows {rows} --name {name}"',
+          '  bad:',
+          '    command: "bash run.sh"',
+          '',
+        ].join('\n'),
+      );
+      writeFileSync(path.join(p.dir, 'etl.py'), 'print(1)\n');
+      const base = {
+        uri: p.dir,
+        backend: 'databricks',
+        backendConfig: CLUSTER,
+        experimentId: await newExperiment(),
+        trackingUri: server.url,
+        log,
+      };
+      const submitted = await runProject({ ...base, parameters: { name: 'a b', extra: 'x' } });
+      assert.equal(await submitted.wait(), true);
+      const submit = mock.requests.find((r) => r.path === '/api/2.0/jobs/runs/submit')?.body;
+      assert.deepEqual(submit.spark_python_task.parameters, ['--rows', '5', '--name', 'a b', '--extra', 'x']);
+      assert.deepEqual(submit.libraries, [{ pypi: { package: 'pandas' } }]);
+      assert.deepEqual(mock.violations, []);
       await assert.rejects(
-        runProject({
-          uri: p.dir,
-          backend: 'databricks',
-          backendConfig: CLUSTER,
-          experimentId: await newExperiment(),
-          trackingUri: server.url,
-          log,
-        }),
-        /databricks_spark_job\) are not supported by mlflow-ts yet/,
+        runProject({ ...base, entryPoint: 'bad' }),
+        /only supports 'python' command in the entry point/,
       );
-      assert.equal(mock.requests.length, 0);
+      // Refused before anything is recorded or sent.
+      const requests = mock.requests.length;
+      const search = await call(server.api, 'POST', 'runs/search', { experiment_ids: [base.experimentId] });
+      assert.equal(search.body.runs.length, 1);
+      assert.equal(mock.requests.length, requests);
     });
 
     test('mlflow-ts run -b databricks: waits and prints the run page; --no-wait prints both ids', async (t) => {

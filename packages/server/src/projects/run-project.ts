@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DatabricksApi, databricksCredentials } from './backends/databricks-api.js';
 import { checkTrackingUriForDatabricks, submitDatabricksRun } from './backends/databricks-backend.js';
 import { parseDatabricksConfig } from './backends/databricks-config.js';
+import { sparkJobCodeAndArgs } from './backends/databricks-spark-job.js';
 import { LocalProcess } from './backends/local-process.js';
 import { submitSlurmRun } from './backends/slurm-backend.js';
 import { parseSlurmConfig } from './backends/slurm-config.js';
@@ -165,18 +166,22 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
   }
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
-  if (project.databricksSparkJob) {
+  if (project.databricksSparkJob && backend !== 'databricks') {
     throw new ExecutionError(
-      backend === 'databricks'
-        ? 'Databricks Spark job projects (databricks_spark_job) are not supported by mlflow-ts yet; give the project an entry point command instead.'
-        : 'Databricks Spark job projects run only on the databricks backend (-b databricks).',
+      'Databricks Spark job projects run only on the databricks backend (-b databricks).',
     );
   }
   const entryPointName = options.entryPoint ?? 'main';
   const entryPoint = getEntryPoint(project, entryPointName) as EntryPoint;
   const parameters = options.parameters ?? {};
-  // Validates required parameters and types now, so a typo fails before a run exists.
-  const logged = await resolveParameters(entryPoint, parameters);
+  // Validates required parameters and types now, so a typo fails before a run exists. A Spark job
+  // with python_file has no entry point: its parameters come from the MLproject and -P is ignored.
+  const logged = entryPoint
+    ? await resolveParameters(entryPoint, parameters)
+    : { declared: new Map<string, string>(), extra: new Map<string, string>() };
+  // A Spark job entry point must be a `python` command: checked before the run is created.
+  if (databricks && project.databricksSparkJob)
+    sparkJobCodeAndArgs(project.databricksSparkJob, entryPoint, logged);
   if (envManagerOption === 'conda' && project.envType === 'python_env' && project.envConfigPath) {
     throw new ExecutionError(
       "python_env project cannot be executed using conda. Set `--env-manager` to 'virtualenv' or 'local' to execute this project.",
@@ -263,6 +268,11 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
           parameters: request.parameters,
           envManager: options.envManager,
           config: request.databricks.config,
+          sparkJob: request.project.databricksSparkJob && {
+            spec: request.project.databricksSparkJob,
+            entryPoint: request.entryPoint,
+            params: request.logged,
+          },
         },
         tracking,
         run,

@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError } from '../execution-error.js';
+import type { ResolvedParameters } from '../parameters.js';
+import type { DatabricksSparkJobSpec, EntryPoint } from '../project-spec.js';
 import type { RunStatusName, RunTracking, TrackedRun } from '../run-tracking.js';
 import { shellQuote } from '../shell-quote.js';
 import type { DatabricksApi, JobRun } from './databricks-api.js';
 import { type DatabricksClusterConfig, jobLibraries } from './databricks-config.js';
+import { sparkJobCodeAndArgs, sparkJobWrapper, wrapperName } from './databricks-spark-job.js';
 import { ARCHIVE_ROOT, archiveProject } from './project-archive.js';
 
 // -b databricks, as MLflow's databricks.py does it: the project is packed into a content-addressed
@@ -38,6 +41,8 @@ export interface DatabricksRunRequest {
   /** Passed on only when the user chose one, as MLflow does. */
   envManager?: string;
   config: DatabricksClusterConfig;
+  /** For databricks_spark_job projects: the spec, the entry point (if any) and its parameters. */
+  sparkJob?: { spec: DatabricksSparkJobSpec; entryPoint?: EntryPoint; params: ResolvedParameters };
 }
 
 export interface DatabricksSubmittedRun {
@@ -123,6 +128,75 @@ export function clusterRunCommand(
   return ['bash', '-c', shell];
 }
 
+function shellJobSubmission(
+  fuse: string,
+  request: DatabricksRunRequest,
+  tracking: RunTracking,
+  run: TrackedRun,
+  log: (line: string) => void,
+): { command: string; body: Record<string, unknown> } {
+  const command = clusterRunCommand(fuse, run.runId, request);
+  const mlflowPackage = process.env.MLFLOW_TS_DATABRICKS_MLFLOW_PACKAGE || DEFAULT_MLFLOW_PACKAGE;
+  log(`=== Running entry point ${request.entryPoint} of project ${request.uri} on Databricks ===`);
+  return {
+    command: command[2],
+    body: {
+      run_name: `MLflow Run for ${request.uri}`,
+      new_cluster: request.config.newCluster,
+      shell_command_task: {
+        command,
+        env_vars: { MLFLOW_TRACKING_URI: tracking.trackingUri, MLFLOW_EXPERIMENT_ID: run.experimentId },
+      },
+      libraries: jobLibraries(request.config, mlflowPackage),
+    },
+  };
+}
+
+async function sparkJobSubmission(
+  api: DatabricksApi,
+  fuse: string,
+  request: DatabricksRunRequest,
+  tracking: RunTracking,
+  run: TrackedRun,
+  log: (line: string) => void,
+): Promise<{ command: string; body: Record<string, unknown> }> {
+  const job = request.sparkJob as NonNullable<DatabricksRunRequest['sparkJob']>;
+  if (
+    job.spec.pythonFile !== undefined &&
+    (request.entryPoint !== 'main' || Object.keys(request.parameters).length > 0)
+  ) {
+    log(
+      "=== The MLproject's databricks_spark_job sets python_file and parameters: --entry-point and -P are ignored ===",
+    );
+  }
+  const { file, args } = sparkJobCodeAndArgs(job.spec, job.entryPoint, job.params);
+  const { projectDir, script } = clusterExtraction(fuse);
+  const wrapper = sparkJobWrapper({
+    workDir: request.workDir,
+    file,
+    env: {
+      MLFLOW_TRACKING_URI: tracking.trackingUri,
+      MLFLOW_EXPERIMENT_ID: run.experimentId,
+      MLFLOW_RUN_ID: run.runId,
+    },
+    extraction: script,
+    projectDir,
+  });
+  const wrapperPath = `/${DBFS_EXPERIMENT_DIR_BASE}/${run.experimentId}/projects-code/${wrapperName()}`;
+  await api.dbfsUpload(wrapperPath, Buffer.from(wrapper, 'utf8'));
+  log(`=== Running databricks spark job of project ${request.uri} on Databricks (${file}) ===`);
+  const pythonLibraries = job.spec.pythonLibraries.map((name) => ({ pypi: { package: name } }));
+  return {
+    command: `python ${file} ${args.join(' ')}`.trim(),
+    body: {
+      run_name: `MLflow Run for ${request.uri}`,
+      new_cluster: request.config.newCluster,
+      libraries: [...request.config.libraries, ...pythonLibraries],
+      spark_python_task: { python_file: `dbfs:${wrapperPath}`, parameters: args },
+    },
+  };
+}
+
 export async function submitDatabricksRun(
   api: DatabricksApi,
   request: DatabricksRunRequest,
@@ -131,18 +205,10 @@ export async function submitDatabricksRun(
   log: (line: string) => void,
 ): Promise<DatabricksSubmittedRun> {
   const fuse = await uploadProject(api, request.workDir, run.experimentId, log);
-  const command = clusterRunCommand(fuse, run.runId, request);
-  const mlflowPackage = process.env.MLFLOW_TS_DATABRICKS_MLFLOW_PACKAGE || DEFAULT_MLFLOW_PACKAGE;
-  log(`=== Running entry point ${request.entryPoint} of project ${request.uri} on Databricks ===`);
-  const jobRunId = await api.submitRun({
-    run_name: `MLflow Run for ${request.uri}`,
-    new_cluster: request.config.newCluster,
-    shell_command_task: {
-      command,
-      env_vars: { MLFLOW_TRACKING_URI: tracking.trackingUri, MLFLOW_EXPERIMENT_ID: run.experimentId },
-    },
-    libraries: jobLibraries(request.config, mlflowPackage),
-  });
+  const { command, body } = request.sparkJob
+    ? await sparkJobSubmission(api, fuse, request, tracking, run, log)
+    : shellJobSubmission(fuse, request, tracking, run, log);
+  const jobRunId = await api.submitRun(body);
   log(
     `=== Launched MLflow run as Databricks job run with ID ${jobRunId}. Getting run status page URL... ===`,
   );
@@ -195,7 +261,7 @@ export async function submitDatabricksRun(
   return {
     runId: run.runId,
     experimentId: run.experimentId,
-    command: command[2],
+    command,
     jobId: String(jobRunId),
     runPageUrl,
     wait: follow,
