@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { databricksCredentials } from '../src/projects/backends/databricks-api.js';
 import { runStatusOfJobRun } from '../src/projects/backends/databricks-backend.js';
 import { jobLibraries, parseDatabricksConfig } from '../src/projects/backends/databricks-config.js';
@@ -556,6 +557,35 @@ for (const dialect of DIALECTS) {
       const run = await getRun(runId);
       assert.equal(run.status, 'RUNNING');
       assert.equal(run.tags['mlflow.databricks.shellJobRunID'], jobRunId);
+
+      // Ctrl-C while the Databricks run is going: runs/cancel, the run KILLED, exit code 130.
+      mock.nextOutcome = 'HANG';
+      const runsBefore = mock.runs.size;
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'packages/server/dist/cli/main.js'),
+          ...['run', p.dir, '-b', 'databricks', '-c', JSON.stringify(CLUSTER), '-P', 'text=hi'],
+        ],
+        { env, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr?.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      for (let i = 0; i < 200 && !/Databricks run \d+: RUNNING/.test(stderr); i++) await sleep(50);
+      assert.match(stderr, /Databricks run \d+: RUNNING/);
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.equal(mock.runs.size, runsBefore + 1);
+      const cancelled = [...mock.runs.values()].at(-1);
+      assert.equal(cancelled?.cancelled, true);
+      const killedRunId = /in run with ID '([0-9a-f]{32})'|Run \(ID '([0-9a-f]{32})'\) interrupted/.exec(
+        stderr,
+      );
+      assert.ok(killedRunId, stderr);
+      assert.equal((await getRun(killedRunId[1] ?? killedRunId[2])).status, 'KILLED');
 
       mock.nextOutcome = 'FAILED';
       const failed = await runCli(
