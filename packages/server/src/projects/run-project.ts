@@ -1,6 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { DatabricksApi, databricksCredentials } from './backends/databricks-api.js';
+import { checkTrackingUriForDatabricks, submitDatabricksRun } from './backends/databricks-backend.js';
+import { parseDatabricksConfig } from './backends/databricks-config.js';
+import { sparkJobCodeAndArgs } from './backends/databricks-spark-job.js';
 import { LocalProcess } from './backends/local-process.js';
 import { submitSlurmRun } from './backends/slurm-backend.js';
 import { parseSlurmConfig } from './backends/slurm-config.js';
@@ -39,9 +43,12 @@ export interface RunProjectOptions {
   dockerArgs?: Record<string, string | true>;
   experimentName?: string;
   experimentId?: string;
-  /** 'local' (default) or 'slurm'. */
+  /** 'local' (default), 'slurm' or 'databricks'. */
   backend?: string;
-  /** Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args. */
+  /**
+   * Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args; for databricks: a
+   * new_cluster spec, or {new_cluster, libraries}.
+   */
   backendConfig?: Record<string, unknown>;
   /** Default: from the project (python_env -> virtualenv, conda -> conda, docker -> local). */
   envManager?: string;
@@ -76,11 +83,13 @@ export interface SubmittedRun {
   status(): RunStatusName;
   /** Stops the whole process tree (or cancels the cluster job) and records the run as KILLED. */
   cancel(): Promise<void>;
-  /** The Slurm job id, for runs on the slurm backend. */
+  /** The Slurm job id, or the Databricks job run id. */
   readonly jobId?: string;
+  /** The Databricks run page, for runs on the databricks backend. */
+  readonly runPageUrl?: string;
 }
 
-const BACKENDS = ['local', 'slurm'];
+const BACKENDS = ['local', 'slurm', 'databricks'];
 
 /** MLflow's rule for the default env manager of a project type. */
 function defaultEnvManager(project: Project): EnvManagerName {
@@ -144,14 +153,20 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
   const backend = options.backend ?? 'local';
   if (!BACKENDS.includes(backend)) {
     throw new ExecutionError(
-      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (databricks and kubernetes are not available in mlflow-ts yet).`,
+      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (kubernetes is not available in mlflow-ts yet).`,
     );
   }
   const envManagerOption = options.envManager === undefined ? undefined : checkEnvManager(options.envManager);
   const slurmConfig = backend === 'slurm' ? parseSlurmConfig(options.backendConfig) : undefined;
+  let databricks: { config: ReturnType<typeof parseDatabricksConfig>; api: DatabricksApi } | undefined;
+  if (backend === 'databricks') {
+    const config = parseDatabricksConfig(options.backendConfig);
+    checkTrackingUriForDatabricks(resolveTrackingUri(options.trackingUri));
+    databricks = { config, api: new DatabricksApi(databricksCredentials()) };
+  }
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
-  if (project.databricksSparkJob) {
+  if (project.databricksSparkJob && backend !== 'databricks') {
     throw new ExecutionError(
       'Databricks Spark job projects run only on the databricks backend (-b databricks).',
     );
@@ -159,8 +174,14 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
   const entryPointName = options.entryPoint ?? 'main';
   const entryPoint = getEntryPoint(project, entryPointName) as EntryPoint;
   const parameters = options.parameters ?? {};
-  // Validates required parameters and types now, so a typo fails before a run exists.
-  const logged = await resolveParameters(entryPoint, parameters);
+  // Validates required parameters and types now, so a typo fails before a run exists. A Spark job
+  // with python_file has no entry point: its parameters come from the MLproject and -P is ignored.
+  const logged = entryPoint
+    ? await resolveParameters(entryPoint, parameters)
+    : { declared: new Map<string, string>(), extra: new Map<string, string>() };
+  // A Spark job entry point must be a `python` command: checked before the run is created.
+  if (databricks && project.databricksSparkJob)
+    sparkJobCodeAndArgs(project.databricksSparkJob, entryPoint, logged);
   if (envManagerOption === 'conda' && project.envType === 'python_env' && project.envConfigPath) {
     throw new ExecutionError(
       "python_env project cannot be executed using conda. Set `--env-manager` to 'virtualenv' or 'local' to execute this project.",
@@ -177,6 +198,7 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
     logged,
     envManager,
     slurmConfig,
+    databricks,
   };
 }
 
@@ -230,6 +252,27 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
           buildImage: options.buildImage ?? false,
           storageDir: options.storageDir,
           config: request.slurmConfig,
+        },
+        tracking,
+        run,
+        log,
+      );
+    }
+    if (request.databricks) {
+      return await submitDatabricksRun(
+        request.databricks.api,
+        {
+          uri: options.uri,
+          workDir: request.source.workDir,
+          entryPoint: request.entryPointName,
+          parameters: request.parameters,
+          envManager: options.envManager,
+          config: request.databricks.config,
+          sparkJob: request.project.databricksSparkJob && {
+            spec: request.project.databricksSparkJob,
+            entryPoint: request.entryPoint,
+            params: request.logged,
+          },
         },
         tracking,
         run,
