@@ -49,7 +49,9 @@ function closeIdle(): void {
       })
       .catch((error: unknown) => {
         servers.delete(uri);
-        console.error(`mlflow-ts: closing the local store ${uri} failed: ${(error as Error)?.message ?? error}`);
+        console.error(
+          `mlflow-ts: closing the local store ${uri} failed: ${(error as Error)?.message ?? error}`,
+        );
         process.exitCode = 1;
       });
   }

@@ -71,17 +71,6 @@ export async function startInProcessServer(
   if (sqliteFile && sqliteFile !== ':memory:') {
     mkdirSync(path.dirname(path.resolve(options.cwd ?? process.cwd(), sqliteFile)), { recursive: true });
   }
-  const { app, closeStores } = await assembleServer(
-    {
-      backendStoreUri: location.backendStoreUri,
-      serveArtifacts: true,
-      artifactsDestination: location.artifactsDestination,
-      logger: false,
-    },
-    { keepProcessAlive: false },
-  );
-  await app.ready();
-
   // The store's thread and connections are unref'd; this timer holds the process while work is pending.
   let busy = 0;
   let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -93,6 +82,21 @@ export async function startInProcessServer(
       if (--busy === 0) clearInterval(keepAlive);
     }
   };
+
+  const { app, closeStores } = await hold(() =>
+    assembleServer(
+      {
+        backendStoreUri: location.backendStoreUri,
+        serveArtifacts: true,
+        artifactsDestination: location.artifactsDestination,
+        logger: false,
+      },
+      { keepProcessAlive: false },
+    ),
+  );
+  await hold(async () => {
+    await app.ready();
+  });
 
   const handle = (input: Parameters<typeof fetch>[0], init?: RequestInit): Promise<Response> =>
     hold(async () => {
