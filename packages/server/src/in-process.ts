@@ -120,7 +120,9 @@ export async function startInProcessServer(
         for (const v of Array.isArray(value) ? value : [value]) out.append(key, String(v));
       }
       const empty = NULL_BODY_STATUSES.has(res.statusCode) || request.method === 'HEAD';
-      return new Response(empty ? null : res.rawPayload, { status: res.statusCode, headers: out });
+      const raw = res.rawPayload;
+      const body = empty ? null : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      return new Response(body, { status: res.statusCode, headers: out });
     });
 
   let closing: Promise<void> | undefined;
