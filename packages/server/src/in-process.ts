@@ -121,7 +121,7 @@ export async function startInProcessServer(
       }
       const empty = NULL_BODY_STATUSES.has(res.statusCode) || request.method === 'HEAD';
       const raw = res.rawPayload;
-      const body = empty ? null : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+      const body = empty ? null : new Uint8Array(raw.buffer as ArrayBuffer, raw.byteOffset, raw.byteLength);
       return new Response(body, { status: res.statusCode, headers: out });
     });
 
