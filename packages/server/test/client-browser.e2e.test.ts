@@ -35,6 +35,7 @@ interface BrowserResult {
   experimentId: string;
   trackingUri: string;
   missingRunError?: { code: string; status: number };
+  localUriError?: string;
 }
 
 for (const dialect of DIALECTS) {
@@ -105,7 +106,15 @@ for (const dialect of DIALECTS) {
           const err = e as { errorCode: string; status: number };
           missingRunError = { code: err.errorCode, status: err.status };
         }
+        // A local store cannot be opened in a browser: refused at once, with what to do instead.
+        let localUriError: string | undefined;
+        try {
+          mlflow.setTrackingUri('sqlite:///mlflow.db');
+        } catch (e) {
+          localUriError = (e as Error).message;
+        }
         return {
+          localUriError,
           runId,
           experimentId: experiment.experiment_id,
           trackingUri: mlflow.getTrackingUri(),
@@ -119,6 +128,7 @@ for (const dialect of DIALECTS) {
       );
       assert.equal(result.trackingUri, srv.url);
       assert.deepEqual(result.missingRunError, { code: 'RESOURCE_DOES_NOT_EXIST', status: 404 });
+      assert.match(result.localUriError ?? '', /only in Node .*mlflow-ts server --backend-store-uri sqlite/);
 
       const { status, body } = await call(srv.api, 'GET', 'runs/get', { run_id: result.runId });
       assert.equal(status, 200);

@@ -132,6 +132,41 @@ describe('local tracking URIs (in-process server)', () => {
     assert.ok(!existsSync(path.join(cwd, 'mlruns')));
   });
 
+  test('a script with MLFLOW_TRACKING_URI=postgresql://... logs a run into the database', async () => {
+    const uri = await freshPostgresUri();
+    const cwd = path.join(tmp.dir, 'pg-script');
+    mkdirSync(cwd);
+    const result = runScript(cwd, loggingScript(), { MLFLOW_TRACKING_URI: uri });
+    assert.equal(result.status, 0, result.stderr);
+    const runId = result.stdout.trim();
+    const db = new pg.Client({ connectionString: uri });
+    await db.connect();
+    try {
+      const run = await db.query('select name, status, artifact_uri from runs where run_uuid = $1', [runId]);
+      assert.equal(run.rows[0].name, 'from-a-script');
+      assert.equal(run.rows[0].status, 'FINISHED');
+      const metrics = await db.query(
+        "select count(*)::int as n from metrics where run_uuid = $1 and key = 'loss'",
+        [runId],
+      );
+      assert.equal(metrics.rows[0].n, 2500);
+      const params = await db.query('select key, value from params where run_uuid = $1 order by key', [
+        runId,
+      ]);
+      assert.deepEqual(params.rows, [
+        { key: 'depth', value: '4' },
+        { key: 'lr', value: '0.01' },
+      ]);
+      const rel = String(run.rows[0].artifact_uri).slice('mlflow-artifacts:/'.length);
+      assert.equal(
+        readFileSync(path.join(cwd, 'mlruns', rel, 'notes/readme.txt'), 'utf8'),
+        'hello from a script',
+      );
+    } finally {
+      await db.end();
+    }
+  });
+
   test('file: URIs name a directory as plain paths do', () => {
     const dir = path.join(tmp.dir, 'as-file-uri');
     const fromUrl = localStoreLocation(pathToFileURL(dir).href);
