@@ -74,8 +74,9 @@ export class MlflowClient {
     );
   }
 
+  /** The server's URL, or the local store URI served in-process. */
   get trackingUri(): string {
-    return this.transport.baseUrl;
+    return this.transport.config.trackingUri;
   }
 
   // --- experiments ---

@@ -1,5 +1,5 @@
 import { MlflowError } from './errors.js';
-import { environment } from './platform.js';
+import { environment, platform } from './platform.js';
 
 /** How to reach a tracking server; every field has an MLflow environment variable as its default. */
 export interface ClientOptions {
@@ -62,8 +62,21 @@ function envBool(raw: string | undefined): boolean {
 }
 
 /**
+ * Whether a tracking URI names a local store rather than a server: `sqlite:`, `postgresql:` (or
+ * `postgres:`), `file:`, or a plain path with no scheme.
+ */
+export function isLocalTrackingUri(uri: string): boolean {
+  if (/^(sqlite|postgres|postgresql)(\+\w+)?:|^file:/i.test(uri)) return true;
+  // A Windows drive letter (C:\runs) is a path, not a scheme.
+  return !/^[a-z][a-z0-9+.-]*:/i.test(uri) || /^[a-z]:[\\/]/i.test(uri);
+}
+
+/** The origin requests to an in-process (local URI) server are addressed to; only their paths count. */
+export const LOCAL_ORIGIN = 'http://mlflow-ts.local';
+
+/**
  * The tracking URI to use: the explicit one, MLFLOW_TRACKING_URI, or in a browser the page's origin.
- * Only http(s) servers are supported; a local store path is refused with what to do instead.
+ * http(s) URLs name a server; in Node a local store URI (see isLocalTrackingUri) is served in-process.
  */
 export function resolveTrackingUri(explicit: string | undefined, env = environment()): string {
   const uri = explicit ?? env.MLFLOW_TRACKING_URI;
@@ -76,14 +89,20 @@ export function resolveTrackingUri(explicit: string | undefined, env = environme
       0,
     );
   }
-  if (!/^https?:\/\//i.test(uri)) {
+  if (/^https?:\/\//i.test(uri)) return uri.replace(/\/+$/, '');
+  if (isLocalTrackingUri(uri)) {
+    if (platform().localFetch) return uri;
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
-      `Tracking URI '${uri}' is not an http(s) URL. This client talks to a tracking server: start one with \`mlflow-ts server --backend-store-uri ${uri}\` and use its URL.`,
+      `Tracking URI '${uri}' is a local store, which this client can open only in Node (with the mlflow-ts package installed). Here, start a server with \`mlflow-ts server --backend-store-uri ${uri}\` and use its URL.`,
       0,
     );
   }
-  return uri.replace(/\/+$/, '');
+  throw new MlflowError(
+    'INVALID_PARAMETER_VALUE',
+    `Tracking URI '${uri}' is not supported: use an http(s) URL of a tracking server, or in Node a local store (sqlite:///<file>.db, postgresql://..., or a directory path).`,
+    0,
+  );
 }
 
 /** Merges explicit options over MLflow's environment variables and defaults. */

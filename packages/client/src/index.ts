@@ -21,7 +21,13 @@ export type {
 } from './client.js';
 export { MlflowClient } from './client.js';
 export type { ClientConfig, ClientOptions } from './config.js';
-export { authorizationHeader, resolveConfig, resolveTrackingUri } from './config.js';
+export {
+  authorizationHeader,
+  isLocalTrackingUri,
+  LOCAL_ORIGIN,
+  resolveConfig,
+  resolveTrackingUri,
+} from './config.js';
 export type * from './entities.js';
 export { MlflowError, MlflowFlushError, MlflowRestError } from './errors.js';
 export * from './fluent.js';

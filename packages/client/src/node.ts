@@ -1,7 +1,8 @@
 /**
  * The Node entry of @mlflow-ts/client: everything of the browser entry, plus local file access for
- * artifacts (streamed uploads and downloads), MLFLOW_TRACKING_INSECURE_TLS, and a flush of buffered
- * metrics when the process runs out of work.
+ * artifacts (streamed uploads and downloads), MLFLOW_TRACKING_INSECURE_TLS, local tracking URIs served
+ * in-process by the mlflow-ts package (local-server.ts), and a flush of buffered metrics when the
+ * process runs out of work.
  */
 
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { localFetch } from './local-server.js';
 import { type LocalFile, setPlatform } from './platform.js';
 
 async function listFiles(dir: string): Promise<LocalFile[]> {
@@ -70,6 +72,7 @@ setPlatform({
     process.on('beforeExit', listener);
     return () => process.off('beforeExit', listener);
   },
+  localFetch,
   insecureFetch: async () => {
     // Node's fetch takes an undici dispatcher; undici is loaded only when insecure TLS is asked for.
     let undici: typeof import('undici');
@@ -85,3 +88,4 @@ setPlatform({
 });
 
 export * from './index.js';
+export { closeLocalServers } from './local-server.js';

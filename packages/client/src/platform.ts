@@ -28,6 +28,11 @@ export interface Platform {
   tempDir?: () => Promise<string>;
   /** Runs `hook` once before the process exits normally; returns a function that removes it. */
   onExit?: (hook: () => Promise<void>) => () => void;
+  /**
+   * A fetch answered by a tracking server inside this process, for a local tracking URI (a path,
+   * file:, sqlite:/// or postgresql://); Node only, and only with the mlflow-ts server package installed.
+   */
+  localFetch?: (trackingUri: string) => Promise<typeof fetch>;
   /** The environment variables (process.env in Node). */
   env?: () => Record<string, string | undefined>;
 }

@@ -1,4 +1,10 @@
-import { authorizationHeader, type ClientConfig, MAX_BACKOFF_SECONDS } from './config.js';
+import {
+  authorizationHeader,
+  type ClientConfig,
+  isLocalTrackingUri,
+  LOCAL_ORIGIN,
+  MAX_BACKOFF_SECONDS,
+} from './config.js';
 import { MlflowError } from './errors.js';
 import { type BodySource, platform } from './platform.js';
 
@@ -67,17 +73,24 @@ const STATUS_CODES: Record<number, string> = {
 export class RestTransport {
   private fetchPromise?: Promise<typeof fetch>;
 
-  constructor(readonly config: ClientConfig) {}
+  /** Whether requests go to a server inside this process (a local store URI) instead of over HTTP. */
+  readonly local: boolean;
 
+  constructor(readonly config: ClientConfig) {
+    this.local = !/^https?:\/\//i.test(config.trackingUri) && isLocalTrackingUri(config.trackingUri);
+  }
+
+  /** The origin requests are sent to: the server's URL, or a placeholder for an in-process server. */
   get baseUrl(): string {
-    return this.config.trackingUri;
+    return this.local ? LOCAL_ORIGIN : this.config.trackingUri;
   }
 
   private fetcher(): Promise<typeof fetch> {
     if (!this.fetchPromise) {
       const own = this.config.fetch;
-      const insecure = platform().insecureFetch;
+      const { insecureFetch: insecure, localFetch } = platform();
       if (own) this.fetchPromise = Promise.resolve(own);
+      else if (this.local && localFetch) this.fetchPromise = localFetch(this.config.trackingUri);
       else if (this.config.insecureTls && insecure) this.fetchPromise = insecure();
       else this.fetchPromise = Promise.resolve(globalThis.fetch.bind(globalThis));
     }

@@ -2,6 +2,13 @@ export { MlflowError } from './entities/errors.js';
 export type * from './entities/tracking.js';
 export { buildApp } from './http/app.js';
 export {
+  type InProcessServer,
+  LOCAL_DIRECTORY_DATABASE,
+  type LocalStoreLocation,
+  localStoreLocation,
+  startInProcessServer,
+} from './in-process.js';
+export {
   ExecutionError,
   getEntryPoint,
   loadProject,

@@ -83,15 +83,24 @@ async function sweepAbandonedUploads(destination: LocalArtifactRepository): Prom
   }
 }
 
-/** Opens the store and starts the HTTP server. */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
+/** The app over its opened stores, not yet listening; `closeStores` commits and closes them. */
+export interface AssembledServer {
+  app: FastifyInstance;
+  closeStores(): Promise<void>;
+}
+
+/** Opens the stores and builds the app on them (what startServer and the in-process server share). */
+export async function assembleServer(
+  config: Omit<ServerConfig, 'host' | 'port'>,
+  options: { keepProcessAlive?: boolean } = {},
+): Promise<AssembledServer> {
   const proxy = config.serveArtifacts
     ? openArtifactDestination(config.artifactsDestination ?? DEFAULT_ARTIFACTS_DESTINATION)
     : undefined;
   if (proxy instanceof LocalArtifactRepository) await sweepAbandonedUploads(proxy);
   const stores = config.artifactsOnly
     ? undefined
-    : await openStores(config.backendStoreUri, resolveArtifactRoot(config));
+    : await openStores(config.backendStoreUri, resolveArtifactRoot(config), options);
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
@@ -116,6 +125,12 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     logger: config.logger,
     uiDir: config.uiDir,
   });
+  return { app, closeStores: async () => stores?.close() };
+}
+
+/** Opens the store and starts the HTTP server. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const { app, closeStores } = await assembleServer(config);
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
   return {
@@ -124,7 +139,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     close() {
       closing ??= (async () => {
         await app.close();
-        await stores?.close();
+        await closeStores();
       })();
       return closing;
     },

@@ -236,9 +236,14 @@ describe('configuration from MLflow environment variables', () => {
 
   test('bad settings are refused with what to do', () => {
     assert.throws(() => resolveConfig({}, {}), /set MLFLOW_TRACKING_URI/);
+    // In Node a local store is served in-process (client-local-uri.test.ts); other schemes are refused.
+    assert.equal(
+      resolveConfig({}, { MLFLOW_TRACKING_URI: 'sqlite:///tmp/x.db' }).trackingUri,
+      'sqlite:///tmp/x.db',
+    );
     assert.throws(
-      () => resolveConfig({}, { MLFLOW_TRACKING_URI: 'sqlite:///tmp/x.db' }),
-      /mlflow-ts server --backend-store-uri sqlite/,
+      () => resolveConfig({}, { MLFLOW_TRACKING_URI: 'databricks://profile' }),
+      /not supported: use an http\(s\) URL of a tracking server, or in Node a local store/,
     );
     assert.throws(
       () => resolveConfig({}, { MLFLOW_TRACKING_URI: 'http://x', MLFLOW_HTTP_REQUEST_MAX_RETRIES: 'many' }),

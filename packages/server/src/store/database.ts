@@ -20,10 +20,18 @@ export interface StoreDatabase {
 // store fits in a double, and MLflow's JSON carries them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/** How a store holds the process: by default its connections keep Node running while it is open. */
+export interface OpenOptions {
+  /** False for a store used in-process by a script: idle connections then let the process exit. */
+  keepProcessAlive?: boolean;
+}
+
 /** Opens (creating if needed) the store at `uri` and brings its schema up to date. */
-export async function openDatabase(uri: string): Promise<StoreDatabase> {
+export async function openDatabase(uri: string, options: OpenOptions = {}): Promise<StoreDatabase> {
   const location = parseStoreUri(uri);
-  return location.dialect === 'sqlite' ? openSqlite(location.file) : openPostgres(location.connectionString);
+  return location.dialect === 'sqlite'
+    ? openSqlite(location.file)
+    : openPostgres(location.connectionString, options.keepProcessAlive ?? true);
 }
 
 /** Upgrades the schema of the store at `uri` without keeping it open; returns the migrations applied. */
@@ -100,8 +108,8 @@ export function openSqliteReader(file: string): StoreDatabase {
 /** Concurrent write transactions on PostgreSQL (see WriteLanes); the rest of the pool serves reads. */
 const WRITE_LANES = 4;
 
-async function openPostgres(connectionString: string): Promise<StoreDatabase> {
-  const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6 });
+async function openPostgres(connectionString: string, keepProcessAlive: boolean): Promise<StoreDatabase> {
+  const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6, allowExitOnIdle: !keepProcessAlive });
   // Doubles travel as text: PostgreSQL 12+ writes the shortest exact form when extra_float_digits is
   // positive (its default, 1), but a server may be configured otherwise. Search results and the metric
   // history are written as JSON by PostgreSQL itself, so the setting is pinned per connection.

@@ -1,5 +1,5 @@
 import { ArtifactLocations } from './artifact-locations.js';
-import { openDatabase } from './database.js';
+import { type OpenOptions, openDatabase } from './database.js';
 import type { Stores } from './store-set.js';
 import { storesOver } from './store-set.js';
 import { parseStoreUri } from './store-uri.js';
@@ -9,12 +9,16 @@ import { openThreadedSqliteStores } from './threaded-sqlite-store.js';
  * Opens the stores at a backend store URI for a server: on an SQLite file their writes run on a writer
  * thread (see threaded-sqlite-store.ts); PostgreSQL and in-memory SQLite are used directly.
  */
-export async function openStores(uri: string, artifactRoot: string): Promise<Stores> {
+export async function openStores(
+  uri: string,
+  artifactRoot: string,
+  options: OpenOptions = {},
+): Promise<Stores> {
   const location = parseStoreUri(uri);
   if (location.dialect === 'sqlite' && location.file !== ':memory:') {
-    return openThreadedSqliteStores(location.file, artifactRoot);
+    return openThreadedSqliteStores(location.file, artifactRoot, options);
   }
-  const database = await openDatabase(uri);
+  const database = await openDatabase(uri, options);
   const stores = storesOver(database, new ArtifactLocations(artifactRoot));
   await stores.tracking.init();
   return { ...stores, close: () => database.close() };

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
-import { openSqliteReader } from './database.js';
+import { type OpenOptions, openSqliteReader } from './database.js';
 import { type StoreMembers, type StoreName, type Stores, storesOver, WRITE_METHODS } from './store-set.js';
 
 // The SQLite stores split over two threads: reads run here on their own connection (WAL shows them the
@@ -104,9 +104,16 @@ function writingThrough<S extends StoreName>(
  * Opens the stores in the SQLite file `file` (created and migrated on the writer thread, which also
  * runs the tracking store's init): reads run here, writes on the thread.
  */
-export async function openThreadedSqliteStores(file: string, artifactRoot: string): Promise<Stores> {
+export async function openThreadedSqliteStores(
+  file: string,
+  artifactRoot: string,
+  options: OpenOptions = {},
+): Promise<Stores> {
   const worker = startWorker({ file, artifactRoot });
   const thread = new WriterThread(worker);
+  // An in-process store must not keep a script alive; its user holds the process while calls run.
+  // (After the listeners are added: adding a 'message' listener refs the worker's port again.)
+  if (options.keepProcessAlive === false) worker.unref();
   try {
     await thread.started();
   } catch (error) {
