@@ -27,6 +27,8 @@ export { MlflowError, MlflowFlushError, MlflowRestError } from './errors.js';
 export * from './fluent.js';
 export type { MetricBufferOptions } from './metric-buffer.js';
 export { MetricBuffer } from './metric-buffer.js';
+export type { ModelReference } from './model-uri.js';
+export { downloadModel, parseModelUri, resolveModelUri } from './model-uri.js';
 export type {
   CreateModelVersionOptions,
   ModelVersion,

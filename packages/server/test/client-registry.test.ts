@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { MlflowClient, MlflowError } from '@mlflow-ts/client';
-import { DIALECTS } from './helpers.js';
+import { downloadModel, MlflowClient, MlflowError, parseModelUri, resolveModelUri } from '@mlflow-ts/client';
+import { DIALECTS, tempDir } from './helpers.js';
 import { type ServerProcess, startServerProcess } from './server-process.js';
 
 // MlflowClient's registry methods against the built server running as its own process, on both dialects.
@@ -160,6 +162,50 @@ for (const dialect of DIALECTS) {
         (await client.searchModelVersions({ filter: "name = 'mv'" })).items.map((v) => v.version),
         ['2'],
       );
+    });
+
+    test('models:/ and runs:/ URIs resolve through the server and download through the proxy', async () => {
+      const expId = await client.createExperiment('uri-exp');
+      const run = await client.createRun(expId);
+      const runId = run.info.run_id;
+      const files = await client.runArtifacts(runId);
+      await files.upload('model/MLmodel', 'flavors: {}\n');
+      await files.upload('model/data/weights.bin', 'w1');
+      const source = `${run.info.artifact_uri}/model`;
+      await client.createRegisteredModel('uri-m');
+      await client.createModelVersion('uri-m', source, { runId });
+      await client.createModelVersion('uri-m', `${source}/data`, { runId });
+      await client.transitionModelVersionStage('uri-m', 1, 'Staging');
+      await client.setRegisteredModelAlias('uri-m', 'champ', 1);
+
+      assert.equal(await resolveModelUri(client, 'models:/uri-m/1'), source);
+      assert.equal(await resolveModelUri(client, 'models:/uri-m/latest'), `${source}/data`);
+      assert.equal(await resolveModelUri(client, 'models:/uri-m/Staging'), source);
+      assert.equal(await resolveModelUri(client, 'models:/uri-m@champ'), source);
+      assert.equal(await resolveModelUri(client, `runs:/${runId}/model`), source);
+      await rejectsWithCode(
+        resolveModelUri(client, 'models:/uri-m/Production'),
+        'RESOURCE_DOES_NOT_EXIST',
+        404,
+      );
+      await rejectsWithCode(resolveModelUri(client, 'models:/uri-m/7'), 'RESOURCE_DOES_NOT_EXIST', 404);
+      await rejectsWithCode(
+        resolveModelUri(client, 's3://bucket/x'),
+        'INVALID_PARAMETER_VALUE',
+        400,
+        /models:\//,
+      );
+      await rejectsWithCode(resolveModelUri(client, 'models:/a/b/c'), 'INVALID_PARAMETER_VALUE', 400);
+      await rejectsWithCode(resolveModelUri(client, 'models:/m-nonexistent'), 'RESOURCE_DOES_NOT_EXIST', 404);
+      assert.deepEqual(parseModelUri('models:/m-abc'), { kind: 'logged-model', modelId: 'm-abc' });
+
+      const dst = tempDir('mlflow-ts-model-dl-');
+      const seen: string[] = [];
+      const out = await downloadModel(client, 'models:/uri-m@champ', dst.dir, (p) => seen.push(p));
+      assert.equal(out, dst.dir);
+      assert.deepEqual(seen.sort(), ['MLmodel', 'data/weights.bin']);
+      assert.equal(readFileSync(path.join(dst.dir, 'data', 'weights.bin'), 'utf8'), 'w1');
+      dst.cleanup();
     });
   });
 }
