@@ -21,6 +21,7 @@ import {
   type ViewType,
 } from './entities.js';
 import { MlflowError } from './errors.js';
+import { RegistryMethods } from './registry.js';
 import { RestTransport } from './rest.js';
 
 export interface SearchExperimentsOptions {
@@ -64,11 +65,12 @@ function tagList(tags: Record<string, string> | Tag[] | undefined): Tag[] {
  * A typed client for every endpoint of an MLflow tracking server (the lower-level API, like Python's
  * `mlflow.MlflowClient`). Methods throw MlflowError carrying the server's error code and HTTP status.
  */
-export class MlflowClient {
+export class MlflowClient extends RegistryMethods {
   readonly transport: RestTransport;
 
   /** Options default to MLflow's environment variables (MLFLOW_TRACKING_URI and friends). */
   constructor(options: ClientOptions | string = {}) {
+    super();
     this.transport = new RestTransport(
       resolveConfig(typeof options === 'string' ? { trackingUri: options } : options),
     );

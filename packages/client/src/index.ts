@@ -33,6 +33,17 @@ export { MlflowError, MlflowFlushError, MlflowRestError } from './errors.js';
 export * from './fluent.js';
 export type { MetricBufferOptions } from './metric-buffer.js';
 export { MetricBuffer } from './metric-buffer.js';
+export type { ModelReference } from './model-uri.js';
+export { downloadModel, parseModelUri, resolveModelUri } from './model-uri.js';
+export type {
+  CreateModelVersionOptions,
+  ModelVersion,
+  RegisteredModel,
+  RegisteredModelAlias,
+  RegistryTag,
+  SearchRegistryOptions,
+} from './registry.js';
+export { RegistryMethods } from './registry.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';

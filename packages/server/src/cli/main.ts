@@ -5,6 +5,7 @@ import { MlflowError } from '../entities/errors.js';
 import { VERSION } from '../version.js';
 import { artifactsCommand } from './artifacts-command.js';
 import { experimentsCommand } from './experiments-command.js';
+import { modelsCommand } from './models-command.js';
 import { runsCommand } from './runs-command.js';
 
 const program = new Command('mlflow-ts')
@@ -15,7 +16,7 @@ const program = new Command('mlflow-ts')
 
 // The data commands talk HTTP only; loading the server (Fastify, stores, cloud SDKs) takes most of a
 // second, so it is skipped when one of them runs.
-const DATA_COMMANDS = new Set(['experiments', 'runs', 'artifacts']);
+const DATA_COMMANDS = new Set(['experiments', 'runs', 'artifacts', 'models']);
 if (!DATA_COMMANDS.has(process.argv[2] ?? '')) {
   const { dbCommand, serverCommand } = await import('./server-command.js');
   const { gcCommand } = await import('./gc-command.js');
@@ -26,7 +27,11 @@ if (!DATA_COMMANDS.has(process.argv[2] ?? '')) {
     .addCommand(gcCommand())
     .addCommand(runCommand());
 }
-program.addCommand(experimentsCommand()).addCommand(runsCommand()).addCommand(artifactsCommand());
+program
+  .addCommand(experimentsCommand())
+  .addCommand(runsCommand())
+  .addCommand(artifactsCommand())
+  .addCommand(modelsCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ClientError) {
