@@ -2,6 +2,9 @@ import { Link } from './components/Link';
 import { ComparePage } from './pages/ComparePage';
 import { ExperimentsPage } from './pages/ExperimentsPage';
 import { MetricsPage } from './pages/MetricsPage';
+import { ModelPage } from './pages/ModelPage';
+import { ModelsPage } from './pages/ModelsPage';
+import { ModelVersionPage } from './pages/ModelVersionPage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
 import { useRoute } from './router';
@@ -27,6 +30,14 @@ function Page() {
   if (run) return <RunPage runId={decodeURIComponent(run[1])} route={route} />;
   if (path === '/compare') return <ComparePage route={route} />;
   if (path === '/metrics') return <MetricsPage route={route} />;
+  if (path === '/models') return <ModelsPage route={route} />;
+  const model = /^\/models\/([^/]+)$/.exec(path);
+  if (model) return <ModelPage name={decodeURIComponent(model[1])} />;
+  const version = /^\/models\/([^/]+)\/versions\/([^/]+)$/.exec(path);
+  if (version)
+    return (
+      <ModelVersionPage name={decodeURIComponent(version[1])} version={decodeURIComponent(version[2])} />
+    );
   return <NotFound path={path} />;
 }
 
@@ -43,6 +54,7 @@ export function App() {
         </Link>
         <nav aria-label="Main">
           <Link href="/">Experiments</Link>
+          <Link href="/models">Models</Link>
         </nav>
         <span className="spacer" />
         <button

@@ -70,7 +70,35 @@ export interface FileInfo {
 }
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal) {
+export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
+export type Stage = (typeof STAGES)[number];
+export interface ModelVersion {
+  name: string;
+  version: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  current_stage?: Stage;
+  description?: string;
+  source?: string;
+  run_id?: string;
+  run_link?: string;
+  status?: string;
+  tags?: KeyValue[];
+  aliases?: string[];
+}
+export interface RegisteredModel {
+  name: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  tags?: KeyValue[];
+  aliases?: { alias: string; version: string }[];
+  latest_versions?: ModelVersion[];
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+async function request<T>(method: Method, path: string, body?: unknown, signal?: AbortSignal) {
   let url = `${API}/${path}`;
   const init: RequestInit = { method, signal };
   if (method === 'GET' && body) {
@@ -146,6 +174,52 @@ export const api = {
     signal?: AbortSignal,
   ) => request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal),
 
+  searchModels: (
+    q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string },
+    signal?: AbortSignal,
+  ) =>
+    request<{ registered_models?: RegisteredModel[]; next_page_token?: string }>(
+      'GET',
+      'registered-models/search',
+      q,
+      signal,
+    ),
+  getModel: (name: string) =>
+    request<{ registered_model: RegisteredModel }>('GET', 'registered-models/get', { name }),
+  createModel: (name: string, description?: string) =>
+    request<{ registered_model: RegisteredModel }>('POST', 'registered-models/create', { name, description }),
+  updateModel: (name: string, description: string) =>
+    request<object>('PATCH', 'registered-models/update', { name, description }),
+  setModelTag: (name: string, key: string, value: string) =>
+    request<object>('POST', 'registered-models/set-tag', { name, key, value }),
+  deleteModelTag: (name: string, key: string) =>
+    request<object>('DELETE', 'registered-models/delete-tag', { name, key }),
+  setAlias: (name: string, alias: string, version: string) =>
+    request<object>('POST', 'registered-models/alias', { name, alias, version }),
+  deleteAlias: (name: string, alias: string) =>
+    request<object>('DELETE', 'registered-models/alias', { name, alias }),
+  searchVersions: (q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string }) =>
+    request<{ model_versions?: ModelVersion[]; next_page_token?: string }>('GET', 'model-versions/search', q),
+  getVersion: (name: string, version: string) =>
+    request<{ model_version: ModelVersion }>('GET', 'model-versions/get', { name, version }),
+  updateVersion: (name: string, version: string, description: string) =>
+    request<object>('PATCH', 'model-versions/update', { name, version, description }),
+  transitionStage: (name: string, version: string, stage: Stage, archiveExisting: boolean) =>
+    request<{ model_version: ModelVersion }>('POST', 'model-versions/transition-stage', {
+      name,
+      version,
+      stage,
+      archive_existing_versions: archiveExisting,
+    }),
+  deleteVersion: (name: string, version: string) =>
+    request<object>('DELETE', 'model-versions/delete', { name, version }),
+  setVersionTag: (name: string, version: string, key: string, value: string) =>
+    request<object>('POST', 'model-versions/set-tag', { name, version, key, value }),
+  deleteVersionTag: (name: string, version: string, key: string) =>
+    request<object>('DELETE', 'model-versions/delete-tag', { name, version, key }),
+  versionDownloadUri: (name: string, version: string) =>
+    request<{ artifact_uri: string }>('GET', 'model-versions/get-download-uri', { name, version }),
+
   listArtifacts: (runId: string, path?: string) =>
     request<{ root_uri?: string; files?: FileInfo[] }>('GET', 'artifacts/list', { run_id: runId, path }),
 };
@@ -153,6 +227,19 @@ export const api = {
 /** The URL that downloads one artifact of a run. */
 export function artifactUrl(runId: string, path: string): string {
   return `/get-artifact?${new URLSearchParams({ run_uuid: runId, path })}`;
+}
+
+/** The URL that downloads one file of a model version (read from its storage location). */
+export function modelVersionArtifactUrl(name: string, version: string, path: string): string {
+  return `/model-versions/get-artifact?${new URLSearchParams({ name, version, path })}`;
+}
+
+/** Where the registry pages live: model names may hold any character, so they are URI-encoded. */
+export function modelHref(name: string): string {
+  return `/models/${encodeURIComponent(name)}`;
+}
+export function versionHref(name: string, version: string): string {
+  return `${modelHref(name)}/versions/${encodeURIComponent(version)}`;
 }
 
 export function tagValue(run: Run, key: string): string | undefined {

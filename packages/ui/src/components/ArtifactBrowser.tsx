@@ -1,12 +1,12 @@
 // The run's artifacts: a folder tree on the left (folders load when opened), a preview on the right.
 import { useState } from 'react';
-import YAML from 'yaml';
 import { api, artifactUrl, type FileInfo } from '../api';
 import { parseCsv } from '../lib/csv';
 import { formatBytes } from '../lib/format';
 import { useLoad } from '../lib/use-load';
 import { setParams } from '../router';
 import { ErrorBox } from './ErrorBox';
+import { MlModel } from './MlModel';
 
 const PREVIEW_LIMIT = 2 * 1024 * 1024;
 const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
@@ -109,62 +109,6 @@ function CsvTable({ text, separator }: { text: string; separator: string }) {
         </tbody>
       </table>
       {rows.length >= 500 ? <p className="muted">First 500 rows shown.</p> : null}
-    </div>
-  );
-}
-
-function MlModel({ text }: { text: string }) {
-  let doc: Record<string, unknown> | undefined;
-  try {
-    doc = YAML.parse(text) as Record<string, unknown>;
-  } catch {
-    doc = undefined;
-  }
-  const flavors = doc && typeof doc.flavors === 'object' && doc.flavors ? Object.keys(doc.flavors) : [];
-  const signature = doc?.signature as { inputs?: string; outputs?: string } | undefined;
-  const fields = (s: string | undefined) => {
-    try {
-      return s ? (JSON.parse(s) as { name?: string; type?: string }[]) : [];
-    } catch {
-      return [];
-    }
-  };
-  return (
-    <div className="mlmodel">
-      <h3>MLflow model</h3>
-      <dl className="facts">
-        <dt>Flavors</dt>
-        <dd>{flavors.length ? flavors.join(', ') : '—'}</dd>
-        {doc?.model_uuid ? (
-          <>
-            <dt>Model UUID</dt>
-            <dd className="mono">{String(doc.model_uuid)}</dd>
-          </>
-        ) : null}
-        {doc?.utc_time_created ? (
-          <>
-            <dt>Created</dt>
-            <dd>{String(doc.utc_time_created)}</dd>
-          </>
-        ) : null}
-        {signature ? (
-          <>
-            <dt>Inputs</dt>
-            <dd>
-              {fields(signature.inputs)
-                .map((f) => `${f.name ?? '?'}: ${f.type ?? '?'}`)
-                .join(', ') || '—'}
-            </dd>
-            <dt>Outputs</dt>
-            <dd>
-              {fields(signature.outputs)
-                .map((f) => `${f.name ?? '?'}: ${f.type ?? '?'}`)
-                .join(', ') || '—'}
-            </dd>
-          </>
-        ) : null}
-      </dl>
-      <pre className="code">{text}</pre>
     </div>
   );
 }
