@@ -107,7 +107,7 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
 
   test('model page: description is safe Markdown, alias set and delete, stage transition, delete version', async () => {
     const page = await open('/models/churn');
-    await page.getByRole('heading', { name: 'Churn' }).waitFor();
+    await page.getByRole('heading', { name: 'Churn', exact: true }).waitFor();
     assert.equal(await page.evaluate(() => (window as { __xss?: number }).__xss), undefined);
     const versions = page.getByRole('table', { name: 'Versions' });
     await versions.getByRole('link', { name: 'Version 1' }).waitFor();
