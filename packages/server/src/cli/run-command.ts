@@ -96,7 +96,7 @@ export function runCommand(): Command {
     )
     .option(
       '--env-manager <manager>',
-      'local, virtualenv or conda; default: virtualenv for python_env projects, conda for conda_env, local otherwise',
+      'local, virtualenv, uv or conda; default: virtualenv for python_env projects, conda for conda_env, local otherwise',
     )
     .option(
       '--storage-dir <dir>',

@@ -17,6 +17,7 @@ import {
   type EnvManagerName,
   type PreparedEnv,
 } from './env/env-manager.js';
+import { prepareUv } from './env/uv-env.js';
 import { prepareVirtualenv } from './env/virtualenv-env.js';
 import { ExecutionError } from './execution-error.js';
 import { openRunTracking, resolveTrackingUri } from './open-run-tracking.js';
@@ -144,6 +145,7 @@ async function prepareEnv(
 ): Promise<PreparedEnv> {
   if (project.dockerEnv) return prepareDocker(ctx);
   if (envManager === 'virtualenv') return prepareVirtualenv(ctx);
+  if (envManager === 'uv') return prepareUv(ctx);
   if (envManager === 'conda') return prepareConda(ctx);
   return { wrap: (command) => command, tags: {} };
 }

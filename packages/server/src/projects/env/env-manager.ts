@@ -3,15 +3,14 @@ import { ExecutionError } from '../execution-error.js';
 import type { Project } from '../project-spec.js';
 
 /** MLflow's --env-manager values this runner supports. */
-export const ENV_MANAGERS = ['local', 'virtualenv', 'conda'] as const;
+export const ENV_MANAGERS = ['local', 'virtualenv', 'uv', 'conda'] as const;
 export type EnvManagerName = (typeof ENV_MANAGERS)[number];
 
 /** Refuses env manager names we do not know, listing the ones we do. */
 export function checkEnvManager(name: string): EnvManagerName {
   if ((ENV_MANAGERS as readonly string[]).includes(name)) return name as EnvManagerName;
-  const hint = name === 'uv' ? " ('uv' is not supported by mlflow-ts yet: use 'virtualenv')" : '';
   throw new ExecutionError(
-    `Invalid value for \`env_manager\`: ${name}. Must be one of ${ENV_MANAGERS.map((m) => `'${m}'`).join(', ')}${hint}.`,
+    `Invalid value for \`env_manager\`: ${name}. Must be one of ${ENV_MANAGERS.map((m) => `'${m}'`).join(', ')}.`,
   );
 }
 
