@@ -79,13 +79,15 @@ function makeProject(files: Record<string, string>): { dir: string; cleanup: () 
   return tmp;
 }
 
-const PROBE = 'import json, sys, six\njson.dump({"prefix": sys.prefix, "six": six.__version__}, open("out.json", "w"))\n';
+const PROBE =
+  'import json, sys, six\njson.dump({"prefix": sys.prefix, "six": six.__version__}, open("out.json", "w"))\n';
 
 test('uv builds the env once (venv with the requested Python, then pip install) and the run uses it', async (t) => {
   const calls = useUvShim(t);
   const p = makeProject({
     'python_env.yaml': 'python: "3.11"\nbuild_dependencies:\n  - pip\ndependencies:\n  - six\n',
-    MLproject: 'name: uvp\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: "python probe.py"\n',
+    MLproject:
+      'name: uvp\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: "python probe.py"\n',
     'probe.py': PROBE,
   });
   t.after(p.cleanup);
@@ -120,7 +122,8 @@ test('uv and virtualenv keep separate envs for the same python_env.yaml', async 
   const calls = useUvShim(t);
   const p = makeProject({
     'python_env.yaml': 'python: "3.11"\n',
-    MLproject: 'name: uvp\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: "python -c pass"\n',
+    MLproject:
+      'name: uvp\npython_env: python_env.yaml\nentry_points:\n  main:\n    command: "python -c pass"\n',
   });
   t.after(p.cleanup);
   const viaVirtualenv = await runProject({ uri: p.dir, trackingUri: server.url, log: () => {} });
@@ -151,7 +154,9 @@ test('without uv the error says how to get it, and the run ends FAILED', async (
     }),
     /^ExecutionError: Could not find uv on PATH\. Install it .*--env-manager virtualenv\.$/,
   );
-  const runs = await call(server.api, 'POST', 'runs/search', { experiment_ids: [experiment.body.experiment_id] });
+  const runs = await call(server.api, 'POST', 'runs/search', {
+    experiment_ids: [experiment.body.experiment_id],
+  });
   assert.equal(runs.body.runs.length, 1);
   assert.equal(runs.body.runs[0].info.status, 'FAILED');
 });
