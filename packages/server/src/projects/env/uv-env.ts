@@ -5,7 +5,7 @@ import { shellQuote } from '../shell-quote.js';
 import { cachedEnv, envRoot } from './env-cache.js';
 import type { EnvContext, PreparedEnv } from './env-manager.js';
 import { runStep } from './env-manager.js';
-import { pipArgs, pythonEnvOf, virtualenvName } from './virtualenv-env.js';
+import { installRequirements, pythonEnvOf, virtualenvName } from './virtualenv-env.js';
 
 // --env-manager uv: the same python_env.yaml (or conda.yaml's Python parts) as virtualenv, built by
 // uv instead: `uv venv --python <version>` finds or downloads the interpreter itself, and `uv pip
@@ -40,18 +40,12 @@ export async function prepareUv(ctx: EnvContext): Promise<PreparedEnv> {
     const venvArgs = ['venv', dir, ...(spec.python ? [`--python=${spec.python}`] : [])];
     await runStep(uv, venvArgs, { signal: ctx.signal });
     const envPython = path.join(dir, 'bin', 'python');
-    for (const [what, deps] of [
-      ['build dependencies', spec.buildDependencies],
-      ['dependencies', spec.dependencies],
-    ] as const) {
-      const args = pipArgs(deps);
-      if (args.length === 0) continue;
-      ctx.log(`=== Installing ${what} with uv: ${deps.join(', ')} ===`);
-      await runStep(uv, ['pip', 'install', '--python', envPython, ...args], {
+    await installRequirements(spec, ctx, (args) =>
+      runStep(uv, ['pip', 'install', '--python', envPython, ...args], {
         cwd: ctx.workDir,
         signal: ctx.signal,
-      });
-    }
+      }),
+    );
   });
   if (reused) ctx.log(`=== Using the cached uv environment ${envDir} ===`);
   const activate = `source ${shellQuote(path.join(envDir, 'bin', 'activate'))}`;

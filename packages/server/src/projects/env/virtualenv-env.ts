@@ -60,6 +60,23 @@ export function virtualenvName(spec: PythonEnvSpec, pythonVersion: string, workD
   return `mlflow-ts-${createHash('sha256').update(identity).digest('hex').slice(0, 40)}`;
 }
 
+/** Installs the build dependencies, then the dependencies, each list in one installer call. */
+export async function installRequirements(
+  spec: PythonEnvSpec,
+  ctx: Pick<EnvContext, 'log'>,
+  install: (args: string[]) => Promise<void>,
+): Promise<void> {
+  for (const [what, deps] of [
+    ['build dependencies', spec.buildDependencies],
+    ['dependencies', spec.dependencies],
+  ] as const) {
+    const args = pipArgs(deps);
+    if (args.length === 0) continue;
+    ctx.log(`=== Installing ${what}: ${deps.join(', ')} ===`);
+    await install(args);
+  }
+}
+
 export async function prepareVirtualenv(ctx: EnvContext): Promise<PreparedEnv> {
   const spec = pythonEnvOf(ctx);
   const python = findPython(spec.python);
@@ -69,19 +86,13 @@ export async function prepareVirtualenv(ctx: EnvContext): Promise<PreparedEnv> {
     ctx.log(`=== Creating a virtualenv in ${dir} with Python ${python.version} (${python.executable}) ===`);
     await runStep(python.executable, ['-m', 'venv', dir], { signal: ctx.signal });
     const envPython = path.join(dir, 'bin', 'python');
-    for (const [what, deps] of [
-      ['build dependencies', spec.buildDependencies],
-      ['dependencies', spec.dependencies],
-    ] as const) {
-      const args = pipArgs(deps);
-      if (args.length === 0) continue;
-      ctx.log(`=== Installing ${what}: ${deps.join(', ')} ===`);
-      await runStep(envPython, ['-m', 'pip', 'install', ...args], {
+    await installRequirements(spec, ctx, (args) =>
+      runStep(envPython, ['-m', 'pip', 'install', ...args], {
         cwd: ctx.workDir,
         env: pipEnv,
         signal: ctx.signal,
-      });
-    }
+      }),
+    );
   });
   if (reused) ctx.log(`=== Using the cached virtualenv ${envDir} ===`);
   const activate = `source ${shellQuote(path.join(envDir, 'bin', 'activate'))}`;
