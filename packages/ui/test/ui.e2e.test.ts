@@ -300,11 +300,22 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.ok(await page.getByText('1 selected').isVisible());
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Space');
+    // The selection is part of the URL: a reload (or a shared link) keeps it.
+    await page.waitForURL(/[?&]sel=[0-9a-f]{32}%2C[0-9a-f]{32}(&|$)/);
+    await page.reload();
+    await grid.getByRole('link', { name: 'baseline' }).waitFor();
+    assert.ok(await page.getByText('2 selected').isVisible());
     await page.getByRole('button', { name: 'Compare' }).click();
     await page.waitForURL(/\/compare\?runs=/);
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
     await page.goBack();
     await grid.getByRole('link', { name: 'baseline' }).waitFor();
+    assert.ok(await page.getByText('2 selected').isVisible(), 'back from compare keeps the selection');
+    const all = page.getByRole('checkbox', { name: 'Select all shown runs' });
+    await all.check();
+    await all.uncheck();
+    await page.getByText(/\d+ selected/).waitFor({ state: 'detached' });
+    assert.doesNotMatch(page.url(), /[?&]sel=/);
     await grid.focus();
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');

@@ -135,6 +135,9 @@ const STATUS_ICON: Record<string, string> = {
   KILLED: '■',
 };
 
+/** Above this many selected runs the selection is not written into the URL. */
+const MAX_SELECTION_IN_URL = 200;
+
 export function RunsPage({ route }: { route: Route }) {
   const idsText = route.params.get('ids') ?? '';
   const ids = useMemo(() => idsText.split(',').filter(Boolean), [idsText]);
@@ -146,7 +149,18 @@ export function RunsPage({ route }: { route: Route }) {
   // Expanded parents are part of the view, so they are in the URL too (open=<run id>,...).
   const openText = route.params.get('open') ?? '';
   const expanded = useMemo(() => new Set(openText.split(',').filter(Boolean)), [openText]);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
+  // Selected runs are in the URL too (sel=<run id>,...), replacing the history entry so the back button
+  // does not step through checkbox clicks. A selection too large for a shareable link (select-all on
+  // thousands of runs) is kept in memory only.
+  const selText = route.params.get('sel') ?? '';
+  const urlSelected = useMemo(() => new Set(selText.split(',').filter(Boolean)), [selText]);
+  const [largeSelection, setLargeSelection] = useState<Set<string> | null>(null);
+  const selected = largeSelection ?? urlSelected;
+  const setSelected = (next: Set<string>) => {
+    const large = next.size > MAX_SELECTION_IN_URL;
+    setLargeSelection(large ? next : null);
+    setParams({ sel: large ? null : [...next].join(',') }, { replace: true });
+  };
   const [actionError, setActionError] = useState<Error>();
   const [now, setNow] = useState(Date.now());
 
@@ -211,13 +225,12 @@ export function RunsPage({ route }: { route: Route }) {
       ? [orderBy.slice(0, -5), 'DESC' as const]
       : [orderBy, orderBy ? ('ASC' as const) : undefined];
 
-  const toggleSelect = (id: string) =>
-    setSelected((s) => {
-      const next = new Set(s);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const toggleSelect = (id: string) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+  };
   const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.run.info.run_id));
 
   const columns: Column[] = [
