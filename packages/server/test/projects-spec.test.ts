@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -142,6 +143,35 @@ entry_points:
     const bare = loadProject(nothing.dir);
     assert.equal(bare.envType, 'python_env');
     assert.equal(bare.envConfigPath, undefined);
+  });
+
+  test('an .R file is run through Rscript and mlflow_source, parameters after --args', async (t) => {
+    const p = project({ 'my model.R': '' });
+    t.after(p.cleanup);
+    const entryPoint = getEntryPoint(loadProject(p.dir), 'my model.R');
+    assert.equal(entryPoint?.command, `Rscript -e 'mlflow::mlflow_source("my model.R")' --args`);
+    // What the shell hands Rscript: a stand-in prints its arguments one per line.
+    const bin = tempDir('mlflow-ts-rscript-');
+    t.after(bin.cleanup);
+    writeFileSync(path.join(bin.dir, 'Rscript'), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
+    const params = await resolveParameters(entryPoint as NonNullable<typeof entryPoint>, {
+      alpha: "0.5; echo 'x'",
+    });
+    const out = execFileSync(
+      'bash',
+      ['-c', entryPointCommand(entryPoint as NonNullable<typeof entryPoint>, params)],
+      {
+        env: { ...process.env, PATH: `${bin.dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+      },
+    );
+    assert.deepEqual(out.split('\n').slice(0, -1), [
+      '-e',
+      'mlflow::mlflow_source("my model.R")',
+      '--args',
+      '--alpha',
+      "0.5; echo 'x'",
+    ]);
   });
 
   test('an unknown entry point that is no script is an error listing the known ones', (t) => {

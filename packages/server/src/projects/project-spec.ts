@@ -287,6 +287,12 @@ export function getEntryPoint(project: Project, name: string): EntryPoint | unde
   const ext = path.extname(name);
   const runner = ext === '.py' ? 'python' : ext === '.sh' ? (process.env.SHELL ?? 'bash') : undefined;
   if (runner) return { name, parameters: [], command: `${runner} ${shellQuote(name)}` };
+  if (ext === '.R') {
+    // As MLflow: the R package's mlflow_source runs the script, parameters follow --args. The file
+    // name is an R string literal inside one shell word, so no name can break out of either.
+    const rCode = `mlflow::mlflow_source(${JSON.stringify(name)})`;
+    return { name, parameters: [], command: `Rscript -e ${shellQuote(rCode)} --args` };
+  }
   const known = [...project.entryPoints.keys()].map((k) => `'${k}'`).join(', ');
   throw new ExecutionError(
     `Could not find ${name} among entry points [${known}] or interpret ${name} as a runnable script. Supported script file extensions: ['.py', '.sh']`,
