@@ -484,7 +484,7 @@ describe('mlflow-ts run (the CLI)', () => {
       [[p.dir, '-P', 'text=a', '-P', 'text=b'], /^Error: Repeated parameter: 'text'$/],
       [
         [p.dir, '-P', 'text=a', '--env-manager', 'pip'],
-        /^Error: Invalid value for `env_manager`: pip\. Must be one of 'local', 'virtualenv', 'conda'\.$/,
+        /^Error: Invalid value for `env_manager`: pip\. Must be one of 'local', 'virtualenv', 'uv', 'conda'\.$/,
       ],
       [[p.dir, '-P', 'text=a', '-b', 'nowhere'], /^Error: Got unsupported execution mode nowhere\./],
       [[p.dir, '-P', 'text=a', '-c', '{not json'], /^Error: Invalid backend config JSON\. Parse error: /],
