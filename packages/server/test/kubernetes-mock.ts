@@ -14,7 +14,8 @@ import type { TLSSocket } from 'node:tls';
 // does, with Job objects and with Status objects for errors (401, 403, 404, 409, 422). What a
 // correct client would never send is recorded in `violations` (tests assert it stays empty).
 
-export type Outcome = 'SUCCESS' | 'FAILED' | 'HANG';
+/** VANISH: the Job is deleted (as ttlSecondsAfterFinished does) before a status read sees it end. */
+export type Outcome = 'SUCCESS' | 'FAILED' | 'HANG' | 'VANISH';
 
 export interface RecordedRequest {
   method: string;
@@ -385,6 +386,14 @@ export class KubernetesMock {
         kind: 'jobs',
       });
     entry.reads += 1;
+    if (entry.outcome === 'VANISH' && entry.reads >= 3) {
+      this.jobs.delete(`${namespace}/${name}`);
+      return this.status(res, 404, 'NotFound', `jobs.batch "${name}" not found`, {
+        name,
+        group: 'batch',
+        kind: 'jobs',
+      });
+    }
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     let status: Record<string, unknown> = {};
     if (entry.reads >= 2) status = { startTime: now, active: 1, ready: 0, terminating: 0 };

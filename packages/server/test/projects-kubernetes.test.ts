@@ -760,6 +760,39 @@ users:
       assert.equal(mock.requests.filter((r) => r.method === 'DELETE').length, 1);
     });
 
+    test('a Job deleted before it was seen to end: FAILED, unless the code in the pod ended its run', async (t) => {
+      const p = makeProject();
+      t.after(p.cleanup);
+      const base = {
+        uri: p.dir,
+        backend: 'kubernetes',
+        backendConfig: config(),
+        parameters: { text: 'x' },
+        experimentId: await newExperiment(),
+        trackingUri: server.url,
+        log,
+      };
+      mock.nextOutcome = 'VANISH';
+      const gone = await runProject(base);
+      assert.equal(await gone.wait(), false);
+      assert.equal((await getRun(gone.runId)).status, 'FAILED');
+      assert.match(logs.join('\n'), /no longer exists and the run did not end: recording FAILED/);
+
+      mock.nextOutcome = 'VANISH';
+      const ended = await runProject(base);
+      // What mlflow.end_run() in the pod does before ttlSecondsAfterFinished deletes the Job.
+      const update = await call(server.api, 'POST', 'runs/update', {
+        run_id: ended.runId,
+        status: 'FINISHED',
+        end_time: Date.now(),
+      });
+      assert.equal(update.status, 200);
+      assert.equal(await ended.wait(), true);
+      assert.equal((await getRun(ended.runId)).status, 'FINISHED');
+      assert.equal(ended.status(), 'FINISHED');
+      assert.deepEqual(mock.violations, []);
+    });
+
     test('401, 403, 409 and 422 answers become clear errors; the run is recorded FAILED', async (t) => {
       const p = makeProject();
       t.after(p.cleanup);
