@@ -235,8 +235,8 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
 
 /**
  * Runs an MLflow project and returns once its command has started (local backend) or its job has been
- * submitted (slurm). Throws an
- * ExecutionError (before any run is created) when the project or parameters are invalid.
+ * submitted (slurm, databricks, kubernetes). Throws an ExecutionError (before any run is created) when
+ * the project, parameters or backend config are invalid.
  */
 export async function runProject(options: RunProjectOptions): Promise<SubmittedRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));

@@ -48,7 +48,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function hint(status: number, connection: KubeConnection): string {
   if (status === 401) {
-    return ` Check the credentials of ${connection.source} in your kubeconfig (token, client certificate or exec plugin): the API server did not accept them.`;
+    return ` Check the credentials of ${connection.source} (token, client certificate or exec plugin): the API server did not accept them.`;
   }
   if (status === 403) {
     return ' The user is authenticated but not allowed: it needs RBAC permission to create, get and delete jobs (batch) in that namespace.';
