@@ -120,6 +120,8 @@ export class KubernetesMock {
   nextOutcome: Outcome = 'SUCCESS';
   /** The next create finds a Job of its name already there (another client was first). */
   takeNextName = false;
+  /** The next status reads answer 503, as an API server does while it is unavailable. */
+  unavailableReads = 0;
   private server!: Server;
   url = '';
 
@@ -158,6 +160,7 @@ export class KubernetesMock {
     this.violations.length = 0;
     this.nextOutcome = 'SUCCESS';
     this.takeNextName = false;
+    this.unavailableReads = 0;
   }
 
   /** A Job as if created by someone else (to make a name conflict). */
@@ -385,6 +388,15 @@ export class KubernetesMock {
         group: 'batch',
         kind: 'jobs',
       });
+    if (this.unavailableReads > 0) {
+      this.unavailableReads -= 1;
+      return this.status(
+        res,
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
+    }
     entry.reads += 1;
     if (entry.outcome === 'VANISH' && entry.reads >= 3) {
       this.jobs.delete(`${namespace}/${name}`);

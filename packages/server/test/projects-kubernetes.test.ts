@@ -760,6 +760,33 @@ users:
       assert.equal(mock.requests.filter((r) => r.method === 'DELETE').length, 1);
     });
 
+    test('status reads that fail with 503 are retried (5 in a row), then the error is reported', async (t) => {
+      const p = makeProject();
+      t.after(p.cleanup);
+      const base = {
+        uri: p.dir,
+        backend: 'kubernetes',
+        backendConfig: config(),
+        parameters: { text: 'x' },
+        experimentId: await newExperiment(),
+        trackingUri: server.url,
+        log,
+      };
+      mock.unavailableReads = 5;
+      const flaky = await runProject(base);
+      assert.equal(await flaky.wait(), true);
+      assert.equal(logs.filter((l) => l.includes('trying again')).length, 5);
+      assert.equal((await getRun(flaky.runId)).status, 'FINISHED');
+
+      mock.unavailableReads = 6;
+      const down = await runProject(base);
+      await assert.rejects(
+        down.wait(),
+        /HTTP 503 ServiceUnavailable: the server is currently unable to handle the request\./,
+      );
+      assert.deepEqual(mock.violations, []);
+    });
+
     test('a Job deleted before it was seen to end: FAILED, unless the code in the pod ended its run', async (t) => {
       const p = makeProject();
       t.after(p.cleanup);
