@@ -89,7 +89,11 @@ export function runCommand(): Command {
       'experiment of the run (created if missing); env MLFLOW_EXPERIMENT_NAME',
     )
     .option('--experiment-id <id>', 'experiment id of the run; env MLFLOW_EXPERIMENT_ID')
-    .option('-b, --backend <backend>', "execution backend: 'local', 'slurm' or 'databricks'", 'local')
+    .option(
+      '-b, --backend <backend>',
+      "execution backend: 'local', 'slurm', 'databricks' or 'kubernetes'",
+      'local',
+    )
     .option(
       '-c, --backend-config <json-or-file>',
       'backend configuration: JSON text, or a path to a .json file',
@@ -113,7 +117,7 @@ export function runCommand(): Command {
     .option('--seed <n>', 'sweep: seed of the random search, to reproduce it')
     .option(
       '--no-wait',
-      "slurm and databricks backends: return once the job is submitted; the job records the run's end itself",
+      "slurm, databricks and kubernetes backends: return once the job is submitted; the job records the run's end itself",
     )
     .option(
       '--build-image',
@@ -135,9 +139,9 @@ export function runCommand(): Command {
         await sweepAction(uri, options, experimentId, experimentName);
         return;
       }
-      if (!options.wait && options.backend !== 'slurm' && options.backend !== 'databricks') {
+      if (!options.wait && !['slurm', 'databricks', 'kubernetes'].includes(options.backend)) {
         throw new ExecutionError(
-          '--no-wait applies to -b slurm and -b databricks only: local runs always wait for their command.',
+          '--no-wait applies to -b slurm, -b databricks and -b kubernetes only: local runs always wait for their command.',
         );
       }
       // Ctrl-C / SIGTERM: during set-up, abort it (the run, if created, is recorded KILLED); once the

@@ -5,12 +5,15 @@ import { DatabricksApi, databricksCredentials } from './backends/databricks-api.
 import { checkTrackingUriForDatabricks, submitDatabricksRun } from './backends/databricks-backend.js';
 import { parseDatabricksConfig } from './backends/databricks-config.js';
 import { sparkJobCodeAndArgs } from './backends/databricks-spark-job.js';
+import { resolveKubeConnection } from './backends/kubeconfig.js';
+import { kubernetesTrackingUri, submitKubernetesRun } from './backends/kubernetes-backend.js';
+import { parseKubernetesConfig } from './backends/kubernetes-config.js';
 import { LocalProcess } from './backends/local-process.js';
 import { submitSlurmRun } from './backends/slurm-backend.js';
 import { parseSlurmConfig } from './backends/slurm-config.js';
 import { entryPointCommand } from './entry-point-command.js';
 import { prepareConda } from './env/conda-env.js';
-import { prepareDocker } from './env/docker-env.js';
+import { findContainerCli, prepareDocker } from './env/docker-env.js';
 import {
   checkEnvManager,
   type EnvContext,
@@ -44,11 +47,12 @@ export interface RunProjectOptions {
   dockerArgs?: Record<string, string | true>;
   experimentName?: string;
   experimentId?: string;
-  /** 'local' (default), 'slurm' or 'databricks'. */
+  /** 'local' (default), 'slurm', 'databricks' or 'kubernetes'. */
   backend?: string;
   /**
    * Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args; for databricks: a
-   * new_cluster spec, or {new_cluster, libraries}.
+   * new_cluster spec, or {new_cluster, libraries}; for kubernetes: kube-context, repository-uri,
+   * kube-job-template-path.
    */
   backendConfig?: Record<string, unknown>;
   /** Default: from the project (python_env -> virtualenv, conda -> conda, docker -> local). */
@@ -84,13 +88,13 @@ export interface SubmittedRun {
   status(): RunStatusName;
   /** Stops the whole process tree (or cancels the cluster job) and records the run as KILLED. */
   cancel(): Promise<void>;
-  /** The Slurm job id, or the Databricks job run id. */
+  /** The Slurm job id, the Databricks job run id, or the Kubernetes Job name. */
   readonly jobId?: string;
   /** The Databricks run page, for runs on the databricks backend. */
   readonly runPageUrl?: string;
 }
 
-const BACKENDS = ['local', 'slurm', 'databricks'];
+const BACKENDS = ['local', 'slurm', 'databricks', 'kubernetes'];
 
 /** MLflow's rule for the default env manager of a project type. */
 function defaultEnvManager(project: Project): EnvManagerName {
@@ -155,7 +159,7 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
   const backend = options.backend ?? 'local';
   if (!BACKENDS.includes(backend)) {
     throw new ExecutionError(
-      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')} (kubernetes is not available in mlflow-ts yet).`,
+      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')}`,
     );
   }
   const envManagerOption = options.envManager === undefined ? undefined : checkEnvManager(options.envManager);
@@ -166,8 +170,32 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
     checkTrackingUriForDatabricks(resolveTrackingUri(options.trackingUri));
     databricks = { config, api: new DatabricksApi(databricksCredentials()) };
   }
+  const kubernetesConfig =
+    backend === 'kubernetes' ? parseKubernetesConfig(options.backendConfig) : undefined;
+  if (kubernetesConfig) kubernetesTrackingUri(resolveTrackingUri(options.trackingUri), log);
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
+  let kubernetes:
+    | {
+        config: NonNullable<typeof kubernetesConfig>;
+        connection: ReturnType<typeof resolveKubeConnection>;
+        cli: string;
+      }
+    | undefined;
+  if (kubernetesConfig) {
+    if (!project.dockerEnv) {
+      throw new ExecutionError(
+        'Running on Kubernetes needs a docker_env in the MLproject file: the Job runs the project in an image built from its docker_env image.',
+      );
+    }
+    if (!project.name) {
+      throw new ExecutionError(
+        'Project name in MLProject must be specified when using docker for image tagging.',
+      );
+    }
+    const connection = resolveKubeConnection(kubernetesConfig.kubeContext, log);
+    kubernetes = { config: kubernetesConfig, connection, cli: await findContainerCli() };
+  }
   if (project.databricksSparkJob && backend !== 'databricks') {
     throw new ExecutionError(
       'Databricks Spark job projects run only on the databricks backend (-b databricks).',
@@ -201,13 +229,14 @@ async function loadRequest(options: RunProjectOptions, log: (line: string) => vo
     envManager,
     slurmConfig,
     databricks,
+    kubernetes,
   };
 }
 
 /**
  * Runs an MLflow project and returns once its command has started (local backend) or its job has been
- * submitted (slurm). Throws an
- * ExecutionError (before any run is created) when the project or parameters are invalid.
+ * submitted (slurm, databricks, kubernetes). Throws an ExecutionError (before any run is created) when
+ * the project, parameters or backend config are invalid.
  */
 export async function runProject(options: RunProjectOptions): Promise<SubmittedRun> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -275,6 +304,23 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
             entryPoint: request.entryPoint,
             params: request.logged,
           },
+        },
+        tracking,
+        run,
+        log,
+      );
+    }
+    if (request.kubernetes) {
+      return await submitKubernetesRun(
+        {
+          project: request.project,
+          workDir: request.source.workDir,
+          entryPoint: request.entryPoint,
+          parameters: request.parameters,
+          config: request.kubernetes.config,
+          connection: request.kubernetes.connection,
+          cli: request.kubernetes.cli,
+          signal: options.signal,
         },
         tracking,
         run,

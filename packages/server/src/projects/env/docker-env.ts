@@ -102,25 +102,39 @@ export function dockerRunArgs(ctx: EnvContext, cli: string, image: string, mount
   return args;
 }
 
-/** Builds <project name>[:<commit>] FROM the project's image with the project copied in. */
-async function buildImage(ctx: EnvContext, cli: string, baseImage: string): Promise<string> {
-  const commit = (await gitInfo(ctx.workDir)).commit;
-  const tag = `${ctx.project.name ?? 'docker-project'}${commit ? `:${commit.slice(0, 7)}` : ''}`;
+/**
+ * Builds `tag` FROM `baseImage` with the project copied to /mlflow/projects/code/ (its working
+ * directory), as MLflow's generated Dockerfile does. The project's .git directory stays out.
+ */
+export async function buildProjectImage(
+  cli: string,
+  workDir: string,
+  baseImage: string,
+  tag: string,
+  options: { log: (line: string) => void; signal?: AbortSignal },
+): Promise<void> {
   const context = mkdtempSync(path.join(tmpdir(), 'mlflow-ts-docker-'));
   try {
-    cpSync(ctx.workDir, path.join(context, 'project'), {
+    cpSync(workDir, path.join(context, 'project'), {
       recursive: true,
-      filter: (src) => !src.includes(`${path.sep}.git`),
+      filter: (src) => path.basename(src) !== '.git',
     });
     writeFileSync(
       path.join(context, 'Dockerfile'),
       `FROM ${baseImage}\nCOPY project/ ${CONTAINER_WORKDIR}\nWORKDIR ${CONTAINER_WORKDIR}\n`,
     );
-    ctx.log(`=== Building docker image ${tag} ===`);
-    await runStep(cli, ['build', '-t', tag, context], { signal: ctx.signal });
+    options.log(`=== Building docker image ${tag} ===`);
+    await runStep(cli, ['build', '-t', tag, context], { signal: options.signal });
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
+}
+
+/** Builds <project name>[:<commit>] FROM the project's image with the project copied in. */
+async function buildImage(ctx: EnvContext, cli: string, baseImage: string): Promise<string> {
+  const commit = (await gitInfo(ctx.workDir)).commit;
+  const tag = `${ctx.project.name ?? 'docker-project'}${commit ? `:${commit.slice(0, 7)}` : ''}`;
+  await buildProjectImage(cli, ctx.workDir, baseImage, tag, { log: ctx.log, signal: ctx.signal });
   return tag;
 }
 
