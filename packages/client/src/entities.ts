@@ -30,6 +30,11 @@ export interface Metric {
   value: number;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model the value is also recorded against. */
+  model_id?: string;
+  /** MLflow 3: the dataset the value was computed on (name, and optionally digest). */
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface MetricWithRunId extends Metric {
