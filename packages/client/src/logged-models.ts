@@ -210,6 +210,14 @@ export abstract class LoggedModelMethods extends WebhookMethods {
     });
   }
 
+  /** Records that a run produced these models, each at a step (MLflow's log_outputs; runs/outputs). */
+  async logOutputs(runId: string, models: { modelId: string; step?: number }[]): Promise<void> {
+    await this.transport.call('POST', 'runs/outputs', {
+      run_id: runId,
+      models: models.map((m) => ({ model_id: m.modelId, step: m.step ?? 0 })),
+    });
+  }
+
   /** Lists one directory of the model's artifacts (`path` relative to its artifact root). */
   async listLoggedModelArtifacts(modelId: string, path?: string): Promise<FileInfo[]> {
     const r = await this.transport.call<{ files?: FileInfo[] }>(
