@@ -572,6 +572,16 @@ for (const dialect of DIALECTS) {
         'INVALID_PARAMETER_VALUE',
         /^Unable to fetch model from model URI source artifact location 'models:\/m-nope'.*not found/,
       );
+      await expectError(
+        api('POST', 'model-versions/create', {
+          name: 'lm-reg',
+          source: 's3://b/m',
+          model_id: 'm-nope',
+          run_id: 'r'.repeat(32),
+        }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
       const gone = (await create()).info.model_id;
       assert.equal((await api('DELETE', `logged-models/${gone}`)).status, 200);
       await expectError(

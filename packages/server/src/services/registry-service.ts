@@ -288,9 +288,10 @@ export class RegistryService {
     const storageLocation = isModelsUri(request.source)
       ? await this.storageLocationOfSource(request.source)
       : request.source;
+    // Looked up before the version is made, so an unknown model fails the request with nothing written.
+    const owner = modelId && loggedModel ? await loggedModel(modelId) : undefined;
     // A version of a logged model belongs to the run that logged it, unless the caller said otherwise.
-    let runId = request.runId;
-    if (!runId && modelId && loggedModel) runId = (await loggedModel(modelId)).sourceRunId ?? runId;
+    const runId = request.runId || owner?.sourceRunId || request.runId;
     const version = await this.store.createModelVersion({ ...request, runId, storageLocation });
     if (modelId && !isPromptRequest(request.tags)) {
       await this.options.recordModelVersion?.(modelId, version.name, Number(version.version));
