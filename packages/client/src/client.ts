@@ -52,6 +52,11 @@ export interface LogMetricOptions {
   step?: number;
   /** Milliseconds since the epoch; now when omitted. */
   timestamp?: number;
+  /** MLflow 3: also record the value against this logged model (see getLoggedModel's metrics). */
+  modelId?: string;
+  /** MLflow 3: the dataset the value was computed on; searchLoggedModels can filter by it. */
+  datasetName?: string;
+  datasetDigest?: string;
 }
 
 function tagList(tags: Record<string, string> | Tag[] | undefined): Tag[] {
@@ -267,6 +272,9 @@ export class MlflowClient extends RegistryMethods {
       value,
       timestamp: options.timestamp ?? Date.now(),
       step: options.step ?? 0,
+      model_id: options.modelId,
+      dataset_name: options.datasetName,
+      dataset_digest: options.datasetDigest,
     });
   }
 

@@ -30,6 +30,11 @@ export interface Metric {
   value: number;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model the value is also recorded against. */
+  model_id?: string;
+  /** MLflow 3: the dataset the value was computed on (name, and optionally digest). */
+  dataset_name?: string;
+  dataset_digest?: string;
 }
 
 export interface MetricWithRunId extends Metric {
@@ -69,10 +74,22 @@ export interface RunData {
   tags: RunTag[];
 }
 
+/** MLflow 3: a logged model a run produced (runs/outputs) or used (log-inputs). */
+export interface ModelOutput {
+  model_id: string;
+  step: number;
+}
+export interface ModelInput {
+  model_id: string;
+}
+
 export interface Run {
   info: RunInfo;
   data: RunData;
-  inputs: { dataset_inputs: DatasetInput[] };
+  /** model_inputs is there when the run used logged models. */
+  inputs: { dataset_inputs: DatasetInput[]; model_inputs?: ModelInput[] };
+  /** There when the run produced logged models. */
+  outputs?: { model_outputs: ModelOutput[] };
 }
 
 /** One entry of an artifact listing. Directories have no size. */
@@ -91,11 +108,18 @@ export interface Page<T> {
 /** Fills in the lists the server leaves out when empty, so callers can always iterate. */
 export function normalizeRun(run: Partial<Run> & { info: RunInfo }): Run {
   const data = (run.data ?? {}) as Partial<RunData>;
-  return {
+  const normalized: Run = {
     info: run.info,
     data: { metrics: data.metrics ?? [], params: data.params ?? [], tags: data.tags ?? [] },
     inputs: { dataset_inputs: run.inputs?.dataset_inputs ?? [] },
   };
+  if (run.inputs?.model_inputs) normalized.inputs.model_inputs = run.inputs.model_inputs;
+  if (run.outputs?.model_outputs) {
+    normalized.outputs = {
+      model_outputs: run.outputs.model_outputs.map((o) => ({ ...o, step: Number(o.step ?? 0) })),
+    };
+  }
+  return normalized;
 }
 
 export function normalizeExperiment(e: Experiment): Experiment {

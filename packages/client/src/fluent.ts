@@ -2,7 +2,7 @@
 // experiment and stack of active runs, with metrics buffered and sent in the background.
 
 import { type ArtifactData, joinArtifactPath, RunArtifacts } from './artifacts.js';
-import { MlflowClient, type SearchRunsOptions } from './client.js';
+import { type LogMetricOptions, MlflowClient, type SearchRunsOptions } from './client.js';
 import { resolveTrackingUri } from './config.js';
 import type { Dataset, Experiment, Metric, Run, RunStatus, Tag } from './entities.js';
 import { MlflowError } from './errors.js';
@@ -107,6 +107,15 @@ export interface StartRunOptions {
   description?: string;
 }
 
+/** The MLflow 3 fields that link a metric to a logged model and a dataset, when given. */
+function modelFields(options: LogMetricOptions): Partial<Metric> {
+  const fields: Partial<Metric> = {};
+  if (options.modelId !== undefined) fields.model_id = options.modelId;
+  if (options.datasetName !== undefined) fields.dataset_name = options.datasetName;
+  if (options.datasetDigest !== undefined) fields.dataset_digest = options.datasetDigest;
+  return fields;
+}
+
 /** A run started by the fluent API; its methods log to this run whichever run is active. */
 export class ActiveRun {
   constructor(
@@ -128,26 +137,26 @@ export class ActiveRun {
   }
 
   /** Buffers a metric value; it is sent in the background (see flush). */
-  logMetric(key: string, value: number, options: { step?: number; timestamp?: number } = {}): Promise<void> {
+  logMetric(key: string, value: number, options: LogMetricOptions = {}): Promise<void> {
     const metric: Metric = {
       key,
       value,
       step: options.step ?? 0,
       timestamp: options.timestamp ?? Date.now(),
+      ...modelFields(options),
     };
     return getBuffer().add(this.runId, { metrics: [metric] });
   }
 
-  logMetrics(
-    metrics: Record<string, number>,
-    options: { step?: number; timestamp?: number } = {},
-  ): Promise<void> {
+  logMetrics(metrics: Record<string, number>, options: LogMetricOptions = {}): Promise<void> {
     const timestamp = options.timestamp ?? Date.now();
+    const linked = modelFields(options);
     const list = Object.entries(metrics).map(([key, value]) => ({
       key,
       value,
       step: options.step ?? 0,
       timestamp,
+      ...linked,
     }));
     return getBuffer().add(this.runId, { metrics: list });
   }
@@ -339,12 +348,10 @@ export async function withRun<T>(
 
 export const logParam = (key: string, value: unknown) => requireRun().logParam(key, value);
 export const logParams = (params: Record<string, unknown>) => requireRun().logParams(params);
-export const logMetric = (key: string, value: number, options?: { step?: number; timestamp?: number }) =>
+export const logMetric = (key: string, value: number, options?: LogMetricOptions) =>
   requireRun().logMetric(key, value, options);
-export const logMetrics = (
-  metrics: Record<string, number>,
-  options?: { step?: number; timestamp?: number },
-) => requireRun().logMetrics(metrics, options);
+export const logMetrics = (metrics: Record<string, number>, options?: LogMetricOptions) =>
+  requireRun().logMetrics(metrics, options);
 export const setTag = (key: string, value: unknown) => requireRun().setTag(key, value);
 export const setTags = (tags: Record<string, unknown>) => requireRun().setTags(tags);
 export const logArtifact = (localPath: string, artifactPath?: string) =>

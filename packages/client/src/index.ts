@@ -31,6 +31,16 @@ export {
 export type * from './entities.js';
 export { MlflowError, MlflowFlushError, MlflowRestError } from './errors.js';
 export * from './fluent.js';
+export type {
+  CreateLoggedModelOptions,
+  LoggedModel,
+  LoggedModelInfo,
+  LoggedModelMetric,
+  LoggedModelOrderBy,
+  LoggedModelStatus,
+  SearchLoggedModelsOptions,
+} from './logged-models.js';
+export { LoggedModelMethods, MODEL_VERSIONS_TAG } from './logged-models.js';
 export type { MetricBufferOptions } from './metric-buffer.js';
 export { MetricBuffer } from './metric-buffer.js';
 export type { ModelReference } from './model-uri.js';
@@ -47,3 +57,15 @@ export { RegistryMethods } from './registry.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
+export type {
+  CreateWebhookOptions,
+  UpdateWebhookOptions,
+  Webhook,
+  WebhookAction,
+  WebhookEntity,
+  WebhookEvent,
+  WebhookEventInput,
+  WebhookStatus,
+  WebhookTestResult,
+} from './webhooks.js';
+export { WebhookMethods, webhookEvent } from './webhooks.js';

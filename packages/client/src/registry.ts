@@ -1,5 +1,5 @@
 import type { Page } from './entities.js';
-import type { RestTransport } from './rest.js';
+import { LoggedModelMethods } from './logged-models.js';
 
 /** A key/value tag on a registered model or a model version. */
 export interface RegistryTag {
@@ -93,10 +93,11 @@ function searchBody(options: SearchRegistryOptions, defaultMax: number): Record<
 /**
  * The model registry's endpoints (registered models, versions, tags, aliases, stages), as methods
  * MlflowClient inherits. Every method throws MlflowError with the server's code and status.
+ *
+ * A class has one base, so the API groups form a chain: WebhookMethods <- LoggedModelMethods <-
+ * RegistryMethods <- MlflowClient, each file holding one group's methods.
  */
-export abstract class RegistryMethods {
-  abstract readonly transport: RestTransport;
-
+export abstract class RegistryMethods extends LoggedModelMethods {
   // --- registered models ---
 
   async createRegisteredModel(

@@ -112,6 +112,8 @@ export async function assembleServer(
             const { info } = await loggedModels.getLoggedModel(modelId);
             return { artifactLocation: info.artifact_uri, sourceRunId: info.source_run_id };
           },
+          recordModelVersion: (modelId, name, version) =>
+            loggedModels.recordModelVersion(modelId, name, version),
           events: webhooks,
         })
       : undefined;

@@ -110,7 +110,7 @@ describe('mlflow-ts models', () => {
     const badStage = cli(['models', 'transition', '-n', 'cli-m', '-v', '1', '--stage', 'Nowhere']);
     assert.equal(badStage.code, 1);
     assert.match(badStage.stderr, /INVALID_PARAMETER_VALUE/);
-    const badUri = cli(['models', 'download', '--model-uri', 'models:/a/b/c']);
+    const badUri = cli(['models', 'download', '--model-uri', 'models:/a@']);
     assert.equal(badUri.code, 1);
     assert.match(badUri.stderr, /Use models:\/<name>\/<version>/);
     const badMax = cli(['models', 'list', '--max-results', 'x']);

@@ -195,7 +195,13 @@ for (const dialect of DIALECTS) {
         400,
         /models:\//,
       );
-      await rejectsWithCode(resolveModelUri(client, 'models:/a/b/c'), 'INVALID_PARAMETER_VALUE', 400);
+      // As in MLflow, models:/a/b/c is stage 'b' of model 'a' with the path 'c'; the server refuses the stage.
+      await rejectsWithCode(
+        resolveModelUri(client, 'models:/a/b/c'),
+        'INVALID_PARAMETER_VALUE',
+        400,
+        /Invalid Model Version stage: b/,
+      );
       await rejectsWithCode(resolveModelUri(client, 'models:/m-nonexistent'), 'RESOURCE_DOES_NOT_EXIST', 404);
       assert.deepEqual(parseModelUri('models:/m-abc'), { kind: 'logged-model', modelId: 'm-abc' });
 
@@ -206,6 +212,110 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(seen.sort(), ['MLmodel', 'data/weights.bin']);
       assert.equal(readFileSync(path.join(dst.dir, 'data', 'weights.bin'), 'utf8'), 'w1');
       dst.cleanup();
+    });
+
+    test('models:/ URIs with a path inside the model resolve and download that file or directory', async () => {
+      const expId = await client.createExperiment('uri-path-exp');
+      const run = await client.createRun(expId);
+      const runId = run.info.run_id;
+      const files = await client.runArtifacts(runId);
+      await files.upload('model/MLmodel', 'flavors: {}\n');
+      await files.upload('model/data/weights.bin', 'w1');
+      await files.upload('model/data/deep/more.txt', 'more');
+      const source = `${run.info.artifact_uri}/model`;
+      await client.createRegisteredModel('path-m');
+      await client.createModelVersion('path-m', source, { runId });
+      await client.transitionModelVersionStage('path-m', 1, 'Production');
+      await client.setRegisteredModelAlias('path-m', 'champ', 1);
+
+      const cases: [string, string][] = [
+        ['models:/path-m/1/MLmodel', `${source}/MLmodel`],
+        ['models:/path-m/1/data/weights.bin', `${source}/data/weights.bin`],
+        ['models:/path-m/1/data/', `${source}/data`],
+        ['models:/path-m/1//data//deep', `${source}/data/deep`],
+        ['models:/path-m/production/data', `${source}/data`],
+        ['models:/path-m/latest/MLmodel', `${source}/MLmodel`],
+        ['models:/path-m@champ/data/weights.bin', `${source}/data/weights.bin`],
+        [`runs:/${runId}/model/data`, `${source}/data`],
+      ];
+      for (const [uri, location] of cases) assert.equal(await resolveModelUri(client, uri), location, uri);
+
+      assert.deepEqual(parseModelUri('models:/path-m/1/data/w.bin'), {
+        kind: 'version',
+        name: 'path-m',
+        version: '1',
+        path: 'data/w.bin',
+      });
+      assert.deepEqual(parseModelUri('models:/path-m@champ/x'), {
+        kind: 'alias',
+        name: 'path-m',
+        alias: 'champ',
+        path: 'x',
+      });
+      assert.deepEqual(parseModelUri('models:/path-m/Staging/x/y'), {
+        kind: 'stage',
+        name: 'path-m',
+        stage: 'Staging',
+        path: 'x/y',
+      });
+      assert.deepEqual(parseModelUri('models:/path-m/latest/'), { kind: 'latest', name: 'path-m' });
+      assert.deepEqual(parseModelUri('models:///path-m/2'), {
+        kind: 'version',
+        name: 'path-m',
+        version: '2',
+      });
+      // A single segment after an id is read as a stage, as MLflow reads it.
+      assert.deepEqual(parseModelUri('models:/m-abc/MLmodel'), {
+        kind: 'stage',
+        name: 'm-abc',
+        stage: 'MLmodel',
+      });
+
+      for (const [uri, why] of [
+        ['models:/path-m/1/../../other', /'\.' and '\.\.' are not allowed/],
+        ['models:/path-m@champ/./x', /'\.' and '\.\.' are not allowed/],
+        ['models://profile/path-m/1', /names another registry/],
+        ['models:/path-m@/x', /alias after @ is empty/],
+        ['models:/@champ/x', /model name is empty/],
+        ['models:/ /1/x', /model name is empty/],
+        ['models:', /model name is missing/],
+      ] as const) {
+        await rejectsWithCode(resolveModelUri(client, uri), 'INVALID_PARAMETER_VALUE', 400, why);
+      }
+      await rejectsWithCode(
+        resolveModelUri(client, 'models:/path-m/Staging/MLmodel'),
+        'RESOURCE_DOES_NOT_EXIST',
+        404,
+      );
+
+      // Downloads lay files out as MLflow's download_artifacts does: <dst>/<path>.
+      const dst = tempDir('mlflow-ts-model-path-dl-');
+      const file = await downloadModel(client, 'models:/path-m/1/data/weights.bin', dst.dir);
+      assert.equal(file, path.join(dst.dir, 'data', 'weights.bin'));
+      assert.equal(readFileSync(file, 'utf8'), 'w1');
+      const seen: string[] = [];
+      const dir = await downloadModel(client, 'models:/path-m@champ/data', path.join(dst.dir, 'b'), (p) =>
+        seen.push(p),
+      );
+      assert.equal(dir, path.join(dst.dir, 'b', 'data'));
+      assert.deepEqual(seen.sort(), ['data/deep/more.txt', 'data/weights.bin']);
+      assert.equal(readFileSync(path.join(dir, 'deep', 'more.txt'), 'utf8'), 'more');
+      const fromRun = await downloadModel(client, `runs:/${runId}/model/MLmodel`, path.join(dst.dir, 'c'));
+      assert.equal(readFileSync(fromRun, 'utf8'), 'flavors: {}\n');
+      await rejectsWithCode(
+        downloadModel(client, 'models:/path-m/1/no-such-file', path.join(dst.dir, 'd')),
+        'RESOURCE_DOES_NOT_EXIST',
+        404,
+      );
+      dst.cleanup();
+
+      // The server reads models:/ sources as MLflow's registry does: no path after the version.
+      await rejectsWithCode(
+        client.createModelVersion('path-m', 'models:/path-m/1/data'),
+        'INVALID_PARAMETER_VALUE',
+        400,
+        /Not a proper models:\/ URI/,
+      );
     });
   });
 }

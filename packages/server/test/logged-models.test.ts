@@ -2,12 +2,30 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { withModelVersion } from '../src/services/logged-model-service.js';
 import { call, DIALECTS, expectError, startTestServer, type TestServer } from './helpers.js';
 
 // MLflow 3's logged-model endpoints over real HTTP on both dialects: the calls MLflow's Python client
 // makes from log_model, search with its grammar, metrics linked by model_id, and the bad inputs.
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+test('the mlflow.modelVersions value: appended in Python json.dumps form, listed versions kept', () => {
+  assert.equal(withModelVersion(undefined, 'm', 1), '[{"name": "m", "version": 1}]');
+  const one = '[{"name": "m", "version": 1}]';
+  assert.equal(withModelVersion(one, 'm', 2), '[{"name": "m", "version": 1}, {"name": "m", "version": 2}]');
+  assert.equal(withModelVersion(one, 'm', 1), one, 'a listed version is not added again');
+  // Older MLflow clients wrote the number as text: still the same version.
+  const text = '[{"name":"m","version":"3"}]';
+  assert.equal(withModelVersion(text, 'm', 3), text);
+  assert.equal(
+    withModelVersion(text, 'n', 3),
+    '[{"name": "m", "version": "3"}, {"name": "n", "version": 3}]',
+  );
+  assert.equal(withModelVersion('{"name": "m"}', 'm', 1), one, 'not a list: a new list');
+  assert.equal(withModelVersion('', 'm', 1), one);
+  assert.equal(withModelVersion('[]', 'é"\\', 1), '[{"name": "\\u00e9\\"\\\\", "version": 1}]');
+});
 
 for (const dialect of DIALECTS) {
   describe(`logged models on ${dialect}`, () => {
@@ -473,6 +491,107 @@ for (const dialect of DIALECTS) {
         'INVALID_PARAMETER_VALUE',
         /must be in the 'active' state/,
       );
+    });
+
+    test('versions created from a logged model are listed in its mlflow.modelVersions tag', async () => {
+      const model = await create({ name: 'registered' });
+      const id = model.info.model_id;
+      const tagOf = async (modelId: string) =>
+        (await api('GET', `logged-models/${modelId}`)).body.model.info.tags?.find(
+          (t: { key: string }) => t.key === 'mlflow.modelVersions',
+        )?.value;
+      const register = async (name: string, body: Record<string, unknown>) => {
+        const created = await api('POST', 'model-versions/create', { name, ...body });
+        assert.equal(created.status, 200, JSON.stringify(created.body));
+        return created.body.model_version;
+      };
+      for (const name of ['lm-reg', 'modèle', 'plain', 'prompt-reg']) {
+        const made = await api('POST', 'registered-models/create', { name });
+        assert.equal(made.status, 200, JSON.stringify(made.body));
+      }
+
+      // As MLflow's handler writes it: Python's json.dumps of [{name, version}], the version a number.
+      const v1 = await register('lm-reg', { source: `models:/${id}`, model_id: id });
+      assert.equal(v1.version, '1');
+      assert.equal(await tagOf(id), '[{"name": "lm-reg", "version": 1}]');
+      await register('modèle', { source: model.info.artifact_uri, model_id: id });
+      await register('lm-reg', { source: `models:/${id}`, model_id: id });
+      assert.equal(
+        await tagOf(id),
+        '[{"name": "lm-reg", "version": 1}, {"name": "mod\\u00e8le", "version": 1}, {"name": "lm-reg", "version": 2}]',
+      );
+      assert.deepEqual(JSON.parse(await tagOf(id))[1], { name: 'modèle', version: 1 });
+
+      // Without model_id (a plain source, or only a models:/<id> source) nothing is recorded, as in
+      // MLflow's handler; neither for a prompt version.
+      const other = (await create()).info.model_id;
+      await register('plain', { source: `models:/${other}` });
+      await register('prompt-reg', {
+        source: 'dummy-source',
+        model_id: other,
+        tags: [{ key: 'mlflow.prompt.is_prompt', value: 'true' }],
+      });
+      assert.equal(await tagOf(other), undefined);
+
+      // A value that is not a JSON list is replaced by a new list.
+      const broken = (await create({ tags: [{ key: 'mlflow.modelVersions', value: 'not json' }] })).info
+        .model_id;
+      await register('plain', { source: `models:/${broken}`, model_id: broken });
+      assert.equal(await tagOf(broken), '[{"name": "plain", "version": 2}]');
+
+      // Concurrent registrations of one logged model each end up in the list.
+      const shared = (await create()).info.model_id;
+      const versions = await Promise.all(
+        Array.from({ length: 8 }, () =>
+          register('lm-reg', { source: `models:/${shared}`, model_id: shared }),
+        ),
+      );
+      const listed: { name: string; version: number }[] = JSON.parse(await tagOf(shared));
+      assert.deepEqual(
+        listed.map((e) => e.version).sort((a, b) => a - b),
+        versions.map((v: { version: string }) => Number(v.version)).sort((a, b) => a - b),
+      );
+      assert.ok(listed.every((e) => e.name === 'lm-reg'));
+
+      // An unknown or deleted logged model fails before any version is made.
+      const before = (await api('GET', 'model-versions/search', { filter: "name = 'lm-reg'" })).body
+        .model_versions.length;
+      await expectError(
+        api('POST', 'model-versions/create', { name: 'lm-reg', source: 's3://b/m', model_id: 'm-nope' }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+        "Logged model with ID 'm-nope' not found.",
+      );
+      await expectError(
+        api('POST', 'model-versions/create', {
+          name: 'lm-reg',
+          source: 'models:/m-nope',
+          model_id: 'm-nope',
+        }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /^Unable to fetch model from model URI source artifact location 'models:\/m-nope'.*not found/,
+      );
+      await expectError(
+        api('POST', 'model-versions/create', {
+          name: 'lm-reg',
+          source: 's3://b/m',
+          model_id: 'm-nope',
+          run_id: 'r'.repeat(32),
+        }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+      const gone = (await create()).info.model_id;
+      assert.equal((await api('DELETE', `logged-models/${gone}`)).status, 200);
+      await expectError(
+        api('POST', 'model-versions/create', { name: 'lm-reg', source: 's3://b/m', model_id: gone }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+      const afterCount = (await api('GET', 'model-versions/search', { filter: "name = 'lm-reg'" })).body
+        .model_versions.length;
+      assert.equal(afterCount, before);
     });
 
     test('artifact directory listing under the model artifact location', async () => {

@@ -6,8 +6,10 @@ import { openDatabase, type StoreDatabase } from '../src/store/database.js';
 import { SqlRegistryStore } from '../src/store/sql-registry-store.js';
 import { DIALECTS, freshStoreUri, rejectsWith } from './helpers.js';
 
-// The registry service over a real store, for what REST cannot reach yet: versions made from MLflow 3
-// logged models, through the loggedModel lookup the server passes in once logged models exist.
+// The registry service over a real store with a fixed logged-model lookup in place of the logged-model
+// service: the registry's own rules for versions made from MLflow 3 logged models, and a registry
+// without logged models. The whole path over REST (the mlflow.modelVersions tag included) is tested
+// in logged-models.test.ts.
 
 const LOGGED: Record<string, LoggedModelLocation> = {
   'm-abc': { artifactLocation: '/store/models/m-abc/artifacts', sourceRunId: 'r'.repeat(32) },

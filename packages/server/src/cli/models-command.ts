@@ -178,7 +178,7 @@ export function modelsCommand(): Command {
     dataCommand('download', "Download a model's files through the server.")
       .requiredOption(
         '--model-uri <uri>',
-        'models:/<name>/<version|stage|latest>, models:/<name>@<alias>, runs:/...',
+        'models:/<name>/<version|stage|latest>[/<path>], models:/<name>@<alias>[/<path>], models:/<model_id>, runs:/...',
       )
       .option('-d, --dst-path <dir>', 'where to put the files (a new temporary directory by default)')
       .action(async (o: DataOptions & { modelUri: string; dstPath?: string }) => {

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
+import { pythonJson } from '../entities/python-json.js';
+
+export { pythonJson };
 
 // The MLmodel file: the YAML document at the root of every MLflow model that says which flavors can
 // load it, what it takes and returns (its signature), where its input example is, and which run and
@@ -229,28 +232,6 @@ export function parseMLmodel(text: string, source = 'MLmodel'): MLmodel {
 
   for (const [key, value] of Object.entries(doc)) if (!KNOWN.has(key)) model.extra[key] = value;
   return model;
-}
-
-/** Python's json.dumps with its default separators and ASCII escaping, as MLflow writes schemas. */
-export function pythonJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return 'NaN';
-    if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
-    return JSON.stringify(value);
-  }
-  if (typeof value === 'string') {
-    return JSON.stringify(value).replace(
-      /[\u007f-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-  }
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
-  return `{${Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`)
-    .join(', ')}}`;
 }
 
 function schemaJson(list: object[] | undefined): string | null {

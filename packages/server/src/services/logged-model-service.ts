@@ -1,5 +1,6 @@
 import { MlflowError } from '../entities/errors.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelStatus } from '../entities/logged-model.js';
+import { pythonJson } from '../entities/python-json.js';
 import type { Metric, Tag } from '../entities/tracking.js';
 import {
   checkLoggedModelFilter,
@@ -127,6 +128,35 @@ function decodeToken(token: string): SearchToken {
   };
 }
 
+/** The tag listing the registry versions made from a logged model (MLflow's MLFLOW_MODEL_VERSIONS). */
+export const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
+
+/** Tries at recording a version on a tag that other writers keep changing, before giving up. */
+const TAG_UPDATE_ATTEMPTS = 20;
+
+/**
+ * The mlflow.modelVersions value with the version added. A version already listed (its number written
+ * as a number or, by older clients, as text) leaves the value as it is. A value that is not a JSON list
+ * cannot be added to; it is replaced by a new list (MLflow fails after creating the version).
+ */
+export function withModelVersion(current: string | undefined, name: string, version: number): string {
+  let entries: unknown[] = [];
+  if (current !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(current);
+      if (Array.isArray(parsed)) entries = parsed;
+    } catch {
+      // Not JSON: start a new list.
+    }
+  }
+  const listed = entries.some((e) => {
+    const entry = e as { name?: unknown; version?: unknown } | null;
+    return entry?.name === name && String(entry.version) === String(version);
+  });
+  if (listed && current !== undefined) return current;
+  return pythonJson([...entries, { name, version }]);
+}
+
 /** The logged-model rules: validation, defaults and statuses, in front of a LoggedModelStore. */
 export class LoggedModelService {
   constructor(private readonly store: LoggedModelStore) {}
@@ -178,6 +208,26 @@ export class LoggedModelService {
 
   async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
     return this.store.deleteLoggedModelTag(modelId, key);
+  }
+
+  /**
+   * MLflow's set_model_versions_tags: a registry version was made from the model, so the model's
+   * `mlflow.modelVersions` tag lists it ({"name", "version"} objects in a JSON list, as Python's
+   * json.dumps writes them). The tag is replaced only if nobody changed it meanwhile; on a clash
+   * the list is read again and the version added to the newer one.
+   */
+  async recordModelVersion(modelId: string, name: string, version: number): Promise<void> {
+    for (let attempt = 0; attempt < TAG_UPDATE_ATTEMPTS; attempt++) {
+      const model = await this.getLoggedModel(modelId);
+      const current = model.info.tags.find((t) => t.key === MODEL_VERSIONS_TAG)?.value;
+      const next = withModelVersion(current, name, version);
+      if (next === current) return;
+      if (await this.store.replaceLoggedModelTag(modelId, MODEL_VERSIONS_TAG, current ?? null, next)) return;
+    }
+    throw new MlflowError(
+      'ABORTED',
+      `Version ${version} of model '${name}' was created, but the '${MODEL_VERSIONS_TAG}' tag of logged model '${modelId}' kept changing while it was being updated. Add the version to the tag again.`,
+    );
   }
 
   async logLoggedModelParams(modelId: string, params: Tag[]): Promise<void> {

@@ -142,10 +142,15 @@ export interface RegistryServiceOptions {
   /** The artifact URI of a run (tracking service), for checking local sources; throws if unknown. */
   runArtifactUri(runId: string): Promise<string>;
   /**
-   * Looks up an MLflow 3 logged model (throws MLflow's not-found error for an unknown id). Without it,
-   * models:/<model_id> sources are refused and model_id is not used.
+   * Looks up an MLflow 3 logged model (throws MLflow's not-found error for an unknown id). Without it
+   * (a registry without logged models), models:/<model_id> sources are refused and model_id is not used.
    */
   loggedModel?(modelId: string): Promise<LoggedModelLocation>;
+  /**
+   * Records on a logged model that a version was made from it (MLflow's mlflow.modelVersions tag);
+   * called after the version is created from a request with a model_id.
+   */
+  recordModelVersion?(modelId: string, name: string, version: number): Promise<void>;
   /** Told of each change that MLflow announces to webhooks (creations, version tags, aliases). */
   events?: RegistryEventSink;
 }
@@ -283,10 +288,14 @@ export class RegistryService {
     const storageLocation = isModelsUri(request.source)
       ? await this.storageLocationOfSource(request.source)
       : request.source;
+    // Looked up before the version is made, so an unknown model fails the request with nothing written.
+    const owner = modelId && loggedModel ? await loggedModel(modelId) : undefined;
     // A version of a logged model belongs to the run that logged it, unless the caller said otherwise.
-    let runId = request.runId;
-    if (!runId && modelId && loggedModel) runId = (await loggedModel(modelId)).sourceRunId ?? runId;
+    const runId = request.runId || owner?.sourceRunId || request.runId;
     const version = await this.store.createModelVersion({ ...request, runId, storageLocation });
+    if (modelId && !isPromptRequest(request.tags)) {
+      await this.options.recordModelVersion?.(modelId, version.name, Number(version.version));
+    }
     this.announceVersion(request, version.version);
     return version;
   }

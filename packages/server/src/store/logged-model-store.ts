@@ -45,6 +45,17 @@ export interface LoggedModelStore {
   deleteLoggedModel(modelId: string): Promise<void>;
   setLoggedModelTags(modelId: string, tags: Tag[]): Promise<void>;
   deleteLoggedModelTag(modelId: string, key: string): Promise<void>;
+  /**
+   * Sets tag `key` to `value` only while its value is still `expected` (null: the tag is absent) and
+   * answers whether it did, so a service can derive a tag from its old value without losing a
+   * concurrent change (from another request or another server process).
+   */
+  replaceLoggedModelTag(
+    modelId: string,
+    key: string,
+    expected: string | null,
+    value: string,
+  ): Promise<boolean>;
   logLoggedModelParams(modelId: string, params: Tag[]): Promise<void>;
   /** Records that a run produced the models (MLflow's LogOutputs); the run must be active. */
   logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void>;

@@ -188,6 +188,39 @@ export class SqlLoggedModels implements LoggedModelStore {
     });
   }
 
+  replaceLoggedModelTag(
+    modelId: string,
+    key: string,
+    expected: string | null,
+    value: string,
+  ): Promise<boolean> {
+    return this.write(modelId, async (trx) => {
+      const row = await this.requireModelRow(trx, modelId);
+      // Single statements, so PostgreSQL checks the old value on the row it locks for the change.
+      if (expected === null) {
+        const inserted = await trx
+          .insertInto('logged_model_tags')
+          .values({
+            model_id: modelId,
+            experiment_id: Number(row.experiment_id),
+            tag_key: key,
+            tag_value: value,
+          })
+          .onConflict((oc) => oc.columns(['model_id', 'tag_key']).doNothing())
+          .executeTakeFirst();
+        return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+      }
+      const updated = await trx
+        .updateTable('logged_model_tags')
+        .set({ tag_value: value })
+        .where('model_id', '=', modelId)
+        .where('tag_key', '=', key)
+        .where('tag_value', '=', expected)
+        .executeTakeFirst();
+      return Number(updated.numUpdatedRows) > 0;
+    });
+  }
+
   deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
     return this.write(modelId, async (trx) => {
       await this.requireModelRow(trx, modelId);

@@ -964,6 +964,15 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     return this.models.deleteLoggedModelTag(modelId, key);
   }
 
+  replaceLoggedModelTag(
+    modelId: string,
+    key: string,
+    expected: string | null,
+    value: string,
+  ): Promise<boolean> {
+    return this.models.replaceLoggedModelTag(modelId, key, expected, value);
+  }
+
   logLoggedModelParams(modelId: string, params: Tag[]): Promise<void> {
     return this.models.logLoggedModelParams(modelId, params);
   }

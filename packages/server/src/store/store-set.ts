@@ -43,6 +43,7 @@ export const WRITE_METHODS = {
     'deleteLoggedModel',
     'setLoggedModelTags',
     'deleteLoggedModelTag',
+    'replaceLoggedModelTag',
     'logLoggedModelParams',
     'logOutputs',
   ],
