@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test of the project, as `npm test` and CI run it: install, build, lint and format
 # check, type check, then the test files against SQLite and a real PostgreSQL on loopback, with S3 served by moto
-# and by Ceph's radosgw, Azure Blob Storage by Azurite, and the web UI driven in Debian's Chromium.
+# and by Ceph's radosgw, Azure Blob Storage by Azurite, docker_env projects in Debian's podman, and the web
+# UI driven in Debian's Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,17 @@ elif [ "${CI:-}" = true ]; then
   exit 1
 else
   unset MLFLOW_TS_TEST_AZURE_CONNECTION_STRING
+fi
+
+# A real container engine for docker_env projects: Debian's podman (installed with apt-get when missing)
+# with a busybox image made from Debian's packages (no registry). Same rules as for moto.
+if MLFLOW_TS_TEST_PODMAN_DIR=$(bash scripts/services/podman.sh start); then
+  export MLFLOW_TS_TEST_PODMAN_DIR
+elif [ "${CI:-}" = true ]; then
+  echo "scripts/services/podman.sh start failed; the docker_env container tests need it under CI" >&2
+  exit 1
+else
+  unset MLFLOW_TS_TEST_PODMAN_DIR
 fi
 
 # Debian's Chromium for the web UI's end-to-end tests (installed with apt-get when missing). Under CI a

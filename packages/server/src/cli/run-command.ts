@@ -60,11 +60,11 @@ export function userArgsToDict(args: string[], type: 'P' | 'A'): Record<string, 
 export function runCommand(): Command {
   return new Command('run')
     .description(
-      'Run an MLflow project from a local directory or Git URI (with optional #sub/directory), recording it as a run in tracking. Blocks until the run ends; Ctrl-C stops it and marks the run KILLED.',
+      'Run an MLflow project from a local directory, a Git URI or a .zip archive (path, file:// or http(s) URL; with optional #sub/directory), recording it as a run in tracking. Blocks until the run ends; Ctrl-C stops it and marks the run KILLED.',
     )
     .argument(
       '<uri>',
-      'project directory or Git URI (https://, ssh://, file://, user@host:path), optionally #sub/dir',
+      'project directory, Git URI (https://, ssh://, file://, user@host:path) or .zip archive (path, file://, http(s)://), optionally #sub/dir',
     )
     .option(
       '-e, --entry-point <name>',
