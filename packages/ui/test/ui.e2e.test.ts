@@ -569,6 +569,19 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.close();
   });
 
+  test('a server that cannot be reached is explained, not shown as an empty list', async () => {
+    const page = await open('/');
+    await page.getByRole('link', { name: 'Churn model' }).waitFor();
+    await page.route('**/ajax-api/**', (route) => route.abort('connectionrefused'));
+    await page.getByPlaceholder('Search by name').fill('churn');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /Cannot reach the server/);
+    assert.equal(await page.getByText('No experiments match.').count(), 0);
+    await screenshot(page, 'experiments-server-unreachable');
+    await page.close();
+  });
+
   test('dark theme, kept across loads', async () => {
     const page = await open(`/runs?ids=${s.churn}`);
     await page.getByRole('button', { name: 'Switch to dark theme' }).click();

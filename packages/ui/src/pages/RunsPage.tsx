@@ -447,7 +447,9 @@ export function RunsPage({ route }: { route: Route }) {
         onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
         onToggle={(i) => toggleSelect(rows[i].run.info.run_id)}
         onExpand={onExpand}
-        empty={loading.done ? 'No runs match.' : 'Loading…'}
+        empty={
+          loading.error ? 'No runs: see the message above.' : loading.done ? 'No runs match.' : 'Loading…'
+        }
       />
       <p className="hint muted">
         Keys: ↑/↓ move, →/← expand and collapse child runs, Enter opens, Space selects, / filters. Click a
