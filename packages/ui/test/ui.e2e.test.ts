@@ -576,7 +576,7 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByPlaceholder('Search by name').fill('churn');
     const alert = page.getByRole('alert');
     await alert.waitFor();
-    assert.match(await alert.textContent(), /Cannot reach the server/);
+    assert.match((await alert.textContent()) ?? '', /Cannot reach the server/);
     assert.equal(await page.getByText('No experiments match.').count(), 0);
     await screenshot(page, 'experiments-server-unreachable');
     await page.close();
