@@ -112,7 +112,17 @@ async function request<T>(method: Method, path: string, body?: unknown, signal?:
     init.headers = { 'Content-Type': 'application/json' };
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(url, init);
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    // fetch rejects without a response only when the request was cancelled or the server could not be
+    // reached; say the latter in words, not the browser's bare "Failed to fetch".
+    if (signal?.aborted) throw error;
+    throw new Error(
+      `Cannot reach the server (${(error as Error).message}). Check that it is running, then retry.`,
+    );
+  }
   const text = await response.text();
   let json: unknown;
   try {

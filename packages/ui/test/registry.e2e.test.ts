@@ -69,6 +69,13 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByRole('link', { name: 'churn' }).waitFor({ state: 'detached' });
     assert.ok(await page.getByRole('link', { name: 'alpha' }).isVisible());
 
+    // A bare word searches names, as in MLflow's registry UI.
+    await filter.fill('urn');
+    await filter.press('Enter');
+    await page.getByRole('link', { name: 'alpha' }).waitFor({ state: 'detached' });
+    assert.ok(await page.getByRole('link', { name: 'churn' }).isVisible());
+    assert.equal(await filter.getAttribute('aria-invalid'), 'false');
+
     await filter.fill('name = ');
     await filter.press('Enter');
     const message = page.locator('#filter-error');

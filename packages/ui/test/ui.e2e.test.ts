@@ -342,6 +342,34 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.close();
   });
 
+  test('runs: Right and Left open and close nested runs from the keyboard', async () => {
+    const page = await open(`/runs?ids=${s.churn}&order=attributes.run_name+ASC`);
+    const grid = page.getByRole('grid', { name: 'Runs' });
+    await grid.getByRole('link', { name: 'sweep' }).waitFor();
+    const active = () => page.locator('.vt-row.active .run-name a').textContent();
+    await grid.focus();
+    await page.keyboard.press('End');
+    assert.equal(await active(), 'sweep', 'sweep is the last top-level run by name');
+    await page.keyboard.press('ArrowRight');
+    await grid.getByRole('link', { name: 'trial-3' }).waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('open'), s.sweep, 'the expanded parent is in the URL');
+    assert.equal(await active(), 'sweep', 'opening keeps the parent active');
+    await page.keyboard.press('ArrowDown');
+    assert.match((await active()) ?? '', /^trial-\d$/);
+    // Left on a child goes to its parent; Left on an open parent closes it.
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await active(), 'sweep');
+    await page.keyboard.press('ArrowLeft');
+    await grid.getByRole('link', { name: 'trial-3' }).waitFor({ state: 'detached' });
+    assert.equal(new URL(page.url()).searchParams.get('open'), null);
+    // On a run without children the keys change nothing.
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await active(), 'baseline');
+    assert.equal(new URL(page.url()).searchParams.get('open'), null);
+    await page.close();
+  });
+
   test('runs: a RUNNING run updates live', async () => {
     const page = await open(`/runs?ids=${s.churn}&cols=attr:status`);
     const row = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'live-run' }) });
@@ -367,6 +395,10 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
   test('run page: overview, description, params, metrics, tags, datasets', async () => {
     const page = await open(`/runs/${s.baseline}`);
     await page.getByRole('heading', { name: 'baseline', level: 1, exact: true }).waitFor();
+    await page
+      .getByRole('navigation', { name: 'Breadcrumb' })
+      .getByRole('link', { name: 'Churn model' })
+      .waitFor();
     for (const text of [
       'FINISHED',
       'ada',
@@ -421,7 +453,10 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'candidate' }).waitFor();
     await page.getByRole('button', { name: 'Edit tag stage' }).click();
-    await page.getByLabel('Tag value').fill('production');
+    // Editing starts in the value field (the key cannot change), so typing replaces the value.
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Tag value');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('production');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'production' }).waitFor();
     await screenshot(page, 'run-tags');
@@ -531,6 +566,19 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await params.locator('tbody tr').count(), 2);
     await page.getByLabel('Y value').selectOption('metric:loss');
     await page.waitForURL(/y=metric%3Aloss/);
+    await page.close();
+  });
+
+  test('a server that cannot be reached is explained, not shown as an empty list', async () => {
+    const page = await open('/');
+    await page.getByRole('link', { name: 'Churn model' }).waitFor();
+    await page.route('**/ajax-api/**', (route) => route.abort('connectionrefused'));
+    await page.getByPlaceholder('Search by name').fill('churn');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? '', /Cannot reach the server/);
+    assert.equal(await page.getByText('No experiments match.').count(), 0);
+    await screenshot(page, 'experiments-server-unreachable');
     await page.close();
   });
 

@@ -90,6 +90,8 @@ export function TagsCard({
       <ErrorBox error={error} />
       {editing ? (
         <form
+          // Remounted for each tag edited, so the focus moves to the new form's field.
+          key={editing.isNew ? 'new' : `edit:${editing.key}`}
           className="inline-form"
           onSubmit={submit}
           aria-label={editing.isNew ? 'New tag' : `Edit tag ${editing.key}`}
@@ -99,13 +101,16 @@ export function TagsCard({
             placeholder="key"
             value={editing.key}
             readOnly={!editing.isNew}
+            // A new tag starts at its key; an edit at the value, the only field that can change.
             // biome-ignore lint/a11y/noAutofocus: the user just asked to add or edit a tag
-            autoFocus
+            autoFocus={editing.isNew}
             onChange={(e) => setEditing({ ...editing, key: e.target.value })}
           />
           <input
             aria-label="Tag value"
             placeholder="value"
+            // biome-ignore lint/a11y/noAutofocus: the user just asked to edit this tag's value
+            autoFocus={!editing.isNew}
             value={editing.value}
             onChange={(e) => setEditing({ ...editing, value: e.target.value })}
           />

@@ -1,7 +1,7 @@
 // A windowed table: only the rows in view (plus a few above and below) are in the DOM, so 10,000+
 // rows scroll as smoothly as 50. Rows have one fixed height; the body is a tall spacer and the visible
 // rows are placed inside it with a transform. Arrow keys, Page Up/Down, Home and End move the active
-// row; Enter opens it and Space toggles its selection.
+// row; Enter opens it, Space toggles its selection and Right/Left expand or collapse it (tree rows).
 import {
   type KeyboardEvent,
   memo,
@@ -32,6 +32,12 @@ export interface VirtualTableProps {
   rowClassName?(row: number): string | undefined;
   onOpen?(row: number): void;
   onToggle?(row: number): void;
+  /**
+   * Right (open) or Left (closed) on the active row. Returns true when the row was expanded or
+   * collapsed, a row number to make active instead (a child's parent), or false to let the key scroll
+   * the table sideways as usual.
+   */
+  onExpand?(row: number, open: boolean): boolean | number;
   /** Header content for the first column, e.g. a select-all box. */
   empty?: ReactNode;
 }
@@ -146,6 +152,13 @@ export function VirtualTable(props: VirtualTableProps) {
       case ' ':
         if (active >= 0) props.onToggle?.(active);
         break;
+      case 'ArrowRight':
+      case 'ArrowLeft': {
+        const handled = active >= 0 ? props.onExpand?.(active, e.key === 'ArrowRight') : false;
+        if (typeof handled === 'number') moveTo(handled);
+        else if (!handled) return;
+        break;
+      }
       default:
         return;
     }

@@ -11,14 +11,14 @@ export interface ColumnId {
 
 export const ATTRIBUTES: { key: string; label: string; orderBy?: string; width: number }[] = [
   { key: 'status', label: 'Status', orderBy: 'attributes.status', width: 100 },
-  { key: 'start_time', label: 'Created', orderBy: 'attributes.start_time', width: 160 },
+  { key: 'start_time', label: 'Created', orderBy: 'attributes.start_time', width: 180 },
   { key: 'duration', label: 'Duration', width: 90 },
   { key: 'user_id', label: 'User', orderBy: 'attributes.user_id', width: 110 },
   { key: 'source', label: 'Source', width: 160 },
   { key: 'version', label: 'Version', width: 90 },
   { key: 'experiment_id', label: 'Experiment', width: 100 },
   { key: 'run_id', label: 'Run ID', width: 120 },
-  { key: 'end_time', label: 'Ended', orderBy: 'attributes.end_time', width: 160 },
+  { key: 'end_time', label: 'Ended', orderBy: 'attributes.end_time', width: 180 },
 ];
 
 export const DEFAULT_ATTRIBUTES = ['status', 'start_time', 'duration', 'user_id'];

@@ -4,6 +4,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { ParallelCoordinates } from '../components/ParallelCoordinates';
 import { ScatterPlot } from '../components/ScatterPlot';
+import { defaultAxes, defaultScatter } from '../lib/compare-defaults';
 import { formatNumber } from '../lib/format';
 import { colorAt } from '../lib/palette';
 import { discoverKeys, runIndex } from '../lib/run-columns';
@@ -120,10 +121,14 @@ export function ComparePage({ route }: { route: Route }) {
   const paramIds = keys.param.map((k) => `param:${k}`);
   const metricIds = keys.metric.map((k) => `metric:${k}`);
   const all = [...paramIds, ...metricIds];
-  const x = route.params.get('x') ?? paramIds[0] ?? metricIds[0] ?? '';
-  const y = route.params.get('y') ?? metricIds[0] ?? '';
+  const compared = (ids: string[]) => ids.map((id) => ({ id, values: list.map((r) => runValue(r, id)) }));
+  const params = compared(paramIds);
+  const metrics = compared(metricIds);
+  const defaults = { ...defaultScatter(params, metrics), axes: defaultAxes(params, metrics) };
+  const x = route.params.get('x') ?? defaults.x;
+  const y = route.params.get('y') ?? defaults.y;
   const axesParam = route.params.get('axes');
-  const axes = axesParam !== null ? axesParam.split(',').filter((a) => all.includes(a)) : all.slice(0, 6);
+  const axes = axesParam !== null ? axesParam.split(',').filter((a) => all.includes(a)) : defaults.axes;
 
   const points = list.flatMap((r, i) => {
     const xv = Number(runValue(r, x));

@@ -217,7 +217,9 @@ export function ExperimentsPage({ route }: { route: Route }) {
           ))}
         </tbody>
       </table>
-      {!experiments.loading && list.length === 0 ? <p className="muted">No experiments match.</p> : null}
+      {!experiments.loading && !experiments.error && list.length === 0 ? (
+        <p className="muted">No experiments match.</p>
+      ) : null}
       {experiments.loading && !experiments.data ? <p className="muted">Loading…</p> : null}
     </main>
   );

@@ -6,6 +6,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { FilterForm } from '../components/FilterForm';
 import { Link } from '../components/Link';
 import { formatTime } from '../lib/format';
+import { modelSearchFilter } from '../lib/model-filter';
 import { useLoad } from '../lib/use-load';
 import { navigate, type Route, setParams } from '../router';
 
@@ -44,7 +45,12 @@ export function ModelsPage({ route }: { route: Route }) {
   const models = useLoad(
     (signal) =>
       api.searchModels(
-        { filter: filter || undefined, order_by: [order], max_results: size, page_token: tokens.at(-1) },
+        {
+          filter: modelSearchFilter(filter) || undefined,
+          order_by: [order],
+          max_results: size,
+          page_token: tokens.at(-1),
+        },
         signal,
       ),
     [filter, order, size, tokensText],
@@ -85,7 +91,7 @@ export function ModelsPage({ route }: { route: Route }) {
           filter={filter}
           error={models.error}
           label="Filter models"
-          placeholder="name ILIKE '%churn%' and tags.team = 'growth'"
+          placeholder="churn, or name ILIKE '%churn%' and tags.team = 'growth'"
           resetParams={{ pages: null }}
         />
         <label>

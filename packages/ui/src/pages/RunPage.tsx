@@ -260,6 +260,8 @@ function Tags({ run, onChanged }: { run: Run; onChanged(): void }) {
       <ErrorBox error={error} />
       {editing ? (
         <form
+          // Remounted for each tag edited, so the focus moves to the new form's field.
+          key={editing.isNew ? 'new' : `edit:${editing.key}`}
           className="inline-form card"
           onSubmit={save}
           aria-label={editing.isNew ? 'New tag' : `Edit tag ${editing.key}`}
@@ -269,13 +271,16 @@ function Tags({ run, onChanged }: { run: Run; onChanged(): void }) {
             placeholder="key"
             value={editing.key}
             readOnly={!editing.isNew}
+            // A new tag starts at its key; an edit at the value, the only field that can change.
             // biome-ignore lint/a11y/noAutofocus: the user just asked to add or edit a tag
-            autoFocus
+            autoFocus={editing.isNew}
             onChange={(e) => setEditing({ ...editing, key: e.target.value })}
           />
           <input
             aria-label="Tag value"
             placeholder="value"
+            // biome-ignore lint/a11y/noAutofocus: the user just asked to edit this tag's value
+            autoFocus={!editing.isNew}
             value={editing.value}
             onChange={(e) => setEditing({ ...editing, value: e.target.value })}
           />
@@ -396,6 +401,12 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
     const timer = setInterval(run.reload, 3000);
     return () => clearInterval(timer);
   }, [running, run.reload]);
+  // The breadcrumb names the experiment; until its name arrives (or if it cannot) it shows the id.
+  const experimentId = data?.info.experiment_id;
+  const experiment = useLoad(
+    async () => (experimentId === undefined ? undefined : (await api.getExperiment(experimentId)).experiment),
+    [experimentId],
+  );
   const params = useMemo(
     () => [...(data?.data.params ?? [])].sort((a, b) => a.key.localeCompare(b.key)),
     [data],
@@ -409,7 +420,7 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
           <>
             {' / '}
             <Link href={href('/runs', { ids: data.info.experiment_id })}>
-              Experiment {data.info.experiment_id}
+              {experiment.data?.name ?? `Experiment ${data.info.experiment_id}`}
             </Link>
           </>
         ) : null}

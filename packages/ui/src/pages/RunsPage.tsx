@@ -231,6 +231,25 @@ export function RunsPage({ route }: { route: Route }) {
     else next.add(id);
     setSelected(next);
   };
+  const setOpen = (id: string, open: boolean) => {
+    const next = new Set(expanded);
+    if (open) next.add(id);
+    else next.delete(id);
+    setParams({ open: [...next].join(',') }, { replace: true });
+  };
+  // Tree keys: Right opens a closed parent, Left closes an open one or goes from a child to its parent.
+  const onExpand = (i: number, open: boolean): boolean | number => {
+    const { run, depth, childCount } = rows[i];
+    const id = run.info.run_id;
+    if (childCount > 0 && open !== expanded.has(id)) {
+      setOpen(id, open);
+      return true;
+    }
+    if (!open && depth > 0) {
+      for (let p = i - 1; p >= 0; p--) if (rows[p].depth < depth) return p;
+    }
+    return false;
+  };
   const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.run.info.run_id));
 
   const columns: Column[] = [
@@ -274,12 +293,7 @@ export function RunsPage({ route }: { route: Route }) {
                 tabIndex={-1}
                 aria-expanded={expanded.has(id)}
                 aria-label={`${expanded.has(id) ? 'Collapse' : 'Expand'} ${childCount} child runs`}
-                onClick={() => {
-                  const next = new Set(expanded);
-                  if (next.has(id)) next.delete(id);
-                  else next.add(id);
-                  setParams({ open: [...next].join(',') }, { replace: true });
-                }}
+                onClick={() => setOpen(id, !expanded.has(id))}
               >
                 {expanded.has(id) ? '▾' : '▸'}
               </button>
@@ -432,10 +446,14 @@ export function RunsPage({ route }: { route: Route }) {
         rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
         onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
         onToggle={(i) => toggleSelect(rows[i].run.info.run_id)}
-        empty={loading.done ? 'No runs match.' : 'Loading…'}
+        onExpand={onExpand}
+        empty={
+          loading.error ? 'No runs: see the message above.' : loading.done ? 'No runs match.' : 'Loading…'
+        }
       />
       <p className="hint muted">
-        Keys: ↑/↓ move, Enter opens, Space selects, / filters. Click a column header to sort on the server.
+        Keys: ↑/↓ move, →/← expand and collapse child runs, Enter opens, Space selects, / filters. Click a
+        column header to sort on the server.
       </p>
     </main>
   );
