@@ -119,6 +119,7 @@ export function ComparePage({ route }: { route: Route }) {
   const list = runs.data?.runs ?? [];
   const missing = runs.data?.missing ?? [];
   const foundIds = list.map((r) => r.info.run_id);
+  const shown = runs.data ? list.length : runIds.length;
   const keys = useMemo(() => discoverKeys(list), [list]);
   const paramIds = keys.param.map((k) => `param:${k}`);
   const metricIds = keys.metric.map((k) => `metric:${k}`);
@@ -146,7 +147,7 @@ export function ComparePage({ route }: { route: Route }) {
   return (
     <main className="page page-wide">
       <div className="page-head">
-        <h1>Compare {runs.data ? list.length : runIds.length} runs</h1>
+        <h1>Compare {shown === 1 ? '1 run' : `${shown} runs`}</h1>
         {list[0] ? (
           <Link href={href('/metrics', { runs: foundIds.join(',') })}>Chart their metrics</Link>
         ) : null}
