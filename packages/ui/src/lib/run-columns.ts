@@ -1,7 +1,8 @@
 // The runs table's columns: ids like "attr:status", "metric:acc", "param:lr", "tag:team", their
 // values, and the order_by clause that sorts by each on the server.
-import { type Run, tagValue } from '../api';
-import { formatDuration, formatNumber, formatTime } from './format';
+// With .js extensions: the unit tests also type-check this file under Node's module resolution.
+import { type Run, tagValue } from '../api.js';
+import { formatDuration, formatNumber, formatTime } from './format.js';
 
 export type ColumnKind = 'attr' | 'metric' | 'param' | 'tag';
 export interface ColumnId {

@@ -1,4 +1,5 @@
-import { ApiError, api, type Run } from '../api';
+// With .js extensions: the unit tests also type-check this file under Node's module resolution.
+import { ApiError, api, type Run } from '../api.js';
 
 export interface FoundRuns {
   runs: Run[];
