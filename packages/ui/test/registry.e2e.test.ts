@@ -25,7 +25,17 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
     await seeder.artifact(run.artifactUri, 'model/MLmodel', MLMODEL);
     await seeder.call('POST', 'registered-models/create', {
       name: 'churn',
-      description: '# Churn\n\n<img src=x onerror="window.__xss = 1">',
+      description: [
+        '# Churn',
+        '',
+        '<img src=x onerror="window.__xss = 1">',
+        '',
+        '| stage | owner |',
+        '|---|---|',
+        '| ~~Staging~~ Production | <script>window.__xss = 2</script> |',
+        '',
+        '- [x] reviewed',
+      ].join('\n'),
       tags: [{ key: 'team', value: 'growth' }],
     });
     for (let i = 0; i < 2; i++)
@@ -116,6 +126,16 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
     const page = await open('/models/churn');
     await page.getByRole('heading', { name: 'Churn', exact: true }).waitFor();
     assert.equal(await page.evaluate(() => (window as { __xss?: number }).__xss), undefined);
+    // GitHub-style Markdown: a table (HTML in its cells still text), strikethrough, a task list.
+    const description = page.locator('.markdown');
+    assert.deepEqual(await description.locator('table th').allTextContents(), ['stage', 'owner']);
+    assert.deepEqual(await description.locator('table td').allTextContents(), [
+      'Staging Production',
+      '<script>window.__xss = 2</script>',
+    ]);
+    assert.equal(await description.locator('td del').textContent(), 'Staging');
+    assert.equal(await description.locator('script, img').count(), 0);
+    assert.equal(await description.locator('li input[type="checkbox"]:checked').count(), 1);
     const versions = page.getByRole('table', { name: 'Versions' });
     await versions.getByRole('link', { name: 'Version 1' }).waitFor();
     assert.ok(await versions.getByRole('link', { name: runId }).first().isVisible());
@@ -159,6 +179,12 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
     await versions.getByRole('link', { name: 'Version 3' }).waitFor({ state: 'detached' });
     const left = await seeder.call('GET', 'model-versions/search', { filter: "name = 'churn'" });
     assert.deepEqual(left.model_versions.map((v: { version: string }) => v.version).sort(), ['1', '2']);
+
+    // The models list separates each latest version from its stage.
+    await page.goto(`${server.url}/models`);
+    const latest = page.getByRole('row').filter({ hasText: 'churn' }).locator('.inline-list li');
+    await latest.first().waitFor();
+    assert.ok((await latest.allTextContents()).includes('Version 2 Production'), 'a space before the stage');
     await page.close();
   });
 

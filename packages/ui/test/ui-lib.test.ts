@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ApiError, type Run } from '../src/api.js';
 import { defaultAxes, defaultScatter } from '../src/lib/compare-defaults.js';
 import { parseCsv } from '../src/lib/csv.js';
+import { renderMarkdown } from '../src/lib/markdown.js';
 import { modelSearchFilter } from '../src/lib/model-filter.js';
+import { cellText, defaultColumns } from '../src/lib/run-columns.js';
+import { runCountText } from '../src/lib/run-count.js';
+import { loadFoundRuns } from '../src/lib/runs-found.js';
 import { smooth } from '../src/lib/smoothing.js';
 
 test('CSV preview: quoted separators, doubled quotes, newlines in quotes, CRLF, row limit', () => {
@@ -73,4 +78,91 @@ test('compare defaults: plot numeric values that differ between runs', () => {
     'metric:m0',
     'metric:m1',
   ]);
+});
+
+test('markdown: GitHub tables, strikethrough, task lists and autolinks; raw HTML stays text', () => {
+  const html = renderMarkdown(
+    [
+      '| model | note |',
+      '|---|:-:|',
+      '| gbm | <script>alert(1)</script> <img src=x onerror="x()"> |',
+      '| old | ~~dropped~~ |',
+      '',
+      '- [x] tuned',
+      '- [ ] shipped',
+      '',
+      'Docs at https://mlflow.org and www.example.com.',
+    ].join('\n'),
+  );
+  assert.match(html, /<table>\s*<thead>\s*<tr>\s*<th>model<\/th>\s*<th align="center">note<\/th>/);
+  assert.match(html, /<td>gbm<\/td>\s*<td align="center">&lt;script&gt;alert\(1\)&lt;\/script&gt; &lt;img /);
+  assert.doesNotMatch(html, /<script|<img/);
+  assert.match(html, /<del>dropped<\/del>/);
+  assert.match(html, /<li><input type="checkbox" disabled="" checked="" \/> tuned<\/li>/);
+  assert.match(html, /<li><input type="checkbox" disabled="" \/> shipped<\/li>/);
+  assert.match(html, /<a href="https:\/\/mlflow\.org">https:\/\/mlflow\.org<\/a>/);
+  assert.match(html, /<a href="http:\/\/www\.example\.com">www\.example\.com<\/a>/);
+  // Unsafe protocols are dropped from links and autolinks alike.
+  const links = renderMarkdown(
+    '[x](javascript:alert(1)) <javascript:alert(2)> | a |\n|---|\n| [y](javascript:z) |',
+  );
+  assert.doesNotMatch(links, /href="[^"]*javascript/i);
+  assert.equal((links.match(/<a href="">/g) ?? []).length, 3);
+});
+
+test('runs header: no count for a failed search, loading and partial lists said so', () => {
+  assert.equal(runCountText(0, true, true), '', 'a bad filter claims no "0 runs"');
+  assert.equal(runCountText(100, true, true), '100 runs loaded, list incomplete (see the error)');
+  assert.equal(runCountText(0, true, false), '0 runs');
+  assert.equal(runCountText(1, true, false), '1 run');
+  assert.equal(runCountText(100, false, false), '100 runs, loading…');
+  assert.equal(runCountText(1500, true, false), `${(1500).toLocaleString()} runs`);
+});
+
+function fakeRun(id: string, experimentId = '1'): Run {
+  return {
+    info: { run_id: id, experiment_id: experimentId, status: 'FINISHED', lifecycle_stage: 'active' },
+    data: {},
+  } as unknown as Run;
+}
+
+test('runs table: the experiment column is a default with several experiments, and shows names', () => {
+  const keys = { metric: ['acc'], param: ['lr'] };
+  assert.ok(!defaultColumns(keys, 1).includes('attr:experiment_id'));
+  assert.deepEqual(defaultColumns(keys, 2), [
+    'attr:status',
+    'attr:start_time',
+    'attr:duration',
+    'attr:user_id',
+    'attr:experiment_id',
+    'metric:acc',
+    'param:lr',
+  ]);
+  const c = { kind: 'attr' as const, key: 'experiment_id' };
+  assert.equal(cellText(fakeRun('r', '7'), c, 0, new Map([['7', 'Churn model']])), 'Churn model');
+  assert.equal(cellText(fakeRun('r', '7'), c, 0), '7', 'the id until the names arrive');
+});
+
+test('runs by id: unknown ids are set aside, other errors fail the load', async () => {
+  const asked: string[] = [];
+  const getRun = async (id: string) => {
+    asked.push(id);
+    if (id.startsWith('bogus')) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run ${id} not found`);
+    return { run: fakeRun(id) };
+  };
+  const ids = ['a', 'bogus1', ...Array.from({ length: 9 }, (_, i) => `r${i}`), 'bogus2'];
+  const got = await loadFoundRuns(ids, getRun);
+  assert.deepEqual(
+    got.runs.map((r) => r.info.run_id),
+    ids.filter((id) => !id.startsWith('bogus')),
+  );
+  assert.deepEqual(got.missing, ['bogus1', 'bogus2']);
+  assert.deepEqual(asked.sort(), [...ids].sort());
+  await assert.rejects(
+    loadFoundRuns(['a', 'b'], async (id) => {
+      if (id === 'b') throw new ApiError(500, 'INTERNAL_ERROR', 'disk on fire');
+      return { run: fakeRun(id) };
+    }),
+    /disk on fire/,
+  );
 });

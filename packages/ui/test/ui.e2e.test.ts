@@ -20,6 +20,10 @@ const NOTE = [
   '<img src=x onerror="window.__xss = 1">',
   '',
   '[bad link](javascript:window.__xss=2) and [docs](https://mlflow.org)',
+  '',
+  '| metric | value |',
+  '|---|---|',
+  '| acc | <img src=x onerror="window.__xss = 3"> ~~0.79~~ 0.81 |',
 ].join('\n');
 const MLMODEL = `artifact_path: model
 flavors:
@@ -274,6 +278,9 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await error.waitFor();
     assert.match((await error.textContent()) ?? '', /Invalid|syntax|Expected/i);
     assert.equal(await filter.getAttribute('aria-invalid'), 'true');
+    // The header claims no count for a search that failed (not "0 runs").
+    assert.equal(await page.locator('.page-head .run-count').count(), 0);
+    assert.doesNotMatch((await page.locator('.page-head').textContent()) ?? '', /\d+ runs?\b/);
     await screenshot(page, 'runs-filter-error');
     await filter.fill("params.lr = '0.1'");
     await filter.press('Enter');
@@ -286,6 +293,24 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
           .join() === 'baseline,trial-1',
     );
     assert.match(page.url(), /filter=params\.lr/);
+    assert.equal(await page.locator('.page-head .run-count').textContent(), '2 runs');
+    await page.close();
+  });
+
+  test('runs: several experiments get an Experiment column with their names', async () => {
+    const other = await seeder.experiment('Second project');
+    await seeder.run(other, { name: 'elsewhere', startTime: Date.now() });
+    const page = await open(`/runs?ids=${s.churn},${other}`);
+    const grid = page.getByRole('grid', { name: 'Runs' });
+    await grid.getByRole('link', { name: 'elsewhere' }).waitFor();
+    await grid.getByRole('columnheader', { name: 'Experiment' }).waitFor();
+    const row = (name: string) => grid.getByRole('row').filter({ has: page.getByRole('link', { name }) });
+    await row('elsewhere').getByRole('gridcell', { name: 'Second project', exact: true }).waitFor();
+    await row('baseline').getByRole('gridcell', { name: 'Churn model', exact: true }).waitFor();
+    // One experiment: no such column unless chosen.
+    await page.goto(`${server.url}/runs?ids=${other}`);
+    await grid.getByRole('link', { name: 'elsewhere' }).waitFor();
+    assert.equal(await grid.getByRole('columnheader', { name: 'Experiment' }).count(), 0);
     await page.close();
   });
 
@@ -414,6 +439,14 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await page.locator('.markdown img').count(), 0);
     assert.equal(await page.evaluate(() => (window as any).__xss), undefined);
     assert.equal(await page.locator('.markdown a[href^="javascript"]').count(), 0);
+    // GitHub-style tables and strikethrough render; HTML inside a cell is still text.
+    const cells = page.locator('.markdown table tbody td');
+    assert.deepEqual(await page.locator('.markdown table th').allTextContents(), ['metric', 'value']);
+    assert.equal(await cells.count(), 2);
+    assert.equal(await cells.nth(1).textContent(), '<img src=x onerror="window.__xss = 3"> 0.79 0.81');
+    assert.equal(await cells.nth(1).locator('del').textContent(), '0.79');
+    // The overview names the experiment (linked), not just its id.
+    await page.locator('.facts').getByRole('link', { name: 'Churn model', exact: true }).waitFor();
     await screenshot(page, 'run-overview');
     await page.getByRole('button', { name: 'Edit' }).click();
     await page.getByLabel('Description (Markdown)').fill('Now with *emphasis*');
@@ -566,6 +599,18 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await params.locator('tbody tr').count(), 2);
     await page.getByLabel('Y value').selectOption('metric:loss');
     await page.waitForURL(/y=metric%3Aloss/);
+
+    // Unknown ids are named; the runs that exist are still compared.
+    await page.goto(`${server.url}/compare?runs=${s.baseline},no-such-run,${s.trials[0]},0123abcd`);
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    const notice = page.getByRole('status', { name: 'Runs not found' });
+    assert.equal(
+      await notice.textContent(),
+      'No runs have the ids no-such-run, 0123abcd; the other runs are compared.',
+    );
+    assert.equal(await page.getByRole('alert').count(), 0);
+    assert.ok(await params.getByRole('link', { name: 'baseline' }).isVisible());
+    assert.ok(await params.getByRole('link', { name: 'trial-1' }).isVisible());
     await page.close();
   });
 

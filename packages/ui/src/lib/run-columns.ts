@@ -1,7 +1,8 @@
 // The runs table's columns: ids like "attr:status", "metric:acc", "param:lr", "tag:team", their
 // values, and the order_by clause that sorts by each on the server.
-import { type Run, tagValue } from '../api';
-import { formatDuration, formatNumber, formatTime } from './format';
+// With .js extensions: the unit tests also type-check this file under Node's module resolution.
+import { type Run, tagValue } from '../api.js';
+import { formatDuration, formatNumber, formatTime } from './format.js';
 
 export type ColumnKind = 'attr' | 'metric' | 'param' | 'tag';
 export interface ColumnId {
@@ -22,6 +23,22 @@ export const ATTRIBUTES: { key: string; label: string; orderBy?: string; width: 
 ];
 
 export const DEFAULT_ATTRIBUTES = ['status', 'start_time', 'duration', 'user_id'];
+
+/**
+ * The columns shown before the user picks any: the default attributes (and the experiment, when runs
+ * of several experiments are listed together), the first metrics and the first params.
+ */
+export function defaultColumns(
+  keys: { metric: string[]; param: string[] },
+  experimentCount: number,
+): string[] {
+  const attributes = experimentCount > 1 ? [...DEFAULT_ATTRIBUTES, 'experiment_id'] : DEFAULT_ATTRIBUTES;
+  return [
+    ...attributes.map((k) => `attr:${k}`),
+    ...keys.metric.slice(0, 4).map((k) => `metric:${k}`),
+    ...keys.param.slice(0, 3).map((k) => `param:${k}`),
+  ];
+}
 
 export function parseColumn(id: string): ColumnId | undefined {
   const i = id.indexOf(':');
@@ -69,7 +86,13 @@ export function runIndex(run: Run) {
   return idx;
 }
 
-export function cellText(run: Run, c: ColumnId, now: number): string {
+/** A cell's text; `experimentNames` (id to name) lets the experiment column show names. */
+export function cellText(
+  run: Run,
+  c: ColumnId,
+  now: number,
+  experimentNames?: ReadonlyMap<string, string>,
+): string {
   const idx = runIndex(run);
   switch (c.kind) {
     case 'metric':
@@ -96,7 +119,7 @@ export function cellText(run: Run, c: ColumnId, now: number): string {
     case 'version':
       return (tagValue(run, 'mlflow.source.git.commit') ?? '').slice(0, 8);
     case 'experiment_id':
-      return info.experiment_id;
+      return experimentNames?.get(info.experiment_id) ?? info.experiment_id;
     case 'run_id':
       return info.run_id;
   }

@@ -8,7 +8,7 @@ import { defaultAxes, defaultScatter } from '../lib/compare-defaults';
 import { formatNumber } from '../lib/format';
 import { colorAt } from '../lib/palette';
 import { discoverKeys, runIndex } from '../lib/run-columns';
-import { loadRuns } from '../lib/runs-by-id';
+import { loadFoundRuns } from '../lib/runs-found';
 import { useLoad } from '../lib/use-load';
 import { href, type Route, setParams } from '../router';
 
@@ -115,8 +115,11 @@ function ValueSelect({
 export function ComparePage({ route }: { route: Route }) {
   const runIds = (route.params.get('runs') ?? '').split(',').filter(Boolean);
   const onlyDiff = route.params.get('diff') === '1';
-  const runs = useLoad(() => loadRuns(runIds), [runIds.join(',')]);
-  const list = runs.data ?? [];
+  const runs = useLoad(() => loadFoundRuns(runIds), [runIds.join(',')]);
+  const list = runs.data?.runs ?? [];
+  const missing = runs.data?.missing ?? [];
+  const foundIds = list.map((r) => r.info.run_id);
+  const shown = runs.data ? list.length : runIds.length;
   const keys = useMemo(() => discoverKeys(list), [list]);
   const paramIds = keys.param.map((k) => `param:${k}`);
   const metricIds = keys.metric.map((k) => `metric:${k}`);
@@ -144,12 +147,24 @@ export function ComparePage({ route }: { route: Route }) {
   return (
     <main className="page page-wide">
       <div className="page-head">
-        <h1>Compare {runIds.length} runs</h1>
+        <h1>Compare {shown === 1 ? '1 run' : `${shown} runs`}</h1>
         {list[0] ? (
-          <Link href={href('/metrics', { runs: runIds.join(',') })}>Chart their metrics</Link>
+          <Link href={href('/metrics', { runs: foundIds.join(',') })}>Chart their metrics</Link>
         ) : null}
       </div>
       <ErrorBox error={runs.error} />
+      {missing.length ? (
+        <div className="notice" role="status" aria-label="Runs not found">
+          {missing.length === 1 ? 'No run has the id ' : 'No runs have the ids '}
+          {missing.map((id, i) => (
+            <span key={id}>
+              {i > 0 ? ', ' : null}
+              <code>{id}</code>
+            </span>
+          ))}
+          {list.length ? '; the other runs are compared.' : '.'}
+        </div>
+      ) : null}
       {runs.loading && !runs.data ? <p className="muted">Loading…</p> : null}
       {list.length ? (
         <>

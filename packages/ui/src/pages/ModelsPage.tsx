@@ -5,6 +5,7 @@ import { ApiError, api, modelHref, type RegisteredModel, versionHref } from '../
 import { ErrorBox } from '../components/ErrorBox';
 import { FilterForm } from '../components/FilterForm';
 import { Link } from '../components/Link';
+import { StageBadge } from '../components/RegistryParts';
 import { formatTime } from '../lib/format';
 import { modelSearchFilter } from '../lib/model-filter';
 import { useLoad } from '../lib/use-load';
@@ -27,7 +28,10 @@ function LatestVersions({ model }: { model: RegisteredModel }) {
         <li key={v.version}>
           <Link href={versionHref(model.name, v.version)}>Version {v.version}</Link>
           {v.current_stage && v.current_stage !== 'None' ? (
-            <span className={`badge stage-${v.current_stage.toLowerCase()}`}>{v.current_stage}</span>
+            <>
+              {' '}
+              <StageBadge stage={v.current_stage} />
+            </>
           ) : null}
         </li>
       ))}

@@ -23,7 +23,15 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-function Overview({ run, onChanged }: { run: Run; onChanged(): void }) {
+function Overview({
+  run,
+  experimentName,
+  onChanged,
+}: {
+  run: Run;
+  experimentName?: string;
+  onChanged(): void;
+}) {
   const info = run.info;
   const parentId = tagValue(run, 'mlflow.parentRunId');
   const children = useLoad(
@@ -62,7 +70,10 @@ function Overview({ run, onChanged }: { run: Run; onChanged(): void }) {
           <span className="mono">{info.run_id}</span>
         </Fact>
         <Fact label="Experiment">
-          <Link href={href('/runs', { ids: info.experiment_id })}>{info.experiment_id}</Link>
+          <Link href={href('/runs', { ids: info.experiment_id })}>
+            {experimentName ?? `Experiment ${info.experiment_id}`}
+          </Link>{' '}
+          <span className="muted mono">(ID {info.experiment_id})</span>
         </Fact>
         <Fact label="Started">{formatTime(info.start_time)}</Fact>
         <Fact label="Ended">{formatTime(info.end_time) || '—'}</Fact>
@@ -464,7 +475,9 @@ export function RunPage({ runId, route }: { runId: string; route: Route }) {
       </div>
       {data ? (
         <div role="tabpanel" aria-label={tab}>
-          {tab === 'overview' ? <Overview run={data} onChanged={run.reload} /> : null}
+          {tab === 'overview' ? (
+            <Overview run={data} experimentName={experiment.data?.name} onChanged={run.reload} />
+          ) : null}
           {tab === 'params' ? <KeyValueTable rows={params} label="Parameters" /> : null}
           {tab === 'metrics' ? <Metrics run={data} /> : null}
           {tab === 'tags' ? <Tags run={data} onChanged={run.reload} /> : null}

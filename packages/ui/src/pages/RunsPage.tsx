@@ -8,11 +8,12 @@ import {
   ATTRIBUTES,
   cellText,
   columnLabel,
-  DEFAULT_ATTRIBUTES,
+  defaultColumns,
   discoverKeys,
   orderByFor,
   parseColumn,
 } from '../lib/run-columns';
+import { runCountText } from '../lib/run-count';
 import { flattenRunTree } from '../lib/run-tree';
 import { useLoad } from '../lib/use-load';
 import { href, navigate, type Route, setParams } from '../router';
@@ -168,19 +169,17 @@ export function RunsPage({ route }: { route: Route }) {
     () => Promise.all(ids.map((id) => api.getExperiment(id).then((r) => r.experiment))),
     [ids],
   );
+  const experimentNames = useMemo(
+    () => new Map((experiments.data ?? []).map((e) => [e.experiment_id, e.name])),
+    [experiments.data],
+  );
 
   // Columns: from the URL when the link names them, else the user's last choice for these experiments.
   const urlCols = route.params.get('cols');
   const keys = useMemo(() => discoverKeys(loading.runs), [loading.runs]);
   const chosen = useMemo(() => {
     if (urlCols !== null) return urlCols.split(',').filter(Boolean);
-    const stored = readStoredColumns(ids);
-    if (stored) return stored;
-    return [
-      ...DEFAULT_ATTRIBUTES.map((k) => `attr:${k}`),
-      ...keys.metric.slice(0, 4).map((k) => `metric:${k}`),
-      ...keys.param.slice(0, 3).map((k) => `param:${k}`),
-    ];
+    return readStoredColumns(ids) ?? defaultColumns(keys, ids.length);
   }, [urlCols, ids, keys]);
   const setColumns = (next: string[]) => {
     try {
@@ -323,7 +322,7 @@ export function RunsPage({ route }: { route: Route }) {
           onSort: ob ? () => sortBy(ob) : undefined,
           cell: (i) => {
             const run = rows[i].run;
-            const text = cellText(run, c, now);
+            const text = cellText(run, c, now, experimentNames);
             if (c.kind === 'attr' && c.key === 'status') {
               return (
                 <span className={`status status-${text.toLowerCase()}`}>
@@ -356,6 +355,7 @@ export function RunsPage({ route }: { route: Route }) {
   };
 
   const title = experiments.data?.map((e) => e.name).join(', ') ?? ids.join(', ');
+  const countText = runCountText(loading.runs.length, loading.done, loading.error !== undefined);
   const selectedIds = [...selected];
   return (
     <main className="page page-wide">
@@ -364,9 +364,7 @@ export function RunsPage({ route }: { route: Route }) {
           <span className="muted">Runs of </span>
           {title}
         </h1>
-        <span className="muted">
-          {loading.runs.length.toLocaleString()} runs{loading.done ? '' : ', loading…'}
-        </span>
+        {countText ? <span className="muted run-count">{countText}</span> : null}
       </div>
       {ids.length === 0 ? (
         <p>
