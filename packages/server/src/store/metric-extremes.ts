@@ -11,9 +11,10 @@
 //   (run_uuid, key, step) index, which covers the value on the clustered table: the first and last step
 //   are single probes, the smallest and largest value each one scan of the bucket (SQLite returns the
 //   other columns of the row holding a lone min() or max()).
-// - PostgreSQL hashes the range into buckets in one pass and carries each extreme's step in an array
-//   aggregate (arrays compare element by element). Correlated lookups per bucket there cost a heap
-//   fetch per point and measured slower.
+// - PostgreSQL hashes a run's range into buckets in one pass and carries each extreme's step in an
+//   array aggregate (arrays compare element by element; steps are exact as doubles, since every step
+//   we store came in as a JSON number). Correlated lookups per bucket there cost a heap fetch per
+//   point and measured slower; grouping one run at a time spares hashing the run id of every point.
 // Ties go to the earliest step in both. NaN points (stored as 0 with is_nan = 1, as MLflow stores them)
 // are never a bucket's minimum or maximum; +/-Infinity are stored as the largest finite doubles and so
 // are the extremes of their buckets.
@@ -47,17 +48,17 @@ export async function extremeSteps(
     picks.set(runId, set);
     for (const s of steps) if (s !== null && s !== undefined) set.add(Number(s));
   };
-  if (dialect === 'sqlite') {
-    for (const runId of runIds) {
+  for (const runId of runIds) {
+    if (dialect === 'sqlite') {
       for (const row of await sqliteBuckets(db, runId, key, grid)) {
         add(runId, row.first, row.last, row.min_step, row.max_step);
       }
-    }
-  } else {
-    for (const row of await postgresBuckets(db, runIds, key, grid)) {
-      // The max pair holds the negated step, so that ties also go to the earliest step.
-      const maxStep = row.max_pair ? -row.max_pair[1] : undefined;
-      add(row.run_uuid, row.first, row.last, row.min_pair?.[1], maxStep);
+    } else {
+      for (const row of await postgresBuckets(db, runId, key, grid)) {
+        // The max pair holds the negated step, so that ties also go to the earliest step.
+        const maxStep = row.max_pair ? -row.max_pair[1] : undefined;
+        add(runId, row.first, row.last, row.min_pair?.[1], maxStep);
+      }
     }
   }
   const out = new Map<string, number[]>();
@@ -100,7 +101,6 @@ async function sqliteBuckets(
 }
 
 interface PostgresBucketRow {
-  run_uuid: string;
   first: unknown;
   last: unknown;
   min_pair: number[] | null;
@@ -109,18 +109,18 @@ interface PostgresBucketRow {
 
 async function postgresBuckets(
   db: Kysely<Database>,
-  runIds: string[],
+  runId: string,
   key: string,
   grid: BucketGrid,
 ): Promise<PostgresBucketRow[]> {
   const start = sql`cast(${grid.start} as bigint)`;
   const { rows } = await sql<PostgresBucketRow>`
-    select run_uuid, min(step) as first, max(step) as last,
+    select min(step) as first, max(step) as last,
       min(array[value, cast(step as double precision)]) filter (where is_nan = 0) as min_pair,
       max(array[value, cast(-step as double precision)]) filter (where is_nan = 0) as max_pair
     from metrics
-    where run_uuid in (${sql.join(runIds)}) and key = ${key}
+    where run_uuid = ${runId} and key = ${key}
       and step between ${start} and cast(${grid.end} as bigint)
-    group by run_uuid, (step - ${start}) / cast(${grid.width} as bigint)`.execute(db);
+    group by (step - ${start}) / cast(${grid.width} as bigint)`.execute(db);
   return rows;
 }
