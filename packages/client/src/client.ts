@@ -329,11 +329,20 @@ export class MlflowClient extends RegistryMethods {
     return out;
   }
 
-  /** A sample of a metric's history across runs, by step (MLflow's get-history-bulk-interval). */
+  /**
+   * A sample of a metric's history across runs, by step (MLflow's get-history-bulk-interval).
+   * `sampling: 'MIN_MAX'` is an mlflow-ts extension (each step bucket's first, last, lowest and
+   * highest point, so spikes survive); leave it out against an MLflow server.
+   */
   async getMetricHistoryBulkInterval(
     runIds: string[],
     key: string,
-    options: { startStep?: number; endStep?: number; maxResults?: number } = {},
+    options: {
+      startStep?: number;
+      endStep?: number;
+      maxResults?: number;
+      sampling?: 'STEPS' | 'MIN_MAX';
+    } = {},
   ): Promise<MetricWithRunId[]> {
     const r = await this.transport.call<{ metrics?: MetricWithRunId[] }>(
       'GET',
@@ -344,6 +353,7 @@ export class MlflowClient extends RegistryMethods {
         start_step: options.startStep,
         end_step: options.endStep,
         max_results: options.maxResults,
+        sampling: options.sampling,
       },
     );
     return (r.metrics ?? []).map(normalizeMetric);

@@ -117,6 +117,16 @@ for (const dialect of DIALECTS) {
       const sampled = await client.getMetricHistoryBulkInterval([runId], 'acc', { maxResults: 10 });
       assert.ok(sampled.length > 0 && sampled.length <= 12, `sampled ${sampled.length}`);
       assert.ok(sampled.every((m) => m.run_id === runId));
+      // The MIN_MAX extension: 2 buckets of 1250 steps, each kept at its first and last step (the
+      // smallest and largest values of a rising history).
+      const extremes = await client.getMetricHistoryBulkInterval([runId], 'acc', {
+        maxResults: 8,
+        sampling: 'MIN_MAX',
+      });
+      assert.deepEqual(
+        extremes.map((m) => m.step),
+        [0, 1249, 1250, 2499],
+      );
 
       await client.logInputs(runId, [
         {

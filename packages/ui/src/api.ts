@@ -180,6 +180,8 @@ export const api = {
       start_step?: number;
       end_step?: number;
       max_results?: number;
+      /** Our extension: MIN_MAX keeps each step bucket's extremes; STEPS (the default) is MLflow's. */
+      sampling?: 'STEPS' | 'MIN_MAX';
     },
     signal?: AbortSignal,
   ) => request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal),

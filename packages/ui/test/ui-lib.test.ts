@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ApiError, type Run } from '../src/api.js';
 import { defaultAxes, defaultScatter } from '../src/lib/compare-defaults.js';
 import { parseCsv } from '../src/lib/csv.js';
+import { MAX_POINTS, pointsPerRun } from '../src/lib/history-budget.js';
 import { renderMarkdown } from '../src/lib/markdown.js';
 import { modelSearchFilter } from '../src/lib/model-filter.js';
 import { cellText, defaultColumns } from '../src/lib/run-columns.js';
@@ -165,4 +166,20 @@ test('runs by id: unknown ids are set aside, other errors fail the load', async 
     }),
     /disk on fire/,
   );
+});
+
+test("chart budget: the server's 2,500 points for few runs, less as runs multiply, always a multiple of 4", () => {
+  assert.equal(pointsPerRun(0), MAX_POINTS);
+  assert.equal(pointsPerRun(1), MAX_POINTS);
+  assert.equal(pointsPerRun(30), MAX_POINTS);
+  let last = MAX_POINTS;
+  for (const runs of [31, 50, 100, 500, 5000]) {
+    const n = pointsPerRun(runs);
+    assert.ok(n <= last && n >= 4 && n % 4 === 0, `${runs} runs: ${n}`);
+    // The joined table stays near 2.5 million cells (budget / 2 x (runs + 1) steps of `runs` cells).
+    if (n > 4) assert.ok((n / 2) * (runs + 1) * runs <= 2_500_000, `${runs} runs: ${n}`);
+    last = n;
+  }
+  assert.equal(pointsPerRun(100), 492);
+  assert.equal(pointsPerRun(5000), 4);
 });

@@ -471,11 +471,12 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByRole('tab', { name: 'Metrics' }).click();
     await page.waitForURL(/tab=metrics/);
     await page.getByRole('table', { name: 'Metrics' }).getByRole('link', { name: 'loss' }).waitFor();
-    // The sparkline asks the server for 200 sampled steps of the 300 (plus the last).
+    // The sparkline asks for 200 points with MIN_MAX sampling: 50 buckets of 6 steps, of which a
+    // falling curve keeps each bucket's first and last step, plus the spike at step 150.
     const spark = page.locator('.chart.compact[data-drawn]');
     await spark.waitFor();
     const drawn = Number(await spark.getAttribute('data-drawn'));
-    assert.ok(drawn >= 200 && drawn < 300, `sparkline drew ${drawn} points`);
+    assert.ok(drawn >= 100 && drawn <= 200, `sparkline drew ${drawn} points`);
     await screenshot(page, 'run-metrics');
 
     // Tags: add, edit, delete; each reaches the server.
@@ -639,6 +640,47 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.locator('.chart[data-drawn]').waitFor();
     await screenshot(page, 'metrics-chart-dark');
     await page.getByRole('button', { name: 'Switch to light theme' }).click();
+    await page.close();
+  });
+
+  test('charts: one-step spikes in a long history are drawn at full zoom-out and when zoomed', async () => {
+    const exp = await seeder.experiment('Long history');
+    const { runId } = await seeder.run(exp, { name: 'long' });
+    const spikes = new Map([
+      [12_345, 50],
+      [33_333, -50],
+    ]);
+    const values = Array.from({ length: 50_000 }, (_, i) => spikes.get(i) ?? 0.5 + 0.1 * Math.sin(i / 1000));
+    await seeder.history(runId, 'loss', values);
+    // MLflow's own sampling (evenly spaced steps) passes over both spikes: without the MIN_MAX
+    // extension the chart would not show them.
+    const mlflowSampled = await seeder.call('GET', 'metrics/get-history-bulk-interval', {
+      run_ids: runId,
+      metric_key: 'loss',
+      max_results: 2500,
+    });
+    assert.ok(!mlflowSampled.metrics.some((m: { step: number }) => spikes.has(m.step)));
+
+    const page = await open(`/metrics?runs=${runId}&key=loss`);
+    const chart = page.locator('.chart[data-drawn]');
+    await chart.waitFor();
+    assert.equal(await chart.getAttribute('data-y-extent'), '-50,50');
+    const drawn = Number(await chart.getAttribute('data-drawn'));
+    assert.ok(drawn > 1000 && drawn <= 2500, `${drawn} points drawn`);
+    await screenshot(page, 'metrics-chart-spikes');
+
+    // Zoomed to 1,001 steps, the server sends every point of the range.
+    await page.goto(`${server.url}/metrics?runs=${runId}&key=loss&zoom=12000,13000`);
+    await page.waitForFunction(() => document.querySelector('.chart')?.getAttribute('data-drawn') === '1001');
+    const [lo, hi] = ((await chart.getAttribute('data-y-extent')) ?? '').split(',').map(Number);
+    assert.equal(hi, 50);
+    assert.ok(lo > 0.39 && lo < 0.5, `zoomed low ${lo}`);
+
+    // The run page's small chart samples the same way.
+    await page.goto(`${server.url}/runs/${runId}?tab=metrics`);
+    const spark = page.locator('.chart.compact[data-drawn]');
+    await spark.waitFor();
+    assert.equal(await spark.getAttribute('data-y-extent'), '-50,50');
     await page.close();
   });
 });

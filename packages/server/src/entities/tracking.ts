@@ -8,6 +8,12 @@ export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLE
 export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 export const VIEW_TYPES: readonly ViewType[] = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'];
+/**
+ * How get-history-bulk-interval thins a long history: STEPS is MLflow's rule (evenly spaced steps);
+ * MIN_MAX, our extension, keeps each bucket's first, last, smallest and largest point.
+ */
+export type HistorySampling = 'STEPS' | 'MIN_MAX';
+export const HISTORY_SAMPLINGS: readonly HistorySampling[] = ['STEPS', 'MIN_MAX'];
 
 export interface Tag {
   key: string;

@@ -1,4 +1,4 @@
-import { type DatasetInput, RUN_STATUSES, VIEW_TYPES } from '../entities/tracking.js';
+import { type DatasetInput, HISTORY_SAMPLINGS, RUN_STATUSES, VIEW_TYPES } from '../entities/tracking.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import { keyValue, missing, type RequestFields, wrongType } from './request-fields.js';
 import { JsonStream, metricHistoryJson } from './wire-json.js';
@@ -294,6 +294,8 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
             startStep: f.optionalInt('start_step'),
             endStep: f.optionalInt('end_step'),
             maxResults: f.optionalInt('max_results'),
+            // Not one of MLflow's fields: our extension (docs/tracking-server.md); MLflow clients never send it.
+            sampling: f.optionalEnum('sampling', HISTORY_SAMPLINGS),
           }),
         };
       },

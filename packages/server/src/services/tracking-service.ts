@@ -3,6 +3,7 @@ import type {
   DatasetInput,
   EncodedRun,
   Experiment,
+  HistorySampling,
   Metric,
   MetricWithRunId,
   Run,
@@ -394,6 +395,8 @@ export class TrackingService {
     startStep?: number;
     endStep?: number;
     maxResults?: number;
+    /** STEPS (MLflow's, the default) or MIN_MAX (our extension: each bucket's extremes are kept). */
+    sampling?: HistorySampling;
   }): Promise<MetricWithRunId[]> {
     const suffix = ' See the API docs for more information about request parameters.';
     if (q.runIds.length > LIMITS.bulkRunIds) {
@@ -407,6 +410,12 @@ export class TrackingService {
         `max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}.${suffix}`,
       );
     }
+    // MIN_MAX keeps up to four points per bucket, so it needs room for one bucket at least.
+    if (q.sampling === 'MIN_MAX' && maxResults < 4) {
+      throw MlflowError.invalidParameter(
+        `max_results must be between 4 and ${LIMITS.bulkIntervalMaxResults} when sampling is MIN_MAX.${suffix}`,
+      );
+    }
     if ((q.startStep === undefined) !== (q.endStep === undefined)) {
       throw MlflowError.invalidParameter(
         'If either start step or end step are specified, both must be specified.',
@@ -417,11 +426,9 @@ export class TrackingService {
         `end_step must be greater than start_step. Found start_step=${q.startStep} and end_step=${q.endStep}.`,
       );
     }
-    return this.store.getSampledMetricHistory(
-      q.runIds,
-      q.key,
-      { startStep: q.startStep, endStep: q.endStep },
-      maxResults,
-    );
+    const range = { startStep: q.startStep, endStep: q.endStep };
+    return q.sampling === 'MIN_MAX'
+      ? this.store.getExtremesSampledMetricHistory(q.runIds, q.key, range, maxResults)
+      : this.store.getSampledMetricHistory(q.runIds, q.key, range, maxResults);
   }
 }

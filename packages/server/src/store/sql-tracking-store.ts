@@ -34,6 +34,7 @@ import type {
   LoggedModelStore,
   SearchLoggedModelsQuery,
 } from './logged-model-store.js';
+import { bucketGrid, extremeSteps } from './metric-extremes.js';
 import { searchRunRows } from './run-search.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
 import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
@@ -1112,21 +1113,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     // MLflow samples on the union of all runs' steps, so every run is drawn at the same x positions,
     // and keeps each run's first and last step so no line is cut short. The sampling runs in SQL: a
     // million-point history never travels to JavaScript, only the chosen steps' points do.
-    // One MIN and one MAX per run: each is a single index probe, where a GROUP BY would scan every point.
-    const bounds: { run_uuid: string; lo: number; hi: number }[] = [];
-    for (const runId of runIds) {
-      const one = (fn: 'min' | 'max') =>
-        this.db
-          .selectFrom('metrics')
-          .select((eb) => eb.fn[fn]('step').as('v'))
-          .where('run_uuid', '=', runId)
-          .where('key', '=', key)
-          .executeTakeFirst();
-      const lo = (await one('min'))?.v;
-      if (lo === null || lo === undefined) continue;
-      const hi = (await one('max'))?.v;
-      bounds.push({ run_uuid: runId, lo: Number(lo), hi: Number(hi) });
-    }
+    const bounds = await this.stepBounds(runIds, key);
     if (bounds.length === 0) return [];
     const start = range.startStep ?? 0;
     const end = range.endStep ?? Math.max(...bounds.map((b) => b.hi));
@@ -1180,22 +1167,83 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         for (const edge of [b.lo, b.hi]) if (edge >= start && edge <= end) chosen.add(edge);
       }
     }
-    const out: MetricWithRunId[] = [];
     const steps = chosen ? [...chosen].sort((x, y) => x - y) : undefined;
+    const out: MetricWithRunId[] = [];
     for (const runId of runIds) {
       if (!bounds.some((b) => b.run_uuid === runId)) continue;
-      let query = this.db
-        .selectFrom('metrics')
-        .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
-        .where('run_uuid', '=', runId)
-        .where('key', '=', key)
-        .where('step', '>=', start)
-        .where('step', '<=', end);
-      if (steps) query = query.where('step', 'in', steps);
-      const rows = await query.orderBy('step').orderBy('timestamp').orderBy('value').limit(25000).execute();
-      for (const r of rows) out.push({ ...metricFromRow(r), run_id: runId });
+      out.push(...(await this.pointsAtSteps(runId, key, start, end, steps)));
     }
     return out;
+  }
+
+  async getExtremesSampledMetricHistory(
+    runIds: string[],
+    key: string,
+    range: { startStep?: number; endStep?: number },
+    maxResults: number,
+  ): Promise<MetricWithRunId[]> {
+    if (runIds.length === 0) return [];
+    const bounds = await this.stepBounds(runIds, key);
+    if (bounds.length === 0) return [];
+    const start = range.startStep ?? Math.min(...bounds.map((b) => b.lo));
+    const end = range.endStep ?? Math.max(...bounds.map((b) => b.hi));
+    // A range of at most maxResults steps has nothing to thin out: every point is returned, which is
+    // what a chart zoomed in far enough asks for.
+    let picks: Map<string, number[]> | undefined;
+    if (end - start + 1 > maxResults) {
+      const grid = bucketGrid(start, end, Math.floor(maxResults / 4));
+      picks = await extremeSteps(this.db, this.database.dialect, runIds, key, grid);
+    }
+    const out: MetricWithRunId[] = [];
+    for (const runId of runIds) {
+      if (!bounds.some((b) => b.run_uuid === runId)) continue;
+      const steps = picks ? picks.get(runId) : undefined;
+      if (picks && !steps) continue;
+      out.push(...(await this.pointsAtSteps(runId, key, start, end, steps)));
+    }
+    return out;
+  }
+
+  /** Each run's smallest and largest step of `key`: two index probes per run, where a GROUP BY would scan every point. */
+  private async stepBounds(
+    runIds: string[],
+    key: string,
+  ): Promise<{ run_uuid: string; lo: number; hi: number }[]> {
+    const bounds: { run_uuid: string; lo: number; hi: number }[] = [];
+    for (const runId of runIds) {
+      const one = (fn: 'min' | 'max') =>
+        this.db
+          .selectFrom('metrics')
+          .select((eb) => eb.fn[fn]('step').as('v'))
+          .where('run_uuid', '=', runId)
+          .where('key', '=', key)
+          .executeTakeFirst();
+      const lo = (await one('min'))?.v;
+      if (lo === null || lo === undefined) continue;
+      const hi = (await one('max'))?.v;
+      bounds.push({ run_uuid: runId, lo: Number(lo), hi: Number(hi) });
+    }
+    return bounds;
+  }
+
+  /** A run's points between the steps (only at `steps` when given), ordered by step, timestamp, value. */
+  private async pointsAtSteps(
+    runId: string,
+    key: string,
+    start: number,
+    end: number,
+    steps: number[] | undefined,
+  ): Promise<MetricWithRunId[]> {
+    let query = this.db
+      .selectFrom('metrics')
+      .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
+      .where('run_uuid', '=', runId)
+      .where('key', '=', key)
+      .where('step', '>=', start)
+      .where('step', '<=', end);
+    if (steps) query = query.where('step', 'in', steps);
+    const rows = await query.orderBy('step').orderBy('timestamp').orderBy('value').limit(25000).execute();
+    return rows.map((r) => ({ ...metricFromRow(r), run_id: runId }));
   }
 }
 

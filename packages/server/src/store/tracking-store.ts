@@ -119,6 +119,18 @@ export interface TrackingStore {
     range: { startStep?: number; endStep?: number },
     maxResults: number,
   ): Promise<MetricWithRunId[]>;
+  /**
+   * Spike-preserving sampled history (an extension of MLflow's API): the step range (by default the
+   * runs' whole history) is cut into floor(maxResults / 4) buckets of equal width, and each run keeps
+   * the points at each bucket's first and last step and at the steps of its smallest and largest
+   * value. A range of at most maxResults steps is returned whole.
+   */
+  getExtremesSampledMetricHistory(
+    runIds: string[],
+    key: string,
+    range: { startStep?: number; endStep?: number },
+    maxResults: number,
+  ): Promise<MetricWithRunId[]>;
 
   close(): Promise<void>;
 }

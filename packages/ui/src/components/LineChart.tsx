@@ -53,6 +53,7 @@ export function LineChart(props: LineChartProps) {
       ticks: { stroke: grid, width: 1 },
     };
     let userZoom = false;
+    let measured: uPlot.AlignedData | undefined;
     const opts: uPlot.Options = {
       width: Math.max(100, el.clientWidth),
       height,
@@ -74,11 +75,18 @@ export function LineChart(props: LineChartProps) {
         })),
       ],
       hooks: {
-        // Marks the drawn chart for tests and bench/ui.ts: how many x positions it drew.
+        // Marks the drawn chart for tests and bench/ui.ts: how many x positions it drew, and the
+        // smallest and largest y value it was given (the e2e tests check that spikes reach the chart).
         draw: [
           (u) => {
             if (u.data[0].length > 0) el.setAttribute('data-drawn', String(u.data[0].length));
             else el.removeAttribute('data-drawn');
+            if (u.data !== measured) {
+              measured = u.data;
+              const [lo, hi] = yExtent(u.data);
+              if (lo <= hi) el.setAttribute('data-y-extent', `${lo},${hi}`);
+              else el.removeAttribute('data-y-extent');
+            }
           },
         ],
         setSelect: [() => (userZoom = true)],
@@ -125,6 +133,19 @@ export function LineChart(props: LineChartProps) {
   return (
     <div ref={box} className={compact ? 'chart compact' : 'chart'} role="img" aria-label={props.label} />
   );
+}
+
+function yExtent(data: uPlot.AlignedData): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 1; i < data.length; i++) {
+    for (const v of data[i] as (number | null | undefined)[]) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  return [lo, hi];
 }
 
 function xLabel(kind: LineChartProps['xKind']): string {

@@ -3,6 +3,7 @@ import { api, type MetricWithRunId } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { LineChart, type LineSeries } from '../components/LineChart';
 import { Link } from '../components/Link';
+import { pointsPerRun } from '../lib/history-budget';
 import { colorAt } from '../lib/palette';
 import { discoverKeys } from '../lib/run-columns';
 import { loadRuns } from '../lib/runs-by-id';
@@ -11,10 +12,12 @@ import { useLoad } from '../lib/use-load';
 import { type Route, setParams } from '../router';
 
 type XAxis = 'step' | 'time' | 'relative';
-/** The server's most points per run for one request (MLflow's MAX_RESULTS_PER_RUN). */
-const MAX_POINTS = 2500;
 
-/** Sampled histories of one metric for many runs, 100 runs per request (the server's limit). */
+/**
+ * Sampled histories of one metric for many runs, 100 runs per request (the server's limit). The
+ * server's MIN_MAX sampling (our extension of get-history-bulk-interval) keeps each step bucket's
+ * smallest and largest value, so a one-step spike in a million points is still drawn.
+ */
 async function loadHistories(
   runIds: string[],
   key: string,
@@ -22,12 +25,14 @@ async function loadHistories(
   signal: AbortSignal,
 ): Promise<MetricWithRunId[]> {
   const out: MetricWithRunId[] = [];
+  const perRun = pointsPerRun(runIds.length);
   for (let i = 0; i < runIds.length; i += 100) {
     const page = await api.metricHistoryInterval(
       {
         run_ids: runIds.slice(i, i + 100),
         metric_key: key,
-        max_results: MAX_POINTS,
+        max_results: perRun,
+        sampling: 'MIN_MAX',
         start_step: range ? Math.floor(range[0]) : undefined,
         end_step: range ? Math.ceil(range[1]) : undefined,
       },
@@ -180,8 +185,9 @@ export function MetricsPage({ route }: { route: Route }) {
         <p className="muted">{runs.loading ? 'Loading…' : 'These runs have no metrics.'}</p>
       )}
       <p className="hint muted">
-        Drag across the chart to zoom, double-click to reset. Long histories are sampled by the server (
-        {MAX_POINTS.toLocaleString()} steps per run); zooming on steps fetches the range in full detail.
+        Drag across the chart to zoom, double-click to reset. Long histories are sampled by the server (up to{' '}
+        {pointsPerRun(runIds.length).toLocaleString()} points per run, keeping every stretch's lowest and
+        highest value); zooming on steps fetches the range in full detail.
       </p>
       <ul className="legend-links">
         {(runs.data ?? []).map((r, i) => (

@@ -183,7 +183,10 @@ function KeyValueTable({ rows, label }: { rows: { key: string; value: string }[]
 function Sparkline({ runId, metricKey }: { runId: string; metricKey: string }) {
   const history = useLoad(
     (signal) =>
-      api.metricHistoryInterval({ run_ids: [runId], metric_key: metricKey, max_results: 200 }, signal),
+      api.metricHistoryInterval(
+        { run_ids: [runId], metric_key: metricKey, max_results: 200, sampling: 'MIN_MAX' },
+        signal,
+      ),
     [runId, metricKey],
   );
   const points = history.data?.metrics ?? [];
