@@ -34,6 +34,7 @@ import type {
   LoggedModelStore,
   SearchLoggedModelsQuery,
 } from './logged-model-store.js';
+import { RunDataCache, type RunDataJson } from './run-data-cache.js';
 import { searchRunRows } from './run-search.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
 import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
@@ -142,6 +143,8 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
    * keeps the server's peak memory lowest.
    */
   readonly historyBatchSize: number;
+  /** Params, tags and latest metrics of runs read before, as JSON (see run-data-cache.ts). */
+  private readonly runData = new RunDataCache();
 
   constructor(
     private readonly database: StoreDatabase,
@@ -441,6 +444,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         deleted_time: null,
         lifecycle_stage: 'active',
         artifact_uri: this.locations.run(location, runId),
+        data_version: 0,
       };
       await trx.insertInto('runs').values(row).execute();
       const tags = input.tags
@@ -485,8 +489,10 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       if (Object.keys(changes).length > 0) {
         await trx.updateTable('runs').set(changes).where('run_uuid', '=', runId).execute();
       }
-      if (changes.name !== undefined)
+      if (changes.name !== undefined) {
         await this.upsertTags(trx, runId, [{ key: RUN_NAME_TAG, value: changes.name }]);
+        await this.dataChanged(trx, runId);
+      }
       return runInfoFromRow({ ...row, ...changes });
     });
   }
@@ -663,13 +669,28 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         if (metrics.some((m) => m.model_id))
           await this.models.logModelMetrics(trx, runId, Number(run.experiment_id), metrics);
       }
-      if (tags.length > 0) {
-        await this.upsertTags(trx, runId, tags);
+      if (tags.length > 0) await this.upsertTags(trx, runId, tags);
+      if (metrics.length > 0 || params.length > 0 || tags.length > 0) {
         const runName = tags.findLast((t) => t.key === RUN_NAME_TAG);
-        if (runName)
-          await trx.updateTable('runs').set({ name: runName.value }).where('run_uuid', '=', runId).execute();
+        await this.dataChanged(trx, runId, runName?.value);
       }
     });
+  }
+
+  /**
+   * Raises the run's data_version, which tells readers that its params, tags or latest metrics
+   * changed (see run-data-cache.ts); every write to those tables calls it in its transaction.
+   * `name` also renames the run, in the same statement.
+   */
+  private async dataChanged(trx: WriteTransaction, runId: string, name?: string): Promise<void> {
+    await trx
+      .updateTable('runs')
+      .set((eb) => ({
+        data_version: eb('data_version', '+', 1),
+        ...(name === undefined ? {} : { name }),
+      }))
+      .where('run_uuid', '=', runId)
+      .execute();
   }
 
   /**
@@ -770,6 +791,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       if (Number(result.numDeletedRows) === 0) {
         throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
       }
+      await this.dataChanged(trx, runId);
     });
   }
 
@@ -838,27 +860,26 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
   /**
    * Loads params, tags, latest metrics and dataset inputs for a page of runs, a few queries in all, with
-   * the lists encoded as JSON by the database (see encoded-rows.ts).
+   * the lists encoded as JSON by the database (see encoded-rows.ts). The lists of runs unchanged since
+   * they were last read come from the cache instead.
    */
   private async runsWithData(db: Reader, rows: Selectable<RunsTable>[]): Promise<EncodedRun[]> {
-    const dialect = this.database.dialect;
     const out: EncodedRun[] = [];
     for (const part of chunks(rows)) {
       const ids = part.map((r) => r.run_uuid);
-      const [params, tags, metrics, inputs, modelLinks] = await Promise.all([
-        encodedKeyValues(db, dialect, 'params', ids),
-        encodedKeyValues(db, dialect, 'tags', ids),
-        encodedLatestMetrics(db, dialect, ids),
+      const [data, inputs, modelLinks] = await Promise.all([
+        this.runDataJson(db, part),
         this.datasetInputs(db, ids),
         this.models.modelLinksOfRuns(db, ids),
       ]);
       for (const row of part) {
+        const lists = data.get(row.run_uuid);
         const run: EncodedRun = {
           info: runInfoFromRow(row),
           data: {
-            metrics: metricList(metrics.get(row.run_uuid)),
-            params: keyValueList(params.get(row.run_uuid)),
-            tags: keyValueList(tags.get(row.run_uuid)),
+            metrics: metricList(lists?.metrics),
+            params: keyValueList(lists?.params),
+            tags: keyValueList(lists?.tags),
           },
           inputs: { dataset_inputs: inputs.get(row.run_uuid) ?? [] },
         };
@@ -868,6 +889,38 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         if (links?.outputs.length) run.outputs = { model_outputs: links.outputs };
         out.push(run);
       }
+    }
+    return out;
+  }
+
+  /** The JSON of each run's params, tags and latest metrics, from the cache or (for the rest) the database. */
+  private async runDataJson(db: Reader, rows: Selectable<RunsTable>[]): Promise<Map<string, RunDataJson>> {
+    const out = new Map<string, RunDataJson>();
+    const missing: Selectable<RunsTable>[] = [];
+    for (const row of rows) {
+      const cached = this.runData.get(row.run_uuid, Number(row.data_version));
+      if (cached) out.set(row.run_uuid, cached);
+      else missing.push(row);
+    }
+    if (missing.length === 0) return out;
+    const dialect = this.database.dialect;
+    const ids = missing.map((r) => r.run_uuid);
+    const [params, tags, metrics] = await Promise.all([
+      encodedKeyValues(db, dialect, 'params', ids),
+      encodedKeyValues(db, dialect, 'tags', ids),
+      encodedLatestMetrics(db, dialect, ids),
+    ]);
+    for (const row of missing) {
+      const id = row.run_uuid;
+      const lists = {
+        params: params.get(id) ?? '',
+        tags: tags.get(id) ?? '',
+        metrics: metrics.get(id) ?? '',
+      };
+      // The lists were read after the row, so they are at least as new as its version. Only committed
+      // state is kept: a read inside a write transaction could see changes that are then rolled back.
+      if (db === this.db) this.runData.set(id, Number(row.data_version), lists);
+      out.set(id, lists);
     }
     return out;
   }
