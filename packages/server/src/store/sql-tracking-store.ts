@@ -34,6 +34,7 @@ import type {
   LoggedModelStore,
   SearchLoggedModelsQuery,
 } from './logged-model-store.js';
+import { RowStatements } from './row-statements.js';
 import { RunDataCache, type RunDataJson } from './run-data-cache.js';
 import { searchRunRows } from './run-search.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
@@ -69,13 +70,43 @@ function lifecycleStages(viewType: ViewType): LifecycleStage[] {
   return viewType === 'DELETED_ONLY' ? ['deleted'] : ['active'];
 }
 
-function storedValue(value: number): { value: number; is_nan: number } {
-  return Number.isNaN(value) ? { value: 0, is_nan: 1 } : { value, is_nan: 0 };
+/** Metric points and latest metrics are inserted with their columns in this order. */
+const METRIC_COLUMNS = ['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'] as const;
+
+function metricRow(runId: string, m: Metric): unknown[] {
+  const nan = Number.isNaN(m.value);
+  return [runId, m.key, m.timestamp, m.step, nan ? 0 : m.value, nan ? 1 : 0];
 }
 
-function metricRow(runId: string, m: Metric): Selectable<MetricsTable> {
-  return { run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) };
-}
+const METRIC_POINTS = { table: 'metrics', columns: METRIC_COLUMNS, tail: 'on conflict do nothing' };
+const LATEST_METRICS = {
+  table: 'latest_metrics',
+  columns: METRIC_COLUMNS,
+  tail: 'on conflict ("run_uuid", "key") do update set "value" = "excluded"."value", "timestamp" = "excluded"."timestamp", "step" = "excluded"."step", "is_nan" = "excluded"."is_nan"',
+};
+const NEW_PARAMS = {
+  table: 'params',
+  columns: ['run_uuid', 'key', 'value'],
+  tail: 'on conflict ("run_uuid", "key") do nothing returning "key"',
+};
+const RUN_TAGS = {
+  table: 'tags',
+  columns: ['run_uuid', 'key', 'value'],
+  tail: 'on conflict ("run_uuid", "key") do update set "value" = "excluded"."value"',
+};
+const RUN_COLUMNS = [
+  'run_uuid',
+  'experiment_id',
+  'name',
+  'user_id',
+  'status',
+  'start_time',
+  'end_time',
+  'deleted_time',
+  'lifecycle_stage',
+  'artifact_uri',
+  'data_version',
+] as const satisfies readonly (keyof RunsTable)[];
 
 function metricFromRow(
   row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>,
@@ -145,6 +176,8 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   readonly historyBatchSize: number;
   /** Params, tags and latest metrics of runs read before, as JSON (see run-data-cache.ts). */
   private readonly runData = new RunDataCache();
+  /** The hot write statements, made without the query builder (see row-statements.ts). */
+  private readonly rows: RowStatements;
 
   constructor(
     private readonly database: StoreDatabase,
@@ -153,6 +186,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.db = database.reader;
     this.models = new SqlLoggedModels(database, locations);
     this.historyBatchSize = database.dialect === 'sqlite' ? 1_000 : 10_000;
+    this.rows = new RowStatements(database.dialect);
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
@@ -409,7 +443,12 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   // ---------------------------------------------------------------- runs
 
   private async runRow(db: Reader, runId: string): Promise<Selectable<RunsTable> | undefined> {
-    return db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+    const { rows } = await this.rows.run<Selectable<RunsTable>>(
+      db,
+      'select * from "runs" where "run_uuid" = ?',
+      [runId],
+    );
+    return rows[0];
   }
 
   private async requireRunRow(db: Reader, runId: string): Promise<Selectable<RunsTable>> {
@@ -446,17 +485,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         artifact_uri: this.locations.run(location, runId),
         data_version: 0,
       };
-      await trx.insertInto('runs').values(row).execute();
+      await this.rows.insert(trx, { table: 'runs', columns: RUN_COLUMNS }, [RUN_COLUMNS.map((c) => row[c])]);
       const tags = input.tags
         .filter((t) => t.key !== RUN_NAME_TAG)
         .concat({ key: RUN_NAME_TAG, value: input.runName });
-      await trx
-        .insertInto('tags')
-        .values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
-        )
-        .execute();
+      await this.upsertTags(trx, runId, tags);
       return {
         info: runInfoFromRow(row),
         data: { metrics: [], params: [], tags },
@@ -649,13 +682,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
   private async upsertTags(trx: WriteTransaction, runId: string, tags: Tag[]): Promise<void> {
     for (const part of chunks(tags)) {
-      await trx
-        .insertInto('tags')
-        .values(part.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
-        )
-        .execute();
+      await this.rows.insert(
+        trx,
+        RUN_TAGS,
+        part.map((t) => [runId, t.key, t.value]),
+      );
     }
   }
 
@@ -683,14 +714,17 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
    * `name` also renames the run, in the same statement.
    */
   private async dataChanged(trx: WriteTransaction, runId: string, name?: string): Promise<void> {
-    await trx
-      .updateTable('runs')
-      .set((eb) => ({
-        data_version: eb('data_version', '+', 1),
-        ...(name === undefined ? {} : { name }),
-      }))
-      .where('run_uuid', '=', runId)
-      .execute();
+    if (name === undefined) {
+      await this.rows.run(trx, 'update "runs" set "data_version" = "data_version" + 1 where "run_uuid" = ?', [
+        runId,
+      ]);
+    } else {
+      await this.rows.run(
+        trx,
+        'update "runs" set "data_version" = "data_version" + 1, "name" = ? where "run_uuid" = ?',
+        [name, runId],
+      );
+    }
   }
 
   /**
@@ -708,12 +742,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     if (conflicts.length > 0) throw new ParamConflictError(runId, conflicts);
     const inserted = new Set<string>();
     for (const part of chunks([...wanted])) {
-      const rows = await trx
-        .insertInto('params')
-        .values(part.map(([key, value]) => ({ run_uuid: runId, key, value })))
-        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doNothing())
-        .returning('key')
-        .execute();
+      const { rows } = await this.rows.insert<{ key: string }>(
+        trx,
+        NEW_PARAMS,
+        part.map(([key, value]) => [runId, key, value]),
+      );
       for (const r of rows) inserted.add(r.key);
     }
     if (inserted.size === wanted.size) return;
@@ -739,11 +772,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
   private async logMetrics(trx: WriteTransaction, runId: string, metrics: Metric[]): Promise<void> {
     for (const part of chunks(metrics)) {
-      await trx
-        .insertInto('metrics')
-        .values(part.map((m) => metricRow(runId, m)))
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      await this.rows.insert(
+        trx,
+        METRIC_POINTS,
+        part.map((m) => metricRow(runId, m)),
+      );
     }
     const candidates = new Map<string, Metric>();
     for (const m of metrics) {
@@ -752,12 +785,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     }
     const current = new Map<string, Metric>();
     for (const part of chunks([...candidates.keys()])) {
-      const rows = await trx
-        .selectFrom('latest_metrics')
-        .selectAll()
-        .where('run_uuid', '=', runId)
-        .where('key', 'in', part)
-        .execute();
+      const { rows } = await this.rows.run<Selectable<MetricsTable>>(
+        trx,
+        `select * from "latest_metrics" where "run_uuid" = ? and "key" in (${RowStatements.list(part.length)})`,
+        [runId, ...part],
+      );
       for (const r of rows) current.set(r.key, metricFromRow(r));
     }
     const winners = [...candidates.values()].filter((m) => {
@@ -765,18 +797,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       return !old || !isNewer(old, m);
     });
     for (const part of chunks(winners)) {
-      await trx
-        .insertInto('latest_metrics')
-        .values(part.map((m) => metricRow(runId, m)))
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({
-            value: eb.ref('excluded.value'),
-            timestamp: eb.ref('excluded.timestamp'),
-            step: eb.ref('excluded.step'),
-            is_nan: eb.ref('excluded.is_nan'),
-          })),
-        )
-        .execute();
+      await this.rows.insert(
+        trx,
+        LATEST_METRICS,
+        part.map((m) => metricRow(runId, m)),
+      );
     }
   }
 
