@@ -1098,7 +1098,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
    * objects of the page joined by commas. Turning a million rows into JavaScript objects and back
    * into text costs seconds; the database writes the text in a fraction of that. Numbers are the
    * database's round-trip-exact text of each double (SQLite writes 2.0 where JavaScript writes 2;
-   * both parse to the same double), NaN is the string "NaN" as in toWireJson.
+   * both parse to the same double), NaN is the string "NaN" as in http/wire-json.ts.
    *
    * One point more than the page is read, to know whether another follows; it is cut off the text,
    * and the page's last point, read back from the text, is the position the next page starts after.
