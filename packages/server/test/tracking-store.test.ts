@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DIALECTS, rejectsWith, useTestTracking } from './helpers.js';
+import { TrackingService } from '../src/services/tracking-service.js';
+import { ArtifactLocations } from '../src/store/artifact-locations.js';
+import { openDatabase } from '../src/store/database.js';
+import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
+import { DIALECTS, freshStoreUri, rejectsWith, useTestTracking } from './helpers.js';
 
 // One suite for the store and its rules, run against a real SQLite file and a real PostgreSQL server.
 
@@ -466,5 +470,91 @@ for (const dialect of DIALECTS) {
         assert.equal((await svc.getMetricHistory({ runId: id, key: 'm' })).items.length, 10);
       }
     });
+  });
+}
+
+// Search and get keep each run's params, tags and latest metrics between reads (run-data-cache.ts). Every
+// write to those lists must show in the next read, whether this store or another one on the same
+// database (another server process) made it; a store that has never read the run is the reference.
+for (const dialect of DIALECTS) {
+  test(`${dialect}: reads of a run's lists follow every write, from this store or another on the database`, async () => {
+    const fresh = await freshStoreUri(dialect);
+    const locations = new ArtifactLocations('mlflow-artifacts:');
+    const here = await openDatabase(fresh.uri);
+    const elsewhere = await openDatabase(fresh.uri);
+    const reader = new TrackingService(new SqlTrackingStore(here, locations));
+    const writers = [reader, new TrackingService(new SqlTrackingStore(elsewhere, locations))];
+    try {
+      const exp = await reader.createExperiment('exp-run-data', undefined, []);
+      const run = await reader.createRun({
+        experimentId: exp,
+        runName: 'first',
+        tags: [{ key: 't', value: '1' }],
+      });
+      const runId = run.info.run_id;
+      const lists = async (svc: TrackingService) => {
+        const page = await svc.searchRuns({
+          experimentIds: [exp],
+          orderBy: [],
+          viewType: 'ALL',
+          maxResults: 10,
+        });
+        const found = page.items[0].data;
+        const fromGet = (await svc.getRun(runId)).data;
+        const searched = {
+          params: found.params.decode(),
+          tags: found.tags.decode(),
+          metrics: found.metrics.decode(),
+        };
+        assert.deepEqual(fromGet, searched);
+        return searched;
+      };
+      const writes: [string, (svc: TrackingService) => Promise<unknown>][] = [
+        [
+          'log-batch',
+          (svc) =>
+            svc.logBatch(
+              runId,
+              [{ key: 'm', value: 1, timestamp: 1, step: 0 }],
+              [{ key: 'p', value: 'a' }],
+              [{ key: 'u', value: 'x' }],
+            ),
+        ],
+        ['log-metric', (svc) => svc.logMetric(runId, { key: 'm', value: 2, timestamp: 2, step: 1 })],
+        ['log-param', (svc) => svc.logParam(runId, { key: 'q', value: 'b' })],
+        ['set-tag', (svc) => svc.setTag(runId, { key: 't', value: '2' })],
+        ['delete-tag', (svc) => svc.deleteTag(runId, 'u')],
+        ['rename', (svc) => svc.updateRun(runId, { runName: 'second' })],
+        [
+          'batch naming the run',
+          (svc) => svc.logBatch(runId, [], [], [{ key: 'mlflow.runName', value: 'third' }]),
+        ],
+      ];
+      let previous = await lists(reader);
+      for (const [i, [name, write]] of writes.entries()) {
+        await write(writers[i % 2]);
+        const now = await lists(reader);
+        const reference = await lists(new TrackingService(new SqlTrackingStore(here, locations)));
+        assert.deepEqual(now, reference, `after ${name}`);
+        assert.notDeepEqual(now, previous, `${name} changed the run's lists`);
+        previous = now;
+      }
+      assert.deepEqual(previous, {
+        params: [
+          { key: 'p', value: 'a' },
+          { key: 'q', value: 'b' },
+        ],
+        tags: [
+          { key: 'mlflow.runName', value: 'third' },
+          { key: 't', value: '2' },
+        ],
+        metrics: [{ key: 'm', value: 2, timestamp: 2, step: 1 }],
+      });
+      assert.equal((await reader.getRun(runId)).info.run_name, 'third');
+    } finally {
+      await here.close();
+      await elsewhere.close();
+      fresh.cleanup();
+    }
   });
 }

@@ -25,7 +25,7 @@ import { RequestFields } from './request-fields.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
 import { webhookEndpoints } from './webhook-routes.js';
-import { JsonStream, parseRequestJson, toWireJson } from './wire-json.js';
+import { JsonStream, parseRequestJson, toWireBytes } from './wire-json.js';
 
 export interface AppOptions {
   /** The tracking service; absent on an --artifacts-only server, whose tracking endpoints answer 503. */
@@ -116,7 +116,11 @@ function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): 
           // Pulls the next piece only when the socket has taken the previous one.
           return reply.type(JSON_TYPE).send(Readable.from(result.chunks, { highWaterMark: 1 }));
         }
-        return reply.type(JSON_TYPE).send(toWireJson(result));
+        const body = toWireBytes(result);
+        // Fastify adds the charset to a string's JSON type but sends a buffer's type as given.
+        return typeof body === 'string'
+          ? reply.type(JSON_TYPE).send(body)
+          : reply.type(`${JSON_TYPE}; charset=utf-8`).send(body);
       },
     });
   }

@@ -12,8 +12,25 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Serialises a response body as MLflow's JSON, splicing in lists the store encoded itself. */
-export function toWireJson(body: unknown): string {
+/**
+ * Serialises a response body as MLflow's JSON, splicing in lists the store encoded itself. A body with
+ * such lists (a search answer can be 1 MB) is encoded piece by piece into one buffer: joining the
+ * pieces into a string, which the socket then measured and encoded again, cost more than the rest of
+ * building the answer.
+ */
+export function toWireBytes(body: unknown): string | Buffer {
+  const json = wireJsonParts(body);
+  if (typeof json === 'string') return json;
+  let size = 0;
+  for (const part of json) size += Buffer.byteLength(part);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of json) at += bytes.write(part, at);
+  return bytes;
+}
+
+/** The JSON text, or its pieces in order when stored lists were spliced in. */
+function wireJsonParts(body: unknown): string | string[] {
   const spliced: string[] = [];
   // Each list becomes a placeholder string, replaced once the text is built. JSON.stringify escapes the
   // NUL it starts with, and the random part differs per call, so no user string can pose as one.
@@ -27,14 +44,15 @@ export function toWireJson(body: unknown): string {
   }
   if (spliced.length === 0) return text;
   const quotedMarker = `"\\u0000${nonce}:`;
-  let out = '';
+  const parts: string[] = [];
   let from = 0;
   for (let at = text.indexOf(quotedMarker); at !== -1; at = text.indexOf(quotedMarker, from)) {
     const end = text.indexOf('"', at + quotedMarker.length);
-    out += text.slice(from, at) + spliced[Number(text.slice(at + quotedMarker.length, end))];
+    parts.push(text.slice(from, at), spliced[Number(text.slice(at + quotedMarker.length, end))]);
     from = end + 1;
   }
-  return out + text.slice(from);
+  parts.push(text.slice(from));
+  return parts;
 }
 
 const BARE_NON_FINITE = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g;
@@ -62,7 +80,7 @@ export class JsonStream {
 /**
  * GetMetricHistory.Response as a stream: `{"metrics":[...],"next_page_token":"..."}`, written one
  * batch of points (already JSON, see TrackingStore.getMetricHistoryJson) at a time. As with
- * toWireJson, an empty list and an absent token are left out.
+ * toWireBytes, an empty list and an absent token are left out.
  */
 export async function* metricHistoryJson(
   batches: AsyncIterable<string>,

@@ -440,6 +440,19 @@ const modelRegistry = (_dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * A version per run that every write to its params, tags or latest metrics raises, so readers can keep
+ * those lists between searches (run-data-cache.ts). Existing runs start at 0.
+ */
+const runDataVersion: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable('runs')
+      .addColumn('data_version', 'bigint', (col) => col.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 /** Every migration of a dialect by name; the names sort in the order they apply. */
 export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -449,6 +462,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0004_model_registry': modelRegistry(dialect),
     '0005_logged_models': loggedModelTables(),
     '0006_webhooks': webhooks,
+    '0007_run_data_version': runDataVersion,
   };
 }
 

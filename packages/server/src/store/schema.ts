@@ -27,6 +27,8 @@ export interface RunsTable {
   deleted_time: number | null;
   lifecycle_stage: string;
   artifact_uri: string;
+  /** Raised by every write to the run's params, tags or latest metrics (see run-data-cache.ts). */
+  data_version: number;
 }
 
 export interface MetricsTable {

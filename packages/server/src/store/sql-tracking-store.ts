@@ -35,6 +35,8 @@ import type {
   SearchLoggedModelsQuery,
 } from './logged-model-store.js';
 import { bucketGrid, extremeSteps } from './metric-extremes.js';
+import { RowStatements } from './row-statements.js';
+import { RunDataCache, type RunDataJson } from './run-data-cache.js';
 import { searchRunRows } from './run-search.js';
 import type { Database, ExperimentsTable, MetricsTable, RunsTable } from './schema.js';
 import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
@@ -69,13 +71,43 @@ function lifecycleStages(viewType: ViewType): LifecycleStage[] {
   return viewType === 'DELETED_ONLY' ? ['deleted'] : ['active'];
 }
 
-function storedValue(value: number): { value: number; is_nan: number } {
-  return Number.isNaN(value) ? { value: 0, is_nan: 1 } : { value, is_nan: 0 };
+/** Metric points and latest metrics are inserted with their columns in this order. */
+const METRIC_COLUMNS = ['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'] as const;
+
+function metricRow(runId: string, m: Metric): unknown[] {
+  const nan = Number.isNaN(m.value);
+  return [runId, m.key, m.timestamp, m.step, nan ? 0 : m.value, nan ? 1 : 0];
 }
 
-function metricRow(runId: string, m: Metric): Selectable<MetricsTable> {
-  return { run_uuid: runId, key: m.key, timestamp: m.timestamp, step: m.step, ...storedValue(m.value) };
-}
+const METRIC_POINTS = { table: 'metrics', columns: METRIC_COLUMNS, tail: 'on conflict do nothing' };
+const LATEST_METRICS = {
+  table: 'latest_metrics',
+  columns: METRIC_COLUMNS,
+  tail: 'on conflict ("run_uuid", "key") do update set "value" = "excluded"."value", "timestamp" = "excluded"."timestamp", "step" = "excluded"."step", "is_nan" = "excluded"."is_nan"',
+};
+const NEW_PARAMS = {
+  table: 'params',
+  columns: ['run_uuid', 'key', 'value'],
+  tail: 'on conflict ("run_uuid", "key") do nothing returning "key"',
+};
+const RUN_TAGS = {
+  table: 'tags',
+  columns: ['run_uuid', 'key', 'value'],
+  tail: 'on conflict ("run_uuid", "key") do update set "value" = "excluded"."value"',
+};
+const RUN_COLUMNS = [
+  'run_uuid',
+  'experiment_id',
+  'name',
+  'user_id',
+  'status',
+  'start_time',
+  'end_time',
+  'deleted_time',
+  'lifecycle_stage',
+  'artifact_uri',
+  'data_version',
+] as const satisfies readonly (keyof RunsTable)[];
 
 function metricFromRow(
   row: Pick<Selectable<MetricsTable>, 'key' | 'value' | 'timestamp' | 'step' | 'is_nan'>,
@@ -143,6 +175,10 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
    * keeps the server's peak memory lowest.
    */
   readonly historyBatchSize: number;
+  /** Params, tags and latest metrics of runs read before, as JSON (see run-data-cache.ts). */
+  private readonly runData = new RunDataCache();
+  /** The hot write statements, made without the query builder (see row-statements.ts). */
+  private readonly rows: RowStatements;
 
   constructor(
     private readonly database: StoreDatabase,
@@ -151,6 +187,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.db = database.reader;
     this.models = new SqlLoggedModels(database, locations);
     this.historyBatchSize = database.dialect === 'sqlite' ? 1_000 : 10_000;
+    this.rows = new RowStatements(database.dialect);
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
@@ -407,7 +444,12 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   // ---------------------------------------------------------------- runs
 
   private async runRow(db: Reader, runId: string): Promise<Selectable<RunsTable> | undefined> {
-    return db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+    const { rows } = await this.rows.run<Selectable<RunsTable>>(
+      db,
+      'select * from "runs" where "run_uuid" = ?',
+      [runId],
+    );
+    return rows[0];
   }
 
   private async requireRunRow(db: Reader, runId: string): Promise<Selectable<RunsTable>> {
@@ -442,18 +484,13 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         deleted_time: null,
         lifecycle_stage: 'active',
         artifact_uri: this.locations.run(location, runId),
+        data_version: 0,
       };
-      await trx.insertInto('runs').values(row).execute();
+      await this.rows.insert(trx, { table: 'runs', columns: RUN_COLUMNS }, [RUN_COLUMNS.map((c) => row[c])]);
       const tags = input.tags
         .filter((t) => t.key !== RUN_NAME_TAG)
         .concat({ key: RUN_NAME_TAG, value: input.runName });
-      await trx
-        .insertInto('tags')
-        .values(tags.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
-        )
-        .execute();
+      await this.upsertTags(trx, runId, tags);
       return {
         info: runInfoFromRow(row),
         data: { metrics: [], params: [], tags },
@@ -486,8 +523,10 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       if (Object.keys(changes).length > 0) {
         await trx.updateTable('runs').set(changes).where('run_uuid', '=', runId).execute();
       }
-      if (changes.name !== undefined)
+      if (changes.name !== undefined) {
         await this.upsertTags(trx, runId, [{ key: RUN_NAME_TAG, value: changes.name }]);
+        await this.dataChanged(trx, runId);
+      }
       return runInfoFromRow({ ...row, ...changes });
     });
   }
@@ -644,13 +683,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
   private async upsertTags(trx: WriteTransaction, runId: string, tags: Tag[]): Promise<void> {
     for (const part of chunks(tags)) {
-      await trx
-        .insertInto('tags')
-        .values(part.map((t) => ({ run_uuid: runId, key: t.key, value: t.value })))
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
-        )
-        .execute();
+      await this.rows.insert(
+        trx,
+        RUN_TAGS,
+        part.map((t) => [runId, t.key, t.value]),
+      );
     }
   }
 
@@ -664,13 +701,31 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         if (metrics.some((m) => m.model_id))
           await this.models.logModelMetrics(trx, runId, Number(run.experiment_id), metrics);
       }
-      if (tags.length > 0) {
-        await this.upsertTags(trx, runId, tags);
+      if (tags.length > 0) await this.upsertTags(trx, runId, tags);
+      if (metrics.length > 0 || params.length > 0 || tags.length > 0) {
         const runName = tags.findLast((t) => t.key === RUN_NAME_TAG);
-        if (runName)
-          await trx.updateTable('runs').set({ name: runName.value }).where('run_uuid', '=', runId).execute();
+        await this.dataChanged(trx, runId, runName?.value);
       }
     });
+  }
+
+  /**
+   * Raises the run's data_version, which tells readers that its params, tags or latest metrics
+   * changed (see run-data-cache.ts); every write to those tables calls it in its transaction.
+   * `name` also renames the run, in the same statement.
+   */
+  private async dataChanged(trx: WriteTransaction, runId: string, name?: string): Promise<void> {
+    if (name === undefined) {
+      await this.rows.run(trx, 'update "runs" set "data_version" = "data_version" + 1 where "run_uuid" = ?', [
+        runId,
+      ]);
+    } else {
+      await this.rows.run(
+        trx,
+        'update "runs" set "data_version" = "data_version" + 1, "name" = ? where "run_uuid" = ?',
+        [name, runId],
+      );
+    }
   }
 
   /**
@@ -688,12 +743,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     if (conflicts.length > 0) throw new ParamConflictError(runId, conflicts);
     const inserted = new Set<string>();
     for (const part of chunks([...wanted])) {
-      const rows = await trx
-        .insertInto('params')
-        .values(part.map(([key, value]) => ({ run_uuid: runId, key, value })))
-        .onConflict((oc) => oc.columns(['run_uuid', 'key']).doNothing())
-        .returning('key')
-        .execute();
+      const { rows } = await this.rows.insert<{ key: string }>(
+        trx,
+        NEW_PARAMS,
+        part.map(([key, value]) => [runId, key, value]),
+      );
       for (const r of rows) inserted.add(r.key);
     }
     if (inserted.size === wanted.size) return;
@@ -719,11 +773,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
   private async logMetrics(trx: WriteTransaction, runId: string, metrics: Metric[]): Promise<void> {
     for (const part of chunks(metrics)) {
-      await trx
-        .insertInto('metrics')
-        .values(part.map((m) => metricRow(runId, m)))
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      await this.rows.insert(
+        trx,
+        METRIC_POINTS,
+        part.map((m) => metricRow(runId, m)),
+      );
     }
     const candidates = new Map<string, Metric>();
     for (const m of metrics) {
@@ -732,12 +786,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     }
     const current = new Map<string, Metric>();
     for (const part of chunks([...candidates.keys()])) {
-      const rows = await trx
-        .selectFrom('latest_metrics')
-        .selectAll()
-        .where('run_uuid', '=', runId)
-        .where('key', 'in', part)
-        .execute();
+      const { rows } = await this.rows.run<Selectable<MetricsTable>>(
+        trx,
+        `select * from "latest_metrics" where "run_uuid" = ? and "key" in (${RowStatements.list(part.length)})`,
+        [runId, ...part],
+      );
       for (const r of rows) current.set(r.key, metricFromRow(r));
     }
     const winners = [...candidates.values()].filter((m) => {
@@ -745,18 +798,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       return !old || !isNewer(old, m);
     });
     for (const part of chunks(winners)) {
-      await trx
-        .insertInto('latest_metrics')
-        .values(part.map((m) => metricRow(runId, m)))
-        .onConflict((oc) =>
-          oc.columns(['run_uuid', 'key']).doUpdateSet((eb) => ({
-            value: eb.ref('excluded.value'),
-            timestamp: eb.ref('excluded.timestamp'),
-            step: eb.ref('excluded.step'),
-            is_nan: eb.ref('excluded.is_nan'),
-          })),
-        )
-        .execute();
+      await this.rows.insert(
+        trx,
+        LATEST_METRICS,
+        part.map((m) => metricRow(runId, m)),
+      );
     }
   }
 
@@ -771,6 +817,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       if (Number(result.numDeletedRows) === 0) {
         throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
       }
+      await this.dataChanged(trx, runId);
     });
   }
 
@@ -839,27 +886,26 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
 
   /**
    * Loads params, tags, latest metrics and dataset inputs for a page of runs, a few queries in all, with
-   * the lists encoded as JSON by the database (see encoded-rows.ts).
+   * the lists encoded as JSON by the database (see encoded-rows.ts). The lists of runs unchanged since
+   * they were last read come from the cache instead.
    */
   private async runsWithData(db: Reader, rows: Selectable<RunsTable>[]): Promise<EncodedRun[]> {
-    const dialect = this.database.dialect;
     const out: EncodedRun[] = [];
     for (const part of chunks(rows)) {
       const ids = part.map((r) => r.run_uuid);
-      const [params, tags, metrics, inputs, modelLinks] = await Promise.all([
-        encodedKeyValues(db, dialect, 'params', ids),
-        encodedKeyValues(db, dialect, 'tags', ids),
-        encodedLatestMetrics(db, dialect, ids),
+      const [data, inputs, modelLinks] = await Promise.all([
+        this.runDataJson(db, part),
         this.datasetInputs(db, ids),
         this.models.modelLinksOfRuns(db, ids),
       ]);
       for (const row of part) {
+        const lists = data.get(row.run_uuid);
         const run: EncodedRun = {
           info: runInfoFromRow(row),
           data: {
-            metrics: metricList(metrics.get(row.run_uuid)),
-            params: keyValueList(params.get(row.run_uuid)),
-            tags: keyValueList(tags.get(row.run_uuid)),
+            metrics: metricList(lists?.metrics),
+            params: keyValueList(lists?.params),
+            tags: keyValueList(lists?.tags),
           },
           inputs: { dataset_inputs: inputs.get(row.run_uuid) ?? [] },
         };
@@ -869,6 +915,38 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
         if (links?.outputs.length) run.outputs = { model_outputs: links.outputs };
         out.push(run);
       }
+    }
+    return out;
+  }
+
+  /** The JSON of each run's params, tags and latest metrics, from the cache or (for the rest) the database. */
+  private async runDataJson(db: Reader, rows: Selectable<RunsTable>[]): Promise<Map<string, RunDataJson>> {
+    const out = new Map<string, RunDataJson>();
+    const missing: Selectable<RunsTable>[] = [];
+    for (const row of rows) {
+      const cached = this.runData.get(row.run_uuid, Number(row.data_version));
+      if (cached) out.set(row.run_uuid, cached);
+      else missing.push(row);
+    }
+    if (missing.length === 0) return out;
+    const dialect = this.database.dialect;
+    const ids = missing.map((r) => r.run_uuid);
+    const [params, tags, metrics] = await Promise.all([
+      encodedKeyValues(db, dialect, 'params', ids),
+      encodedKeyValues(db, dialect, 'tags', ids),
+      encodedLatestMetrics(db, dialect, ids),
+    ]);
+    for (const row of missing) {
+      const id = row.run_uuid;
+      const lists = {
+        params: params.get(id) ?? '',
+        tags: tags.get(id) ?? '',
+        metrics: metrics.get(id) ?? '',
+      };
+      // The lists were read after the row, so they are at least as new as its version. Only committed
+      // state is kept: a read inside a write transaction could see changes that are then rolled back.
+      if (db === this.db) this.runData.set(id, Number(row.data_version), lists);
+      out.set(id, lists);
     }
     return out;
   }
@@ -1030,7 +1108,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
    * objects of the page joined by commas. Turning a million rows into JavaScript objects and back
    * into text costs seconds; the database writes the text in a fraction of that. Numbers are the
    * database's round-trip-exact text of each double (SQLite writes 2.0 where JavaScript writes 2;
-   * both parse to the same double), NaN is the string "NaN" as in toWireJson.
+   * both parse to the same double), NaN is the string "NaN" as in http/wire-json.ts.
    *
    * One point more than the page is read, to know whether another follows; it is cut off the text,
    * and the page's last point, read back from the text, is the position the next page starts after.
