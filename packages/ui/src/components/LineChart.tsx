@@ -1,7 +1,7 @@
 // Metric line charts on uPlot (canvas): many runs overlaid, a legend, a log scale, and zoom on x by
 // mouse drag (double-click resets) or by keyboard, reported to the caller so the zoom can live in
 // the URL.
-import { type KeyboardEvent, useEffect, useLayoutEffect, useRef } from 'react';
+import { type KeyboardEvent, type RefObject, useEffect, useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import { logRange, stepZoom, type ZoomAction } from '../lib/chart-view';
 import { cssVar, useTheme } from '../theme';
@@ -36,7 +36,7 @@ function align(series: LineSeries[]): uPlot.AlignedData {
 export function LineChart(props: LineChartProps) {
   const { series, xKind, log, compact } = props;
   const height = props.height ?? (compact ? 60 : 360);
-  const box = useRef<HTMLDivElement>(null);
+  const box = useRef<HTMLElement>(null);
   const plot = useRef<uPlot | null>(null);
   const theme = useTheme();
   const onZoom = useRef(props.onZoom);
@@ -94,6 +94,9 @@ export function LineChart(props: LineChartProps) {
           (u) => {
             if (u.data[0].length > 0) el.setAttribute('data-drawn', String(u.data[0].length));
             else el.removeAttribute('data-drawn');
+            // And the y range drawn, so tests can check the log scale fits the data.
+            const { min, max } = u.scales.y;
+            if (min !== undefined && max !== undefined) el.setAttribute('data-y-scale', `${min},${max}`);
             if (u.data !== measured) {
               measured = u.data;
               const [lo, hi] = yExtent(u.data);
@@ -164,7 +167,7 @@ export function LineChart(props: LineChartProps) {
     if (next) u.setScale('x', { min: next[0], max: next[1] });
     else u.setScale('x', { min: full[0], max: full[1] });
   };
-  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+  const onKey = (e: KeyboardEvent<HTMLElement>) => {
     const action = KEYS[e.key];
     if (!action || e.altKey || e.ctrlKey || e.metaKey) return;
     e.preventDefault();
@@ -173,7 +176,12 @@ export function LineChart(props: LineChartProps) {
 
   if (compact || !props.onZoom) {
     return (
-      <div ref={box} className={compact ? 'chart compact' : 'chart'} role="img" aria-label={props.label} />
+      <div
+        ref={box as RefObject<HTMLDivElement>}
+        className={compact ? 'chart compact' : 'chart'}
+        role="img"
+        aria-label={props.label}
+      />
     );
   }
   return (
@@ -192,11 +200,13 @@ export function LineChart(props: LineChartProps) {
           Pan right
         </button>
       </fieldset>
-      <div
+      {/* A labelled region, not an image: the legend inside holds buttons that must stay reachable. */}
+      <section
         ref={box}
         className="chart"
-        role="img"
+        aria-roledescription="chart"
         aria-label={`${props.label}. Keys: + and - zoom, Left and Right pan, 0 resets.`}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the focused chart takes the zoom keys
         tabIndex={0}
         onKeyDown={onKey}
       />
