@@ -97,6 +97,9 @@ export function LineChart(props: LineChartProps) {
             // And the y range drawn, so tests can check the log scale fits the data.
             const { min, max } = u.scales.y;
             if (min !== undefined && max !== undefined) el.setAttribute('data-y-scale', `${min},${max}`);
+            // The axis titles are painted on the canvas; name the y one for tests too.
+            const yTitle = u.axes[1]?.label;
+            if (typeof yTitle === 'string') el.setAttribute('data-y-label', yTitle);
             if (u.data !== measured) {
               measured = u.data;
               const [lo, hi] = yExtent(u.data);
