@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError, type Run } from '../src/api.js';
+import { logRange, stepZoom } from '../src/lib/chart-view.js';
 import { defaultAxes, defaultScatter } from '../src/lib/compare-defaults.js';
 import { parseCsv } from '../src/lib/csv.js';
 import { MAX_POINTS, pointsPerRun } from '../src/lib/history-budget.js';
@@ -182,4 +183,32 @@ test("chart budget: the server's 2,500 points for few runs, less as runs multipl
   }
   assert.equal(pointsPerRun(100), 492);
   assert.equal(pointsPerRun(5000), 4);
+});
+
+test('keyboard zoom: centred zoom in and out, pans clamped to the data, full extent means no zoom', () => {
+  const full: [number, number] = [0, 100];
+  assert.deepEqual(stepZoom([0, 100], full, 'in'), [25, 75]);
+  assert.deepEqual(stepZoom([25, 75], full, 'in'), [37.5, 62.5]);
+  assert.deepEqual(stepZoom([37.5, 62.5], full, 'out'), [25, 75]);
+  assert.equal(stepZoom([25, 75], full, 'out'), undefined);
+  assert.deepEqual(stepZoom([25, 75], full, 'left'), [12.5, 62.5]);
+  assert.deepEqual(stepZoom([25, 75], full, 'right'), [37.5, 87.5]);
+  // Panning past an end slides back inside instead of showing empty space.
+  assert.deepEqual(stepZoom([10, 60], full, 'left'), [0, 50]);
+  assert.deepEqual(stepZoom([45, 95], full, 'right'), [50, 100]);
+  // Zooming in stops at a thousandth of the data.
+  const tiny = stepZoom([50, 50.1], full, 'in') ?? [0, 0];
+  assert.ok(Math.abs(tiny[1] - tiny[0] - 0.1) < 1e-9, `tiny ${tiny}`);
+  assert.equal(stepZoom([0, 0], [5, 5], 'in'), undefined);
+});
+
+test('log scale range fits the data instead of padding to whole decades', () => {
+  const [lo, hi] = logRange(0.5, 1.2);
+  assert.ok(lo < 0.5 && lo > 0.45, `low ${lo}`);
+  assert.ok(hi > 1.2 && hi < 1.3, `high ${hi}`);
+  const [flo, fhi] = logRange(2, 2);
+  assert.ok(Math.abs(flo - 2 / 1.1) < 1e-9 && Math.abs(fhi - 2.2) < 1e-9, `${flo},${fhi}`);
+  const [wlo, whi] = logRange(0.001, 1000);
+  assert.ok(wlo < 0.001 && wlo > 0.0005 && whi > 1000 && whi < 2000, `${wlo},${whi}`);
+  assert.deepEqual(logRange(Number.NaN, 1), [0.1, 10]);
 });

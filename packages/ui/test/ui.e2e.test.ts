@@ -585,6 +585,63 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.close();
   });
 
+  test('charts: empty state, keyboard zoom and legend, y axis label, log range fits the data', async () => {
+    const runs = `${s.baseline},${s.trials[0]}`;
+    // No selected run has the key: a message naming it, not a blank chart.
+    const page = await open(`/metrics?runs=${runs}&key=nonexistent`);
+    const status = page.getByRole('status').filter({ hasText: 'nonexistent' });
+    await status.waitFor();
+    assert.match((await status.textContent()) ?? '', /None of the selected runs has the metric nonexistent/);
+    assert.equal(await page.locator('.chart').count(), 0);
+
+    await page.goto(`${server.url}/metrics?runs=${runs}&key=loss`);
+    const chart = page.locator('.chart[data-drawn]');
+    await chart.waitFor();
+    // uPlot paints axis titles on its canvas; the chart names the y title it gave uPlot.
+    assert.equal(await chart.getAttribute('data-y-label'), 'loss');
+
+    // Zoom buttons from the keyboard: 300 steps (0..299) zoomed in around the centre.
+    await page.getByRole('button', { name: 'Zoom in' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/zoom=/);
+    const zoomOf = () => new URL(page.url()).searchParams.get('zoom')?.split(',').map(Number) ?? [];
+    let zoom = zoomOf();
+    assert.ok(Math.abs(zoom[0] - 74.75) < 0.01 && Math.abs(zoom[1] - 224.25) < 0.01, `zoom in ${zoom}`);
+    // Keys on the focused chart: Right pans a quarter of the view, - zooms back out to everything.
+    await page.getByRole('region', { name: /loss of 2 runs/ }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL((u) => u.searchParams.get('zoom') !== `${zoom[0]},${zoom[1]}`);
+    zoom = zoomOf();
+    assert.ok(Math.abs(zoom[0] - 112.125) < 0.01 && Math.abs(zoom[1] - 261.625) < 0.01, `pan ${zoom}`);
+    await page.keyboard.press('-');
+    await page.waitForURL((u) => !u.searchParams.has('zoom'));
+    await page.keyboard.press('+');
+    await page.waitForURL(/zoom=/);
+    await page.keyboard.press('0');
+    await page.waitForURL((u) => !u.searchParams.has('zoom'));
+
+    // Legend entries are toggle buttons: Space hides a series, Enter shows it again.
+    const toggle = page.locator('.u-legend').getByRole('button', { name: /baseline/ });
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    await toggle.focus();
+    await page.keyboard.press(' ');
+    await page.waitForFunction(
+      () => document.querySelector('.u-legend .u-series.u-off th')?.getAttribute('aria-pressed') === 'false',
+    );
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+    await page.keyboard.press('Enter');
+    assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+    assert.equal(await page.locator('.u-legend .u-series.u-off').count(), 0);
+
+    // Log scale: the data (about 0.075 to 1.2) is not padded up to 10 and down to 0.01.
+    await page.goto(`${server.url}/metrics?runs=${runs}&key=loss&log=1`);
+    await chart.waitFor();
+    const [lo, hi] = ((await chart.getAttribute('data-y-scale')) ?? '').split(',').map(Number);
+    assert.ok(hi > 1.2 && hi < 1.5, `log scale top ${hi}`);
+    assert.ok(lo > 0.05 && lo < 0.076, `log scale bottom ${lo}`);
+    await page.close();
+  });
+
   test('compare: differences highlighted, scatter and parallel coordinates', async () => {
     const page = await open(`/compare?runs=${s.trials.join(',')},${s.baseline}`);
     await page.getByRole('heading', { name: 'Compare 4 runs' }).waitFor();

@@ -172,8 +172,22 @@ export function MetricsPage({ route }: { route: Route }) {
           </button>
         ) : null}
       </fieldset>
-      {key ? (
+      {key && !history.loading && !history.error && series.length === 0 ? (
+        <p className="muted" role="status">
+          {stepRange ? (
+            <>
+              No point of <code>{key}</code> in the zoomed steps.
+            </>
+          ) : (
+            <>
+              None of the selected runs has the metric <code>{key}</code>
+              {keys.length > 0 ? '; choose another metric above.' : '.'}
+            </>
+          )}
+        </p>
+      ) : key ? (
         <LineChart
+          yLabel={key}
           label={`${key} of ${runIds.length} runs`}
           series={series}
           xKind={x}
@@ -185,9 +199,10 @@ export function MetricsPage({ route }: { route: Route }) {
         <p className="muted">{runs.loading ? 'Loading…' : 'These runs have no metrics.'}</p>
       )}
       <p className="hint muted">
-        Drag across the chart to zoom, double-click to reset. Long histories are sampled by the server (up to{' '}
-        {pointsPerRun(runIds.length).toLocaleString()} points per run, keeping every stretch's lowest and
-        highest value); zooming on steps fetches the range in full detail.
+        Drag across the chart to zoom, double-click to reset; from the keyboard use the zoom buttons, or focus
+        the chart and press + or - to zoom, Left or Right to pan and 0 to reset. Long histories are sampled by
+        the server (up to {pointsPerRun(runIds.length).toLocaleString()} points per run, keeping every
+        stretch's lowest and highest value); zooming on steps fetches the range in full detail.
       </p>
       <ul className="legend-links">
         {(runs.data ?? []).map((r, i) => (
