@@ -33,6 +33,21 @@ export interface RunTracking {
   close(): Promise<void>;
 }
 
+/**
+ * Ends a remote job's run with `status` unless it is already over. The code on the cluster normally
+ * ends its own run; this covers a job that never started, crashed, was cancelled or was deleted.
+ */
+export async function endRunUnlessEnded(
+  tracking: RunTracking,
+  runId: string,
+  status: TerminalStatus,
+): Promise<void> {
+  const current = await tracking.getRun(runId);
+  if (current.status === 'RUNNING' || current.status === 'SCHEDULED') {
+    await tracking.setTerminated(runId, status);
+  }
+}
+
 function trackedRun(run: Run): TrackedRun {
   const info = run.info;
   return {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError } from '../execution-error.js';
 import type { ResolvedParameters } from '../parameters.js';
 import type { DatabricksSparkJobSpec, EntryPoint } from '../project-spec.js';
-import type { RunStatusName, RunTracking, TrackedRun } from '../run-tracking.js';
+import { endRunUnlessEnded, type RunStatusName, type RunTracking, type TrackedRun } from '../run-tracking.js';
 import { shellQuote } from '../shell-quote.js';
 import type { DatabricksApi, JobRun } from './databricks-api.js';
 import { type DatabricksClusterConfig, jobLibraries } from './databricks-config.js';
@@ -245,12 +245,8 @@ export async function submitDatabricksRun(
         }
         let status = runStatusOfJobRun(last.state) as 'FINISHED' | 'FAILED' | 'KILLED';
         if (cancelled && status !== 'FINISHED') status = 'KILLED';
-        // The run on the cluster normally ends its MLflow run itself; this covers a cluster that never
-        // started, a failed library install, a cancellation.
-        const current = await tracking.getRun(run.runId);
-        if (current.status === 'RUNNING' || current.status === 'SCHEDULED') {
-          await tracking.setTerminated(run.runId, status);
-        }
+        // Also covers a cluster that never started and a failed library install.
+        await endRunUnlessEnded(tracking, run.runId, status);
         return status === 'FINISHED';
       } finally {
         await tracking.close();

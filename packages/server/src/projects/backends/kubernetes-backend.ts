@@ -3,7 +3,13 @@ import { entryPointCommand } from '../entry-point-command.js';
 import { ExecutionError } from '../execution-error.js';
 import { resolveParameters } from '../parameters.js';
 import type { EntryPoint, Project } from '../project-spec.js';
-import type { RunStatusName, RunTracking, TrackedRun } from '../run-tracking.js';
+import {
+  endRunUnlessEnded,
+  type RunStatusName,
+  type RunTracking,
+  type TerminalStatus,
+  type TrackedRun,
+} from '../run-tracking.js';
 import type { KubeConnection } from './kubeconfig.js';
 import { type Job, KubernetesApi, KubernetesApiError } from './kubernetes-api.js';
 import type { KubernetesBackendConfig } from './kubernetes-config.js';
@@ -201,12 +207,8 @@ function followJob(
           await sleep(pollMs(), undefined, { signal: wake.signal }).catch(() => {});
         }
         if (cancelled) status = 'KILLED';
-        // The code in the pod normally ends its run itself; this covers a pod that never started
-        // (an image pull error, an unschedulable pod), a crash, a deletion.
-        const recorded = await tracking.getRun(run.runId);
-        if (recorded.status === 'RUNNING' || recorded.status === 'SCHEDULED') {
-          await tracking.setTerminated(run.runId, status as 'FINISHED' | 'FAILED' | 'KILLED');
-        }
+        // Also covers a pod that never started (an image pull error, an unschedulable pod).
+        await endRunUnlessEnded(tracking, run.runId, status as TerminalStatus);
         if (status === 'FINISHED') log(`=== Run (ID '${run.runId}') succeeded ===`);
         else if (status === 'KILLED') log(`=== Run (ID '${run.runId}') was killed ===`);
         else log(`=== Run (ID '${run.runId}') failed ===`);

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecutionError } from '../execution-error.js';
-import type { RunStatusName, RunTracking, TrackedRun } from '../run-tracking.js';
+import {
+  endRunUnlessEnded,
+  type RunStatusName,
+  type RunTracking,
+  type TerminalStatus,
+  type TrackedRun,
+} from '../run-tracking.js';
 import { shellQuote } from '../shell-quote.js';
 import type { SlurmConfig } from './slurm-config.js';
 import { runStatusOfJobState, SlurmJob } from './slurm-job.js';
@@ -105,10 +111,7 @@ export async function submitSlurmRun(
         const state = await job.waitForEnd();
         let status = runStatusOfJobState(state) ?? 'FAILED';
         if (cancelled) status = 'KILLED';
-        const current = await tracking.getRun(run.runId);
-        if (current.status === 'RUNNING' || current.status === 'SCHEDULED') {
-          await tracking.setTerminated(run.runId, status as 'FINISHED' | 'FAILED' | 'KILLED');
-        }
+        await endRunUnlessEnded(tracking, run.runId, status as TerminalStatus);
         log(`=== Slurm job ${job.jobId} of run '${run.runId}' ended ${state} ===`);
         return status === 'FINISHED';
       } finally {
