@@ -74,7 +74,7 @@ export function parseRequestJson(text: string): unknown {
 
 /** A response body written piece by piece, for answers too large to build as one string. */
 export class JsonStream {
-  constructor(readonly chunks: AsyncIterable<string>) {}
+  constructor(readonly chunks: AsyncIterable<string | Uint8Array>) {}
 }
 
 /**
@@ -83,13 +83,15 @@ export class JsonStream {
  * toWireBytes, an empty list and an absent token are left out.
  */
 export async function* metricHistoryJson(
-  batches: AsyncIterable<string>,
+  batches: AsyncIterable<string | Uint8Array>,
   nextPageToken: () => string | undefined,
-): AsyncGenerator<string> {
+): AsyncGenerator<string | Uint8Array> {
   let opened = false;
   for await (const batch of batches) {
-    if (batch === '') continue;
-    yield `${opened ? ',' : '{"metrics":['}${batch}`;
+    if (batch.length === 0) continue;
+    // Bytes come from the store's fast path for the rest of a history, which always follows a
+    // first batch of text and so brings its own leading comma.
+    yield typeof batch === 'string' ? `${opened ? ',' : '{"metrics":['}${batch}` : batch;
     opened = true;
   }
   const token = nextPageToken();

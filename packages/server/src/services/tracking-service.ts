@@ -57,8 +57,11 @@ const INT32_MAX = 2 ** 31 - 1;
 
 /** A metric history read a batch at a time, so that even a long one never sits in memory whole. */
 export interface MetricHistoryStream {
-  /** The points in MLflow's order as JSON: each batch is Metric objects joined by commas. */
-  batches: AsyncIterable<string>;
+  /**
+   * The points in MLflow's order as JSON: each batch is Metric objects joined by commas; text, or
+   * UTF-8 bytes that begin with the comma that joins them to the batches before (never the first).
+   */
+  batches: AsyncIterable<string | Uint8Array>;
   /** The token of the next page: known once `batches` has been read to the end. */
   nextPageToken(): string | undefined;
 }
@@ -323,8 +326,18 @@ export class TrackingService {
         start,
       });
     let page = await read(decodePageToken(q.pageToken));
+    // A whole history longer than a batch: the store may have a faster way to read the rest.
+    const rest =
+      q.maxResults === undefined && page.next
+        ? await this.store.streamMetricHistoryAfter?.(q.runId, q.key, page.next)
+        : undefined;
     let token: string | undefined;
-    async function* batches(): AsyncGenerator<string> {
+    async function* batches(): AsyncGenerator<string | Uint8Array> {
+      if (rest) {
+        yield page.json;
+        yield* rest;
+        return;
+      }
       for (;;) {
         remaining -= page.count;
         // Ask for the next batch before handing this one over, so the database prepares it while

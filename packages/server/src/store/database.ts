@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
+import { HistoryReaderPool } from './history-readers.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
@@ -13,6 +14,8 @@ export interface StoreDatabase {
   readonly dialect: Dialect;
   readonly reader: Kysely<Database>;
   readonly writer: Writer;
+  /** SQLite files only: threads that read long metric histories (see history-readers.ts). */
+  readonly historyReaders?: HistoryReaderPool;
   close(): Promise<void>;
 }
 
@@ -78,11 +81,14 @@ export async function openSqlite(file: string): Promise<StoreDatabase> {
           dialect: new SqliteDialect({ database: withStatementCache(openSqliteReadConnection(file)) }),
         });
   const writer = new GroupCommitQueue(writerDb);
+  const historyReaders = file === ':memory:' ? undefined : HistoryReaderPool.forFile(file);
   return {
     dialect: 'sqlite',
     reader: readerDb,
     writer,
+    historyReaders,
     async close() {
+      await historyReaders?.close();
       await writer.drained();
       if (readerDb !== writerDb) await readerDb.destroy();
       await writerDb.destroy();
@@ -102,7 +108,17 @@ export function openSqliteReader(file: string): StoreDatabase {
     run: () => Promise.reject(new Error('this connection only reads; writes go to the writer thread')),
     drained: () => Promise.resolve(),
   };
-  return { dialect: 'sqlite', reader: readerDb, writer, close: () => readerDb.destroy() };
+  const historyReaders = HistoryReaderPool.forFile(file);
+  return {
+    dialect: 'sqlite',
+    reader: readerDb,
+    writer,
+    historyReaders,
+    async close() {
+      await historyReaders?.close();
+      await readerDb.destroy();
+    },
+  };
 }
 
 /** Concurrent write transactions on PostgreSQL (see WriteLanes); the rest of the pool serves reads. */

@@ -21,6 +21,12 @@ import type { StoreDatabase } from './database.js';
 import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
 import {
+  type HistoryBounds,
+  type HistoryPosition,
+  historyPointPrefix,
+  lastPointPosition,
+} from './history-json.js';
+import {
   afterSql,
   cursorColumns,
   cursorOf,
@@ -146,11 +152,16 @@ function runInfoFromRow(row: Selectable<RunsTable>): RunInfo {
 /** MLflow's history order (timestamp, step, value), made total by is_nan; the metrics_history_uq index order. */
 const HISTORY_ORDER = sql`${sql.ref('timestamp')}, ${sql.ref('step')}, ${sql.ref('value')}, is_nan`;
 
+/** Points per slice of a long history read by the reader threads (streamMetricHistoryAfter). */
+const HISTORY_SLICE_POINTS = 5_000;
+/** At most this many slices, however uneven the history's timestamps. */
+const MAX_HISTORY_SLICES = 10_000;
+
 /** A page of metric history as JSON text, with the number of points in it. */
 type HistoryJsonRow = { json: string | null; count: number };
 
 /** Reads the `after` of a metric history page token: [timestamp, step, stored value, is_nan]. */
-function parseHistoryPosition(raw: unknown): [number, number, number, number] {
+function parseHistoryPosition(raw: unknown): HistoryPosition {
   const after = (raw as { after?: unknown } | null)?.after;
   if (
     !Array.isArray(after) ||
@@ -160,7 +171,7 @@ function parseHistoryPosition(raw: unknown): [number, number, number, number] {
   ) {
     throw invalidPageToken(raw);
   }
-  return after as [number, number, number, number];
+  return after as HistoryPosition;
 }
 
 /** The SQL implementation of TrackingStore, shared by the SQLite and PostgreSQL dialects. */
@@ -1118,7 +1129,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   ): Promise<{ json: string; count: number; next?: object }> {
     const range = this.historyRange(query);
     const offset = this.historyOffset(query);
-    const prefix = `{"key":${JSON.stringify(query.key)},"value":`;
+    const prefix = historyPointPrefix(query.key);
     const value = sql`(case when is_nan = 1 then '"NaN"' else ${sql.ref('value')} end)`;
     const point = sql`${prefix} || ${value} || ',"timestamp":' || ${sql.ref('timestamp')} || ',"step":' || ${sql.ref('step')} || '}'`;
     // Both databases hand the aggregate the rows of the ordered subquery in that order (PostgreSQL's
@@ -1145,14 +1156,44 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     };
   }
 
+  /**
+   * The rest of a whole history after a page's `next`, read by the history reader threads
+   * in slices of timestamps: JSON batches as getMetricHistoryJson's, in order. Undefined when this
+   * store has no reader threads or fewer than HISTORY_SLICE_POINTS points follow; the caller then
+   * goes on in batches. A slice is as wide in time as the next HISTORY_SLICE_POINTS points; a history
+   * logged at a steady rate thus splits into slices of about that many points, and any other only
+   * into slices of other sizes, which changes the speed and never the result.
+   */
+  async streamMetricHistoryAfter(
+    runId: string,
+    key: string,
+    next: object,
+  ): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const readers = this.database.historyReaders;
+    if (!readers) return undefined;
+    const position = parseHistoryPosition(next);
+    const start = { after: next };
+    const { rows: probe } = await sql<{ timestamp: number }>`
+      select ${sql.ref('timestamp')} from metrics where ${this.historyRange({ runId, key, maxResults: 0, start })}
+      order by ${HISTORY_ORDER} limit 1 offset ${HISTORY_SLICE_POINTS - 1}`.execute(this.db);
+    if (probe.length === 0) return undefined;
+    const { rows: end } = await sql<{ last: number }>`
+      select max(${sql.ref('timestamp')}) as last from metrics
+      where run_uuid = ${runId} and ${sql.ref('key')} = ${key}`.execute(this.db);
+    const from = position[0];
+    const span = Number(end[0].last) - from + 1;
+    const width = Math.max(Number(probe[0].timestamp) - from + 1, Math.ceil(span / MAX_HISTORY_SLICES));
+    const slices: HistoryBounds[] = [{ after: position, to: from + width }];
+    for (let lo = from + width; lo < from + span; lo += width) slices.push({ from: lo, to: lo + width });
+    // The last slice is open-ended: it also takes points logged since the end was read.
+    delete slices[slices.length - 1].to;
+    return readers.read(runId, key, slices);
+  }
+
   /** [timestamp, step, stored value, is_nan] of the last point of a page of history JSON. */
   private async lastHistoryPosition(page: string, query: MetricHistoryQuery): Promise<number[]> {
-    const last = /"value":("NaN"|[^,]+),"timestamp":(-?\d+),"step":(-?\d+)\}$/.exec(page.slice(-200));
-    if (last) {
-      const nan = last[1] === '"NaN"';
-      const value = nan ? 0 : Number(last[1]);
-      if (Number.isFinite(value)) return [Number(last[2]), Number(last[3]), value, nan ? 1 : 0];
-    }
+    const last = lastPointPosition(page);
+    if (last) return last;
     // Not expected; read the position from the table instead.
     const { rows } = await sql<Pick<Selectable<MetricsTable>, 'value' | 'timestamp' | 'step' | 'is_nan'>>`
       select ${sql.ref('timestamp')}, ${sql.ref('step')}, ${sql.ref('value')}, is_nan from metrics

@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { type OpenOptions, openSqliteReader } from './database.js';
 import { type StoreMembers, type StoreName, type Stores, storesOver, WRITE_METHODS } from './store-set.js';
+import { startStoreThread } from './store-thread.js';
 
 // The SQLite stores split over two threads: reads run here on their own connection (WAL shows them the
 // last commit), writes are messages to the writer thread (sqlite-writer-thread.ts), which owns the only
@@ -71,18 +72,6 @@ class WriterThread {
   }
 }
 
-function startWorker(data: WriterThreadData): Worker {
-  // Run from TypeScript source (the tests, under tsx), the thread loads its module through tsx too.
-  if (import.meta.url.endsWith('.ts')) {
-    const script = new URL('./sqlite-writer-thread.ts', import.meta.url).href;
-    return new Worker(
-      `import('tsx/esm/api').then((tsx) => tsx.tsImport(${JSON.stringify(script)}, ${JSON.stringify(import.meta.url)}))`,
-      { eval: true, workerData: data },
-    );
-  }
-  return new Worker(new URL('./sqlite-writer-thread.js', import.meta.url), { workerData: data });
-}
-
 /** `store` with its write methods sent to the writer thread. */
 function writingThrough<S extends StoreName>(
   thread: WriterThread,
@@ -109,7 +98,10 @@ export async function openThreadedSqliteStores(
   artifactRoot: string,
   options: OpenOptions = {},
 ): Promise<Stores> {
-  const worker = startWorker({ file, artifactRoot });
+  const worker = startStoreThread('sqlite-writer-thread', import.meta.url, {
+    file,
+    artifactRoot,
+  } satisfies WriterThreadData);
   const thread = new WriterThread(worker);
   // An in-process store must not keep a script alive; its user holds the process while calls run.
   // (After the listeners are added: adding a 'message' listener refs the worker's port again.)
