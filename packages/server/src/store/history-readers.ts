@@ -43,8 +43,9 @@ class ThreadPart {
   ) {}
 
   deliver(reply: HistoryReaderReply): void {
-    if ('error' in reply) return this.fail(new Error(`reading the metric history failed: ${reply.error}`));
-    if (this.waiter) {
+    if ('error' in reply) {
+      this.fail(new Error(`reading the metric history failed: ${reply.error}`));
+    } else if (this.waiter) {
       this.waiter.resolve(reply);
       this.waiter = undefined;
     } else {
