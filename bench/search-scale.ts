@@ -153,6 +153,10 @@ interface SeedInfo {
  */
 function openPlain(uri: string): Kysely<Database> {
   const location = parseStoreUri(uri);
+  // A new store's directory is made here (the server refuses a missing one), so any --uri path works.
+  if (location.dialect === 'sqlite' && location.file !== ':memory:') {
+    mkdirSync(path.dirname(location.file), { recursive: true });
+  }
   return new Kysely<Database>({
     dialect:
       location.dialect === 'sqlite'
