@@ -89,6 +89,38 @@ describe('history reader threads (SQLite)', () => {
     assert.ok(whole.metrics?.some((m) => (m as { value: unknown }).value === 'NaN'));
   });
 
+  test('pages read through the threads: the same points, tokens and page ends', async () => {
+    const whole = JSON.stringify((await body(svc, { runId, key: 'm' })).metrics);
+    const readInPages = async (maxResults: number) => {
+      let points: unknown[] = [];
+      let pageToken: string | undefined;
+      let pages = 0;
+      do {
+        const page = await body(svc, { runId, key: 'm', maxResults, pageToken });
+        assert.ok((page.metrics?.length ?? 0) <= maxResults);
+        if (page.next_page_token) assert.equal(page.metrics?.length, maxResults);
+        points = points.concat(page.metrics ?? []);
+        pageToken = page.next_page_token;
+        pages++;
+      } while (pageToken);
+      return { points: JSON.stringify(points), pages };
+    };
+    for (const size of [6000, 7777, 25_000]) {
+      const read = await readInPages(size);
+      assert.equal(read.points, whole, `pages of ${size}`);
+      assert.equal(read.pages, Math.ceil(logged / size), `pages of ${size}`);
+    }
+    // A page that ends where the history ends has no token; one point short, the next page holds it.
+    const all = await body(svc, { runId, key: 'm', maxResults: logged });
+    assert.equal(all.next_page_token, undefined);
+    assert.equal(JSON.stringify(all.metrics), whole);
+    const short = await body(svc, { runId, key: 'm', maxResults: logged - 1 });
+    assert.ok(short.next_page_token);
+    const tail = await body(svc, { runId, key: 'm', maxResults: 10, pageToken: short.next_page_token });
+    assert.equal(tail.next_page_token, undefined);
+    assert.equal(JSON.stringify([...(short.metrics ?? []), ...(tail.metrics ?? [])]), whole);
+  });
+
   test('the threads read the rest of a long history, and only of a long one', async () => {
     const first = await store.getMetricHistoryJson({ runId, key: 'm', maxResults: 1000 });
     assert.ok(first.next);
@@ -97,6 +129,9 @@ describe('history reader threads (SQLite)', () => {
     const nearEnd = await store.getMetricHistoryJson({ runId, key: 'm', maxResults: logged - 3000 });
     assert.ok(nearEnd.next);
     assert.equal(await store.streamMetricHistoryAfter(runId, 'm', nearEnd.next), undefined);
+    // Nor for a page that wants fewer than a slice.
+    assert.equal(await store.streamMetricHistoryAfter(runId, 'm', first.next, 4999), undefined);
+    assert.ok(await store.streamMetricHistoryAfter(runId, 'm', first.next, 5000));
   });
 
   test('an abandoned read frees its threads; reads side by side each get their own points', async () => {
@@ -106,7 +141,7 @@ describe('history reader threads (SQLite)', () => {
     for (let i = 0; i < 3; i++) {
       const rest = await store.streamMetricHistoryAfter(runId, 'm', first.next);
       assert.ok(rest);
-      const iterator = rest[Symbol.asyncIterator]();
+      const iterator = rest.batches[Symbol.asyncIterator]();
       assert.equal((await iterator.next()).done, false);
       await iterator.return?.();
     }

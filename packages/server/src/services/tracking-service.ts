@@ -326,16 +326,19 @@ export class TrackingService {
         start,
       });
     let page = await read(decodePageToken(q.pageToken));
-    // A whole history longer than a batch: the store may have a faster way to read the rest.
+    // More points wanted than the first batch held: the store may have a faster way to read them.
+    const wanted = q.maxResults === undefined ? undefined : q.maxResults - page.count;
     const rest =
-      q.maxResults === undefined && page.next
-        ? await this.store.streamMetricHistoryAfter?.(q.runId, q.key, page.next)
+      page.next && (wanted === undefined || wanted > 0)
+        ? await this.store.streamMetricHistoryAfter?.(q.runId, q.key, page.next, wanted)
         : undefined;
     let token: string | undefined;
     async function* batches(): AsyncGenerator<string | Uint8Array> {
       if (rest) {
         yield page.json;
-        yield* rest;
+        yield* rest.batches;
+        const next = rest.next();
+        if (next) token = encodePageToken(next);
         return;
       }
       for (;;) {

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { HistoryBounds } from './history-json.js';
+import { type HistoryBounds, type HistoryPosition, lastPointPosition } from './history-json.js';
 import { startStoreThread } from './store-thread.js';
 
 // Threads that read long metric histories from an SQLite file. One thread turns points into JSON at
@@ -26,10 +26,35 @@ export type HistoryReaderReply =
 
 type Batch = Extract<HistoryReaderReply, { bytes: Uint8Array }>;
 
+/** One read through the threads (HistoryReaderPool.read). */
+export interface HistoryRead {
+  readonly batches: AsyncIterable<Uint8Array>;
+  /** Once the batches are read: the points they held, and where the last one is in history order. */
+  sent(): number;
+  last(): HistoryPosition | undefined;
+}
+
+/** What every point but the first of a batch from the threads starts with. */
+const POINT_START = Buffer.from(',{"key":');
+
+/**
+ * The first `n` points of a batch. A point's text starts with `,{"key":`, which cannot occur inside
+ * one: the key is a JSON string (its quotes are escaped) and the value a number or "NaN".
+ */
+function firstPoints(batch: Uint8Array, n: number): Uint8Array {
+  const bytes = Buffer.from(batch.buffer, batch.byteOffset, batch.byteLength);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    at = bytes.indexOf(POINT_START, at + 1);
+    if (at < 0) return batch;
+  }
+  return batch.subarray(0, at);
+}
+
 /** Points per batch: about 170 KB of JSON. */
 const BATCH_SIZE = 2_000;
 /** Batches a thread may have sent for one read that the HTTP thread has not taken yet. */
-const CREDIT = 6;
+const CREDIT = 3;
 
 /** The replies of one read on one thread, in the order the thread sent them. */
 class ThreadPart {
@@ -135,10 +160,53 @@ export class HistoryReaderPool {
   }
 
   /**
-   * The points of `slices` (consecutive ranges of one metric's history, in order) as JSON batches:
-   * Metric objects joined by commas, one batch per chunk, no separator between chunks.
+   * The points of `slices` (consecutive ranges of one metric's history, in order), at most `limit`
+   * of them, as JSON batches each beginning with a comma. Threads start reading when the batches are
+   * first pulled; leaving the loop early cancels what they have not sent.
    */
-  async *read(runId: string, key: string, slices: HistoryBounds[]): AsyncGenerator<Uint8Array> {
+  read(runId: string, key: string, slices: HistoryBounds[], limit = Number.POSITIVE_INFINITY): HistoryRead {
+    const state: { sent: number; lastBytes?: Uint8Array } = { sent: 0 };
+    const batches = async function* (this: HistoryReaderPool): AsyncGenerator<Uint8Array> {
+      const threads = this.started();
+      const k = Math.min(threads.length, slices.length);
+      // Slice i goes to thread i % k, so each thread's slices come back in the order they are sent on.
+      const parts = threads.slice(0, k).map((thread, t) =>
+        thread.start(
+          this.nextId++,
+          runId,
+          key,
+          slices.filter((_, i) => i % k === t),
+        ),
+      );
+      try {
+        for (let i = 0; i < slices.length; i++) {
+          const part = parts[i % k];
+          for (;;) {
+            const batch = await part.next();
+            if (batch.count > 0) {
+              const keep = Math.min(batch.count, limit - state.sent);
+              const bytes = keep < batch.count ? firstPoints(batch.bytes, keep) : batch.bytes;
+              state.sent += keep;
+              state.lastBytes = bytes;
+              yield bytes;
+              if (state.sent >= limit) return;
+            }
+            if (batch.sliceDone) break;
+          }
+        }
+      } finally {
+        for (const part of parts) part.cancel();
+      }
+    }.call(this);
+    return {
+      batches,
+      sent: () => state.sent,
+      last: () =>
+        state.lastBytes ? lastPointPosition(Buffer.from(state.lastBytes.slice(-200)).toString()) : undefined,
+    };
+  }
+
+  private started(): ReaderThread[] {
     this.threads ??= Array.from(
       { length: this.size },
       () =>
@@ -149,28 +217,7 @@ export class HistoryReaderPool {
           } satisfies HistoryReaderThreadData),
         ),
     );
-    const k = Math.min(this.threads.length, slices.length);
-    // Slice i goes to thread i % k, so each thread's slices come back in the order they are sent on.
-    const parts = this.threads.slice(0, k).map((thread, t) =>
-      thread.start(
-        this.nextId++,
-        runId,
-        key,
-        slices.filter((_, i) => i % k === t),
-      ),
-    );
-    try {
-      for (let i = 0; i < slices.length; i++) {
-        const part = parts[i % k];
-        for (;;) {
-          const batch = await part.next();
-          if (batch.count > 0) yield batch.bytes;
-          if (batch.sliceDone) break;
-        }
-      }
-    } finally {
-      for (const part of parts) part.cancel();
-    }
+    return this.threads;
   }
 
   async close(): Promise<void> {

@@ -51,6 +51,7 @@ import type {
   CreateExperimentInput,
   CreateRunInput,
   MetricHistoryQuery,
+  MetricHistoryRest,
   Page,
   SearchExperimentsQuery,
   SearchRunsQuery,
@@ -1157,24 +1158,26 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   }
 
   /**
-   * The rest of a whole history after a page's `next`, read by the history reader threads
-   * in slices of timestamps: JSON batches as getMetricHistoryJson's, in order. Undefined when this
-   * store has no reader threads or fewer than HISTORY_SLICE_POINTS points follow; the caller then
-   * goes on in batches. A slice is as wide in time as the next HISTORY_SLICE_POINTS points; a history
-   * logged at a steady rate thus splits into slices of about that many points, and any other only
-   * into slices of other sizes, which changes the speed and never the result.
+   * The rest of a history after a page's `next`, all of it or the next `limit` points, read by the
+   * history reader threads in slices of timestamps: JSON batches as getMetricHistoryJson's, in
+   * order, each beginning with a comma. Undefined when this store has no reader threads or fewer
+   * than HISTORY_SLICE_POINTS points are wanted or follow; the caller then goes on in batches. A
+   * slice is as wide in time as the next HISTORY_SLICE_POINTS points; a history logged at a steady
+   * rate thus splits into slices of about that many points, and any other only into slices of other
+   * sizes, which changes the speed and never the result.
    */
   async streamMetricHistoryAfter(
     runId: string,
     key: string,
     next: object,
-  ): Promise<AsyncIterable<Uint8Array> | undefined> {
+    limit?: number,
+  ): Promise<MetricHistoryRest | undefined> {
     const readers = this.database.historyReaders;
-    if (!readers) return undefined;
+    if (!readers || (limit !== undefined && limit < HISTORY_SLICE_POINTS)) return undefined;
     const position = parseHistoryPosition(next);
-    const start = { after: next };
     const { rows: probe } = await sql<{ timestamp: number }>`
-      select ${sql.ref('timestamp')} from metrics where ${this.historyRange({ runId, key, maxResults: 0, start })}
+      select ${sql.ref('timestamp')} from metrics
+      where ${this.historyRange({ runId, key, maxResults: 0, start: { after: next } })}
       order by ${HISTORY_ORDER} limit 1 offset ${HISTORY_SLICE_POINTS - 1}`.execute(this.db);
     if (probe.length === 0) return undefined;
     const { rows: end } = await sql<{ last: number }>`
@@ -1184,10 +1187,30 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     const span = Number(end[0].last) - from + 1;
     const width = Math.max(Number(probe[0].timestamp) - from + 1, Math.ceil(span / MAX_HISTORY_SLICES));
     const slices: HistoryBounds[] = [{ after: position, to: from + width }];
-    for (let lo = from + width; lo < from + span; lo += width) slices.push({ from: lo, to: lo + width });
-    // The last slice is open-ended: it also takes points logged since the end was read.
+    // For a page, about as many slices as the page needs and one more: reading ahead into the rest
+    // of the history would be work thrown away.
+    const most = limit === undefined ? Number.POSITIVE_INFINITY : Math.ceil(limit / HISTORY_SLICE_POINTS) + 1;
+    for (let lo = from + width; lo < from + span && slices.length < most; lo += width) {
+      slices.push({ from: lo, to: lo + width });
+    }
+    // The last slice is open-ended: it takes all later points (of a page whose slices held fewer
+    // points than thought, and those logged since the end was read).
     delete slices[slices.length - 1].to;
-    return readers.read(runId, key, slices);
+    const read = readers.read(runId, key, slices, limit);
+    let following: object | undefined;
+    const db = this.db;
+    const range = (start: object) =>
+      this.historyRange({ runId, key, maxResults: 0, start: { after: start } });
+    async function* batches(): AsyncGenerator<Uint8Array> {
+      yield* read.batches;
+      const last = read.last();
+      if (limit === undefined || read.sent() < limit || !last) return;
+      // A full page: another follows if any point comes after its last one.
+      const after = { after: last };
+      const { rows } = await sql`select 1 as one from metrics where ${range(after)} limit 1`.execute(db);
+      if (rows.length > 0) following = after;
+    }
+    return { batches: batches(), next: () => following };
   }
 
   /** [timestamp, step, stored value, is_nan] of the last point of a page of history JSON. */

@@ -66,6 +66,14 @@ export interface Page<T> {
   next?: object;
 }
 
+/** The rest of a metric history (TrackingStore.streamMetricHistoryAfter). */
+export interface MetricHistoryRest {
+  /** UTF-8 JSON batches like getMetricHistoryJson's, each beginning with a comma (they follow a page's points). */
+  batches: AsyncIterable<Uint8Array>;
+  /** Once the batches are read: where the next page starts when `limit` points were read and more follow. */
+  next(): object | undefined;
+}
+
 export interface MetricHistoryQuery {
   runId: string;
   key: string;
@@ -111,15 +119,16 @@ export interface TrackingStore {
   /** The same page as getMetricHistory, as MLflow's JSON: the page's Metric objects joined by commas. */
   getMetricHistoryJson(query: MetricHistoryQuery): Promise<{ json: string; count: number; next?: object }>;
   /**
-   * Optional: the whole rest of a history after a page's `next`, as UTF-8 JSON batches like
-   * getMetricHistoryJson's but each beginning with a comma (they follow that page's points), read faster than batch by batch; undefined when the store would
-   * not read it faster (too few points left, or no way to read in parallel).
+   * Optional: the rest of a history after a page's `next` (all of it, or the next `limit` points),
+   * read faster than batch by batch; undefined when the store would not read it faster (too few
+   * points wanted or left, or no way to read in parallel).
    */
   streamMetricHistoryAfter?(
     runId: string,
     key: string,
     next: object,
-  ): Promise<AsyncIterable<Uint8Array> | undefined>;
+    limit?: number,
+  ): Promise<MetricHistoryRest | undefined>;
   /** Every point of `key` for each run, ordered by run then step; used by the bulk endpoints. */
   getMetricHistoryForRuns(runIds: string[], key: string, maxResults: number): Promise<MetricWithRunId[]>;
   /** Sampled history for charts: at most `maxResults` points per run between the step bounds. */
