@@ -81,17 +81,28 @@ export async function openSqlite(file: string): Promise<StoreDatabase> {
           dialect: new SqliteDialect({ database: withStatementCache(openSqliteReadConnection(file)) }),
         });
   const writer = new GroupCommitQueue(writerDb);
-  const historyReaders = file === ':memory:' ? undefined : HistoryReaderPool.forFile(file);
-  return {
+  return withHistoryReaders(file, {
     dialect: 'sqlite',
     reader: readerDb,
     writer,
-    historyReaders,
     async close() {
-      await historyReaders?.close();
       await writer.drained();
       if (readerDb !== writerDb) await readerDb.destroy();
       await writerDb.destroy();
+    },
+  });
+}
+
+/** `database` (an SQLite file's) with history reader threads, stopped when it closes. */
+function withHistoryReaders(file: string, database: StoreDatabase): StoreDatabase {
+  const historyReaders = file === ':memory:' ? undefined : HistoryReaderPool.forFile(file);
+  if (!historyReaders) return database;
+  return {
+    ...database,
+    historyReaders,
+    async close() {
+      await historyReaders.close();
+      await database.close();
     },
   };
 }
@@ -108,17 +119,12 @@ export function openSqliteReader(file: string): StoreDatabase {
     run: () => Promise.reject(new Error('this connection only reads; writes go to the writer thread')),
     drained: () => Promise.resolve(),
   };
-  const historyReaders = HistoryReaderPool.forFile(file);
-  return {
+  return withHistoryReaders(file, {
     dialect: 'sqlite',
     reader: readerDb,
     writer,
-    historyReaders,
-    async close() {
-      await historyReaders?.close();
-      await readerDb.destroy();
-    },
-  };
+    close: () => readerDb.destroy(),
+  });
 }
 
 /** Concurrent write transactions on PostgreSQL (see WriteLanes); the rest of the pool serves reads. */

@@ -34,6 +34,12 @@ export interface HistoryRead {
   last(): HistoryPosition | undefined;
 }
 
+/** What a read has sent so far (HistoryReaderPool.read). */
+interface ReadState {
+  sent: number;
+  lastBytes?: Uint8Array;
+}
+
 /** What every point but the first of a batch from the threads starts with. */
 const POINT_START = Buffer.from(',{"key":');
 
@@ -165,45 +171,52 @@ export class HistoryReaderPool {
    * first pulled; leaving the loop early cancels what they have not sent.
    */
   read(runId: string, key: string, slices: HistoryBounds[], limit = Number.POSITIVE_INFINITY): HistoryRead {
-    const state: { sent: number; lastBytes?: Uint8Array } = { sent: 0 };
-    const batches = async function* (this: HistoryReaderPool): AsyncGenerator<Uint8Array> {
-      const threads = this.started();
-      const k = Math.min(threads.length, slices.length);
-      // Slice i goes to thread i % k, so each thread's slices come back in the order they are sent on.
-      const parts = threads.slice(0, k).map((thread, t) =>
-        thread.start(
-          this.nextId++,
-          runId,
-          key,
-          slices.filter((_, i) => i % k === t),
-        ),
-      );
-      try {
-        for (let i = 0; i < slices.length; i++) {
-          const part = parts[i % k];
-          for (;;) {
-            const batch = await part.next();
-            if (batch.count > 0) {
-              const keep = Math.min(batch.count, limit - state.sent);
-              const bytes = keep < batch.count ? firstPoints(batch.bytes, keep) : batch.bytes;
-              state.sent += keep;
-              state.lastBytes = bytes;
-              yield bytes;
-              if (state.sent >= limit) return;
-            }
-            if (batch.sliceDone) break;
-          }
-        }
-      } finally {
-        for (const part of parts) part.cancel();
-      }
-    }.call(this);
+    const state: ReadState = { sent: 0 };
     return {
-      batches,
+      batches: this.batches(runId, key, slices, limit, state),
       sent: () => state.sent,
       last: () =>
         state.lastBytes ? lastPointPosition(Buffer.from(state.lastBytes.slice(-200)).toString()) : undefined,
     };
+  }
+
+  private async *batches(
+    runId: string,
+    key: string,
+    slices: HistoryBounds[],
+    limit: number,
+    state: ReadState,
+  ): AsyncGenerator<Uint8Array> {
+    const threads = this.started();
+    const k = Math.min(threads.length, slices.length);
+    // Slice i goes to thread i % k, so each thread's slices come back in the order they are sent on.
+    const parts = threads.slice(0, k).map((thread, t) =>
+      thread.start(
+        this.nextId++,
+        runId,
+        key,
+        slices.filter((_, i) => i % k === t),
+      ),
+    );
+    try {
+      for (let i = 0; i < slices.length; i++) {
+        const part = parts[i % k];
+        for (;;) {
+          const batch = await part.next();
+          if (batch.count > 0) {
+            const keep = Math.min(batch.count, limit - state.sent);
+            const bytes = keep < batch.count ? firstPoints(batch.bytes, keep) : batch.bytes;
+            state.sent += keep;
+            state.lastBytes = bytes;
+            yield bytes;
+            if (state.sent >= limit) return;
+          }
+          if (batch.sliceDone) break;
+        }
+      }
+    } finally {
+      for (const part of parts) part.cancel();
+    }
   }
 
   private started(): ReaderThread[] {
