@@ -133,6 +133,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
     // MLflow ignores a trailing slash and allows long run-id-heavy query strings.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // The drain (drain.ts) answers requests that arrive while closing, in MLflow's error shape.
+    return503OnClosing: false,
   });
 
   app.removeAllContentTypeParsers();
