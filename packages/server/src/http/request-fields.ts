@@ -34,11 +34,27 @@ const NON_FINITE: Record<string, number> = {
   '-Infinity': Number.NEGATIVE_INFINITY,
 };
 
-/** Coerces a proto int64 given as a JSON number or numeric string. */
+/**
+ * Integers this server takes for an int64 field: those a JavaScript number holds exactly, ±(2^53 - 1).
+ * Timestamps in milliseconds and steps sit far inside; a larger one would be stored as a different
+ * number (and JSON.parse has already rounded it), so it is refused rather than silently changed.
+ */
+export const MAX_INT64_MAGNITUDE = Number.MAX_SAFE_INTEGER;
+
+function outOfRange(field: string, value: unknown): MlflowError {
+  return MlflowError.invalidParameter(
+    `Invalid value ${pyJson(value)} for parameter '${field}' supplied. Hint: Value must be an integer from -${MAX_INT64_MAGNITUDE} to ${MAX_INT64_MAGNITUDE}.${DOCS_HINT}`,
+  );
+}
+
+/** Coerces a proto int64 given as a JSON number or numeric string; fractions and huge values are refused. */
 function toInt(field: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) return Number(value);
-  throw wrongType(field, value);
+  let n: number;
+  if (typeof value === 'number' && Number.isInteger(value)) n = value;
+  else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) n = Number(value);
+  else throw wrongType(field, value);
+  if (!Number.isSafeInteger(n)) throw outOfRange(field, value);
+  return n;
 }
 
 /** Coerces a proto double given as a number, a numeric string, or "NaN"/"Infinity"/"-Infinity". */
@@ -95,7 +111,7 @@ export class RequestFields {
       if (required) throw missing('experiment_id');
       return undefined;
     }
-    if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+    if (typeof value === 'number') return String(toInt('experiment_id', value));
     if (typeof value !== 'string') throw wrongType('experiment_id', value);
     return value;
   }
@@ -130,7 +146,7 @@ export class RequestFields {
   /** A proto string that some clients send as a JSON number (version numbers); read as its text. */
   optionalStringOrInt(field: string): string | undefined {
     const value = this.raw(field);
-    if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+    if (typeof value === 'number') return String(toInt(field, value));
     return this.optionalString(field);
   }
 
@@ -157,7 +173,7 @@ export class RequestFields {
     const list = Array.isArray(value) ? value : this.fromQuery ? [value] : undefined;
     if (!list) throw wrongType(field, value);
     return list.map((item) => {
-      if (typeof item === 'number' && field === 'experiment_ids') return String(item);
+      if (typeof item === 'number' && field === 'experiment_ids') return String(toInt(field, item));
       if (typeof item !== 'string') throw wrongType(field, value);
       return item;
     });
