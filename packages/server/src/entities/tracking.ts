@@ -76,6 +76,15 @@ export interface DatasetInput {
   dataset: Dataset;
 }
 
+/** One dataset an experiment's runs used, in one context (MLflow's SearchDatasets). */
+export interface DatasetSummary {
+  experiment_id: string;
+  name: string;
+  digest: string;
+  /** The input's mlflow.data.context tag (training, evaluation, ...), when it has one. */
+  context?: string;
+}
+
 export interface RunData {
   metrics: Metric[];
   params: Param[];

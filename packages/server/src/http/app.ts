@@ -19,6 +19,7 @@ import {
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
+import { graphqlRoute } from './graphql/route.js';
 import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
 import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
@@ -231,6 +232,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     checkContentType(request);
     return requestFields(request);
   });
+
+  if (tracking) graphqlRoute(app, { tracking, artifacts: options.artifacts, registry }, checkContentType);
 
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
   app.get('/version', async (_request, reply) => reply.type('text/plain').send(VERSION));

@@ -1,6 +1,7 @@
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
+  DatasetSummary,
   EncodedRun,
   Experiment,
   HistorySampling,
@@ -300,6 +301,19 @@ export class TrackingService {
       start: decodePageToken(q.pageToken),
     });
     return pageResult(page);
+  }
+
+  /** MLflow's SearchDatasets: what datasets the runs of 1 to 20 experiments used, and in which context. */
+  async searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    if (experimentIds.length === 0) {
+      throw MlflowError.invalidParameter('SearchDatasets request must specify at least one experiment_id.');
+    }
+    if (experimentIds.length > LIMITS.searchDatasetsExperimentIds) {
+      throw MlflowError.invalidParameter(
+        `SearchDatasets request cannot specify more than ${LIMITS.searchDatasetsExperimentIds} experiment_ids. Received ${experimentIds.length} experiment_ids.`,
+      );
+    }
+    return this.store.searchDatasets(experimentIds);
   }
 
   // ---------------------------------------------------------------- metric history

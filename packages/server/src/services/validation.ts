@@ -26,6 +26,8 @@ export const LIMITS = {
   searchMaxResults: 50000,
   metricHistoryPage: 25000,
   bulkRunIds: 100,
+  /** SearchDatasets' experiment_ids. */
+  searchDatasetsExperimentIds: 20,
   bulkIntervalMaxResults: 2500,
 } as const;
 

@@ -4,6 +4,7 @@ import { MlflowError, type ParamConflict, ParamConflictError } from '../entities
 import type { LoggedModel } from '../entities/logged-model.js';
 import type {
   DatasetInput,
+  DatasetSummary,
   EncodedRun,
   Experiment,
   LifecycleStage,
@@ -18,6 +19,7 @@ import type {
 } from '../entities/tracking.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
+import { searchDatasetSummaries } from './dataset-summaries.js';
 import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
 import {
@@ -1027,6 +1029,12 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     });
     const items = await this.runsWithData(this.db, rows);
     return next ? { items, next } : { items };
+  }
+
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    // Ids that are no experiment's (not numbers, or past the column's range) match nothing.
+    const ids = experimentIds.filter((id) => /^\d{1,10}$/.test(id) && Number(id) <= 2 ** 31 - 1).map(Number);
+    return searchDatasetSummaries(this.db, ids);
   }
 
   // ---------------------------------------------------------------- logged models (sql-logged-models.ts)
