@@ -1,3 +1,4 @@
+import { resolveLocalUri } from '../artifacts/artifact-uri.js';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
@@ -13,6 +14,7 @@ import type {
   ViewType,
 } from '../entities/tracking.js';
 import { checkExperimentSearch, checkRunSearch } from '../search/search-rules.js';
+import type { DatasetSummary } from '../store/dataset-summaries.js';
 import type { Page, PageStart, TrackingStore } from '../store/tracking-store.js';
 import { validateModelMetricFields } from './logged-model-service.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -66,6 +68,8 @@ export interface MetricHistoryStream {
   nextPageToken(): string | undefined;
 }
 
+const MAX_DATASET_SEARCH_EXPERIMENTS = 20;
+
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
 export class TrackingService {
   constructor(private readonly store: TrackingStore) {}
@@ -88,7 +92,8 @@ export class TrackingService {
     for (const tag of tags) validateExperimentTag(tag);
     return this.store.createExperiment({
       name,
-      artifactLocation: artifactLocation === '' ? undefined : artifactLocation,
+      // A relative local path would move with the working directory of whoever reads it later.
+      artifactLocation: artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined,
       tags,
     });
   }
@@ -97,6 +102,19 @@ export class TrackingService {
     const experiment = await this.store.getExperiment(id);
     if (!experiment) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
     return experiment;
+  }
+
+  /** MLflow's SearchDatasets (the UI's dataset filter): 1 to 20 experiments per request. */
+  async searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    if (experimentIds.length === 0) {
+      throw MlflowError.invalidParameter('SearchDatasets request must specify at least one experiment_id.');
+    }
+    if (experimentIds.length > MAX_DATASET_SEARCH_EXPERIMENTS) {
+      throw MlflowError.invalidParameter(
+        `SearchDatasets request cannot specify more than ${MAX_DATASET_SEARCH_EXPERIMENTS} experiment_ids. Received ${experimentIds.length} experiment_ids.`,
+      );
+    }
+    return this.store.searchDatasets(experimentIds);
   }
 
   async getExperimentByName(name: string): Promise<Experiment> {

@@ -18,6 +18,7 @@ import type {
 } from '../entities/tracking.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
+import { type DatasetSummary, searchDatasetSummaries } from './dataset-summaries.js';
 import { encodedKeyValues, encodedLatestMetrics, keyValueList, metricList } from './encoded-rows.js';
 import type { WriteTransaction } from './group-commit.js';
 import {
@@ -328,6 +329,10 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   async getExperiment(id: string): Promise<Experiment | undefined> {
     const row = await this.experimentRow(this.db, id);
     return row ? (await this.experimentsWithTags(this.db, [row]))[0] : undefined;
+  }
+
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    return searchDatasetSummaries(this.db, experimentIds);
   }
 
   async getExperimentByName(name: string): Promise<Experiment | undefined> {

@@ -12,6 +12,7 @@ import type {
   ViewType,
 } from '../entities/tracking.js';
 import type { FilterNode, OrderByClause } from '../search/filter-ast.js';
+import type { DatasetSummary } from './dataset-summaries.js';
 
 export interface CreateExperimentInput {
   name: string;
@@ -108,6 +109,8 @@ export interface TrackingStore {
   /** Dataset inputs and (MLflow 3) the ids of logged models the run used. */
   logInputs(runId: string, datasets: DatasetInput[], modelIds?: string[]): Promise<void>;
   searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>>;
+  /** The datasets used by runs of these experiments (MLflow's SearchDatasets). */
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]>;
 
   /**
    * Points of one metric of a run in MLflow's order: timestamp, then step, then value. Callers read
