@@ -2,6 +2,7 @@
 // /version, doubled slashes, relative artifact locations, float literals in type errors, local model
 // version sources, upload-artifact, experiments/search-datasets and download MIME types.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -355,4 +356,13 @@ test("Python's float repr, as json.dumps writes floats", () => {
   assert.equal(pyFloatRepr(0.0001), '0.0001');
   assert.equal(pyFloatRepr(0.00001), '1e-05');
   assert.equal(pyFloatRepr(1.5e-7), '1.5e-07');
+});
+
+test('mlflow-ts --version names our version and the MLflow API version', () => {
+  const bin = new URL('../bin/mlflow-ts.js', import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const out = execFileSync(process.execPath, [bin.pathname, '--version'], { encoding: 'utf8' });
+  assert.equal(out.trim(), `${pkg.version} (MLflow REST API 3.6.0)`);
 });
