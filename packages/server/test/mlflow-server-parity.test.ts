@@ -22,15 +22,10 @@ async function postText(url: string, text: string): Promise<{ status: number; bo
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-async function upload(
-  srv: TestServer,
-  query: string,
-  body?: string | Buffer,
-  headers: Record<string, string> = {},
-) {
+async function upload(srv: TestServer, query: string, body?: string | Uint8Array) {
   const res = await fetch(`${srv.url}/ajax-api/2.0/mlflow/upload-artifact${query}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/octet-stream', ...headers },
+    headers: { 'Content-Type': 'application/octet-stream' },
     body,
   });
   const text = await res.text();
@@ -141,14 +136,14 @@ for (const dialect of DIALECTS) {
         ['dir/notes.txt'],
       );
 
-      const bad: [string, string | Buffer | undefined, string, Record<string, string>?][] = [
+      const bad: [string, string | Uint8Array | undefined, string][] = [
         [`?path=a.txt`, 'x', 'Request must specify run_uuid.'],
         [`?run_uuid=${runId}`, 'x', 'Request must specify path.'],
         [`?run_uuid=${runId}&path=../escape.txt`, 'x', 'Invalid path'],
         [`?run_uuid=${runId}&path=a.txt`, undefined, 'Request must specify data.'],
         [
           `?run_uuid=${runId}&path=big.bin`,
-          Buffer.alloc(10 * 1024 * 1024 + 1),
+          new Uint8Array(10 * 1024 * 1024 + 1),
           'Artifact size is too large. Max size is 10MB.',
         ],
       ];
