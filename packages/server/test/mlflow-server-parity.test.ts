@@ -136,14 +136,14 @@ for (const dialect of DIALECTS) {
         ['dir/notes.txt'],
       );
 
-      const bad: [string, string | Uint8Array | undefined, string][] = [
+      const bad: [string, string | Blob | undefined, string][] = [
         [`?path=a.txt`, 'x', 'Request must specify run_uuid.'],
         [`?run_uuid=${runId}`, 'x', 'Request must specify path.'],
         [`?run_uuid=${runId}&path=../escape.txt`, 'x', 'Invalid path'],
         [`?run_uuid=${runId}&path=a.txt`, undefined, 'Request must specify data.'],
         [
           `?run_uuid=${runId}&path=big.bin`,
-          new Uint8Array(10 * 1024 * 1024 + 1),
+          new Blob([new Uint8Array(10 * 1024 * 1024 + 1)]),
           'Artifact size is too large. Max size is 10MB.',
         ],
       ];
