@@ -22,7 +22,7 @@ async function postText(url: string, text: string): Promise<{ status: number; bo
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-async function upload(srv: TestServer, query: string, body?: string | Uint8Array) {
+async function upload(srv: TestServer, query: string, body?: string | Blob) {
   const res = await fetch(`${srv.url}/ajax-api/2.0/mlflow/upload-artifact${query}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/octet-stream' },
