@@ -11,7 +11,7 @@ import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
-import { VERSION } from '../version.js';
+import { MLFLOW_API_VERSION, VERSION, VERSION_HEADER } from '../version.js';
 import {
   artifactEndpoints,
   artifactProxyRoutes,
@@ -27,6 +27,7 @@ import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
+import { uploadArtifactRoute } from './upload-artifact-route.js';
 import { webhookEndpoints } from './webhook-routes.js';
 import { JsonStream, parseRequestJson, toWireBytes } from './wire-json.js';
 
@@ -142,10 +143,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
-    // MLflow ignores a trailing slash and allows long run-id-heavy query strings.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // MLflow ignores a trailing slash and allows long run-id-heavy query strings; its router (werkzeug)
+    // also merges repeated slashes, so `//api/2.0/mlflow//runs/get` reaches runs/get there too.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
     // The drain (drain.ts) answers requests that arrive while closing, in MLflow's error shape.
     return503OnClosing: false,
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header(VERSION_HEADER, VERSION);
   });
 
   const errorLog = options.errorLog ?? stderrLog;
@@ -228,6 +233,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     );
   }
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
+  app.register(async (scope) => uploadArtifactRoute(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);
     return requestFields(request);
@@ -236,7 +242,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   if (tracking) graphqlRoute(app, { tracking, artifacts: options.artifacts, registry }, checkContentType);
 
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
-  app.get('/version', async (_request, reply) => reply.type('text/plain').send(VERSION));
+  app.get('/version', async (_request, reply) => reply.type('text/plain').send(MLFLOW_API_VERSION));
   const features = async (_request: FastifyRequest, reply: FastifyReply) =>
     reply.type(JSON_TYPE).send(
       JSON.stringify({

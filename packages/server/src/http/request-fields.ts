@@ -1,6 +1,7 @@
 import { MlflowError } from '../entities/errors.js';
 import type { Metric, Tag } from '../entities/tracking.js';
-import { pyJson } from '../services/validation.js';
+import { pyFloatRepr, pyJson } from '../services/validation.js';
+import { writtenAsFloat } from './wire-json.js';
 
 // Reads request fields the way MLflow's handlers do: GET endpoints from the query string (repeated keys
 // for lists, numbers as text), everything else from the JSON body; unknown fields are ignored. Type
@@ -22,9 +23,12 @@ export function missing(field: string): MlflowError {
   return MlflowError.invalidParameter(`Missing value for required parameter '${field}'.${DOCS_HINT}`);
 }
 
-export function wrongType(field: string, value: unknown): MlflowError {
+/** `asFloat`: the value is a number the client wrote as a float literal (Python parsed `9.0`, not `9`). */
+export function wrongType(field: string, value: unknown, asFloat = false): MlflowError {
+  const shown = asFloat && typeof value === 'number' ? pyFloatRepr(value) : pyJson(value);
+  const type = asFloat && typeof value === 'number' ? 'float' : pyType(value);
   return MlflowError.invalidParameter(
-    `Invalid value ${pyJson(value)} for parameter '${field}' supplied. Hint: Value was of type '${pyType(value)}'.${DOCS_HINT}`,
+    `Invalid value ${shown} for parameter '${field}' supplied. Hint: Value was of type '${type}'.${DOCS_HINT}`,
   );
 }
 
@@ -79,6 +83,12 @@ export class RequestFields {
     return this.fromQuery && Array.isArray(value) ? value[0] : value;
   }
 
+  /** The type error for a top-level field, telling a float literal from an int as MLflow does. */
+  private wrongType(field: string, value: unknown): MlflowError {
+    const asFloat = typeof value === 'number' && Number.isInteger(value) && writtenAsFloat(this.data, field);
+    return wrongType(field, value, asFloat);
+  }
+
   has(field: string): boolean {
     const v = this.data[field];
     return v !== undefined && v !== null;
@@ -87,7 +97,7 @@ export class RequestFields {
   optionalString(field: string): string | undefined {
     const value = this.raw(field);
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') throw wrongType(field, value);
+    if (typeof value !== 'string') throw this.wrongType(field, value);
     return value;
   }
 

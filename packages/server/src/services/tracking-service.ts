@@ -1,3 +1,4 @@
+import { resolveLocalUri } from '../artifacts/artifact-uri.js';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
@@ -67,6 +68,8 @@ export interface MetricHistoryStream {
   nextPageToken(): string | undefined;
 }
 
+const MAX_DATASET_SEARCH_EXPERIMENTS = 20;
+
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
 export class TrackingService {
   constructor(private readonly store: TrackingStore) {}
@@ -89,7 +92,8 @@ export class TrackingService {
     for (const tag of tags) validateExperimentTag(tag);
     return this.store.createExperiment({
       name,
-      artifactLocation: artifactLocation === '' ? undefined : artifactLocation,
+      // A relative local path would move with the working directory of whoever reads it later.
+      artifactLocation: artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined,
       tags,
     });
   }

@@ -48,6 +48,21 @@ export function pyJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * Python's repr of a float, which json.dumps writes: `9.0` for an integral value, and exponent form
+ * (`1e+16`, `1e-05`) outside 1e-4..1e16.
+ */
+export function pyFloatRepr(value: number): string {
+  if (!Number.isFinite(value)) return pyJson(value);
+  const [mantissa, exponentText] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) {
+    return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  const fixed = String(value);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
+}
+
 export function invalidValue(field: string, value: unknown, detail?: string): MlflowError {
   return MlflowError.invalidParameter(
     `Invalid value ${pyJson(value)} for parameter '${field}' supplied${detail ? `: ${detail}` : '.'}`,
