@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { MlflowClient, MlflowError, RestTransport, resolveConfig } from '@mlflow-ts/client';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../../server/test/helpers.js';
 
 // The client's HTTP behaviour against a local server that answers as each test scripts it: retries,
 // backoff, timeouts, authentication and configuration from MLflow's environment variables.
