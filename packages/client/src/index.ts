@@ -48,6 +48,7 @@ export type {
   SearchRegistryOptions,
 } from './registry.js';
 export { normalizeModelVersion, normalizeRegisteredModel, RegistryMethods } from './registry.js';
+export type { HttpMethod, RequestOptions } from './rest.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';

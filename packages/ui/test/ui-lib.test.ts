@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiError, type Run } from '../src/api.js';
+import { MlflowError, type Run } from '../src/api.js';
 import { logRange, stepZoom } from '../src/lib/chart-view.js';
 import { defaultAxes, defaultScatter } from '../src/lib/compare-defaults.js';
 import { parseCsv } from '../src/lib/csv.js';
@@ -149,7 +149,7 @@ test('runs by id: unknown ids are set aside, other errors fail the load', async 
   const asked: string[] = [];
   const getRun = async (id: string) => {
     asked.push(id);
-    if (id.startsWith('bogus')) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run ${id} not found`);
+    if (id.startsWith('bogus')) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run ${id} not found`, 404);
     return { run: fakeRun(id) };
   };
   const ids = ['a', 'bogus1', ...Array.from({ length: 9 }, (_, i) => `r${i}`), 'bogus2'];
@@ -162,7 +162,7 @@ test('runs by id: unknown ids are set aside, other errors fail the load', async 
   assert.deepEqual(asked.sort(), [...ids].sort());
   await assert.rejects(
     loadFoundRuns(['a', 'b'], async (id) => {
-      if (id === 'b') throw new ApiError(500, 'INTERNAL_ERROR', 'disk on fire');
+      if (id === 'b') throw new MlflowError('INTERNAL_ERROR', 'disk on fire', 500);
       return { run: fakeRun(id) };
     }),
     /disk on fire/,

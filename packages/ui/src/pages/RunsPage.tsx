@@ -1,5 +1,5 @@
 import { type FormEvent, useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, api, type Run, type ViewType } from '../api';
+import { api, MlflowError, type Run, type ViewType } from '../api';
 import { ColumnPicker } from '../components/ColumnPicker';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
@@ -99,7 +99,7 @@ function FilterBox({ filter, error }: { filter: string; error?: Error }) {
     e.preventDefault();
     setParams({ filter: text.trim() });
   };
-  const syntax = error instanceof ApiError && error.code === 'INVALID_PARAMETER_VALUE';
+  const syntax = error instanceof MlflowError && error.errorCode === 'INVALID_PARAMETER_VALUE';
   return (
     <form className="filter" onSubmit={submit} aria-label="Filter runs">
       <input
@@ -431,7 +431,7 @@ export function RunsPage({ route }: { route: Route }) {
       <ErrorBox
         error={
           actionError ??
-          (loading.error instanceof ApiError && loading.error.code === 'INVALID_PARAMETER_VALUE'
+          (loading.error instanceof MlflowError && loading.error.errorCode === 'INVALID_PARAMETER_VALUE'
             ? undefined
             : loading.error)
         }
