@@ -18,8 +18,13 @@ export interface ClientOptions {
   backoffFactor?: number;
   /** Up to this many random seconds added to each wait (MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, default 1). */
   backoffJitter?: number;
-  /** Seconds one attempt may take (MLFLOW_HTTP_REQUEST_TIMEOUT, default 120). */
+  /** Seconds one attempt may take (MLFLOW_HTTP_REQUEST_TIMEOUT, default 120); Infinity for no limit. */
   timeout?: number;
+  /**
+   * The path the tracking endpoints live under, default /api/2.0/mlflow. A web page served by the
+   * tracking server may use /ajax-api/2.0/mlflow, as MLflow's own UI does.
+   */
+  apiPrefix?: string;
   /** A fetch implementation to use instead of the global one. */
   fetch?: typeof fetch;
   /** Extra headers sent with every request. */
@@ -36,6 +41,7 @@ export interface ClientConfig {
   backoffFactor: number;
   backoffJitter: number;
   timeoutMs: number;
+  apiPrefix: string;
   fetch?: typeof fetch;
   headers: Record<string, string>;
 }
@@ -117,6 +123,7 @@ export function resolveConfig(options: ClientOptions = {}, env = environment()):
     backoffFactor: options.backoffFactor ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', 2),
     backoffJitter: options.backoffJitter ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', 1),
     timeoutMs: (options.timeout ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_TIMEOUT', 120)) * 1000,
+    apiPrefix: (options.apiPrefix ?? '/api/2.0/mlflow').replace(/\/+$/, ''),
     fetch: options.fetch,
     headers: options.headers ?? {},
   };

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { closeLocalServers, MlflowClient, type MlflowError, resolveTrackingUri } from '@mlflow-ts/client';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { localStoreLocation } from '../src/in-process.js';
-import { freshPostgresUri, REPO_ROOT, tempDir } from './helpers.js';
+import { localStoreLocation } from '../../server/src/in-process.js';
+import { freshPostgresUri, REPO_ROOT, tempDir } from '../../server/test/helpers.js';
 
 // Local tracking URIs: the client SDK serves sqlite:///, postgresql:// and directory URIs in-process
 // through the mlflow-ts package, so scripts log with no server running.
