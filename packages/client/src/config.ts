@@ -81,14 +81,22 @@ export function isLocalTrackingUri(uri: string): boolean {
 export const LOCAL_ORIGIN = 'http://mlflow-ts.local';
 
 /**
- * The tracking URI to use: the explicit one, MLFLOW_TRACKING_URI, or in a browser the page's origin.
- * http(s) URLs name a server; in Node a local store URI (see isLocalTrackingUri) is served in-process.
+ * Where runs go when no tracking URI is given (MLflow 3's default): an SQLite file in the working
+ * directory. mlflow-ts has no file store, so MLflow's ./mlruns fallback for old file-store data does not apply.
+ */
+export const DEFAULT_TRACKING_URI = 'sqlite:///mlflow.db';
+
+/**
+ * The tracking URI to use: the explicit one, MLFLOW_TRACKING_URI, else in a browser the page's origin
+ * and in Node DEFAULT_TRACKING_URI. http(s) URLs name a server; in Node a local store URI (see
+ * isLocalTrackingUri) is served in-process.
  */
 export function resolveTrackingUri(explicit: string | undefined, env = environment()): string {
-  const uri = explicit ?? env.MLFLOW_TRACKING_URI;
+  const uri = explicit || env.MLFLOW_TRACKING_URI;
   if (!uri) {
     const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
     if (origin?.startsWith('http')) return origin;
+    if (platform().localFetch) return DEFAULT_TRACKING_URI;
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
       'No tracking URI: set MLFLOW_TRACKING_URI (e.g. http://127.0.0.1:5000) or call setTrackingUri().',

@@ -23,6 +23,7 @@ export { MlflowClient } from './client.js';
 export type { ClientConfig, ClientOptions } from './config.js';
 export {
   authorizationHeader,
+  DEFAULT_TRACKING_URI,
   isLocalTrackingUri,
   LOCAL_ORIGIN,
   resolveConfig,
@@ -52,6 +53,7 @@ export type { HttpMethod, RequestOptions } from './rest.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
+export { currentUserName } from './user-name.js';
 export type {
   CreateWebhookOptions,
   UpdateWebhookOptions,
