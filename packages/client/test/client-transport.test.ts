@@ -290,7 +290,8 @@ describe('configuration from MLflow environment variables', () => {
   });
 
   test('bad settings are refused with what to do', () => {
-    assert.throws(() => resolveConfig({}, {}), /set MLFLOW_TRACKING_URI/);
+    // In Node, with nothing set, the default is MLflow 3's local store (a browser is told to set one).
+    assert.equal(resolveConfig({}, {}).trackingUri, 'sqlite:///mlflow.db');
     // In Node a local store is served in-process (client-local-uri.test.ts); other schemes are refused.
     assert.equal(
       resolveConfig({}, { MLFLOW_TRACKING_URI: 'sqlite:///tmp/x.db' }).trackingUri,
