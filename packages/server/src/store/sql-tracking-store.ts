@@ -95,6 +95,12 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   private readonly gc: TrackingRepositories['gc'];
   private readonly models: TrackingRepositories['loggedModels'];
   readonly historyBatchSize: number;
+  /**
+   * Unused here: test/logged-models-gc.test.ts reads the tables through this field of the store it
+   * opened. Kept so that test runs unchanged; it should open its own connection instead.
+   */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by a test, see above.
+  private readonly db: StoreDatabase['reader'];
 
   constructor(
     private readonly database: StoreDatabase,
@@ -110,6 +116,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.gc = repositories.gc;
     this.models = repositories.loggedModels;
     this.historyBatchSize = this.history.historyBatchSize;
+    this.db = database.reader;
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
