@@ -122,13 +122,13 @@ export class ExperimentWrites {
     private readonly locations: ArtifactLocations,
   ) {}
 
-  private write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
+  #write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.database.writer.run(op, EXPERIMENTS);
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
   async init(): Promise<void> {
-    await this.write((trx) =>
+    await this.#write((trx) =>
       trx
         .updateTable('experiments')
         .set({ artifact_location: this.locations.experiment('0') })
@@ -139,7 +139,7 @@ export class ExperimentWrites {
   }
 
   createExperiment(input: CreateExperimentInput): Promise<string> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       const existing = await trx
         .selectFrom('experiments')
         .select('lifecycle_stage')
@@ -184,7 +184,7 @@ export class ExperimentWrites {
   }
 
   renameExperiment(id: string, newName: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       const row = await requireExperimentRow(trx, id);
       if (row.lifecycle_stage !== 'active') {
         throw MlflowError.invalidParameter('Cannot rename a non-active experiment.');
@@ -205,16 +205,16 @@ export class ExperimentWrites {
   }
 
   deleteExperiment(id: string): Promise<void> {
-    return this.setStage(id, 'deleted');
+    return this.#setStage(id, 'deleted');
   }
 
   restoreExperiment(id: string): Promise<void> {
-    return this.setStage(id, 'active');
+    return this.#setStage(id, 'active');
   }
 
   /** Deleting or restoring an experiment does the same to its runs, as MLflow's SQL store does. */
-  private setStage(id: string, stage: LifecycleStage): Promise<void> {
-    return this.write(async (trx) => {
+  #setStage(id: string, stage: LifecycleStage): Promise<void> {
+    return this.#write(async (trx) => {
       // MLflow looks the experiment up among those in the opposite stage, so deleting a deleted
       // experiment (or restoring an active one) reports it as not found.
       const row = await experimentRow(trx, id);
@@ -236,7 +236,7 @@ export class ExperimentWrites {
   }
 
   setExperimentTag(id: string, tag: Tag): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await requireActiveExperiment(trx, id);
       await trx
         .insertInto('experiment_tags')
@@ -247,7 +247,7 @@ export class ExperimentWrites {
   }
 
   deleteExperimentTag(id: string, key: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await requireActiveExperiment(trx, id);
       const result = await trx
         .deleteFrom('experiment_tags')

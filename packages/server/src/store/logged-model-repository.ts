@@ -317,13 +317,13 @@ export class LoggedModelWrites {
   ) {}
 
   /** Writes to one model stay in order (see Writer.run). */
-  private write<T>(modelId: string | undefined, op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
+  #write<T>(modelId: string | undefined, op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.database.writer.run(op, modelId);
   }
 
   createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel> {
     const modelId = newModelId();
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       const experiment = /^\d+$/.test(input.experimentId)
         ? await trx
             .selectFrom('experiments')
@@ -378,7 +378,7 @@ export class LoggedModelWrites {
   }
 
   finalizeLoggedModel(modelId: string, status: number): Promise<LoggedModel> {
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       const row = await requireModelRow(trx, modelId);
       const changes = { status, last_updated_timestamp_ms: Date.now() };
       await trx.updateTable('logged_models').set(changes).where('model_id', '=', modelId).execute();
@@ -387,7 +387,7 @@ export class LoggedModelWrites {
   }
 
   deleteLoggedModel(modelId: string): Promise<void> {
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       await requireModelRow(trx, modelId);
       await trx
         .updateTable('logged_models')
@@ -398,7 +398,7 @@ export class LoggedModelWrites {
   }
 
   setLoggedModelTags(modelId: string, tags: Tag[]): Promise<void> {
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       const row = await requireModelRow(trx, modelId);
       await upsertModelTags(trx, row, tags);
     });
@@ -410,7 +410,7 @@ export class LoggedModelWrites {
     expected: string | null,
     value: string,
   ): Promise<boolean> {
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       const row = await requireModelRow(trx, modelId);
       // Single statements, so PostgreSQL checks the old value on the row it locks for the change.
       if (expected === null) {
@@ -438,7 +438,7 @@ export class LoggedModelWrites {
   }
 
   deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       await requireModelRow(trx, modelId);
       const result = await trx
         .deleteFrom('logged_model_tags')
@@ -456,7 +456,7 @@ export class LoggedModelWrites {
    * another value an error (MLflow fails such a request with a database integrity error).
    */
   logLoggedModelParams(modelId: string, params: Tag[]): Promise<void> {
-    return this.write(modelId, async (trx) => {
+    return this.#write(modelId, async (trx) => {
       const row = await requireModelRow(trx, modelId);
       const existing = new Map<string, string>();
       for (const part of chunks(params.map((p) => p.key))) {
@@ -500,7 +500,7 @@ export class LoggedModelWrites {
    */
   logOutputs(runId: string, models: { modelId: string; step: number }[]): Promise<void> {
     // Keyed on the run, like the run's other writes.
-    return this.write(runId, async (trx) => {
+    return this.#write(runId, async (trx) => {
       const run = await trx
         .selectFrom('runs')
         .select('lifecycle_stage')

@@ -318,12 +318,12 @@ export class RegistryReads {
 export class RegistryWrites {
   constructor(private readonly database: WriteOnlyDatabase) {}
 
-  private write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
+  #write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
     return this.database.writer.run(op, REGISTRY);
   }
 
   createRegisteredModel(name: string, tags: RegistryTag[], description?: string): Promise<RegisteredModel> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       const existing = await trx
         .selectFrom('registered_models')
         .select('name')
@@ -350,7 +350,7 @@ export class RegistryWrites {
   }
 
   updateRegisteredModel(name: string, description: string | undefined): Promise<RegisteredModel> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, name);
       await trx
         .updateTable('registered_models')
@@ -362,7 +362,7 @@ export class RegistryWrites {
   }
 
   renameRegisteredModel(name: string, newName: string): Promise<RegisteredModel> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, name);
       const now = Date.now();
       if (newName !== name) {
@@ -395,7 +395,7 @@ export class RegistryWrites {
   }
 
   deleteRegisteredModel(name: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, name);
       // Versions, tags and aliases go with it (ON DELETE CASCADE).
       await trx.deleteFrom('registered_models').where('name', '=', name).execute();
@@ -403,7 +403,7 @@ export class RegistryWrites {
   }
 
   setRegisteredModelTag(name: string, tag: RegistryTag): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, name);
       await trx
         .insertInto('registered_model_tags')
@@ -414,14 +414,14 @@ export class RegistryWrites {
   }
 
   deleteRegisteredModelTag(name: string, key: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, name);
       await trx.deleteFrom('registered_model_tags').where('name', '=', name).where('key', '=', key).execute();
     });
   }
 
   createModelVersion(input: CreateModelVersionInput): Promise<ModelVersion> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, input.name, this.database.dialect === 'postgres');
       const now = Date.now();
       // Deleted versions keep their rows, so a number is never reused.
@@ -466,7 +466,7 @@ export class RegistryWrites {
   }
 
   updateModelVersion(name: string, version: number, description: string | undefined): Promise<ModelVersion> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await versionRow(trx, name, version);
       await trx
         .updateTable('model_versions')
@@ -484,7 +484,7 @@ export class RegistryWrites {
     stage: ModelVersionStage,
     archiveExistingVersions: boolean,
   ): Promise<ModelVersion> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await versionRow(trx, name, version);
       const now = Date.now();
       if (archiveExistingVersions) {
@@ -512,7 +512,7 @@ export class RegistryWrites {
   }
 
   deleteModelVersion(name: string, version: number): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await versionRow(trx, name, version);
       const now = Date.now();
       await trx
@@ -546,7 +546,7 @@ export class RegistryWrites {
   }
 
   setModelVersionTag(name: string, version: number, tag: RegistryTag): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await versionRow(trx, name, version);
       await trx
         .insertInto('model_version_tags')
@@ -557,7 +557,7 @@ export class RegistryWrites {
   }
 
   deleteModelVersionTag(name: string, version: number, key: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await versionRow(trx, name, version);
       await trx
         .deleteFrom('model_version_tags')
@@ -569,7 +569,7 @@ export class RegistryWrites {
   }
 
   setRegisteredModelAlias(name: string, alias: string, version: number): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await versionRow(trx, name, version);
       await trx
         .insertInto('registered_model_aliases')
@@ -580,7 +580,7 @@ export class RegistryWrites {
   }
 
   deleteRegisteredModelAlias(name: string, alias: string): Promise<void> {
-    return this.write(async (trx) => {
+    return this.#write(async (trx) => {
       await modelRow(trx, name);
       await trx
         .deleteFrom('registered_model_aliases')

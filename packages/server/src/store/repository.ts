@@ -6,7 +6,9 @@ import type { ReadOnlyDatabase, StoreDatabase, WriteOnlyDatabase } from './datab
 /**
  * The shape required of a writes object: every public member a method that runs its own write
  * transaction and returns a promise. Its arguments and result may cross to the writer thread, so
- * they are plain data (structured clones); write helpers that take a transaction are module functions.
+ * they are plain data (structured clones). Its helpers are #private (off the prototype, so never
+ * forwarded) or module functions, as are the helpers that other repositories' writes call with their
+ * transaction.
  */
 export type WriteMethods<W> = {
   [K in keyof W]: W[K] extends (...args: never[]) => Promise<unknown> ? W[K] : never;

@@ -94,9 +94,9 @@ export class RunDataWrites {
   logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void> {
     return this.database.writer.run(async (trx) => {
       const run = await requireActiveRun(this.rows, trx, runId);
-      if (params.length > 0) await this.logParams(trx, runId, params);
+      if (params.length > 0) await this.#logParams(trx, runId, params);
       if (metrics.length > 0) {
-        await this.logMetrics(trx, runId, metrics);
+        await this.#logMetrics(trx, runId, metrics);
         // Metrics that name a logged model (MLflow 3) are recorded against it too.
         if (metrics.some((m) => m.model_id))
           await logModelMetrics(trx, runId, Number(run.experiment_id), metrics);
@@ -128,7 +128,7 @@ export class RunDataWrites {
    * Params are write-once. The common case, all keys new, is a single insert; only keys that were
    * already there are read back to tell a harmless repeat from a conflicting value.
    */
-  private async logParams(trx: WriteTransaction, runId: string, params: Param[]): Promise<void> {
+  async #logParams(trx: WriteTransaction, runId: string, params: Param[]): Promise<void> {
     const wanted = new Map<string, string>();
     const conflicts: ParamConflict[] = [];
     for (const p of params) {
@@ -167,7 +167,7 @@ export class RunDataWrites {
     if (conflicts.length > 0) throw new ParamConflictError(runId, conflicts);
   }
 
-  private async logMetrics(trx: WriteTransaction, runId: string, metrics: Metric[]): Promise<void> {
+  async #logMetrics(trx: WriteTransaction, runId: string, metrics: Metric[]): Promise<void> {
     for (const part of chunks(metrics)) {
       await this.rows.insert(
         trx,
