@@ -14,6 +14,30 @@ npm run --silent build
 npx biome check .
 npx tsc -p tsconfig.json
 
+# The services this run starts (here, or the tests themselves: Slurm) are stopped when it ends, however
+# it ends; those already up before it (a developer's, another run's) are left alone.
+# MLFLOW_TS_TEST_KEEP_SERVICES=1 leaves everything up for the next run.
+SERVICES=(postgres moto radosgw azurite podman slurm)
+already_up=()
+for service in "${SERVICES[@]}"; do
+  if bash "scripts/services/$service.sh" running 2>/dev/null; then already_up+=("$service"); fi
+done
+stop_started_services() {
+  local status=$? service
+  if [ "${MLFLOW_TS_TEST_KEEP_SERVICES:-}" = 1 ]; then
+    echo "MLFLOW_TS_TEST_KEEP_SERVICES=1: leaving the test services running" >&2
+    return "$status"
+  fi
+  for service in "${SERVICES[@]}"; do
+    [[ " ${already_up[*]} " == *" $service "* ]] && continue
+    bash "scripts/services/$service.sh" running 2>/dev/null || continue
+    echo "stopping the $service test service this run started" >&2
+    bash "scripts/services/$service.sh" stop >&2 || echo "could not stop $service" >&2
+  done
+  return "$status"
+}
+trap stop_started_services EXIT
+
 # Installs PostgreSQL from Debian's packages when missing; a failure here fails the run.
 MLFLOW_TS_TEST_POSTGRES_URI=$(bash scripts/services/postgres.sh start)
 export MLFLOW_TS_TEST_POSTGRES_URI

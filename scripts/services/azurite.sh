@@ -3,6 +3,7 @@
 #
 #   azurite.sh start   -> prints the development connection string for it
 #   azurite.sh stop
+#   azurite.sh running  -> exit status 0 when it is up (started by this script)
 #
 # Azurite is installed by `npm install` (node_modules/.bin/azurite-blob); its data lives in a folder
 # below the services directory and is thrown away by stop.
@@ -57,5 +58,6 @@ cmd_stop() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  *) svc_die "usage: $0 {start|stop}" ;;
+  running) svc_pid "$PID_FILE" >/dev/null ;;
+  *) svc_die "usage: $0 {start|stop|running}" ;;
 esac

@@ -3,6 +3,7 @@
 #
 #   moto.sh start   -> prints http://127.0.0.1:$PORT
 #   moto.sh stop
+#   moto.sh running  -> exit status 0 when it is up (started by this script)
 #
 # Needs Python 3 with moto's server extra; when it is missing (a fresh CI machine) it is installed with pip
 # (the machine's package index: a local mirror here).
@@ -52,5 +53,6 @@ cmd_stop() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  *) svc_die "usage: $0 {start|stop}" ;;
+  running) svc_pid "$PID_FILE" >/dev/null ;;
+  *) svc_die "usage: $0 {start|stop|running}" ;;
 esac

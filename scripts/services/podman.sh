@@ -3,6 +3,7 @@
 #
 #   podman.sh start   -> prints the directory holding the engine's set-up (see below)
 #   podman.sh stop    -> removes that directory (images and containers included)
+#   podman.sh running  -> exit status 0 when it is up (started by this script)
 #
 # Installs podman and runc from Debian's packages when missing (needs root). podman is daemonless, so
 # "start" only prepares: in $DIR it writes containers.conf and storage.conf (use them through
@@ -106,7 +107,10 @@ case "${1:-start}" in
     engine rm --all --force >/dev/null 2>&1 || true
     rm -rf "$DIR"
     ;;
+  running)
+    [[ -d $DIR ]]
+    ;;
   *)
-    die "usage: podman.sh start|stop"
+    die "usage: podman.sh start|stop|running"
     ;;
 esac

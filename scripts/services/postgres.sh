@@ -3,6 +3,7 @@
 #
 #   postgres.sh start          -> prints postgresql://postgres@127.0.0.1:$PORT/postgres
 #   postgres.sh stop
+#   postgres.sh running  -> exit status 0 when it is up (started by this script)
 #   postgres.sh createdb NAME  -> (re)creates NAME, prints its URI
 #
 # Env: MLFLOW_TS_SERVICES_DIR (default /tmp/mlflow-ts-services), MLFLOW_TS_PG_PORT (default 54329).
@@ -109,6 +110,7 @@ SQL
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
+  running) is_ready ;;
   createdb) shift; cmd_createdb "$@" ;;
-  *) die "usage: $0 {start|stop|createdb NAME}" ;;
+  *) die "usage: $0 {start|stop|running|createdb NAME}" ;;
 esac

@@ -3,6 +3,7 @@
 #
 #   radosgw.sh start   -> prints http://127.0.0.1:$PORT
 #   radosgw.sh stop
+#   radosgw.sh running  -> exit status 0 when it is up (started by this script)
 #
 # start installs Debian's radosgw, ceph-mon and ceph-osd with apt-get when they are missing (as root),
 # then builds a single-node cluster below the services directory: one monitor, one OSD keeping its data
@@ -189,5 +190,6 @@ cmd_stop() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  *) svc_die "usage: $0 {start|stop}" ;;
+  running) svc_pid "$RUN_DIR/rgw.pid" >/dev/null ;;
+  *) svc_die "usage: $0 {start|stop|running}" ;;
 esac

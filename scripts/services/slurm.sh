@@ -2,7 +2,8 @@
 # A throwaway single-node Slurm cluster on loopback for the projects tests (the slurm backend).
 #
 #   slurm.sh start   -> prints the path of its slurm.conf (export it as SLURM_CONF)
-#   slurm.sh stop
+#   slurm.sh stop      (also munged, when start started it)
+#   slurm.sh running   -> exit status 0 when the cluster is up
 #
 # Installs slurm-wlm and munge from Debian's packages when missing (needs root, as slurmd does). The
 # node uses proctrack/linuxproc and task/none, so no cgroup set-up is needed; without accounting
@@ -15,6 +16,7 @@ BASE_DIR="${MLFLOW_TS_SERVICES_DIR:-/tmp/mlflow-ts-services}/slurm"
 CONF="$BASE_DIR/slurm.conf"
 PORT="${MLFLOW_TS_SLURM_PORT:-54340}"
 NODE="$(hostname -s)"
+MUNGED_PID=/run/munge/munged.pid
 
 log() { echo "slurm.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -33,7 +35,9 @@ install_packages() {
 start_munge() {
   if munge -n >/dev/null 2>&1; then return 0; fi
   [[ -s /etc/munge/munge.key ]] || { mungekey --create >&2 || die "could not create /etc/munge/munge.key"; }
-  mkdir -p /run/munge /var/log/munge /var/lib/munge
+  mkdir -p /run/munge /var/log/munge /var/lib/munge "$BASE_DIR"
+  # Marked, so that stop ends munged only when this script started it (not a system one).
+  touch "$BASE_DIR/munged.ours"
   chown -R munge:munge /run/munge /var/log/munge /var/lib/munge /etc/munge 2>/dev/null || true
   if id munge >/dev/null 2>&1; then
     su -s /bin/sh munge -c 'munged' >&2 2>&1 || munged --force >&2
@@ -106,10 +110,16 @@ cmd_stop() {
   for daemon in slurmd slurmctld; do
     if pid_alive "$BASE_DIR/$daemon.pid"; then kill "$(cat "$BASE_DIR/$daemon.pid")"; fi
   done
+  if [[ -f "$BASE_DIR/munged.ours" ]]; then
+    pid_alive "$MUNGED_PID" && kill "$(cat "$MUNGED_PID")"
+    rm -f "$BASE_DIR/munged.ours"
+  fi
+  return 0
 }
 
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
-  *) die "usage: $0 {start|stop}" ;;
+  running) [[ -f "$CONF" ]] && ready ;;
+  *) die "usage: $0 {start|stop|running}" ;;
 esac

@@ -18,8 +18,13 @@ export interface ClientOptions {
   backoffFactor?: number;
   /** Up to this many random seconds added to each wait (MLFLOW_HTTP_REQUEST_BACKOFF_JITTER, default 1). */
   backoffJitter?: number;
-  /** Seconds one attempt may take (MLFLOW_HTTP_REQUEST_TIMEOUT, default 120). */
+  /** Seconds one attempt may take (MLFLOW_HTTP_REQUEST_TIMEOUT, default 120); Infinity for no limit. */
   timeout?: number;
+  /**
+   * The path the tracking endpoints live under, default /api/2.0/mlflow. A web page served by the
+   * tracking server may use /ajax-api/2.0/mlflow, as MLflow's own UI does.
+   */
+  apiPrefix?: string;
   /** A fetch implementation to use instead of the global one. */
   fetch?: typeof fetch;
   /** Extra headers sent with every request. */
@@ -36,6 +41,7 @@ export interface ClientConfig {
   backoffFactor: number;
   backoffJitter: number;
   timeoutMs: number;
+  apiPrefix: string;
   fetch?: typeof fetch;
   headers: Record<string, string>;
 }
@@ -75,14 +81,22 @@ export function isLocalTrackingUri(uri: string): boolean {
 export const LOCAL_ORIGIN = 'http://mlflow-ts.local';
 
 /**
- * The tracking URI to use: the explicit one, MLFLOW_TRACKING_URI, or in a browser the page's origin.
- * http(s) URLs name a server; in Node a local store URI (see isLocalTrackingUri) is served in-process.
+ * Where runs go when no tracking URI is given (MLflow 3's default): an SQLite file in the working
+ * directory. mlflow-ts has no file store, so MLflow's ./mlruns fallback for old file-store data does not apply.
+ */
+export const DEFAULT_TRACKING_URI = 'sqlite:///mlflow.db';
+
+/**
+ * The tracking URI to use: the explicit one, MLFLOW_TRACKING_URI, else in a browser the page's origin
+ * and in Node DEFAULT_TRACKING_URI. http(s) URLs name a server; in Node a local store URI (see
+ * isLocalTrackingUri) is served in-process.
  */
 export function resolveTrackingUri(explicit: string | undefined, env = environment()): string {
-  const uri = explicit ?? env.MLFLOW_TRACKING_URI;
+  const uri = explicit || env.MLFLOW_TRACKING_URI;
   if (!uri) {
     const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
     if (origin?.startsWith('http')) return origin;
+    if (platform().localFetch) return DEFAULT_TRACKING_URI;
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
       'No tracking URI: set MLFLOW_TRACKING_URI (e.g. http://127.0.0.1:5000) or call setTrackingUri().',
@@ -117,6 +131,7 @@ export function resolveConfig(options: ClientOptions = {}, env = environment()):
     backoffFactor: options.backoffFactor ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', 2),
     backoffJitter: options.backoffJitter ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', 1),
     timeoutMs: (options.timeout ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_TIMEOUT', 120)) * 1000,
+    apiPrefix: (options.apiPrefix ?? '/api/2.0/mlflow').replace(/\/+$/, ''),
     fetch: options.fetch,
     headers: options.headers ?? {},
   };

@@ -8,8 +8,9 @@ export class MlflowError extends Error {
     readonly errorCode: string,
     message: string,
     readonly status: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'MlflowError';
   }
 }

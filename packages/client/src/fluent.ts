@@ -9,6 +9,7 @@ import { MlflowError } from './errors.js';
 import { MetricBuffer } from './metric-buffer.js';
 import { environment, platform } from './platform.js';
 import { type RunTable, runsToTable } from './run-table.js';
+import { currentUserName } from './user-name.js';
 
 let trackingUri: string | undefined;
 let client: MlflowClient | undefined;
@@ -260,9 +261,8 @@ function requireRun(): ActiveRun {
 
 function sourceTags(): Record<string, string> {
   const tags: Record<string, string> = {};
-  const proc = (globalThis as { process?: { argv?: string[]; env?: Record<string, string | undefined> } })
-    .process;
-  const user = proc?.env?.USER ?? proc?.env?.USERNAME;
+  const proc = (globalThis as { process?: { argv?: string[] } }).process;
+  const user = currentUserName();
   if (user) tags['mlflow.user'] = user;
   const script = proc?.argv?.[1];
   if (script) tags['mlflow.source.name'] = script;

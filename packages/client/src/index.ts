@@ -23,21 +23,20 @@ export { MlflowClient } from './client.js';
 export type { ClientConfig, ClientOptions } from './config.js';
 export {
   authorizationHeader,
+  DEFAULT_TRACKING_URI,
   isLocalTrackingUri,
   LOCAL_ORIGIN,
   resolveConfig,
   resolveTrackingUri,
 } from './config.js';
+// The wire types (wire.ts) come through entities.js.
 export type * from './entities.js';
+export { normalizeExperiment, normalizeMetric, normalizeRun } from './entities.js';
 export { MlflowError, MlflowFlushError, MlflowRestError } from './errors.js';
 export * from './fluent.js';
 export type {
   CreateLoggedModelOptions,
-  LoggedModel,
-  LoggedModelInfo,
-  LoggedModelMetric,
   LoggedModelOrderBy,
-  LoggedModelStatus,
   SearchLoggedModelsOptions,
 } from './logged-models.js';
 export { LoggedModelMethods, MODEL_VERSIONS_TAG } from './logged-models.js';
@@ -47,25 +46,17 @@ export type { ModelReference } from './model-uri.js';
 export { downloadModel, parseModelUri, resolveModelUri } from './model-uri.js';
 export type {
   CreateModelVersionOptions,
-  ModelVersion,
-  RegisteredModel,
-  RegisteredModelAlias,
-  RegistryTag,
   SearchRegistryOptions,
 } from './registry.js';
-export { RegistryMethods } from './registry.js';
+export { normalizeModelVersion, normalizeRegisteredModel, RegistryMethods } from './registry.js';
+export type { HttpMethod, RequestOptions } from './rest.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
+export { currentUserName } from './user-name.js';
 export type {
   CreateWebhookOptions,
   UpdateWebhookOptions,
-  Webhook,
-  WebhookAction,
-  WebhookEntity,
-  WebhookEvent,
   WebhookEventInput,
-  WebhookStatus,
-  WebhookTestResult,
 } from './webhooks.js';
 export { WebhookMethods, webhookEvent } from './webhooks.js';

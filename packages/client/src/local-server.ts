@@ -2,6 +2,8 @@
 // process and answers the client's requests without a socket. It is imported on first use and by a
 // computed name, so neither bundlers nor the browser entry ever see server code.
 
+import { DEFAULT_TRACKING_URI } from './config.js';
+
 /** What this module uses of the mlflow-ts package's in-process server (see its in-process.ts). */
 interface InProcessServer {
   fetch: typeof fetch;
@@ -26,8 +28,10 @@ async function loadServerPackage(trackingUri: string): Promise<ServerPackage> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    const implicit =
+      trackingUri === DEFAULT_TRACKING_URI ? ' (the default when MLFLOW_TRACKING_URI is not set)' : '';
     throw new Error(
-      `Tracking URI '${trackingUri}' is a local store, which needs the mlflow-ts package to serve it in this process: npm install mlflow-ts. Or start a server (npx mlflow-ts server --backend-store-uri ...) and set MLFLOW_TRACKING_URI to its http:// URL.`,
+      `Tracking URI '${trackingUri}'${implicit} is a local store, which needs the mlflow-ts package to serve it in this process: npm install mlflow-ts. Or start a server (npx mlflow-ts server --backend-store-uri ...) and set MLFLOW_TRACKING_URI to its http:// URL.`,
     );
   }
   if (typeof loaded.startInProcessServer !== 'function') {

@@ -1,47 +1,9 @@
 import { RunArtifacts } from './artifacts.js';
 import { type FileInfo, metricValue, type Page, type Tag } from './entities.js';
 import { WebhookMethods } from './webhooks.js';
+import type { LoggedModel, LoggedModelStatus } from './wire.js';
 
-// MLflow 3's logged models (the logged-models endpoints) in the JSON shape of MLflow's REST API.
-
-/** LoggedModelStatus as MLflow's JSON writes it. */
-export type LoggedModelStatus =
-  | 'LOGGED_MODEL_STATUS_UNSPECIFIED'
-  | 'LOGGED_MODEL_PENDING'
-  | 'LOGGED_MODEL_READY'
-  | 'LOGGED_MODEL_UPLOAD_FAILED';
-
-/** A metric point recorded against a model, with the run it was logged in and its dataset, if any. */
-export interface LoggedModelMetric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-  model_id: string;
-  run_id?: string;
-  dataset_name?: string;
-  dataset_digest?: string;
-}
-
-export interface LoggedModelInfo {
-  model_id: string;
-  experiment_id: string;
-  name: string;
-  creation_timestamp_ms: number;
-  last_updated_timestamp_ms: number;
-  /** Where the model's files go, e.g. mlflow-artifacts:/<exp>/models/<model_id>/artifacts. */
-  artifact_uri: string;
-  status: LoggedModelStatus;
-  model_type?: string;
-  source_run_id?: string;
-  status_message?: string;
-  tags: Tag[];
-}
-
-export interface LoggedModel {
-  info: LoggedModelInfo;
-  data: { params: Tag[]; metrics: LoggedModelMetric[] };
-}
+// MLflow 3's logged models: the client methods of the logged-models endpoints (types in wire.ts).
 
 /** The tag on a logged model listing the registry versions made from it (MLflow's value). */
 export const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';

@@ -7,7 +7,7 @@
 
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -31,8 +31,18 @@ async function listFiles(dir: string): Promise<LocalFile[]> {
   return out;
 }
 
+/** The account's login name; undefined where the OS has none for this uid (e.g. some containers). */
+function accountName(): string | undefined {
+  try {
+    return userInfo().username || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 setPlatform({
   env: () => process.env,
+  accountName,
   isDirectory: async (p) => (await stat(p)).isDirectory(),
   fileBody: async (p) => {
     const { size } = await stat(p);

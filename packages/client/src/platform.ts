@@ -33,6 +33,8 @@ export interface Platform {
    * file:, sqlite:/// or postgresql://); Node only, and only with the mlflow-ts server package installed.
    */
   localFetch?: (trackingUri: string) => Promise<typeof fetch>;
+  /** The operating system's name for the account running this process (Node's os.userInfo). */
+  accountName?: () => string | undefined;
   /** The environment variables (process.env in Node). */
   env?: () => Record<string, string | undefined>;
 }

@@ -1,47 +1,6 @@
 import type { Page } from './entities.js';
 import { LoggedModelMethods } from './logged-models.js';
-
-/** A key/value tag on a registered model or a model version. */
-export interface RegistryTag {
-  key: string;
-  value: string;
-}
-
-/** One version of a registered model, as the server answers it. */
-export interface ModelVersion {
-  name: string;
-  version: string;
-  creation_timestamp: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  user_id?: string;
-  /** MLflow's deprecated stages: None, Staging, Production or Archived. */
-  current_stage?: string;
-  source?: string;
-  run_id?: string;
-  run_link?: string;
-  model_id?: string;
-  status?: string;
-  status_message?: string;
-  tags: RegistryTag[];
-  aliases: string[];
-}
-
-export interface RegisteredModelAlias {
-  alias: string;
-  version: string;
-}
-
-export interface RegisteredModel {
-  name: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  /** The newest version in each stage. */
-  latest_versions: ModelVersion[];
-  tags: RegistryTag[];
-  aliases: RegisteredModelAlias[];
-}
+import type { ModelVersion, RegisteredModel, RegistryTag } from './wire.js';
 
 export interface SearchRegistryOptions {
   /** MLflow's registry search syntax, e.g. "name LIKE 'fraud%'" or "name = 'm' AND tags.team = 'a'". */

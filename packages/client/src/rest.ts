@@ -22,6 +22,8 @@ export interface RequestOptions {
   /** A raw body, produced afresh for each attempt. */
   body?: BodySource;
   headers?: Record<string, string>;
+  /** Cancels the request; a cancelled request is neither retried nor reported as a failure. */
+  signal?: AbortSignal;
 }
 
 /** JSON for MLflow: NaN and the infinities become the strings the server accepts for doubles. */
@@ -137,10 +139,13 @@ export class RestTransport {
     const attempts = this.config.maxRetries + 1;
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      const signals = [options.signal];
+      if (Number.isFinite(this.config.timeoutMs)) signals.push(AbortSignal.timeout(this.config.timeoutMs));
+      const given = signals.filter((s): s is AbortSignal => s !== undefined);
       const init: RequestInit & { duplex?: 'half' } = {
         method: options.method,
         headers,
-        signal: AbortSignal.timeout(this.config.timeoutMs),
+        signal: given.length > 1 ? AbortSignal.any(given) : given[0],
       };
       if (options.json !== undefined) init.body = toWireJson(options.json);
       else if (options.body) {
@@ -153,6 +158,8 @@ export class RestTransport {
       try {
         response = await fetchImpl(url, init);
       } catch (error) {
+        // The caller cancelled: hand back fetch's own AbortError, as a plain fetch would.
+        if (options.signal?.aborted) throw error;
         lastError = error;
         if (attempt < attempts) {
           await sleep(this.backoffSeconds(attempt) * 1000);
@@ -175,22 +182,38 @@ export class RestTransport {
       'INTERNAL_ERROR',
       `API request to ${options.method} ${url} failed after ${attempts} attempt(s): ${cause}${detail}. Check that the tracking server is running and reachable at ${this.baseUrl} (MLFLOW_TRACKING_URI); raise MLFLOW_HTTP_REQUEST_TIMEOUT or MLFLOW_HTTP_REQUEST_MAX_RETRIES for slow servers.`,
       0,
+      { cause: lastError },
     );
   }
 
-  /** Calls a tracking endpoint below /api/2.0/mlflow: GET bodies go in the query string, others as JSON. */
+  /**
+   * Calls a tracking endpoint below the API prefix (/api/2.0/mlflow unless configured): GET bodies go in
+   * the query string, others as JSON. A success whose body is not JSON (a proxy's HTML page, say) fails.
+   */
   async call<T = Record<string, unknown>>(
     method: HttpMethod,
     endpoint: string,
     body?: Record<string, unknown>,
+    options: { signal?: AbortSignal } = {},
   ): Promise<T> {
-    const path = `/api/2.0/mlflow/${endpoint.replace(/^\/+/, '')}`;
+    const path = `${this.config.apiPrefix}/${endpoint.replace(/^\/+/, '')}`;
+    const { signal } = options;
     const response = await this.request(
       path,
-      method === 'GET' ? { method, query: body } : { method, json: body ?? {} },
+      method === 'GET' ? { method, query: body, signal } : { method, json: body ?? {}, signal },
     );
     const text = await response.text();
-    return (text ? (parseWireJson(text) ?? {}) : {}) as T;
+    if (!text) return {} as T;
+    const json = parseWireJson(text);
+    if (json === undefined) {
+      const snippet = text.length > 300 ? `${text.slice(0, 300)}...` : text;
+      throw new MlflowError(
+        'BAD_RESPONSE',
+        `API request to ${method} ${path} answered HTTP ${response.status} with a body that is not JSON: ${snippet}`,
+        response.status,
+      );
+    }
+    return json as T;
   }
 }
 

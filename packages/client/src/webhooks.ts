@@ -1,28 +1,17 @@
 import type { Page } from './entities.js';
 import { MlflowError } from './errors.js';
 import type { RestTransport } from './rest.js';
+import type {
+  Webhook,
+  WebhookAction,
+  WebhookEntity,
+  WebhookEvent,
+  WebhookStatus,
+  WebhookTestResult,
+} from './wire.js';
 
 // MLflow 3's registry webhooks (the webhooks endpoints) in the JSON shape of MLflow's REST API:
 // entities, actions and statuses are the proto enum names.
-
-export type WebhookEntity =
-  | 'REGISTERED_MODEL'
-  | 'MODEL_VERSION'
-  | 'MODEL_VERSION_TAG'
-  | 'MODEL_VERSION_ALIAS'
-  | 'PROMPT'
-  | 'PROMPT_VERSION'
-  | 'PROMPT_TAG'
-  | 'PROMPT_VERSION_TAG'
-  | 'PROMPT_ALIAS';
-export type WebhookAction = 'CREATED' | 'UPDATED' | 'DELETED' | 'SET';
-export type WebhookStatus = 'ACTIVE' | 'DISABLED';
-
-/** What a webhook is called for, e.g. { entity: 'MODEL_VERSION_ALIAS', action: 'CREATED' }. */
-export interface WebhookEvent {
-  entity: WebhookEntity;
-  action: WebhookAction;
-}
 
 /**
  * An event as callers may write it: the wire form, the same in lower case (MLflow's Python values), or
@@ -32,26 +21,6 @@ export type WebhookEventInput =
   | WebhookEvent
   | { entity: Lowercase<WebhookEntity>; action: Lowercase<WebhookAction> }
   | `${Lowercase<WebhookEntity>}.${Lowercase<WebhookAction>}`;
-
-/** A webhook as the server answers it; the secret is write-only and never returned. */
-export interface Webhook {
-  webhook_id: string;
-  name: string;
-  description?: string;
-  url: string;
-  events: WebhookEvent[];
-  status: WebhookStatus;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-}
-
-/** The answer of testWebhook: the receiver's status and body, or why nothing was delivered. */
-export interface WebhookTestResult {
-  success: boolean;
-  response_status?: number;
-  response_body?: string;
-  error_message?: string;
-}
 
 export interface CreateWebhookOptions {
   description?: string;

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
 import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
 import { buildApp } from './http/app.js';
+import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
@@ -35,7 +36,19 @@ export interface RunningServer {
   url: string;
   /** Stops accepting requests, waits for in-flight ones, commits pending writes, closes the store. */
   close(): Promise<void>;
+  /**
+   * close() within a bound: when in-flight requests are not done after `graceMs`, their connections
+   * are cut and pending writes still get a short while to commit. Resolves to whether the shutdown
+   * was clean (every request answered, the store closed in time).
+   */
+  shutdown(graceMs: number): Promise<ShutdownOutcome>;
 }
+
+/** 'clean': every request finished and the store closed; 'timed-out': connections were cut at the bound. */
+export type ShutdownOutcome = 'clean' | 'timed-out';
+
+/** How long the store may take to commit and close once the grace period has run out. */
+const STORE_CLOSE_AFTER_CUT_MS = 2000;
 
 /** MLflow's default --artifacts-destination. */
 export const DEFAULT_ARTIFACTS_DESTINATION = './mlartifacts';
@@ -133,17 +146,48 @@ export async function assembleServer(
 /** Opens the store and starts the HTTP server. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { app, closeStores } = await assembleServer(config);
+  const drain = installDrain(app);
   const address = await app.listen({ host: config.host, port: config.port });
   let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      drain.begin();
+      // Resolves when the listener is closed and every connection has ended.
+      await app.close();
+      await closeStores();
+    })();
+    return closing;
+  };
   return {
     app,
     url: address.replace('[::1]', '127.0.0.1'),
-    close() {
-      closing ??= (async () => {
-        await app.close();
-        await closeStores();
-      })();
-      return closing;
+    close,
+    async shutdown(graceMs) {
+      const closed = close();
+      if (await settlesWithin(closed, graceMs)) {
+        await closed; // a store that failed to close fails the shutdown
+        return 'clean';
+      }
+      drain.cutAll();
+      await settlesWithin(closed, STORE_CLOSE_AFTER_CUT_MS);
+      return 'timed-out';
     },
   };
+}
+
+/** Waits for `promise` at most `ms`; true when it settled (either way) in time. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -164,6 +164,11 @@ for (const dialect of DIALECTS) {
       for (const r of [gone, goneProxied]) {
         assert.equal(existsSync(r.file), false);
         assert.equal(existsSync(path.dirname(path.dirname(r.file))), false);
+        // No empty <experiment>/<run id> folder is left; the experiment's folder (still live) stays.
+        const runFolder = path.dirname(path.dirname(path.dirname(r.file)));
+        assert.equal(path.basename(runFolder), r.id);
+        assert.equal(existsSync(runFolder), false);
+        assert.equal(existsSync(path.dirname(runFolder)), true);
         assert.equal(await rowsOf(r.id), 0);
         assert.equal(await store.getRun(r.id), undefined);
       }
@@ -319,6 +324,13 @@ for (const dialect of DIALECTS) {
       const all = await garbageCollect(store, destination, {}, output);
       assert.ok(all.runs.includes(otherRun.id) && all.runs.includes(lastRun.id));
       assert.deepEqual(all.experiments, [last]);
+      // Deleted experiments leave no empty folders: local, and proxied below the destination.
+      const experimentFolder = (file: string) => path.resolve(file, '../../../..');
+      assert.equal(existsSync(experimentFolder(lastRun.file)), false);
+      assert.equal(existsSync(experimentFolder(r1.file)), false);
+      assert.equal(existsSync(destination.root), true);
+      // The live experiment keeps its folder, though its only run is gone.
+      assert.equal(existsSync(experimentFolder(otherRun.file)), true);
       assert.deepEqual(await store.deletedRunIds(), []);
       assert.deepEqual(await store.deletedExperimentIds(), []);
       await rejectsWith(store.hardDeleteExperiment(other), 'INVALID_PARAMETER_VALUE');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +33,12 @@ out = {"argv": sys.argv[1:], "run_id": run_id, "experiment_id": os.environ["MLFL
 for name in sys.argv[1:]:
     if name.startswith("@"):
         with open(name[1:]) as f: out.setdefault("files", []).append(f.read())
+    elif os.path.isdir(name):
+        tree = {}
+        for d, _, fs in os.walk(name):
+            for fn in fs:
+                with open(os.path.join(d, fn)) as f: tree[os.path.relpath(os.path.join(d, fn), name)] = f.read()
+        out.setdefault("dirs", []).append(tree)
 with open(os.environ.get("REPORT_TO", "report.json"), "w") as f:
     json.dump(out, f)
 sys.exit(int(os.environ.get("EXIT_WITH", "0")))
@@ -331,8 +337,9 @@ entry_points:
       assert.ok(dataArg.startsWith(`@${storage.dir}/`), dataArg);
       assert.match(dataArg, /\/param_0\/data\.csv$/);
       assert.match(folder, /\/param_1\/dir$/);
-      assert.equal(readFileSync(path.join(folder, 'one.txt'), 'utf8'), 'one');
-      assert.equal(readFileSync(path.join(folder, 'sub', 'two.txt'), 'utf8'), 'two');
+      assert.deepEqual(seen.dirs, [{ 'one.txt': 'one', 'sub/two.txt': 'two' }]);
+      // The downloads lived as long as the command: the run's folder is gone, the storage dir kept.
+      assert.deepEqual(readdirSync(storage.dir), []);
       // What is logged is the URI as given, not the local copy.
       assert.equal((await getRun(server, submitted.runId)).params.data, `runs:/${source.run_id}/data.csv`);
     });
@@ -346,12 +353,15 @@ entry_points:
     command: "python3 report.py {data}"
 `);
       t.after(p.cleanup);
+      const storage = tempDir('mlflow-ts-storage-');
+      t.after(storage.cleanup);
       await assert.rejects(
         runProject({
           uri: p.dir,
           parameters: { data: 'mlflow-artifacts:/nope/missing.csv' },
           experimentId: '0',
           envManager: 'local',
+          storageDir: storage.dir,
           trackingUri: server.url,
           log: quiet,
         }),
@@ -360,6 +370,8 @@ entry_points:
           /Could not download mlflow-artifacts:\/nope\/missing\.csv for parameter data/.test(error.message),
       );
       assert.equal(existsSync(path.join(p.dir, 'report.json')), false);
+      // The half-made download folder goes with the failed run.
+      assert.deepEqual(readdirSync(storage.dir), []);
     });
 
     test('a command ended by SIGTERM from outside (kill, scancel) is KILLED, not FAILED', async (t) => {

@@ -1,140 +1,86 @@
-// The UI's client for the tracking server: MLflow's REST API under /ajax-api/2.0/mlflow, as MLflow's
-// own UI uses it. Every failure becomes an ApiError carrying the server's error_code and message.
+// The UI's calls to the tracking server, made with @mlflow-ts/client (its browser entry) under
+// /ajax-api/2.0/mlflow as MLflow's own UI does, and typed with the SDK's wire types. A server's error
+// answer arrives as the SDK's MlflowError, carrying MLflow's error_code and message.
+
+import {
+  type ExperimentTag,
+  type HttpMethod,
+  type MetricWithRunId,
+  MlflowError,
+  normalizeExperiment,
+  normalizeMetric,
+  normalizeModelVersion,
+  normalizeRegisteredModel,
+  normalizeRun,
+  RestTransport,
+  resolveConfig,
+} from '@mlflow-ts/client/browser';
+import type {
+  Experiment,
+  FileInfo,
+  ModelVersion,
+  ModelVersionStage,
+  RegisteredModel,
+  Run,
+  ViewType,
+} from '@mlflow-ts/client/wire';
+
+export type {
+  Dataset,
+  DatasetInput,
+  Experiment,
+  FileInfo,
+  Metric,
+  MetricWithRunId,
+  ModelVersion,
+  RegisteredModel,
+  Run,
+  RunInfo,
+  ViewType,
+} from '@mlflow-ts/client/wire';
+export { MlflowError };
 
 export const API = '/ajax-api/2.0/mlflow';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** A key/value pair (tag or param) as the wire carries it. */
+export type KeyValue = ExperimentTag;
+
+export const STAGES: readonly ModelVersionStage[] = ['None', 'Staging', 'Production', 'Archived'];
+export type Stage = ModelVersionStage;
+
+let transport: RestTransport | undefined;
+
+// Made on first use: the page's origin is only there in a browser (the unit tests load this module in Node).
+// A person is waiting, so no retries and no time limit; each page cancels its own stale requests.
+function server(): RestTransport {
+  transport ??= new RestTransport(
+    resolveConfig({
+      trackingUri: globalThis.location.origin,
+      apiPrefix: API,
+      maxRetries: 0,
+      timeout: Number.POSITIVE_INFINITY,
+    }),
+  );
+  return transport;
 }
 
-export interface KeyValue {
-  key: string;
-  value: string;
-}
-export interface Metric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-}
-export interface MetricWithRunId extends Metric {
-  run_id: string;
-}
-export interface RunInfo {
-  run_id: string;
-  run_name?: string;
-  experiment_id: string;
-  user_id?: string;
-  status: 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
-  start_time?: number;
-  end_time?: number;
-  artifact_uri?: string;
-  lifecycle_stage: 'active' | 'deleted';
-}
-export interface Dataset {
-  name: string;
-  digest: string;
-  source_type: string;
-  source: string;
-  schema?: string;
-  profile?: string;
-}
-export interface DatasetInput {
-  tags?: KeyValue[];
-  dataset: Dataset;
-}
-export interface Run {
-  info: RunInfo;
-  data: { metrics?: Metric[]; params?: KeyValue[]; tags?: KeyValue[] };
-  inputs?: { dataset_inputs?: DatasetInput[] };
-}
-export interface Experiment {
-  experiment_id: string;
-  name: string;
-  artifact_location?: string;
-  lifecycle_stage: 'active' | 'deleted';
-  last_update_time?: number;
-  creation_time?: number;
-  tags?: KeyValue[];
-}
-export interface FileInfo {
-  path: string;
-  is_dir: boolean;
-  file_size?: number;
-}
-export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
-
-export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
-export type Stage = (typeof STAGES)[number];
-export interface ModelVersion {
-  name: string;
-  version: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  current_stage?: Stage;
-  description?: string;
-  source?: string;
-  run_id?: string;
-  run_link?: string;
-  status?: string;
-  tags?: KeyValue[];
-  aliases?: string[];
-}
-export interface RegisteredModel {
-  name: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  tags?: KeyValue[];
-  aliases?: { alias: string; version: string }[];
-  latest_versions?: ModelVersion[];
-}
-
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-async function request<T>(method: Method, path: string, body?: unknown, signal?: AbortSignal) {
-  let url = `${API}/${path}`;
-  const init: RequestInit = { method, signal };
-  if (method === 'GET' && body) {
-    const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-      if (v === undefined) continue;
-      for (const item of Array.isArray(v) ? v : [v]) q.append(k, String(item));
-    }
-    url += `?${q}`;
-  } else if (body !== undefined) {
-    init.headers = { 'Content-Type': 'application/json' };
-    init.body = JSON.stringify(body);
-  }
-  let response: Response;
+async function request<T>(
+  method: HttpMethod,
+  endpoint: string,
+  body?: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<T> {
   try {
-    response = await fetch(url, init);
+    return await server().call<T>(method, endpoint, body, { signal });
   } catch (error) {
-    // fetch rejects without a response only when the request was cancelled or the server could not be
-    // reached; say the latter in words, not the browser's bare "Failed to fetch".
-    if (signal?.aborted) throw error;
-    throw new Error(
-      `Cannot reach the server (${(error as Error).message}). Check that it is running, then retry.`,
-    );
+    // No answer at all: say so in words rather than with the browser's bare "Failed to fetch".
+    if (error instanceof MlflowError && error.status === 0 && error.cause instanceof Error) {
+      throw new Error(
+        `Cannot reach the server (${error.cause.message}). Check that it is running, then retry.`,
+      );
+    }
+    throw error;
   }
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : {};
-  } catch {
-    throw new ApiError(response.status, 'BAD_RESPONSE', text.slice(0, 300) || response.statusText);
-  }
-  if (!response.ok) {
-    const e = json as { error_code?: string; message?: string };
-    throw new ApiError(response.status, e.error_code ?? 'ERROR', e.message ?? response.statusText);
-  }
-  return json as T;
 }
 
 export const api = {
@@ -144,9 +90,14 @@ export const api = {
     max_results?: number;
     page_token?: string;
     order_by?: string[];
-  }) => request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', 'experiments/search', q),
+  }) =>
+    request<{ experiments?: Experiment[]; next_page_token?: string }>('POST', 'experiments/search', q).then(
+      (r) => ({ ...r, experiments: r.experiments?.map(normalizeExperiment) }),
+    ),
   getExperiment: (id: string) =>
-    request<{ experiment: Experiment }>('GET', 'experiments/get', { experiment_id: id }),
+    request<{ experiment: Experiment }>('GET', 'experiments/get', { experiment_id: id }).then((r) => ({
+      experiment: normalizeExperiment(r.experiment),
+    })),
   createExperiment: (name: string) =>
     request<{ experiment_id: string }>('POST', 'experiments/create', { name }),
   renameExperiment: (id: string, name: string) =>
@@ -164,8 +115,13 @@ export const api = {
       page_token?: string;
     },
     signal?: AbortSignal,
-  ) => request<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', q, signal),
-  getRun: (id: string) => request<{ run: Run }>('GET', 'runs/get', { run_id: id }),
+  ) =>
+    request<{ runs?: Run[]; next_page_token?: string }>('POST', 'runs/search', q, signal).then((r) => ({
+      ...r,
+      runs: r.runs?.map(normalizeRun),
+    })),
+  getRun: (id: string) =>
+    request<{ run: Run }>('GET', 'runs/get', { run_id: id }).then((r) => ({ run: normalizeRun(r.run) })),
   deleteRun: (id: string) => request<object>('POST', 'runs/delete', { run_id: id }),
   restoreRun: (id: string) => request<object>('POST', 'runs/restore', { run_id: id }),
   setTag: (runId: string, key: string, value: string) =>
@@ -184,7 +140,10 @@ export const api = {
       sampling?: 'STEPS' | 'MIN_MAX';
     },
     signal?: AbortSignal,
-  ) => request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal),
+  ) =>
+    request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal).then(
+      (r) => ({ metrics: r.metrics?.map(normalizeMetric) }),
+    ),
 
   searchModels: (
     q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string },
@@ -195,9 +154,11 @@ export const api = {
       'registered-models/search',
       q,
       signal,
-    ),
+    ).then((r) => ({ ...r, registered_models: r.registered_models?.map(normalizeRegisteredModel) })),
   getModel: (name: string) =>
-    request<{ registered_model: RegisteredModel }>('GET', 'registered-models/get', { name }),
+    request<{ registered_model: RegisteredModel }>('GET', 'registered-models/get', { name }).then((r) => ({
+      registered_model: normalizeRegisteredModel(r.registered_model),
+    })),
   createModel: (name: string, description?: string) =>
     request<{ registered_model: RegisteredModel }>('POST', 'registered-models/create', { name, description }),
   updateModel: (name: string, description: string) =>
@@ -211,9 +172,15 @@ export const api = {
   deleteAlias: (name: string, alias: string) =>
     request<object>('DELETE', 'registered-models/alias', { name, alias }),
   searchVersions: (q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string }) =>
-    request<{ model_versions?: ModelVersion[]; next_page_token?: string }>('GET', 'model-versions/search', q),
+    request<{ model_versions?: ModelVersion[]; next_page_token?: string }>(
+      'GET',
+      'model-versions/search',
+      q,
+    ).then((r) => ({ ...r, model_versions: r.model_versions?.map(normalizeModelVersion) })),
   getVersion: (name: string, version: string) =>
-    request<{ model_version: ModelVersion }>('GET', 'model-versions/get', { name, version }),
+    request<{ model_version: ModelVersion }>('GET', 'model-versions/get', { name, version }).then((r) => ({
+      model_version: normalizeModelVersion(r.model_version),
+    })),
   updateVersion: (name: string, version: string, description: string) =>
     request<object>('PATCH', 'model-versions/update', { name, version, description }),
   transitionStage: (name: string, version: string, stage: Stage, archiveExisting: boolean) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ApiError, type Run } from '../src/api.js';
+import { MlflowError, type Run } from '../src/api.js';
 import { logRange, stepZoom } from '../src/lib/chart-view.js';
 import { defaultAxes, defaultScatter } from '../src/lib/compare-defaults.js';
 import { parseCsv } from '../src/lib/csv.js';
@@ -9,6 +9,7 @@ import { renderMarkdown } from '../src/lib/markdown.js';
 import { modelSearchFilter } from '../src/lib/model-filter.js';
 import { cellText, defaultColumns } from '../src/lib/run-columns.js';
 import { runCountText } from '../src/lib/run-count.js';
+import { flattenRunTree, treeKey } from '../src/lib/run-tree.js';
 import { loadFoundRuns } from '../src/lib/runs-found.js';
 import { smooth } from '../src/lib/smoothing.js';
 
@@ -149,7 +150,7 @@ test('runs by id: unknown ids are set aside, other errors fail the load', async 
   const asked: string[] = [];
   const getRun = async (id: string) => {
     asked.push(id);
-    if (id.startsWith('bogus')) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Run ${id} not found`);
+    if (id.startsWith('bogus')) throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `Run ${id} not found`, 404);
     return { run: fakeRun(id) };
   };
   const ids = ['a', 'bogus1', ...Array.from({ length: 9 }, (_, i) => `r${i}`), 'bogus2'];
@@ -162,7 +163,7 @@ test('runs by id: unknown ids are set aside, other errors fail the load', async 
   assert.deepEqual(asked.sort(), [...ids].sort());
   await assert.rejects(
     loadFoundRuns(['a', 'b'], async (id) => {
-      if (id === 'b') throw new ApiError(500, 'INTERNAL_ERROR', 'disk on fire');
+      if (id === 'b') throw new MlflowError('INTERNAL_ERROR', 'disk on fire', 500);
       return { run: fakeRun(id) };
     }),
     /disk on fire/,
@@ -211,4 +212,40 @@ test('log scale range fits the data instead of padding to whole decades', () => 
   const [wlo, whi] = logRange(0.001, 1000);
   assert.ok(wlo < 0.001 && wlo > 0.0005 && whi > 1000 && whi < 2000, `${wlo},${whi}`);
   assert.deepEqual(logRange(Number.NaN, 1), [0.1, 10]);
+});
+
+test('tree keys: Right and Left open and close parents, Left from a child goes to its parent', () => {
+  const child = (id: string, parent: string): Run => {
+    const run = fakeRun(id);
+    run.data = { metrics: [], params: [], tags: [{ key: 'mlflow.parentRunId', value: parent }] };
+    return run;
+  };
+  const runs = [fakeRun('p'), child('c1', 'p'), child('c2', 'p'), fakeRun('q')];
+  const closed = new Set<string>();
+  const closedRows = flattenRunTree(runs, closed);
+  assert.deepEqual(
+    closedRows.map((r) => r.run.info.run_id),
+    ['p', 'q'],
+  );
+  assert.equal(treeKey(closedRows, 0, true, closed), 'toggle', 'Right opens a closed parent');
+  assert.equal(
+    treeKey(closedRows, 0, false, closed),
+    false,
+    'Left on a closed top-level parent does nothing',
+  );
+  assert.equal(treeKey(closedRows, 1, true, closed), false, 'a run without children has nothing to open');
+  const open = new Set(['p']);
+  const rows = flattenRunTree(runs, open);
+  assert.deepEqual(
+    rows.map((r) => [r.run.info.run_id, r.depth]),
+    [
+      ['p', 0],
+      ['c1', 1],
+      ['c2', 1],
+      ['q', 0],
+    ],
+  );
+  assert.equal(treeKey(rows, 0, false, open), 'toggle', 'Left closes an open parent');
+  assert.equal(treeKey(rows, 0, true, open), false, 'Right on an open parent does nothing');
+  assert.equal(treeKey(rows, 2, false, open), 0, "Left from a child goes to its parent's row");
 });

@@ -37,3 +37,22 @@ export function proxiedArtifactPath(uri: string): string | undefined {
   if (at === -1) return undefined;
   return pathname.slice(at + HTTP_ANCHOR.length).replace(/^\/+/, '');
 }
+
+/**
+ * A relative local artifact location made absolute against `cwd`, as MLflow's resolve_uri_if_local
+ * does when an experiment is created: a plain path becomes an absolute path, a `file:` URI with a
+ * relative path a `file:///...` URI. Absolute paths and other URIs are returned as given.
+ */
+export function resolveLocalUri(uri: string, cwd: string): string {
+  const scheme = uriScheme(uri);
+  if (scheme !== undefined && scheme !== 'file') return uri;
+  const rest = scheme === 'file' ? uri.slice('file:'.length) : uri;
+  // A file URI with an authority (file://host/...) always has an absolute path.
+  if (rest.startsWith('/')) return uri;
+  const query = scheme === 'file' ? (/\?.*$/s.exec(rest)?.[0] ?? '') : '';
+  const relative = query ? rest.slice(0, -query.length) : rest;
+  // pathlib's joinpath drops `.` segments and empty ones but keeps `..`.
+  const segments = relative.split('/').filter((s) => s !== '' && s !== '.');
+  const absolute = [cwd.replace(/\/+$/, ''), ...segments].join('/') || '/';
+  return scheme === 'file' ? `file://${absolute}${query}` : absolute;
+}

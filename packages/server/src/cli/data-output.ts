@@ -1,4 +1,4 @@
-import { MlflowClient } from '@mlflow-ts/client';
+import { DEFAULT_TRACKING_URI, MlflowClient } from '@mlflow-ts/client';
 import { Command, Option } from 'commander';
 
 /** Options every data command accepts: where the tracking server is and how to print. */
@@ -12,14 +12,15 @@ export function dataCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
     .addOption(
-      new Option('--tracking-uri <uri>', 'the tracking server, e.g. http://127.0.0.1:5000').env(
-        'MLFLOW_TRACKING_URI',
-      ),
+      new Option(
+        '--tracking-uri <uri>',
+        `the tracking server (http://127.0.0.1:5000) or a local store; default ${DEFAULT_TRACKING_URI}`,
+      ).env('MLFLOW_TRACKING_URI'),
     )
     .option('--json', 'print JSON for scripts instead of a table');
 }
 
-/** A client for the server named by --tracking-uri or MLFLOW_TRACKING_URI. */
+/** A client for --tracking-uri, MLFLOW_TRACKING_URI, or the default local store (as the SDK and `run`). */
 export function clientFor(options: DataOptions): MlflowClient {
   return new MlflowClient(options.trackingUri ? { trackingUri: options.trackingUri } : {});
 }

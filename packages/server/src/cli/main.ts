@@ -2,7 +2,7 @@
 import { MlflowError as ClientError } from '@mlflow-ts/client';
 import { Command } from 'commander';
 import { MlflowError } from '../entities/errors.js';
-import { VERSION } from '../version.js';
+import { MLFLOW_API_VERSION, VERSION } from '../version.js';
 import { artifactsCommand } from './artifacts-command.js';
 import { experimentsCommand } from './experiments-command.js';
 import { modelsCommand } from './models-command.js';
@@ -10,7 +10,7 @@ import { runsCommand } from './runs-command.js';
 
 const program = new Command('mlflow-ts')
   .description('MLflow-compatible tracking server and tools.')
-  .version(VERSION)
+  .version(`${VERSION} (MLflow REST API ${MLFLOW_API_VERSION})`)
   // Root options only before the command name, so `run --version <git ref>` reaches `run`.
   .enablePositionalOptions();
 

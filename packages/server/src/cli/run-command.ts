@@ -1,3 +1,4 @@
+import { DEFAULT_TRACKING_URI } from '@mlflow-ts/client';
 import { Command } from 'commander';
 import { ExecutionError } from '../projects/execution-error.js';
 import { parseBackendConfig, runProject } from '../projects/run-project.js';
@@ -126,7 +127,7 @@ export function runCommand(): Command {
     )
     .option(
       '--tracking-uri <uri>',
-      'tracking server or store; default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db',
+      `tracking server or store; default: MLFLOW_TRACKING_URI, else ${DEFAULT_TRACKING_URI}`,
     )
     .helpOption('--help', 'show this help')
     .action(async (uri: string, options: RunCommandOptions) => {

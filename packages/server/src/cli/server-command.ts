@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { upgradeDatabase } from '../store/database.js';
+import { handleStopSignals, superviseWorkers } from './server-shutdown.js';
 
 export const DEFAULT_BACKEND_STORE_URI = 'sqlite:///mlflow.db';
 
@@ -18,6 +19,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected a number of seconds (0 or more).');
+  return n;
+}
+
 interface ServerOptions {
   backendStoreUri: string;
   defaultArtifactRoot?: string;
@@ -27,6 +35,7 @@ interface ServerOptions {
   host: string;
   port: number;
   workers: number;
+  gracefulTimeout: number;
 }
 
 export function serverCommand(): Command {
@@ -60,6 +69,14 @@ export function serverCommand(): Command {
         .argParser(positiveInt)
         .default(1),
     )
+    .addOption(
+      new Option(
+        '--graceful-timeout <seconds>',
+        'on SIGINT/SIGTERM, how long in-flight requests may take to finish before they are cut off (exit status 1)',
+      )
+        .argParser(seconds)
+        .default(10),
+    )
     .helpOption('--help', 'show this help')
     .action(async (options: ServerOptions) => {
       await runServer(options);
@@ -73,30 +90,17 @@ async function runServer(options: ServerOptions): Promise<void> {
       `You are starting a tracking server in \`--artifacts-only\` mode and have provided a value for \`--backend-store-uri\`: '${options.backendStoreUri}'. A tracking server in \`--artifacts-only\` mode cannot have a value set for \`--backend-store-uri\` to properly proxy access to the artifact storage location.`,
     );
   }
+  const graceMs = options.gracefulTimeout * 1000;
   if (options.workers > 1 && cluster.isPrimary) {
     // Migrate once before forking so workers never race on the schema.
     if (!options.artifactsOnly) await upgradeDatabase(options.backendStoreUri);
-    for (let i = 0; i < options.workers; i++) cluster.fork();
-    let exiting = false;
-    const stop = () => {
-      exiting = true;
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    cluster.on('exit', (worker, code) => {
-      if (!exiting) {
-        console.error(`worker ${worker.process.pid} exited with code ${code}; starting a new one`);
-        cluster.fork();
-      } else if (Object.keys(cluster.workers ?? {}).length === 0) {
-        process.exit(0);
-      }
-    });
+    superviseWorkers(options.workers, graceMs);
     console.log(
       `mlflow-ts listening on http://${options.host}:${options.port} with ${options.workers} workers`,
     );
     return;
   }
+  const signals = handleStopSignals(graceMs);
   const server = await startServer({
     backendStoreUri: options.backendStoreUri,
     defaultArtifactRoot: options.defaultArtifactRoot,
@@ -110,18 +114,7 @@ async function runServer(options: ServerOptions): Promise<void> {
   });
   if (cluster.isPrimary)
     console.log(`mlflow-ts listening on ${server.url} (store: ${options.backendStoreUri})`);
-  const shutdown = (signal: string) => {
-    if (cluster.isPrimary) console.log(`${signal} received: finishing pending writes and stopping`);
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  signals.serverStarted(server);
 }
 
 /** Says what went wrong when the server could not start, and what to do about it. */

@@ -11,7 +11,7 @@ import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
-import { VERSION } from '../version.js';
+import { MLFLOW_API_VERSION, VERSION, VERSION_HEADER } from '../version.js';
 import {
   artifactEndpoints,
   artifactProxyRoutes,
@@ -19,11 +19,15 @@ import {
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { httpStatusFor } from './error-status.js';
+import { graphqlRoute } from './graphql/route.js';
+import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
 import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
+import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
 import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
+import { uploadArtifactRoute } from './upload-artifact-route.js';
 import { webhookEndpoints } from './webhook-routes.js';
 import { JsonStream, parseRequestJson, toWireBytes } from './wire-json.js';
 
@@ -40,6 +44,8 @@ export interface AppOptions {
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
+  /** Where each 500 is logged (method, path, stack); default stderr. */
+  errorLog?: ErrorLog;
   /** The built web UI's folder; default: found by locateUiBuild(). */
   uiDir?: string;
 }
@@ -64,6 +70,7 @@ function toMlflowError(error: FastifyError | Error): MlflowError {
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new MlflowError('BAD_REQUEST', fe.message);
   }
+  // The message is for the log only: reportServerError answers the client with a generic one.
   return new MlflowError('INTERNAL_ERROR', error.message || 'Internal server error');
 }
 
@@ -78,11 +85,15 @@ function checkContentType(request: FastifyRequest): void {
 }
 
 function requestFields(request: FastifyRequest): RequestFields {
-  if (request.method === 'GET')
-    return new RequestFields((request.query ?? {}) as Record<string, unknown>, true);
+  if (request.method === 'GET') {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    refuseNul(query);
+    return new RequestFields(query, true);
+  }
   const body = request.body;
-  if (body === undefined || body === null) return new RequestFields({}, false);
-  if (typeof body !== 'object' || Array.isArray(body)) {
+  // Only an empty body reads as {}; a JSON null, list, string or number is refused.
+  if (body === undefined) return new RequestFields({}, false);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw MlflowError.invalidParameter('The request body must be a JSON object.');
   }
   return new RequestFields(body as Record<string, unknown>, false);
@@ -108,6 +119,7 @@ function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): 
       handler: async (request, reply) => {
         if (disabled) return artifactsOnly(reply, url);
         checkContentType(request);
+        refuseNul(request.params);
         const result = await endpoint.handle(
           requestFields(request),
           request.params as Record<string, string>,
@@ -131,30 +143,45 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
-    // MLflow ignores a trailing slash and allows long run-id-heavy query strings.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    // MLflow ignores a trailing slash and allows long run-id-heavy query strings; its router (werkzeug)
+    // also merges repeated slashes, so `//api/2.0/mlflow//runs/get` reaches runs/get there too.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
+    // The drain (drain.ts) answers requests that arrive while closing, in MLflow's error shape.
+    return503OnClosing: false,
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header(VERSION_HEADER, VERSION);
   });
 
+  const errorLog = options.errorLog ?? stderrLog;
   app.removeAllContentTypeParsers();
   // Parse every body as JSON whatever its declared type; the Content-Type rule is checked per route so
   // its error carries MLflow's message.
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, parseRequestJson(text));
+      checkJsonDepth(text);
+      parsed = parseRequestJson(text);
     } catch (error) {
-      done(
+      if (error instanceof MlflowError) return done(error, undefined);
+      return done(
         MlflowError.invalidParameter(`Malformed JSON in the request body: ${(error as Error).message}`),
         undefined,
       );
     }
+    try {
+      if (mayHoldNul(text)) refuseNul(parsed);
+    } catch (error) {
+      return done(error as MlflowError, undefined);
+    }
+    done(null, parsed);
   });
 
   app.setErrorHandler((error, request, reply) => {
     const mlflowError = toMlflowError(error as FastifyError);
-    if (mlflowError.errorCode === 'INTERNAL_ERROR') request.log.error(error);
-    return sendError(reply, mlflowError);
+    return sendError(reply, reportServerError(error as Error, mlflowError, request, errorLog));
   });
 
   const uiDir = options.uiDir ?? locateUiBuild();
@@ -206,13 +233,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
     );
   }
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
+  app.register(async (scope) => uploadArtifactRoute(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);
     return requestFields(request);
   });
 
+  if (tracking) graphqlRoute(app, { tracking, artifacts: options.artifacts, registry }, checkContentType);
+
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
-  app.get('/version', async (_request, reply) => reply.type('text/plain').send(VERSION));
+  app.get('/version', async (_request, reply) => reply.type('text/plain').send(MLFLOW_API_VERSION));
   const features = async (_request: FastifyRequest, reply: FastifyReply) =>
     reply.type(JSON_TYPE).send(
       JSON.stringify({

@@ -1,6 +1,8 @@
 // The Content-Type of a downloaded artifact, decided as MLflow does: extensions of text formats (and the
 // extension-less MLmodel and MLproject files) are text/plain, others come from a table of standard
-// types, and anything unknown is application/octet-stream.
+// types, and anything unknown is application/octet-stream. Names are compared without regard to case:
+// MLflow's list holds `MLmodel` and `mlproject` as spelled, so it sends the usual `MLproject` as
+// octet-stream; a project file is text whatever its spelling (MLflow finds it case-insensitively too).
 
 const TEXT_EXTENSIONS = new Set([
   'txt',
@@ -26,8 +28,8 @@ const TEXT_EXTENSIONS = new Set([
   'tsv',
   'md',
   'rst',
-  'MLmodel',
-  'MLproject',
+  'mlmodel',
+  'mlproject',
 ]);
 
 /** Common extensions and their standard media types (as Python's mimetypes module knows them). */
@@ -64,9 +66,10 @@ export function artifactMimeType(filePath: string): string {
   const dot = name.lastIndexOf('.');
   // A name without an extension is looked up whole (MLmodel, MLproject); a leading dot is no extension.
   const extension = dot > 0 ? name.slice(dot + 1) : name;
-  if (TEXT_EXTENSIONS.has(extension)) return 'text/plain';
+  const lower = extension.toLowerCase();
+  if (TEXT_EXTENSIONS.has(lower)) return 'text/plain';
   if (dot <= 0) return 'application/octet-stream';
-  return TYPES[extension] ?? TYPES[extension.toLowerCase()] ?? 'application/octet-stream';
+  return TYPES[lower] ?? 'application/octet-stream';
 }
 
 /** MLflow's Content-Disposition (`attachment; filename=<name>`), with RFC 6266 encoding where needed. */

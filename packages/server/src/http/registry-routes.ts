@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { safeArtifactPath } from '../artifacts/safe-path.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { RegistryService } from '../services/registry-service.js';
 import { sendArtifact } from './artifact-routes.js';
@@ -264,6 +265,8 @@ export function modelVersionArtifactRoute(
     const model = name(f);
     const v = version(f);
     const path = f.requiredString('path');
+    // MLflow refuses an unsafe path before it looks the version up.
+    safeArtifactPath(path);
     const root = await registry.getModelVersionDownloadUri(model, v);
     return sendArtifact(request, reply, path, (range) => artifacts.readArtifactAt(root, path, range));
   });

@@ -1,6 +1,7 @@
 import { MlflowError } from '../entities/errors.js';
 import type { Metric, Tag } from '../entities/tracking.js';
-import { pyJson } from '../services/validation.js';
+import { pyFloatRepr, pyJson } from '../services/validation.js';
+import { writtenAsFloat } from './wire-json.js';
 
 // Reads request fields the way MLflow's handlers do: GET endpoints from the query string (repeated keys
 // for lists, numbers as text), everything else from the JSON body; unknown fields are ignored. Type
@@ -22,9 +23,12 @@ export function missing(field: string): MlflowError {
   return MlflowError.invalidParameter(`Missing value for required parameter '${field}'.${DOCS_HINT}`);
 }
 
-export function wrongType(field: string, value: unknown): MlflowError {
+/** `asFloat`: the value is a number the client wrote as a float literal (Python parsed `9.0`, not `9`). */
+export function wrongType(field: string, value: unknown, asFloat = false): MlflowError {
+  const shown = asFloat && typeof value === 'number' ? pyFloatRepr(value) : pyJson(value);
+  const type = asFloat && typeof value === 'number' ? 'float' : pyType(value);
   return MlflowError.invalidParameter(
-    `Invalid value ${pyJson(value)} for parameter '${field}' supplied. Hint: Value was of type '${pyType(value)}'.${DOCS_HINT}`,
+    `Invalid value ${shown} for parameter '${field}' supplied. Hint: Value was of type '${type}'.${DOCS_HINT}`,
   );
 }
 
@@ -34,11 +38,27 @@ const NON_FINITE: Record<string, number> = {
   '-Infinity': Number.NEGATIVE_INFINITY,
 };
 
-/** Coerces a proto int64 given as a JSON number or numeric string. */
+/**
+ * Integers this server takes for an int64 field: those a JavaScript number holds exactly, ±(2^53 - 1).
+ * Timestamps in milliseconds and steps sit far inside; a larger one would be stored as a different
+ * number (and JSON.parse has already rounded it), so it is refused rather than silently changed.
+ */
+export const MAX_INT64_MAGNITUDE = Number.MAX_SAFE_INTEGER;
+
+function outOfRange(field: string, value: unknown): MlflowError {
+  return MlflowError.invalidParameter(
+    `Invalid value ${pyJson(value)} for parameter '${field}' supplied. Hint: Value must be an integer from -${MAX_INT64_MAGNITUDE} to ${MAX_INT64_MAGNITUDE}.${DOCS_HINT}`,
+  );
+}
+
+/** Coerces a proto int64 given as a JSON number or numeric string; fractions and huge values are refused. */
 function toInt(field: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) return Number(value);
-  throw wrongType(field, value);
+  let n: number;
+  if (typeof value === 'number' && Number.isInteger(value)) n = value;
+  else if (typeof value === 'string' && /^\s*[-+]?\d+\s*$/.test(value)) n = Number(value);
+  else throw wrongType(field, value);
+  if (!Number.isSafeInteger(n)) throw outOfRange(field, value);
+  return n;
 }
 
 /** Coerces a proto double given as a number, a numeric string, or "NaN"/"Infinity"/"-Infinity". */
@@ -63,6 +83,12 @@ export class RequestFields {
     return this.fromQuery && Array.isArray(value) ? value[0] : value;
   }
 
+  /** The type error for a top-level field, telling a float literal from an int as MLflow does. */
+  private wrongType(field: string, value: unknown): MlflowError {
+    const asFloat = typeof value === 'number' && Number.isInteger(value) && writtenAsFloat(this.data, field);
+    return wrongType(field, value, asFloat);
+  }
+
   has(field: string): boolean {
     const v = this.data[field];
     return v !== undefined && v !== null;
@@ -71,7 +97,7 @@ export class RequestFields {
   optionalString(field: string): string | undefined {
     const value = this.raw(field);
     if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') throw wrongType(field, value);
+    if (typeof value !== 'string') throw this.wrongType(field, value);
     return value;
   }
 
@@ -95,7 +121,7 @@ export class RequestFields {
       if (required) throw missing('experiment_id');
       return undefined;
     }
-    if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+    if (typeof value === 'number') return String(toInt('experiment_id', value));
     if (typeof value !== 'string') throw wrongType('experiment_id', value);
     return value;
   }
@@ -130,7 +156,7 @@ export class RequestFields {
   /** A proto string that some clients send as a JSON number (version numbers); read as its text. */
   optionalStringOrInt(field: string): string | undefined {
     const value = this.raw(field);
-    if (typeof value === 'number' && Number.isInteger(value)) return String(value);
+    if (typeof value === 'number') return String(toInt(field, value));
     return this.optionalString(field);
   }
 
@@ -157,7 +183,7 @@ export class RequestFields {
     const list = Array.isArray(value) ? value : this.fromQuery ? [value] : undefined;
     if (!list) throw wrongType(field, value);
     return list.map((item) => {
-      if (typeof item === 'number' && field === 'experiment_ids') return String(item);
+      if (typeof item === 'number' && field === 'experiment_ids') return String(toInt(field, item));
       if (typeof item !== 'string') throw wrongType(field, value);
       return item;
     });

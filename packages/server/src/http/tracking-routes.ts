@@ -82,6 +82,14 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       }),
     },
     {
+      // Under /api too: MLflow serves its proto endpoints under both prefixes; its UI calls /ajax-api.
+      method: 'POST',
+      path: 'experiments/search-datasets',
+      handle: async (f) => ({
+        dataset_summaries: await tracking.searchDatasets(f.stringList('experiment_ids')),
+      }),
+    },
+    {
       method: 'GET',
       path: 'experiments/get',
       handle: async (f) => ({ experiment: await tracking.getExperiment(f.experimentId(true) as string) }),

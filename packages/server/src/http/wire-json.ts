@@ -63,12 +63,42 @@ const BARE_NON_FINITE = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g;
  */
 export function parseRequestJson(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return remember(JSON.parse(text), text);
   } catch (error) {
     if (!/NaN|Infinity/.test(text)) throw error;
     return JSON.parse(
       text.replace(BARE_NON_FINITE, (match, quoted: string | undefined) => (quoted ? match : `"${match}"`)),
     );
+  }
+}
+
+// The text each parsed request object came from, for the rare error message that must tell `9.0`
+// from `9` (JSON.parse cannot); weak, so a body is kept no longer than its parsed object.
+const sourceTexts = new WeakMap<object, string>();
+
+function remember(value: unknown, text: string): unknown {
+  if (value !== null && typeof value === 'object') sourceTexts.set(value, text);
+  return value;
+}
+
+const STRING_OR_NUMBER = /("(?:[^"\\]|\\.)*")|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+const FLOAT_MARK = '\u0000float';
+
+/**
+ * Whether `body[field]` was written as a JSON float literal (`9.0`, `1e3`): Python, which parses such
+ * a literal as a float, names and prints it as one in MLflow's type errors. Reads the text again, so
+ * it is for error paths only; false for objects that were not parsed from a request body.
+ */
+export function writtenAsFloat(body: object, field: string): boolean {
+  const text = sourceTexts.get(body);
+  if (text === undefined) return false;
+  const marked = text.replace(STRING_OR_NUMBER, (match, quoted: string | undefined) =>
+    quoted || !/[.eE]/.test(match) ? match : `"\\u0000float"`,
+  );
+  try {
+    return (JSON.parse(marked) as Record<string, unknown>)[field] === FLOAT_MARK;
+  } catch {
+    return false;
   }
 }
 

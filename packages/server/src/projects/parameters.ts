@@ -61,10 +61,11 @@ function checkFloat(param: ParameterSpec, value: string): void {
 
 export interface ResolveOptions {
   /**
-   * Where remote `path` values are downloaded (one param_<index> folder each). Without it, values
-   * are only validated, not fetched (what MLflow logs as params).
+   * Where remote `path` values are downloaded (one param_<index> folder each); a function is called
+   * only when a download needs the folder. Without it, values are only validated, not fetched (what
+   * MLflow logs as params).
    */
-  storageDir?: string;
+  storageDir?: string | (() => string);
   download?: Downloader;
   /** Relative paths are resolved against this directory (the caller's working directory). */
   cwd?: string;
@@ -117,7 +118,8 @@ async function computeValue(param: ParameterSpec, value: string, index: number, 
       return absolute;
     }
     if (!options.download) throw new ExecutionError(`Cannot download ${value} for parameter ${param.name}.`);
-    const dir = path.join(options.storageDir, `param_${index}`);
+    const base = typeof options.storageDir === 'function' ? options.storageDir() : options.storageDir;
+    const dir = path.join(base, `param_${index}`);
     try {
       return await options.download(value, dir);
     } catch (error) {

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { currentUserName } from '@mlflow-ts/client';
 import { DatabricksApi, databricksCredentials } from './backends/databricks-api.js';
 import { checkTrackingUriForDatabricks, submitDatabricksRun } from './backends/databricks-backend.js';
 import { parseDatabricksConfig } from './backends/databricks-config.js';
@@ -11,6 +11,7 @@ import { parseKubernetesConfig } from './backends/kubernetes-config.js';
 import { LocalProcess } from './backends/local-process.js';
 import { submitSlurmRun } from './backends/slurm-backend.js';
 import { parseSlurmConfig } from './backends/slurm-config.js';
+import { DownloadDir } from './download-dir.js';
 import { entryPointCommand } from './entry-point-command.js';
 import { prepareConda } from './env/conda-env.js';
 import { findContainerCli, prepareDocker } from './env/docker-env.js';
@@ -117,12 +118,9 @@ async function resolveExperimentId(tracking: RunTracking, options: RunProjectOpt
   return experimentFromEnv() ?? '0';
 }
 
+/** MLflow's rule: getpass.getuser(), else 'unknown'. */
 function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
+  return currentUserName() ?? 'unknown';
 }
 
 /** The tags MLflow's _create_run sets, plus the legacy mlflow.gitRepoURL that older UIs read. */
@@ -242,7 +240,10 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const request = await loadRequest(options, log);
   if (options.signal?.aborted) throw new ExecutionError('The project run was cancelled before it started.');
-  const tracking = await openRunTracking(resolveTrackingUri(options.trackingUri));
+  // A local command (not in a container, which gets the SQLite file mounted as MLflow does) reaches a
+  // local store through a server this process runs for the command's life.
+  const serve = request.backend === 'local' && !request.project.dockerEnv;
+  const tracking = await openRunTracking(resolveTrackingUri(options.trackingUri), { serve });
   let run: TrackedRun | undefined;
   try {
     const experimentId = await resolveExperimentId(tracking, options);
@@ -361,18 +362,22 @@ async function startRun(
   });
   if (Object.keys(env.tags).length > 0) await tracking.setTags(run.runId, env.tags);
 
-  if (options.storageDir) mkdirSync(options.storageDir, { recursive: true });
-  const storageDir = mkdtempSync(path.join(options.storageDir ?? tmpdir(), 'mlflow-ts-params-'));
-  log(
-    `=== Created directory ${storageDir} for downloading remote URIs passed to arguments of type 'path' ===`,
-  );
-  const resolved = await resolveParameters(request.entryPoint, request.parameters, {
-    storageDir,
-    download: pathDownloader(tracking),
-  });
+  const downloads = new DownloadDir(options.storageDir, log);
+  let resolved: Awaited<ReturnType<typeof resolveParameters>>;
+  try {
+    resolved = await resolveParameters(request.entryPoint, request.parameters, {
+      storageDir: () => downloads.path(),
+      download: pathDownloader(tracking),
+    });
+  } catch (error) {
+    downloads.remove();
+    throw error;
+  }
   const command = env.wrap(entryPointCommand(request.entryPoint, resolved));
-  if (options.signal?.aborted)
+  if (options.signal?.aborted) {
+    downloads.remove();
     throw new ExecutionError('The project run was cancelled before its command started.');
+  }
   if (run.status === 'SCHEDULED') await tracking.setStatus(run.runId, 'RUNNING');
   log(`=== Running command '${command}' in run with ID '${run.runId}' ===`);
   const child = new LocalProcess(command, {
@@ -394,6 +399,7 @@ async function startRun(
       else if (status === 'KILLED') log(`=== Run (ID '${run.runId}') was killed ===`);
       else log(`=== Run (ID '${run.runId}') failed ===`);
     } finally {
+      downloads.remove();
       await tracking.close();
     }
     return ok && !child.wasKilled;

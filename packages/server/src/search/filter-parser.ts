@@ -15,6 +15,13 @@ export interface IdentifierGrammar {
   unknownPrefix(prefix: string): string;
 }
 
+/**
+ * Limits on a filter's size, so that neither this parser (recursive in parentheses) nor the SQL built
+ * from it (SQLite refuses expressions over 1000 levels deep and statements over 32,766 parameters)
+ * can fail: a filter past one is refused with INVALID_PARAMETER_VALUE.
+ */
+export const FILTER_LIMITS = { nesting: 50, clauses: 500, listValues: 10_000 } as const;
+
 const QUOTES = new Set(["'", '"', '`']);
 const OPERATOR_CHARS = /[<>=~!]/;
 // A key or prefix written without quotes: letters, digits and underscores, dots inside keys.
@@ -184,8 +191,28 @@ function readValue(s: Scanner, comparator: string): FilterValue {
   return s.fail('a value: a quoted string, a number or a parenthesised list');
 }
 
+function tooLarge(what: string): MlflowError {
+  return MlflowError.invalidParameter(`Invalid filter string: ${what}. Split the search into smaller ones.`);
+}
+
+/** Refuses parentheses nested past the limit by one pass over the text, before parsing recurses. */
+function checkNesting(text: string): void {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (QUOTES.has(ch)) {
+      // Skip to the closing quote the way readQuoted does (a doubled quote reopens at once).
+      for (i++; i < text.length && text[i] !== ch; i++) if (text[i] === '\\' && ch !== '`') i++;
+    } else if (ch === '(') {
+      if (++depth > FILTER_LIMITS.nesting)
+        throw tooLarge(`parentheses are nested more than ${FILTER_LIMITS.nesting} levels deep`);
+    } else if (ch === ')') depth--;
+  }
+}
+
 class FilterParser {
   readonly s: Scanner;
+  private listValues = 0;
   /** Prefixes are resolved after the whole filter parsed, so syntax errors are reported first. */
   readonly pending: { comparison: Comparison; prefix?: string }[] = [];
 
@@ -199,6 +226,13 @@ class FilterParser {
     const value = readValue(this.s, comparator);
     const comparison: Comparison = { kind: 'comparison', entity: 'attribute', key, comparator, value };
     this.pending.push({ comparison, prefix });
+    if (this.pending.length > FILTER_LIMITS.clauses)
+      throw tooLarge(`it has more than ${FILTER_LIMITS.clauses} comparisons`);
+    if (value.kind === 'list') {
+      this.listValues += value.items.length;
+      if (this.listValues > FILTER_LIMITS.listValues)
+        throw tooLarge(`its lists hold more than ${FILTER_LIMITS.listValues} values`);
+    }
     return comparison;
   }
 
@@ -236,6 +270,7 @@ function resolvePrefix(prefix: string, grammar: IdentifierGrammar): EntityType {
  */
 export function parseFilter(filter: string | undefined, grammar: IdentifierGrammar): FilterNode | undefined {
   if (filter === undefined || filter.trim() === '') return undefined;
+  checkNesting(filter);
   const p = new FilterParser(filter);
   const node = p.or();
   if (!p.s.atEnd()) p.s.fail('AND, OR or the end of the filter');

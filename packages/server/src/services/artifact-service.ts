@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   type ArtifactRead,
   type ArtifactRepository,
@@ -214,6 +214,13 @@ export class ArtifactService {
   ): Promise<{ rootUri: string; files: FileInfo[] }> {
     if (path !== undefined) safeArtifactPath(path, { allowRoot: true });
     return ArtifactService.listUnder(await this.runArtifacts(runId), path);
+  }
+
+  /** Writes one file into a run's artifacts (the UI's upload-artifact route). */
+  async writeRunArtifact(runId: string, path: string, data: Buffer): Promise<void> {
+    const rel = safeArtifactPath(path);
+    const run = await this.runArtifacts(runId);
+    await run.repo.write(join(run.prefix, rel), Readable.from([data]));
   }
 
   /** One file of a run (the get-artifact route). */

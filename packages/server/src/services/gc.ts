@@ -1,3 +1,4 @@
+import { rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArtifactRepository } from '../artifacts/artifact-repository.js';
 import { isLocalArtifactUri, proxiedArtifactPath, uriScheme } from '../artifacts/artifact-uri.js';
@@ -160,6 +161,45 @@ export async function deleteRunArtifacts(
 }
 
 /**
+ * The folder on this machine an artifact URI stands for: a local path, or an mlflow-artifacts: URI
+ * below a local artifacts destination; undefined for object stores and URIs that resolve to no safe path.
+ */
+export function localFolderOf(uri: string, destination: ArtifactRepository): string | undefined {
+  try {
+    if (isLocalArtifactUri(uri)) return localArtifactDir(uri);
+    if (uriScheme(uri) !== 'mlflow-artifacts' || !(destination instanceof LocalArtifactRepository)) {
+      return undefined;
+    }
+    const proxied = proxiedArtifactPath(uri);
+    if (!proxied) return undefined;
+    return path.join(destination.root, safeArtifactPath(proxied));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes a folder when it is empty (rmdir refuses any other), so gc leaves no empty run or
+ * experiment folders behind; anything still inside, or the folder being gone, leaves it as it is.
+ */
+async function removeIfEmpty(dir: string | undefined, keep: string[]): Promise<void> {
+  if (dir === undefined || path.dirname(dir) === dir || keep.includes(dir)) return;
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+  }
+}
+
+/** The run's own folder (`<experiment>/<run id>`) above its `artifacts` folder, when the layout is MLflow's. */
+function runFolderOf(runId: string, artifactsDir: string | undefined): string | undefined {
+  if (artifactsDir === undefined) return undefined;
+  const parent = path.dirname(artifactsDir);
+  return path.basename(parent) === runId ? parent : undefined;
+}
+
+/**
  * MLflow's gc: without ids, every deleted run (deleted at least --older-than ago) and every deleted
  * experiment (last updated before then) with its deleted runs. With --run-ids and/or --experiment-ids,
  * only the runs named and the experiments named (with their deleted runs). Every id is checked before
@@ -234,12 +274,18 @@ export async function garbageCollect(
         `could not delete the artifacts of run ${run.run_id} at '${run.artifact_uri}': ${(error as Error).message}. The run was kept; fix the cause (permissions, path) and run gc again.`,
       );
     }
+    const keep = destination instanceof LocalArtifactRepository ? [destination.root] : [];
+    await removeIfEmpty(runFolderOf(run.run_id, localFolderOf(run.artifact_uri, destination)), keep);
     await store.hardDeleteRun(run.run_id);
     report.runs.push(run.run_id);
     output.info(`Run with ID ${run.run_id} has been permanently deleted.`);
   }
   for (const id of experimentIds) {
+    const location = (await store.getExperiment(id))?.artifact_location;
+    const keep = destination instanceof LocalArtifactRepository ? [destination.root] : [];
     await store.hardDeleteExperiment(id);
+    // Its runs' folders are gone by now; an experiment folder with other files in it stays.
+    if (location) await removeIfEmpty(localFolderOf(location, destination), keep);
     report.experiments.push(id);
     output.info(`Experiment with ID ${id} has been permanently deleted.`);
   }

@@ -1,6 +1,8 @@
+import { resolveLocalUri } from '../artifacts/artifact-uri.js';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
+  DatasetSummary,
   EncodedRun,
   Experiment,
   HistorySampling,
@@ -66,6 +68,8 @@ export interface MetricHistoryStream {
   nextPageToken(): string | undefined;
 }
 
+const MAX_DATASET_SEARCH_EXPERIMENTS = 20;
+
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
 export class TrackingService {
   constructor(private readonly store: TrackingStore) {}
@@ -88,7 +92,8 @@ export class TrackingService {
     for (const tag of tags) validateExperimentTag(tag);
     return this.store.createExperiment({
       name,
-      artifactLocation: artifactLocation === '' ? undefined : artifactLocation,
+      // A relative local path would move with the working directory of whoever reads it later.
+      artifactLocation: artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined,
       tags,
     });
   }
@@ -300,6 +305,19 @@ export class TrackingService {
       start: decodePageToken(q.pageToken),
     });
     return pageResult(page);
+  }
+
+  /** MLflow's SearchDatasets: what datasets the runs of 1 to 20 experiments used, and in which context. */
+  async searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    if (experimentIds.length === 0) {
+      throw MlflowError.invalidParameter('SearchDatasets request must specify at least one experiment_id.');
+    }
+    if (experimentIds.length > LIMITS.searchDatasetsExperimentIds) {
+      throw MlflowError.invalidParameter(
+        `SearchDatasets request cannot specify more than ${LIMITS.searchDatasetsExperimentIds} experiment_ids. Received ${experimentIds.length} experiment_ids.`,
+      );
+    }
+    return this.store.searchDatasets(experimentIds);
   }
 
   // ---------------------------------------------------------------- metric history

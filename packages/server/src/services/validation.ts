@@ -26,6 +26,8 @@ export const LIMITS = {
   searchMaxResults: 50000,
   metricHistoryPage: 25000,
   bulkRunIds: 100,
+  /** SearchDatasets' experiment_ids. */
+  searchDatasetsExperimentIds: 20,
   bulkIntervalMaxResults: 2500,
 } as const;
 
@@ -44,6 +46,21 @@ export function pyJson(value: unknown): string {
     return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
   }
   return JSON.stringify(value);
+}
+
+/**
+ * Python's repr of a float, which json.dumps writes: `9.0` for an integral value, and exponent form
+ * (`1e+16`, `1e-05`) outside 1e-4..1e16.
+ */
+export function pyFloatRepr(value: number): string {
+  if (!Number.isFinite(value)) return pyJson(value);
+  const [mantissa, exponentText] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) {
+    return `${mantissa}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
+  }
+  const fixed = String(value);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
 }
 
 export function invalidValue(field: string, value: unknown, detail?: string): MlflowError {

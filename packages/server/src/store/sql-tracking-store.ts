@@ -4,6 +4,7 @@
 import type { LoggedModel } from '../entities/logged-model.js';
 import type {
   DatasetInput,
+  DatasetSummary,
   EncodedRun,
   Experiment,
   Metric,
@@ -17,7 +18,7 @@ import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { ExperimentReads, ExperimentWrites } from './experiment-repository.js';
 import { GcReads, GcWrites } from './gc-repository.js';
-import { InputWrites } from './input-repository.js';
+import { InputReads, InputWrites } from './input-repository.js';
 import { LoggedModelReads, LoggedModelWrites } from './logged-model-repository.js';
 import type {
   CreateLoggedModelInput,
@@ -51,7 +52,7 @@ export type TrackingRepositories = {
   experiments: Repository<ExperimentReads, ExperimentWrites>;
   runs: Repository<RunReads, RunWrites>;
   runData: Repository<object, RunDataWrites>;
-  inputs: Repository<object, InputWrites>;
+  inputs: Repository<InputReads, InputWrites>;
   history: Repository<MetricHistoryReads>;
   sampledHistory: Repository<SampledHistoryReads>;
   gc: Repository<GcReads, GcWrites>;
@@ -72,7 +73,7 @@ export function trackingRepositories(
     },
     runs: { reads: new RunReads(read), writes: new RunWrites(write, locations) },
     runData: { reads: {}, writes: new RunDataWrites(write) },
-    inputs: { reads: {}, writes: new InputWrites(write) },
+    inputs: { reads: new InputReads(read), writes: new InputWrites(write) },
     history: { reads: new MetricHistoryReads(read), writes: NO_WRITES },
     sampledHistory: { reads: new SampledHistoryReads(read), writes: NO_WRITES },
     gc: { reads: new GcReads(read), writes: new GcWrites(write) },
@@ -89,7 +90,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   private readonly experiments: TrackingRepositories['experiments'];
   private readonly runs: TrackingRepositories['runs'];
   private readonly runData: RunDataWrites;
-  private readonly inputs: InputWrites;
+  private readonly inputs: TrackingRepositories['inputs'];
   private readonly history: MetricHistoryReads;
   private readonly sampled: SampledHistoryReads;
   private readonly gc: TrackingRepositories['gc'];
@@ -110,7 +111,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.experiments = repositories.experiments;
     this.runs = repositories.runs;
     this.runData = repositories.runData.writes;
-    this.inputs = repositories.inputs.writes;
+    this.inputs = repositories.inputs;
     this.history = repositories.history.reads;
     this.sampled = repositories.sampledHistory.reads;
     this.gc = repositories.gc;
@@ -185,7 +186,11 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     return this.runData.deleteTag(runId, key);
   }
   logInputs(runId: string, datasets: DatasetInput[], modelIds?: string[]): Promise<void> {
-    return this.inputs.logInputs(runId, datasets, modelIds);
+    return this.inputs.writes.logInputs(runId, datasets, modelIds);
+  }
+
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
+    return this.inputs.reads.searchDatasets(experimentIds);
   }
 
   // ---------------------------------------------------------------- metric history

@@ -1,5 +1,6 @@
 import type {
   DatasetInput,
+  DatasetSummary,
   EncodedRun,
   Experiment,
   Metric,
@@ -108,6 +109,8 @@ export interface TrackingStore {
   /** Dataset inputs and (MLflow 3) the ids of logged models the run used. */
   logInputs(runId: string, datasets: DatasetInput[], modelIds?: string[]): Promise<void>;
   searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>>;
+  /** The datasets the experiments' runs used, at most 1000 (MLflow's SearchDatasets). */
+  searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]>;
 
   /**
    * Points of one metric of a run in MLflow's order: timestamp, then step, then value. Callers read

@@ -1,10 +1,10 @@
-import { ApiError } from '../api';
+import { MlflowError } from '../api';
 
 export function ErrorBox({ error }: { error: Error | undefined }) {
   if (!error) return null;
   return (
     <div className="error" role="alert">
-      {error instanceof ApiError ? <strong>{error.code}: </strong> : null}
+      {error instanceof MlflowError ? <strong>{error.errorCode}: </strong> : null}
       {error.message}
     </div>
   );

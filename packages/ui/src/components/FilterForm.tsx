@@ -1,7 +1,7 @@
 // A search box for MLflow's filter grammar whose value lives in the URL's `filter` parameter. The
 // server is the judge of the syntax: its INVALID_PARAMETER_VALUE message is shown under the box.
 import { type FormEvent, useEffect, useState } from 'react';
-import { ApiError } from '../api';
+import { MlflowError } from '../api';
 import { setParams } from '../router';
 
 export function FilterForm({
@@ -24,7 +24,7 @@ export function FilterForm({
     e.preventDefault();
     setParams({ ...resetParams, filter: text.trim() });
   };
-  const invalid = error instanceof ApiError && error.code === 'INVALID_PARAMETER_VALUE';
+  const invalid = error instanceof MlflowError && error.errorCode === 'INVALID_PARAMETER_VALUE';
   return (
     <form className="filter" onSubmit={submit} aria-label={label}>
       <input

@@ -1,6 +1,7 @@
 // Nested runs: a run whose mlflow.parentRunId tag names a run in the list is shown under it.
-import type { Run } from '../api';
-import { runIndex } from './run-columns';
+// With .js extensions: the unit tests also type-check this file under Node's module resolution.
+import type { Run } from '../api.js';
+import { runIndex } from './run-columns.js';
 
 export interface TreeRow {
   run: Run;
@@ -38,4 +39,22 @@ export function flattenRunTree(runs: Run[], expanded: Set<string>): TreeRow[] {
   };
   for (const r of roots) visit(r, 0);
   return rows;
+}
+
+/**
+ * What Right (open) or Left (close) does on row `i` of the tree: 'toggle' opens a closed parent or
+ * closes an open one; from a child, Left gives the index of its parent row; otherwise nothing (false).
+ */
+export function treeKey(
+  rows: TreeRow[],
+  i: number,
+  open: boolean,
+  expanded: Set<string>,
+): 'toggle' | number | false {
+  const { run, depth, childCount } = rows[i];
+  if (childCount > 0 && open !== expanded.has(run.info.run_id)) return 'toggle';
+  if (!open && depth > 0) {
+    for (let p = i - 1; p >= 0; p--) if (rows[p].depth < depth) return p;
+  }
+  return false;
 }

@@ -1,5 +1,5 @@
 // With .js extensions: the unit tests also type-check this file under Node's module resolution.
-import { ApiError, api, type Run } from '../api.js';
+import { api, MlflowError, type Run } from '../api.js';
 
 export interface FoundRuns {
   runs: Run[];
@@ -24,7 +24,7 @@ export async function loadFoundRuns(
         getRun(id).then(
           (r) => ({ id, run: r.run }),
           (error: unknown) => {
-            if (error instanceof ApiError && error.code === 'RESOURCE_DOES_NOT_EXIST') return { id };
+            if (error instanceof MlflowError && error.errorCode === 'RESOURCE_DOES_NOT_EXIST') return { id };
             throw error;
           },
         ),

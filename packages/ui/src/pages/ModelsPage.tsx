@@ -1,7 +1,7 @@
 // The registered models: MLflow's search filter, server-side order and paging (page tokens kept in
 // the URL, so a link reopens the same page), and a form to create a model.
 import { type FormEvent, useState } from 'react';
-import { ApiError, api, modelHref, type RegisteredModel, versionHref } from '../api';
+import { api, MlflowError, modelHref, type RegisteredModel, versionHref } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { FilterForm } from '../components/FilterForm';
 import { Link } from '../components/Link';
@@ -110,7 +110,7 @@ export function ModelsPage({ route }: { route: Route }) {
         </label>
       </div>
       {models.error &&
-      !(models.error instanceof ApiError && models.error.code === 'INVALID_PARAMETER_VALUE') ? (
+      !(models.error instanceof MlflowError && models.error.errorCode === 'INVALID_PARAMETER_VALUE') ? (
         <ErrorBox error={models.error} />
       ) : null}
       <table className="grid" aria-label="Registered models">

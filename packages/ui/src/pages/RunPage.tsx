@@ -5,6 +5,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { LineChart } from '../components/LineChart';
 import { Link } from '../components/Link';
 import { Markdown } from '../components/Markdown';
+import { TagEditor } from '../components/TagEditor';
 import { formatDuration, formatNumber, formatTime } from '../lib/format';
 import { colorAt } from '../lib/palette';
 import { useLoad } from '../lib/use-load';
@@ -245,104 +246,27 @@ function Metrics({ run }: { run: Run }) {
 
 function Tags({ run, onChanged }: { run: Run; onChanged(): void }) {
   const [showSystem, setShowSystem] = useState(false);
-  const [editing, setEditing] = useState<{ key: string; value: string; isNew: boolean }>();
-  const [error, setError] = useState<Error>();
-  const tags = (run.data.tags ?? [])
-    .filter((t) => showSystem || !t.key.startsWith('mlflow.'))
-    .sort((a, b) => a.key.localeCompare(b.key));
-  const done = () => {
-    setEditing(undefined);
-    setError(undefined);
-    onChanged();
-  };
-  const save = (e: FormEvent) => {
-    e.preventDefault();
-    if (!editing) return;
-    api.setTag(run.info.run_id, editing.key, editing.value).then(done, setError);
-  };
+  const tags = (run.data.tags ?? []).filter((t) => showSystem || !t.key.startsWith('mlflow.'));
   return (
-    <>
-      <div className="toolbar">
-        <button type="button" onClick={() => setEditing({ key: '', value: '', isNew: true })}>
-          Add tag
-        </button>
-        <label className="check">
-          <input type="checkbox" checked={showSystem} onChange={(e) => setShowSystem(e.target.checked)} />
-          Show system tags (mlflow.*)
-        </label>
-      </div>
-      <ErrorBox error={error} />
-      {editing ? (
-        <form
-          // Remounted for each tag edited, so the focus moves to the new form's field.
-          key={editing.isNew ? 'new' : `edit:${editing.key}`}
-          className="inline-form card"
-          onSubmit={save}
-          aria-label={editing.isNew ? 'New tag' : `Edit tag ${editing.key}`}
-        >
-          <input
-            aria-label="Tag key"
-            placeholder="key"
-            value={editing.key}
-            readOnly={!editing.isNew}
-            // A new tag starts at its key; an edit at the value, the only field that can change.
-            // biome-ignore lint/a11y/noAutofocus: the user just asked to add or edit a tag
-            autoFocus={editing.isNew}
-            onChange={(e) => setEditing({ ...editing, key: e.target.value })}
-          />
-          <input
-            aria-label="Tag value"
-            placeholder="value"
-            // biome-ignore lint/a11y/noAutofocus: the user just asked to edit this tag's value
-            autoFocus={!editing.isNew}
-            value={editing.value}
-            onChange={(e) => setEditing({ ...editing, value: e.target.value })}
-          />
-          <button type="submit" disabled={!editing.key}>
-            Save
+    <TagEditor
+      tags={tags}
+      setTag={(key, value) => api.setTag(run.info.run_id, key, value)}
+      deleteTag={(key) => api.deleteTag(run.info.run_id, key)}
+      onChanged={onChanged}
+      formClassName="inline-form card"
+      columnNames
+      head={(add) => (
+        <div className="toolbar">
+          <button type="button" onClick={add}>
+            Add tag
           </button>
-          <button type="button" className="ghost" onClick={() => setEditing(undefined)}>
-            Cancel
-          </button>
-        </form>
-      ) : null}
-      <table className="grid" aria-label="Tags">
-        <thead>
-          <tr>
-            <th>Key</th>
-            <th>Value</th>
-            <th aria-label="Actions" />
-          </tr>
-        </thead>
-        <tbody>
-          {tags.map((t) => (
-            <tr key={t.key}>
-              <td className="mono">{t.key}</td>
-              <td className="wrap">{t.value}</td>
-              <td className="actions">
-                <button
-                  type="button"
-                  className="ghost"
-                  aria-label={`Edit tag ${t.key}`}
-                  onClick={() => setEditing({ key: t.key, value: t.value, isNew: false })}
-                >
-                  Edit
-                </button>
-                <button
-                  type="button"
-                  className="ghost danger"
-                  aria-label={`Delete tag ${t.key}`}
-                  onClick={() => api.deleteTag(run.info.run_id, t.key).then(done, setError)}
-                >
-                  Delete
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {tags.length === 0 ? <p className="muted">No tags.</p> : null}
-    </>
+          <label className="check">
+            <input type="checkbox" checked={showSystem} onChange={(e) => setShowSystem(e.target.checked)} />
+            Show system tags (mlflow.*)
+          </label>
+        </div>
+      )}
+    />
   );
 }
 

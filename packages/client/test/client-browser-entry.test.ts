@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT } from './helpers.js';
+import { REPO_ROOT } from '../../server/test/helpers.js';
 
 // The browser entry of @mlflow-ts/client must load in a browser: no module it statically imports may
 // import Node built-ins (the Node entry adds those). Dynamic imports are allowed (yaml, loaded on use).

@@ -3,8 +3,8 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient, MlflowError, webhookEvent } from '@mlflow-ts/client';
-import { DIALECTS } from './helpers.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { DIALECTS } from '../../server/test/helpers.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // MlflowClient's webhook methods against the built server running as its own process, on both
 // dialects, with a real receiver on loopback that records what the server sends it.

@@ -4,8 +4,15 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
+import {
+  call,
+  DIALECTS,
+  REPO_ROOT,
+  startTestServer,
+  type TestServer,
+  tempDir,
+} from '../../server/test/helpers.js';
 import { launchChromium, skipWithoutChromium } from '../../ui/test/browser.js';
-import { call, DIALECTS, REPO_ROOT, startTestServer, type TestServer, tempDir } from './helpers.js';
 
 // The client in a browser: @mlflow-ts/client bundled for the browser by esbuild (as a web app would
 // ship it), loaded in headless Chromium from a page of a real server (same origin, so no CORS), logs a

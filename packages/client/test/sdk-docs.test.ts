@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { REPO_ROOT, tempDir } from './helpers.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { REPO_ROOT, tempDir } from '../../server/test/helpers.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // Runs every ```js example block of docs/sdk.md against a server process. A `console.log(...); // text`
 // line promises that `text` appears in the output.

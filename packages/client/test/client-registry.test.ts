@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { downloadModel, MlflowClient, MlflowError, parseModelUri, resolveModelUri } from '@mlflow-ts/client';
-import { DIALECTS, tempDir } from './helpers.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { DIALECTS, tempDir } from '../../server/test/helpers.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // MlflowClient's registry methods against the built server running as its own process, on both dialects.
 

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as mlflow from '@mlflow-ts/client';
 import { downloadModel, MlflowClient, MlflowError, MODEL_VERSIONS_TAG } from '@mlflow-ts/client';
-import { DIALECTS, tempDir } from './helpers.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { DIALECTS, tempDir } from '../../server/test/helpers.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // MlflowClient's MLflow 3 logged-model methods against the built server running as its own process,
 // on both dialects: the calls, what the server keeps, and the errors of bad inputs.

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, describe, test } from 'node:test';
 import { MlflowClient, MlflowError, RestTransport, resolveConfig } from '@mlflow-ts/client';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../../server/test/helpers.js';
 
 // The client's HTTP behaviour against a local server that answers as each test scripts it: retries,
 // backoff, timeouts, authentication and configuration from MLflow's environment variables.
@@ -169,6 +169,61 @@ describe('retries and timeouts', () => {
     await srv.close();
     const client = new MlflowClient({ trackingUri: url, maxRetries: 2, ...fast });
     await assert.rejects(client.getExperiment('1'), /failed after 3 attempt\(s\).*MLFLOW_TRACKING_URI/);
+  });
+
+  test('a network failure keeps the fetch error as its cause', async () => {
+    const srv = await scriptedServer(() => ({ status: 200 }));
+    const url = srv.url;
+    await srv.close();
+    const client = new MlflowClient({ trackingUri: url, maxRetries: 0, ...fast });
+    await assert.rejects(client.getExperiment('1'), (e: unknown) => {
+      assert.ok(e instanceof MlflowError);
+      assert.equal(e.status, 0);
+      assert.ok(e.cause instanceof Error, 'the cause is the error fetch threw');
+      return true;
+    });
+  });
+
+  test("a caller's abort signal cancels the request at once: fetch's AbortError, no retry", async () => {
+    const srv = await scriptedServer(() => 'hang');
+    servers.push(srv);
+    const t = new RestTransport(resolveConfig({ trackingUri: srv.url, maxRetries: 3, ...fast }, {}));
+    const controller = new AbortController();
+    const call = t.call('GET', 'runs/get', { run_id: 'r1' }, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(call, (e: unknown) => {
+      assert.ok(!(e instanceof MlflowError), 'a cancelled request is not reported as a failure');
+      assert.equal((e as Error).name, 'AbortError');
+      return true;
+    });
+    assert.equal(srv.seen.length, 1);
+  });
+
+  test('an infinite timeout sets no time limit; the API prefix is configurable', async () => {
+    const srv = await scriptedServer(() => ({ status: 200, body: runJson }));
+    servers.push(srv);
+    const t = new RestTransport(
+      resolveConfig(
+        { trackingUri: srv.url, timeout: Number.POSITIVE_INFINITY, apiPrefix: '/ajax-api/2.0/mlflow/' },
+        {},
+      ),
+    );
+    const r = await t.call<{ run: { info: { run_id: string } } }>('GET', 'runs/get', { run_id: 'r1' });
+    assert.equal(r.run.info.run_id, 'r1');
+    assert.equal(srv.seen[0]?.url, '/ajax-api/2.0/mlflow/runs/get?run_id=r1');
+  });
+
+  test('a success whose body is not JSON fails with BAD_RESPONSE and the start of the body', async () => {
+    const srv = await scriptedServer(() => ({ status: 200, body: '<html>a proxy page</html>' }));
+    servers.push(srv);
+    const client = new MlflowClient({ trackingUri: srv.url, maxRetries: 0, ...fast });
+    await assert.rejects(client.getRun('r1'), (e: unknown) => {
+      assert.ok(e instanceof MlflowError);
+      assert.equal(e.errorCode, 'BAD_RESPONSE');
+      assert.equal(e.status, 200);
+      assert.match(e.message, /not JSON: <html>a proxy page<\/html>/);
+      return true;
+    });
   });
 
   test('backoff follows MLflow: first retry at once, then factor * 2^(n-1), capped at 120 s', () => {

@@ -6,8 +6,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import * as mlflow from '@mlflow-ts/client';
 import { MlflowClient, MlflowError } from '@mlflow-ts/client';
-import { DIALECTS, REPO_ROOT, tempDir } from './helpers.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { DIALECTS, REPO_ROOT, tempDir } from '../../server/test/helpers.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // The fluent API (setExperiment, startRun, withRun, log*, buffered metrics) against a server process.
 

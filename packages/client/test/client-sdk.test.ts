@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient, MlflowError, runsToTable } from '@mlflow-ts/client';
-import { DIALECTS, tempDir } from './helpers.js';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { DIALECTS, tempDir } from '../../server/test/helpers.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // MlflowClient against the built server binary running as its own process, on both store dialects.
 

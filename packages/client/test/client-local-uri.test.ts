@@ -1,14 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { closeLocalServers, MlflowClient, type MlflowError, resolveTrackingUri } from '@mlflow-ts/client';
+import {
+  closeLocalServers,
+  currentUserName,
+  DEFAULT_TRACKING_URI,
+  MlflowClient,
+  type MlflowError,
+  resolveTrackingUri,
+} from '@mlflow-ts/client';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { localStoreLocation } from '../src/in-process.js';
-import { freshPostgresUri, REPO_ROOT, tempDir } from './helpers.js';
+import { localStoreLocation } from '../../server/src/in-process.js';
+import { freshPostgresUri, REPO_ROOT, tempDir } from '../../server/test/helpers.js';
 
 // Local tracking URIs: the client SDK serves sqlite:///, postgresql:// and directory URIs in-process
 // through the mlflow-ts package, so scripts log with no server running.
@@ -246,6 +254,20 @@ describe('local tracking URIs (in-process server)', () => {
     assert.equal(resolveTrackingUri('http://h:5000/'), 'http://h:5000');
   });
 
+  test("no tracking URI in Node: MLflow 3's default store, sqlite:///mlflow.db, as `mlflow-ts run` uses", () => {
+    assert.equal(DEFAULT_TRACKING_URI, 'sqlite:///mlflow.db');
+    assert.equal(resolveTrackingUri(undefined, {}), DEFAULT_TRACKING_URI);
+    assert.equal(resolveTrackingUri(undefined, { MLFLOW_TRACKING_URI: '' }), DEFAULT_TRACKING_URI);
+    assert.equal(resolveTrackingUri(undefined, { MLFLOW_TRACKING_URI: 'http://h:1' }), 'http://h:1');
+  });
+
+  test('the mlflow.user tag: login variables as getpass reads them, else the OS account name', () => {
+    assert.equal(currentUserName({ LOGNAME: 'a', USER: 'b', USERNAME: 'c' }), 'a');
+    assert.equal(currentUserName({ USER: 'b', USERNAME: 'c' }), 'b');
+    assert.equal(currentUserName({ USERNAME: 'c' }), 'c');
+    assert.equal(currentUserName({}), userInfo().username);
+  });
+
   test('without the mlflow-ts package, a local URI fails with what to install', () => {
     // The client alone, as an app that installed only @mlflow-ts/client has it.
     const app = path.join(tmp.dir, 'client-only');
@@ -254,16 +276,25 @@ describe('local tracking URIs (in-process server)', () => {
     cpSync(path.join(REPO_ROOT, 'packages/client/package.json'), path.join(pkg, 'package.json'));
     const script = `
 import { MlflowClient } from '@mlflow-ts/client';
-try {
-  await new MlflowClient('sqlite:///x.db').searchExperiments();
-  console.log('no error');
-} catch (e) {
-  console.log(e.message);
+for (const uri of ['sqlite:///x.db', undefined]) {
+  try {
+    await new MlflowClient(uri).searchExperiments();
+    console.log('no error');
+  } catch (e) {
+    console.log(e.message);
+  }
 }
 `;
     const result = runScript(app, script, { MLFLOW_TRACKING_URI: '' });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /needs the mlflow-ts package .*npm install mlflow-ts/);
+    const [explicit, implicit] = result.stdout.trim().split('\n');
+    assert.match(explicit, /needs the mlflow-ts package .*npm install mlflow-ts/);
+    // With no URI at all the message says the store is the default, and how to name a server instead.
+    assert.match(
+      implicit,
+      /^Tracking URI 'sqlite:\/\/\/mlflow\.db' \(the default when MLFLOW_TRACKING_URI is not set\) is a local store.*npm install mlflow-ts.*MLFLOW_TRACKING_URI/,
+    );
     assert.ok(!existsSync(path.join(app, 'x.db')));
+    assert.ok(!existsSync(path.join(app, 'mlflow.db')));
   });
 });

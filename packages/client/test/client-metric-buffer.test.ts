@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { chunkBatch, MetricBuffer, MlflowClient } from '@mlflow-ts/client';
-import { type ServerProcess, startServerProcess } from './server-process.js';
+import { type ServerProcess, startServerProcess } from '../../server/test/server-process.js';
 
 // MetricBuffer on its own: back-pressure and flush, against a server process; chunking rules.
 
