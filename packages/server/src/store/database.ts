@@ -19,6 +19,12 @@ export interface StoreDatabase {
   close(): Promise<void>;
 }
 
+/** What a repository's reads get (see repository.ts): queries only, no way to write. */
+export type ReadOnlyDatabase = Pick<StoreDatabase, 'dialect' | 'reader' | 'historyReaders'>;
+
+/** What a repository's writes get: write transactions only, so a write reads inside its own transaction. */
+export type WriteOnlyDatabase = Pick<StoreDatabase, 'dialect' | 'writer'>;
+
 // bigint columns (timestamps, steps, ids) come back from pg as strings by default; every value we
 // store fits in a double, and MLflow's JSON carries them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));

@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqlite } from './database.js';
-import { type StoreMembers, storesOver } from './store-set.js';
+import { callWrite, type RepositorySet } from './repository.js';
+import { repositoriesOver, type StoreRepositories } from './store-set.js';
 import type {
   SerializedError,
   WriterReply,
@@ -12,7 +13,8 @@ import type {
 
 // The write half of the SQLite stores (store-set.ts), on their own thread. better-sqlite3 is synchronous, so on the
 // main thread every insert and every commit (with its fsync) would stall all other requests. Here the
-// store's write methods, group commit included, run beside the HTTP event loop, one message per call.
+// repositories' writes (repository.ts), group commit included, run beside the HTTP event loop, one
+// message per call.
 
 function serializeError(error: unknown): SerializedError {
   if (error instanceof ParamConflictError) {
@@ -26,13 +28,13 @@ async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('sqlite-writer-thread must run as a worker thread');
   const { file, artifactRoot } = workerData as WriterThreadData;
-  let stores: StoreMembers;
+  let repositories: StoreRepositories;
   let close: () => Promise<void>;
   try {
     const database = await openSqlite(file);
     close = () => database.close();
-    stores = storesOver(database, new ArtifactLocations(artifactRoot));
-    await stores.tracking.init();
+    repositories = repositoriesOver(database, new ArtifactLocations(artifactRoot));
+    await repositories.tracking.experiments.writes.init();
   } catch (error) {
     port.postMessage({ id: 0, ok: false, error: serializeError(error) } satisfies WriterReply);
     return;
@@ -45,11 +47,12 @@ async function main(): Promise<void> {
       });
       return;
     }
-    const store = stores[request.store] as unknown as Record<
-      string,
-      (...args: unknown[]) => Promise<unknown>
-    >;
-    store[request.method].apply(store, request.args).then(
+    const set: RepositorySet = repositories[request.store];
+    const repository = Object.hasOwn(set, request.repository) ? set[request.repository] : undefined;
+    const done = repository
+      ? callWrite(repository.writes, request.method, request.args)
+      : Promise.reject(new Error(`no repository ${request.store}.${request.repository}`));
+    done.then(
       (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WriterReply),
       (error) =>
         port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies WriterReply),

@@ -1,76 +1,65 @@
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
-import { SqlRegistryStore } from './sql-registry-store.js';
-import { SqlTrackingStore } from './sql-tracking-store.js';
-import { SqlWebhookStore } from './webhook-store.js';
+import { mapWrites } from './repository.js';
+import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
+import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
+import { SqlWebhookStore, type WebhookRepositories, webhookRepositories } from './webhook-store.js';
 
-// The server's stores, all over one backend database. On an SQLite file their writes run on the writer
-// thread (threaded-sqlite-store.ts), which needs to know, per store, which methods write.
+// The server's stores, all over one backend database, each a facade over its repositories. On an SQLite
+// file the writes of every repository run on the writer thread (threaded-sqlite-store.ts); which
+// methods those are is each repository's own reads/writes split (repository.ts), never a list here.
+
+/** Each store's repositories; a new store is one line here, in StoreMembers and in the two builders. */
+export interface StoreRepositories {
+  tracking: TrackingRepositories;
+  registry: RegistryRepositories;
+  webhooks: WebhookRepositories;
+}
+export type StoreName = keyof StoreRepositories;
 
 export interface StoreMembers {
   tracking: SqlTrackingStore;
   registry: SqlRegistryStore;
   webhooks: SqlWebhookStore;
 }
-export type StoreName = keyof StoreMembers;
 
 export interface Stores extends StoreMembers {
   /** Commits pending writes and closes the database (and the writer thread). */
   close(): Promise<void>;
 }
 
-/** The methods of each store that write; every other method reads. */
-export const WRITE_METHODS = {
-  tracking: [
-    'init',
-    'createExperiment',
-    'renameExperiment',
-    'deleteExperiment',
-    'restoreExperiment',
-    'setExperimentTag',
-    'deleteExperimentTag',
-    'createRun',
-    'updateRun',
-    'deleteRun',
-    'restoreRun',
-    'logBatch',
-    'deleteTag',
-    'logInputs',
-    'hardDeleteRun',
-    'hardDeleteExperiment',
-    'createLoggedModel',
-    'finalizeLoggedModel',
-    'deleteLoggedModel',
-    'setLoggedModelTags',
-    'deleteLoggedModelTag',
-    'replaceLoggedModelTag',
-    'logLoggedModelParams',
-    'logOutputs',
-  ],
-  registry: [
-    'createRegisteredModel',
-    'updateRegisteredModel',
-    'renameRegisteredModel',
-    'deleteRegisteredModel',
-    'setRegisteredModelTag',
-    'deleteRegisteredModelTag',
-    'createModelVersion',
-    'updateModelVersion',
-    'transitionModelVersionStage',
-    'deleteModelVersion',
-    'setModelVersionTag',
-    'deleteModelVersionTag',
-    'setRegisteredModelAlias',
-    'deleteRegisteredModelAlias',
-  ],
-  webhooks: ['createWebhook', 'updateWebhook', 'deleteWebhook'],
-} as const satisfies { [S in StoreName]: readonly (keyof StoreMembers[S])[] };
-
-/** Builds every store over `database`; the tracking store still needs its init(). */
-export function storesOver(database: StoreDatabase, locations: ArtifactLocations): StoreMembers {
+/** Every store's repositories over `database`. */
+export function repositoriesOver(database: StoreDatabase, locations: ArtifactLocations): StoreRepositories {
   return {
-    tracking: new SqlTrackingStore(database, locations),
-    registry: new SqlRegistryStore(database),
-    webhooks: new SqlWebhookStore(database),
+    tracking: trackingRepositories(database, locations),
+    registry: registryRepositories(database),
+    webhooks: webhookRepositories(database),
+  };
+}
+
+/** `repositories` with the writes of each repository of each store passed through `wrap`. */
+export function mapStoreWrites(
+  repositories: StoreRepositories,
+  wrap: (store: StoreName, repository: string, writes: object) => object,
+): StoreRepositories {
+  const each = <S extends StoreName>(store: S): StoreRepositories[S] =>
+    mapWrites(repositories[store], (repository, writes) => wrap(store, repository, writes));
+  return { tracking: each('tracking'), registry: each('registry'), webhooks: each('webhooks') };
+}
+
+/**
+ * The stores over `database`, each a facade over its repositories (by default over `database` too; the
+ * threaded SQLite set-up passes them with their writes sent to the writer thread). The tracking store
+ * still needs its init().
+ */
+export function storesOver(
+  database: StoreDatabase,
+  locations: ArtifactLocations,
+  repositories: StoreRepositories = repositoriesOver(database, locations),
+): StoreMembers {
+  return {
+    tracking: new SqlTrackingStore(database, locations, repositories.tracking),
+    registry: new SqlRegistryStore(database, repositories.registry),
+    webhooks: new SqlWebhookStore(database, repositories.webhooks),
   };
 }

@@ -2,7 +2,8 @@ import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { type OpenOptions, openSqliteReader } from './database.js';
-import { type StoreMembers, type StoreName, type Stores, storesOver, WRITE_METHODS } from './store-set.js';
+import { forwardedWrites } from './repository.js';
+import { mapStoreWrites, repositoriesOver, type StoreName, type Stores, storesOver } from './store-set.js';
 import { startStoreThread } from './store-thread.js';
 
 // The SQLite stores split over two threads: reads run here on their own connection (WAL shows them the
@@ -14,9 +15,15 @@ export interface WriterThreadData {
   artifactRoot: string;
 }
 
+/** A call of write method `method` of repository `repository` of `store`, or the thread's close. */
 export type WriterRequest =
-  | { id: number; store: StoreName; method: string; args: unknown[] }
+  | { id: number; store: StoreName; repository: string; method: string; args: unknown[] }
   | { id: number; store: null; method: 'close'; args: [] };
+
+/** A request without its id, which the sender assigns. */
+type WriterCall =
+  | Omit<Extract<WriterRequest, { store: StoreName }>, 'id'>
+  | Omit<Extract<WriterRequest, { store: null }>, 'id'>;
 
 export type SerializedError =
   | { kind: 'param-conflict'; runId: string; conflicts: ParamConflict[] }
@@ -62,31 +69,14 @@ class WriterThread {
     return this.ready;
   }
 
-  call(store: StoreName | null, method: string, args: unknown[]): Promise<unknown> {
+  call(request: WriterCall): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, store, method, args } as WriterRequest);
+      this.worker.postMessage({ id, ...request } satisfies WriterRequest);
     });
   }
-}
-
-/** `store` with its write methods sent to the writer thread. */
-function writingThrough<S extends StoreName>(
-  thread: WriterThread,
-  name: S,
-  store: StoreMembers[S],
-): StoreMembers[S] {
-  const writes = new Set<string>(WRITE_METHODS[name]);
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (typeof prop === 'string' && writes.has(prop)) {
-        return (...args: unknown[]) => thread.call(name, prop, args);
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
 }
 
 /**
@@ -113,13 +103,16 @@ export async function openThreadedSqliteStores(
     throw error;
   }
   const reader = openSqliteReader(file);
-  const local = storesOver(reader, new ArtifactLocations(artifactRoot));
+  const locations = new ArtifactLocations(artifactRoot);
+  // The repositories over the reader, with every method of their writes sent to the thread instead
+  // (where the same repositories run them over the writing connection).
+  const repositories = mapStoreWrites(repositoriesOver(reader, locations), (store, repository, writes) =>
+    forwardedWrites(writes, (method, args) => thread.call({ store, repository, method, args })),
+  );
   return {
-    tracking: writingThrough(thread, 'tracking', local.tracking),
-    registry: writingThrough(thread, 'registry', local.registry),
-    webhooks: writingThrough(thread, 'webhooks', local.webhooks),
+    ...storesOver(reader, locations, repositories),
     async close() {
-      await thread.call(null, 'close', []);
+      await thread.call({ store: null, method: 'close', args: [] });
       await worker.terminate();
       await reader.close();
     },

@@ -1,0 +1,189 @@
+// Metric histories of several runs at once, read only: whole histories for the bulk endpoint and
+// sampled ones for charts (MLflow's even sampling, and the spike-preserving extremes sampling).
+import { type SqlBool, sql } from 'kysely';
+import type { MetricWithRunId } from '../entities/tracking.js';
+import type { ReadOnlyDatabase } from './database.js';
+import { bucketGrid, extremeSteps } from './metric-extremes.js';
+import { metricFromRow } from './tracking-rows.js';
+
+export class SampledHistoryReads {
+  private readonly db;
+
+  constructor(private readonly database: ReadOnlyDatabase) {
+    this.db = database.reader;
+  }
+
+  async getMetricHistoryForRuns(
+    runIds: string[],
+    key: string,
+    maxResults: number,
+  ): Promise<MetricWithRunId[]> {
+    const rows = await this.db
+      .selectFrom('metrics')
+      .select(['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan'])
+      .where('run_uuid', 'in', runIds)
+      .where('key', '=', key)
+      .orderBy('run_uuid')
+      .orderBy('timestamp')
+      .orderBy('step')
+      .orderBy('value')
+      .limit(maxResults)
+      .execute();
+    return rows.map((r) => ({ ...metricFromRow(r), run_id: r.run_uuid }));
+  }
+
+  async getSampledMetricHistory(
+    runIds: string[],
+    key: string,
+    range: { startStep?: number; endStep?: number },
+    maxResults: number,
+  ): Promise<MetricWithRunId[]> {
+    if (runIds.length === 0) return [];
+    // MLflow samples on the union of all runs' steps, so every run is drawn at the same x positions,
+    // and keeps each run's first and last step so no line is cut short. The sampling runs in SQL: a
+    // million-point history never travels to JavaScript, only the chosen steps' points do.
+    const bounds = await this.stepBounds(runIds, key);
+    if (bounds.length === 0) return [];
+    const start = range.startStep ?? 0;
+    const end = range.endStep ?? Math.max(...bounds.map((b) => b.hi));
+    const inRange = this.db
+      .selectFrom('metrics')
+      .select('step')
+      .distinct()
+      .where('run_uuid', 'in', runIds)
+      .where('key', '=', key)
+      .where('step', '>=', start)
+      .where('step', '<=', end);
+    const { n, first, last } = await this.db
+      .selectFrom(inRange.as('d'))
+      .select((eb) => [
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.min('step').as('first'),
+        eb.fn.max('step').as('last'),
+      ])
+      .executeTakeFirstOrThrow();
+    const count = Number(n);
+    let chosen: Set<number> | undefined;
+    if (count > maxResults && Number(last) - Number(first) + 1 === count) {
+      // Every step from first to last is present (the usual history), so a step's rank is its offset
+      // from the first: the picks are computed here, without ranking a million steps in SQL.
+      chosen = new Set<number>();
+      for (let i = 0; i < maxResults; i++) chosen.add(Number(first) + Math.floor((i * count) / maxResults));
+      chosen.add(Number(last));
+      for (const b of bounds) {
+        for (const edge of [b.lo, b.hi]) if (edge >= start && edge <= end) chosen.add(edge);
+      }
+    } else if (count > maxResults) {
+      // Step number rn (0-based, in step order) is picked when some i in [0, max) has
+      // floor(i * n / max) = rn, i.e. when ceil(rn * max / n) * n < (rn + 1) * max; integer arithmetic
+      // in both dialects. The last step in range is always kept, as MLflow does.
+      const max = sql<number>`cast(${maxResults} as bigint)`;
+      const total = sql<number>`cast(${count} as bigint)`;
+      const ranked = this.db
+        .selectFrom(inRange.as('d'))
+        .select(['step', sql<number>`row_number() over (order by step) - 1`.as('rn')]);
+      const picked = await this.db
+        .selectFrom(ranked.as('r'))
+        .select('step')
+        .where(
+          (eb) =>
+            sql<SqlBool>`((${eb.ref('rn')} * ${max} + ${total} - 1) / ${total}) * ${total} < (${eb.ref('rn')} + 1) * ${max}`,
+        )
+        .execute();
+      chosen = new Set(picked.map((r) => Number(r.step)));
+      chosen.add(Number(last));
+      for (const b of bounds) {
+        for (const edge of [b.lo, b.hi]) if (edge >= start && edge <= end) chosen.add(edge);
+      }
+    }
+    const steps = chosen ? [...chosen].sort((x, y) => x - y) : undefined;
+    const out: MetricWithRunId[] = [];
+    for (const runId of runIds) {
+      if (!bounds.some((b) => b.run_uuid === runId)) continue;
+      out.push(...(await this.pointsAtSteps(runId, key, start, end, steps)));
+    }
+    return out;
+  }
+
+  async getExtremesSampledMetricHistory(
+    runIds: string[],
+    key: string,
+    range: { startStep?: number; endStep?: number },
+    maxResults: number,
+  ): Promise<MetricWithRunId[]> {
+    if (runIds.length === 0) return [];
+    const bounds = await this.stepBounds(runIds, key);
+    if (bounds.length === 0) return [];
+    const start = range.startStep ?? Math.min(...bounds.map((b) => b.lo));
+    const end = range.endStep ?? Math.max(...bounds.map((b) => b.hi));
+    // A range of at most maxResults steps has nothing to thin out: every point is returned, which is
+    // what a chart zoomed in far enough asks for.
+    let picks: Map<string, number[]> | undefined;
+    if (end - start + 1 > maxResults) {
+      const grid = bucketGrid(start, end, Math.floor(maxResults / 4));
+      picks = await extremeSteps(this.db, this.database.dialect, runIds, key, grid);
+    }
+    const out: MetricWithRunId[] = [];
+    for (const runId of runIds) {
+      if (!bounds.some((b) => b.run_uuid === runId)) continue;
+      const steps = picks ? picks.get(runId) : undefined;
+      if (picks && !steps) continue;
+      out.push(...(await this.pointsAtSteps(runId, key, start, end, steps)));
+    }
+    return out;
+  }
+
+  /** Each run's smallest and largest step of `key`: two index probes per run, where a GROUP BY would scan every point. */
+  private async stepBounds(
+    runIds: string[],
+    key: string,
+  ): Promise<{ run_uuid: string; lo: number; hi: number }[]> {
+    const bounds: { run_uuid: string; lo: number; hi: number }[] = [];
+    for (const runId of runIds) {
+      const one = (fn: 'min' | 'max') =>
+        this.db
+          .selectFrom('metrics')
+          .select((eb) => eb.fn[fn]('step').as('v'))
+          .where('run_uuid', '=', runId)
+          .where('key', '=', key)
+          .executeTakeFirst();
+      const lo = (await one('min'))?.v;
+      if (lo === null || lo === undefined) continue;
+      const hi = (await one('max'))?.v;
+      bounds.push({ run_uuid: runId, lo: Number(lo), hi: Number(hi) });
+    }
+    return bounds;
+  }
+
+  /** A run's points between the steps (only at `steps` when given), ordered by step, timestamp, value. */
+  private async pointsAtSteps(
+    runId: string,
+    key: string,
+    start: number,
+    end: number,
+    steps: number[] | undefined,
+  ): Promise<MetricWithRunId[]> {
+    let query = this.db
+      .selectFrom('metrics')
+      .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
+      .where('run_uuid', '=', runId)
+      .where('key', '=', key)
+      .where('step', '>=', start)
+      .where('step', '<=', end);
+    if (steps) query = query.where('step', 'in', steps);
+    const rows = await query.orderBy('step').orderBy('timestamp').orderBy('value').limit(25000).execute();
+    return rows.map((r) => ({ ...metricFromRow(r), run_id: runId }));
+  }
+}
+
+/**
+ * Picks `max` steps spread evenly over the sorted `steps`, plus the last one, as MLflow's
+ * bulk-interval endpoint does. The store does the same in SQL; this is its reference in the tests.
+ */
+export function sampleSteps(steps: number[], max: number): number[] {
+  if (steps.length <= max) return steps;
+  const out: number[] = [];
+  for (let i = 0; i < max; i++) out.push(steps[Math.floor((i * steps.length) / max)]);
+  out.push(steps[steps.length - 1]);
+  return out;
+}
