@@ -17,6 +17,7 @@ import type {
   Tag,
   ViewType,
 } from '../entities/tracking.js';
+import { accessSql } from './access-sql.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { searchDatasetSummaries } from './dataset-summaries.js';
@@ -366,6 +367,8 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
       where.push(
         sql<SqlBool>`${experimentFilterSql(expressionBuilder<Database, 'experiments'>(), query.filter)}`,
       );
+    const access = query.access && accessSql('experiments.experiment_id', query.access, true);
+    if (access) where.push(access);
     if (start && 'after' in start) where.push(afterSql(keys, parsePosition(start.after, order, keys)));
     const offset = start && 'offset' in start ? start.offset : 0;
     const { rows } = await sql<Selectable<ExperimentsTable> & Record<string, unknown>>`
