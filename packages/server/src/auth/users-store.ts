@@ -1,5 +1,5 @@
 // Persistence of users and their per-resource permissions, over SQLite or PostgreSQL (Kysely).
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
@@ -192,13 +192,12 @@ export class UsersStore {
     const { table, key } = TABLES[kind];
     const rows = await this.db
       .selectFrom(table)
-      .select([`${key} as resource` as 'name', 'permission'])
+      .select([sql<string>`${sql.ref(key)}`.as('resource'), 'permission'])
       .where('user_id', '=', userId)
       .execute();
-    return rows.map((r) => ({ resource: r.name, userId, permission: toPermission(r.permission) }));
+    return rows.map((r) => ({ resource: r.resource, userId, permission: toPermission(r.permission) }));
   }
 
-  /** Every user's grant on one resource (a user's get answer lists them). */
   async renameModelGrants(oldName: string, newName: string): Promise<void> {
     await this.db
       .updateTable('registered_model_permissions')

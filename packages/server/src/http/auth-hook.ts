@@ -121,8 +121,34 @@ async function afterSuccess(hooks: AuthHooks, request: FastifyRequest, payload: 
   }
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+  rule: Rule | undefined;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route of an app with auth hooks, with its rule (what the route-table test walks). */
+export function authRoutesOf(app: FastifyInstance): RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 /** Installs the check on every route of `app` (and of plugins registered after this call). */
 export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, rule: ruleFor(method, route.url) });
+    }
+  });
+  // A route without a rule would be refused to all but admins; refuse to start instead, so it is
+  // noticed at once.
+  app.addHook('onReady', async () => {
+    const missing = routes.filter((r) => !r.rule).map((r) => `${r.method} ${r.url}`);
+    if (missing.length) throw new Error(`routes without an access rule: ${missing.join(', ')}`);
+  });
   // preValidation: after the body is parsed (rules read fields from it), before the handler. Callback
   // style so the handler runs inside runWithReadAccess.
   app.addHook('preValidation', (request, reply, done) => {

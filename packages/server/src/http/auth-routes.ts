@@ -1,10 +1,25 @@
 // MLflow's basic-auth endpoints: users, and experiment and registered-model permissions.
-import type { AuthService } from '../auth/auth-service.js';
+import type { AuthService, UserJson } from '../auth/auth-service.js';
 import type { ResourceKind } from '../auth/users-store.js';
+import { EncodedList } from '../entities/encoded-list.js';
 import { missing, type RequestFields } from './request-fields.js';
 import type { Endpoint } from './tracking-routes.js';
 
 const empty = {};
+
+/**
+ * MLflow's User.to_json keeps empty permission lists (and its client's User.from_json needs them),
+ * where the wire JSON leaves empty lists out; pre-encoded lists are written as they are.
+ */
+function userAnswer(user: UserJson) {
+  return {
+    user: {
+      ...user,
+      experiment_permissions: new EncodedList(JSON.stringify(user.experiment_permissions)),
+      registered_model_permissions: new EncodedList(JSON.stringify(user.registered_model_permissions)),
+    },
+  };
+}
 
 function permissionEndpoints(
   auth: AuthService,
@@ -63,14 +78,13 @@ export function authEndpoints(auth: AuthService): Endpoint[] {
     {
       method: 'POST',
       path: 'users/create',
-      handle: async (f) => ({
-        user: await auth.createUser(f.requiredString('username'), f.requiredString('password')),
-      }),
+      handle: async (f) =>
+        userAnswer(await auth.createUser(f.requiredString('username'), f.requiredString('password'))),
     },
     {
       method: 'GET',
       path: 'users/get',
-      handle: async (f) => ({ user: await auth.getUser(f.requiredString('username')) }),
+      handle: async (f) => userAnswer(await auth.getUser(f.requiredString('username'))),
     },
     {
       method: 'PATCH',
