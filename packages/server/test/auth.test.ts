@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +13,7 @@ import {
   type TestServer,
   tempDir,
 } from './helpers.js';
+import { CLI, startServerProcess } from './server-process.js';
 
 type Json = Record<string, any>;
 
@@ -450,6 +452,62 @@ describe('basic auth configuration', () => {
       writeFileSync(file, '[mlflow]\ndefault_permission = WRITE\n');
       assert.throws(() => readAuthConfig(file), /default_permission .*Invalid permission 'WRITE'/);
       assert.throws(() => readAuthConfig(path.join(dir, 'missing.ini')), /does not exist/);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('mlflow-ts server --app-name basic-auth', () => {
+  test('reads the ini file at MLFLOW_AUTH_CONFIG_PATH, creates the admin, refuses strangers', async () => {
+    const { dir, cleanup } = tempDir();
+    const ini = path.join(dir, 'auth.ini');
+    writeFileSync(
+      ini,
+      `[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///${path.join(dir, 'users.db')}\nadmin_username = root\nadmin_password = root-password-1\n`,
+    );
+    process.env.MLFLOW_AUTH_CONFIG_PATH = ini;
+    const server = await startServerProcess('sqlite', ['--app-name', 'basic-auth']);
+    try {
+      const api = `${server.url}/api/2.0/mlflow`;
+      assert.equal((await as(undefined, api, 'GET', 'experiments/get', { experiment_id: '0' })).status, 401);
+      const root = { user: 'root', password: 'root-password-1' };
+      const me = await as(root, api, 'GET', 'users/get', { username: 'root' });
+      assert.equal(me.status, 200, me.text);
+      assert.equal(me.body.user.is_admin, true);
+    } finally {
+      await server.close();
+      delete process.env.MLFLOW_AUTH_CONFIG_PATH;
+      cleanup();
+    }
+  });
+
+  test('an unknown app or authorization_function is a start-up error naming what is supported', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const unknownApp = spawnSync(
+        process.execPath,
+        [CLI, 'server', '--app-name', 'oidc-auth', '--port', '0'],
+        {
+          encoding: 'utf8',
+          cwd: dir,
+        },
+      );
+      assert.notEqual(unknownApp.status, 0);
+      assert.match(unknownApp.stderr, /--app-name oidc-auth .*supported name is: basic-auth/);
+      const ini = path.join(dir, 'auth.ini');
+      writeFileSync(ini, '[mlflow]\nauthorization_function = my_module:authenticate\n');
+      const badFunction = spawnSync(
+        process.execPath,
+        [CLI, 'server', '--app-name', 'basic-auth', '--port', '0'],
+        {
+          encoding: 'utf8',
+          cwd: dir,
+          env: { ...process.env, MLFLOW_AUTH_CONFIG_PATH: ini },
+        },
+      );
+      assert.notEqual(badFunction.status, 0);
+      assert.match(badFunction.stderr, /authorization_function = my_module:authenticate .* is not supported/);
     } finally {
       cleanup();
     }
