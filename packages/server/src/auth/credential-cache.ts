@@ -1,4 +1,4 @@
-// Recently verified credentials, so a request does not pay scrypt again (about 50 ms) for a pair seen
+// Recently verified credentials, so a request does not pay scrypt again (tens of ms) for a pair seen
 // moments ago. Keys hold an HMAC of the password under a per-process key, never the password.
 import { createHmac, randomBytes } from 'node:crypto';
 

@@ -1,7 +1,7 @@
 // Password hashes: scrypt (memory-hard) with a random salt, compared in constant time.
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
 
-// OWASP's scrypt floor (N=2^17, r=8, p=1) needs 128 MiB; 2^15 keeps a verification near 50 ms and
+// OWASP's scrypt floor (N=2^17, r=8, p=1) needs 128 MiB; 2^15 keeps a verification at tens of ms and
 // 32 MiB so a burst of sign-ins cannot exhaust memory. The parameters are stored with each hash,
 // so they can be raised later without invalidating existing passwords.
 const DEFAULT_PARAMS = { N: 2 ** 15, r: 8, p: 1 };
