@@ -8,7 +8,7 @@ export interface ClientOptions {
   /** HTTP basic credentials (MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD). */
   username?: string;
   password?: string;
-  /** A bearer token (MLFLOW_TRACKING_TOKEN); used when no username/password is set. */
+  /** A bearer token (MLFLOW_TRACKING_TOKEN, else DATABRICKS_TOKEN); used when no username/password is set. */
   token?: string;
   /** Skip TLS certificate verification (MLFLOW_TRACKING_INSECURE_TLS=true); Node only. */
   insecureTls?: boolean;
@@ -125,7 +125,8 @@ export function resolveConfig(options: ClientOptions = {}, env = environment()):
     trackingUri: resolveTrackingUri(options.trackingUri, env),
     username: options.username ?? env.MLFLOW_TRACKING_USERNAME,
     password: options.password ?? env.MLFLOW_TRACKING_PASSWORD,
-    token: options.token ?? env.MLFLOW_TRACKING_TOKEN,
+    // MLflow's Databricks clients send DATABRICKS_TOKEN when no MLflow token is set.
+    token: options.token ?? env.MLFLOW_TRACKING_TOKEN ?? env.DATABRICKS_TOKEN,
     insecureTls: options.insecureTls ?? envBool(env.MLFLOW_TRACKING_INSECURE_TLS),
     maxRetries: options.maxRetries ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_MAX_RETRIES', 7),
     backoffFactor: options.backoffFactor ?? envNumber(env, 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', 2),

@@ -262,6 +262,15 @@ describe('configuration from MLflow environment variables', () => {
     );
   });
 
+  test('DATABRICKS_TOKEN is the bearer token when MLFLOW_TRACKING_TOKEN is unset', () => {
+    assert.equal(resolveConfig({ trackingUri: 'http://h' }, { DATABRICKS_TOKEN: 'dapi-1' }).token, 'dapi-1');
+    assert.equal(
+      resolveConfig({ trackingUri: 'http://h' }, { DATABRICKS_TOKEN: 'dapi-1', MLFLOW_TRACKING_TOKEN: 'm' })
+        .token,
+      'm',
+    );
+  });
+
   test('MLFLOW_TRACKING_TOKEN sends a bearer token; retry settings come from the environment', async () => {
     const srv = await scriptedServer(() => ({ status: 503 }));
     servers.push(srv);

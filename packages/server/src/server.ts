@@ -2,6 +2,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
 import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
+import type { AuthConfig } from './auth/auth-config.js';
+import { AuthService } from './auth/auth-service.js';
+import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
 import { buildApp } from './http/app.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
@@ -28,6 +31,8 @@ export interface ServerConfig {
   logger?: boolean;
   /** The built web UI's folder; default: MLFLOW_TS_UI_DIR or the @mlflow-ts/ui package's dist/. */
   uiDir?: string;
+  /** MLflow's basic-auth app (--app-name basic-auth); absent: no access control. */
+  auth?: AuthConfig;
 }
 
 export interface RunningServer {
@@ -131,6 +136,21 @@ export async function assembleServer(
         })
       : undefined;
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
+  const auth = config.auth ? await AuthService.start(config.auth) : undefined;
+  const lookup: ResourceLookup = {
+    experimentOfRun: async (runId) => (await requireTracking().getRun(runId)).info.experiment_id,
+    experimentOfLoggedModel: async (id) =>
+      (await requireLoggedModels().getLoggedModel(id)).info.experiment_id,
+    experimentIdByName: async (name) => (await requireTracking().getExperimentByName(name)).experiment_id,
+  };
+  function requireTracking(): TrackingService {
+    if (!tracking) throw new Error('tracking is disabled on an artifacts-only server');
+    return tracking;
+  }
+  function requireLoggedModels(): LoggedModelService {
+    if (!loggedModels) throw new Error('tracking is disabled on an artifacts-only server');
+    return loggedModels;
+  }
   const app = buildApp({
     tracking,
     loggedModels,
@@ -139,8 +159,14 @@ export async function assembleServer(
     artifacts,
     logger: config.logger,
     uiDir: config.uiDir,
+    auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
   });
-  return { app, closeStores: async () => stores?.close() };
+  return {
+    app,
+    closeStores: async () => {
+      await Promise.all([stores?.close(), auth?.close()]);
+    },
+  };
 }
 
 /** Opens the store and starts the HTTP server. */

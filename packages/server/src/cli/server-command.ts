@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { type AuthConfig, AuthConfigError, readAuthConfig } from '../auth/auth-config.js';
+import { AuthService } from '../auth/auth-service.js';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { upgradeDatabase } from '../store/database.js';
 import { handleStopSignals, superviseWorkers } from './server-shutdown.js';
@@ -36,7 +38,11 @@ interface ServerOptions {
   port: number;
   workers: number;
   gracefulTimeout: number;
+  appName?: string;
 }
+
+/** The apps `--app-name` can start (MLflow's entry points of that name). */
+const APP_NAMES = ['basic-auth'];
 
 export function serverCommand(): Command {
   return new Command('server')
@@ -77,6 +83,10 @@ export function serverCommand(): Command {
         .argParser(seconds)
         .default(10),
     )
+    .option(
+      '--app-name <name>',
+      'run the server as this app: basic-auth turns on users and permissions (config: MLFLOW_AUTH_CONFIG_PATH)',
+    )
     .helpOption('--help', 'show this help')
     .action(async (options: ServerOptions) => {
       await runServer(options);
@@ -90,10 +100,21 @@ async function runServer(options: ServerOptions): Promise<void> {
       `You are starting a tracking server in \`--artifacts-only\` mode and have provided a value for \`--backend-store-uri\`: '${options.backendStoreUri}'. A tracking server in \`--artifacts-only\` mode cannot have a value set for \`--backend-store-uri\` to properly proxy access to the artifact storage location.`,
     );
   }
+  let auth: AuthConfig | undefined;
+  if (options.appName !== undefined) {
+    if (!APP_NAMES.includes(options.appName)) {
+      throw new Error(
+        `--app-name ${options.appName} is not an app mlflow-ts has; the supported name is: ${APP_NAMES.join(', ')}.`,
+      );
+    }
+    auth = readAuthConfig();
+  }
   const graceMs = options.gracefulTimeout * 1000;
   if (options.workers > 1 && cluster.isPrimary) {
     // Migrate once before forking so workers never race on the schema.
     if (!options.artifactsOnly) await upgradeDatabase(options.backendStoreUri);
+    // The users store is migrated and the admin created once, here, for the same reason.
+    if (auth) await (await AuthService.start(auth)).close();
     superviseWorkers(options.workers, graceMs);
     console.log(
       `mlflow-ts listening on http://${options.host}:${options.port} with ${options.workers} workers`,
@@ -109,6 +130,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     artifactsOnly: options.artifactsOnly,
     host: options.host,
     port: options.port,
+    auth,
   }).catch((error: unknown) => {
     throw new Error(startFailure(error, options));
   });
@@ -130,6 +152,7 @@ function startFailure(
     return `not allowed to listen on ${options.host}:${options.port}; pass a port above 1023 with --port.`;
   }
   if (e.message?.startsWith('artifact destination ')) return e.message;
+  if (error instanceof AuthConfigError) return e.message;
   return `could not open the backend store ${options.backendStoreUri}: ${e.message ?? String(error)}
 Check that the path or database exists and is writable, or pass another --backend-store-uri.`;
 }

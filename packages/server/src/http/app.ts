@@ -18,6 +18,8 @@ import {
   getArtifactRoute,
   multipartUploadRoutes,
 } from './artifact-routes.js';
+import { type AuthHooks, installAuthHooks } from './auth-hook.js';
+import { authEndpoints } from './auth-routes.js';
 import { httpStatusFor } from './error-status.js';
 import { graphqlRoute } from './graphql/route.js';
 import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
@@ -48,6 +50,8 @@ export interface AppOptions {
   errorLog?: ErrorLog;
   /** The built web UI's folder; default: found by locateUiBuild(). */
   uiDir?: string;
+  /** Basic auth (--app-name basic-auth): every route checked, and MLflow's user endpoints. */
+  auth?: AuthHooks;
 }
 
 const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
@@ -152,6 +156,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(VERSION_HEADER, VERSION);
   });
+  if (options.auth) installAuthHooks(app, options.auth);
 
   const errorLog = options.errorLog ?? stderrLog;
   app.removeAllContentTypeParsers();
@@ -218,6 +223,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     ...webhookEndpoints(options.webhooks ?? (noTracking as unknown as WebhookService)),
     ...artifactEndpoints(options.artifacts),
     ...loggedModelEndpoints(loggedModels, options.artifacts),
+    ...(options.auth ? authEndpoints(options.auth.auth) : []),
   ];
   for (const endpoint of endpoints) register(app, endpoint, disabled);
   for (const endpoint of registryEndpoints(registry ?? noRegistry))

@@ -1,3 +1,4 @@
+import { readableIds } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelStatus } from '../entities/logged-model.js';
 import { pythonJson } from '../entities/python-json.js';
@@ -8,6 +9,7 @@ import {
   type OrderByRequest,
 } from '../search/logged-model-rules.js';
 import type { DatasetFilter, LoggedModelStore } from '../store/logged-model-store.js';
+import { currentReadAccess } from './access-scope.js';
 import { randomRunName } from './run-names.js';
 import { exceedsMaximumLength, LIMITS, validateMaxResults } from './validation.js';
 
@@ -282,8 +284,12 @@ export class LoggedModelService {
       }
       offset = token.offset;
     }
+    // Only the models of experiments the caller may read; the token keeps the requested ids, so it
+    // stays valid for the same request.
+    const experimentIds = readableIds(q.experimentIds, currentReadAccess()?.experiments);
+    if (experimentIds.length === 0) return { models: [] };
     const page = await this.store.searchLoggedModels({
-      experimentIds: q.experimentIds,
+      experimentIds,
       filter: checkLoggedModelFilter(q.filter),
       datasets,
       orderBy: checkLoggedModelOrder(q.orderBy),

@@ -14,6 +14,7 @@ import {
   IS_PROMPT_TAG,
 } from '../search/search-rules.js';
 import type { RegistryStore } from '../store/registry-store.js';
+import { currentReadAccess } from './access-scope.js';
 import { isModelsUri, type ModelUri, parseModelUri } from './model-uri.js';
 import { checkModelVersionSource } from './model-version-source.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -235,6 +236,7 @@ export class RegistryService {
     const checked = checkRegisteredModelSearch(q.filter, q.orderBy);
     const page = await this.store.searchRegisteredModels({
       ...checked,
+      access: currentReadAccess()?.registeredModels,
       maxResults,
       start: decodePageToken(q.pageToken),
     });
@@ -383,6 +385,7 @@ export class RegistryService {
     const checked = checkModelVersionSearch(q.filter, q.orderBy);
     const page = await this.store.searchModelVersions({
       filter: checked.filter,
+      access: currentReadAccess()?.registeredModels,
       // MLflow's default order: most recently changed first.
       orderBy: checked.orderBy.length
         ? checked.orderBy

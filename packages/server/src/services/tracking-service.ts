@@ -1,4 +1,5 @@
 import { resolveLocalUri } from '../artifacts/artifact-uri.js';
+import { readableIds } from '../entities/access.js';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import type {
   DatasetInput,
@@ -16,6 +17,7 @@ import type {
 } from '../entities/tracking.js';
 import { checkExperimentSearch, checkRunSearch } from '../search/search-rules.js';
 import type { Page, PageStart, TrackingStore } from '../store/tracking-store.js';
+import { currentReadAccess } from './access-scope.js';
 import { validateModelMetricFields } from './logged-model-service.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { randomRunName } from './run-names.js';
@@ -120,6 +122,7 @@ export class TrackingService {
     validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
     const page = await this.store.searchExperiments({
       ...checkExperimentSearch(q.filter, q.orderBy),
+      access: currentReadAccess()?.experiments,
       viewType: q.viewType,
       maxResults: q.maxResults,
       start: decodePageToken(q.pageToken),
@@ -297,12 +300,18 @@ export class TrackingService {
       );
     }
     validateMaxResults(q.maxResults, LIMITS.searchMaxResults);
+    const checked = checkRunSearch(q.filter, q.orderBy);
+    const start = decodePageToken(q.pageToken);
+    // The caller sees the runs of the experiments it may read; the same narrowing on every page keeps
+    // page tokens valid.
+    const experimentIds = readableIds(q.experimentIds, currentReadAccess()?.experiments);
+    if (experimentIds.length === 0 && q.experimentIds.length > 0) return { items: [] };
     const page = await this.store.searchRuns({
-      experimentIds: q.experimentIds,
-      ...checkRunSearch(q.filter, q.orderBy),
+      experimentIds,
+      ...checked,
       viewType: q.viewType,
       maxResults: q.maxResults,
-      start: decodePageToken(q.pageToken),
+      start,
     });
     return pageResult(page);
   }

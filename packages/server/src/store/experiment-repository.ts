@@ -3,6 +3,7 @@
 import { expressionBuilder, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
 import type { Experiment, LifecycleStage, Tag } from '../entities/tracking.js';
+import { accessSql } from './access-sql.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
@@ -103,6 +104,8 @@ export class ExperimentReads {
       where.push(
         sql<SqlBool>`${experimentFilterSql(expressionBuilder<Database, 'experiments'>(), query.filter)}`,
       );
+    const access = query.access && accessSql('experiments.experiment_id', query.access, true);
+    if (access) where.push(access);
     if (start && 'after' in start) where.push(afterSql(keys, parsePosition(start.after, order, keys)));
     const offset = start && 'offset' in start ? start.offset : 0;
     const { rows } = await sql<Selectable<ExperimentsTable> & Record<string, unknown>>`

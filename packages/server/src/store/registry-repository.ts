@@ -10,6 +10,7 @@ import {
   STAGE_DELETED_INTERNAL,
 } from '../entities/registry.js';
 import type { OrderByClause } from '../search/filter-ast.js';
+import { accessSql } from './access-sql.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
 import { afterSql, cursorColumns, cursorOf, orderBySql, parsePosition, type SortKey } from './keyset.js';
@@ -245,10 +246,12 @@ export class RegistryReads {
   ): Promise<{ rows: T[]; next?: object }> {
     const order = query.orderBy.map((o) => [o.key, o.ascending]);
     const conditions = [where];
+    const alias = from.split(' ')[1];
+    const access = query.access && accessSql(`${alias}.name`, query.access, false);
+    if (access) conditions.push(access);
     const start = query.start;
     if (start && 'after' in start) conditions.push(afterSql(keys, parsePosition(start.after, order, keys)));
     const offset = start && 'offset' in start ? start.offset : 0;
-    const alias = from.split(' ')[1];
     const { rows } = await sql<T & Record<string, unknown>>`
       select ${sql.ref(alias)}.*, ${cursorColumns(keys)} from ${sql.raw(from)}
       where ${sql.join(conditions, sql` and `)}

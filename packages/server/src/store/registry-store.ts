@@ -1,9 +1,12 @@
+import type { IdFilter } from '../entities/access.js';
 import type { ModelVersion, ModelVersionStage, RegisteredModel, RegistryTag } from '../entities/registry.js';
 import type { FilterNode, OrderByClause } from '../search/filter-ast.js';
 import type { Page, PageStart } from './tracking-store.js';
 
 export interface RegistrySearchQuery {
   filter?: FilterNode;
+  /** Only registered models (and their versions) the caller may read, by name; absent: all. */
+  access?: IdFilter;
   orderBy: OrderByClause[];
   maxResults: number;
   start?: PageStart;

@@ -1,3 +1,4 @@
+import type { IdFilter } from '../entities/access.js';
 import type {
   DatasetInput,
   DatasetSummary,
@@ -43,6 +44,8 @@ export type PageStart = { offset: number } | { after: unknown };
 
 export interface SearchExperimentsQuery {
   viewType: ViewType;
+  /** Only experiments the caller may read (access control); absent: all. */
+  access?: IdFilter;
   filter?: FilterNode;
   orderBy: OrderByClause[];
   maxResults: number;

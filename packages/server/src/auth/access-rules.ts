@@ -1,0 +1,191 @@
+// What each route requires of a caller under basic auth: MLflow's before-request validators as data.
+import type { Capability } from './permissions.js';
+
+/** Where a request names the resource a check is about. */
+export type Target =
+  /** An experiment id field (experiment_id). */
+  | { experiment: 'experiment_id' }
+  | { experimentName: 'experiment_name' }
+  /** Every id of a list field (all must pass). */
+  | { experiments: 'experiment_ids' }
+  /** run_id (or MLflow's older run_uuid) of the body, or of the query string when `query`. */
+  | { run: 'run_id' | 'run_uuid'; query?: boolean }
+  | { runs: 'run_ids' | 'run_id' }
+  /** A logged model's id in the path. */
+  | { loggedModel: 'model_id' }
+  /** A registered model's name (its versions follow it). */
+  | { registeredModel: 'name' }
+  /** The artifact proxy: the experiment id that starts the artifact path. */
+  | { proxyPath: true };
+
+export type Rule =
+  /** Anyone, signed in or not (MLflow leaves /health and static files open). */
+  | { kind: 'public' }
+  /** Any signed-in user (MLflow: routes without a validator). */
+  | { kind: 'signed-in' }
+  /** Any signed-in user; the answer holds only what the caller may read. */
+  | { kind: 'filtered' }
+  | { kind: 'admin' }
+  /** The `username` of the request is the caller (reading or changing oneself). */
+  | { kind: 'self' }
+  | { kind: 'resource'; target: Target; need: Capability }
+  /** /graphql: each root field is checked on its own arguments (auth/graphql-access.ts). */
+  | { kind: 'graphql' };
+
+const signedIn: Rule = { kind: 'signed-in' };
+const filtered: Rule = { kind: 'filtered' };
+const admin: Rule = { kind: 'admin' };
+const need = (target: Target, capability: Capability): Rule => ({
+  kind: 'resource',
+  target,
+  need: capability,
+});
+const experiment = (c: Capability) => need({ experiment: 'experiment_id' }, c);
+const run = (c: Capability) => need({ run: 'run_id' }, c);
+const loggedModel = (c: Capability) => need({ loggedModel: 'model_id' }, c);
+const model = (c: Capability) => need({ registeredModel: 'name' }, c);
+const proxy = (c: Capability) => need({ proxyPath: true }, c);
+
+/** Routes below /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, by `METHOD path`. */
+const API_RULES: Record<string, Rule> = {
+  'POST experiments/create': signedIn,
+  'GET experiments/get': experiment('read'),
+  'GET experiments/get-by-name': need({ experimentName: 'experiment_name' }, 'read'),
+  'GET experiments/search': filtered,
+  'POST experiments/search': filtered,
+  'POST experiments/search-datasets': need({ experiments: 'experiment_ids' }, 'read'),
+  'POST experiments/update': experiment('update'),
+  'POST experiments/delete': experiment('delete'),
+  'POST experiments/restore': experiment('delete'),
+  'POST experiments/set-experiment-tag': experiment('update'),
+  'POST experiments/delete-experiment-tag': experiment('update'),
+
+  'POST runs/create': experiment('update'),
+  'GET runs/get': run('read'),
+  'POST runs/update': run('update'),
+  'POST runs/delete': run('delete'),
+  'POST runs/restore': run('delete'),
+  'POST runs/log-metric': run('update'),
+  'POST runs/log-parameter': run('update'),
+  'POST runs/set-tag': run('update'),
+  'POST runs/delete-tag': run('update'),
+  'POST runs/log-batch': run('update'),
+  'POST runs/log-inputs': run('update'),
+  'POST runs/outputs': run('update'),
+  'POST runs/search': filtered,
+  'GET metrics/get-history': run('read'),
+  'GET metrics/get-history-bulk': need({ runs: 'run_id' }, 'read'),
+  'GET metrics/get-history-bulk-interval': need({ runs: 'run_ids' }, 'read'),
+  'GET artifacts/list': run('read'),
+
+  'POST logged-models': experiment('update'),
+  'POST logged-models/search': filtered,
+  'GET logged-models/:model_id': loggedModel('read'),
+  'PATCH logged-models/:model_id': loggedModel('update'),
+  'DELETE logged-models/:model_id': loggedModel('delete'),
+  'PATCH logged-models/:model_id/tags': loggedModel('update'),
+  'DELETE logged-models/:model_id/tags/*': loggedModel('delete'),
+  'POST logged-models/:model_id/params': loggedModel('update'),
+  'GET logged-models/:model_id/artifacts/directories': loggedModel('read'),
+  'GET logged-models/:model_id/artifacts/files': loggedModel('read'),
+
+  'POST registered-models/create': signedIn,
+  'GET registered-models/get': model('read'),
+  'POST registered-models/rename': model('update'),
+  'PATCH registered-models/update': model('update'),
+  'DELETE registered-models/delete': model('delete'),
+  'GET registered-models/search': filtered,
+  'POST registered-models/get-latest-versions': model('read'),
+  'GET registered-models/get-latest-versions': model('read'),
+  'POST registered-models/set-tag': model('update'),
+  'DELETE registered-models/delete-tag': model('update'),
+  'POST registered-models/alias': model('update'),
+  'DELETE registered-models/alias': model('delete'),
+  'GET registered-models/alias': model('read'),
+  'POST model-versions/create': model('update'),
+  'GET model-versions/get': model('read'),
+  'PATCH model-versions/update': model('update'),
+  'POST model-versions/transition-stage': model('update'),
+  'DELETE model-versions/delete': model('delete'),
+  'GET model-versions/search': filtered,
+  'GET model-versions/get-download-uri': model('read'),
+  'POST model-versions/set-tag': model('update'),
+  'DELETE model-versions/delete-tag': model('delete'),
+
+  // Webhooks see every registry event, so MLflow keeps them to admins.
+  'POST webhooks': admin,
+  'GET webhooks': admin,
+  'GET webhooks/:webhook_id': admin,
+  'PATCH webhooks/:webhook_id': admin,
+  'DELETE webhooks/:webhook_id': admin,
+  'POST webhooks/:webhook_id/test': admin,
+
+  // The basic-auth app's own endpoints (auth/auth-routes.ts).
+  'POST users/create': admin,
+  'GET users/get': { kind: 'self' },
+  'PATCH users/update-password': { kind: 'self' },
+  'PATCH users/update-admin': admin,
+  'DELETE users/delete': admin,
+  'POST experiments/permissions/create': experiment('manage'),
+  'GET experiments/permissions/get': experiment('manage'),
+  'PATCH experiments/permissions/update': experiment('manage'),
+  'DELETE experiments/permissions/delete': experiment('manage'),
+  'POST registered-models/permissions/create': model('manage'),
+  'GET registered-models/permissions/get': model('manage'),
+  'PATCH registered-models/permissions/update': model('manage'),
+  'DELETE registered-models/permissions/delete': model('manage'),
+
+  'GET server-features': signedIn,
+  'GET server-info': signedIn,
+};
+
+const API_PREFIXES = [
+  '/api/2.0/mlflow/',
+  '/ajax-api/2.0/mlflow/',
+  '/api/3.0/mlflow/',
+  '/ajax-api/3.0/mlflow/',
+];
+const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts/', '/ajax-api/2.0/mlflow-artifacts/'];
+
+/** Routes outside the API prefixes, by `METHOD url`. */
+const OTHER_RULES: Record<string, Rule> = {
+  'GET /health': { kind: 'public' },
+  'GET /version': signedIn,
+  'GET /': signedIn,
+  'GET /graphql': { kind: 'graphql' },
+  'POST /graphql': { kind: 'graphql' },
+  'GET /get-artifact': run('read'),
+  'GET /model-versions/get-artifact': model('read'),
+  'POST /ajax-api/2.0/mlflow/upload-artifact': need({ run: 'run_uuid', query: true }, 'update'),
+};
+
+/** The artifact proxy, below each of PROXY_PREFIXES. */
+const PROXY_RULES: Record<string, Rule> = {
+  'GET artifacts': proxy('read'),
+  'GET artifacts/*': proxy('read'),
+  'PUT artifacts/*': proxy('update'),
+  'DELETE artifacts/*': proxy('delete'),
+  'POST mpu/create/*': proxy('update'),
+  'POST mpu/complete/*': proxy('update'),
+  'POST mpu/abort/*': proxy('update'),
+};
+
+/**
+ * The rule for a route, by its method and its registered URL pattern (Fastify's routeOptions.url);
+ * undefined for a route nobody wrote a rule for, which the hook refuses to non-admins.
+ */
+export function ruleFor(method: string, url: string): Rule | undefined {
+  const verb = method === 'HEAD' ? 'GET' : method;
+  const other = OTHER_RULES[`${verb} ${url}`];
+  if (other) return other;
+  for (const prefix of API_PREFIXES) {
+    if (url.startsWith(prefix)) return API_RULES[`${verb} ${url.slice(prefix.length)}`];
+  }
+  for (const prefix of PROXY_PREFIXES) {
+    if (url.startsWith(prefix)) return PROXY_RULES[`${verb} ${url.slice(prefix.length)}`];
+  }
+  return undefined;
+}
+
+/** Requests no route matched: the web UI's files and client-side pages, and 404 answers. */
+export const UNROUTED_RULE: Rule = signedIn;

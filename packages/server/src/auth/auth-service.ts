@@ -1,0 +1,246 @@
+// The basic-auth rules: who a request comes from, users and their grants, and what a user may do
+// with an experiment or registered model (a grant, else the configured default; admins everything).
+
+import type { IdFilter, ReadAccess } from '../entities/access.js';
+import { MlflowError } from '../entities/errors.js';
+import { type AuthConfig, AuthConfigError } from './auth-config.js';
+import { CredentialCache } from './credential-cache.js';
+import { hashPassword, verifyPassword } from './password-hash.js';
+import { allows, type Capability, checkPermission, type PermissionName } from './permissions.js';
+import { type ResourceKind, type StoredUser, UsersStore } from './users-store.js';
+
+/** The signed-in user a request comes from. */
+export interface Caller {
+  id: number;
+  username: string;
+  isAdmin: boolean;
+}
+
+/** MLflow's User.to_json. */
+export interface UserJson {
+  id: number;
+  username: string;
+  is_admin: boolean;
+  experiment_permissions: { experiment_id: string; user_id: number; permission: PermissionName }[];
+  registered_model_permissions: { name: string; user_id: number; permission: PermissionName }[];
+}
+
+const KIND_LABEL: Record<ResourceKind, { what: string; key: string }> = {
+  experiment: { what: 'Experiment permission', key: 'experiment_id' },
+  registered_model: { what: 'Registered model permission', key: 'name' },
+};
+
+/** MLflow's rules for usernames and passwords (mlflow/utils/validation.py). */
+function checkUsername(username: string): void {
+  if (!username) throw MlflowError.invalidParameter('Username cannot be empty.');
+}
+
+function checkPassword(password: string): void {
+  if (password.length < 12) {
+    throw MlflowError.invalidParameter('Password must be a string longer than 12 characters.');
+  }
+}
+
+export class AuthService {
+  private readonly cache = new CredentialCache<Caller>();
+
+  constructor(
+    private readonly store: UsersStore,
+    readonly defaultPermission: PermissionName,
+  ) {}
+
+  /** Opens the users store and creates the configured admin on first start (as MLflow does). */
+  static async start(config: AuthConfig): Promise<AuthService> {
+    let store: UsersStore;
+    try {
+      store = await UsersStore.open(config.databaseUri);
+    } catch (error) {
+      throw new AuthConfigError(
+        `could not open the users store ${config.databaseUri} (database_uri): ${(error as Error).message}`,
+      );
+    }
+    const service = new AuthService(store, config.defaultPermission);
+    try {
+      if (!(await store.findUser(config.adminUsername))) {
+        await service.createUser(config.adminUsername, config.adminPassword, true);
+      }
+    } catch (error) {
+      await store.close();
+      if (error instanceof MlflowError && error.errorCode === 'RESOURCE_ALREADY_EXISTS') {
+        // Another worker created it a moment ago.
+        return AuthService.start(config);
+      }
+      throw new AuthConfigError(
+        `could not create the admin user ${config.adminUsername}: ${(error as Error).message}`,
+      );
+    }
+    return service;
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  /**
+   * The caller an Authorization header proves, or undefined. Basic credentials are checked against
+   * the stored scrypt hash (or the cache of recent successes). Bearer tokens are the seam for access
+   * tokens, which the users store does not hold yet: none is valid today.
+   */
+  async authenticate(header: string | undefined): Promise<Caller | undefined> {
+    if (!header) return undefined;
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space).toLowerCase();
+    const value = header.slice(space + 1).trim();
+    if (space < 0 || scheme !== 'basic') return undefined;
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    const username = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const cached = this.cache.get(username, password);
+    if (cached) return cached;
+    const user = await this.store.findUser(username);
+    if (!user || !(await verifyPassword(password, user.passwordHash))) return undefined;
+    const caller = { id: user.id, username: user.username, isAdmin: user.isAdmin };
+    this.cache.set(username, password, caller);
+    return caller;
+  }
+
+  // ------------------------------------------------------------------ users
+
+  async createUser(username: string, password: string, isAdmin = false): Promise<UserJson> {
+    checkUsername(username);
+    checkPassword(password);
+    const user = await this.store.createUser(username, await hashPassword(password), isAdmin);
+    return this.userJson(user);
+  }
+
+  async getUser(username: string): Promise<UserJson> {
+    return this.userJson(await this.store.getUser(username));
+  }
+
+  async updatePassword(username: string, password: string): Promise<void> {
+    checkPassword(password);
+    await this.store.updatePassword(username, await hashPassword(password));
+    this.cache.forget(username);
+  }
+
+  async updateAdmin(username: string, isAdmin: boolean): Promise<void> {
+    await this.store.updateAdmin(username, isAdmin);
+    this.cache.forget(username);
+  }
+
+  async deleteUser(username: string): Promise<void> {
+    await this.store.deleteUser(username);
+    this.cache.forget(username);
+  }
+
+  private async userJson(user: StoredUser): Promise<UserJson> {
+    const [experiments, models] = await Promise.all([
+      this.store.grantsOf('experiment', user.id),
+      this.store.grantsOf('registered_model', user.id),
+    ]);
+    return {
+      id: user.id,
+      username: user.username,
+      is_admin: user.isAdmin,
+      experiment_permissions: experiments.map((g) => ({
+        experiment_id: g.resource,
+        user_id: g.userId,
+        permission: g.permission,
+      })),
+      registered_model_permissions: models.map((g) => ({
+        name: g.resource,
+        user_id: g.userId,
+        permission: g.permission,
+      })),
+    };
+  }
+
+  // ------------------------------------------------------------------ grants
+
+  private grantJson(kind: ResourceKind, resource: string, userId: number, permission: PermissionName) {
+    return { [KIND_LABEL[kind].key]: resource, user_id: userId, permission };
+  }
+
+  private notFound(kind: ResourceKind, resource: string, username: string): MlflowError {
+    const { what, key } = KIND_LABEL[kind];
+    return MlflowError.notFound(`${what} with ${key}=${resource} and username=${username} not found`);
+  }
+
+  async createGrant(kind: ResourceKind, resource: string, username: string, permission: unknown) {
+    const checked = checkPermission(permission);
+    const user = await this.store.getUser(username);
+    if (!(await this.store.createGrant(kind, resource, user.id, checked))) {
+      const { what, key } = KIND_LABEL[kind];
+      throw new MlflowError(
+        'RESOURCE_ALREADY_EXISTS',
+        `${what} (${key}=${resource}, username=${username}) already exists.`,
+      );
+    }
+    return this.grantJson(kind, resource, user.id, checked);
+  }
+
+  async getGrant(kind: ResourceKind, resource: string, username: string) {
+    const user = await this.store.getUser(username);
+    const permission = await this.store.findGrant(kind, resource, user.id);
+    if (!permission) throw this.notFound(kind, resource, username);
+    return this.grantJson(kind, resource, user.id, permission);
+  }
+
+  async updateGrant(kind: ResourceKind, resource: string, username: string, permission: unknown) {
+    const checked = checkPermission(permission);
+    const user = await this.store.getUser(username);
+    if (!(await this.store.updateGrant(kind, resource, user.id, checked))) {
+      throw this.notFound(kind, resource, username);
+    }
+  }
+
+  async deleteGrant(kind: ResourceKind, resource: string, username: string) {
+    const user = await this.store.getUser(username);
+    if (!(await this.store.deleteGrant(kind, resource, user.id)))
+      throw this.notFound(kind, resource, username);
+  }
+
+  // ------------------------------------------------------------------ rules
+
+  /** The caller's permission on a resource: its grant, else the default (MLflow's rule). */
+  async permissionOn(caller: Caller, kind: ResourceKind, resource: string): Promise<PermissionName> {
+    return (await this.store.findGrant(kind, resource, caller.id)) ?? this.defaultPermission;
+  }
+
+  async can(caller: Caller, kind: ResourceKind, resource: string, capability: Capability): Promise<boolean> {
+    if (caller.isAdmin) return true;
+    return allows(await this.permissionOn(caller, kind, resource), capability);
+  }
+
+  /** What the caller may read, as filters a search hands to its SQL; admins read everything. */
+  async readAccess(caller: Caller): Promise<ReadAccess> {
+    if (caller.isAdmin) return {};
+    const [experiments, models] = await Promise.all([
+      this.store.grantsOf('experiment', caller.id),
+      this.store.grantsOf('registered_model', caller.id),
+    ]);
+    const filterOf = (grants: { resource: string; permission: PermissionName }[]): IdFilter =>
+      allows(this.defaultPermission, 'read')
+        ? { except: grants.filter((g) => !allows(g.permission, 'read')).map((g) => g.resource) }
+        : { only: grants.filter((g) => allows(g.permission, 'read')).map((g) => g.resource) };
+    return { experiments: filterOf(experiments), registeredModels: filterOf(models) };
+  }
+
+  /** The creator of an experiment or registered model manages it (MLflow's after-request rule). */
+  async grantCreator(caller: Caller, kind: ResourceKind, resource: string): Promise<void> {
+    if (!(await this.store.createGrant(kind, resource, caller.id, 'MANAGE'))) {
+      await this.store.updateGrant(kind, resource, caller.id, 'MANAGE');
+    }
+  }
+
+  /** Grants follow a registered model's rename and go with its deletion. */
+  renameModel(oldName: string, newName: string): Promise<void> {
+    return this.store.renameModelGrants(oldName, newName);
+  }
+
+  forgetModel(name: string): Promise<void> {
+    return this.store.deleteResourceGrants('registered_model', name);
+  }
+}

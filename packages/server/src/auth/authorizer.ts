@@ -1,0 +1,112 @@
+// Decides whether a signed-in caller may make a request, by the route's rule (access-rules.ts).
+import type { RequestFields } from '../http/request-fields.js';
+import type { Rule, Target } from './access-rules.js';
+import type { AuthService, Caller } from './auth-service.js';
+import { checkGraphqlAccess, type GraphqlCheck } from './graphql-access.js';
+import { allows, type Capability } from './permissions.js';
+
+/** How a check finds the experiment a run or logged model belongs to (from the tracking service). */
+export interface ResourceLookup {
+  experimentOfRun(runId: string): Promise<string>;
+  experimentOfLoggedModel(modelId: string): Promise<string>;
+  experimentIdByName(name: string): Promise<string>;
+}
+
+/** What a rule may read from a request: its fields (query for GET, else body), query and path. */
+export interface RequestInput {
+  fields: () => RequestFields;
+  query: () => RequestFields;
+  params: Record<string, string>;
+  /** The artifact proxy's path below `artifacts/` (or the listing's `path`). */
+  proxyPath?: string;
+  /** The GraphQL request: its document, variables and operation name. */
+  graphql?: () => { query: string; variables?: Record<string, unknown>; operationName?: string };
+}
+
+// MLflow reads the experiment from the first segment of a proxied artifact path.
+const PROXY_EXPERIMENT = /^(\d+)(\/|$)/;
+
+export class Authorizer {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly lookup: ResourceLookup,
+  ) {}
+
+  /** True when `caller` may go on; throws MlflowError for a request the check cannot read. */
+  async allows(rule: Rule, caller: Caller, input: RequestInput): Promise<boolean> {
+    if (caller.isAdmin) return true;
+    switch (rule.kind) {
+      case 'public':
+      case 'signed-in':
+      case 'filtered':
+        return true;
+      case 'admin':
+        return false;
+      case 'self':
+        return input.fields().requiredString('username') === caller.username;
+      case 'resource':
+        return this.allowsTarget(rule.target, rule.need, caller, input);
+      case 'graphql':
+        return input.graphql ? checkGraphqlAccess(input.graphql(), this.graphqlCheck(caller)) : true;
+    }
+  }
+
+  private experiment(caller: Caller, id: string, need: Capability): Promise<boolean> {
+    return this.auth.can(caller, 'experiment', id, need);
+  }
+
+  private async everyExperiment(caller: Caller, ids: Iterable<string>, need: Capability): Promise<boolean> {
+    for (const id of new Set(ids)) if (!(await this.experiment(caller, id, need))) return false;
+    return true;
+  }
+
+  private async allowsTarget(target: Target, need: Capability, caller: Caller, input: RequestInput) {
+    if ('experiment' in target) {
+      return this.experiment(caller, input.fields().experimentId(true) as string, need);
+    }
+    if ('experimentName' in target) {
+      const id = await this.lookup.experimentIdByName(input.fields().requiredString(target.experimentName));
+      return this.experiment(caller, id, need);
+    }
+    if ('experiments' in target) {
+      return this.everyExperiment(caller, input.fields().stringList(target.experiments), need);
+    }
+    if ('run' in target) {
+      const fields = target.query ? input.query() : input.fields();
+      const runId = target.query ? fields.requiredString(target.run) : fields.runId();
+      return this.experiment(caller, await this.lookup.experimentOfRun(runId), need);
+    }
+    if ('runs' in target) {
+      const ids = await Promise.all(
+        input
+          .fields()
+          .stringList(target.runs)
+          .map((id) => this.lookup.experimentOfRun(id)),
+      );
+      return this.everyExperiment(caller, ids, need);
+    }
+    if ('loggedModel' in target) {
+      const id = await this.lookup.experimentOfLoggedModel(input.params[target.loggedModel] ?? '');
+      return this.experiment(caller, id, need);
+    }
+    if ('registeredModel' in target) {
+      return this.auth.can(
+        caller,
+        'registered_model',
+        input.fields().requiredString(target.registeredModel),
+        need,
+      );
+    }
+    // A proxied path outside any experiment's folder gets the default permission, as in MLflow.
+    const match = PROXY_EXPERIMENT.exec(input.proxyPath ?? '');
+    if (!match) return allows(this.auth.defaultPermission, need);
+    return this.experiment(caller, match[1], need);
+  }
+
+  private graphqlCheck(caller: Caller): GraphqlCheck {
+    return {
+      experiment: (id) => this.experiment(caller, id, 'read'),
+      run: async (id) => this.experiment(caller, await this.lookup.experimentOfRun(id), 'read'),
+    };
+  }
+}

@@ -1,0 +1,61 @@
+// The users store's own migrations, kept apart from the tracking store's (it is a separate database).
+import { type Kysely, type Migration, Migrator } from 'kysely';
+
+type SqlDialect = 'sqlite' | 'postgres';
+
+const initial = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    const id = dialect === 'sqlite' ? 'integer' : 'serial';
+    await db.schema
+      .createTable('users')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('username', 'varchar(255)', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'varchar(255)', (c) => c.notNull())
+      .addColumn('is_admin', 'smallint', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable('experiment_permissions')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('experiment_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('permission', 'varchar(255)', (c) => c.notNull())
+      .addUniqueConstraint('unique_experiment_user', ['experiment_id', 'user_id'])
+      .execute();
+    await db.schema
+      .createTable('registered_model_permissions')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('permission', 'varchar(255)', (c) => c.notNull())
+      .addUniqueConstraint('unique_name_user', ['name', 'user_id'])
+      .execute();
+    // Listing a user's grants (search filtering) reads by user.
+    await db.schema
+      .createIndex('experiment_permissions_user_idx')
+      .on('experiment_permissions')
+      .column('user_id')
+      .execute();
+    await db.schema
+      .createIndex('registered_model_permissions_user_idx')
+      .on('registered_model_permissions')
+      .column('user_id')
+      .execute();
+  },
+});
+
+function usersMigrations(dialect: SqlDialect): Record<string, Migration> {
+  return { '0001_users_and_permissions': initial(dialect) };
+}
+
+/** Brings the users store up to date; its bookkeeping tables are named apart from the tracking store's. */
+export async function migrateUsersStore(db: Kysely<unknown>, dialect: SqlDialect): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => usersMigrations(dialect) },
+    migrationTableName: 'mlflow_ts_auth_migrations',
+    migrationLockTableName: 'mlflow_ts_auth_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).map((r) => r.migrationName);
+}

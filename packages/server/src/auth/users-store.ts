@@ -1,0 +1,216 @@
+// Persistence of users and their per-resource permissions, over SQLite or PostgreSQL (Kysely).
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { MlflowError } from '../entities/errors.js';
+import { openSqliteConnection } from '../store/sqlite-connection.js';
+import { parseStoreUri } from '../store/store-uri.js';
+import { isPermissionName, type PermissionName } from './permissions.js';
+import { migrateUsersStore } from './users-migrations.js';
+import type { AuthDatabase } from './users-schema.js';
+
+export interface StoredUser {
+  id: number;
+  username: string;
+  passwordHash: string;
+  isAdmin: boolean;
+}
+
+/** The two kinds of resource MLflow grants permissions on, and where each kind's grants live. */
+export type ResourceKind = 'experiment' | 'registered_model';
+
+export interface Grant {
+  /** The experiment id, or the registered model's name. */
+  resource: string;
+  userId: number;
+  permission: PermissionName;
+}
+
+const TABLES = {
+  experiment: { table: 'experiment_permissions', key: 'experiment_id' },
+  registered_model: { table: 'registered_model_permissions', key: 'name' },
+} as const;
+
+/** A unique-constraint violation from either driver. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+function toPermission(value: string): PermissionName {
+  // Rows are written only through checkPermission; anything else is a damaged row, read as no access.
+  return isPermissionName(value) ? value : 'NO_PERMISSIONS';
+}
+
+export class UsersStore {
+  private constructor(private readonly db: Kysely<AuthDatabase>) {}
+
+  /** Opens (creating and migrating if needed) the users store at `uri`. */
+  static async open(uri: string): Promise<UsersStore> {
+    const location = parseStoreUri(uri);
+    const db =
+      location.dialect === 'sqlite'
+        ? new Kysely<AuthDatabase>({
+            dialect: new SqliteDialect({ database: openSqliteConnection(location.file) }),
+          })
+        : new Kysely<AuthDatabase>({
+            dialect: new PostgresDialect({
+              pool: new pg.Pool({ connectionString: location.connectionString, max: 4 }),
+            }),
+          });
+    try {
+      await migrateUsersStore(db as Kysely<unknown>, location.dialect);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    return new UsersStore(db);
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+
+  async createUser(username: string, passwordHash: string, isAdmin: boolean): Promise<StoredUser> {
+    try {
+      const row = await this.db
+        .insertInto('users')
+        .values({ username, password_hash: passwordHash, is_admin: isAdmin ? 1 : 0 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { id: row.id, username, passwordHash, isAdmin };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new MlflowError('RESOURCE_ALREADY_EXISTS', `User (username=${username}) already exists.`);
+      }
+      throw error;
+    }
+  }
+
+  async findUser(username: string): Promise<StoredUser | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return (
+      row && { id: row.id, username: row.username, passwordHash: row.password_hash, isAdmin: !!row.is_admin }
+    );
+  }
+
+  async getUser(username: string): Promise<StoredUser> {
+    const user = await this.findUser(username);
+    if (!user) throw MlflowError.notFound(`User with username=${username} not found`);
+    return user;
+  }
+
+  async updatePassword(username: string, passwordHash: string): Promise<void> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ password_hash: passwordHash })
+      .where('username', '=', username)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw MlflowError.notFound(`User with username=${username} not found`);
+  }
+
+  async updateAdmin(username: string, isAdmin: boolean): Promise<void> {
+    const result = await this.db
+      .updateTable('users')
+      .set({ is_admin: isAdmin ? 1 : 0 })
+      .where('username', '=', username)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw MlflowError.notFound(`User with username=${username} not found`);
+  }
+
+  async deleteUser(username: string): Promise<void> {
+    const user = await this.getUser(username);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('experiment_permissions').where('user_id', '=', user.id).execute();
+      await tx.deleteFrom('registered_model_permissions').where('user_id', '=', user.id).execute();
+      await tx.deleteFrom('users').where('id', '=', user.id).execute();
+    });
+  }
+
+  async createGrant(
+    kind: ResourceKind,
+    resource: string,
+    userId: number,
+    permission: PermissionName,
+  ): Promise<boolean> {
+    const { table, key } = TABLES[kind];
+    try {
+      await this.db
+        .insertInto(table)
+        .values({ [key]: resource, user_id: userId, permission } as never)
+        .execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  async findGrant(kind: ResourceKind, resource: string, userId: number): Promise<PermissionName | undefined> {
+    const { table, key } = TABLES[kind];
+    const row = await this.db
+      .selectFrom(table)
+      .select('permission')
+      .where(key as 'name', '=', resource)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && toPermission(row.permission);
+  }
+
+  /** Changes a grant's permission; false when there is no such grant. */
+  async updateGrant(
+    kind: ResourceKind,
+    resource: string,
+    userId: number,
+    permission: PermissionName,
+  ): Promise<boolean> {
+    const { table, key } = TABLES[kind];
+    const result = await this.db
+      .updateTable(table)
+      .set({ permission })
+      .where(key as 'name', '=', resource)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async deleteGrant(kind: ResourceKind, resource: string, userId: number): Promise<boolean> {
+    const { table, key } = TABLES[kind];
+    const result = await this.db
+      .deleteFrom(table)
+      .where(key as 'name', '=', resource)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  /** Every grant a user holds on one kind of resource. */
+  async grantsOf(kind: ResourceKind, userId: number): Promise<Grant[]> {
+    const { table, key } = TABLES[kind];
+    const rows = await this.db
+      .selectFrom(table)
+      .select([sql<string>`${sql.ref(key)}`.as('resource'), 'permission'])
+      .where('user_id', '=', userId)
+      .execute();
+    return rows.map((r) => ({ resource: r.resource, userId, permission: toPermission(r.permission) }));
+  }
+
+  async renameModelGrants(oldName: string, newName: string): Promise<void> {
+    await this.db
+      .updateTable('registered_model_permissions')
+      .set({ name: newName })
+      .where('name', '=', oldName)
+      .execute();
+  }
+
+  async deleteResourceGrants(kind: ResourceKind, resource: string): Promise<void> {
+    const { table, key } = TABLES[kind];
+    await this.db
+      .deleteFrom(table)
+      .where(key as 'name', '=', resource)
+      .execute();
+  }
+}

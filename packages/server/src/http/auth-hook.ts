@@ -1,0 +1,168 @@
+// Basic auth at the HTTP edge: who is calling (401 when nobody), whether the route's rule lets them
+// (403), the caller's read access around the handler, and MLflow's after-request grants.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type Rule, ruleFor, UNROUTED_RULE } from '../auth/access-rules.js';
+import type { AuthService, Caller } from '../auth/auth-service.js';
+import type { Authorizer, RequestInput } from '../auth/authorizer.js';
+import { runWithReadAccess } from '../services/access-scope.js';
+import { RequestFields } from './request-fields.js';
+
+export interface AuthHooks {
+  auth: AuthService;
+  authorizer: Authorizer;
+}
+
+const UNAUTHENTICATED_TEXT =
+  'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.';
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+function unauthenticated(reply: FastifyReply): void {
+  reply
+    .status(401)
+    .header('WWW-Authenticate', 'Basic realm="mlflow"')
+    .type('text/plain; charset=utf-8')
+    .send(UNAUTHENTICATED_TEXT);
+}
+
+function forbidden(reply: FastifyReply): void {
+  reply
+    .status(403)
+    .type('application/json')
+    .send(JSON.stringify({ error_code: 'PERMISSION_DENIED', message: 'Permission denied' }));
+}
+
+function objectOf(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+const PROXY_ANCHOR = /\/mlflow-artifacts\/(?:artifacts|mpu\/[a-z]+)\/?/;
+
+function requestInput(request: FastifyRequest): RequestInput {
+  const query = () => new RequestFields(objectOf(request.query), true);
+  const url = request.url.split('?')[0];
+  const anchor = PROXY_ANCHOR.exec(url);
+  let proxyPath: string | undefined;
+  if (anchor) {
+    const rest = decodeURIComponent(url.slice(anchor.index + anchor[0].length));
+    proxyPath = rest || (objectOf(request.query).path as string | undefined);
+  }
+  return {
+    fields: () => (request.method === 'GET' ? query() : new RequestFields(objectOf(request.body), false)),
+    query,
+    params: objectOf(request.params) as Record<string, string>,
+    proxyPath,
+    graphql: () => {
+      const f = objectOf(request.method === 'GET' ? request.query : request.body);
+      let variables = f.variables;
+      if (typeof variables === 'string') {
+        try {
+          variables = JSON.parse(variables);
+        } catch {
+          variables = undefined;
+        }
+      }
+      return {
+        query: typeof f.query === 'string' ? f.query : '',
+        variables: variables ? objectOf(variables) : undefined,
+        operationName: typeof f.operationName === 'string' ? f.operationName : undefined,
+      };
+    },
+  };
+}
+
+/** The rule of the route a request reached (undefined: a route without a rule). */
+export function ruleOfRequest(request: FastifyRequest): Rule | undefined {
+  const url = request.routeOptions.url;
+  return url === undefined ? UNROUTED_RULE : ruleFor(request.method, url);
+}
+
+async function decide(hooks: AuthHooks, request: FastifyRequest, reply: FastifyReply) {
+  const rule = ruleOfRequest(request);
+  if (rule?.kind === 'public') return { go: true as const };
+  const caller = await hooks.auth.authenticate(request.headers.authorization);
+  if (!caller) {
+    unauthenticated(reply);
+    return { go: false as const };
+  }
+  callers.set(request, caller);
+  // A route nobody wrote a rule for is refused to everyone but admins (the route-table test fails first).
+  if (!(await hooks.authorizer.allows(rule ?? { kind: 'admin' }, caller, requestInput(request)))) {
+    forbidden(reply);
+    return { go: false as const };
+  }
+  const filtered = rule?.kind === 'filtered' || rule?.kind === 'graphql';
+  return { go: true as const, access: filtered ? await hooks.auth.readAccess(caller) : undefined };
+}
+
+/** Grants MLflow gives after a successful request: the creator manages; grants follow renames. */
+async function afterSuccess(hooks: AuthHooks, request: FastifyRequest, payload: unknown): Promise<void> {
+  const caller = callers.get(request);
+  const url = request.routeOptions.url;
+  if (!caller || !url) return;
+  const path = url.replace(/^\/(ajax-)?api\/2\.0\/mlflow\//, '');
+  const body = objectOf(request.body);
+  const answer = () =>
+    objectOf(JSON.parse(Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload)));
+  if (request.method === 'POST' && path === 'experiments/create') {
+    await hooks.auth.grantCreator(caller, 'experiment', String(answer().experiment_id));
+  } else if (request.method === 'POST' && path === 'registered-models/create') {
+    await hooks.auth.grantCreator(
+      caller,
+      'registered_model',
+      String(objectOf(answer().registered_model).name),
+    );
+  } else if (request.method === 'POST' && path === 'registered-models/rename') {
+    await hooks.auth.renameModel(String(body.name), String(body.new_name));
+  } else if (request.method === 'DELETE' && path === 'registered-models/delete') {
+    await hooks.auth.forgetModel(String(body.name));
+  }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  rule: Rule | undefined;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route of an app with auth hooks, with its rule (what the route-table test walks). */
+export function authRoutesOf(app: FastifyInstance): RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
+/** Installs the check on every route of `app` (and of plugins registered after this call). */
+export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, rule: ruleFor(method, route.url) });
+    }
+  });
+  // A route without a rule would be refused to all but admins; refuse to start instead, so it is
+  // noticed at once.
+  app.addHook('onReady', async () => {
+    const missing = routes.filter((r) => !r.rule).map((r) => `${r.method} ${r.url}`);
+    if (missing.length) throw new Error(`routes without an access rule: ${missing.join(', ')}`);
+  });
+  // preValidation: after the body is parsed (rules read fields from it), before the handler. Callback
+  // style so the handler runs inside runWithReadAccess.
+  app.addHook('preValidation', (request, reply, done) => {
+    decide(hooks, request, reply).then(
+      (outcome) => {
+        if (!outcome.go) return; // answered
+        if (outcome.access) runWithReadAccess(outcome.access, () => done());
+        else done();
+      },
+      (error: Error) => done(error),
+    );
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode === 200 && callers.has(request)) await afterSuccess(hooks, request, payload);
+    return payload;
+  });
+}

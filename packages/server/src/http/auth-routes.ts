@@ -1,0 +1,130 @@
+// MLflow's basic-auth endpoints: users, and experiment and registered-model permissions.
+import type { AuthService, UserJson } from '../auth/auth-service.js';
+import type { ResourceKind } from '../auth/users-store.js';
+import { EncodedList } from '../entities/encoded-list.js';
+import { missing, type RequestFields } from './request-fields.js';
+import type { Endpoint } from './tracking-routes.js';
+
+const empty = {};
+
+/**
+ * MLflow's User.to_json keeps empty permission lists (and its client's User.from_json needs them),
+ * where the wire JSON leaves empty lists out; pre-encoded lists are written as they are.
+ */
+function userAnswer(user: UserJson) {
+  return {
+    user: {
+      ...user,
+      experiment_permissions: new EncodedList(JSON.stringify(user.experiment_permissions)),
+      registered_model_permissions: new EncodedList(JSON.stringify(user.registered_model_permissions)),
+    },
+  };
+}
+
+function permissionEndpoints(
+  auth: AuthService,
+  base: string,
+  kind: ResourceKind,
+  resource: (f: RequestFields) => string,
+  answerKey: string,
+): Endpoint[] {
+  return [
+    {
+      method: 'POST',
+      path: `${base}/permissions/create`,
+      handle: async (f) => ({
+        [answerKey]: await auth.createGrant(
+          kind,
+          resource(f),
+          f.requiredString('username'),
+          f.requiredString('permission'),
+        ),
+      }),
+    },
+    {
+      method: 'GET',
+      path: `${base}/permissions/get`,
+      handle: async (f) => ({
+        [answerKey]: await auth.getGrant(kind, resource(f), f.requiredString('username')),
+      }),
+    },
+    {
+      method: 'PATCH',
+      path: `${base}/permissions/update`,
+      handle: async (f) => {
+        await auth.updateGrant(
+          kind,
+          resource(f),
+          f.requiredString('username'),
+          f.requiredString('permission'),
+        );
+        return empty;
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${base}/permissions/delete`,
+      handle: async (f) => {
+        await auth.deleteGrant(kind, resource(f), f.requiredString('username'));
+        return empty;
+      },
+    },
+  ];
+}
+
+/** The endpoints of MLflow's basic-auth app, served below /api/2.0/mlflow like the rest of the API. */
+export function authEndpoints(auth: AuthService): Endpoint[] {
+  return [
+    {
+      method: 'POST',
+      path: 'users/create',
+      handle: async (f) =>
+        userAnswer(await auth.createUser(f.requiredString('username'), f.requiredString('password'))),
+    },
+    {
+      method: 'GET',
+      path: 'users/get',
+      handle: async (f) => userAnswer(await auth.getUser(f.requiredString('username'))),
+    },
+    {
+      method: 'PATCH',
+      path: 'users/update-password',
+      handle: async (f) => {
+        await auth.updatePassword(f.requiredString('username'), f.requiredString('password'));
+        return empty;
+      },
+    },
+    {
+      method: 'PATCH',
+      path: 'users/update-admin',
+      handle: async (f) => {
+        const isAdmin = f.optionalBool('is_admin');
+        if (isAdmin === undefined) throw missing('is_admin');
+        await auth.updateAdmin(f.requiredString('username'), isAdmin);
+        return empty;
+      },
+    },
+    {
+      method: 'DELETE',
+      path: 'users/delete',
+      handle: async (f) => {
+        await auth.deleteUser(f.requiredString('username'));
+        return empty;
+      },
+    },
+    ...permissionEndpoints(
+      auth,
+      'experiments',
+      'experiment',
+      (f) => f.experimentId(true) as string,
+      'experiment_permission',
+    ),
+    ...permissionEndpoints(
+      auth,
+      'registered-models',
+      'registered_model',
+      (f) => f.requiredString('name'),
+      'registered_model_permission',
+    ),
+  ];
+}
