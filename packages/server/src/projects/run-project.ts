@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { currentUserName } from '@mlflow-ts/client';
-import type {
-  JobHandle,
-  PreparedBackend,
-  ProjectBackend,
-  ProjectRequest,
+import {
+  type JobHandle,
+  type PreparedBackend,
+  type ProjectBackend,
+  type ProjectRequest,
+  SPARK_JOBS_ON_DATABRICKS_ONLY,
 } from './backends/project-backend.js';
 import { projectBackend } from './backends/registry.js';
 import { checkEnvManager, type EnvManagerName } from './env/env-manager.js';
@@ -118,9 +119,7 @@ async function loadRequest(
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
   if (project.databricksSparkJob && !backend.runsSparkJobs) {
-    throw new ExecutionError(
-      'Databricks Spark job projects run only on the databricks backend (-b databricks).',
-    );
+    throw new ExecutionError(SPARK_JOBS_ON_DATABRICKS_ONLY);
   }
   const entryPointName = options.entryPoint ?? 'main';
   const entryPoint = getEntryPoint(project, entryPointName);

@@ -87,12 +87,11 @@ export interface ProjectBackend {
   prepare(setup: BackendSetup): Promise<PreparedBackend>;
 }
 
+export const SPARK_JOBS_ON_DATABRICKS_ONLY =
+  'Databricks Spark job projects run only on the databricks backend (-b databricks).';
+
 /** The entry point of a project that is not a python_file Spark job (those run only on databricks). */
 export function commandEntryPoint(request: ProjectRequest): EntryPoint {
-  if (!request.entryPoint) {
-    throw new ExecutionError(
-      'Databricks Spark job projects run only on the databricks backend (-b databricks).',
-    );
-  }
+  if (!request.entryPoint) throw new ExecutionError(SPARK_JOBS_ON_DATABRICKS_ONLY);
   return request.entryPoint;
 }
