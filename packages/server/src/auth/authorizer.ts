@@ -62,7 +62,7 @@ export class Authorizer {
 
   private async allowsTarget(target: Target, need: Capability, caller: Caller, input: RequestInput) {
     if ('experiment' in target) {
-      return this.experiment(caller, input.fields().experimentId(true) as string, need);
+      return this.experiment(caller, input.fields().requiredExperimentId(), need);
     }
     if ('experimentName' in target) {
       const id = await this.lookup.experimentIdByName(input.fields().requiredString(target.experimentName));

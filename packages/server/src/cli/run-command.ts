@@ -1,7 +1,8 @@
 import { DEFAULT_TRACKING_URI } from '@mlflow-ts/client';
 import { Command } from 'commander';
+import { PROJECT_BACKENDS, spokenList } from '../projects/backends/registry.js';
 import { ExecutionError } from '../projects/execution-error.js';
-import { parseBackendConfig, runProject } from '../projects/run-project.js';
+import { parseBackendConfig, type RunProjectOptions, runProject } from '../projects/run-project.js';
 import { runSweep } from '../projects/sweep.js';
 
 interface RunCommandOptions {
@@ -58,6 +59,40 @@ export function userArgsToDict(args: string[], type: 'P' | 'A'): Record<string, 
   return out;
 }
 
+/** What a run and a sweep share, from the command line. */
+type ProjectRunOptions = Omit<RunProjectOptions, 'runId' | 'parentRunId'>;
+
+/** The runner's options from the flags, with MLflow's environment fallbacks. */
+function projectRunOptions(uri: string, options: RunCommandOptions, signal: AbortSignal): ProjectRunOptions {
+  return {
+    uri,
+    entryPoint: options.entryPoint,
+    version: options.version,
+    parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
+    dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
+    // A flag wins over both environment variables, so one flag drops the other's variable.
+    experimentId:
+      options.experimentName !== undefined
+        ? undefined
+        : (options.experimentId ?? process.env.MLFLOW_EXPERIMENT_ID),
+    experimentName:
+      options.experimentId !== undefined
+        ? undefined
+        : (options.experimentName ?? process.env.MLFLOW_EXPERIMENT_NAME),
+    backend: options.backend,
+    backendConfig: parseBackendConfig(options.backendConfig),
+    envManager: options.envManager,
+    storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
+    runName: options.runName,
+    buildImage: options.buildImage,
+    trackingUri: options.trackingUri,
+    signal,
+  };
+}
+
+const BACKEND_NAMES = PROJECT_BACKENDS.map((b) => b.name);
+const DETACHED_NAMES = PROJECT_BACKENDS.filter((b) => b.detached).map((b) => b.name);
+
 export function runCommand(): Command {
   return new Command('run')
     .description(
@@ -92,7 +127,10 @@ export function runCommand(): Command {
     .option('--experiment-id <id>', 'experiment id of the run; env MLFLOW_EXPERIMENT_ID')
     .option(
       '-b, --backend <backend>',
-      "execution backend: 'local', 'slurm', 'databricks' or 'kubernetes'",
+      `execution backend: ${spokenList(
+        BACKEND_NAMES.map((n) => `'${n}'`),
+        'or',
+      )}`,
       'local',
     )
     .option(
@@ -118,7 +156,7 @@ export function runCommand(): Command {
     .option('--seed <n>', 'sweep: seed of the random search, to reproduce it')
     .option(
       '--no-wait',
-      "slurm, databricks and kubernetes backends: return once the job is submitted; the job records the run's end itself",
+      `${spokenList(DETACHED_NAMES, 'and')} backends: return once the job is submitted; the job records the run's end itself`,
     )
     .option(
       '--build-image',
@@ -131,23 +169,25 @@ export function runCommand(): Command {
     )
     .helpOption('--help', 'show this help')
     .action(async (uri: string, options: RunCommandOptions) => {
-      const experimentId = options.experimentId ?? process.env.MLFLOW_EXPERIMENT_ID;
-      const experimentName = options.experimentName ?? process.env.MLFLOW_EXPERIMENT_NAME;
       if (options.experimentId !== undefined && options.experimentName !== undefined) {
         throw new ExecutionError("Specify only one of 'experiment-name' or 'experiment-id' options.");
       }
       if (options.sweep !== undefined) {
-        await sweepAction(uri, options, experimentId, experimentName);
+        await sweepAction(uri, options);
         return;
       }
-      if (!options.wait && !['slurm', 'databricks', 'kubernetes'].includes(options.backend)) {
+      if (!options.wait && !DETACHED_NAMES.includes(options.backend)) {
         throw new ExecutionError(
-          '--no-wait applies to -b slurm, -b databricks and -b kubernetes only: local runs always wait for their command.',
+          `--no-wait applies to ${spokenList(
+            DETACHED_NAMES.map((n) => `-b ${n}`),
+            'and',
+          )} only: local runs always wait for their command.`,
         );
       }
+      const abort = new AbortController();
+      const runOptions = projectRunOptions(uri, options, abort.signal);
       // Ctrl-C / SIGTERM: during set-up, abort it (the run, if created, is recorded KILLED); once the
       // command runs, stop its whole process tree and record KILLED; then exit as killed by the signal.
-      const abort = new AbortController();
       let submitted: Awaited<ReturnType<typeof runProject>> | undefined;
       let stopping: NodeJS.Signals | undefined;
       const exitCode = () => (stopping === 'SIGINT' ? 130 : 143);
@@ -164,24 +204,7 @@ export function runCommand(): Command {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
-        submitted = await runProject({
-          uri,
-          entryPoint: options.entryPoint,
-          version: options.version,
-          parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
-          dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
-          experimentId: options.experimentName !== undefined ? undefined : experimentId,
-          experimentName: options.experimentId !== undefined ? undefined : experimentName,
-          backend: options.backend,
-          backendConfig: parseBackendConfig(options.backendConfig),
-          envManager: options.envManager,
-          storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
-          runId: options.runId,
-          runName: options.runName,
-          buildImage: options.buildImage,
-          trackingUri: options.trackingUri,
-          signal: abort.signal,
-        });
+        submitted = await runProject({ ...runOptions, runId: options.runId });
       } catch (error) {
         if (stopping) {
           process.stderr.write(`Error: ${(error as Error).message}\n`);
@@ -205,12 +228,7 @@ export function runCommand(): Command {
 }
 
 /** `mlflow-ts run --sweep`: the trials as child runs; Ctrl-C / SIGTERM cancels them and the sweep. */
-async function sweepAction(
-  uri: string,
-  options: RunCommandOptions,
-  experimentId: string | undefined,
-  experimentName: string | undefined,
-): Promise<void> {
+async function sweepAction(uri: string, options: RunCommandOptions): Promise<void> {
   if (options.sweep !== 'grid' && options.sweep !== 'random') {
     throw new ExecutionError(`--sweep must be 'grid' or 'random', got '${options.sweep}'.`);
   }
@@ -233,25 +251,11 @@ async function sweepAction(
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const result = await runSweep({
-    uri,
+    ...projectRunOptions(uri, options, abort.signal),
     sweep: options.sweep,
     maxParallel,
     maxTrials,
     seed,
-    entryPoint: options.entryPoint,
-    version: options.version,
-    parameters: userArgsToDict(options.paramList, 'P') as Record<string, string>,
-    dockerArgs: userArgsToDict(options.dockerArgs, 'A'),
-    experimentId: options.experimentName !== undefined ? undefined : experimentId,
-    experimentName: options.experimentId !== undefined ? undefined : experimentName,
-    backend: options.backend,
-    backendConfig: parseBackendConfig(options.backendConfig),
-    envManager: options.envManager,
-    storageDir: options.storageDir ?? process.env.MLFLOW_TMP_DIR,
-    runName: options.runName,
-    buildImage: options.buildImage,
-    trackingUri: options.trackingUri,
-    signal: abort.signal,
   });
   if (stopping) process.exit(stopping === 'SIGINT' ? 130 : 143);
   if (!result.ok) {

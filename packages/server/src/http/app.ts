@@ -20,6 +20,7 @@ import {
 } from './artifact-routes.js';
 import { type AuthHooks, installAuthHooks } from './auth-hook.js';
 import { authEndpoints } from './auth-routes.js';
+import type { Endpoint, RouteGroup } from './endpoint.js';
 import { httpStatusFor } from './error-status.js';
 import { graphqlRoute } from './graphql/route.js';
 import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
@@ -27,7 +28,7 @@ import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-mod
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
-import { type Endpoint, trackingEndpoints } from './tracking-routes.js';
+import { trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
 import { uploadArtifactRoute } from './upload-artifact-route.js';
 import { webhookEndpoints } from './webhook-routes.js';
@@ -113,7 +114,7 @@ function artifactsOnly(reply: FastifyReply, rule: string): FastifyReply {
     );
 }
 
-function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): void {
+function registerEndpoint<S>(app: FastifyInstance, endpoint: Endpoint<S>, service: S | undefined): void {
   const prefixes = endpoint.ajaxOnly ? ['/ajax-api/2.0/mlflow'] : API_PREFIXES;
   for (const prefix of prefixes) {
     const url = `${prefix}/${endpoint.path}`;
@@ -121,10 +122,11 @@ function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): 
       method: endpoint.method,
       url,
       handler: async (request, reply) => {
-        if (disabled) return artifactsOnly(reply, url);
+        if (service === undefined) return artifactsOnly(reply, url);
         checkContentType(request);
         refuseNul(request.params);
         const result = await endpoint.handle(
+          service,
           requestFields(request),
           request.params as Record<string, string>,
         );
@@ -139,6 +141,16 @@ function register(app: FastifyInstance, endpoint: Endpoint, disabled: boolean): 
           : reply.type(`${JSON_TYPE}; charset=utf-8`).send(body);
       },
     });
+  }
+}
+
+/** Registers a group's routes over its service, or (without one) MLflow's 503 on its URLs. */
+function registerGroup<S>(app: FastifyInstance, group: RouteGroup<S>): void {
+  for (const endpoint of group.endpoints) registerEndpoint(app, endpoint, group.service);
+  if (group.service !== undefined) group.routes?.(app, group.service);
+  else {
+    for (const url of group.disabledUrls ?? [])
+      app.get(url, async (_request, reply) => artifactsOnly(reply, url));
   }
 }
 
@@ -202,50 +214,40 @@ export function buildApp(options: AppOptions): FastifyInstance {
     );
   });
 
-  const tracking = options.tracking;
-  const disabled = tracking === undefined;
-  // Without a tracking service (--artifacts-only) the tracking endpoints are still routed, to answer
-  // 503; their handlers never run, and the stand-in fails loudly if one ever did.
-  const noTracking = new Proxy({} as TrackingService, {
-    get() {
-      throw new Error('tracking is disabled on an artifacts-only server');
-    },
+  const { tracking, registry, artifacts } = options;
+  registerGroup(app, {
+    service: tracking,
+    endpoints: trackingEndpoints(),
+    routes: (scope, service) =>
+      graphqlRoute(scope, { tracking: service, artifacts, registry }, checkContentType),
   });
-  const loggedModels = options.loggedModels ?? (noTracking as unknown as LoggedModelService);
-  const registry = options.registry;
-  const noRegistry = new Proxy({} as RegistryService, {
-    get() {
-      throw new Error('the model registry is disabled on an artifacts-only server');
-    },
+  // A run's artifacts are found through tracking, so these go with it on an --artifacts-only server.
+  registerGroup(app, {
+    service: tracking && artifacts,
+    endpoints: artifactEndpoints(),
+    routes: (scope, service) => getArtifactRoute(scope, service, requestFields),
+    disabledUrls: ['/get-artifact'],
   });
-  const endpoints = [
-    ...trackingEndpoints(tracking ?? noTracking),
-    ...webhookEndpoints(options.webhooks ?? (noTracking as unknown as WebhookService)),
-    ...artifactEndpoints(options.artifacts),
-    ...loggedModelEndpoints(loggedModels, options.artifacts),
-    ...(options.auth ? authEndpoints(options.auth.auth) : []),
-  ];
-  for (const endpoint of endpoints) register(app, endpoint, disabled);
-  for (const endpoint of registryEndpoints(registry ?? noRegistry))
-    register(app, endpoint, registry === undefined);
-  if (disabled) app.get('/get-artifact', async (_request, reply) => artifactsOnly(reply, '/get-artifact'));
-  else getArtifactRoute(app, options.artifacts, requestFields);
-  if (options.loggedModels)
-    loggedModelArtifactFileRoute(app, options.loggedModels, options.artifacts, requestFields);
-  if (registry) modelVersionArtifactRoute(app, registry, options.artifacts, requestFields);
-  else {
-    app.get('/model-versions/get-artifact', async (_request, reply) =>
-      artifactsOnly(reply, '/model-versions/get-artifact'),
-    );
-  }
+  registerGroup(app, { service: options.webhooks, endpoints: webhookEndpoints() });
+  registerGroup(app, {
+    service: options.loggedModels,
+    endpoints: loggedModelEndpoints(artifacts),
+    routes: (scope, service) => loggedModelArtifactFileRoute(scope, service, artifacts, requestFields),
+  });
+  registerGroup(app, {
+    service: registry,
+    endpoints: registryEndpoints(),
+    routes: (scope, service) => modelVersionArtifactRoute(scope, service, artifacts, requestFields),
+    disabledUrls: ['/model-versions/get-artifact'],
+  });
+  // MLflow's user and permission endpoints, only with --app-name basic-auth.
+  if (options.auth) registerGroup(app, { service: options.auth.auth, endpoints: authEndpoints() });
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
   app.register(async (scope) => uploadArtifactRoute(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {
     checkContentType(request);
     return requestFields(request);
   });
-
-  if (tracking) graphqlRoute(app, { tracking, artifacts: options.artifacts, registry }, checkContentType);
 
   app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
   app.get('/version', async (_request, reply) => reply.type('text/plain').send(MLFLOW_API_VERSION));

@@ -9,9 +9,9 @@ import {
 import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
+import type { Endpoint } from './endpoint.js';
 import { artifactMimeType, attachmentDisposition } from './mime-type.js';
 import { missing, RequestFields } from './request-fields.js';
-import type { Endpoint } from './tracking-routes.js';
 
 const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts'];
 
@@ -223,12 +223,12 @@ export function getArtifactRoute(
 }
 
 /** MLflow's ListArtifacts under /api/2.0/mlflow: a run's artifacts. */
-export function artifactEndpoints(artifacts: ArtifactService): Endpoint[] {
+export function artifactEndpoints(): Endpoint<ArtifactService>[] {
   return [
     {
       method: 'GET',
       path: 'artifacts/list',
-      handle: async (f) => {
+      handle: async (artifacts, f) => {
         const listing = await artifacts.listRunArtifacts(f.runId(), f.optionalString('path'));
         return { root_uri: listing.rootUri, files: listing.files };
       },

@@ -2,8 +2,8 @@
 import type { AuthService, UserJson } from '../auth/auth-service.js';
 import type { ResourceKind } from '../auth/users-store.js';
 import { EncodedList } from '../entities/encoded-list.js';
+import type { Endpoint } from './endpoint.js';
 import { missing, type RequestFields } from './request-fields.js';
-import type { Endpoint } from './tracking-routes.js';
 
 const empty = {};
 
@@ -22,17 +22,16 @@ function userAnswer(user: UserJson) {
 }
 
 function permissionEndpoints(
-  auth: AuthService,
   base: string,
   kind: ResourceKind,
   resource: (f: RequestFields) => string,
   answerKey: string,
-): Endpoint[] {
+): Endpoint<AuthService>[] {
   return [
     {
       method: 'POST',
       path: `${base}/permissions/create`,
-      handle: async (f) => ({
+      handle: async (auth, f) => ({
         [answerKey]: await auth.createGrant(
           kind,
           resource(f),
@@ -44,14 +43,14 @@ function permissionEndpoints(
     {
       method: 'GET',
       path: `${base}/permissions/get`,
-      handle: async (f) => ({
+      handle: async (auth, f) => ({
         [answerKey]: await auth.getGrant(kind, resource(f), f.requiredString('username')),
       }),
     },
     {
       method: 'PATCH',
       path: `${base}/permissions/update`,
-      handle: async (f) => {
+      handle: async (auth, f) => {
         await auth.updateGrant(
           kind,
           resource(f),
@@ -64,7 +63,7 @@ function permissionEndpoints(
     {
       method: 'DELETE',
       path: `${base}/permissions/delete`,
-      handle: async (f) => {
+      handle: async (auth, f) => {
         await auth.deleteGrant(kind, resource(f), f.requiredString('username'));
         return empty;
       },
@@ -73,23 +72,23 @@ function permissionEndpoints(
 }
 
 /** The endpoints of MLflow's basic-auth app, served below /api/2.0/mlflow like the rest of the API. */
-export function authEndpoints(auth: AuthService): Endpoint[] {
+export function authEndpoints(): Endpoint<AuthService>[] {
   return [
     {
       method: 'POST',
       path: 'users/create',
-      handle: async (f) =>
+      handle: async (auth, f) =>
         userAnswer(await auth.createUser(f.requiredString('username'), f.requiredString('password'))),
     },
     {
       method: 'GET',
       path: 'users/get',
-      handle: async (f) => userAnswer(await auth.getUser(f.requiredString('username'))),
+      handle: async (auth, f) => userAnswer(await auth.getUser(f.requiredString('username'))),
     },
     {
       method: 'PATCH',
       path: 'users/update-password',
-      handle: async (f) => {
+      handle: async (auth, f) => {
         await auth.updatePassword(f.requiredString('username'), f.requiredString('password'));
         return empty;
       },
@@ -97,7 +96,7 @@ export function authEndpoints(auth: AuthService): Endpoint[] {
     {
       method: 'PATCH',
       path: 'users/update-admin',
-      handle: async (f) => {
+      handle: async (auth, f) => {
         const isAdmin = f.optionalBool('is_admin');
         if (isAdmin === undefined) throw missing('is_admin');
         await auth.updateAdmin(f.requiredString('username'), isAdmin);
@@ -107,20 +106,18 @@ export function authEndpoints(auth: AuthService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'users/delete',
-      handle: async (f) => {
+      handle: async (auth, f) => {
         await auth.deleteUser(f.requiredString('username'));
         return empty;
       },
     },
     ...permissionEndpoints(
-      auth,
       'experiments',
       'experiment',
-      (f) => f.experimentId(true) as string,
+      (f) => f.requiredExperimentId(),
       'experiment_permission',
     ),
     ...permissionEndpoints(
-      auth,
       'registered-models',
       'registered_model',
       (f) => f.requiredString('name'),

@@ -5,8 +5,8 @@ import type { OrderByRequest } from '../search/logged-model-rules.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import { sendArtifact } from './artifact-routes.js';
+import type { Endpoint } from './endpoint.js';
 import { missing, RequestFields, wrongType } from './request-fields.js';
-import type { Endpoint } from './tracking-routes.js';
 
 // MLflow 3's logged-model endpoints (CreateLoggedModel ... ListLoggedModelArtifacts in MLflow's
 // service.proto), under /api/2.0/mlflow and /ajax-api/2.0/mlflow. The model id travels in the path.
@@ -46,13 +46,13 @@ function datasets(f: RequestFields): { dataset_name?: string; dataset_digest?: s
   }));
 }
 
-/** The logged-model endpoints over `models` (and `artifacts` for the listing). */
-export function loggedModelEndpoints(models: LoggedModelService, artifacts: ArtifactService): Endpoint[] {
+/** The logged-model endpoints (with `artifacts` for the listing). */
+export function loggedModelEndpoints(artifacts: ArtifactService): Endpoint<LoggedModelService>[] {
   return [
     {
       method: 'POST',
       path: 'runs/outputs',
-      handle: async (f) => {
+      handle: async (models, f) => {
         const runId = f.requiredString('run_id');
         if (!f.has('models')) throw missing('models');
         const outputs = f.objects('models').map((item, i) => {
@@ -75,9 +75,9 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'POST',
       path: 'logged-models',
-      handle: async (f) => ({
+      handle: async (models, f) => ({
         model: await models.createLoggedModel({
-          experimentId: f.experimentId(true) as string,
+          experimentId: f.requiredExperimentId(),
           name: f.optionalString('name'),
           modelType: f.optionalString('model_type'),
           sourceRunId: f.optionalString('source_run_id'),
@@ -89,7 +89,7 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'POST',
       path: 'logged-models/search',
-      handle: async (f) => {
+      handle: async (models, f) => {
         const page = await models.searchLoggedModels({
           experimentIds: f.stringList('experiment_ids'),
           filter: f.optionalString('filter'),
@@ -104,12 +104,12 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'GET',
       path: 'logged-models/:model_id',
-      handle: async (_f, p) => ({ model: await models.getLoggedModel(p.model_id) }),
+      handle: async (models, _f, p) => ({ model: await models.getLoggedModel(p.model_id) }),
     },
     {
       method: 'PATCH',
       path: 'logged-models/:model_id',
-      handle: async (f, p) => {
+      handle: async (models, f, p) => {
         // MLflow's client sends the id in the body as well; the path's is used when it does not.
         const modelId = f.optionalString('model_id') || p.model_id;
         const status = f.optionalEnum('status', SETTABLE_STATUSES);
@@ -120,7 +120,7 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'DELETE',
       path: 'logged-models/:model_id',
-      handle: async (_f, p) => {
+      handle: async (models, _f, p) => {
         await models.deleteLoggedModel(p.model_id);
         return empty;
       },
@@ -128,7 +128,7 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'PATCH',
       path: 'logged-models/:model_id/tags',
-      handle: async (f, p) => {
+      handle: async (models, f, p) => {
         await models.setLoggedModelTags(p.model_id, f.tags('tags'));
         return empty;
       },
@@ -137,7 +137,7 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
       // The key is the rest of the path: tag keys may hold slashes.
       method: 'DELETE',
       path: 'logged-models/:model_id/tags/*',
-      handle: async (_f, p) => {
+      handle: async (models, _f, p) => {
         const key = p['*'];
         if (!key) throw missing('tag_key');
         await models.deleteLoggedModelTag(p.model_id, key);
@@ -147,7 +147,7 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'POST',
       path: 'logged-models/:model_id/params',
-      handle: async (f, p) => {
+      handle: async (models, f, p) => {
         await models.logLoggedModelParams(f.optionalString('model_id') || p.model_id, f.tags('params'));
         return empty;
       },
@@ -155,7 +155,7 @@ export function loggedModelEndpoints(models: LoggedModelService, artifacts: Arti
     {
       method: 'GET',
       path: 'logged-models/:model_id/artifacts/directories',
-      handle: async (f, p) => {
+      handle: async (models, f, p) => {
         const model = await models.getLoggedModel(p.model_id);
         const listing = await artifacts.listLoggedModelArtifacts(
           p.model_id,

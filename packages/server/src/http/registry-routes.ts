@@ -3,8 +3,8 @@ import { safeArtifactPath } from '../artifacts/safe-path.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { RegistryService } from '../services/registry-service.js';
 import { sendArtifact } from './artifact-routes.js';
+import type { Endpoint } from './endpoint.js';
 import { missing, type RequestFields } from './request-fields.js';
-import type { Endpoint } from './tracking-routes.js';
 
 // MLflow's Model Registry endpoints (model_registry.proto): registered models, model versions, tags
 // and aliases, each reading its request and calling the registry service.
@@ -30,17 +30,18 @@ function searchQuery(f: RequestFields) {
   };
 }
 
+async function latestVersions(registry: RegistryService, f: RequestFields) {
+  return { model_versions: await registry.getLatestVersions(name(f), f.stringList('stages')) };
+}
+
 /** The registry's endpoints below /api/2.0/mlflow and /ajax-api/2.0/mlflow. */
-export function registryEndpoints(registry: RegistryService): Endpoint[] {
-  const latestVersions = async (f: RequestFields) => ({
-    model_versions: await registry.getLatestVersions(name(f), f.stringList('stages')),
-  });
+export function registryEndpoints(): Endpoint<RegistryService>[] {
   return [
     // registered models
     {
       method: 'POST',
       path: 'registered-models/create',
-      handle: async (f) => ({
+      handle: async (registry, f) => ({
         registered_model: await registry.createRegisteredModel(
           name(f),
           f.tags('tags'),
@@ -51,12 +52,12 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'GET',
       path: 'registered-models/get',
-      handle: async (f) => ({ registered_model: await registry.getRegisteredModel(name(f)) }),
+      handle: async (registry, f) => ({ registered_model: await registry.getRegisteredModel(name(f)) }),
     },
     {
       method: 'POST',
       path: 'registered-models/rename',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const current = name(f);
         return {
           registered_model: await registry.renameRegisteredModel(current, f.requiredString('new_name')),
@@ -66,7 +67,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'PATCH',
       path: 'registered-models/update',
-      handle: async (f) => ({
+      handle: async (registry, f) => ({
         // Proto reads an absent description as the empty string, so MLflow clears it then.
         registered_model: await registry.updateRegisteredModel(
           name(f),
@@ -77,7 +78,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'registered-models/delete',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         await registry.deleteRegisteredModel(name(f));
         return empty;
       },
@@ -85,7 +86,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'GET',
       path: 'registered-models/search',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const page = await registry.searchRegisteredModels(searchQuery(f));
         return { registered_models: page.items, next_page_token: page.nextPageToken };
       },
@@ -95,7 +96,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'POST',
       path: 'registered-models/set-tag',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         await registry.setRegisteredModelTag(model, {
           key: f.requiredString('key'),
@@ -107,7 +108,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'registered-models/delete-tag',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         await registry.deleteRegisteredModelTag(model, f.requiredString('key'));
         return empty;
@@ -116,7 +117,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'POST',
       path: 'registered-models/alias',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         const alias = f.requiredString('alias');
         await registry.setRegisteredModelAlias(model, alias, version(f));
@@ -126,7 +127,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'registered-models/alias',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         await registry.deleteRegisteredModelAlias(model, f.requiredString('alias'));
         return empty;
@@ -135,7 +136,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'GET',
       path: 'registered-models/alias',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         return { model_version: await registry.getModelVersionByAlias(model, f.requiredString('alias')) };
       },
@@ -145,7 +146,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'POST',
       path: 'model-versions/create',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         const source = f.requiredString('source');
         return {
@@ -165,7 +166,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'GET',
       path: 'model-versions/get',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         return { model_version: await registry.getModelVersion(model, version(f)) };
       },
@@ -173,7 +174,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'PATCH',
       path: 'model-versions/update',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         const v = version(f);
         // Here MLflow distinguishes an absent description (cleared) from an empty one.
@@ -185,7 +186,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'POST',
       path: 'model-versions/transition-stage',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         const v = version(f);
         const stage = f.requiredString('stage');
@@ -202,7 +203,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'model-versions/delete',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         await registry.deleteModelVersion(model, version(f));
         return empty;
@@ -211,7 +212,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'GET',
       path: 'model-versions/search',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const page = await registry.searchModelVersions(searchQuery(f));
         return { model_versions: page.items, next_page_token: page.nextPageToken };
       },
@@ -219,7 +220,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'GET',
       path: 'model-versions/get-download-uri',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         return { artifact_uri: await registry.getModelVersionDownloadUri(model, version(f)) };
       },
@@ -227,7 +228,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'POST',
       path: 'model-versions/set-tag',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         const v = version(f);
         await registry.setModelVersionTag(model, v, {
@@ -240,7 +241,7 @@ export function registryEndpoints(registry: RegistryService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'model-versions/delete-tag',
-      handle: async (f) => {
+      handle: async (registry, f) => {
         const model = name(f);
         const v = version(f);
         await registry.deleteModelVersionTag(model, v, f.requiredString('key'));

@@ -115,15 +115,18 @@ export class RequestFields {
   }
 
   /** experiment_id arrives as a string or (from some clients) a number; MLflow stringifies it. */
-  experimentId(required: boolean): string | undefined {
+  optionalExperimentId(): string | undefined {
     const value = this.raw('experiment_id');
-    if (value === undefined || value === null || value === '') {
-      if (required) throw missing('experiment_id');
-      return undefined;
-    }
+    if (value === undefined || value === null || value === '') return undefined;
     if (typeof value === 'number') return String(toInt('experiment_id', value));
     if (typeof value !== 'string') throw wrongType('experiment_id', value);
     return value;
+  }
+
+  requiredExperimentId(): string {
+    const id = this.optionalExperimentId();
+    if (id === undefined) throw missing('experiment_id');
+    return id;
   }
 
   optionalInt(field: string): number | undefined {

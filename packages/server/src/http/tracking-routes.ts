@@ -1,34 +1,21 @@
 import { type DatasetInput, HISTORY_SAMPLINGS, RUN_STATUSES, VIEW_TYPES } from '../entities/tracking.js';
 import type { TrackingService } from '../services/tracking-service.js';
+import type { Endpoint } from './endpoint.js';
 import { keyValue, missing, type RequestFields, wrongType } from './request-fields.js';
 import { JsonStream, metricHistoryJson } from './wire-json.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-export interface Endpoint {
-  method: HttpMethod;
-  /** Path below /api/2.0/mlflow (and /ajax-api/2.0/mlflow). */
-  path: string;
-  /** `params` holds the path's parameters (`:model_id`, `*`), for paths that have them. */
-  handle: (fields: RequestFields, params: Record<string, string>) => Promise<unknown>;
-  /** Served only under /ajax-api, as MLflow does for endpoints its UI alone uses. */
-  ajaxOnly?: boolean;
-}
-
 const empty = {};
 
-function searchExperiments(tracking: TrackingService) {
-  return async (f: RequestFields) => {
-    const page = await tracking.searchExperiments({
-      filter: f.optionalString('filter'),
-      orderBy: f.stringList('order_by'),
-      viewType: f.optionalEnum('view_type', VIEW_TYPES) ?? 'ACTIVE_ONLY',
-      // MLflow has no server default here (a missing value fails there); 1000 is its clients' default.
-      maxResults: f.optionalInt('max_results') ?? 1000,
-      pageToken: f.optionalString('page_token'),
-    });
-    return { experiments: page.items, next_page_token: page.nextPageToken };
-  };
+async function searchExperiments(tracking: TrackingService, f: RequestFields) {
+  const page = await tracking.searchExperiments({
+    filter: f.optionalString('filter'),
+    orderBy: f.stringList('order_by'),
+    viewType: f.optionalEnum('view_type', VIEW_TYPES) ?? 'ACTIVE_ONLY',
+    // MLflow has no server default here (a missing value fails there); 1000 is its clients' default.
+    maxResults: f.optionalInt('max_results') ?? 1000,
+    pageToken: f.optionalString('page_token'),
+  });
+  return { experiments: page.items, next_page_token: page.nextPageToken };
 }
 
 function datasetInputs(f: RequestFields): DatasetInput[] {
@@ -67,13 +54,13 @@ function datasetInputs(f: RequestFields): DatasetInput[] {
 }
 
 /** MLflow's tracking endpoints, each reading its request and calling the tracking service. */
-export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
+export function trackingEndpoints(): Endpoint<TrackingService>[] {
   return [
     // experiments
     {
       method: 'POST',
       path: 'experiments/create',
-      handle: async (f) => ({
+      handle: async (tracking, f) => ({
         experiment_id: await tracking.createExperiment(
           f.requiredString('name'),
           f.optionalString('artifact_location'),
@@ -85,29 +72,29 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       // Under /api too: MLflow serves its proto endpoints under both prefixes; its UI calls /ajax-api.
       method: 'POST',
       path: 'experiments/search-datasets',
-      handle: async (f) => ({
+      handle: async (tracking, f) => ({
         dataset_summaries: await tracking.searchDatasets(f.stringList('experiment_ids')),
       }),
     },
     {
       method: 'GET',
       path: 'experiments/get',
-      handle: async (f) => ({ experiment: await tracking.getExperiment(f.experimentId(true) as string) }),
+      handle: async (tracking, f) => ({ experiment: await tracking.getExperiment(f.requiredExperimentId()) }),
     },
     {
       method: 'GET',
       path: 'experiments/get-by-name',
-      handle: async (f) => ({
+      handle: async (tracking, f) => ({
         experiment: await tracking.getExperimentByName(f.requiredString('experiment_name')),
       }),
     },
-    { method: 'GET', path: 'experiments/search', handle: searchExperiments(tracking) },
-    { method: 'POST', path: 'experiments/search', handle: searchExperiments(tracking) },
+    { method: 'GET', path: 'experiments/search', handle: searchExperiments },
+    { method: 'POST', path: 'experiments/search', handle: searchExperiments },
     {
       method: 'POST',
       path: 'experiments/update',
-      handle: async (f) => {
-        const id = f.experimentId(true) as string;
+      handle: async (tracking, f) => {
+        const id = f.requiredExperimentId();
         const newName = f.optionalString('new_name');
         if (newName) await tracking.renameExperiment(id, newName);
         else await tracking.getExperiment(id);
@@ -117,24 +104,24 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'experiments/delete',
-      handle: async (f) => {
-        await tracking.deleteExperiment(f.experimentId(true) as string);
+      handle: async (tracking, f) => {
+        await tracking.deleteExperiment(f.requiredExperimentId());
         return empty;
       },
     },
     {
       method: 'POST',
       path: 'experiments/restore',
-      handle: async (f) => {
-        await tracking.restoreExperiment(f.experimentId(true) as string);
+      handle: async (tracking, f) => {
+        await tracking.restoreExperiment(f.requiredExperimentId());
         return empty;
       },
     },
     {
       method: 'POST',
       path: 'experiments/set-experiment-tag',
-      handle: async (f) => {
-        await tracking.setExperimentTag(f.experimentId(true) as string, {
+      handle: async (tracking, f) => {
+        await tracking.setExperimentTag(f.requiredExperimentId(), {
           key: f.requiredString('key'),
           value: f.optionalString('value') ?? '',
         });
@@ -144,8 +131,8 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'experiments/delete-experiment-tag',
-      handle: async (f) => {
-        await tracking.deleteExperimentTag(f.experimentId(true) as string, f.requiredString('key'));
+      handle: async (tracking, f) => {
+        await tracking.deleteExperimentTag(f.requiredExperimentId(), f.requiredString('key'));
         return empty;
       },
     },
@@ -154,9 +141,9 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/create',
-      handle: async (f) => ({
+      handle: async (tracking, f) => ({
         run: await tracking.createRun({
-          experimentId: f.experimentId(false),
+          experimentId: f.optionalExperimentId(),
           userId: f.optionalString('user_id'),
           runName: f.optionalString('run_name'),
           startTime: f.optionalInt('start_time'),
@@ -164,11 +151,15 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
         }),
       }),
     },
-    { method: 'GET', path: 'runs/get', handle: async (f) => ({ run: await tracking.getRun(f.runId()) }) },
+    {
+      method: 'GET',
+      path: 'runs/get',
+      handle: async (tracking, f) => ({ run: await tracking.getRun(f.runId()) }),
+    },
     {
       method: 'POST',
       path: 'runs/update',
-      handle: async (f) => ({
+      handle: async (tracking, f) => ({
         run_info: await tracking.updateRun(f.runId(), {
           status: f.optionalEnum('status', RUN_STATUSES),
           endTime: f.optionalInt('end_time'),
@@ -179,7 +170,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/delete',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         await tracking.deleteRun(f.runId());
         return empty;
       },
@@ -187,7 +178,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/restore',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         await tracking.restoreRun(f.runId());
         return empty;
       },
@@ -195,7 +186,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/log-metric',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         const runId = f.runId();
         const metric = {
           key: f.requiredString('key'),
@@ -210,7 +201,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/log-parameter',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         await tracking.logParam(f.runId(), {
           key: f.requiredString('key'),
           value: f.optionalString('value') ?? '',
@@ -221,7 +212,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/set-tag',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         await tracking.setTag(f.runId(), {
           key: f.requiredString('key'),
           value: f.optionalString('value') ?? '',
@@ -232,7 +223,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/delete-tag',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         await tracking.deleteTag(f.runId(), f.requiredString('key'));
         return empty;
       },
@@ -240,7 +231,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/log-batch',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         await tracking.logBatch(f.runId(), f.metrics('metrics'), f.tags('params'), f.tags('tags'));
         return empty;
       },
@@ -248,7 +239,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/log-inputs',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         const models = f.objects('models').map((item, i) => {
           const id = item.model_id;
           if (id === undefined || id === null || id === '') throw missing(`models[${i}].model_id`);
@@ -262,7 +253,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'POST',
       path: 'runs/search',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         const page = await tracking.searchRuns({
           experimentIds: f.stringList('experiment_ids'),
           filter: f.optionalString('filter'),
@@ -279,7 +270,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'GET',
       path: 'metrics/get-history',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         const history = await tracking.streamMetricHistory({
           runId: f.runId(),
           key: f.requiredString('metric_key'),
@@ -292,7 +283,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
     {
       method: 'GET',
       path: 'metrics/get-history-bulk-interval',
-      handle: async (f) => {
+      handle: async (tracking, f) => {
         const runIds = f.stringList('run_ids');
         if (runIds.length === 0) throw missing('run_ids');
         return {
@@ -312,7 +303,7 @@ export function trackingEndpoints(tracking: TrackingService): Endpoint[] {
       method: 'GET',
       path: 'metrics/get-history-bulk',
       ajaxOnly: true,
-      handle: async (f) => ({
+      handle: async (tracking, f) => ({
         metrics: await tracking.getMetricHistoryBulk(
           f.stringList('run_id'),
           f.optionalString('metric_key'),

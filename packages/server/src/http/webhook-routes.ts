@@ -9,8 +9,8 @@ import {
   webhookToWire,
 } from '../entities/webhooks.js';
 import type { WebhookService } from '../services/webhook-service.js';
+import type { Endpoint } from './endpoint.js';
 import { missing, RequestFields, wrongType } from './request-fields.js';
-import type { Endpoint } from './tracking-routes.js';
 
 // MLflow 3's webhook API (/api/2.0/mlflow/webhooks...). Entities, actions and statuses travel as the
 // proto enum names (or numbers); the secret is write-only.
@@ -34,12 +34,12 @@ function readEvents(f: RequestFields): WebhookEvent[] {
 
 const wrapped = (webhook: Parameters<typeof webhookToWire>[0]) => ({ webhook: webhookToWire(webhook) });
 
-export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
+export function webhookEndpoints(): Endpoint<WebhookService>[] {
   return [
     {
       method: 'POST',
       path: 'webhooks',
-      handle: async (f) => {
+      handle: async (webhooks, f) => {
         const name = f.requiredString('name');
         const url = f.requiredString('url');
         if (!f.has('events')) throw missing('events');
@@ -58,7 +58,7 @@ export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
     {
       method: 'GET',
       path: 'webhooks',
-      handle: async (f) => {
+      handle: async (webhooks, f) => {
         const page = await webhooks.listWebhooks(
           f.optionalInt('max_results'),
           f.optionalString('page_token'),
@@ -69,12 +69,12 @@ export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
     {
       method: 'GET',
       path: 'webhooks/:webhook_id',
-      handle: async (_f, p) => wrapped(await webhooks.getWebhook(p.webhook_id)),
+      handle: async (webhooks, _f, p) => wrapped(await webhooks.getWebhook(p.webhook_id)),
     },
     {
       method: 'PATCH',
       path: 'webhooks/:webhook_id',
-      handle: async (f, p) => {
+      handle: async (webhooks, f, p) => {
         // As in MLflow, an empty value (or an empty event list) leaves the field as it is.
         const events = readEvents(f);
         return wrapped(
@@ -92,7 +92,7 @@ export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
     {
       method: 'DELETE',
       path: 'webhooks/:webhook_id',
-      handle: async (_f, p) => {
+      handle: async (webhooks, _f, p) => {
         await webhooks.deleteWebhook(p.webhook_id);
         return {};
       },
@@ -100,7 +100,7 @@ export function webhookEndpoints(webhooks: WebhookService): Endpoint[] {
     {
       method: 'POST',
       path: 'webhooks/:webhook_id/test',
-      handle: async (f, p) => {
+      handle: async (webhooks, f, p) => {
         const given = f.optionalObject('event');
         const event = given ? readEvent(given, 'event') : undefined;
         return { result: await webhooks.testWebhook(p.webhook_id, event) };

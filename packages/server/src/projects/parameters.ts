@@ -94,6 +94,23 @@ export async function resolveParameters(
   return { declared, extra };
 }
 
+/**
+ * The values a command on this machine gets, from values resolveParameters checked without options:
+ * uri values made absolute, local `path` values checked to exist, remote ones downloaded.
+ */
+export async function localizeParameters(
+  entryPoint: EntryPoint,
+  resolved: ResolvedParameters,
+  options: ResolveOptions,
+): Promise<ResolvedParameters> {
+  const declared = new Map<string, string>();
+  for (const [index, param] of entryPoint.parameters.entries()) {
+    const value = resolved.declared.get(param.name);
+    if (value !== undefined) declared.set(param.name, await computeValue(param, value, index, options));
+  }
+  return { declared, extra: resolved.extra };
+}
+
 async function computeValue(param: ParameterSpec, value: string, index: number, options: ResolveOptions) {
   if (param.type === 'float') {
     checkFloat(param, value);

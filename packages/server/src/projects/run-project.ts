@@ -1,41 +1,29 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { currentUserName } from '@mlflow-ts/client';
-import { DatabricksApi, databricksCredentials } from './backends/databricks-api.js';
-import { checkTrackingUriForDatabricks, submitDatabricksRun } from './backends/databricks-backend.js';
-import { parseDatabricksConfig } from './backends/databricks-config.js';
-import { sparkJobCodeAndArgs } from './backends/databricks-spark-job.js';
-import { resolveKubeConnection } from './backends/kubeconfig.js';
-import { kubernetesTrackingUri, submitKubernetesRun } from './backends/kubernetes-backend.js';
-import { parseKubernetesConfig } from './backends/kubernetes-config.js';
-import { LocalProcess } from './backends/local-process.js';
-import { submitSlurmRun } from './backends/slurm-backend.js';
-import { parseSlurmConfig } from './backends/slurm-config.js';
-import { DownloadDir } from './download-dir.js';
-import { entryPointCommand } from './entry-point-command.js';
-import { prepareConda } from './env/conda-env.js';
-import { findContainerCli, prepareDocker } from './env/docker-env.js';
 import {
-  checkEnvManager,
-  type EnvContext,
-  type EnvManagerName,
-  type PreparedEnv,
-} from './env/env-manager.js';
-import { prepareUv } from './env/uv-env.js';
-import { prepareVirtualenv } from './env/virtualenv-env.js';
+  type JobHandle,
+  type PreparedBackend,
+  type ProjectBackend,
+  type ProjectRequest,
+  SPARK_JOBS_ON_DATABRICKS_ONLY,
+} from './backends/project-backend.js';
+import { projectBackend } from './backends/registry.js';
+import { checkEnvManager, type EnvManagerName } from './env/env-manager.js';
 import { ExecutionError } from './execution-error.js';
+import { type SubmittedRun, superviseJob } from './job-lifecycle.js';
 import { openRunTracking, resolveTrackingUri } from './open-run-tracking.js';
 import { resolveParameters } from './parameters.js';
-import { pathDownloader } from './path-downloads.js';
 import { type FetchedProject, fetchProject } from './project-source.js';
-import { type EntryPoint, getEntryPoint, loadProject, type Project } from './project-spec.js';
-import type { RunStatusName, RunTracking, TrackedRun } from './run-tracking.js';
+import { getEntryPoint, loadProject, type Project } from './project-spec.js';
+import type { RunTracking, TrackedRun } from './run-tracking.js';
 import { shellQuote } from './shell-quote.js';
 
-// runProject: MLflow's mlflow.projects.run for the local backend. Everything that can be checked is
-// checked before the run is created (source, MLproject, entry point, parameters); then the run is
-// created with its tags and params, the environment prepared, and the command started with the run's
-// identity in its environment. The run ends FINISHED, FAILED or KILLED unless the code ended it itself.
+// runProject: MLflow's mlflow.projects.run. Everything that can be checked is checked before the run
+// is created (backend config, source, MLproject, entry point, parameters); then the run is created
+// with its tags and params and handed to the backend, whose job the lifecycle sees to its end.
+
+export type { SubmittedRun };
 
 export interface RunProjectOptions {
   /** A local directory or Git URI, optionally with #sub/directory. */
@@ -48,7 +36,7 @@ export interface RunProjectOptions {
   dockerArgs?: Record<string, string | true>;
   experimentName?: string;
   experimentId?: string;
-  /** 'local' (default), 'slurm', 'databricks' or 'kubernetes'. */
+  /** A backend of backends/registry.ts: 'local' (default), 'slurm', 'databricks' or 'kubernetes'. */
   backend?: string;
   /**
    * Backend settings; for slurm: partition, time, cpus, memory, gpus, sbatch_args; for databricks: a
@@ -76,26 +64,6 @@ export interface RunProjectOptions {
   /** Progress lines (fetching, env creation, the command). Default: stderr. */
   log?: (line: string) => void;
 }
-
-/** A started project run (MLflow's SubmittedRun). */
-export interface SubmittedRun {
-  readonly runId: string;
-  readonly experimentId: string;
-  /** The shell command the entry point runs as. */
-  readonly command: string;
-  /** Waits for the command; true when it succeeded. The run's final status is recorded by then. */
-  wait(): Promise<boolean>;
-  /** RUNNING until the command exits, then FINISHED, FAILED or KILLED. */
-  status(): RunStatusName;
-  /** Stops the whole process tree (or cancels the cluster job) and records the run as KILLED. */
-  cancel(): Promise<void>;
-  /** The Slurm job id, the Databricks job run id, or the Kubernetes Job name. */
-  readonly jobId?: string;
-  /** The Databricks run page, for runs on the databricks backend. */
-  readonly runPageUrl?: string;
-}
-
-const BACKENDS = ['local', 'slurm', 'databricks', 'kubernetes'];
 
 /** MLflow's rule for the default env manager of a project type. */
 function defaultEnvManager(project: Project): EnvManagerName {
@@ -140,110 +108,58 @@ export function projectRunTags(source: FetchedProject, entryPoint: string): Reco
   return tags;
 }
 
-async function prepareEnv(
-  project: Project,
-  envManager: EnvManagerName,
-  ctx: EnvContext,
-): Promise<PreparedEnv> {
-  if (project.dockerEnv) return prepareDocker(ctx);
-  if (envManager === 'virtualenv') return prepareVirtualenv(ctx);
-  if (envManager === 'uv') return prepareUv(ctx);
-  if (envManager === 'conda') return prepareConda(ctx);
-  return { wrap: (command) => command, tags: {} };
-}
-
-/** Checks the request and the project, fetching it; nothing is recorded yet. */
-async function loadRequest(options: RunProjectOptions, log: (line: string) => void) {
-  const backend = options.backend ?? 'local';
-  if (!BACKENDS.includes(backend)) {
-    throw new ExecutionError(
-      `Got unsupported execution mode ${backend}. Supported values: ${BACKENDS.map((b) => `'${b}'`).join(', ')}`,
-    );
-  }
-  const envManagerOption = options.envManager === undefined ? undefined : checkEnvManager(options.envManager);
-  const slurmConfig = backend === 'slurm' ? parseSlurmConfig(options.backendConfig) : undefined;
-  let databricks: { config: ReturnType<typeof parseDatabricksConfig>; api: DatabricksApi } | undefined;
-  if (backend === 'databricks') {
-    const config = parseDatabricksConfig(options.backendConfig);
-    checkTrackingUriForDatabricks(resolveTrackingUri(options.trackingUri));
-    databricks = { config, api: new DatabricksApi(databricksCredentials()) };
-  }
-  const kubernetesConfig =
-    backend === 'kubernetes' ? parseKubernetesConfig(options.backendConfig) : undefined;
-  if (kubernetesConfig) kubernetesTrackingUri(resolveTrackingUri(options.trackingUri), log);
+/** Fetches and checks the project for the backend; nothing is recorded yet. */
+async function loadRequest(
+  options: RunProjectOptions,
+  backend: ProjectBackend,
+  prepared: PreparedBackend,
+  envManagerOption: EnvManagerName | undefined,
+  log: (line: string) => void,
+): Promise<ProjectRequest> {
   const source = await fetchProject(options.uri, options.version, log);
   const project = loadProject(source.workDir);
-  let kubernetes:
-    | {
-        config: NonNullable<typeof kubernetesConfig>;
-        connection: ReturnType<typeof resolveKubeConnection>;
-        cli: string;
-      }
-    | undefined;
-  if (kubernetesConfig) {
-    if (!project.dockerEnv) {
-      throw new ExecutionError(
-        'Running on Kubernetes needs a docker_env in the MLproject file: the Job runs the project in an image built from its docker_env image.',
-      );
-    }
-    if (!project.name) {
-      throw new ExecutionError(
-        'Project name in MLProject must be specified when using docker for image tagging.',
-      );
-    }
-    const connection = resolveKubeConnection(kubernetesConfig.kubeContext, log);
-    kubernetes = { config: kubernetesConfig, connection, cli: await findContainerCli() };
-  }
-  if (project.databricksSparkJob && backend !== 'databricks') {
-    throw new ExecutionError(
-      'Databricks Spark job projects run only on the databricks backend (-b databricks).',
-    );
+  if (project.databricksSparkJob && !backend.runsSparkJobs) {
+    throw new ExecutionError(SPARK_JOBS_ON_DATABRICKS_ONLY);
   }
   const entryPointName = options.entryPoint ?? 'main';
-  const entryPoint = getEntryPoint(project, entryPointName) as EntryPoint;
+  const entryPoint = getEntryPoint(project, entryPointName);
   const parameters = options.parameters ?? {};
   // Validates required parameters and types now, so a typo fails before a run exists. A Spark job
   // with python_file has no entry point: its parameters come from the MLproject and -P is ignored.
-  const logged = entryPoint
+  const resolved = entryPoint
     ? await resolveParameters(entryPoint, parameters)
     : { declared: new Map<string, string>(), extra: new Map<string, string>() };
-  // A Spark job entry point must be a `python` command: checked before the run is created.
-  if (databricks && project.databricksSparkJob)
-    sparkJobCodeAndArgs(project.databricksSparkJob, entryPoint, logged);
   if (envManagerOption === 'conda' && project.envType === 'python_env' && project.envConfigPath) {
     throw new ExecutionError(
       "python_env project cannot be executed using conda. Set `--env-manager` to 'virtualenv' or 'local' to execute this project.",
     );
   }
-  const envManager = envManagerOption ?? defaultEnvManager(project);
-  return {
-    backend,
+  const request: ProjectRequest = {
+    uri: options.uri,
     source,
     project,
     entryPointName,
     entryPoint,
     parameters,
-    logged,
-    envManager,
-    slurmConfig,
-    databricks,
-    kubernetes,
+    resolved,
+    envManager: envManagerOption ?? defaultEnvManager(project),
+    envManagerOption,
+    dockerArgs: options.dockerArgs ?? {},
+    buildImage: options.buildImage ?? false,
+    storageDir: options.storageDir,
+    signal: options.signal,
   };
+  prepared.checkProject?.(request);
+  return request;
 }
 
-/**
- * Runs an MLflow project and returns once its command has started (local backend) or its job has been
- * submitted (slurm, databricks, kubernetes). Throws an ExecutionError (before any run is created) when
- * the project, parameters or backend config are invalid.
- */
-export async function runProject(options: RunProjectOptions): Promise<SubmittedRun> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const request = await loadRequest(options, log);
-  if (options.signal?.aborted) throw new ExecutionError('The project run was cancelled before it started.');
-  // A local command (not in a container, which gets the SQLite file mounted as MLflow does) reaches a
-  // local store through a server this process runs for the command's life.
-  const serve = request.backend === 'local' && !request.project.dockerEnv;
-  const tracking = await openRunTracking(resolveTrackingUri(options.trackingUri), { serve });
+/** Creates (or, with runId, takes over) the run with its tags and params; closes tracking on failure. */
+async function recordRun(
+  tracking: RunTracking,
+  options: RunProjectOptions,
+  request: ProjectRequest,
+  backend: string,
+): Promise<TrackedRun> {
   let run: TrackedRun | undefined;
   try {
     const experimentId = await resolveExperimentId(tracking, options);
@@ -254,168 +170,52 @@ export async function runProject(options: RunProjectOptions): Promise<SubmittedR
       if (options.parentRunId) tags['mlflow.parentRunId'] = options.parentRunId;
       run = await tracking.createRun(experimentId, tags, options.runName);
       // MLflow logs the values as they appear in the command (shell-quoted), with path values as given.
-      const params = [...request.logged.declared, ...request.logged.extra].map(([k, v]): [string, string] => [
-        k,
-        shellQuote(v),
-      ]);
+      const params = [...request.resolved.declared, ...request.resolved.extra].map(
+        ([k, v]): [string, string] => [k, shellQuote(v)],
+      );
       await tracking.logParams(run.runId, params);
     }
     // A run handed over with --run-id (e.g. by the slurm backend) keeps the backend it was started on.
     const tags: Record<string, string> = {};
-    if (!options.runId || !run.tags['mlflow.project.backend'])
-      tags['mlflow.project.backend'] = request.backend;
+    if (!options.runId || !run.tags['mlflow.project.backend']) tags['mlflow.project.backend'] = backend;
     if (options.runId && options.runName) tags['mlflow.runName'] = options.runName;
     await tracking.setTags(run.runId, tags);
+    return run;
   } catch (error) {
     // A run created but not fully recorded (e.g. a param name the server refuses) must not stay RUNNING.
     if (run && !options.runId) await tracking.setTerminated(run.runId, 'FAILED').catch(() => {});
     await tracking.close();
     throw error;
   }
+}
+
+/**
+ * Runs an MLflow project and returns once its command has started (local backend) or its job has been
+ * submitted (slurm, databricks, kubernetes). Throws an ExecutionError (before any run is created) when
+ * the project, parameters or backend config are invalid.
+ */
+export async function runProject(options: RunProjectOptions): Promise<SubmittedRun> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const backend = projectBackend(options.backend ?? 'local');
+  const envManagerOption = options.envManager === undefined ? undefined : checkEnvManager(options.envManager);
+  const trackingUri = resolveTrackingUri(options.trackingUri);
+  const prepared = await backend.prepare({ config: options.backendConfig, trackingUri, log });
+  const request = await loadRequest(options, backend, prepared, envManagerOption, log);
+  if (options.signal?.aborted) throw new ExecutionError('The project run was cancelled before it started.');
+  const serve = prepared.servesLocalStore?.(request) ?? false;
+  const tracking = await openRunTracking(trackingUri, { serve });
+  const run = await recordRun(tracking, options, request, backend.name);
+  const target = { tracking, run, log };
+  let job: JobHandle;
   try {
-    if (request.slurmConfig) {
-      return await submitSlurmRun(
-        {
-          workDir: request.source.workDir,
-          entryPoint: request.entryPointName,
-          envManager: request.envManager,
-          parameters: request.parameters,
-          dockerArgs: options.dockerArgs ?? {},
-          buildImage: options.buildImage ?? false,
-          storageDir: options.storageDir,
-          config: request.slurmConfig,
-        },
-        tracking,
-        run,
-        log,
-      );
-    }
-    if (request.databricks) {
-      return await submitDatabricksRun(
-        request.databricks.api,
-        {
-          uri: options.uri,
-          workDir: request.source.workDir,
-          entryPoint: request.entryPointName,
-          parameters: request.parameters,
-          envManager: options.envManager,
-          config: request.databricks.config,
-          sparkJob: request.project.databricksSparkJob && {
-            spec: request.project.databricksSparkJob,
-            entryPoint: request.entryPoint,
-            params: request.logged,
-          },
-        },
-        tracking,
-        run,
-        log,
-      );
-    }
-    if (request.kubernetes) {
-      return await submitKubernetesRun(
-        {
-          project: request.project,
-          workDir: request.source.workDir,
-          entryPoint: request.entryPoint,
-          parameters: request.parameters,
-          config: request.kubernetes.config,
-          connection: request.kubernetes.connection,
-          cli: request.kubernetes.cli,
-          signal: options.signal,
-        },
-        tracking,
-        run,
-        log,
-      );
-    }
-    return await startRun(options, request, tracking, run, log);
+    job = await prepared.submit(request, target);
   } catch (error) {
     const status = options.signal?.aborted ? 'KILLED' : 'FAILED';
     await tracking.setTerminated(run.runId, status).catch(() => {});
     await tracking.close();
     throw error;
   }
-}
-
-async function startRun(
-  options: RunProjectOptions,
-  request: Awaited<ReturnType<typeof loadRequest>>,
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
-): Promise<SubmittedRun> {
-  const runEnv = {
-    MLFLOW_RUN_ID: run.runId,
-    MLFLOW_TRACKING_URI: tracking.trackingUri,
-    MLFLOW_EXPERIMENT_ID: run.experimentId,
-  };
-  const env = await prepareEnv(request.project, request.envManager, {
-    project: request.project,
-    workDir: request.source.workDir,
-    log,
-    runEnv,
-    trackingUri: tracking.trackingUri,
-    dockerArgs: options.dockerArgs ?? {},
-    buildImage: options.buildImage ?? false,
-    runId: run.runId,
-    signal: options.signal,
-  });
-  if (Object.keys(env.tags).length > 0) await tracking.setTags(run.runId, env.tags);
-
-  const downloads = new DownloadDir(options.storageDir, log);
-  let resolved: Awaited<ReturnType<typeof resolveParameters>>;
-  try {
-    resolved = await resolveParameters(request.entryPoint, request.parameters, {
-      storageDir: () => downloads.path(),
-      download: pathDownloader(tracking),
-    });
-  } catch (error) {
-    downloads.remove();
-    throw error;
-  }
-  const command = env.wrap(entryPointCommand(request.entryPoint, resolved));
-  if (options.signal?.aborted) {
-    downloads.remove();
-    throw new ExecutionError('The project run was cancelled before its command started.');
-  }
-  if (run.status === 'SCHEDULED') await tracking.setStatus(run.runId, 'RUNNING');
-  log(`=== Running command '${command}' in run with ID '${run.runId}' ===`);
-  const child = new LocalProcess(command, {
-    cwd: request.source.workDir,
-    env: { ...process.env, ...runEnv },
-  });
-
-  // The final status is recorded when the process exits, whether or not anyone waits.
-  const finished = (async () => {
-    const ok = await child.wait();
-    const status = child.status() as 'FINISHED' | 'FAILED' | 'KILLED';
-    try {
-      const current = await tracking.getRun(run.runId);
-      // The code may have ended its run itself (mlflow.end_run): keep what it recorded.
-      if (current.status === 'RUNNING' || current.status === 'SCHEDULED') {
-        await tracking.setTerminated(run.runId, status);
-      }
-      if (status === 'FINISHED') log(`=== Run (ID '${run.runId}') succeeded ===`);
-      else if (status === 'KILLED') log(`=== Run (ID '${run.runId}') was killed ===`);
-      else log(`=== Run (ID '${run.runId}') failed ===`);
-    } finally {
-      downloads.remove();
-      await tracking.close();
-    }
-    return ok && !child.wasKilled;
-  })();
-
-  return {
-    runId: run.runId,
-    experimentId: run.experimentId,
-    command,
-    wait: () => finished,
-    status: () => child.status(),
-    async cancel() {
-      await child.cancel();
-      await finished.catch(() => {});
-    },
-  };
+  return superviseJob(job, target);
 }
 
 /** Reads -c/--backend-config: JSON text, or a path to a .json file (MLflow's rule). */

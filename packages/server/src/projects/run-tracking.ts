@@ -7,6 +7,11 @@ import { MlflowClient, type Run } from '@mlflow-ts/client';
 export type TerminalStatus = 'FINISHED' | 'FAILED' | 'KILLED';
 export type RunStatusName = 'RUNNING' | 'SCHEDULED' | TerminalStatus;
 
+/** The status as a terminal one, or undefined while the run is still going. */
+export function terminalStatus(status: RunStatusName | undefined): TerminalStatus | undefined {
+  return status === 'FINISHED' || status === 'FAILED' || status === 'KILLED' ? status : undefined;
+}
+
 export interface TrackedRun {
   runId: string;
   experimentId: string;

@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionError } from '../execution-error.js';
-import type { ResolvedParameters } from '../parameters.js';
-import type { DatabricksSparkJobSpec, EntryPoint } from '../project-spec.js';
-import { endRunUnlessEnded, type RunStatusName, type RunTracking, type TrackedRun } from '../run-tracking.js';
+import type { DatabricksSparkJobSpec } from '../project-spec.js';
+import { type RunStatusName, terminalStatus } from '../run-tracking.js';
 import { shellQuote } from '../shell-quote.js';
-import type { DatabricksApi, JobRun } from './databricks-api.js';
-import { type DatabricksClusterConfig, jobLibraries } from './databricks-config.js';
+import { DatabricksApi, databricksCredentials, type JobRun } from './databricks-api.js';
+import { type DatabricksClusterConfig, jobLibraries, parseDatabricksConfig } from './databricks-config.js';
 import { sparkJobCodeAndArgs, sparkJobWrapper, wrapperName } from './databricks-spark-job.js';
 import { ARCHIVE_ROOT, archiveProject } from './project-archive.js';
+import type { JobHandle, JobTarget, ProjectBackend, ProjectRequest } from './project-backend.js';
 
 // -b databricks, as MLflow's databricks.py does it: the project is packed into a content-addressed
 // tar.gz on DBFS, and a one-time Jobs run on a new cluster unpacks it and runs `mlflow run` there,
@@ -30,31 +30,6 @@ export function runStatusOfJobRun(state: JobRun['state']): RunStatusName | undef
   if (state.result_state === 'SUCCESS') return 'FINISHED';
   if (state.result_state === 'CANCELED') return 'KILLED';
   return 'FAILED';
-}
-
-export interface DatabricksRunRequest {
-  /** The project URI as the user gave it (the Databricks run is named after it). */
-  uri: string;
-  workDir: string;
-  entryPoint: string;
-  parameters: Record<string, string>;
-  /** Passed on only when the user chose one, as MLflow does. */
-  envManager?: string;
-  config: DatabricksClusterConfig;
-  /** For databricks_spark_job projects: the spec, the entry point (if any) and its parameters. */
-  sparkJob?: { spec: DatabricksSparkJobSpec; entryPoint?: EntryPoint; params: ResolvedParameters };
-}
-
-export interface DatabricksSubmittedRun {
-  runId: string;
-  experimentId: string;
-  command: string;
-  /** The Databricks (Jobs) run id. */
-  jobId: string;
-  runPageUrl: string;
-  wait(): Promise<boolean>;
-  status(): RunStatusName;
-  cancel(): Promise<void>;
 }
 
 function pollMs(): number {
@@ -109,14 +84,11 @@ export function clusterExtraction(fuseTarPath: string): { projectDir: string; sc
 }
 
 /** `bash -c <script>` that unpacks the project on the cluster and runs it with `mlflow run`. */
-export function clusterRunCommand(
-  fuseTarPath: string,
-  runId: string,
-  request: DatabricksRunRequest,
-): string[] {
+export function clusterRunCommand(fuseTarPath: string, runId: string, request: ProjectRequest): string[] {
   const { projectDir, script } = clusterExtraction(fuseTarPath);
-  const args = ['mlflow', 'run', projectDir, '--entry-point', request.entryPoint];
-  if (request.envManager) args.push('--env-manager', request.envManager);
+  const args = ['mlflow', 'run', projectDir, '--entry-point', request.entryPointName];
+  // Passed on only when the user chose one, as MLflow does.
+  if (request.envManagerOption) args.push('--env-manager', request.envManagerOption);
   args.push('-c', JSON.stringify({ run_id: runId }));
   for (const [key, value] of Object.entries(request.parameters)) args.push('-P', `${key}=${value}`);
   const shell = [
@@ -130,24 +102,23 @@ export function clusterRunCommand(
 
 function shellJobSubmission(
   fuse: string,
-  request: DatabricksRunRequest,
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
+  request: ProjectRequest,
+  config: DatabricksClusterConfig,
+  { tracking, run, log }: JobTarget,
 ): { command: string; body: Record<string, unknown> } {
   const command = clusterRunCommand(fuse, run.runId, request);
   const mlflowPackage = process.env.MLFLOW_TS_DATABRICKS_MLFLOW_PACKAGE || DEFAULT_MLFLOW_PACKAGE;
-  log(`=== Running entry point ${request.entryPoint} of project ${request.uri} on Databricks ===`);
+  log(`=== Running entry point ${request.entryPointName} of project ${request.uri} on Databricks ===`);
   return {
     command: command[2],
     body: {
       run_name: `MLflow Run for ${request.uri}`,
-      new_cluster: request.config.newCluster,
+      new_cluster: config.newCluster,
       shell_command_task: {
         command,
         env_vars: { MLFLOW_TRACKING_URI: tracking.trackingUri, MLFLOW_EXPERIMENT_ID: run.experimentId },
       },
-      libraries: jobLibraries(request.config, mlflowPackage),
+      libraries: jobLibraries(config, mlflowPackage),
     },
   };
 }
@@ -155,24 +126,23 @@ function shellJobSubmission(
 async function sparkJobSubmission(
   api: DatabricksApi,
   fuse: string,
-  request: DatabricksRunRequest,
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
+  spec: DatabricksSparkJobSpec,
+  request: ProjectRequest,
+  config: DatabricksClusterConfig,
+  { tracking, run, log }: JobTarget,
 ): Promise<{ command: string; body: Record<string, unknown> }> {
-  const job = request.sparkJob as NonNullable<DatabricksRunRequest['sparkJob']>;
   if (
-    job.spec.pythonFile !== undefined &&
-    (request.entryPoint !== 'main' || Object.keys(request.parameters).length > 0)
+    spec.pythonFile !== undefined &&
+    (request.entryPointName !== 'main' || Object.keys(request.parameters).length > 0)
   ) {
     log(
       "=== The MLproject's databricks_spark_job sets python_file and parameters: --entry-point and -P are ignored ===",
     );
   }
-  const { file, args } = sparkJobCodeAndArgs(job.spec, job.entryPoint, job.params);
+  const { file, args } = sparkJobCodeAndArgs(spec, request.entryPoint, request.resolved);
   const { projectDir, script } = clusterExtraction(fuse);
   const wrapper = sparkJobWrapper({
-    workDir: request.workDir,
+    workDir: request.source.workDir,
     file,
     env: {
       MLFLOW_TRACKING_URI: tracking.trackingUri,
@@ -185,29 +155,30 @@ async function sparkJobSubmission(
   const wrapperPath = `/${DBFS_EXPERIMENT_DIR_BASE}/${run.experimentId}/projects-code/${wrapperName()}`;
   await api.dbfsUpload(wrapperPath, Buffer.from(wrapper, 'utf8'));
   log(`=== Running databricks spark job of project ${request.uri} on Databricks (${file}) ===`);
-  const pythonLibraries = job.spec.pythonLibraries.map((name) => ({ pypi: { package: name } }));
+  const pythonLibraries = spec.pythonLibraries.map((name) => ({ pypi: { package: name } }));
   return {
     command: `python ${file} ${args.join(' ')}`.trim(),
     body: {
       run_name: `MLflow Run for ${request.uri}`,
-      new_cluster: request.config.newCluster,
-      libraries: [...request.config.libraries, ...pythonLibraries],
+      new_cluster: config.newCluster,
+      libraries: [...config.libraries, ...pythonLibraries],
       spark_python_task: { python_file: `dbfs:${wrapperPath}`, parameters: args },
     },
   };
 }
 
-export async function submitDatabricksRun(
+async function submitDatabricksJob(
   api: DatabricksApi,
-  request: DatabricksRunRequest,
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
-): Promise<DatabricksSubmittedRun> {
-  const fuse = await uploadProject(api, request.workDir, run.experimentId, log);
-  const { command, body } = request.sparkJob
-    ? await sparkJobSubmission(api, fuse, request, tracking, run, log)
-    : shellJobSubmission(fuse, request, tracking, run, log);
+  config: DatabricksClusterConfig,
+  request: ProjectRequest,
+  target: JobTarget,
+): Promise<JobHandle> {
+  const { tracking, run, log } = target;
+  const fuse = await uploadProject(api, request.source.workDir, run.experimentId, log);
+  const spec = request.project.databricksSparkJob;
+  const { command, body } = spec
+    ? await sparkJobSubmission(api, fuse, spec, request, config, target)
+    : shellJobSubmission(fuse, request, config, target);
   const jobRunId = await api.submitRun(body);
   log(
     `=== Launched MLflow run as Databricks job run with ID ${jobRunId}. Getting run status page URL... ===`,
@@ -225,42 +196,28 @@ export async function submitDatabricksRun(
   await tracking.setTags(run.runId, tags);
 
   let cancelled = false;
-  let finished: Promise<boolean> | undefined;
-  const follow = () => {
-    finished ??= (async () => {
-      try {
-        let shown = '';
-        for (;;) {
-          const state = last.state;
-          const now = `${state.life_cycle_state}${state.result_state ? `/${state.result_state}` : ''}`;
-          if (now !== shown) {
-            log(
-              `=== Databricks run ${jobRunId}: ${now}${state.state_message ? ` (${state.state_message})` : ''} ===`,
-            );
-            shown = now;
-          }
-          if (runStatusOfJobRun(state) !== undefined) break;
-          await sleep(pollMs());
-          last = await api.getRun(jobRunId);
-        }
-        let status = runStatusOfJobRun(last.state) as 'FINISHED' | 'FAILED' | 'KILLED';
-        if (cancelled && status !== 'FINISHED') status = 'KILLED';
-        // Also covers a cluster that never started and a failed library install.
-        await endRunUnlessEnded(tracking, run.runId, status);
-        return status === 'FINISHED';
-      } finally {
-        await tracking.close();
-      }
-    })();
-    return finished;
-  };
   return {
-    runId: run.runId,
-    experimentId: run.experimentId,
     command,
     jobId: String(jobRunId),
     runPageUrl,
-    wait: follow,
+    async wait() {
+      let shown = '';
+      for (;;) {
+        const state = last.state;
+        const now = `${state.life_cycle_state}${state.result_state ? `/${state.result_state}` : ''}`;
+        if (now !== shown) {
+          log(
+            `=== Databricks run ${jobRunId}: ${now}${state.state_message ? ` (${state.state_message})` : ''} ===`,
+          );
+          shown = now;
+        }
+        const status = terminalStatus(runStatusOfJobRun(state));
+        // Also covers a cluster that never started and a failed library install.
+        if (status !== undefined) return cancelled && status !== 'FINISHED' ? 'KILLED' : status;
+        await sleep(pollMs());
+        last = await api.getRun(jobRunId);
+      }
+    },
     status: () => {
       const status = runStatusOfJobRun(last.state) ?? 'RUNNING';
       return cancelled && status !== 'FINISHED' ? 'KILLED' : status;
@@ -268,7 +225,6 @@ export async function submitDatabricksRun(
     async cancel() {
       cancelled = true;
       await api.cancelRun(jobRunId);
-      await follow().catch(() => {});
     },
   };
 }
@@ -281,3 +237,22 @@ export function checkTrackingUriForDatabricks(uri: string): void {
     );
   }
 }
+
+export const databricksBackend: ProjectBackend = {
+  name: 'databricks',
+  detached: true,
+  runsSparkJobs: true,
+  async prepare({ config, trackingUri }) {
+    const cluster = parseDatabricksConfig(config);
+    checkTrackingUriForDatabricks(trackingUri);
+    const api = new DatabricksApi(databricksCredentials());
+    return {
+      checkProject(request) {
+        // A Spark job entry point must be a `python` command: checked before the run is created.
+        const spec = request.project.databricksSparkJob;
+        if (spec) sparkJobCodeAndArgs(spec, request.entryPoint, request.resolved);
+      },
+      submit: (request, target) => submitDatabricksJob(api, cluster, request, target),
+    };
+  },
+};

@@ -1,20 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { entryPointCommand } from '../entry-point-command.js';
+import { findContainerCli } from '../env/docker-env.js';
 import { ExecutionError } from '../execution-error.js';
-import { resolveParameters } from '../parameters.js';
-import type { EntryPoint, Project } from '../project-spec.js';
-import {
-  endRunUnlessEnded,
-  type RunStatusName,
-  type RunTracking,
-  type TerminalStatus,
-  type TrackedRun,
-} from '../run-tracking.js';
-import type { KubeConnection } from './kubeconfig.js';
+import { type RunStatusName, type TerminalStatus, terminalStatus } from '../run-tracking.js';
+import { type KubeConnection, resolveKubeConnection } from './kubeconfig.js';
 import { type Job, KubernetesApi, KubernetesApiError } from './kubernetes-api.js';
-import type { KubernetesBackendConfig } from './kubernetes-config.js';
+import { type KubernetesBackendConfig, parseKubernetesConfig } from './kubernetes-config.js';
 import { buildAndPushProjectImage } from './kubernetes-image.js';
 import { containerCommand, jobDefinition, jobName, jobProgress } from './kubernetes-job.js';
+import {
+  commandEntryPoint,
+  type JobHandle,
+  type JobTarget,
+  type ProjectBackend,
+  type ProjectRequest,
+} from './project-backend.js';
 
 // -b kubernetes, as MLflow's kubernetes.py does it: build the project image FROM the docker_env image
 // and push it, create a Job from the user's template running the entry point in that image with the
@@ -27,30 +27,6 @@ const POLL_RETRIES = 5;
 function pollMs(): number {
   const seconds = Number(process.env.MLFLOW_TS_KUBERNETES_POLL_SECONDS ?? 5);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 5000;
-}
-
-export interface KubernetesRunRequest {
-  project: Project;
-  workDir: string;
-  entryPoint: EntryPoint;
-  parameters: Record<string, string>;
-  config: KubernetesBackendConfig;
-  connection: KubeConnection;
-  /** The container CLI (docker or podman), already checked to reach its engine. */
-  cli: string;
-  signal?: AbortSignal;
-}
-
-export interface KubernetesSubmittedRun {
-  runId: string;
-  experimentId: string;
-  command: string;
-  /** The Job's name. */
-  jobId: string;
-  namespace: string;
-  wait(): Promise<boolean>;
-  status(): RunStatusName;
-  cancel(): Promise<void>;
 }
 
 /**
@@ -74,13 +50,20 @@ export function kubernetesTrackingUri(trackingUri: string, log: (line: string) =
   return trackingUri;
 }
 
-export async function submitKubernetesRun(
-  request: KubernetesRunRequest,
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
-): Promise<KubernetesSubmittedRun> {
-  const { config, project } = request;
+/** Where Jobs go: the cluster connection and the CLI that builds and pushes the image. */
+interface KubernetesTarget {
+  config: KubernetesBackendConfig;
+  connection: KubeConnection;
+  /** The container CLI (docker or podman), already checked to reach its engine. */
+  cli: string;
+}
+
+async function submitKubernetesJob(
+  request: ProjectRequest,
+  { config, connection, cli }: KubernetesTarget,
+  { tracking, run, log }: JobTarget,
+): Promise<JobHandle> {
+  const { project } = request;
   if (config.ignoredKeys.length > 0) {
     log(
       `=== Ignoring backend config key(s) ${config.ignoredKeys.join(', ')}: not used by the kubernetes backend ===`,
@@ -89,8 +72,8 @@ export async function submitKubernetesRun(
   await tracking.setTags(run.runId, { 'mlflow.project.env': 'docker' });
   const baseImage = project.dockerEnv?.image as string;
   const { tag, digest } = await buildAndPushProjectImage(
-    request.cli,
-    request.workDir,
+    cli,
+    request.source.workDir,
     baseImage,
     config.repositoryUri,
     log,
@@ -100,15 +83,14 @@ export async function submitKubernetesRun(
 
   // Parameters are passed as given: relative paths then mean the project's copy in the image (its
   // working directory), and remote URIs are for the code in the pod to read.
-  const params = await resolveParameters(request.entryPoint, request.parameters);
-  const command = entryPointCommand(request.entryPoint, params);
+  const command = entryPointCommand(commandEntryPoint(request), request.resolved);
   const env = {
     MLFLOW_RUN_ID: run.runId,
     MLFLOW_TRACKING_URI: kubernetesTrackingUri(tracking.trackingUri, () => {}),
     MLFLOW_EXPERIMENT_ID: run.experimentId,
   };
   const templateNamespace = (config.template.metadata as { namespace?: string } | undefined)?.namespace;
-  const namespace = templateNamespace ?? request.connection.namespace;
+  const namespace = templateNamespace ?? connection.namespace;
   const name = jobName(project.name ?? 'mlflow-project');
   const job = jobDefinition(config.template, {
     projectName: project.name ?? 'mlflow-project',
@@ -120,31 +102,26 @@ export async function submitKubernetesRun(
   });
   if (request.signal?.aborted)
     throw new ExecutionError('The project run was cancelled before its Job was created.');
-  const api = new KubernetesApi(request.connection);
-  log(
-    `=== Creating Job ${name} in namespace ${namespace} (${request.connection.source}, ${request.connection.server}) ===`,
-  );
+  const api = new KubernetesApi(connection);
+  log(`=== Creating Job ${name} in namespace ${namespace} (${connection.source}, ${connection.server}) ===`);
   await api.createJob(namespace, job);
   await tracking.setTags(run.runId, {
     'mlflow.kubernetes.jobName': name,
     'mlflow.kubernetes.namespace': namespace,
   });
   log(`=== Running command '${command}' in run with ID '${run.runId}' as Job ${namespace}/${name} ===`);
-  return followJob(api, { name, namespace, command }, tracking, run, log);
+  return followJob(api, { name, namespace, command }, { tracking, run, log });
 }
 
 function followJob(
   api: KubernetesApi,
   job: { name: string; namespace: string; command: string },
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
-): KubernetesSubmittedRun {
+  { tracking, run, log }: JobTarget,
+): JobHandle {
   let status: RunStatusName = 'SCHEDULED';
   let cancelled = false;
   const wake = new AbortController();
   const shown = new Set<string>();
-  let finished: Promise<boolean> | undefined;
 
   /** One status read: updates `status`, logs what changed; false once the Job has ended. */
   const update = async (): Promise<boolean> => {
@@ -188,44 +165,29 @@ function followJob(
     return progress.outcome === undefined;
   };
 
-  const follow = () => {
-    finished ??= (async () => {
+  const follow = async (): Promise<TerminalStatus> => {
+    let failures = 0;
+    while (!cancelled) {
+      let going: boolean;
       try {
-        let failures = 0;
-        while (!cancelled) {
-          let going: boolean;
-          try {
-            going = await update();
-            failures = 0;
-          } catch (error) {
-            const transient = !(error instanceof KubernetesApiError) || error.status >= 500;
-            if (!transient || ++failures > POLL_RETRIES || cancelled) throw error;
-            log(`=== Could not read the Job's status (${(error as Error).message}); trying again ===`);
-            going = true;
-          }
-          if (!going) break;
-          await sleep(pollMs(), undefined, { signal: wake.signal }).catch(() => {});
-        }
-        if (cancelled) status = 'KILLED';
-        // Also covers a pod that never started (an image pull error, an unschedulable pod).
-        await endRunUnlessEnded(tracking, run.runId, status as TerminalStatus);
-        if (status === 'FINISHED') log(`=== Run (ID '${run.runId}') succeeded ===`);
-        else if (status === 'KILLED') log(`=== Run (ID '${run.runId}') was killed ===`);
-        else log(`=== Run (ID '${run.runId}') failed ===`);
-        return status === 'FINISHED';
-      } finally {
-        await tracking.close();
+        going = await update();
+        failures = 0;
+      } catch (error) {
+        const transient = !(error instanceof KubernetesApiError) || error.status >= 500;
+        if (!transient || ++failures > POLL_RETRIES || cancelled) throw error;
+        log(`=== Could not read the Job's status (${(error as Error).message}); trying again ===`);
+        going = true;
       }
-    })();
-    return finished;
+      if (!going) break;
+      await sleep(pollMs(), undefined, { signal: wake.signal }).catch(() => {});
+    }
+    // Also covers a pod that never started (an image pull error, an unschedulable pod).
+    return cancelled ? 'KILLED' : (terminalStatus(status) ?? 'FAILED');
   };
 
   return {
-    runId: run.runId,
-    experimentId: run.experimentId,
     command: job.command,
     jobId: job.name,
-    namespace: job.namespace,
     wait: follow,
     status: () => status,
     async cancel() {
@@ -244,7 +206,32 @@ function followJob(
       wake.abort();
       status = 'KILLED';
       log('=== Job cancelled ===');
-      await follow().catch(() => {});
     },
   };
 }
+
+export const kubernetesBackend: ProjectBackend = {
+  name: 'kubernetes',
+  detached: true,
+  async prepare({ config, trackingUri, log }) {
+    const kubernetes = parseKubernetesConfig(config);
+    kubernetesTrackingUri(trackingUri, log);
+    const connection = resolveKubeConnection(kubernetes.kubeContext, log);
+    const target = { config: kubernetes, connection, cli: await findContainerCli() };
+    return {
+      checkProject({ project }) {
+        if (!project.dockerEnv) {
+          throw new ExecutionError(
+            'Running on Kubernetes needs a docker_env in the MLproject file: the Job runs the project in an image built from its docker_env image.',
+          );
+        }
+        if (!project.name) {
+          throw new ExecutionError(
+            'Project name in MLProject must be specified when using docker for image tagging.',
+          );
+        }
+      },
+      submit: (request, jobTarget) => submitKubernetesJob(request, target, jobTarget),
+    };
+  },
+};

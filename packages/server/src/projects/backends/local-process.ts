@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { RunStatusName } from '../run-tracking.js';
+import type { RunStatusName, TerminalStatus } from '../run-tracking.js';
 
 // The entry point as a local process: `bash -c <command>` in its own process group, so cancelling
 // stops everything the command started (pipelines, workers, grandchildren), not just bash.
@@ -40,6 +40,13 @@ export class LocalProcess {
   async wait(): Promise<boolean> {
     const { code } = await this.exited;
     return code === 0;
+  }
+
+  /** Resolves when the process has exited, with the status its run ends with. */
+  async waitForEnd(): Promise<TerminalStatus> {
+    const { code } = await this.exited;
+    if (this.wasKilled) return 'KILLED';
+    return code === 0 ? 'FINISHED' : 'FAILED';
   }
 
   status(): RunStatusName {

@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExecutionError } from '../execution-error.js';
-import {
-  endRunUnlessEnded,
-  type RunStatusName,
-  type RunTracking,
-  type TerminalStatus,
-  type TrackedRun,
-} from '../run-tracking.js';
+import { terminalStatus } from '../run-tracking.js';
 import { shellQuote } from '../shell-quote.js';
-import type { SlurmConfig } from './slurm-config.js';
+import type { JobHandle, JobTarget, ProjectBackend, ProjectRequest } from './project-backend.js';
+import { parseSlurmConfig, type SlurmConfig } from './slurm-config.js';
 import { runStatusOfJobState, SlurmJob } from './slurm-job.js';
 
 // -b slurm: the run is created here, then one sbatch job runs `mlflow-ts run <project> --run-id <id>`
@@ -20,17 +15,6 @@ import { runStatusOfJobState, SlurmJob } from './slurm-job.js';
 // job and fills in the status when the job ended without the inner run recording one (e.g. it never
 // started). Nodes must see the project directory, the storage directory and node + mlflow-ts at the
 // same paths (a shared filesystem, or a single node).
-
-export interface SlurmRunRequest {
-  workDir: string;
-  entryPoint: string;
-  envManager: string;
-  parameters: Record<string, string>;
-  dockerArgs: Record<string, string | true>;
-  buildImage: boolean;
-  storageDir?: string;
-  config: SlurmConfig;
-}
 
 /** The command line that starts this same mlflow-ts CLI (built, or from source through tsx). */
 export function mlflowTsCommand(): string[] {
@@ -44,13 +28,13 @@ export function mlflowTsCommand(): string[] {
 }
 
 /** The inner `mlflow-ts run` the job executes. */
-export function innerRunCommand(request: SlurmRunRequest, runId: string, trackingUri: string): string {
+export function innerRunCommand(request: ProjectRequest, runId: string, trackingUri: string): string {
   const args = [
     ...mlflowTsCommand(),
     'run',
-    request.workDir,
+    request.source.workDir,
     '--entry-point',
-    request.entryPoint,
+    request.entryPointName,
     '--run-id',
     runId,
     '--env-manager',
@@ -66,23 +50,11 @@ export function innerRunCommand(request: SlurmRunRequest, runId: string, trackin
   return args.map(shellQuote).join(' ');
 }
 
-export interface SlurmSubmittedRun {
-  runId: string;
-  experimentId: string;
-  command: string;
-  jobId: string;
-  output: string;
-  wait(): Promise<boolean>;
-  status(): RunStatusName;
-  cancel(): Promise<void>;
-}
-
-export async function submitSlurmRun(
-  request: SlurmRunRequest,
-  tracking: RunTracking,
-  run: TrackedRun,
-  log: (line: string) => void,
-): Promise<SlurmSubmittedRun> {
+async function submitSlurmJob(
+  request: ProjectRequest,
+  config: SlurmConfig,
+  { tracking, run, log }: JobTarget,
+): Promise<JobHandle> {
   const command = innerRunCommand(request, run.runId, tracking.trackingUri);
   const logDir = path.join(request.storageDir ?? tmpdir(), `mlflow-ts-slurm-${run.runId}`);
   const { job, output } = await SlurmJob.submit({
@@ -91,7 +63,7 @@ export async function submitSlurmRun(
     // run starts the command in the project directory itself.
     workDir: process.cwd(),
     logDir,
-    config: request.config,
+    config,
     env: {
       MLFLOW_RUN_ID: run.runId,
       MLFLOW_TRACKING_URI: tracking.trackingUri,
@@ -104,29 +76,14 @@ export async function submitSlurmRun(
   log(`=== Submitted run '${run.runId}' as Slurm job ${job.jobId} (output: ${output}) ===`);
 
   let cancelled = false;
-  let finished: Promise<boolean> | undefined;
-  const follow = () => {
-    finished ??= (async () => {
-      try {
-        const state = await job.waitForEnd();
-        let status = runStatusOfJobState(state) ?? 'FAILED';
-        if (cancelled) status = 'KILLED';
-        await endRunUnlessEnded(tracking, run.runId, status as TerminalStatus);
-        log(`=== Slurm job ${job.jobId} of run '${run.runId}' ended ${state} ===`);
-        return status === 'FINISHED';
-      } finally {
-        await tracking.close();
-      }
-    })();
-    return finished;
-  };
   return {
-    runId: run.runId,
-    experimentId: run.experimentId,
     command,
     jobId: job.jobId,
-    output,
-    wait: follow,
+    async wait() {
+      const state = await job.waitForEnd();
+      log(`=== Slurm job ${job.jobId} of run '${run.runId}' ended ${state} ===`);
+      return cancelled ? 'KILLED' : (terminalStatus(runStatusOfJobState(state)) ?? 'FAILED');
+    },
     status: () =>
       cancelled && runStatusOfJobState(job.lastKnownState) !== 'FINISHED'
         ? 'KILLED'
@@ -134,7 +91,15 @@ export async function submitSlurmRun(
     async cancel() {
       cancelled = true;
       await job.cancel();
-      await follow().catch(() => {});
     },
   };
 }
+
+export const slurmBackend: ProjectBackend = {
+  name: 'slurm',
+  detached: true,
+  async prepare({ config }) {
+    const slurm = parseSlurmConfig(config);
+    return { submit: (request, target) => submitSlurmJob(request, slurm, target) };
+  },
+};
