@@ -65,7 +65,11 @@ export function LineChart(props: LineChartProps) {
       width: Math.max(100, el.clientWidth),
       height,
       legend: { show: !compact, live: true },
-      cursor: compact ? { show: false } : { drag: { x: true, y: false, setScale: true } },
+      // Hovering a line (or its legend entry) fades the others, so one run stands out among many.
+      focus: { alpha: 0.25 },
+      cursor: compact
+        ? { show: false }
+        : { drag: { x: true, y: false, setScale: true }, focus: { prox: 16 } },
       scales: {
         x: { time: xKind === 'time' },
         // uPlot's own log range widens to whole decades; fit the data instead.

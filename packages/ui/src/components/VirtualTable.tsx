@@ -21,6 +21,11 @@ export interface Column {
   onSort?: () => void;
   cell(row: number): ReactNode;
   className?: string;
+  /**
+   * The header group this column belongs to (e.g. "Metrics"); adjacent columns of one group share a
+   * spanning cell in a row above the headers. '' or undefined: an unlabelled span.
+   */
+  group?: string;
 }
 
 export interface VirtualTableProps {
@@ -43,6 +48,28 @@ export interface VirtualTableProps {
 }
 
 const OVERSCAN = 8;
+const GROUP_ROW_HEIGHT = 24;
+
+interface HeaderGroup {
+  label: string;
+  width: number;
+  span: number;
+  first: string;
+}
+
+/** Runs of adjacent columns with the same group, for the spanning header row. */
+function headerGroups(columns: Column[]): HeaderGroup[] {
+  const groups: HeaderGroup[] = [];
+  for (const c of columns) {
+    const label = c.group ?? '';
+    const last = groups.at(-1);
+    if (last && last.label === label) {
+      last.width += c.width;
+      last.span += 1;
+    } else groups.push({ label, width: c.width, span: 1, first: c.id });
+  }
+  return groups;
+}
 
 interface RowProps {
   row: number;
@@ -51,6 +78,8 @@ interface RowProps {
   columns: Column[];
   height: number;
   width: number;
+  /** Header rows above the body (1, or 2 with header groups), for aria-rowindex. */
+  headerRows: number;
   onActivate(row: number): void;
 }
 
@@ -58,11 +87,20 @@ interface RowProps {
  * One row. Memoized: while the table scrolls only the rows that come into view render; the ones
  * already on screen keep their props (the columns only change when the data does) and are skipped.
  */
-const Row = memo(function Row({ row, active, extra, columns, height, width, onActivate }: RowProps) {
+const Row = memo(function Row({
+  row,
+  active,
+  extra,
+  columns,
+  height,
+  width,
+  headerRows,
+  onActivate,
+}: RowProps) {
   return (
     <div
       role="row"
-      aria-rowindex={row + 2}
+      aria-rowindex={row + headerRows + 1}
       aria-selected={active}
       className={`vt-row${active ? ' active' : ''}${extra ? ` ${extra}` : ''}`}
       style={{ transform: `translateY(${row * height}px)`, height, width }}
@@ -107,7 +145,8 @@ export function VirtualTable(props: VirtualTableProps) {
     });
   };
 
-  const headerHeight = rowHeight + 4;
+  const grouped = columns.some((c) => c.group);
+  const headerHeight = rowHeight + 4 + (grouped ? GROUP_ROW_HEIGHT : 0);
   const first = Math.max(0, Math.floor((view.top - headerHeight) / rowHeight) - OVERSCAN);
   const last = Math.min(rowCount, Math.ceil((view.top + view.height) / rowHeight) + OVERSCAN);
   const width = columns.reduce((w, c) => w + c.width, 0);
@@ -176,6 +215,7 @@ export function VirtualTable(props: VirtualTableProps) {
         columns={columns}
         height={rowHeight}
         width={width}
+        headerRows={grouped ? 2 : 1}
         onActivate={setActive}
       />,
     );
@@ -187,19 +227,48 @@ export function VirtualTable(props: VirtualTableProps) {
       className="vt"
       role="grid"
       aria-label={label}
-      aria-rowcount={rowCount + 1}
+      aria-rowcount={rowCount + (grouped ? 2 : 1)}
       aria-activedescendant={undefined}
       tabIndex={0}
       onScroll={onScroll}
       onKeyDown={onKeyDown}
     >
-      <div className="vt-head" role="row" aria-rowindex={1} style={{ width, height: headerHeight }}>
+      {grouped ? (
+        <div
+          className="vt-groups"
+          role="row"
+          aria-rowindex={1}
+          style={{ width, height: GROUP_ROW_HEIGHT, top: 0 }}
+        >
+          {headerGroups(columns).map((g) => (
+            <div
+              key={g.first}
+              role="columnheader"
+              aria-colspan={g.span}
+              className={`vt-group${g.label ? ` labelled group-${g.label.toLowerCase()}` : ''}`}
+              style={{ width: g.width }}
+            >
+              {g.label}
+            </div>
+          ))}
+        </div>
+      ) : null}
+      <div
+        className="vt-head"
+        role="row"
+        aria-rowindex={grouped ? 2 : 1}
+        style={{
+          width,
+          height: headerHeight - (grouped ? GROUP_ROW_HEIGHT : 0),
+          top: grouped ? GROUP_ROW_HEIGHT : 0,
+        }}
+      >
         {columns.map((c) => (
           <div
             key={c.id}
             role="columnheader"
             aria-sort={c.sort === 'ASC' ? 'ascending' : c.sort === 'DESC' ? 'descending' : undefined}
-            className={`vt-cell ${c.className ?? ''}`}
+            className={`vt-cell ${c.className ?? ''}${c.group ? ' in-group' : ''}`}
             style={{ width: c.width }}
           >
             {c.onSort ? (

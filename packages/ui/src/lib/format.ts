@@ -18,14 +18,35 @@ export function formatDuration(start: number | undefined, end: number | undefine
   return h ? `${h}h ${m}m` : `${m}m ${sec}s`;
 }
 
-export function formatNumber(v: number | undefined): string {
+/**
+ * A number for display, in `digits` significant digits (6 by default; the runs table uses 4). MLflow's
+ * SQL stores keep an infinite metric as the largest double, so that value (and a real infinity) reads
+ * `+Inf` / `-Inf`. Tiny and huge values switch to exponent form (`3.774e-4`); integers stay whole.
+ */
+export function formatNumber(v: number | undefined, digits = 6): string {
   if (v === undefined) return '';
   if (Number.isNaN(v)) return 'NaN';
-  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
-  if (Number.isInteger(v)) return String(v);
+  if (v >= Number.MAX_VALUE) return '+Inf';
+  if (v <= -Number.MAX_VALUE) return '-Inf';
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-4 || a >= 1e9)) return v.toExponential(4);
-  return String(Number(v.toPrecision(6)));
+  if (Number.isInteger(v) && a < 1e15) return String(v);
+  if (a !== 0 && (a < 1e-3 || a >= 1e9)) return exponent(v, digits);
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** Every digit of `v` (for a tooltip), with MLflow's stored infinities as `+Inf` / `-Inf`. */
+export function fullNumber(v: number | undefined): string {
+  if (v === undefined) return '';
+  if (v >= Number.MAX_VALUE) return '+Inf';
+  if (v <= -Number.MAX_VALUE) return '-Inf';
+  return String(v);
+}
+
+/** `v` as `m.mmme±x` with trailing zeros of the mantissa dropped (`1e-5`, not `1.000e-5`). */
+function exponent(v: number, digits: number): string {
+  const [mantissa, exp] = v.toExponential(digits - 1).split('e');
+  const m = mantissa.includes('.') ? mantissa.replace(/\.?0+$/, '') : mantissa;
+  return `${m}e${exp.replace('+', '')}`;
 }
 
 export function formatBytes(n: number | undefined): string {

@@ -63,10 +63,31 @@ export function orderByFor(c: ColumnId): string | undefined {
   return `${entity}.${quoted(c.key)}`;
 }
 
+/** The runs table's header groups, in the order their columns are shown (attributes first, ungrouped). */
+export const GROUPS: Record<ColumnKind, string> = {
+  attr: '',
+  metric: 'Metrics',
+  param: 'Parameters',
+  tag: 'Tags',
+};
+const KIND_ORDER: ColumnKind[] = ['attr', 'metric', 'param', 'tag'];
+
+/**
+ * The chosen columns grouped by kind (attributes, metrics, params, tags), each group keeping the
+ * user's order, so the header can span each group once; ids that do not parse are dropped.
+ */
+export function groupColumns(chosen: string[]): ColumnId[] {
+  const parsed = chosen.map(parseColumn).filter((c): c is ColumnId => c !== undefined);
+  return KIND_ORDER.flatMap((kind) => parsed.filter((c) => c.kind === kind));
+}
+
 export function columnLabel(c: ColumnId): string {
   if (c.kind === 'attr') return ATTRIBUTES.find((a) => a.key === c.key)?.label ?? c.key;
   return c.key;
 }
+
+/** Significant digits of a metric in the runs table; the cell's tooltip has them all. */
+export const TABLE_DIGITS = 4;
 
 /** Per-run lookups of metrics, params and tags, built once per run object. */
 const indexCache = new WeakMap<
@@ -86,6 +107,17 @@ export function runIndex(run: Run) {
   return idx;
 }
 
+/** A compared or plotted value by id, "param:lr" or "metric:acc", as text (undefined when absent). */
+export function runValue(run: Run, id: string): string | undefined {
+  const idx = runIndex(run);
+  if (id.startsWith('param:')) return idx.params.get(id.slice(6));
+  if (id.startsWith('metric:')) {
+    const v = idx.metrics.get(id.slice(7));
+    return v === undefined ? undefined : String(v);
+  }
+  return undefined;
+}
+
 /** A cell's text; `experimentNames` (id to name) lets the experiment column show names. */
 export function cellText(
   run: Run,
@@ -96,7 +128,7 @@ export function cellText(
   const idx = runIndex(run);
   switch (c.kind) {
     case 'metric':
-      return formatNumber(idx.metrics.get(c.key));
+      return formatNumber(idx.metrics.get(c.key), TABLE_DIGITS);
     case 'param':
       return idx.params.get(c.key) ?? '';
     case 'tag':

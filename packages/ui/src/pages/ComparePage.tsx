@@ -6,22 +6,11 @@ import { ParallelCoordinates } from '../components/ParallelCoordinates';
 import { ScatterPlot } from '../components/ScatterPlot';
 import { defaultAxes, defaultScatter } from '../lib/compare-defaults';
 import { formatNumber } from '../lib/format';
-import { colorAt } from '../lib/palette';
-import { discoverKeys, runIndex } from '../lib/run-columns';
+import { runColor } from '../lib/palette';
+import { discoverKeys, runValue } from '../lib/run-columns';
 import { loadFoundRuns } from '../lib/runs-found';
 import { useLoad } from '../lib/use-load';
 import { href, type Route, setParams } from '../router';
-
-/** A compared value's id: "param:lr" or "metric:acc". */
-function runValue(run: Run, id: string): string | undefined {
-  const idx = runIndex(run);
-  if (id.startsWith('param:')) return idx.params.get(id.slice(6));
-  if (id.startsWith('metric:')) {
-    const v = idx.metrics.get(id.slice(7));
-    return v === undefined ? undefined : String(v);
-  }
-  return undefined;
-}
 
 function DiffTable({
   runs,
@@ -51,7 +40,7 @@ function DiffTable({
               <th>Key</th>
               {runs.map((r, i) => (
                 <th key={r.info.run_id}>
-                  <span className="swatch" style={{ background: colorAt(i) }} />
+                  <span className="swatch" style={{ background: runColor(r.info.run_id, i) }} />
                   <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>
                     {r.info.run_name || r.info.run_id}
                   </Link>
@@ -141,7 +130,9 @@ export function ComparePage({ route }: { route: Route }) {
       runValue(r, y) !== undefined &&
       Number.isFinite(xv) &&
       Number.isFinite(yv);
-    return ok ? [{ x: xv, y: yv, label: r.info.run_name || r.info.run_id, color: colorAt(i) }] : [];
+    return ok
+      ? [{ x: xv, y: yv, label: r.info.run_name || r.info.run_id, color: runColor(r.info.run_id, i) }]
+      : [];
   });
 
   return (
@@ -211,7 +202,10 @@ export function ComparePage({ route }: { route: Route }) {
                 label: id.slice(id.indexOf(':') + 1),
                 values: list.map((r) => runValue(r, id)),
               }))}
-              runs={list.map((r, i) => ({ label: r.info.run_name || r.info.run_id, color: colorAt(i) }))}
+              runs={list.map((r, i) => ({
+                label: r.info.run_name || r.info.run_id,
+                color: runColor(r.info.run_id, i),
+              }))}
             />
           </section>
         </>

@@ -4,7 +4,7 @@ import { ErrorBox } from '../components/ErrorBox';
 import { LineChart, type LineSeries } from '../components/LineChart';
 import { Link } from '../components/Link';
 import { pointsPerRun } from '../lib/history-budget';
-import { colorAt } from '../lib/palette';
+import { runColor } from '../lib/palette';
 import { discoverKeys } from '../lib/run-columns';
 import { loadRuns } from '../lib/runs-by-id';
 import { smooth } from '../lib/smoothing';
@@ -50,14 +50,14 @@ export function toSeries(
   x: XAxis,
   weight: number,
   log: boolean,
-): LineSeries[] {
+): (LineSeries & { id: string })[] {
   const byRun = new Map<string, MetricWithRunId[]>();
   for (const p of points) {
     const list = byRun.get(p.run_id) ?? [];
     list.push(p);
     byRun.set(p.run_id, list);
   }
-  const series: LineSeries[] = [];
+  const series: (LineSeries & { id: string })[] = [];
   runOrder.forEach((runId, i) => {
     const list = byRun.get(runId);
     if (!list || list.length === 0) return;
@@ -73,7 +73,7 @@ export function toSeries(
       return Number.isFinite(v) && (!log || v > 0) ? v : null;
     });
     ys = smooth(ys, weight);
-    series.push({ label: names.get(runId) ?? runId, color: colorAt(i), x: xs, y: ys });
+    series.push({ id: runId, label: names.get(runId) ?? runId, color: runColor(runId, i), x: xs, y: ys });
   });
   return series;
 }
@@ -204,16 +204,18 @@ export function MetricsPage({ route }: { route: Route }) {
         the server (up to {pointsPerRun(runIds.length).toLocaleString()} points per run, keeping every
         stretch's lowest and highest value); zooming on steps fetches the range in full detail.
       </p>
-      <ul className="legend-links">
+      {/* The chart's legend is the one legend (colours, values, toggles); this line only links the runs. */}
+      <nav className="run-links" aria-label="Runs charted">
+        <span className="muted">Open a run: </span>
         {(runs.data ?? []).map((r, i) => (
-          <li key={r.info.run_id}>
-            <span className="swatch" style={{ background: colorAt(i) }} />
+          <span key={r.info.run_id}>
+            {i > 0 ? ' · ' : null}
             <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>
               {r.info.run_name || r.info.run_id}
             </Link>
-          </li>
+          </span>
         ))}
-      </ul>
+      </nav>
     </main>
   );
 }

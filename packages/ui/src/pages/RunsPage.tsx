@@ -1,6 +1,7 @@
 // The runs of one or more experiments: a filtered, sorted, nested table with live status, columns to
 // choose, and a selection to compare, chart, delete or restore.
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import type { Run } from '../api';
 import { api, MlflowError } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
@@ -8,7 +9,8 @@ import { VirtualTable } from '../components/VirtualTable';
 import { runCountText } from '../lib/run-count';
 import { flattenRunTree, treeKey } from '../lib/run-tree';
 import { useLoad } from '../lib/use-load';
-import { navigate, type Route } from '../router';
+import { navigate, type Route, setParams } from '../router';
+import { ChartsTab } from './runs/ChartsTab';
 import { FilterBox } from './runs/FilterBox';
 import { RunsToolbar } from './runs/RunsToolbar';
 import { runsColumns, useChosenColumns } from './runs/runs-columns';
@@ -44,6 +46,11 @@ export function RunsPage({ route }: { route: Route }) {
     return true;
   };
   const columns = runsColumns({ rows, chosen, view, selection, now, experimentNames });
+  const tab = route.params.get('tab') === 'charts' ? 'charts' : 'table';
+  const charted = useChartedRuns(
+    rows.map((r) => r.run),
+    selected,
+  );
 
   const act = async (fn: (id: string) => Promise<unknown>) => {
     setActionError(undefined);
@@ -74,6 +81,25 @@ export function RunsPage({ route }: { route: Route }) {
       ) : null}
       <ErrorBox error={experiments.error} />
       <FilterBox filter={filter} error={loading.error} />
+      <div className="tabs" role="tablist" aria-label="Experiment views">
+        {(
+          [
+            ['table', 'Runs'],
+            ['charts', 'Charts'],
+          ] as const
+        ).map(([t, text]) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={t === tab}
+            className={t === tab ? 'tab active' : 'tab'}
+            onClick={() => setParams({ tab: t === 'table' ? null : t })}
+          >
+            {text}
+          </button>
+        ))}
+      </div>
       <RunsToolbar
         view={view.view}
         keys={keys}
@@ -90,23 +116,49 @@ export function RunsPage({ route }: { route: Route }) {
             : loading.error)
         }
       />
-      <VirtualTable
-        label="Runs"
-        columns={columns}
-        rowCount={rows.length}
-        rowKey={(i) => rows[i].run.info.run_id}
-        rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
-        onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
-        onToggle={(i) => selection.toggle(rows[i].run.info.run_id)}
-        onExpand={onExpand}
-        empty={
-          loading.error ? 'No runs: see the message above.' : loading.done ? 'No runs match.' : 'Loading…'
-        }
-      />
+      {tab === 'charts' ? (
+        <ChartsTab ids={ids} runs={charted.runs} note={charted.note} urlCharts={route.params.get('charts')} />
+      ) : (
+        <VirtualTable
+          label="Runs"
+          columns={columns}
+          rowCount={rows.length}
+          rowKey={(i) => rows[i].run.info.run_id}
+          rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
+          onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
+          onToggle={(i) => selection.toggle(rows[i].run.info.run_id)}
+          onExpand={onExpand}
+          empty={
+            loading.error ? 'No runs: see the message above.' : loading.done ? 'No runs match.' : 'Loading…'
+          }
+        />
+      )}
       <p className="hint muted">
         Keys: ↑/↓ move, →/← expand and collapse child runs, Enter opens, Space selects, / filters. Click a
         column header to sort on the server.
       </p>
     </main>
   );
+}
+
+/** The most runs the Charts tab draws at once (MLflow's grid shows the first visible runs too). */
+const MAX_CHARTED = 100;
+
+/**
+ * The runs the Charts tab draws: the selected ones when there is a selection, else the table's first
+ * rows. The same list (by id) keeps its identity, so the background loading of later pages does not
+ * redraw every chart.
+ */
+function useChartedRuns(rows: Run[], selected: Set<string>): { runs: Run[]; note: string } {
+  const picked = selected.size ? rows.filter((r) => selected.has(r.info.run_id)) : rows;
+  const runs = picked.slice(0, MAX_CHARTED);
+  const key = runs.map((r) => r.info.run_id).join(',');
+  const last = useRef<{ key: string; runs: Run[] }>({ key: '', runs: [] });
+  if (last.current.key !== key) last.current = { key, runs };
+  const what = selected.size ? 'selected run' : 'run';
+  const note =
+    picked.length > MAX_CHARTED
+      ? `Charting the first ${MAX_CHARTED} of ${picked.length} ${what}s (select runs to chart others).`
+      : `Charting ${runs.length} ${what}${runs.length === 1 ? '' : 's'}${selected.size ? '' : ' (select runs to chart only those)'}.`;
+  return { runs: last.current.runs, note };
 }

@@ -3,14 +3,17 @@ import { useMemo } from 'react';
 import type { Run } from '../../api';
 import { Link } from '../../components/Link';
 import type { Column } from '../../components/VirtualTable';
+import { fullNumber } from '../../lib/format';
 import {
   ATTRIBUTES,
   cellText,
   columnLabel,
   defaultColumns,
   discoverKeys,
+  GROUPS,
+  groupColumns,
   orderByFor,
-  parseColumn,
+  runIndex,
 } from '../../lib/run-columns';
 import type { TreeRow } from '../../lib/run-tree';
 import { setParams } from '../../router';
@@ -134,34 +137,34 @@ export function runsColumns({
         );
       },
     },
-    ...chosen.flatMap((idText): Column[] => {
-      const c = parseColumn(idText);
-      if (!c) return [];
+    ...groupColumns(chosen).map((c, n, all): Column => {
+      const idText = `${c.kind}:${c.key}`;
       const ob = orderByFor(c);
+      const groupStart = c.kind !== 'attr' && all[n - 1]?.kind !== c.kind;
       const width = c.kind === 'attr' ? (ATTRIBUTES.find((a) => a.key === c.key)?.width ?? 120) : 120;
-      return [
-        {
-          id: idText,
-          width,
-          label: <span title={`${c.kind}: ${c.key}`}>{columnLabel(c)}</span>,
-          className: c.kind === 'metric' ? 'num' : undefined,
-          sort: ob && sortKey === ob ? sortDir : undefined,
-          onSort: ob ? () => sortBy(ob) : undefined,
-          cell: (i) => {
-            const run = rows[i].run;
-            const text = cellText(run, c, now, experimentNames);
-            if (c.kind === 'attr' && c.key === 'status') {
-              return (
-                <span className={`status status-${text.toLowerCase()}`}>
-                  <span aria-hidden="true">{STATUS_ICON[text]} </span>
-                  {text}
-                </span>
-              );
-            }
-            return <span title={text}>{text}</span>;
-          },
+      return {
+        id: idText,
+        width,
+        group: GROUPS[c.kind],
+        label: <span title={`${c.kind}: ${c.key}`}>{columnLabel(c)}</span>,
+        className: `kind-${c.kind}${c.kind === 'metric' ? ' num' : ''}${groupStart ? ' group-start' : ''}`,
+        sort: ob && sortKey === ob ? sortDir : undefined,
+        onSort: ob ? () => sortBy(ob) : undefined,
+        cell: (i) => {
+          const run = rows[i].run;
+          const text = cellText(run, c, now, experimentNames);
+          if (c.kind === 'attr' && c.key === 'status') {
+            return (
+              <span className={`status status-${text.toLowerCase()}`}>
+                <span aria-hidden="true">{STATUS_ICON[text]} </span>
+                {text}
+              </span>
+            );
+          }
+          const title = c.kind === 'metric' ? fullNumber(runIndex(run).metrics.get(c.key)) : text;
+          return <span title={title}>{text}</span>;
         },
-      ];
+      };
     }),
   ];
 }
