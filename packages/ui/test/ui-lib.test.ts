@@ -249,3 +249,108 @@ test('tree keys: Right and Left open and close parents, Left from a child goes t
   assert.equal(treeKey(rows, 0, true, open), false, 'Right on an open parent does nothing');
   assert.equal(treeKey(rows, 2, false, open), 0, "Left from a child goes to its parent's row");
 });
+
+test('numbers: 4 significant digits in the table, exponents for tiny and huge, +Inf for the stored infinity', async () => {
+  const { formatNumber, fullNumber } = await import('../src/lib/format.js');
+  assert.equal(formatNumber(0.000377354, 4), '3.774e-4');
+  assert.equal(formatNumber(0.123456789, 4), '0.1235');
+  assert.equal(formatNumber(1234.5678, 4), '1235');
+  assert.equal(formatNumber(0.00001, 4), '1e-5', 'trailing zeros of the mantissa dropped');
+  assert.equal(formatNumber(2.5e15, 4), '2.5e15');
+  assert.equal(formatNumber(1234567891.5, 4), '1.235e9');
+  assert.equal(formatNumber(42, 4), '42', 'integers stay whole');
+  // MLflow's SQL stores keep ±inf as ±1.7976931348623157e308.
+  assert.equal(formatNumber(1.7976931348623157e308), '+Inf');
+  assert.equal(formatNumber(-1.7976931348623157e308, 4), '-Inf');
+  assert.equal(formatNumber(Number.POSITIVE_INFINITY), '+Inf');
+  assert.equal(formatNumber(Number.NaN), 'NaN');
+  assert.equal(formatNumber(undefined), '');
+  assert.equal(fullNumber(0.000377354), '0.000377354');
+  assert.equal(fullNumber(1.7976931348623157e308), '+Inf');
+  const run = {
+    info: { run_id: 'r', experiment_id: '1' },
+    data: { metrics: [{ key: 'lr', value: 0.000377354 }], params: [{ key: 'lr', value: '0.01' }] },
+  } as unknown as Run;
+  assert.equal(cellText(run, { kind: 'metric', key: 'lr' }, 0), '3.774e-4');
+  assert.equal(cellText(run, { kind: 'param', key: 'lr' }, 0), '0.01', 'params are text, shown as logged');
+});
+
+test('runs table header groups: attributes, then metrics, params and tags, each in the chosen order', async () => {
+  const { groupColumns } = await import('../src/lib/run-columns.js');
+  const ids = groupColumns([
+    'tag:team',
+    'metric:b',
+    'param:lr',
+    'attr:status',
+    'metric:a',
+    'bogus',
+    'param:x',
+  ]);
+  assert.deepEqual(
+    ids.map((c) => `${c.kind}:${c.key}`),
+    ['attr:status', 'metric:b', 'metric:a', 'param:lr', 'param:x', 'tag:team'],
+  );
+});
+
+test('palette: 100 distinct colours, the first 50 far apart in OKLab, user colours override', async () => {
+  const { PALETTE, hexToOklab, distance, colorAt, runColor, setRunColor } = await import(
+    '../src/lib/palette.js'
+  );
+  assert.equal(new Set(PALETTE.slice(0, 100)).size, 100);
+  const labs = PALETTE.slice(0, 50).map(hexToOklab);
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < labs.length; i++)
+    for (let j = 0; j < i; j++) min = Math.min(min, distance(labs[i], labs[j]));
+  // 0.02 is about a just-noticeable difference in OKLab; lines need several times that.
+  assert.ok(min > 0.04, `closest pair of the first 50 colours is ${min.toFixed(3)} apart`);
+  assert.match(colorAt(57), /^#[0-9a-f]{6}$/);
+  assert.equal(runColor('run-a', 3), colorAt(3));
+  setRunColor('run-a', '#123456');
+  assert.equal(runColor('run-a', 3), '#123456');
+  setRunColor('run-a', undefined);
+  assert.equal(runColor('run-a', 3), colorAt(3));
+});
+
+test('chart cards: URL form round-trips any key, bad parts are dropped, edits', async () => {
+  const c = await import('../src/lib/chart-cards.js');
+  const cards: import('../src/lib/chart-cards.js').ChartCard[] = [
+    { kind: 'line', size: 'm', metric: 'val/loss, a|b %x' },
+    { kind: 'bar', size: 's', metric: 'acc' },
+    { kind: 'scatter', size: 'l', x: 'param:lr', y: 'metric:acc' },
+    { kind: 'parallel', size: 'l', axes: ['param:lr', 'metric:acc', 'metric:loss'] },
+  ];
+  const text = c.serializeCards(cards);
+  assert.deepEqual(c.parseCards(text), cards);
+  assert.deepEqual(c.parseCards(`${text},line|xl|a,pie|m|a,line|m|,scatter|m|x,line|m|%E0%A4%A`), cards);
+  assert.deepEqual(c.parseCards('-'), [], 'the empty layout');
+  assert.deepEqual(c.defaultCards(['a', 'b']), [
+    { kind: 'line', size: 'm', metric: 'a' },
+    { kind: 'line', size: 'm', metric: 'b' },
+  ]);
+  const keys = (l: typeof cards) => l.map(c.cardKey);
+  assert.deepEqual(
+    keys(c.moveCard(cards, 0, 1)),
+    [1, 0, 2, 3].map((i) => c.cardKey(cards[i])),
+  );
+  assert.equal(c.moveCard(cards, 0, -1), cards, 'moving past the start changes nothing');
+  assert.deepEqual(
+    keys(c.dropCard(cards, 3, 0)),
+    [3, 0, 1, 2].map((i) => c.cardKey(cards[i])),
+  );
+  assert.equal(c.addCard(cards, { kind: 'bar', size: 'l', metric: 'acc' }), cards, 'no duplicate card');
+  assert.equal(c.addCard(cards, { kind: 'line', size: 'm', metric: 'acc' }).length, 5);
+  assert.deepEqual(
+    ['s', 'm', 'l'].map((s) => c.nextSize(s as 's')),
+    ['m', 'l', 's'],
+  );
+});
+
+test('nice ticks: round steps covering the data', async () => {
+  const { niceTicks } = await import('../src/lib/nice-ticks.js');
+  assert.deepEqual(niceTicks(0.778332, 0.933749), [0.75, 0.8, 0.85, 0.9, 0.95]);
+  assert.deepEqual(niceTicks(0, 10), [0, 2, 4, 6, 8, 10]);
+  assert.deepEqual(niceTicks(-3, 7, 5), [-4, -2, 0, 2, 4, 6, 8]);
+  assert.deepEqual(niceTicks(0.1, 0.3, 2), [0.1, 0.2, 0.3], 'no 0.30000000000000004');
+  assert.deepEqual(niceTicks(5, 5), [4.4, 4.6, 4.8, 5, 5.2, 5.4, 5.6], 'a flat series gets ±10%');
+  assert.deepEqual(niceTicks(Number.NaN, 1), []);
+});

@@ -44,6 +44,8 @@ export function CardLineChart({ series, height, label, highlight, syncKey }: Car
       width: Math.max(100, el.clientWidth),
       height,
       legend: { show: false },
+      // Steps, not timestamps (uPlot's x scale is a time scale by default).
+      scales: { x: { time: false } },
       focus: { alpha: 0.2 },
       cursor: {
         sync: { key: syncKey, setSeries: false },
@@ -53,7 +55,13 @@ export function CardLineChart({ series, height, label, highlight, syncKey }: Car
       axes: [axis, { ...axis, size: 52 }],
       series: [
         { label: 'Step' },
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.25, spanGaps: true })),
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 1.25,
+          spanGaps: true,
+          points: { show: false },
+        })),
       ],
       hooks: {
         draw: [(u) => el.setAttribute('data-drawn', String(u.data[0].length))],

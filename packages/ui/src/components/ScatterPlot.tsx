@@ -1,5 +1,6 @@
 // A scatter plot of two values across runs, in SVG (a compare view has at most a few hundred runs).
 import { formatNumber } from '../lib/format';
+import { niceTicks } from '../lib/nice-ticks';
 
 export interface ScatterPoint {
   x: number;
@@ -10,12 +11,8 @@ export interface ScatterPoint {
 
 const W = 640;
 const H = 380;
-const PAD = { left: 64, right: 16, top: 16, bottom: 44 };
-
-function ticks(min: number, max: number, n = 5): number[] {
-  if (min === max) return [min];
-  return Array.from({ length: n }, (_, i) => min + ((max - min) * i) / (n - 1));
-}
+// Room on the left for 4-significant-digit tick labels and, beyond them, the rotated axis title.
+const PAD = { left: 76, right: 16, top: 16, bottom: 44 };
 
 export function ScatterPlot({
   points,
@@ -29,11 +26,13 @@ export function ScatterPlot({
   if (points.length === 0) return <p className="muted">No run has both values as numbers.</p>;
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  const sx = (v: number) => PAD.left + (x1 === x0 ? 0.5 : (v - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
-  const sy = (v: number) =>
-    H - PAD.bottom - (y1 === y0 ? 0.5 : (v - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
+  // Round ticks, and the plot scaled to the first and last of them so every point is inside.
+  const xt = niceTicks(Math.min(...xs), Math.max(...xs));
+  const yt = niceTicks(Math.min(...ys), Math.max(...ys));
+  const [x0, x1] = [xt[0], xt[xt.length - 1]];
+  const [y0, y1] = [yt[0], yt[yt.length - 1]];
+  const sx = (v: number) => PAD.left + ((v - x0) / (x1 - x0)) * (W - PAD.left - PAD.right);
+  const sy = (v: number) => H - PAD.bottom - ((v - y0) / (y1 - y0)) * (H - PAD.top - PAD.bottom);
   return (
     <svg
       className="plot"
@@ -43,25 +42,25 @@ export function ScatterPlot({
     >
       <line x1={PAD.left} y1={H - PAD.bottom} x2={W - PAD.right} y2={H - PAD.bottom} className="axis" />
       <line x1={PAD.left} y1={PAD.top} x2={PAD.left} y2={H - PAD.bottom} className="axis" />
-      {ticks(x0, x1).map((t) => (
+      {xt.map((t) => (
         <text key={`x${t}`} x={sx(t)} y={H - PAD.bottom + 16} textAnchor="middle" className="tick">
-          {formatNumber(t)}
+          {formatNumber(t, 4)}
         </text>
       ))}
-      {ticks(y0, y1).map((t) => (
+      {yt.map((t) => (
         <text key={`y${t}`} x={PAD.left - 6} y={sy(t) + 4} textAnchor="end" className="tick">
-          {formatNumber(t)}
+          {formatNumber(t, 4)}
         </text>
       ))}
       <text x={(W + PAD.left) / 2} y={H - 6} textAnchor="middle" className="axis-label">
         {xLabel}
       </text>
       <text
-        x={14}
+        x={12}
         y={(H - PAD.bottom) / 2}
         textAnchor="middle"
         className="axis-label"
-        transform={`rotate(-90 14 ${(H - PAD.bottom) / 2})`}
+        transform={`rotate(-90 12 ${(H - PAD.bottom) / 2})`}
       >
         {yLabel}
       </text>

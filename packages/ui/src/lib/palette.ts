@@ -16,7 +16,7 @@ const BASE = [
   '#e67700',
 ];
 /** How many colours the palette has before it repeats. */
-export const PALETTE_SIZE = 64;
+export const PALETTE_SIZE = 100;
 
 type Lab = [number, number, number];
 
