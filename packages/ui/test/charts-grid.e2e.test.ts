@@ -95,6 +95,27 @@ describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChr
     await page.close();
   });
 
+  test('experiment list: the ID column sits on the same baseline as the name', async () => {
+    const page = await open('/');
+    const row = page.getByRole('row').filter({ hasText: 'Formats' });
+    await row.waitFor();
+    // Each cell's baseline, probed with an empty inline-block (which sits on the baseline): the name is
+    // a link in the body font, the id monospace and smaller.
+    const baselines = await row.evaluate((tr) =>
+      [...tr.querySelectorAll('td')].slice(1, 3).map((td) => {
+        const probe = document.createElement('span');
+        probe.style.cssText = 'display:inline-block;width:0;height:0';
+        td.append(probe);
+        const y = probe.getBoundingClientRect().top;
+        probe.remove();
+        return y;
+      }),
+    );
+    assert.ok(Math.abs(baselines[0] - baselines[1]) < 0.5, `name and id baselines: ${baselines.join(', ')}`);
+    await screenshot(page, 'experiments-aligned');
+    await page.close();
+  });
+
   test('charts tab: a card per metric for 100 runs x 20 metrics, drawn at once', async () => {
     const page = await open(`/runs?ids=${grid}`);
     await page.getByRole('grid', { name: 'Runs' }).getByRole('link', { name: 'run-099' }).waitFor();
