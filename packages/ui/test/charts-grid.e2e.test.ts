@@ -102,7 +102,7 @@ describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChr
     // Each cell's baseline, probed with an empty inline-block (which sits on the baseline): the name is
     // a link in the body font, the id monospace and smaller.
     const baselines = await row.evaluate((tr) =>
-      [...tr.querySelectorAll('td')].slice(1, 3).map((td) => {
+      Array.from(tr.querySelectorAll('td')).slice(1, 3).map((td) => {
         const probe = document.createElement('span');
         probe.style.cssText = 'display:inline-block;width:0;height:0';
         td.append(probe);
