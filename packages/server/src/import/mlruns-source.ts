@@ -224,7 +224,13 @@ class MlrunsSource implements ImportSource {
             for (const t of link.tags) push(rows, 'input_tags', t);
           }
           for (const [key, file] of keyFiles(path.join(dir, 'metrics'))) {
+            // The file store appends a point logged twice twice; the SQL stores (and ours) keep it once.
+            const seen = new Set<string>();
             for await (const line of lines(file)) {
+              if (seen.size < 1_000_000) {
+                if (seen.has(line)) continue;
+                seen.add(line);
+              }
               const [timestamp, value, step] = line.split(' ');
               const v = pythonFloat(value);
               const nan = Number.isNaN(v);
@@ -251,9 +257,11 @@ class MlrunsSource implements ImportSource {
         input: [
           inputId,
           text(m.source_type),
-          text(m.source_id),
+          // The folder is the run's, and the file store does not write the run's id into the link (it
+          // repeats the dataset's or model's); the SQL store's rows name the run, so these do too.
+          folder === 'outputs' ? path.basename(runDir) : text(m.source_id),
           text(m.destination_type),
-          text(m.destination_id),
+          folder === 'inputs' ? path.basename(runDir) : text(m.destination_id),
           num(m.step),
         ],
         tags: tags.map(([k, v]) => [inputId, k, text(v)]),
