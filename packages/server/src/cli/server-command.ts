@@ -4,6 +4,7 @@ import { type AuthConfig, AuthConfigError, readAuthConfig } from '../auth/auth-c
 import { AuthService } from '../auth/auth-service.js';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { upgradeDatabase } from '../store/database.js';
+import { addTransferCommands } from './db-transfer-commands.js';
 import { handleStopSignals, superviseWorkers } from './server-shutdown.js';
 
 export const DEFAULT_BACKEND_STORE_URI = 'sqlite:///mlflow.db';
@@ -168,5 +169,6 @@ export function dbCommand(): Command {
         applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database schema is up to date.',
       );
     });
+  addTransferCommands(db);
   return db;
 }

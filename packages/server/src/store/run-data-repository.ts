@@ -37,7 +37,10 @@ const RUN_TAGS = {
 };
 
 /** MLflow's rule for the latest value of a metric: highest step, then timestamp, then value. */
-function isNewer(a: Metric, b: Metric): boolean {
+export function isNewerMetric(
+  a: Pick<Metric, 'step' | 'timestamp' | 'value'>,
+  b: Pick<Metric, 'step' | 'timestamp' | 'value'>,
+): boolean {
   if (a.step !== b.step) return a.step > b.step;
   if (a.timestamp !== b.timestamp) return a.timestamp > b.timestamp;
   return a.value > b.value || (Number.isNaN(b.value) && !Number.isNaN(a.value));
@@ -178,7 +181,7 @@ export class RunDataWrites {
     const candidates = new Map<string, Metric>();
     for (const m of metrics) {
       const best = candidates.get(m.key);
-      if (!best || isNewer(m, best)) candidates.set(m.key, m);
+      if (!best || isNewerMetric(m, best)) candidates.set(m.key, m);
     }
     const current = new Map<string, Metric>();
     for (const part of chunks([...candidates.keys()])) {
@@ -191,7 +194,7 @@ export class RunDataWrites {
     }
     const winners = [...candidates.values()].filter((m) => {
       const old = current.get(m.key);
-      return !old || !isNewer(old, m);
+      return !old || !isNewerMetric(old, m);
     });
     for (const part of chunks(winners)) {
       await this.rows.insert(

@@ -1,0 +1,100 @@
+// `mlflow-ts db import` and `db verify`: argument parsing, progress on stderr and the summaries.
+import { type Command, Option } from 'commander';
+import { type ImportProgress, type ImportSummary, importStore } from '../import/importer.js';
+import { verifyStores } from '../import/verify.js';
+
+const DEFAULT_STORE = 'sqlite:///mlflow.db';
+
+/** Adds the import and verify subcommands to `db`. */
+export function addTransferCommands(db: Command): void {
+  db.command('import')
+    .description(
+      'Copy an MLflow store (SQL database or mlruns/ directory) into an mlflow-ts store, ids kept.',
+    )
+    .requiredOption(
+      '--from <uri>',
+      'MLflow store: sqlite:///..., postgresql://..., or a mlruns/ directory (or file: URI)',
+    )
+    .option('--to <uri>', 'the mlflow-ts backend store to import into', DEFAULT_STORE)
+    .addOption(
+      new Option('--on-conflict <mode>', 'what to do with source ids the target already has')
+        .choices(['error', 'skip'])
+        .default('error'),
+    )
+    .option('--batch-size <rows>', 'source rows per transaction', (v) => Number.parseInt(v, 10), 5000)
+    .action(async (opts: { from: string; to: string; onConflict: 'error' | 'skip'; batchSize: number }) => {
+      const summary = await importStore({
+        from: opts.from,
+        to: opts.to,
+        onConflict: opts.onConflict,
+        batchSize: opts.batchSize,
+        progress: stderrProgress(),
+      });
+      printSummary(summary);
+    });
+  db.command('verify')
+    .description('Compare an MLflow store with an mlflow-ts store entity by entity; exits 1 on a difference.')
+    .requiredOption('--from <uri>', 'the MLflow store that was imported')
+    .option('--to <uri>', 'the mlflow-ts store', DEFAULT_STORE)
+    .action(async (opts: { from: string; to: string }) => {
+      const report = await verifyStores(opts.from, opts.to);
+      for (const line of report.lines) console.log(line);
+      if (report.differences > 0) {
+        console.log(`${report.differences} difference(s).`);
+        process.exitCode = 1;
+      } else {
+        console.log('The stores hold the same data.');
+      }
+    });
+}
+
+/** Rows and rows per second of the current stage, on one line when stderr is a terminal. */
+function stderrProgress(): ImportProgress {
+  const tty = process.stderr.isTTY;
+  let stage = '';
+  let rows = 0;
+  let started = performance.now();
+  let shown = 0;
+  const line = (final: boolean) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = seconds > 0 ? Math.round(rows / seconds) : rows;
+    const text = `${stage}: ${rows.toLocaleString('en')} rows, ${rate.toLocaleString('en')} rows/s`;
+    if (tty) process.stderr.write(`\r\x1b[K${text}${final ? '\n' : ''}`);
+    else process.stderr.write(`${text}\n`);
+  };
+  return {
+    batch(name, read) {
+      if (name !== stage) {
+        stage = name;
+        rows = 0;
+        started = performance.now();
+      }
+      rows += read;
+      const now = performance.now();
+      if (now - shown > (tty ? 200 : 5000)) {
+        shown = now;
+        line(false);
+      }
+    },
+    stageDone(name) {
+      if (name === stage && rows > 0) line(true);
+    },
+  };
+}
+
+function printSummary(summary: ImportSummary): void {
+  console.log(`Imported from ${summary.source} in ${summary.seconds.toFixed(1)} s.`);
+  const width = Math.max(...summary.stages.map((s) => s.stage.length), 6);
+  console.log(
+    `${'entity'.padEnd(width)}  ${'read'.padStart(12)}  ${'written'.padStart(12)}  ${'skipped'.padStart(9)}`,
+  );
+  for (const s of summary.stages) {
+    console.log(
+      `${s.stage.padEnd(width)}  ${String(s.read).padStart(12)}  ${String(s.written).padStart(12)}  ${String(s.skipped).padStart(9)}`,
+    );
+  }
+  if (summary.conflicts)
+    console.log(`${summary.conflicts} conflicting entities were left out (--on-conflict skip).`);
+  for (const left of summary.leftBehind)
+    console.log(`Not imported: ${left.count} ${left.what} (${left.why}).`);
+}

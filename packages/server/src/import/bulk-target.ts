@@ -1,0 +1,257 @@
+// Our store as the importer writes it: batches of rows inserted with multi-row statements, one
+// transaction per batch that also moves the batch's checkpoint, so an interrupted import resumes
+// exactly where its last commit left it. The store's invariants are kept here: latest metrics follow
+// the history written, and runs.data_version rises with every write to a run's params, tags or latest
+// metrics (run-data-cache.ts).
+import { upgradeDatabase } from '../store/database.js';
+import { isNewerMetric } from '../store/run-data-repository.js';
+import { openSqlConnection, type SqlConnection } from './sql-connection.js';
+import {
+  ID_COLUMNS,
+  type IdKind,
+  METRIC_COLUMNS,
+  type Row,
+  type RowsByTable,
+  TARGET_TABLES,
+} from './target-tables.js';
+
+/** Bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535. */
+const MAX_VALUES = 30_000;
+
+const PROGRESS_TABLE = 'mlflow_ts_import_progress';
+const SKIPPED_TABLE = 'mlflow_ts_import_skipped';
+const EXPERIMENT_IDS_TABLE = 'mlflow_ts_import_experiment_ids';
+
+const LATEST_UPSERT = `on conflict ("run_uuid", "key") do update set "value" = excluded."value",
+  "timestamp" = excluded."timestamp", "step" = excluded."step", "is_nan" = excluded."is_nan"
+  where excluded."step" > latest_metrics."step" or (excluded."step" = latest_metrics."step" and
+    (excluded."timestamp" > latest_metrics."timestamp" or (excluded."timestamp" = latest_metrics."timestamp" and
+      excluded."is_nan" = 0 and (latest_metrics."is_nan" = 1 or excluded."value" > latest_metrics."value"))))`;
+
+export class BulkTarget {
+  private constructor(readonly conn: SqlConnection) {}
+
+  /** Opens the store at `uri`, creating it or bringing its schema up to date first. */
+  static async open(uri: string): Promise<BulkTarget> {
+    await upgradeDatabase(uri);
+    const conn = await openSqlConnection(uri);
+    // The import's own bookkeeping, kept beside the data it describes (not part of the store's schema:
+    // nothing but the importer reads it).
+    await conn.run(
+      `create table if not exists ${PROGRESS_TABLE} (source varchar(2000) not null, stage varchar(100) not null,
+        cursor text, rows_written bigint not null default 0, primary key (source, stage))`,
+    );
+    await conn.run(
+      `create table if not exists ${SKIPPED_TABLE} (source varchar(2000) not null, kind varchar(50) not null,
+        id varchar(500) not null, primary key (source, kind, id))`,
+    );
+    await conn.run(
+      `create table if not exists ${EXPERIMENT_IDS_TABLE} (source varchar(2000) not null, source_id varchar(40) not null,
+        experiment_id bigint not null, primary key (source, source_id))`,
+    );
+    return new BulkTarget(conn);
+  }
+
+  /** The experiment ids given to source ids too large for our store, by source id. */
+  async experimentIds(source: string): Promise<Map<string, string>> {
+    const rows = await this.conn.all(
+      `select source_id, experiment_id from ${EXPERIMENT_IDS_TABLE} where source = ?`,
+      [source],
+    );
+    return new Map(rows.map((r) => [String(r.source_id), String(r.experiment_id)]));
+  }
+
+  /** The highest experiment id in our store. */
+  async maxExperimentId(): Promise<number> {
+    const rows = await this.conn.all('select max(experiment_id) as id from experiments');
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  async checkpoints(source: string): Promise<Map<string, string | undefined>> {
+    const rows = await this.conn.all(`select stage, cursor from ${PROGRESS_TABLE} where source = ?`, [
+      source,
+    ]);
+    return new Map(rows.map((r) => [String(r.stage), r.cursor === null ? undefined : String(r.cursor)]));
+  }
+
+  /** The ids an earlier run of this import skipped (their children are skipped too). */
+  async skippedIds(source: string): Promise<Map<IdKind, Set<string>>> {
+    const out = new Map<IdKind, Set<string>>();
+    for (const r of await this.conn.all(`select kind, id from ${SKIPPED_TABLE} where source = ?`, [source])) {
+      const kind = String(r.kind) as IdKind;
+      if (!out.has(kind)) out.set(kind, new Set());
+      out.get(kind)?.add(String(r.id));
+    }
+    return out;
+  }
+
+  /** Which of `ids` exist in our store. */
+  async existing(kind: IdKind, ids: readonly string[]): Promise<Set<string>> {
+    const { table, column } = ID_COLUMNS[kind];
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const values = kind === 'experiment' ? part.map(Number) : part;
+      const rows = await this.conn.all(
+        `select "${column}" as id from "${table}" where "${column}" in (${part.map(() => '?').join(', ')})`,
+        values,
+      );
+      for (const r of rows) found.add(String(r.id));
+    }
+    return found;
+  }
+
+  /** Experiments of ours with one of `names`, by name. */
+  async experimentsNamed(names: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (let i = 0; i < names.length; i += 500) {
+      const part = names.slice(i, i + 500);
+      const rows = await this.conn.all(
+        `select name, experiment_id from experiments where name in (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) out.set(String(r.name), String(r.experiment_id));
+    }
+    return out;
+  }
+
+  /** True while experiment 0 is the untouched Default every new store has: no runs, tags or models. */
+  async defaultExperimentUnused(): Promise<boolean> {
+    const rows = await this.conn.all(
+      `select (select count(*) from runs where experiment_id = 0) + (select count(*) from experiment_tags where experiment_id = 0)
+        + (select count(*) from logged_models where experiment_id = 0) + (select count(*) from datasets where experiment_id = 0) as n`,
+    );
+    return Number(rows[0]?.n ?? 1) === 0;
+  }
+
+  /**
+   * Writes one batch and its checkpoint in one transaction; returns the rows inserted per table (rows
+   * already present are left as they are, which makes a repeated batch a no-op).
+   */
+  async write(batch: {
+    source: string;
+    stage: string;
+    cursor: string | null;
+    rows: RowsByTable;
+    skipped: [IdKind, string][];
+    /** Source experiment ids renumbered in this batch: [source id, our id]. */
+    renumbered?: [string, string][];
+    /** Source experiment 0 replaces our unused Default instead of colliding with it. */
+    replaceDefault: boolean;
+  }): Promise<number> {
+    return this.conn.transaction(async () => {
+      let written = 0;
+      const touchedRuns = new Set<string>();
+      for (const table of TARGET_TABLES) {
+        let rows = batch.rows[table.name];
+        if (!rows?.length) continue;
+        if (table.name === 'experiments' && batch.replaceDefault) {
+          const zero = rows.find((r) => Number(r[0]) === 0);
+          if (zero) {
+            written += await this.conn.run(
+              `update experiments set name = ?, artifact_location = ?, lifecycle_stage = ?, creation_time = ?,
+                last_update_time = ? where experiment_id = 0`,
+              zero.slice(1),
+            );
+            rows = rows.filter((r) => r !== zero);
+          }
+        }
+        written += await this.insert(table.name, table.columns, rows, 'on conflict do nothing');
+        if (table.name === 'params' || table.name === 'tags' || table.name === 'metrics') {
+          for (const r of rows) touchedRuns.add(String(r[0]));
+        }
+        if (table.name === 'metrics') await this.raiseLatest(rows);
+      }
+      await this.raiseDataVersions([...touchedRuns]);
+      if (batch.skipped.length) {
+        await this.insert(
+          SKIPPED_TABLE,
+          ['source', 'kind', 'id'],
+          batch.skipped.map(([kind, id]) => [batch.source, kind, id]),
+          'on conflict do nothing',
+        );
+      }
+      if (batch.renumbered?.length) {
+        await this.insert(
+          EXPERIMENT_IDS_TABLE,
+          ['source', 'source_id', 'experiment_id'],
+          batch.renumbered.map(([from, to]) => [batch.source, from, Number(to)]),
+          'on conflict do nothing',
+        );
+      }
+      if (batch.cursor !== null) {
+        await this.conn.run(
+          `insert into ${PROGRESS_TABLE} (source, stage, cursor, rows_written) values (?, ?, ?, ?)
+           on conflict (source, stage) do update set cursor = excluded.cursor,
+             rows_written = ${PROGRESS_TABLE}.rows_written + excluded.rows_written`,
+          [batch.source, batch.stage, batch.cursor, written],
+        );
+      }
+      return written;
+    });
+  }
+
+  /** After the last batch: PostgreSQL's experiment id sequence moves past the ids imported. */
+  async finish(): Promise<void> {
+    if (this.conn.dialect !== 'postgres') return;
+    await this.conn.run(
+      `select setval(pg_get_serial_sequence('experiments', 'experiment_id'),
+        greatest((select max(experiment_id) from experiments), 1))`,
+    );
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  private async insert(
+    table: string,
+    columns: readonly string[],
+    rows: Row[],
+    tail: string,
+  ): Promise<number> {
+    const per = Math.max(1, Math.floor(MAX_VALUES / columns.length));
+    const names = columns.map((c) => `"${c}"`).join(', ');
+    const one = `(${columns.map(() => '?').join(', ')})`;
+    let changed = 0;
+    for (let i = 0; i < rows.length; i += per) {
+      const part = rows.slice(i, i + per);
+      changed += await this.conn.run(
+        `insert into "${table}" (${names}) values ${Array(part.length).fill(one).join(', ')} ${tail}`,
+        part.flat(),
+      );
+    }
+    return changed;
+  }
+
+  /** Each (run, metric) of the batch's points: its newest point becomes the latest value if newer. */
+  private async raiseLatest(points: Row[]): Promise<void> {
+    const newest = new Map<string, Row>();
+    for (const p of points) {
+      const id = `${p[0]}\u0000${p[1]}`;
+      const current = newest.get(id);
+      if (!current || isNewerMetric(asMetric(p), asMetric(current))) newest.set(id, p);
+    }
+    await this.insert('latest_metrics', METRIC_COLUMNS, [...newest.values()], LATEST_UPSERT);
+  }
+
+  private async raiseDataVersions(runs: string[]): Promise<void> {
+    for (let i = 0; i < runs.length; i += 500) {
+      const part = runs.slice(i, i + 500);
+      await this.conn.run(
+        `update runs set data_version = data_version + 1 where run_uuid in (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+    }
+  }
+}
+
+/** A metric row (METRIC_COLUMNS order) as the latest-value rule compares it. */
+function asMetric(row: Row): { key: string; step: number; timestamp: number; value: number } {
+  return {
+    key: String(row[1]),
+    timestamp: Number(row[2]),
+    step: Number(row[3]),
+    value: Number(row[5]) === 1 ? Number.NaN : Number(row[4]),
+  };
+}

@@ -1,0 +1,224 @@
+// Our tables as the importer writes them: columns in insert order, and which entity ids a row owns or
+// refers to (for conflicts and for skipping what hangs off a skipped entity). Sources produce rows in
+// these shapes; the bulk writer inserts them.
+
+export type Row = unknown[];
+
+/** The kinds of id an import can collide on or skip. */
+export type IdKind =
+  | 'experiment'
+  | 'run'
+  | 'dataset'
+  | 'input'
+  | 'loggedModel'
+  | 'registeredModel'
+  | 'webhook';
+
+export interface TargetTable {
+  readonly name: TargetTableName;
+  readonly columns: readonly string[];
+  /** The id this row is (for the tables of entities with ids). */
+  owns?(row: Row): [IdKind, string];
+  /** The ids this row hangs off. */
+  refs?(row: Row): [IdKind, string][];
+  /** The column holding an experiment id, if any (ids beyond 2^53 are renumbered, see importer.ts). */
+  experimentColumn?: number;
+}
+
+export type TargetTableName =
+  | 'experiments'
+  | 'experiment_tags'
+  | 'runs'
+  | 'params'
+  | 'tags'
+  | 'metrics'
+  | 'datasets'
+  | 'inputs'
+  | 'input_tags'
+  | 'logged_models'
+  | 'logged_model_params'
+  | 'logged_model_tags'
+  | 'logged_model_metrics'
+  | 'registered_models'
+  | 'registered_model_tags'
+  | 'model_versions'
+  | 'model_version_tags'
+  | 'registered_model_aliases'
+  | 'webhooks'
+  | 'webhook_events';
+
+const id = (v: unknown): string => String(v);
+
+function table(
+  name: TargetTableName,
+  columns: string[],
+  links: Pick<TargetTable, 'owns' | 'refs'> = {},
+): TargetTable {
+  const experimentColumn = columns.indexOf('experiment_id');
+  return { name, columns, ...links, ...(experimentColumn >= 0 ? { experimentColumn } : {}) };
+}
+
+const byRun = { refs: (r: Row): [IdKind, string][] => [['run', id(r[0])]] };
+const byExperiment = { refs: (r: Row): [IdKind, string][] => [['experiment', id(r[0])]] };
+const byLoggedModel = { refs: (r: Row): [IdKind, string][] => [['loggedModel', id(r[0])]] };
+
+export const METRIC_COLUMNS = ['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'];
+
+/** Every table the importer fills, in an order where a row's parents come before it. */
+export const TARGET_TABLES: readonly TargetTable[] = [
+  table(
+    'experiments',
+    ['experiment_id', 'name', 'artifact_location', 'lifecycle_stage', 'creation_time', 'last_update_time'],
+    {
+      owns: (r) => ['experiment', id(r[0])],
+    },
+  ),
+  table('experiment_tags', ['experiment_id', 'key', 'value'], byExperiment),
+  table(
+    'runs',
+    [
+      'run_uuid',
+      'experiment_id',
+      'name',
+      'user_id',
+      'status',
+      'start_time',
+      'end_time',
+      'deleted_time',
+      'lifecycle_stage',
+      'artifact_uri',
+    ],
+    { owns: (r) => ['run', id(r[0])], refs: (r) => [['experiment', id(r[1])]] },
+  ),
+  table('params', ['run_uuid', 'key', 'value'], byRun),
+  table('tags', ['run_uuid', 'key', 'value'], byRun),
+  table('metrics', METRIC_COLUMNS, byRun),
+  table(
+    'datasets',
+    [
+      'dataset_uuid',
+      'experiment_id',
+      'name',
+      'digest',
+      'dataset_source_type',
+      'dataset_source',
+      'dataset_schema',
+      'dataset_profile',
+    ],
+    { owns: (r) => ['dataset', id(r[0])], refs: (r) => [['experiment', id(r[1])]] },
+  ),
+  table('inputs', ['input_uuid', 'source_type', 'source_id', 'destination_type', 'destination_id', 'step'], {
+    owns: (r) => ['input', id(r[0])],
+    refs: (r) => {
+      const refs: [IdKind, string][] = [];
+      if (r[1] === 'DATASET') refs.push(['dataset', id(r[2])]);
+      if (r[1] === 'RUN_OUTPUT') refs.push(['run', id(r[2])]);
+      if (r[3] === 'RUN' || r[3] === 'RUN_INPUT') refs.push(['run', id(r[4])]);
+      // A link to a logged model is not checked: the file store lists outputs with the runs, before its
+      // models are read, and our inputs table has no foreign key to them.
+      return refs;
+    },
+  }),
+  table('input_tags', ['input_uuid', 'name', 'value'], { refs: (r) => [['input', id(r[0])]] }),
+  table(
+    'logged_models',
+    [
+      'model_id',
+      'experiment_id',
+      'name',
+      'artifact_location',
+      'creation_timestamp_ms',
+      'last_updated_timestamp_ms',
+      'status',
+      'lifecycle_stage',
+      'model_type',
+      'source_run_id',
+      'status_message',
+    ],
+    { owns: (r) => ['loggedModel', id(r[0])], refs: (r) => [['experiment', id(r[1])]] },
+  ),
+  table('logged_model_params', ['model_id', 'experiment_id', 'param_key', 'param_value'], byLoggedModel),
+  table('logged_model_tags', ['model_id', 'experiment_id', 'tag_key', 'tag_value'], byLoggedModel),
+  table(
+    'logged_model_metrics',
+    [
+      'model_id',
+      'metric_name',
+      'metric_timestamp_ms',
+      'metric_step',
+      'metric_value',
+      'experiment_id',
+      'run_id',
+      'dataset_uuid',
+      'dataset_name',
+      'dataset_digest',
+    ],
+    {
+      refs: (r) => [
+        ['loggedModel', id(r[0])],
+        ['run', id(r[6])],
+      ],
+    },
+  ),
+  table('registered_models', ['name', 'creation_time', 'last_updated_time', 'description'], {
+    owns: (r) => ['registeredModel', id(r[0])],
+  }),
+  table('registered_model_tags', ['name', 'key', 'value'], { refs: (r) => [['registeredModel', id(r[0])]] }),
+  table(
+    'model_versions',
+    [
+      'name',
+      'version',
+      'creation_time',
+      'last_updated_time',
+      'description',
+      'user_id',
+      'current_stage',
+      'source',
+      'storage_location',
+      'run_id',
+      'run_link',
+      'status',
+      'status_message',
+    ],
+    { refs: (r) => [['registeredModel', id(r[0])]] },
+  ),
+  table('model_version_tags', ['name', 'version', 'key', 'value'], {
+    refs: (r) => [['registeredModel', id(r[0])]],
+  }),
+  table('registered_model_aliases', ['name', 'alias', 'version'], {
+    refs: (r) => [['registeredModel', id(r[0])]],
+  }),
+  table(
+    'webhooks',
+    [
+      'webhook_id',
+      'name',
+      'description',
+      'url',
+      'status',
+      'secret',
+      'creation_timestamp',
+      'last_updated_timestamp',
+      'deleted_timestamp',
+    ],
+    { owns: (r) => ['webhook', id(r[0])] },
+  ),
+  table('webhook_events', ['webhook_id', 'entity', 'action'], { refs: (r) => [['webhook', id(r[0])]] }),
+];
+
+export const TARGET_TABLE = new Map(TARGET_TABLES.map((t) => [t.name, t]));
+
+/** Where each kind of id lives in our schema (for conflict checks). */
+export const ID_COLUMNS: Record<IdKind, { table: TargetTableName; column: string }> = {
+  experiment: { table: 'experiments', column: 'experiment_id' },
+  run: { table: 'runs', column: 'run_uuid' },
+  dataset: { table: 'datasets', column: 'dataset_uuid' },
+  input: { table: 'inputs', column: 'input_uuid' },
+  loggedModel: { table: 'logged_models', column: 'model_id' },
+  registeredModel: { table: 'registered_models', column: 'name' },
+  webhook: { table: 'webhooks', column: 'webhook_id' },
+};
+
+/** Rows for several tables, written in one transaction. */
+export type RowsByTable = Partial<Record<TargetTableName, Row[]>>;
