@@ -102,14 +102,16 @@ describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChr
     // Each cell's baseline, probed with an empty inline-block (which sits on the baseline): the name is
     // a link in the body font, the id monospace and smaller.
     const baselines = await row.evaluate((tr) =>
-      Array.from(tr.querySelectorAll('td')).slice(1, 3).map((td) => {
-        const probe = document.createElement('span');
-        probe.style.cssText = 'display:inline-block;width:0;height:0';
-        td.append(probe);
-        const y = probe.getBoundingClientRect().top;
-        probe.remove();
-        return y;
-      }),
+      Array.from(tr.querySelectorAll('td'))
+        .slice(1, 3)
+        .map((td) => {
+          const probe = document.createElement('span');
+          probe.style.cssText = 'display:inline-block;width:0;height:0';
+          td.append(probe);
+          const y = probe.getBoundingClientRect().top;
+          probe.remove();
+          return y;
+        }),
     );
     assert.ok(Math.abs(baselines[0] - baselines[1]) < 0.5, `name and id baselines: ${baselines.join(', ')}`);
     await screenshot(page, 'experiments-aligned');
