@@ -6,7 +6,17 @@ import { TRACE_NAME_TAG } from '../entities/tracing.js';
 import { type Comparison, type FilterNode, mapComparisons } from './filter-ast.js';
 import { type IdentifierGrammar, parseFilter, parseOrderBy } from './filter-parser.js';
 
-const PREFIXES = ['attributes', 'attribute', 'attr', 'trace', 'tags', 'tag', 'metadata', 'request_metadata', 'span'];
+const PREFIXES = [
+  'attributes',
+  'attribute',
+  'attr',
+  'trace',
+  'tags',
+  'tag',
+  'metadata',
+  'request_metadata',
+  'span',
+];
 
 export const TRACE_IDENTIFIERS: IdentifierGrammar = {
   prefixes: {
@@ -59,12 +69,16 @@ function pyList(items: string[]): string {
 
 function requireOp(c: Comparison, allowed: string[], what: string): void {
   if (!allowed.includes(c.comparator)) {
-    invalid(`Invalid comparator '${c.comparator}' for ${what} '${c.key}'. Valid comparators are ${pyList(allowed)}.`);
+    invalid(
+      `Invalid comparator '${c.comparator}' for ${what} '${c.key}'. Valid comparators are ${pyList(allowed)}.`,
+    );
   }
 }
 
 function requireString(c: Comparison, what: string): void {
-  const ok = c.value.kind === 'string' || (c.value.kind === 'list' && (c.comparator === 'IN' || c.comparator === 'NOT IN'));
+  const ok =
+    c.value.kind === 'string' ||
+    (c.value.kind === 'list' && (c.comparator === 'IN' || c.comparator === 'NOT IN'));
   if (!ok) invalid(`Invalid value ${c.value.raw} for ${what} '${c.key}': expected a quoted string.`);
 }
 
@@ -81,11 +95,14 @@ function checkAttribute(c: Comparison): Comparison {
   }
   const column = ATTRIBUTE_COLUMNS[c.key];
   if (!column) {
-    invalid(`Invalid attribute key '${c.key}'. Valid keys are ${pyList([...Object.keys(ATTRIBUTE_COLUMNS), ...DERIVED_ATTRIBUTES])}.`);
+    invalid(
+      `Invalid attribute key '${c.key}'. Valid keys are ${pyList([...Object.keys(ATTRIBUTE_COLUMNS), ...DERIVED_ATTRIBUTES])}.`,
+    );
   }
   if (NUMERIC_COLUMNS.has(column)) {
     requireOp(c, NUMERIC_OPS, 'attribute');
-    if (c.value.kind !== 'number') invalid(`Invalid value ${c.value.raw} for attribute '${c.key}': expected a number.`);
+    if (c.value.kind !== 'number')
+      invalid(`Invalid value ${c.value.raw} for attribute '${c.key}': expected a number.`);
   } else {
     requireOp(c, STRING_OPS, 'attribute');
     requireString(c, 'attribute');
@@ -131,7 +148,10 @@ export function checkTraceOrder(orderBy: string[]): TraceOrder[] {
   const orders = orderBy.map((clause): TraceOrder => {
     const o = parseOrderBy(clause, TRACE_IDENTIFIERS);
     const column = o.entity === 'attribute' ? ATTRIBUTE_COLUMNS[o.key] : undefined;
-    if (!column) invalid(`Invalid order_by entity '${clause}'. Traces can be ordered by attributes ${pyList(Object.keys(ATTRIBUTE_COLUMNS))}.`);
+    if (!column)
+      invalid(
+        `Invalid order_by entity '${clause}'. Traces can be ordered by attributes ${pyList(Object.keys(ATTRIBUTE_COLUMNS))}.`,
+      );
     return { column, ascending: o.ascending };
   });
   if (orders.length === 0) orders.push({ column: 'timestamp_ms', ascending: false });

@@ -119,7 +119,9 @@ async function upsertKeyValues(
     await trx
       .insertInto(table)
       .values(part)
-      .onConflict((oc) => oc.columns(['request_id', 'key']).doUpdateSet({ value: (eb) => eb.ref('excluded.value') }))
+      .onConflict((oc) =>
+        oc.columns(['request_id', 'key']).doUpdateSet({ value: (eb) => eb.ref('excluded.value') }),
+      )
       .execute();
   }
 }
@@ -140,7 +142,10 @@ async function addMissingKeyValues(
     .execute();
 }
 
-async function experimentArtifactLocation(trx: Kysely<Database>, experimentId: string): Promise<string | null> {
+async function experimentArtifactLocation(
+  trx: Kysely<Database>,
+  experimentId: string,
+): Promise<string | null> {
   const row = /^\d+$/.test(experimentId)
     ? await trx
         .selectFrom('experiments')
@@ -171,7 +176,9 @@ export class TraceReads {
   async getTraces(traceIds: string[]): Promise<TraceRecord[]> {
     const rows: InfoRow[] = [];
     for (const ids of chunks([...new Set(traceIds)])) {
-      rows.push(...(await this.db.selectFrom('trace_info').selectAll().where('request_id', 'in', ids).execute()));
+      rows.push(
+        ...(await this.db.selectFrom('trace_info').selectAll().where('request_id', 'in', ids).execute()),
+      );
     }
     const found = new Map((await withKeyValues(this.db, rows)).map((r) => [r.traceId, r]));
     return [...new Set(traceIds)].flatMap((id) => found.get(id) ?? []);
@@ -224,13 +231,32 @@ export class TraceWrites {
   constructor(private readonly database: WriteOnlyDatabase) {}
 
   /**
+   * The trace's row, inserted with `initial` when absent and locked on PostgreSQL: spans of one trace
+   * arrive in concurrent requests (an exporter sends each finished span), and each must see the
+   * others' committed row rather than insert its own.
+   */
+  async #claim(
+    trx: Kysely<Database>,
+    traceId: string,
+    experimentId: string,
+    initial: Omit<TraceInfoTable, 'request_id' | 'experiment_id'>,
+  ): Promise<InfoRow> {
+    await trx
+      .insertInto('trace_info')
+      .values({ request_id: traceId, experiment_id: Number(experimentId), ...initial })
+      .onConflict((oc) => oc.column('request_id').doNothing())
+      .execute();
+    const q = trx.selectFrom('trace_info').selectAll().where('request_id', '=', traceId);
+    return (await (this.database.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst()) as InfoRow;
+  }
+
+  /**
    * Records a trace (StartTraceV3). A trace that exists already (its spans may have come first, over
    * OTLP) takes the new fields, tags and metadata, as MLflow merges them.
    */
   startTrace(trace: TraceRecord): Promise<TraceRecord> {
     return this.database.writer.run(async (trx) => {
       const location = await experimentArtifactLocation(trx, trace.experimentId);
-      const existing = await traceRow(trx, trace.traceId);
       const columns = {
         timestamp_ms: trace.requestTimeMs,
         execution_time_ms: trace.executionTimeMs ?? null,
@@ -239,19 +265,13 @@ export class TraceWrites {
         request_preview: cut(trace.requestPreview),
         response_preview: cut(trace.responsePreview),
       };
-      if (existing) {
-        if (String(existing.experiment_id) !== trace.experimentId) {
-          throw MlflowError.invalidParameter(
-            `Trace with request_id='${trace.traceId}' already exists in experiment ${existing.experiment_id}.`,
-          );
-        }
-        await trx.updateTable('trace_info').set(columns).where('request_id', '=', trace.traceId).execute();
-      } else {
-        await trx
-          .insertInto('trace_info')
-          .values({ request_id: trace.traceId, experiment_id: Number(trace.experimentId), ...columns })
-          .execute();
+      const existing = await this.#claim(trx, trace.traceId, trace.experimentId, columns);
+      if (String(existing.experiment_id) !== trace.experimentId) {
+        throw MlflowError.invalidParameter(
+          `Trace with request_id='${trace.traceId}' already exists in experiment ${existing.experiment_id}.`,
+        );
       }
+      await trx.updateTable('trace_info').set(columns).where('request_id', '=', trace.traceId).execute();
       const tags = { ...trace.tags };
       if (location) tags[ARTIFACT_LOCATION_TAG] ??= `${location}/traces/${trace.traceId}/artifacts`;
       await upsertKeyValues(trx, 'trace_tags', trace.traceId, tags);
@@ -346,11 +366,19 @@ export class TraceWrites {
   /** Links each trace to the run (LinkTracesToRun); linking twice is no change. */
   linkTracesToRun(traceIds: string[], runId: string): Promise<void> {
     return this.database.writer.run(async (trx) => {
-      const run = await trx.selectFrom('runs').select('run_uuid').where('run_uuid', '=', runId).executeTakeFirst();
+      const run = await trx
+        .selectFrom('runs')
+        .select('run_uuid')
+        .where('run_uuid', '=', runId)
+        .executeTakeFirst();
       if (!run) throw MlflowError.notFound(`Run with id=${runId} not found`);
       const unique = [...new Set(traceIds)];
       for (const part of chunks(unique)) {
-        const found = await trx.selectFrom('trace_info').select('request_id').where('request_id', 'in', part).execute();
+        const found = await trx
+          .selectFrom('trace_info')
+          .select('request_id')
+          .where('request_id', 'in', part)
+          .execute();
         const known = new Set(found.map((r) => r.request_id));
         const absent = part.filter((id) => !known.has(id));
         if (absent.length > 0) throw traceNotFound(absent[0]);
@@ -369,7 +397,9 @@ export class TraceWrites {
             created_time: now,
           })),
         )
-        .onConflict((oc) => oc.columns(['source_type', 'source_id', 'destination_type', 'destination_id']).doNothing())
+        .onConflict((oc) =>
+          oc.columns(['source_type', 'source_id', 'destination_type', 'destination_id']).doNothing(),
+        )
         .execute();
     });
   }
@@ -378,7 +408,12 @@ export class TraceWrites {
    * Stores spans received over OTLP (all of one trace), creating the trace's record when they come
    * first and widening its times as more arrive; the root span settles its state, name and previews.
    */
-  logSpans(experimentId: string, traceId: string, spans: SpanRecord[], root: RootSummary | undefined): Promise<void> {
+  logSpans(
+    experimentId: string,
+    traceId: string,
+    spans: SpanRecord[],
+    root: RootSummary | undefined,
+  ): Promise<void> {
     return this.database.writer.run(async (trx) => {
       await experimentArtifactLocation(trx, experimentId);
       let start = BigInt(spans[0].startTimeUnixNano);
@@ -391,20 +426,25 @@ export class TraceWrites {
           if (end === undefined || en > end) end = en;
         }
       }
-      const existing = await traceRow(trx, traceId);
-      if (existing && String(existing.experiment_id) !== experimentId) {
-        throw MlflowError.invalidParameter(
-          `Trace with request_id='${traceId}' belongs to experiment ${existing.experiment_id}, not ${experimentId}.`,
-        );
-      }
       let startMs = Number(start / 1_000_000n);
       let endMs = end === undefined ? undefined : Number(end / 1_000_000n);
-      if (existing) {
-        startMs = Math.min(startMs, Number(existing.timestamp_ms));
-        if (existing.execution_time_ms !== null) {
-          const oldEnd = Number(existing.timestamp_ms) + Number(existing.execution_time_ms);
-          endMs = endMs === undefined ? oldEnd : Math.max(endMs, oldEnd);
-        }
+      const row = await this.#claim(trx, traceId, experimentId, {
+        timestamp_ms: startMs,
+        execution_time_ms: endMs === undefined ? null : endMs - startMs,
+        status: 'IN_PROGRESS',
+        client_request_id: null,
+        request_preview: null,
+        response_preview: null,
+      });
+      if (String(row.experiment_id) !== experimentId) {
+        throw MlflowError.invalidParameter(
+          `Trace with request_id='${traceId}' belongs to experiment ${row.experiment_id}, not ${experimentId}.`,
+        );
+      }
+      startMs = Math.min(startMs, Number(row.timestamp_ms));
+      if (row.execution_time_ms !== null) {
+        const oldEnd = Number(row.timestamp_ms) + Number(row.execution_time_ms);
+        endMs = endMs === undefined ? oldEnd : Math.max(endMs, oldEnd);
       }
       const columns: Partial<TraceInfoTable> = {
         timestamp_ms: startMs,
@@ -415,23 +455,7 @@ export class TraceWrites {
         if (root.requestPreview !== undefined) columns.request_preview = cut(root.requestPreview);
         if (root.responsePreview !== undefined) columns.response_preview = cut(root.responsePreview);
       }
-      if (existing) {
-        await trx.updateTable('trace_info').set(columns).where('request_id', '=', traceId).execute();
-      } else {
-        await trx
-          .insertInto('trace_info')
-          .values({
-            request_id: traceId,
-            experiment_id: Number(experimentId),
-            timestamp_ms: startMs,
-            execution_time_ms: columns.execution_time_ms ?? null,
-            status: columns.status ?? 'IN_PROGRESS',
-            client_request_id: null,
-            request_preview: columns.request_preview ?? null,
-            response_preview: columns.response_preview ?? null,
-          })
-          .execute();
-      }
+      await trx.updateTable('trace_info').set(columns).where('request_id', '=', traceId).execute();
       const tags: Record<string, string> = { [SPANS_LOCATION_TAG]: 'TRACKING_STORE' };
       if (root) tags[TRACE_NAME_TAG] = root.name;
       await addMissingKeyValues(trx, 'trace_tags', traceId, tags);

@@ -64,7 +64,12 @@ export class SqlTraceStore {
   linkTracesToRun(traceIds: string[], runId: string): Promise<void> {
     return this.writes.linkTracesToRun(traceIds, runId);
   }
-  logSpans(experimentId: string, traceId: string, spans: SpanRecord[], root: RootSummary | undefined): Promise<void> {
+  logSpans(
+    experimentId: string,
+    traceId: string,
+    spans: SpanRecord[],
+    root: RootSummary | undefined,
+  ): Promise<void> {
     return this.writes.logSpans(experimentId, traceId, spans, root);
   }
 }
