@@ -425,6 +425,132 @@ for (const dialect of DIALECTS) {
       });
     }
 
+    test('assessments: create, get, update, delete, with overrides; shown in the trace info', async () => {
+      await start('tr-assess');
+      const create = (assessment: Record<string, unknown>) =>
+        api3('POST', 'traces/tr-assess/assessments', { assessment });
+      const first = await create({
+        assessment_name: 'correct',
+        source: { source_type: 'HUMAN', source_id: 'alice' },
+        feedback: { value: true },
+        rationale: 'looks right',
+        metadata: { round: '1' },
+      });
+      assert.equal(first.status, 200, JSON.stringify(first.body));
+      const a = first.body.assessment;
+      assert.match(a.assessment_id, /^a-[0-9a-f]{32}$/);
+      assert.equal(a.trace_id, 'tr-assess');
+      assert.deepEqual(a.feedback, { value: true });
+      assert.deepEqual(a.source, { source_type: 'HUMAN', source_id: 'alice' });
+      assert.equal(a.valid, true);
+      assert.deepEqual(a.metadata, { round: '1' });
+      const got = await api3('GET', `traces/tr-assess/assessments/${a.assessment_id}`);
+      assert.deepEqual(got.body.assessment, a);
+
+      // An override invalidates the original; deleting the override restores it.
+      const second = await create({
+        assessment_name: 'correct',
+        source: { source_type: 'HUMAN', source_id: 'bob' },
+        feedback: { value: false },
+        overrides: a.assessment_id,
+      });
+      assert.equal(second.status, 200, JSON.stringify(second.body));
+      const b = second.body.assessment;
+      assert.equal(
+        (await api3('GET', `traces/tr-assess/assessments/${a.assessment_id}`)).body.assessment.valid,
+        false,
+      );
+      const info = (await api3('GET', 'traces/tr-assess')).body.trace.trace_info;
+      assert.deepEqual(
+        info.assessments.map((x: { assessment_id: string }) => x.assessment_id),
+        [a.assessment_id, b.assessment_id],
+      );
+      assert.equal((await api3('DELETE', `traces/tr-assess/assessments/${b.assessment_id}`)).status, 200);
+      assert.equal(
+        (await api3('GET', `traces/tr-assess/assessments/${a.assessment_id}`)).body.assessment.valid,
+        true,
+      );
+      await expectError(
+        api3('GET', `traces/tr-assess/assessments/${b.assessment_id}`),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+
+      // Update: the mask as protobuf's JSON writes it; the kind cannot change.
+      const updated = await api3('PATCH', `traces/tr-assess/assessments/${a.assessment_id}`, {
+        assessment: { assessment_name: 'right', feedback: { value: 0.5 }, rationale: 'partly' },
+        update_mask: 'assessmentName,feedback,rationale',
+      });
+      assert.equal(updated.status, 200, JSON.stringify(updated.body));
+      assert.equal(updated.body.assessment.assessment_name, 'right');
+      assert.deepEqual(updated.body.assessment.feedback, { value: 0.5 });
+      assert.equal(updated.body.assessment.rationale, 'partly');
+      await expectError(
+        api3('PATCH', `traces/tr-assess/assessments/${a.assessment_id}`, {
+          assessment: { expectation: { value: 'x' } },
+          update_mask: 'expectation',
+        }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /Feedback assessment/,
+      );
+      const expected = await create({
+        assessment_name: 'answer',
+        expectation: { value: { text: 'because' } },
+      });
+      assert.deepEqual(expected.body.assessment.expectation, { value: { text: 'because' } });
+
+      // Bad input.
+      await expectError(
+        api3('POST', 'traces/tr-assess/assessments', {}),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /'assessment'/,
+      );
+      await expectError(
+        create({ feedback: { value: 1 } }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /assessment_name/,
+      );
+      await expectError(
+        create({ assessment_name: 'x' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /feedback or an expectation/,
+      );
+      await expectError(
+        create({ assessment_name: 'x', feedback: { value: 1 }, source: { source_type: 'ROBOT' } }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+      );
+      await expectError(
+        create({ assessment_name: 'x', feedback: { value: 1 }, overrides: 'a-none' }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+      await expectError(
+        api3('POST', 'traces/tr-none/assessments', {
+          assessment: { assessment_name: 'x', feedback: { value: 1 } },
+        }),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+      await expectError(
+        api3('PATCH', `traces/tr-assess/assessments/${a.assessment_id}`, { assessment: { rationale: 'r' } }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /update_mask/,
+      );
+      // Deleting the trace deletes its assessments.
+      await api3('POST', 'traces/delete-traces', { experiment_id: experimentId, request_ids: ['tr-assess'] });
+      await expectError(
+        api3('GET', `traces/tr-assess/assessments/${a.assessment_id}`),
+        404,
+        'RESOURCE_DOES_NOT_EXIST',
+      );
+    });
+
     test('OTLP bad requests: header, content type, body, unknown experiment', async () => {
       const post = (headers: Record<string, string>, body: string | Buffer) =>
         fetch(`${srv.url}/v1/traces`, {

@@ -16,6 +16,8 @@ export interface TraceRecord {
   responsePreview?: string;
   metadata: Record<string, string>;
   tags: Record<string, string>;
+  /** Filled in where answers carry them (TraceInfoV3.assessments). */
+  assessments?: AssessmentRecord[];
 }
 
 /**
@@ -43,3 +45,37 @@ export const TRACE_NAME_TAG = 'mlflow.traceName';
 /** Tag telling clients where a trace's spans are kept; ours are in the tracking store. */
 export const SPANS_LOCATION_TAG = 'mlflow.trace.spansLocation';
 export const ARTIFACT_LOCATION_TAG = 'mlflow.artifactLocation';
+
+/** MLflow's assessment of a trace: a feedback (a judgement) or an expectation (a ground truth). */
+export interface AssessmentRecord {
+  assessmentId: string;
+  traceId: string;
+  name: string;
+  kind: 'feedback' | 'expectation';
+  /** The value as JSON text. */
+  value: string;
+  /** A feedback's error (JSON text of MLflow's AssessmentError), if any. */
+  error: string | null;
+  createdMs: number;
+  updatedMs: number;
+  sourceType: string;
+  sourceId: string | null;
+  runId: string | null;
+  spanId: string | null;
+  rationale: string | null;
+  overrides: string | null;
+  valid: boolean;
+  /** JSON text of a string map, if any. */
+  metadata: string | null;
+}
+
+/** The fields UpdateAssessment may change (absent: unchanged). */
+export interface AssessmentChanges {
+  name?: string;
+  kind?: 'feedback' | 'expectation';
+  value?: string;
+  error?: string | null;
+  rationale?: string | null;
+  metadata?: string | null;
+  valid?: boolean;
+}

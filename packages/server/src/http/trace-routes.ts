@@ -7,6 +7,7 @@ import { EncodedList } from '../entities/encoded-list.js';
 import { MlflowError } from '../entities/errors.js';
 import type { TraceRecord } from '../entities/tracing.js';
 import type { TraceService, TraceWithSpans } from '../services/trace-service.js';
+import { assessmentChanges, assessmentFromRequest, assessmentJson } from '../tracing/assessment-wire.js';
 import { decodeOtlpJson, decodeOtlpProtobuf, type OtelSpan } from '../tracing/otel-span.js';
 import { traceFromV3, traceInfoV2, traceInfoV3, traceState } from '../tracing/trace-wire.js';
 import type { Endpoint } from './endpoint.js';
@@ -64,6 +65,16 @@ function deletion(f: RequestFields) {
     maxTraces: optionalIntField(f, 'max_traces'),
     traceIds: f.has('request_ids') ? f.stringList('request_ids') : undefined,
   };
+}
+
+/** FieldMask: a string in protobuf's JSON (`"assessmentName,feedback"`), `{paths: [...]}` from some clients. */
+function updateMask(f: RequestFields): unknown {
+  if (!f.has('update_mask')) return undefined;
+  try {
+    return f.optionalString('update_mask');
+  } catch {
+    return f.optionalObject('update_mask');
+  }
 }
 
 const v2 = (t: TraceRecord) => ({ trace_info: traceInfoV2(t) });
@@ -143,6 +154,44 @@ export function traceEndpoints(): Endpoint<TraceService>[] {
       path: 'traces/:trace_id/tags',
       handle: async (traces, f, p) => {
         await traces.deleteTraceTag(p.trace_id, f.requiredString('key'));
+        return empty;
+      },
+    },
+    {
+      since: 3,
+      method: 'POST',
+      path: 'traces/:trace_id/assessments',
+      handle: async (traces, f, p) => ({
+        assessment: assessmentJson(
+          await traces.createAssessment(assessmentFromRequest(f.optionalObject('assessment'), p.trace_id)),
+        ),
+      }),
+    },
+    {
+      since: 3,
+      method: 'GET',
+      path: 'traces/:trace_id/assessments/:assessment_id',
+      handle: async (traces, _f, p) => ({
+        assessment: assessmentJson(await traces.getAssessment(p.trace_id, p.assessment_id)),
+      }),
+    },
+    {
+      since: 3,
+      method: 'PATCH',
+      path: 'traces/:trace_id/assessments/:assessment_id',
+      handle: async (traces, f, p) => {
+        const changes = assessmentChanges(f.optionalObject('assessment'), updateMask(f));
+        return {
+          assessment: assessmentJson(await traces.updateAssessment(p.trace_id, p.assessment_id, changes)),
+        };
+      },
+    },
+    {
+      since: 3,
+      method: 'DELETE',
+      path: 'traces/:trace_id/assessments/:assessment_id',
+      handle: async (traces, _f, p) => {
+        await traces.deleteAssessment(p.trace_id, p.assessment_id);
         return empty;
       },
     },

@@ -2,8 +2,9 @@
 // received over OTLP by trace, and the 2.x endpoints' way of starting and ending a trace.
 import { randomUUID } from 'node:crypto';
 import { MlflowError } from '../entities/errors.js';
-import type { TraceRecord, TraceState } from '../entities/tracing.js';
+import type { AssessmentChanges, AssessmentRecord, TraceRecord, TraceState } from '../entities/tracing.js';
 import { checkTraceFilter, checkTraceOrder } from '../search/trace-rules.js';
+import { assessmentNotFound } from '../store/assessment-repository.js';
 import type { SqlTraceStore, TraceDeletion } from '../store/trace-store.js';
 import type { OtelSpan } from '../tracing/otel-span.js';
 import { mlflowTraceId, otelSpanJson, rootSummary, spanRecord } from '../tracing/span-content.js';
@@ -90,7 +91,35 @@ export class TraceService {
   async getTraceInfo(traceId: string): Promise<TraceRecord> {
     const trace = await this.store.getTrace(traceId);
     if (!trace) throw MlflowError.notFound(`Trace with request_id='${traceId}' not found.`);
-    return trace;
+    return (await this.withAssessments([trace]))[0];
+  }
+
+  /** `traces` with their assessments (one query for all of them). */
+  private async withAssessments(traces: TraceRecord[]): Promise<TraceRecord[]> {
+    const byTrace = await this.store.assessmentsOf(traces.map((t) => t.traceId));
+    return traces.map((t) => ({ ...t, assessments: byTrace.get(t.traceId) ?? [] }));
+  }
+
+  createAssessment(assessment: AssessmentRecord): Promise<AssessmentRecord> {
+    return this.store.createAssessment(assessment);
+  }
+
+  async getAssessment(traceId: string, assessmentId: string): Promise<AssessmentRecord> {
+    const found = await this.store.getAssessment(traceId, assessmentId);
+    if (!found) throw assessmentNotFound(assessmentId, traceId);
+    return found;
+  }
+
+  updateAssessment(
+    traceId: string,
+    assessmentId: string,
+    changes: AssessmentChanges,
+  ): Promise<AssessmentRecord> {
+    return this.store.updateAssessment(traceId, assessmentId, changes);
+  }
+
+  deleteAssessment(traceId: string, assessmentId: string): Promise<void> {
+    return this.store.deleteAssessment(traceId, assessmentId);
   }
 
   /** The trace with its spans. A trace whose spans have not arrived has none (allow_partial aside). */
@@ -107,7 +136,7 @@ export class TraceService {
 
   /** The traces of `traceIds` that exist, with their spans. */
   async batchGetTraces(traceIds: string[]): Promise<TraceWithSpans[]> {
-    const infos = await this.store.getTraces(traceIds);
+    const infos = await this.withAssessments(await this.store.getTraces(traceIds));
     const out: TraceWithSpans[] = [];
     for (const info of infos) {
       out.push({ info, spans: (await this.store.getSpanContents(info.traceId)).map(otelSpanJson) });
@@ -137,7 +166,7 @@ export class TraceService {
       offset,
     });
     return {
-      traces: page.items,
+      traces: await this.withAssessments(page.items),
       nextPageToken: page.more ? encodePageToken({ offset: offset + maxResults }) : undefined,
     };
   }

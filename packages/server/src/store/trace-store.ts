@@ -1,6 +1,7 @@
 // The trace store the services see: one facade over the trace repository (trace-repository.ts), whose
 // reads and writes are split by type (repository.ts).
-import type { SpanRecord, TraceRecord } from '../entities/tracing.js';
+import type { AssessmentChanges, AssessmentRecord, SpanRecord, TraceRecord } from '../entities/tracing.js';
+import { AssessmentReads, AssessmentWrites } from './assessment-repository.js';
 import type { StoreDatabase } from './database.js';
 import { type Repository, readView, writeView } from './repository.js';
 import {
@@ -14,21 +15,30 @@ import {
 
 export type { RootSummary, SearchTracesQuery, TraceDeletion, TraceEnd } from './trace-repository.js';
 
-export type TraceRepositories = { traces: Repository<TraceReads, TraceWrites> };
+export type TraceRepositories = {
+  traces: Repository<TraceReads, TraceWrites>;
+  assessments: Repository<AssessmentReads, AssessmentWrites>;
+};
 
 export function traceRepositories(database: StoreDatabase): TraceRepositories {
   return {
     traces: { reads: new TraceReads(readView(database)), writes: new TraceWrites(writeView(database)) },
+    assessments: {
+      reads: new AssessmentReads(readView(database)),
+      writes: new AssessmentWrites(writeView(database)),
+    },
   };
 }
 
 export class SqlTraceStore {
   private readonly reads: TraceReads;
   private readonly writes: TraceWrites;
+  private readonly assessments: TraceRepositories['assessments'];
 
   constructor(database: StoreDatabase, repositories: TraceRepositories = traceRepositories(database)) {
     this.reads = repositories.traces.reads;
     this.writes = repositories.traces.writes;
+    this.assessments = repositories.assessments;
   }
 
   getTrace(traceId: string): Promise<TraceRecord | undefined> {
@@ -71,5 +81,24 @@ export class SqlTraceStore {
     root: RootSummary | undefined,
   ): Promise<void> {
     return this.writes.logSpans(experimentId, traceId, spans, root);
+  }
+  getAssessment(traceId: string, assessmentId: string): Promise<AssessmentRecord | undefined> {
+    return this.assessments.reads.getAssessment(traceId, assessmentId);
+  }
+  assessmentsOf(traceIds: string[]): Promise<Map<string, AssessmentRecord[]>> {
+    return this.assessments.reads.assessmentsOf(traceIds);
+  }
+  createAssessment(assessment: AssessmentRecord): Promise<AssessmentRecord> {
+    return this.assessments.writes.createAssessment(assessment);
+  }
+  updateAssessment(
+    traceId: string,
+    assessmentId: string,
+    changes: AssessmentChanges,
+  ): Promise<AssessmentRecord> {
+    return this.assessments.writes.updateAssessment(traceId, assessmentId, changes);
+  }
+  deleteAssessment(traceId: string, assessmentId: string): Promise<void> {
+    return this.assessments.writes.deleteAssessment(traceId, assessmentId);
   }
 }

@@ -3,6 +3,7 @@
 import { MlflowError } from '../entities/errors.js';
 import { TRACE_STATES, type TraceRecord, type TraceState } from '../entities/tracing.js';
 import { missing, wrongType } from '../http/request-fields.js';
+import { assessmentJson } from './assessment-wire.js';
 
 type Obj = Record<string, unknown>;
 
@@ -126,6 +127,7 @@ export function traceInfoV3(t: TraceRecord): Obj {
   };
   if (Object.keys(t.metadata).length > 0) json.trace_metadata = t.metadata;
   if (Object.keys(t.tags).length > 0) json.tags = t.tags;
+  if (t.assessments && t.assessments.length > 0) json.assessments = t.assessments.map(assessmentJson);
   return json;
 }
 
