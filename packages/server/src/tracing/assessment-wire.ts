@@ -32,7 +32,7 @@ function metadataJson(o: Obj): string | null {
 }
 
 /** The value of a feedback or expectation, and a feedback's error, as JSON text. */
-function valueOf(
+function assessedValue(
   o: Obj,
 ): { kind: 'feedback' | 'expectation'; value: string; error: string | null } | undefined {
   const feedback = object(o.feedback, 'assessment.feedback');
@@ -64,7 +64,7 @@ export function assessmentFromRequest(body: Obj | undefined, traceId: string): A
   if (!body) throw missing('assessment');
   const name = text(body, 'assessment_name', 'assessment');
   if (!name) throw missing('assessment.assessment_name');
-  const value = valueOf(body);
+  const value = assessedValue(body);
   if (!value)
     throw MlflowError.invalidParameter('An assessment must have either a feedback or an expectation.');
   const source = object(body.source, 'assessment.source') ?? {};
@@ -124,7 +124,7 @@ export function assessmentChanges(body: Obj | undefined, mask: unknown): Assessm
       }
       case 'feedback':
       case 'expectation': {
-        const value = valueOf(body);
+        const value = assessedValue(body);
         if (!value || value.kind !== path) throw missing(`assessment.${path}`);
         Object.assign(changes, value);
         break;
