@@ -10,6 +10,7 @@ import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
+import { TraceService } from './services/trace-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
 import { WebhookSecrets } from './services/webhook-secrets.js';
@@ -122,6 +123,7 @@ export async function assembleServer(
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
+  const traces = stores ? new TraceService(stores.traces) : undefined;
   const registry =
     stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
@@ -142,7 +144,12 @@ export async function assembleServer(
     experimentOfLoggedModel: async (id) =>
       (await requireLoggedModels().getLoggedModel(id)).info.experiment_id,
     experimentIdByName: async (name) => (await requireTracking().getExperimentByName(name)).experiment_id,
+    experimentOfTrace: async (traceId) => (await requireTraces().getTraceInfo(traceId)).experimentId,
   };
+  function requireTraces(): TraceService {
+    if (!traces) throw new Error('tracking is disabled on an artifacts-only server');
+    return traces;
+  }
   function requireTracking(): TrackingService {
     if (!tracking) throw new Error('tracking is disabled on an artifacts-only server');
     return tracking;
@@ -156,6 +163,7 @@ export async function assembleServer(
     loggedModels,
     registry,
     webhooks,
+    traces,
     artifacts,
     logger: config.logger,
     uiDir: config.uiDir,

@@ -98,6 +98,54 @@ for (const dialect of DIALECTS) {
       dir.cleanup();
     });
 
+    test('traces follow their experiment: read with READ, tags and new traces need EDIT', async () => {
+      const v3 = api.replace('/api/2.0/', '/api/3.0/');
+      const exp = (await ok(as(ADMIN, api, 'POST', 'experiments/create', { name: 'admin-traces' })))
+        .experiment_id;
+      const info = (experimentId: string, traceId: string) => ({
+        trace: {
+          trace_info: {
+            trace_id: traceId,
+            trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
+            request_time: '2026-01-01T00:00:00Z',
+            state: 'OK',
+          },
+        },
+      });
+      await ok(as(ADMIN, v3, 'POST', 'traces', info(exp, 'tr-admin')));
+      // Alice has the default READ on the admin's experiment.
+      await ok(as(ALICE, v3, 'GET', 'traces/tr-admin'));
+      await ok(as(ALICE, v3, 'GET', 'traces/get', { trace_id: 'tr-admin' }));
+      await ok(
+        as(ALICE, v3, 'POST', 'traces/search', {
+          locations: [{ mlflow_experiment: { experiment_id: exp } }],
+        }),
+      );
+      await denied(as(ALICE, v3, 'PATCH', 'traces/tr-admin/tags', { key: 'k', value: 'v' }));
+      await denied(as(ALICE, v3, 'POST', 'traces', info(exp, 'tr-alice')));
+      await denied(
+        as(ALICE, v3, 'POST', 'traces/delete-traces', { experiment_id: exp, request_ids: ['tr-admin'] }),
+      );
+      const otlp = await fetch(`${srv.url}/v1/traces`, {
+        method: 'POST',
+        headers: {
+          Authorization: basic(ALICE),
+          'content-type': 'application/json',
+          'x-mlflow-experiment-id': exp,
+        },
+        body: '{}',
+      });
+      assert.equal(otlp.status, 403);
+      // On her own experiment she may do all of it.
+      const mine = (await ok(as(ALICE, api, 'POST', 'experiments/create', { name: 'alice-traces' })))
+        .experiment_id;
+      await ok(as(ALICE, v3, 'POST', 'traces', info(mine, 'tr-alice')));
+      await ok(as(ALICE, v3, 'PATCH', 'traces/tr-alice/tags', { key: 'k', value: 'v' }));
+      // An unknown trace is not found rather than forbidden, as MLflow's lookup fails first.
+      const unknown = await as(ALICE, v3, 'GET', 'traces/tr-nobody');
+      assert.equal(unknown.status, 404, unknown.text);
+    });
+
     test('every route has a rule, and none answers without credentials but /health', async () => {
       const routes = authRoutesOf(srv.server.app);
       assert.ok(routes.length > 100, `only ${routes.length} routes seen`);

@@ -16,7 +16,17 @@ export type Target =
   /** A registered model's name (its versions follow it). */
   | { registeredModel: 'name' }
   /** The artifact proxy: the experiment id that starts the artifact path. */
-  | { proxyPath: true };
+  | { proxyPath: true }
+  /** A trace's id in the path (its experiment decides), or of the query for `query`. */
+  | { trace: 'trace_id' | 'request_id'; query?: boolean }
+  /** Every trace id of a list field. */
+  | { traces: 'trace_ids' }
+  /** StartTraceV3: trace.trace_info.trace_location.mlflow_experiment.experiment_id of the body. */
+  | { traceLocation: true }
+  /** SearchTracesV3: the experiment of every `locations` entry. */
+  | { traceLocations: true }
+  /** The OTLP receiver: the experiment id header MLflow's exporter sends. */
+  | { experimentHeader: 'x-mlflow-experiment-id' };
 
 export type Rule =
   /** Anyone, signed in or not (MLflow leaves /health and static files open). */
@@ -45,6 +55,8 @@ const run = (c: Capability) => need({ run: 'run_id' }, c);
 const loggedModel = (c: Capability) => need({ loggedModel: 'model_id' }, c);
 const model = (c: Capability) => need({ registeredModel: 'name' }, c);
 const proxy = (c: Capability) => need({ proxyPath: true }, c);
+const trace = (c: Capability) => need({ trace: 'trace_id' }, c);
+const traceV2 = (c: Capability) => need({ trace: 'request_id' }, c);
 
 /** Routes below /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, by `METHOD path`. */
 const API_RULES: Record<string, Rule> = {
@@ -135,6 +147,27 @@ const API_RULES: Record<string, Rule> = {
   'PATCH registered-models/permissions/update': model('manage'),
   'DELETE registered-models/permissions/delete': model('manage'),
 
+  // Traces (v3 under /api/3.0, the 2.x ones under /api/2.0): a trace inherits its experiment's permission.
+  'POST traces': need({ traceLocation: true }, 'update'),
+  'GET traces/get': need({ trace: 'trace_id', query: true }, 'read'),
+  'GET traces/batchGet': need({ traces: 'trace_ids' }, 'read'),
+  'GET traces/:trace_id': trace('read'),
+  'POST traces/search': need({ traceLocations: true }, 'read'),
+  'POST traces/delete-traces': experiment('delete'),
+  'PATCH traces/:trace_id/tags': trace('update'),
+  'DELETE traces/:trace_id/tags': trace('delete'),
+  'POST traces/link-to-run': run('update'),
+  'POST traces/:trace_id/assessments': trace('update'),
+  'GET traces/:trace_id/assessments/:assessment_id': trace('read'),
+  'PATCH traces/:trace_id/assessments/:assessment_id': trace('update'),
+  'DELETE traces/:trace_id/assessments/:assessment_id': trace('delete'),
+  'PATCH traces/:request_id': traceV2('update'),
+  'GET traces/:request_id/info': traceV2('read'),
+  'GET traces': need({ experiments: 'experiment_ids' }, 'read'),
+  'PATCH traces/:request_id/tags': traceV2('update'),
+  'DELETE traces/:request_id/tags': traceV2('delete'),
+  'GET get-trace-artifact': need({ trace: 'request_id', query: true }, 'read'),
+
   'GET server-features': signedIn,
   'GET server-info': signedIn,
 };
@@ -157,6 +190,7 @@ const OTHER_RULES: Record<string, Rule> = {
   'GET /get-artifact': run('read'),
   'GET /model-versions/get-artifact': model('read'),
   'POST /ajax-api/2.0/mlflow/upload-artifact': need({ run: 'run_uuid', query: true }, 'update'),
+  'POST /v1/traces': need({ experimentHeader: 'x-mlflow-experiment-id' }, 'update'),
 };
 
 /** The artifact proxy, below each of PROXY_PREFIXES. */

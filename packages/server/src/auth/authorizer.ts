@@ -10,6 +10,8 @@ export interface ResourceLookup {
   experimentOfRun(runId: string): Promise<string>;
   experimentOfLoggedModel(modelId: string): Promise<string>;
   experimentIdByName(name: string): Promise<string>;
+  /** The experiment of a trace (RESOURCE_DOES_NOT_EXIST for an unknown trace). */
+  experimentOfTrace(traceId: string): Promise<string>;
 }
 
 /** What a rule may read from a request: its fields (query for GET, else body), query and path. */
@@ -19,6 +21,8 @@ export interface RequestInput {
   params: Record<string, string>;
   /** The artifact proxy's path below `artifacts/` (or the listing's `path`). */
   proxyPath?: string;
+  /** A request header's value. */
+  header?: (name: string) => string | undefined;
   /** The GraphQL request: its document, variables and operation name. */
   graphql?: () => { query: string; variables?: Record<string, unknown>; operationName?: string };
 }
@@ -97,6 +101,41 @@ export class Authorizer {
         need,
       );
     }
+    if ('trace' in target) {
+      const traceId = target.query
+        ? input.query().requiredString(target.trace)
+        : (input.params[target.trace] ?? '');
+      return this.experiment(caller, await this.lookup.experimentOfTrace(traceId), need);
+    }
+    if ('traces' in target) {
+      const ids = await Promise.all(
+        input
+          .fields()
+          .stringList(target.traces)
+          .map((id) => this.lookup.experimentOfTrace(id)),
+      );
+      return this.everyExperiment(caller, ids, need);
+    }
+    if ('traceLocation' in target) {
+      const trace = objectField(input.fields().optionalObject('trace'), 'trace_info');
+      const location = objectField(objectField(trace, 'trace_location'), 'mlflow_experiment');
+      const id = location?.experiment_id;
+      if (typeof id !== 'string' && typeof id !== 'number') return false;
+      return this.experiment(caller, String(id), need);
+    }
+    if ('traceLocations' in target) {
+      const ids = input
+        .fields()
+        .objects('locations')
+        .map((l) => objectField(l, 'mlflow_experiment')?.experiment_id)
+        .map((id) => (typeof id === 'number' ? String(id) : id));
+      if (ids.some((id) => typeof id !== 'string')) return false;
+      return this.everyExperiment(caller, ids as string[], need);
+    }
+    if ('experimentHeader' in target) {
+      const id = input.header?.(target.experimentHeader);
+      return id ? this.experiment(caller, id, need) : false;
+    }
     // A proxied path outside any experiment's folder gets the default permission, as in MLflow.
     const match = PROXY_EXPERIMENT.exec(input.proxyPath ?? '');
     if (!match) return allows(this.auth.defaultPermission, need);
@@ -109,4 +148,15 @@ export class Authorizer {
       run: async (id) => this.experiment(caller, await this.lookup.experimentOfRun(id), 'read'),
     };
   }
+}
+
+/** `object[key]` when both are plain objects. */
+function objectField(
+  object: Record<string, unknown> | undefined,
+  key: string,
+): Record<string, unknown> | undefined {
+  const value = object?.[key];
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }

@@ -9,6 +9,7 @@ import { MlflowError } from '../entities/errors.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
+import type { TraceService } from '../services/trace-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import { MLFLOW_API_VERSION, VERSION, VERSION_HEADER } from '../version.js';
@@ -28,6 +29,7 @@ import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-mod
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
+import { traceEndpoints, traceRoutes } from './trace-routes.js';
 import { trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
 import { uploadArtifactRoute } from './upload-artifact-route.js';
@@ -44,6 +46,8 @@ export interface AppOptions {
   artifacts: ArtifactService;
   /** Registry webhooks; absent on an --artifacts-only server. */
   webhooks?: WebhookService;
+  /** MLflow 3's traces and the OTLP span receiver; absent on an --artifacts-only server. */
+  traces?: TraceService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -115,7 +119,10 @@ function artifactsOnly(reply: FastifyReply, rule: string): FastifyReply {
 }
 
 function registerEndpoint<S>(app: FastifyInstance, endpoint: Endpoint<S>, service: S | undefined): void {
-  const prefixes = endpoint.ajaxOnly ? ['/ajax-api/2.0/mlflow'] : API_PREFIXES;
+  const version = endpoint.since ?? 2;
+  const prefixes = endpoint.ajaxOnly
+    ? [`/ajax-api/${version}.0/mlflow`]
+    : [`/api/${version}.0/mlflow`, `/ajax-api/${version}.0/mlflow`];
   for (const prefix of prefixes) {
     const url = `${prefix}/${endpoint.path}`;
     app.route({
@@ -233,6 +240,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     service: options.loggedModels,
     endpoints: loggedModelEndpoints(artifacts),
     routes: (scope, service) => loggedModelArtifactFileRoute(scope, service, artifacts, requestFields),
+  });
+  registerGroup(app, {
+    service: options.traces,
+    endpoints: traceEndpoints(),
+    routes: (scope, service) => traceRoutes(scope, service, requestFields),
+    disabledUrls: ['/ajax-api/2.0/mlflow/get-trace-artifact'],
   });
   registerGroup(app, {
     service: registry,

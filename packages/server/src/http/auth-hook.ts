@@ -54,6 +54,10 @@ function requestInput(request: FastifyRequest): RequestInput {
     query,
     params: objectOf(request.params) as Record<string, string>,
     proxyPath,
+    header: (name) => {
+      const value = request.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    },
     graphql: () => {
       const f = objectOf(request.method === 'GET' ? request.query : request.body);
       let variables = f.variables;

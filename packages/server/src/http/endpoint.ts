@@ -7,8 +7,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 /** One endpoint of MLflow's REST API whose handler calls a service of type S. */
 export interface Endpoint<S> {
   method: HttpMethod;
-  /** Path below /api/2.0/mlflow (and /ajax-api/2.0/mlflow). */
+  /** Path below /api/2.0/mlflow (and /ajax-api/2.0/mlflow), or below the 3.0 prefixes for `since: 3`. */
   path: string;
+  /** The API version MLflow's proto gives the endpoint (`since.major`): it names the URL prefix. */
+  since?: 2 | 3;
   /**
    * Takes the group's service as an argument (rather than closing over it) so that the routes of a
    * disabled group are known without a service to build them from.

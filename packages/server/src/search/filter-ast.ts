@@ -1,5 +1,6 @@
 /** The parsed form of an MLflow search filter, shared by runs, experiments and registry searches. */
-export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset';
+/** `metadata` and `span` are trace searches' own (search/trace-rules.ts). */
+export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset' | 'metadata' | 'span';
 
 /**
  * The right-hand side as written. `raw` is the source text, which MLflow quotes back in its error

@@ -157,6 +157,10 @@ function checkRunClause(c: Comparison): Comparison {
   }
   if (c.value.kind === 'none') return c; // IS [NOT] NULL: only the comparator check applies.
   switch (c.entity) {
+    // Trace searches' own entities: runs' grammar has no prefix for them.
+    case 'metadata':
+    case 'span':
+      throw new Error(`unchecked entity ${c.entity}`);
     case 'metric':
       if (c.value.kind !== 'number') invalid(`Expected numeric value type for metric. Found ${c.value.raw}`);
       return c;

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { traceTables } from './trace-migrations.js';
 
 // Migrations are code, not files on disk, so that the compiled package carries them and the order is
 // explicit. Never edit a released migration: add a new one.
@@ -463,6 +464,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0005_logged_models': loggedModelTables(),
     '0006_webhooks': webhooks,
     '0007_run_data_version': runDataVersion,
+    '0008_traces': traceTables,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { ColumnType } from 'kysely';
+
 // Row types of the SQL schema (see migrations.ts). Column names follow MLflow's own SQL schema where
 // one exists, so that anyone who knows MLflow's database finds their way around ours.
 
@@ -182,6 +184,65 @@ export interface RegisteredModelAliasesTable {
   version: number;
 }
 
+export interface TraceInfoTable {
+  request_id: string;
+  experiment_id: number | string;
+  timestamp_ms: number;
+  execution_time_ms: number | null;
+  status: string;
+  client_request_id: string | null;
+  request_preview: string | null;
+  response_preview: string | null;
+}
+
+export interface TraceKeyValueTable {
+  request_id: string;
+  key: string;
+  value: string | null;
+}
+
+/** Times in nanoseconds exceed a double's exact range: written as decimal text, read back as numbers. */
+export interface SpansTable {
+  trace_id: string;
+  experiment_id: number | string;
+  span_id: string;
+  parent_span_id: string | null;
+  name: string | null;
+  type: string | null;
+  status: string;
+  start_time_unix_nano: ColumnType<number, string, string>;
+  end_time_unix_nano: ColumnType<number | null, string | null, string | null>;
+  content: string;
+}
+
+export interface AssessmentsTable {
+  assessment_id: string;
+  trace_id: string;
+  name: string;
+  assessment_type: string;
+  value: string;
+  error: string | null;
+  created_timestamp: number;
+  last_updated_timestamp: number;
+  source_type: string;
+  source_id: string | null;
+  run_id: string | null;
+  span_id: string | null;
+  rationale: string | null;
+  overrides: string | null;
+  valid: ColumnType<boolean | number, boolean | number, boolean | number>;
+  assessment_metadata: string | null;
+}
+
+export interface EntityAssociationsTable {
+  association_id: string;
+  source_type: string;
+  source_id: string;
+  destination_type: string;
+  destination_id: string;
+  created_time: number | null;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -204,4 +265,10 @@ export interface Database {
   registered_model_tags: RegisteredModelTagsTable;
   model_version_tags: ModelVersionTagsTable;
   registered_model_aliases: RegisteredModelAliasesTable;
+  trace_info: TraceInfoTable;
+  trace_tags: TraceKeyValueTable;
+  trace_request_metadata: TraceKeyValueTable;
+  spans: SpansTable;
+  assessments: AssessmentsTable;
+  entity_associations: EntityAssociationsTable;
 }

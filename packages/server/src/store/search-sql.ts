@@ -113,6 +113,10 @@ function runComparison(eb: RunsEb, c: Comparison, options: RunFilterOptions): Ex
   const probe = <Q extends OperandExpression<unknown> & { offset(n: number): Q }>(child: Q) =>
     eb.exists(options.probePerRun ? child.offset(0) : child);
   switch (c.entity) {
+    // Trace searches' own entities: runs' grammar has no prefix for them.
+    case 'metadata':
+    case 'span':
+      throw new Error(`unchecked entity ${c.entity}`);
     case 'metric':
       // MLflow stores a NaN latest metric as value 0 (flagged is_nan) and compares that 0, so
       // `metrics.loss < 1` matches a NaN loss there; we keep that for identical answers.

@@ -3,6 +3,7 @@ import type { StoreDatabase } from './database.js';
 import { mapWrites } from './repository.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
+import { SqlTraceStore, type TraceRepositories, traceRepositories } from './trace-store.js';
 import { SqlWebhookStore, type WebhookRepositories, webhookRepositories } from './webhook-store.js';
 
 // The server's stores, all over one backend database, each a facade over its repositories. On an SQLite
@@ -14,6 +15,7 @@ export interface StoreRepositories {
   tracking: TrackingRepositories;
   registry: RegistryRepositories;
   webhooks: WebhookRepositories;
+  traces: TraceRepositories;
 }
 export type StoreName = keyof StoreRepositories;
 
@@ -21,6 +23,7 @@ export interface StoreMembers {
   tracking: SqlTrackingStore;
   registry: SqlRegistryStore;
   webhooks: SqlWebhookStore;
+  traces: SqlTraceStore;
 }
 
 export interface Stores extends StoreMembers {
@@ -34,6 +37,7 @@ export function repositoriesOver(database: StoreDatabase, locations: ArtifactLoc
     tracking: trackingRepositories(database, locations),
     registry: registryRepositories(database),
     webhooks: webhookRepositories(database),
+    traces: traceRepositories(database),
   };
 }
 
@@ -44,7 +48,12 @@ export function mapStoreWrites(
 ): StoreRepositories {
   const each = <S extends StoreName>(store: S): StoreRepositories[S] =>
     mapWrites(repositories[store], (repository, writes) => wrap(store, repository, writes));
-  return { tracking: each('tracking'), registry: each('registry'), webhooks: each('webhooks') };
+  return {
+    tracking: each('tracking'),
+    registry: each('registry'),
+    webhooks: each('webhooks'),
+    traces: each('traces'),
+  };
 }
 
 /**
@@ -61,5 +70,6 @@ export function storesOver(
     tracking: new SqlTrackingStore(database, locations, repositories.tracking),
     registry: new SqlRegistryStore(database, repositories.registry),
     webhooks: new SqlWebhookStore(database, repositories.webhooks),
+    traces: new SqlTraceStore(database, repositories.traces),
   };
 }

@@ -1,0 +1,160 @@
+// Checks a trace search (MLflow's SearchTraceUtils grammar): which keys each prefix accepts, which
+// comparators and values go with them, and the order_by columns. Parsing is filter-parser.ts's job;
+// compiling the checked tree to SQL is store/trace-search-sql.ts's.
+import { MlflowError } from '../entities/errors.js';
+import { TRACE_NAME_TAG } from '../entities/tracing.js';
+import { type Comparison, type FilterNode, mapComparisons } from './filter-ast.js';
+import { type IdentifierGrammar, parseFilter, parseOrderBy } from './filter-parser.js';
+
+const PREFIXES = [
+  'attributes',
+  'attribute',
+  'attr',
+  'trace',
+  'tags',
+  'tag',
+  'metadata',
+  'request_metadata',
+  'span',
+];
+
+export const TRACE_IDENTIFIERS: IdentifierGrammar = {
+  prefixes: {
+    attributes: 'attribute',
+    attribute: 'attribute',
+    attr: 'attribute',
+    trace: 'attribute',
+    tags: 'tag',
+    tag: 'tag',
+    metadata: 'metadata',
+    request_metadata: 'metadata',
+    span: 'span',
+  },
+  unknownPrefix: (p) => `Invalid entity type '${p}'. Valid values are ${pyList(PREFIXES)}.`,
+};
+
+/** Columns of trace_info a search may name, by every name MLflow accepts for them. */
+const ATTRIBUTE_COLUMNS: Record<string, string> = {
+  timestamp_ms: 'timestamp_ms',
+  timestamp: 'timestamp_ms',
+  request_time: 'timestamp_ms',
+  execution_time_ms: 'execution_time_ms',
+  execution_time: 'execution_time_ms',
+  execution_duration: 'execution_time_ms',
+  status: 'status',
+  state: 'status',
+  request_id: 'request_id',
+  trace_id: 'request_id',
+  client_request_id: 'client_request_id',
+};
+const NUMERIC_COLUMNS = new Set(['timestamp_ms', 'execution_time_ms']);
+/** Attributes that live elsewhere: the trace's name is a tag, its run a metadata entry (or a link). */
+const DERIVED_ATTRIBUTES = ['name', 'run_id'];
+const SPAN_COLUMNS = new Set(['name', 'type', 'status']);
+
+const NUMERIC_OPS = ['=', '!=', '<', '<=', '>', '>='];
+const STRING_OPS = ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
+const KEY_VALUE_OPS = ['=', '!=', 'LIKE', 'ILIKE'];
+
+/** The trace's run: `run_id = '<id>'` matches its source-run metadata or a link made by LinkTracesToRun. */
+export const RUN_ID_KEY = 'run_id';
+
+function invalid(message: string): never {
+  throw MlflowError.invalidParameter(message);
+}
+
+function pyList(items: string[]): string {
+  return `[${items.map((i) => `'${i}'`).join(', ')}]`;
+}
+
+function requireOp(c: Comparison, allowed: string[], what: string): void {
+  if (!allowed.includes(c.comparator)) {
+    invalid(
+      `Invalid comparator '${c.comparator}' for ${what} '${c.key}'. Valid comparators are ${pyList(allowed)}.`,
+    );
+  }
+}
+
+function requireString(c: Comparison, what: string): void {
+  const ok =
+    c.value.kind === 'string' ||
+    (c.value.kind === 'list' && (c.comparator === 'IN' || c.comparator === 'NOT IN'));
+  if (!ok) invalid(`Invalid value ${c.value.raw} for ${what} '${c.key}': expected a quoted string.`);
+}
+
+function checkAttribute(c: Comparison): Comparison {
+  if (c.key === 'name') {
+    requireOp(c, KEY_VALUE_OPS, 'attribute');
+    requireString(c, 'attribute');
+    return { ...c, entity: 'tag', key: TRACE_NAME_TAG };
+  }
+  if (c.key === RUN_ID_KEY) {
+    requireOp(c, ['='], 'attribute');
+    requireString(c, 'attribute');
+    return c;
+  }
+  const column = ATTRIBUTE_COLUMNS[c.key];
+  if (!column) {
+    invalid(
+      `Invalid attribute key '${c.key}'. Valid keys are ${pyList([...Object.keys(ATTRIBUTE_COLUMNS), ...DERIVED_ATTRIBUTES])}.`,
+    );
+  }
+  if (NUMERIC_COLUMNS.has(column)) {
+    requireOp(c, NUMERIC_OPS, 'attribute');
+    if (c.value.kind !== 'number')
+      invalid(`Invalid value ${c.value.raw} for attribute '${c.key}': expected a number.`);
+  } else {
+    requireOp(c, STRING_OPS, 'attribute');
+    requireString(c, 'attribute');
+  }
+  return { ...c, key: column };
+}
+
+function checkComparison(c: Comparison): Comparison {
+  switch (c.entity) {
+    case 'attribute':
+      return checkAttribute(c);
+    case 'tag':
+    case 'metadata':
+      requireOp(c, KEY_VALUE_OPS, c.entity === 'tag' ? 'tag' : 'metadata key');
+      requireString(c, c.entity === 'tag' ? 'tag' : 'metadata key');
+      return c;
+    case 'span':
+      if (!SPAN_COLUMNS.has(c.key)) {
+        invalid(`Invalid span key '${c.key}'. Valid keys are ${pyList([...SPAN_COLUMNS])}.`);
+      }
+      requireOp(c, KEY_VALUE_OPS, 'span key');
+      requireString(c, 'span key');
+      return c;
+    default:
+      return invalid(`Invalid entity type '${c.entity}'.`);
+  }
+}
+
+/** The filter parsed and checked; keys are columns (or tag/metadata keys, or span columns). */
+export function checkTraceFilter(filter: string | undefined): FilterNode | undefined {
+  const node = parseFilter(filter, TRACE_IDENTIFIERS);
+  return node && mapComparisons(node, checkComparison);
+}
+
+/** One ordering of a trace search: a trace_info column. */
+export interface TraceOrder {
+  column: string;
+  ascending: boolean;
+}
+
+/** MLflow's default: newest first, then by id so that pages never overlap. */
+export function checkTraceOrder(orderBy: string[]): TraceOrder[] {
+  const orders = orderBy.map((clause): TraceOrder => {
+    const o = parseOrderBy(clause, TRACE_IDENTIFIERS);
+    const column = o.entity === 'attribute' ? ATTRIBUTE_COLUMNS[o.key] : undefined;
+    if (!column)
+      invalid(
+        `Invalid order_by entity '${clause}'. Traces can be ordered by attributes ${pyList(Object.keys(ATTRIBUTE_COLUMNS))}.`,
+      );
+    return { column, ascending: o.ascending };
+  });
+  if (orders.length === 0) orders.push({ column: 'timestamp_ms', ascending: false });
+  if (!orders.some((o) => o.column === 'request_id')) orders.push({ column: 'request_id', ascending: true });
+  return orders;
+}

@@ -1,0 +1,231 @@
+// The rules of MLflow 3's trace endpoints: request limits and validation, paging, grouping spans
+// received over OTLP by trace, and the 2.x endpoints' way of starting and ending a trace.
+import { randomUUID } from 'node:crypto';
+import { MlflowError } from '../entities/errors.js';
+import type { AssessmentChanges, AssessmentRecord, TraceRecord, TraceState } from '../entities/tracing.js';
+import { checkTraceFilter, checkTraceOrder } from '../search/trace-rules.js';
+import { assessmentNotFound } from '../store/assessment-repository.js';
+import type { SqlTraceStore, TraceDeletion } from '../store/trace-store.js';
+import type { OtelSpan } from '../tracing/otel-span.js';
+import { mlflowTraceId, otelSpanJson, rootSummary, spanRecord } from '../tracing/span-content.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+
+/** MLflow's limits: SearchTraces pages, LinkTracesToRun ids, tag sizes. */
+export const TRACE_LIMITS = {
+  defaultMaxResults: 100,
+  maxResults: 500,
+  linkTraceIds: 100,
+  tagKey: 250,
+  tagValue: 8000,
+} as const;
+
+export interface SearchTracesRequest {
+  experimentIds: string[];
+  filter?: string;
+  maxResults?: number;
+  orderBy: string[];
+  pageToken?: string;
+}
+
+export interface TraceWithSpans {
+  info: TraceRecord;
+  /** Each span as OpenTelemetry's Span message in MLflow's JSON (see span-content.ts). */
+  spans: string[];
+}
+
+function invalid(message: string): never {
+  throw MlflowError.invalidParameter(message);
+}
+
+function checkTag(key: string, value: string): void {
+  if (key.length > TRACE_LIMITS.tagKey) {
+    invalid(
+      `Trace tag key '${key.slice(0, 20)}...' had length ${key.length}, which exceeded length limit of ${TRACE_LIMITS.tagKey}`,
+    );
+  }
+  if (value.length > TRACE_LIMITS.tagValue) {
+    invalid(
+      `Trace tag value for key '${key}' had length ${value.length}, which exceeded length limit of ${TRACE_LIMITS.tagValue}`,
+    );
+  }
+}
+
+export class TraceService {
+  constructor(private readonly store: SqlTraceStore) {}
+
+  startTrace(trace: TraceRecord): Promise<TraceRecord> {
+    for (const [key, value] of Object.entries(trace.tags)) checkTag(key, value);
+    return this.store.startTrace(trace);
+  }
+
+  /** MLflow 2.x's StartTrace: a new trace, still in progress, with an id of the old form. */
+  startTraceV2(input: {
+    experimentId: string;
+    timestampMs: number;
+    metadata: Record<string, string>;
+    tags: Record<string, string>;
+  }): Promise<TraceRecord> {
+    return this.startTrace({
+      traceId: randomUUID().replaceAll('-', ''),
+      experimentId: input.experimentId,
+      requestTimeMs: input.timestampMs,
+      state: 'IN_PROGRESS',
+      metadata: input.metadata,
+      tags: input.tags,
+    });
+  }
+
+  endTraceV2(
+    traceId: string,
+    end: {
+      timestampMs: number;
+      state: TraceState;
+      metadata: Record<string, string>;
+      tags: Record<string, string>;
+    },
+  ): Promise<TraceRecord> {
+    for (const [key, value] of Object.entries(end.tags)) checkTag(key, value);
+    return this.store.endTrace(traceId, end);
+  }
+
+  async getTraceInfo(traceId: string): Promise<TraceRecord> {
+    const trace = await this.store.getTrace(traceId);
+    if (!trace) throw MlflowError.notFound(`Trace with request_id='${traceId}' not found.`);
+    return (await this.withAssessments([trace]))[0];
+  }
+
+  /** `traces` with their assessments (one query for all of them). */
+  private async withAssessments(traces: TraceRecord[]): Promise<TraceRecord[]> {
+    const byTrace = await this.store.assessmentsOf(traces.map((t) => t.traceId));
+    return traces.map((t) => ({ ...t, assessments: byTrace.get(t.traceId) ?? [] }));
+  }
+
+  createAssessment(assessment: AssessmentRecord): Promise<AssessmentRecord> {
+    return this.store.createAssessment(assessment);
+  }
+
+  async getAssessment(traceId: string, assessmentId: string): Promise<AssessmentRecord> {
+    const found = await this.store.getAssessment(traceId, assessmentId);
+    if (!found) throw assessmentNotFound(assessmentId, traceId);
+    return found;
+  }
+
+  updateAssessment(
+    traceId: string,
+    assessmentId: string,
+    changes: AssessmentChanges,
+  ): Promise<AssessmentRecord> {
+    return this.store.updateAssessment(traceId, assessmentId, changes);
+  }
+
+  deleteAssessment(traceId: string, assessmentId: string): Promise<void> {
+    return this.store.deleteAssessment(traceId, assessmentId);
+  }
+
+  /** The trace with its spans. A trace whose spans have not arrived has none (allow_partial aside). */
+  async getTrace(traceId: string): Promise<TraceWithSpans> {
+    const info = await this.getTraceInfo(traceId);
+    return { info, spans: (await this.store.getSpanContents(traceId)).map(otelSpanJson) };
+  }
+
+  /** The stored span documents (MLflow's trace data: `{"spans": [...]}` as the web UI reads it). */
+  async getTraceData(traceId: string): Promise<string[]> {
+    await this.getTraceInfo(traceId);
+    return this.store.getSpanContents(traceId);
+  }
+
+  /** The traces of `traceIds` that exist, with their spans. */
+  async batchGetTraces(traceIds: string[]): Promise<TraceWithSpans[]> {
+    const infos = await this.withAssessments(await this.store.getTraces(traceIds));
+    const out: TraceWithSpans[] = [];
+    for (const info of infos) {
+      out.push({ info, spans: (await this.store.getSpanContents(info.traceId)).map(otelSpanJson) });
+    }
+    return out;
+  }
+
+  async searchTraces(
+    request: SearchTracesRequest,
+  ): Promise<{ traces: TraceRecord[]; nextPageToken?: string }> {
+    const maxResults = request.maxResults ?? TRACE_LIMITS.defaultMaxResults;
+    if (maxResults > TRACE_LIMITS.maxResults) {
+      invalid(
+        `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be at most ${TRACE_LIMITS.maxResults}.`,
+      );
+    }
+    if (maxResults < 1)
+      invalid(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be positive.`);
+    const start = decodePageToken(request.pageToken);
+    const offset = start && 'offset' in start ? start.offset : 0;
+    if (start && !('offset' in start)) invalid(`Invalid page token ${request.pageToken}`);
+    const page = await this.store.searchTraces({
+      experimentIds: request.experimentIds,
+      filter: checkTraceFilter(request.filter),
+      orderBy: checkTraceOrder(request.orderBy),
+      maxResults,
+      offset,
+    });
+    return {
+      traces: await this.withAssessments(page.items),
+      nextPageToken: page.more ? encodePageToken({ offset: offset + maxResults }) : undefined,
+    };
+  }
+
+  setTraceTag(traceId: string, key: string, value: string): Promise<void> {
+    checkTag(key, value);
+    return this.store.setTraceTag(traceId, key, value);
+  }
+
+  deleteTraceTag(traceId: string, key: string): Promise<void> {
+    return this.store.deleteTraceTag(traceId, key);
+  }
+
+  /** MLflow's two ways: by ids, or the oldest (up to max_traces) at or before max_timestamp_millis. */
+  deleteTraces(deletion: TraceDeletion): Promise<number> {
+    const byTime = deletion.maxTimestampMillis !== undefined;
+    const byIds = deletion.traceIds !== undefined && deletion.traceIds.length > 0;
+    if (!byTime && !byIds) invalid('Either `max_timestamp_millis` or `request_ids` must be specified.');
+    if (byTime && byIds) invalid('Only one of `max_timestamp_millis` and `request_ids` can be specified.');
+    if (byIds && deletion.maxTraces !== undefined)
+      invalid("`max_traces` can't be specified if `request_ids` is specified.");
+    if (deletion.maxTraces !== undefined && deletion.maxTraces <= 0) {
+      invalid(`\`max_traces\` must be a positive integer, received ${deletion.maxTraces}.`);
+    }
+    return this.store.deleteTraces(
+      byIds ? { experimentId: deletion.experimentId, traceIds: deletion.traceIds } : deletion,
+    );
+  }
+
+  linkTracesToRun(traceIds: string[], runId: string): Promise<void> {
+    if (traceIds.length > TRACE_LIMITS.linkTraceIds) {
+      invalid(
+        `Cannot link more than ${TRACE_LIMITS.linkTraceIds} traces to a run in a single request. Provided ${traceIds.length} traces.`,
+      );
+    }
+    return this.store.linkTracesToRun(traceIds, runId);
+  }
+
+  /** Stores spans received over OTLP, trace by trace; answers how many traces they belonged to. */
+  async logSpans(experimentId: string, spans: OtelSpan[]): Promise<number> {
+    const byTrace = new Map<string, OtelSpan[]>();
+    for (const span of spans) {
+      const traceId = mlflowTraceId(span);
+      const list = byTrace.get(traceId) ?? [];
+      list.push(span);
+      byTrace.set(traceId, list);
+    }
+    for (const [traceId, list] of byTrace) {
+      await this.store.logSpans(
+        experimentId,
+        traceId,
+        list.map((s) => spanRecord(s, traceId)),
+        rootSummary(list),
+      );
+    }
+    return byTrace.size;
+  }
+
+  experimentOfTrace(traceId: string): Promise<string | undefined> {
+    return this.store.experimentOfTrace(traceId);
+  }
+}
