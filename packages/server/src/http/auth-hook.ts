@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Rule, ruleFor, UNROUTED_RULE } from '../auth/access-rules.js';
 import type { AuthService, Caller } from '../auth/auth-service.js';
 import type { Authorizer, RequestInput } from '../auth/authorizer.js';
+import { runAsCaller } from '../auth/caller-scope.js';
 import { runWithReadAccess } from '../services/access-scope.js';
 import { RequestFields } from './request-fields.js';
 
@@ -94,7 +95,7 @@ async function decide(hooks: AuthHooks, request: FastifyRequest, reply: FastifyR
     return { go: false as const };
   }
   const filtered = rule?.kind === 'filtered' || rule?.kind === 'graphql';
-  return { go: true as const, access: filtered ? await hooks.auth.readAccess(caller) : undefined };
+  return { go: true as const, caller, access: filtered ? await hooks.auth.readAccess(caller) : undefined };
 }
 
 /** Grants MLflow gives after a successful request: the creator manages; grants follow renames. */
@@ -150,13 +151,15 @@ export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
     if (missing.length) throw new Error(`routes without an access rule: ${missing.join(', ')}`);
   });
   // preValidation: after the body is parsed (rules read fields from it), before the handler. Callback
-  // style so the handler runs inside runWithReadAccess.
+  // style so the handler runs as the caller (runAsCaller) and inside runWithReadAccess.
   app.addHook('preValidation', (request, reply, done) => {
     decide(hooks, request, reply).then(
       (outcome) => {
         if (!outcome.go) return; // answered
-        if (outcome.access) runWithReadAccess(outcome.access, () => done());
-        else done();
+        const { access, caller } = outcome;
+        const next = access ? () => runWithReadAccess(access, () => done()) : () => done();
+        if (caller) runAsCaller(caller, next);
+        else next();
       },
       (error: Error) => done(error),
     );
