@@ -5,37 +5,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
-import { DIALECTS, freshPostgresUri, startTestServer, type TestServer, tempDir } from './helpers.js';
+import { ADMIN, ALICE, as, BOB, type Json, startAuthServer } from './auth-client.js';
+import { DIALECTS, startTestServer, type TestServer, tempDir } from './helpers.js';
 import { CLI } from './server-process.js';
-
-type Json = Record<string, any>;
-
-const ADMIN = 'admin:password1234';
-const ALICE = 'alice:alice-password-1';
-const BOB = 'bob:bob-password-123';
-
-/** `user:password` as Basic credentials, or a token as Bearer. */
-function authorization(who: string): string {
-  return who.startsWith('mlts_') ? `Bearer ${who}` : `Basic ${Buffer.from(who).toString('base64')}`;
-}
-
-async function as(who: string | undefined, base: string, method: string, endpoint: string, body?: Json) {
-  let url = `${base}/${endpoint}`;
-  const headers: Record<string, string> = who ? { Authorization: authorization(who) } : {};
-  const init: RequestInit = { method, headers };
-  if (method === 'GET' && body) url += `?${new URLSearchParams(body)}`;
-  else if (body) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const response = await fetch(url, init);
-  const text = await response.text();
-  let parsed: Json = {};
-  try {
-    parsed = text ? JSON.parse(text) : {};
-  } catch {}
-  return { status: response.status, body: parsed, text };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -60,22 +32,8 @@ for (const dialect of DIALECTS) {
       (await as(who, api, 'GET', 'experiments/search', { max_results: '1' })).status;
 
     before(async () => {
-      srv = await startTestServer(dialect, {
-        auth: {
-          defaultPermission: 'READ',
-          databaseUri:
-            dialect === 'postgres'
-              ? await freshPostgresUri()
-              : `sqlite:///${path.join(dir.dir, 'basic_auth.db')}`,
-          adminUsername: 'admin',
-          adminPassword: 'password1234',
-        },
-      });
+      srv = await startAuthServer(dialect, dir.dir);
       api = srv.api;
-      for (const who of [ALICE, BOB]) {
-        const [username, password] = who.split(':');
-        await ok(as(ADMIN, api, 'POST', 'users/create', { username, password }));
-      }
     });
     after(async () => {
       await srv.close();

@@ -133,6 +133,7 @@ const API_RULES: Record<string, Rule> = {
   'POST users/access-tokens/create': { kind: 'self', optional: true },
   'GET users/access-tokens/list': { kind: 'self', optional: true },
   'DELETE users/access-tokens/delete': { kind: 'self', optional: true },
+  'GET audit-log/list': admin,
   'POST experiments/permissions/create': experiment('manage'),
   'GET experiments/permissions/get': experiment('manage'),
   'PATCH experiments/permissions/update': experiment('manage'),

@@ -11,7 +11,17 @@ import {
   newTokenSecret,
   tokenExpiry,
 } from './access-tokens.js';
+import {
+  type AuditAction,
+  type AuditEvent,
+  type AuditResource,
+  auditPageToken,
+  checkAuditPageSize,
+  checkAuditResource,
+  parseAuditPageToken,
+} from './audit-log.js';
 import { type AuthConfig, AuthConfigError } from './auth-config.js';
+import { currentCaller } from './caller-scope.js';
 import { CredentialCache } from './credential-cache.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 import { allows, type Capability, checkPermission, type PermissionName } from './permissions.js';
@@ -51,6 +61,11 @@ function tokenJson(token: StoredToken): TokenJson {
     expiration_time: token.expirationTime,
   };
 }
+
+const GRANT_RESOURCE: Record<ResourceKind, AuditResource> = {
+  experiment: 'experiment_permission',
+  registered_model: 'registered_model_permission',
+};
 
 /** The cache keys Bearer successes under this name, which no user can have (it is not a user name). */
 const BEARER_CACHE_USER = '\0bearer';
@@ -168,6 +183,7 @@ export class AuthService {
     checkUsername(username);
     checkPassword(password);
     const user = await this.store.createUser(username, await hashPassword(password), isAdmin);
+    await this.audit('create', 'user', username, isAdmin ? { is_admin: true } : undefined);
     return this.userJson(user);
   }
 
@@ -179,16 +195,19 @@ export class AuthService {
     checkPassword(password);
     await this.store.updatePassword(username, await hashPassword(password));
     this.forget(username);
+    await this.audit('update', 'user', username, { password: 'changed' });
   }
 
   async updateAdmin(username: string, isAdmin: boolean): Promise<void> {
     await this.store.updateAdmin(username, isAdmin);
     this.forget(username);
+    await this.audit('update', 'user', username, { is_admin: isAdmin });
   }
 
   async deleteUser(username: string): Promise<void> {
     await this.store.deleteUser(username);
     this.forget(username);
+    await this.audit('delete', 'user', username);
   }
 
   async listUsers(): Promise<StoredUser[]> {
@@ -209,6 +228,7 @@ export class AuthService {
     const user = await this.store.getUser(username);
     const token = newTokenSecret();
     const stored = await this.store.createToken(user, name, hashToken(this.tokenKey, token), now, expiry);
+    await this.audit('create', 'access_token', `${username}/${name}`, { expiration_time: expiry });
     return { access_token: tokenJson(stored), token };
   }
 
@@ -223,6 +243,7 @@ export class AuthService {
       throw MlflowError.notFound(`Access token with name=${name} and username=${username} not found`);
     }
     this.forget(username);
+    await this.audit('delete', 'access_token', `${username}/${name}`);
   }
 
   private async userJson(user: StoredUser): Promise<UserJson> {
@@ -268,6 +289,7 @@ export class AuthService {
         `${what} (${key}=${resource}, username=${username}) already exists.`,
       );
     }
+    await this.audit('create', GRANT_RESOURCE[kind], resource, { username, permission: checked });
     return this.grantJson(kind, resource, user.id, checked);
   }
 
@@ -284,12 +306,56 @@ export class AuthService {
     if (!(await this.store.updateGrant(kind, resource, user.id, checked))) {
       throw this.notFound(kind, resource, username);
     }
+    await this.audit('update', GRANT_RESOURCE[kind], resource, { username, permission: checked });
   }
 
   async deleteGrant(kind: ResourceKind, resource: string, username: string) {
     const user = await this.store.getUser(username);
     if (!(await this.store.deleteGrant(kind, resource, user.id)))
       throw this.notFound(kind, resource, username);
+    await this.audit('delete', GRANT_RESOURCE[kind], resource, { username });
+  }
+
+  // ------------------------------------------------------------------ audit log
+
+  /**
+   * Records a change made by the current caller (the CLI runs as `cli:<user>`; the admin created on
+   * start is the server's own). Written after the change: a change that fails is never recorded.
+   */
+  async audit(
+    action: AuditAction,
+    resourceType: AuditResource,
+    resourceId: string,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.store.recordAudit({
+      timestamp: Date.now(),
+      actor: currentCaller()?.username ?? '(server)',
+      action,
+      resource_type: resourceType,
+      resource_id: resourceId,
+      details,
+    });
+  }
+
+  /** A page of the log, newest first. */
+  async auditLog(request: {
+    maxResults?: number;
+    pageToken?: string;
+    actor?: string;
+    resourceType?: string;
+  }): Promise<{ events: AuditEvent[]; next_page_token?: string }> {
+    const maxResults = checkAuditPageSize(request.maxResults);
+    const rows = await this.store.auditEvents({
+      maxResults,
+      beforeId: parseAuditPageToken(request.pageToken),
+      actor: request.actor,
+      resourceType: checkAuditResource(request.resourceType),
+    });
+    const events = rows.slice(0, maxResults);
+    return rows.length > maxResults
+      ? { events, next_page_token: auditPageToken(events[events.length - 1].id) }
+      : { events };
   }
 
   // ------------------------------------------------------------------ rules

@@ -68,10 +68,28 @@ const accessTokens = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/** Who created, changed the permissions of, or deleted what, and when (read newest first, by id). */
+const auditLog = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('audit_log')
+      .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => c.primaryKey())
+      .addColumn('timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('actor', 'varchar(255)', (c) => c.notNull())
+      .addColumn('action', 'varchar(32)', (c) => c.notNull())
+      .addColumn('resource_type', 'varchar(64)', (c) => c.notNull())
+      .addColumn('resource_id', 'varchar(512)', (c) => c.notNull())
+      .addColumn('details', 'text')
+      .execute();
+    await db.schema.createIndex('audit_log_actor_idx').on('audit_log').columns(['actor', 'id']).execute();
+  },
+});
+
 function usersMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_users_and_permissions': initial(dialect),
     '0002_access_tokens': accessTokens(dialect),
+    '0003_audit_log': auditLog(dialect),
   };
 }
 

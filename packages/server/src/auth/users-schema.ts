@@ -40,10 +40,24 @@ export interface AuthSecretsTable {
   value: string;
 }
 
+export interface AuditLogTable {
+  id: Generated<number>;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  /** The user who acted, or `cli:<os user>` for the CLI, `(server)` for the server itself. */
+  actor: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  /** A JSON object with what changed (a permission, a new name), or null. */
+  details: string | null;
+}
+
 export interface AuthDatabase {
   users: UsersTable;
   experiment_permissions: ExperimentPermissionsTable;
   registered_model_permissions: RegisteredModelPermissionsTable;
   access_tokens: AccessTokensTable;
   mlflow_ts_auth_secrets: AuthSecretsTable;
+  audit_log: AuditLogTable;
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
+import type { AuditAction, AuditEvent, AuditQuery, AuditResource } from './audit-log.js';
 import { isPermissionName, type PermissionName } from './permissions.js';
 import { migrateUsersStore } from './users-migrations.js';
 import type { AuthDatabase } from './users-schema.js';
@@ -259,6 +260,43 @@ export class UsersStore {
       .where('name', '=', name)
       .executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  // ------------------------------------------------------------------ audit log
+
+  async recordAudit(event: Omit<AuditEvent, 'id'>): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        timestamp: event.timestamp,
+        actor: event.actor,
+        action: event.action,
+        resource_type: event.resource_type,
+        resource_id: event.resource_id,
+        details: event.details ? JSON.stringify(event.details) : null,
+      })
+      .execute();
+  }
+
+  /** Events newest first, one more than asked for (so the caller knows whether a next page exists). */
+  async auditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    if (query.actor !== undefined) q = q.where('actor', '=', query.actor);
+    if (query.resourceType !== undefined) q = q.where('resource_type', '=', query.resourceType);
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(query.maxResults + 1)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      timestamp: Number(r.timestamp),
+      actor: r.actor,
+      action: r.action as AuditAction,
+      resource_type: r.resource_type as AuditResource,
+      resource_id: r.resource_id,
+      ...(r.details ? { details: JSON.parse(r.details) as Record<string, unknown> } : {}),
+    }));
   }
 
   // ------------------------------------------------------------------ grants

@@ -151,6 +151,19 @@ export function authEndpoints(): Endpoint<AuthService>[] {
       },
     },
     ...tokenEndpoints(),
+    {
+      method: 'GET',
+      path: 'audit-log/list',
+      handle: async (auth, f) => {
+        const page = await auth.auditLog({
+          maxResults: f.optionalInt('max_results'),
+          pageToken: f.optionalString('page_token'),
+          actor: f.optionalString('actor'),
+          resourceType: f.optionalString('resource_type'),
+        });
+        return { ...page, events: new EncodedList(JSON.stringify(page.events)) };
+      },
+    },
     ...permissionEndpoints(
       'experiments',
       'experiment',
