@@ -145,6 +145,7 @@ const API_RULES: Record<string, Rule> = {
 
   'GET server-features': signedIn,
   'GET server-info': signedIn,
+  'GET server-limits': signedIn,
 };
 
 const API_PREFIXES = [
