@@ -5,6 +5,7 @@ import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
 import type { AuthConfig } from './auth/auth-config.js';
 import { AuthService } from './auth/auth-service.js';
 import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
+import type { ResourceLimits } from './entities/resource-limits.js';
 import { buildApp } from './http/app.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
@@ -34,6 +35,8 @@ export interface ServerConfig {
   uiDir?: string;
   /** MLflow's basic-auth app (--app-name basic-auth); absent: no access control. */
   auth?: AuthConfig;
+  /** Quotas (--limits, MLFLOW_TS_LIMIT_*); absent or empty: none. */
+  limits?: ResourceLimits;
 }
 
 export interface RunningServer {
@@ -119,7 +122,10 @@ export async function assembleServer(
   if (proxy instanceof LocalArtifactRepository) await sweepAbandonedUploads(proxy);
   const stores = config.artifactsOnly
     ? undefined
-    : await openStores(config.backendStoreUri, resolveArtifactRoot(config), options);
+    : await openStores(config.backendStoreUri, resolveArtifactRoot(config), {
+        ...options,
+        limits: config.limits,
+      });
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
@@ -168,6 +174,7 @@ export async function assembleServer(
     logger: config.logger,
     uiDir: config.uiDir,
     auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
+    limits: config.limits ?? {},
   });
   return {
     app,

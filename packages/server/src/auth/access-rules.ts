@@ -36,8 +36,11 @@ export type Rule =
   /** Any signed-in user; the answer holds only what the caller may read. */
   | { kind: 'filtered' }
   | { kind: 'admin' }
-  /** The `username` of the request is the caller (reading or changing oneself). */
-  | { kind: 'self' }
+  /**
+   * The `username` of the request is the caller (reading or changing oneself); with `optional`, a
+   * request without one means the caller too.
+   */
+  | { kind: 'self'; optional?: boolean }
   | { kind: 'resource'; target: Target; need: Capability }
   /** /graphql: each root field is checked on its own arguments (auth/graphql-access.ts). */
   | { kind: 'graphql' };
@@ -138,6 +141,11 @@ const API_RULES: Record<string, Rule> = {
   'PATCH users/update-password': { kind: 'self' },
   'PATCH users/update-admin': admin,
   'DELETE users/delete': admin,
+  // Access tokens (our extension, auth/access-tokens.ts): one's own, or anyone's for admins.
+  'POST users/access-tokens/create': { kind: 'self', optional: true },
+  'GET users/access-tokens/list': { kind: 'self', optional: true },
+  'DELETE users/access-tokens/delete': { kind: 'self', optional: true },
+  'GET audit-log/list': admin,
   'POST experiments/permissions/create': experiment('manage'),
   'GET experiments/permissions/get': experiment('manage'),
   'PATCH experiments/permissions/update': experiment('manage'),
@@ -170,6 +178,7 @@ const API_RULES: Record<string, Rule> = {
 
   'GET server-features': signedIn,
   'GET server-info': signedIn,
+  'GET server-limits': signedIn,
 };
 
 const API_PREFIXES = [

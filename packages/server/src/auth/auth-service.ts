@@ -3,11 +3,29 @@
 
 import type { IdFilter, ReadAccess } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
+import {
+  checkTokenName,
+  hashToken,
+  looksLikeToken,
+  newTokenKey,
+  newTokenSecret,
+  tokenExpiry,
+} from './access-tokens.js';
+import {
+  type AuditAction,
+  type AuditEvent,
+  type AuditResource,
+  auditPageToken,
+  checkAuditPageSize,
+  checkAuditResource,
+  parseAuditPageToken,
+} from './audit-log.js';
 import { type AuthConfig, AuthConfigError } from './auth-config.js';
+import { currentCaller } from './caller-scope.js';
 import { CredentialCache } from './credential-cache.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 import { allows, type Capability, checkPermission, type PermissionName } from './permissions.js';
-import { type ResourceKind, type StoredUser, UsersStore } from './users-store.js';
+import { type ResourceKind, type StoredToken, type StoredUser, UsersStore } from './users-store.js';
 
 /** The signed-in user a request comes from. */
 export interface Caller {
@@ -24,6 +42,33 @@ export interface UserJson {
   experiment_permissions: { experiment_id: string; user_id: number; permission: PermissionName }[];
   registered_model_permissions: { name: string; user_id: number; permission: PermissionName }[];
 }
+
+/** An access token as the API shows it (its secret only once, in the answer that creates it). */
+export interface TokenJson {
+  id: number;
+  name: string;
+  username: string;
+  creation_time: number;
+  expiration_time: number;
+}
+
+function tokenJson(token: StoredToken): TokenJson {
+  return {
+    id: token.id,
+    name: token.name,
+    username: token.username,
+    creation_time: token.creationTime,
+    expiration_time: token.expirationTime,
+  };
+}
+
+const GRANT_RESOURCE: Record<ResourceKind, AuditResource> = {
+  experiment: 'experiment_permission',
+  registered_model: 'registered_model_permission',
+};
+
+/** The cache keys Bearer successes under this name, which no user can have (it is not a user name). */
+const BEARER_CACHE_USER = '\0bearer';
 
 const KIND_LABEL: Record<ResourceKind, { what: string; key: string }> = {
   experiment: { what: 'Experiment permission', key: 'experiment_id' },
@@ -47,6 +92,8 @@ export class AuthService {
   constructor(
     private readonly store: UsersStore,
     readonly defaultPermission: PermissionName,
+    /** The users store's key for hashing access tokens. */
+    private readonly tokenKey: string,
   ) {}
 
   /** Opens the users store and creates the configured admin on first start (as MLflow does). */
@@ -59,8 +106,9 @@ export class AuthService {
         `could not open the users store ${config.databaseUri} (database_uri): ${(error as Error).message}`,
       );
     }
-    const service = new AuthService(store, config.defaultPermission);
+    let service: AuthService;
     try {
+      service = new AuthService(store, config.defaultPermission, await store.tokenKey(newTokenKey));
       if (!(await store.findUser(config.adminUsername))) {
         await service.createUser(config.adminUsername, config.adminPassword, true);
       }
@@ -83,15 +131,17 @@ export class AuthService {
 
   /**
    * The caller an Authorization header proves, or undefined. Basic credentials are checked against
-   * the stored scrypt hash (or the cache of recent successes). Bearer tokens are the seam for access
-   * tokens, which the users store does not hold yet: none is valid today.
+   * the stored scrypt hash, Bearer tokens against their stored keyed hash and expiry; either way a
+   * success is remembered for a while (the cache), so a warm check does no hashing of note.
    */
   async authenticate(header: string | undefined): Promise<Caller | undefined> {
     if (!header) return undefined;
     const space = header.indexOf(' ');
     const scheme = header.slice(0, space).toLowerCase();
     const value = header.slice(space + 1).trim();
-    if (space < 0 || scheme !== 'basic') return undefined;
+    if (space < 0) return undefined;
+    if (scheme === 'bearer') return this.authenticateToken(value);
+    if (scheme !== 'basic') return undefined;
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return undefined;
@@ -106,12 +156,34 @@ export class AuthService {
     return caller;
   }
 
+  private async authenticateToken(token: string, now = Date.now()): Promise<Caller | undefined> {
+    if (!looksLikeToken(token)) return undefined;
+    const cached = this.cache.get(BEARER_CACHE_USER, token, now);
+    if (cached) return cached;
+    const found = await this.store.findTokenOwner(hashToken(this.tokenKey, token));
+    if (!found || found.expirationTime <= now) return undefined;
+    const { user } = found;
+    const caller = { id: user.id, username: user.username, isAdmin: user.isAdmin };
+    this.cache.set(BEARER_CACHE_USER, token, caller, {
+      now,
+      until: found.expirationTime,
+      owner: user.username,
+    });
+    return caller;
+  }
+
+  /** Forgets every cached success of a user: Basic credentials and Bearer tokens alike. */
+  private forget(username: string): void {
+    this.cache.forget(username);
+  }
+
   // ------------------------------------------------------------------ users
 
   async createUser(username: string, password: string, isAdmin = false): Promise<UserJson> {
     checkUsername(username);
     checkPassword(password);
     const user = await this.store.createUser(username, await hashPassword(password), isAdmin);
+    await this.audit('create', 'user', username, isAdmin ? { is_admin: true } : undefined);
     return this.userJson(user);
   }
 
@@ -122,17 +194,56 @@ export class AuthService {
   async updatePassword(username: string, password: string): Promise<void> {
     checkPassword(password);
     await this.store.updatePassword(username, await hashPassword(password));
-    this.cache.forget(username);
+    this.forget(username);
+    await this.audit('update', 'user', username, { password: 'changed' });
   }
 
   async updateAdmin(username: string, isAdmin: boolean): Promise<void> {
     await this.store.updateAdmin(username, isAdmin);
-    this.cache.forget(username);
+    this.forget(username);
+    await this.audit('update', 'user', username, { is_admin: isAdmin });
   }
 
   async deleteUser(username: string): Promise<void> {
     await this.store.deleteUser(username);
-    this.cache.forget(username);
+    this.forget(username);
+    await this.audit('delete', 'user', username);
+  }
+
+  async listUsers(): Promise<StoredUser[]> {
+    return this.store.listUsers();
+  }
+
+  // ------------------------------------------------------------------ access tokens
+
+  /** A new token for `username`; the answer is the only place its secret ever appears. */
+  async createToken(
+    username: string,
+    name: string,
+    expirationTime?: number,
+    now = Date.now(),
+  ): Promise<{ access_token: TokenJson; token: string }> {
+    checkTokenName(name);
+    const expiry = tokenExpiry(expirationTime, now);
+    const user = await this.store.getUser(username);
+    const token = newTokenSecret();
+    const stored = await this.store.createToken(user, name, hashToken(this.tokenKey, token), now, expiry);
+    await this.audit('create', 'access_token', `${username}/${name}`, { expiration_time: expiry });
+    return { access_token: tokenJson(stored), token };
+  }
+
+  async listTokens(username: string): Promise<TokenJson[]> {
+    return (await this.store.tokensOf(await this.store.getUser(username))).map(tokenJson);
+  }
+
+  /** Revokes a token at once in this process (other --workers processes: within the cache's TTL). */
+  async deleteToken(username: string, name: string): Promise<void> {
+    const user = await this.store.getUser(username);
+    if (!(await this.store.deleteToken(user, name))) {
+      throw MlflowError.notFound(`Access token with name=${name} and username=${username} not found`);
+    }
+    this.forget(username);
+    await this.audit('delete', 'access_token', `${username}/${name}`);
   }
 
   private async userJson(user: StoredUser): Promise<UserJson> {
@@ -178,6 +289,7 @@ export class AuthService {
         `${what} (${key}=${resource}, username=${username}) already exists.`,
       );
     }
+    await this.audit('create', GRANT_RESOURCE[kind], resource, { username, permission: checked });
     return this.grantJson(kind, resource, user.id, checked);
   }
 
@@ -194,12 +306,56 @@ export class AuthService {
     if (!(await this.store.updateGrant(kind, resource, user.id, checked))) {
       throw this.notFound(kind, resource, username);
     }
+    await this.audit('update', GRANT_RESOURCE[kind], resource, { username, permission: checked });
   }
 
   async deleteGrant(kind: ResourceKind, resource: string, username: string) {
     const user = await this.store.getUser(username);
     if (!(await this.store.deleteGrant(kind, resource, user.id)))
       throw this.notFound(kind, resource, username);
+    await this.audit('delete', GRANT_RESOURCE[kind], resource, { username });
+  }
+
+  // ------------------------------------------------------------------ audit log
+
+  /**
+   * Records a change made by the current caller (the CLI runs as `cli:<user>`; the admin created on
+   * start is the server's own). Written after the change: a change that fails is never recorded.
+   */
+  async audit(
+    action: AuditAction,
+    resourceType: AuditResource,
+    resourceId: string,
+    details?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.store.recordAudit({
+      timestamp: Date.now(),
+      actor: currentCaller()?.username ?? '(server)',
+      action,
+      resource_type: resourceType,
+      resource_id: resourceId,
+      details,
+    });
+  }
+
+  /** A page of the log, newest first. */
+  async auditLog(request: {
+    maxResults?: number;
+    pageToken?: string;
+    actor?: string;
+    resourceType?: string;
+  }): Promise<{ events: AuditEvent[]; next_page_token?: string }> {
+    const maxResults = checkAuditPageSize(request.maxResults);
+    const rows = await this.store.auditEvents({
+      maxResults,
+      beforeId: parseAuditPageToken(request.pageToken),
+      actor: request.actor,
+      resourceType: checkAuditResource(request.resourceType),
+    });
+    const events = rows.slice(0, maxResults);
+    return rows.length > maxResults
+      ? { events, next_page_token: auditPageToken(events[events.length - 1].id) }
+      : { events };
   }
 
   // ------------------------------------------------------------------ rules

@@ -46,8 +46,11 @@ export class Authorizer {
         return true;
       case 'admin':
         return false;
-      case 'self':
-        return input.fields().requiredString('username') === caller.username;
+      case 'self': {
+        const fields = input.fields();
+        if (rule.optional && fields.optionalString('username') === undefined) return true;
+        return fields.requiredString('username') === caller.username;
+      }
       case 'resource':
         return this.allowsTarget(rule.target, rule.need, caller, input);
       case 'graphql':

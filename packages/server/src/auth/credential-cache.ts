@@ -26,16 +26,29 @@ export class CredentialCache<T> {
     return entry.value;
   }
 
-  set(username: string, secret: string, value: T, now = Date.now()): void {
+  /**
+   * Remembers a success until the TTL, or `until` (a token's expiry) if that is sooner. `owner` is
+   * the user whose changes forget the entry (the user name, unless the entry is a token's).
+   */
+  set(
+    username: string,
+    secret: string,
+    value: T,
+    { now = Date.now(), until = Number.POSITIVE_INFINITY, owner = username } = {},
+  ): void {
     // Map keeps insertion order: the first key is the oldest entry.
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(this.cacheKey(username, secret), { value, username, expires: now + this.ttlMs });
+    this.entries.set(this.cacheKey(username, secret), {
+      value,
+      username: owner,
+      expires: Math.min(now + this.ttlMs, until),
+    });
   }
 
-  /** Forgets every entry of a user whose password, admin flag or existence changed. */
+  /** Forgets every entry owned by a user whose password, admin flag or existence changed. */
   forget(username: string): void {
     for (const [k, entry] of this.entries) if (entry.username === username) this.entries.delete(k);
   }

@@ -43,8 +43,54 @@ const initial = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/**
+ * Access tokens (stored as keyed hashes, never in the clear) and the key they are hashed with, made
+ * once per users store so every server process sharing it hashes alike.
+ */
+const accessTokens = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    const id = dialect === 'sqlite' ? 'integer' : 'serial';
+    await db.schema
+      .createTable('access_tokens')
+      .addColumn('id', id, (c) => c.primaryKey())
+      .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('name', 'varchar(255)', (c) => c.notNull())
+      .addColumn('token_hash', 'varchar(64)', (c) => c.notNull().unique())
+      .addColumn('creation_time', 'bigint', (c) => c.notNull())
+      .addColumn('expiration_time', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('unique_token_name_user', ['user_id', 'name'])
+      .execute();
+    await db.schema
+      .createTable('mlflow_ts_auth_secrets')
+      .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
+      .addColumn('value', 'varchar(255)', (c) => c.notNull())
+      .execute();
+  },
+});
+
+/** Who created, changed the permissions of, or deleted what, and when (read newest first, by id). */
+const auditLog = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('audit_log')
+      .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => c.primaryKey())
+      .addColumn('timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('actor', 'varchar(255)', (c) => c.notNull())
+      .addColumn('action', 'varchar(32)', (c) => c.notNull())
+      .addColumn('resource_type', 'varchar(64)', (c) => c.notNull())
+      .addColumn('resource_id', 'varchar(512)', (c) => c.notNull())
+      .addColumn('details', 'text')
+      .execute();
+    await db.schema.createIndex('audit_log_actor_idx').on('audit_log').columns(['actor', 'id']).execute();
+  },
+});
+
 function usersMigrations(dialect: SqlDialect): Record<string, Migration> {
-  return { '0001_users_and_permissions': initial(dialect) };
+  return {
+    '0001_users_and_permissions': initial(dialect),
+    '0002_access_tokens': accessTokens(dialect),
+    '0003_audit_log': auditLog(dialect),
+  };
 }
 
 /** Brings the users store up to date; its bookkeeping tables are named apart from the tracking store's. */

@@ -1,4 +1,5 @@
-// Tables of the users store: MLflow's basic-auth tables (users and per-resource permissions).
+// Tables of the users store: MLflow's basic-auth tables (users and per-resource permissions), and ours
+// (access tokens, the audit log).
 import type { Generated } from 'kysely';
 
 export interface UsersTable {
@@ -23,8 +24,40 @@ export interface RegisteredModelPermissionsTable {
   permission: string;
 }
 
+export interface AccessTokensTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** HMAC-SHA256 of the token under the store's token key, hex. */
+  token_hash: string;
+  creation_time: number;
+  expiration_time: number;
+}
+
+/** Secrets the users store keeps for itself (the token-hashing key). */
+export interface AuthSecretsTable {
+  name: string;
+  value: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  /** The user who acted, or `cli:<os user>` for the CLI, `(server)` for the server itself. */
+  actor: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  /** A JSON object with what changed (a permission, a new name), or null. */
+  details: string | null;
+}
+
 export interface AuthDatabase {
   users: UsersTable;
   experiment_permissions: ExperimentPermissionsTable;
   registered_model_permissions: RegisteredModelPermissionsTable;
+  access_tokens: AccessTokensTable;
+  mlflow_ts_auth_secrets: AuthSecretsTable;
+  audit_log: AuditLogTable;
 }

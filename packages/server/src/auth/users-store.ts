@@ -4,6 +4,7 @@ import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
+import type { AuditAction, AuditEvent, AuditQuery, AuditResource } from './audit-log.js';
 import { isPermissionName, type PermissionName } from './permissions.js';
 import { migrateUsersStore } from './users-migrations.js';
 import type { AuthDatabase } from './users-schema.js';
@@ -17,6 +18,15 @@ export interface StoredUser {
 
 /** The two kinds of resource MLflow grants permissions on, and where each kind's grants live. */
 export type ResourceKind = 'experiment' | 'registered_model';
+
+/** An access token as stored (its secret is never kept, only its hash). */
+export interface StoredToken {
+  id: number;
+  name: string;
+  username: string;
+  creationTime: number;
+  expirationTime: number;
+}
 
 export interface Grant {
   /** The experiment id, or the registered model's name. */
@@ -126,9 +136,170 @@ export class UsersStore {
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('experiment_permissions').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('registered_model_permissions').where('user_id', '=', user.id).execute();
+      await tx.deleteFrom('access_tokens').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('users').where('id', '=', user.id).execute();
     });
   }
+
+  /** Every user, by name. */
+  async listUsers(): Promise<StoredUser[]> {
+    const rows = await this.db.selectFrom('users').selectAll().orderBy('username').execute();
+    return rows.map((row) => ({
+      id: row.id,
+      username: row.username,
+      passwordHash: row.password_hash,
+      isAdmin: !!row.is_admin,
+    }));
+  }
+
+  // ------------------------------------------------------------------ access tokens
+
+  /** The key tokens are hashed with, made by `make` on first use (once, whichever process is first). */
+  async tokenKey(make: () => string): Promise<string> {
+    const read = () =>
+      this.db
+        .selectFrom('mlflow_ts_auth_secrets')
+        .select('value')
+        .where('name', '=', 'token_key')
+        .executeTakeFirst();
+    const found = await read();
+    if (found) return found.value;
+    try {
+      await this.db
+        .insertInto('mlflow_ts_auth_secrets')
+        .values({ name: 'token_key', value: make() })
+        .execute();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    const made = await read();
+    if (!made) throw new Error('the token key could not be stored');
+    return made.value;
+  }
+
+  async createToken(
+    user: StoredUser,
+    name: string,
+    tokenHash: string,
+    creationTime: number,
+    expirationTime: number,
+  ): Promise<StoredToken> {
+    try {
+      const row = await this.db
+        .insertInto('access_tokens')
+        .values({
+          user_id: user.id,
+          name,
+          token_hash: tokenHash,
+          creation_time: creationTime,
+          expiration_time: expirationTime,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return { id: row.id, name, username: user.username, creationTime, expirationTime };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new MlflowError(
+          'RESOURCE_ALREADY_EXISTS',
+          `Access token (name=${name}, username=${user.username}) already exists.`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The user a token hash belongs to and when the token expires. */
+  async findTokenOwner(tokenHash: string): Promise<{ user: StoredUser; expirationTime: number } | undefined> {
+    const row = await this.db
+      .selectFrom('access_tokens')
+      .innerJoin('users', 'users.id', 'access_tokens.user_id')
+      .select([
+        'users.id',
+        'users.username',
+        'users.password_hash',
+        'users.is_admin',
+        'access_tokens.expiration_time',
+      ])
+      .where('access_tokens.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return (
+      row && {
+        user: {
+          id: row.id,
+          username: row.username,
+          passwordHash: row.password_hash,
+          isAdmin: !!row.is_admin,
+        },
+        expirationTime: Number(row.expiration_time),
+      }
+    );
+  }
+
+  /** A user's tokens (expired ones too, until revoked), by name. */
+  async tokensOf(user: StoredUser): Promise<StoredToken[]> {
+    const rows = await this.db
+      .selectFrom('access_tokens')
+      .select(['id', 'name', 'creation_time', 'expiration_time'])
+      .where('user_id', '=', user.id)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      username: user.username,
+      creationTime: Number(r.creation_time),
+      expirationTime: Number(r.expiration_time),
+    }));
+  }
+
+  /** Revokes a token; false when the user has no token of that name. */
+  async deleteToken(user: StoredUser, name: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('access_tokens')
+      .where('user_id', '=', user.id)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  // ------------------------------------------------------------------ audit log
+
+  async recordAudit(event: Omit<AuditEvent, 'id'>): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        timestamp: event.timestamp,
+        actor: event.actor,
+        action: event.action,
+        resource_type: event.resource_type,
+        resource_id: event.resource_id,
+        details: event.details ? JSON.stringify(event.details) : null,
+      })
+      .execute();
+  }
+
+  /** Events newest first, one more than asked for (so the caller knows whether a next page exists). */
+  async auditEvents(query: AuditQuery): Promise<AuditEvent[]> {
+    let q = this.db.selectFrom('audit_log').selectAll();
+    if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+    if (query.actor !== undefined) q = q.where('actor', '=', query.actor);
+    if (query.resourceType !== undefined) q = q.where('resource_type', '=', query.resourceType);
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(query.maxResults + 1)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      timestamp: Number(r.timestamp),
+      actor: r.actor,
+      action: r.action as AuditAction,
+      resource_type: r.resource_type as AuditResource,
+      resource_id: r.resource_id,
+      ...(r.details ? { details: JSON.parse(r.details) as Record<string, unknown> } : {}),
+    }));
+  }
+
+  // ------------------------------------------------------------------ grants
 
   async createGrant(
     kind: ResourceKind,

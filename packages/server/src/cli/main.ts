@@ -21,11 +21,14 @@ if (!DATA_COMMANDS.has(process.argv[2] ?? '')) {
   const { dbCommand, serverCommand } = await import('./server-command.js');
   const { gcCommand } = await import('./gc-command.js');
   const { runCommand } = await import('./run-command.js');
+  const { tokensCommand, usersCommand } = await import('./users-command.js');
   program
     .addCommand(serverCommand())
     .addCommand(dbCommand())
     .addCommand(gcCommand())
-    .addCommand(runCommand());
+    .addCommand(runCommand())
+    .addCommand(usersCommand())
+    .addCommand(tokensCommand());
 }
 program
   .addCommand(experimentsCommand())

@@ -2,7 +2,9 @@ import cluster from 'node:cluster';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AuthConfig, AuthConfigError, readAuthConfig } from '../auth/auth-config.js';
 import { AuthService } from '../auth/auth-service.js';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
+import { readLimits } from '../services/limits-config.js';
 import { upgradeDatabase } from '../store/database.js';
 import { addTransferCommands } from './db-transfer-commands.js';
 import { handleStopSignals, superviseWorkers } from './server-shutdown.js';
@@ -40,6 +42,7 @@ interface ServerOptions {
   workers: number;
   gracefulTimeout: number;
   appName?: string;
+  limits?: string;
 }
 
 /** The apps `--app-name` can start (MLflow's entry points of that name). */
@@ -88,6 +91,10 @@ export function serverCommand(): Command {
       '--app-name <name>',
       'run the server as this app: basic-auth turns on users and permissions (config: MLFLOW_AUTH_CONFIG_PATH)',
     )
+    .option(
+      '--limits <file>',
+      'quotas to enforce, a YAML or JSON file (experiments, runs_per_experiment, params_per_run, tags_per_run, metric_values_per_run); also MLFLOW_TS_LIMIT_<NAME>',
+    )
     .helpOption('--help', 'show this help')
     .action(async (options: ServerOptions) => {
       await runServer(options);
@@ -109,6 +116,13 @@ async function runServer(options: ServerOptions): Promise<void> {
       );
     }
     auth = readAuthConfig();
+  }
+  // Read before forking, so a bad file stops the primary with one message (and no stack trace).
+  let limits: ResourceLimits;
+  try {
+    limits = readLimits(options.limits);
+  } catch (error) {
+    throw new Error((error as Error).message);
   }
   const graceMs = options.gracefulTimeout * 1000;
   if (options.workers > 1 && cluster.isPrimary) {
@@ -132,6 +146,7 @@ async function runServer(options: ServerOptions): Promise<void> {
     host: options.host,
     port: options.port,
     auth,
+    limits,
   }).catch((error: unknown) => {
     throw new Error(startFailure(error, options));
   });

@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
@@ -57,6 +58,8 @@ export interface AppOptions {
   uiDir?: string;
   /** Basic auth (--app-name basic-auth): every route checked, and MLflow's user endpoints. */
   auth?: AuthHooks;
+  /** The quotas in force, shown at server-limits (the stores enforce them). */
+  limits?: ResourceLimits;
 }
 
 const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
@@ -279,6 +282,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   for (const prefix of [...API_PREFIXES, '/api/3.0/mlflow', '/ajax-api/3.0/mlflow']) {
     app.get(`${prefix}/server-features`, features);
     app.get(`${prefix}/server-info`, features);
+  }
+  // Our extension: the quotas in force (docs/tracking-server.md#quotas); an empty object when none.
+  const limits = JSON.stringify({ limits: options.limits ?? {} });
+  for (const prefix of API_PREFIXES) {
+    app.get(`${prefix}/server-limits`, async (_request, reply) => reply.type(JSON_TYPE).send(limits));
   }
   return app;
 }

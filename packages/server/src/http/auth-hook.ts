@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Rule, ruleFor, UNROUTED_RULE } from '../auth/access-rules.js';
 import type { AuthService, Caller } from '../auth/auth-service.js';
 import type { Authorizer, RequestInput } from '../auth/authorizer.js';
+import { runAsCaller } from '../auth/caller-scope.js';
 import { runWithReadAccess } from '../services/access-scope.js';
 import { RequestFields } from './request-fields.js';
 
@@ -98,31 +99,56 @@ async function decide(hooks: AuthHooks, request: FastifyRequest, reply: FastifyR
     return { go: false as const };
   }
   const filtered = rule?.kind === 'filtered' || rule?.kind === 'graphql';
-  return { go: true as const, access: filtered ? await hooks.auth.readAccess(caller) : undefined };
+  return { go: true as const, caller, access: filtered ? await hooks.auth.readAccess(caller) : undefined };
 }
 
-/** Grants MLflow gives after a successful request: the creator manages; grants follow renames. */
+/**
+ * After a successful request: the grants MLflow gives (the creator manages; grants follow renames and
+ * go with deletions), and the audit log's record of experiments and registered models changing.
+ */
 async function afterSuccess(hooks: AuthHooks, request: FastifyRequest, payload: unknown): Promise<void> {
   const caller = callers.get(request);
   const url = request.routeOptions.url;
   if (!caller || !url) return;
-  const path = url.replace(/^\/(ajax-)?api\/2\.0\/mlflow\//, '');
+  const route = `${request.method} ${url.replace(/^\/(ajax-)?api\/2\.0\/mlflow\//, '')}`;
   const body = objectOf(request.body);
   const answer = () =>
     objectOf(JSON.parse(Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload)));
-  if (request.method === 'POST' && path === 'experiments/create') {
-    await hooks.auth.grantCreator(caller, 'experiment', String(answer().experiment_id));
-  } else if (request.method === 'POST' && path === 'registered-models/create') {
-    await hooks.auth.grantCreator(
-      caller,
-      'registered_model',
-      String(objectOf(answer().registered_model).name),
-    );
-  } else if (request.method === 'POST' && path === 'registered-models/rename') {
-    await hooks.auth.renameModel(String(body.name), String(body.new_name));
-  } else if (request.method === 'DELETE' && path === 'registered-models/delete') {
-    await hooks.auth.forgetModel(String(body.name));
-  }
+  const { auth } = hooks;
+  // onSend may run outside the handler's async context, so the caller is set again for the log.
+  await runAsCaller(caller, async () => {
+    switch (route) {
+      case 'POST experiments/create': {
+        const id = String(answer().experiment_id);
+        await auth.grantCreator(caller, 'experiment', id);
+        await auth.audit('create', 'experiment', id, { name: body.name });
+        break;
+      }
+      case 'POST experiments/update':
+        await auth.audit('rename', 'experiment', String(body.experiment_id), { new_name: body.new_name });
+        break;
+      case 'POST experiments/delete':
+        await auth.audit('delete', 'experiment', String(body.experiment_id));
+        break;
+      case 'POST experiments/restore':
+        await auth.audit('restore', 'experiment', String(body.experiment_id));
+        break;
+      case 'POST registered-models/create': {
+        const name = String(objectOf(answer().registered_model).name);
+        await auth.grantCreator(caller, 'registered_model', name);
+        await auth.audit('create', 'registered_model', name);
+        break;
+      }
+      case 'POST registered-models/rename':
+        await auth.renameModel(String(body.name), String(body.new_name));
+        await auth.audit('rename', 'registered_model', String(body.name), { new_name: body.new_name });
+        break;
+      case 'DELETE registered-models/delete':
+        await auth.forgetModel(String(body.name));
+        await auth.audit('delete', 'registered_model', String(body.name));
+        break;
+    }
+  });
 }
 
 export interface RouteEntry {
@@ -154,13 +180,15 @@ export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
     if (missing.length) throw new Error(`routes without an access rule: ${missing.join(', ')}`);
   });
   // preValidation: after the body is parsed (rules read fields from it), before the handler. Callback
-  // style so the handler runs inside runWithReadAccess.
+  // style so the handler runs as the caller (runAsCaller) and inside runWithReadAccess.
   app.addHook('preValidation', (request, reply, done) => {
     decide(hooks, request, reply).then(
       (outcome) => {
         if (!outcome.go) return; // answered
-        if (outcome.access) runWithReadAccess(outcome.access, () => done());
-        else done();
+        const { access, caller } = outcome;
+        const next = access ? () => runWithReadAccess(access, () => done()) : () => done();
+        if (caller) runAsCaller(caller, next);
+        else next();
       },
       (error: Error) => done(error),
     );

@@ -1,7 +1,10 @@
-// MLflow's basic-auth endpoints: users, and experiment and registered-model permissions.
+// MLflow's basic-auth endpoints (users, experiment and registered-model permissions) and ours (access
+// tokens).
 import type { AuthService, UserJson } from '../auth/auth-service.js';
+import { currentCaller } from '../auth/caller-scope.js';
 import type { ResourceKind } from '../auth/users-store.js';
 import { EncodedList } from '../entities/encoded-list.js';
+import { MlflowError } from '../entities/errors.js';
 import type { Endpoint } from './endpoint.js';
 import { missing, type RequestFields } from './request-fields.js';
 
@@ -71,6 +74,42 @@ function permissionEndpoints(
   ];
 }
 
+/** The `username` a token request names, or (without one) the caller's own. */
+function tokenOwner(f: RequestFields): string {
+  const named = f.optionalString('username');
+  if (named !== undefined) return named;
+  const caller = currentCaller();
+  if (!caller) throw MlflowError.invalidParameter("Missing value for required parameter 'username'.");
+  return caller.username;
+}
+
+/** Access tokens, our extension: paths in MLflow's style below users/. */
+function tokenEndpoints(): Endpoint<AuthService>[] {
+  return [
+    {
+      method: 'POST',
+      path: 'users/access-tokens/create',
+      handle: (auth, f) =>
+        auth.createToken(tokenOwner(f), f.requiredString('name'), f.optionalInt('expiration_time')),
+    },
+    {
+      method: 'GET',
+      path: 'users/access-tokens/list',
+      handle: async (auth, f) => ({
+        access_tokens: new EncodedList(JSON.stringify(await auth.listTokens(tokenOwner(f)))),
+      }),
+    },
+    {
+      method: 'DELETE',
+      path: 'users/access-tokens/delete',
+      handle: async (auth, f) => {
+        await auth.deleteToken(tokenOwner(f), f.requiredString('name'));
+        return empty;
+      },
+    },
+  ];
+}
+
 /** The endpoints of MLflow's basic-auth app, served below /api/2.0/mlflow like the rest of the API. */
 export function authEndpoints(): Endpoint<AuthService>[] {
   return [
@@ -109,6 +148,20 @@ export function authEndpoints(): Endpoint<AuthService>[] {
       handle: async (auth, f) => {
         await auth.deleteUser(f.requiredString('username'));
         return empty;
+      },
+    },
+    ...tokenEndpoints(),
+    {
+      method: 'GET',
+      path: 'audit-log/list',
+      handle: async (auth, f) => {
+        const page = await auth.auditLog({
+          maxResults: f.optionalInt('max_results'),
+          pageToken: f.optionalString('page_token'),
+          actor: f.optionalString('actor'),
+          resourceType: f.optionalString('resource_type'),
+        });
+        return { ...page, events: new EncodedList(JSON.stringify(page.events)) };
       },
     },
     ...permissionEndpoints(

@@ -15,6 +15,9 @@ const STATUS: Record<ErrorCode, number> = {
   ALREADY_EXISTS: 409,
   REQUEST_LIMIT_EXCEEDED: 429,
   RESOURCE_EXHAUSTED: 429,
+  // MLflow's table has no entry for this code (so its server would answer 500). 400 instead: MLflow's
+  // clients retry 429 and 500 for minutes and then lose the message, where a quota needs saying once.
+  RESOURCE_LIMIT_EXCEEDED: 400,
   INTERNAL_ERROR: 500,
   INVALID_STATE: 500,
   DATA_LOSS: 500,

@@ -2,12 +2,14 @@
 // changes, each keyed EXPERIMENTS so they never interleave (writes).
 import { expressionBuilder, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { Experiment, LifecycleStage, Tag } from '../entities/tracking.js';
 import { accessSql } from './access-sql.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
 import { afterSql, cursorColumns, cursorOf, orderBySql, parsePosition, type SortKey } from './keyset.js';
+import { checkExperimentLimit } from './limit-checks.js';
 import type { Database, ExperimentsTable } from './schema.js';
 import { experimentFilterSql, experimentOrderExpression } from './search-sql.js';
 import {
@@ -123,6 +125,7 @@ export class ExperimentWrites {
   constructor(
     private readonly database: WriteOnlyDatabase,
     private readonly locations: ArtifactLocations,
+    private readonly limits: ResourceLimits = {},
   ) {}
 
   #write<T>(op: (trx: WriteTransaction) => Promise<T>): Promise<T> {
@@ -156,6 +159,7 @@ export class ExperimentWrites {
             : `Experiment '${input.name}' already exists.`,
         );
       }
+      await checkExperimentLimit(trx, this.database.dialect, this.limits);
       const now = Date.now();
       const inserted = await trx
         .insertInto('experiments')

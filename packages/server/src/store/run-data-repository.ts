@@ -3,9 +3,11 @@
 // them back is run-hydration.ts's job.
 import type { Selectable } from 'kysely';
 import { MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { Metric, Param, Tag } from '../entities/tracking.js';
 import type { WriteOnlyDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
+import { runDataCounts } from './limit-checks.js';
 import { logModelMetrics } from './logged-model-repository.js';
 import { RowStatements } from './row-statements.js';
 import type { MetricsTable } from './schema.js';
@@ -90,13 +92,17 @@ export class RunDataWrites {
   /** The hot write statements, made without the query builder (see row-statements.ts). */
   private readonly rows: RowStatements;
 
-  constructor(private readonly database: WriteOnlyDatabase) {
+  constructor(
+    private readonly database: WriteOnlyDatabase,
+    private readonly limits: ResourceLimits = {},
+  ) {
     this.rows = new RowStatements(database.dialect);
   }
 
   logBatch(runId: string, metrics: Metric[], params: Param[], tags: Tag[]): Promise<void> {
     return this.database.writer.run(async (trx) => {
       const run = await requireActiveRun(this.rows, trx, runId);
+      const counted = await runDataCounts(trx, this.database.dialect, this.limits, runId);
       if (params.length > 0) await this.#logParams(trx, runId, params);
       if (metrics.length > 0) {
         await this.#logMetrics(trx, runId, metrics);
@@ -109,6 +115,7 @@ export class RunDataWrites {
         const runName = tags.findLast((t) => t.key === RUN_NAME_TAG);
         await dataChanged(this.rows, trx, runId, runName?.value);
       }
+      await counted.after();
     }, runId);
   }
 

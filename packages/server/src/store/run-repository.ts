@@ -1,9 +1,11 @@
 // Runs: getting and searching whole runs (reads); creating, updating, deleting and restoring them,
 // each write keyed by the run so a run's writes stay in order (writes).
 import type { Selectable } from 'kysely';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { EncodedRun, Run, RunInfo } from '../entities/tracking.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
+import { checkRunLimit, runDataCounts } from './limit-checks.js';
 import { RowStatements } from './row-statements.js';
 import { dataChanged, upsertRunTags } from './run-data-repository.js';
 import { RunHydrator } from './run-hydration.js';
@@ -80,14 +82,19 @@ export class RunWrites {
   constructor(
     private readonly database: WriteOnlyDatabase,
     private readonly locations: ArtifactLocations,
+    private readonly limits: ResourceLimits = {},
   ) {
     this.rows = new RowStatements(database.dialect);
   }
 
   createRun(input: CreateRunInput): Promise<Run> {
-    // No key: a new run cannot race anything, so any lane may take it.
+    // No key: a new run cannot race anything, so any lane may take it; except under a runs-per-experiment
+    // limit, where the experiment's runs are counted, so its new runs take one lane.
+    const key =
+      this.limits.runs_per_experiment === undefined ? undefined : `experiment:${input.experimentId}`;
     return this.database.writer.run(async (trx) => {
       const experiment = await requireActiveExperiment(trx, input.experimentId);
+      await checkRunLimit(trx, this.database.dialect, this.limits, input.experimentId);
       const runId = newUuid();
       const location = experiment.artifact_location ?? this.locations.experiment(input.experimentId);
       const row: Selectable<RunsTable> = {
@@ -107,13 +114,15 @@ export class RunWrites {
       const tags = input.tags
         .filter((t) => t.key !== RUN_NAME_TAG)
         .concat({ key: RUN_NAME_TAG, value: input.runName });
+      const counted = await runDataCounts(trx, this.database.dialect, this.limits, runId);
       await upsertRunTags(this.rows, trx, runId, tags);
+      await counted.after();
       return {
         info: runInfoFromRow(row),
         data: { metrics: [], params: [], tags },
         inputs: { dataset_inputs: [] },
       };
-    });
+    }, key);
   }
 
   updateRun(runId: string, update: UpdateRunInput): Promise<RunInfo> {

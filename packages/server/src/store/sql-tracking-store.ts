@@ -2,6 +2,7 @@
 // run data, inputs, metric history, gc, logged models), shared by the SQLite and PostgreSQL dialects.
 // Which methods write is declared by the repositories themselves (repository.ts), not here.
 import type { LoggedModel } from '../entities/logged-model.js';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import type {
   DatasetInput,
   DatasetSummary,
@@ -63,16 +64,17 @@ export type TrackingRepositories = {
 export function trackingRepositories(
   database: StoreDatabase,
   locations: ArtifactLocations,
+  limits: ResourceLimits = {},
 ): TrackingRepositories {
   const read = readView(database);
   const write = writeView(database);
   return {
     experiments: {
       reads: new ExperimentReads(read, locations),
-      writes: new ExperimentWrites(write, locations),
+      writes: new ExperimentWrites(write, locations, limits),
     },
-    runs: { reads: new RunReads(read), writes: new RunWrites(write, locations) },
-    runData: { reads: {}, writes: new RunDataWrites(write) },
+    runs: { reads: new RunReads(read), writes: new RunWrites(write, locations, limits) },
+    runData: { reads: {}, writes: new RunDataWrites(write, limits) },
     inputs: { reads: new InputReads(read), writes: new InputWrites(write) },
     history: { reads: new MetricHistoryReads(read), writes: NO_WRITES },
     sampledHistory: { reads: new SampledHistoryReads(read), writes: NO_WRITES },

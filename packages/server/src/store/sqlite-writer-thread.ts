@@ -27,13 +27,13 @@ function serializeError(error: unknown): SerializedError {
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('sqlite-writer-thread must run as a worker thread');
-  const { file, artifactRoot } = workerData as WriterThreadData;
+  const { file, artifactRoot, limits } = workerData as WriterThreadData;
   let repositories: StoreRepositories;
   let close: () => Promise<void>;
   try {
     const database = await openSqlite(file);
     close = () => database.close();
-    repositories = repositoriesOver(database, new ArtifactLocations(artifactRoot));
+    repositories = repositoriesOver(database, new ArtifactLocations(artifactRoot), limits);
     await repositories.tracking.experiments.writes.init();
   } catch (error) {
     port.postMessage({ id: 0, ok: false, error: serializeError(error) } satisfies WriterReply);

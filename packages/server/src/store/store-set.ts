@@ -1,3 +1,4 @@
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { mapWrites } from './repository.js';
@@ -31,10 +32,14 @@ export interface Stores extends StoreMembers {
   close(): Promise<void>;
 }
 
-/** Every store's repositories over `database`. */
-export function repositoriesOver(database: StoreDatabase, locations: ArtifactLocations): StoreRepositories {
+/** Every store's repositories over `database`; `limits` are the quotas their writes enforce. */
+export function repositoriesOver(
+  database: StoreDatabase,
+  locations: ArtifactLocations,
+  limits: ResourceLimits = {},
+): StoreRepositories {
   return {
-    tracking: trackingRepositories(database, locations),
+    tracking: trackingRepositories(database, locations, limits),
     registry: registryRepositories(database),
     webhooks: webhookRepositories(database),
     traces: traceRepositories(database),

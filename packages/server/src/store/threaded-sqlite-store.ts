@@ -1,7 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 import { type ErrorCode, MlflowError, type ParamConflict, ParamConflictError } from '../entities/errors.js';
+import type { ResourceLimits } from '../entities/resource-limits.js';
 import { ArtifactLocations } from './artifact-locations.js';
-import { type OpenOptions, openSqliteReader } from './database.js';
+import { openSqliteReader } from './database.js';
+import type { StoreOptions } from './open-stores.js';
 import { forwardedWrites } from './repository.js';
 import { mapStoreWrites, repositoriesOver, type StoreName, type Stores, storesOver } from './store-set.js';
 import { startStoreThread } from './store-thread.js';
@@ -13,6 +15,7 @@ import { startStoreThread } from './store-thread.js';
 export interface WriterThreadData {
   file: string;
   artifactRoot: string;
+  limits: ResourceLimits;
 }
 
 /** A call of write method `method` of repository `repository` of `store`, or the thread's close. */
@@ -86,11 +89,12 @@ class WriterThread {
 export async function openThreadedSqliteStores(
   file: string,
   artifactRoot: string,
-  options: OpenOptions = {},
+  options: StoreOptions = {},
 ): Promise<Stores> {
   const worker = startStoreThread('sqlite-writer-thread', import.meta.url, {
     file,
     artifactRoot,
+    limits: options.limits ?? {},
   } satisfies WriterThreadData);
   const thread = new WriterThread(worker);
   // An in-process store must not keep a script alive; its user holds the process while calls run.

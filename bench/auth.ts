@@ -1,0 +1,112 @@
+/**
+ * The cost of authentication per request with a warm cache: the credential check alone (Basic and
+ * Bearer), and whole requests through Fastify's inject (no sockets) to a server with and without
+ * --app-name basic-auth, whose difference is what the auth hook adds to a request.
+ *
+ *   npx tsx bench/auth.ts [--checks N] [--requests N]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { AuthService } from '../packages/server/src/auth/auth-service.js';
+import { type RunningServer, startServer } from '../packages/server/src/server.js';
+import { commandLine, markdownTable } from './common.js';
+
+const cli = commandLine('bench/auth.ts', 'usage: npx tsx bench/auth.ts [--checks N] [--requests N]');
+let checks = 20_000;
+let requests = 5_000;
+cli.parse(process.argv.slice(2), { checks: 'string', requests: 'string' }, (name, value, flag) => {
+  if (name === 'checks') checks = cli.count(flag, value);
+  else requests = cli.count(flag, value);
+});
+
+const dir = mkdtempSync(path.join(tmpdir(), 'mlflow-ts-bench-auth-'));
+const ADMIN = { username: 'admin', password: 'bench-password-1' };
+const basic = `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`;
+
+/** Microseconds per call of `fn`, after a warm-up of a tenth of the calls. */
+async function perCall(n: number, fn: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.ceil(n / 10); i++) await fn();
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await fn();
+  return ((performance.now() - start) * 1000) / n;
+}
+
+const ROUNDS = 7;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function server(withAuth: boolean): Promise<RunningServer> {
+  return startServer({
+    backendStoreUri: `sqlite:///${path.join(dir, `${withAuth ? 'auth' : 'open'}.db`)}`,
+    serveArtifacts: false,
+    host: '127.0.0.1',
+    port: 0,
+    auth: withAuth
+      ? {
+          defaultPermission: 'READ',
+          databaseUri: `sqlite:///${path.join(dir, 'users.db')}`,
+          adminUsername: ADMIN.username,
+          adminPassword: ADMIN.password,
+        }
+      : undefined,
+  });
+}
+
+try {
+  const auth = await AuthService.start({
+    defaultPermission: 'READ',
+    databaseUri: `sqlite:///${path.join(dir, 'users.db')}`,
+    adminUsername: ADMIN.username,
+    adminPassword: ADMIN.password,
+  });
+  const { token } = await auth.createToken(ADMIN.username, 'bench');
+  const bearer = `Bearer ${token}`;
+  const basicUs = await perCall(checks, () => auth.authenticate(basic));
+  const bearerUs = await perCall(checks, () => auth.authenticate(bearer));
+  await auth.close();
+
+  const open = await server(false);
+  const guarded = await server(true);
+  const get = (srv: RunningServer, authorization?: string) => () =>
+    srv.app.inject({
+      method: 'GET',
+      url: '/api/2.0/mlflow/experiments/get?experiment_id=0',
+      headers: authorization ? { authorization } : {},
+    });
+  // Request timings drift on a shared machine, so the three kinds take turns over ROUNDS rounds and
+  // each figure is the median of its rounds.
+  const rounds: number[][] = [[], [], []];
+  for (let r = 0; r < ROUNDS; r++) {
+    rounds[0].push(await perCall(Math.ceil(requests / ROUNDS), get(open)));
+    rounds[1].push(await perCall(Math.ceil(requests / ROUNDS), get(guarded, basic)));
+    rounds[2].push(await perCall(Math.ceil(requests / ROUNDS), get(guarded, bearer)));
+  }
+  const [openUs, basicReqUs, bearerReqUs] = rounds.map(median);
+  await Promise.all([open.close(), guarded.close()]);
+
+  const ms = (us: number) => (us / 1000).toFixed(4);
+  console.log(
+    `${checks} credential checks, ${requests} requests each (experiments/get, in-process inject)\n`,
+  );
+  console.log(
+    markdownTable(
+      ['measure', 'ms per call'],
+      [
+        ['Basic check, warm cache (AuthService.authenticate)', ms(basicUs)],
+        ['Bearer token check, warm cache', ms(bearerUs)],
+        ['request without auth', ms(openUs)],
+        ['request with Basic auth (admin)', ms(basicReqUs)],
+        ['request with a Bearer token (admin)', ms(bearerReqUs)],
+        ['auth overhead per request, Basic', ms(basicReqUs - openUs)],
+        ['auth overhead per request, Bearer', ms(bearerReqUs - openUs)],
+      ],
+    ),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
