@@ -79,7 +79,7 @@ export function serveCommand(): Command {
       requestTimeoutMs: (timeout + 30) * 1000,
       log: stderrLog,
     });
-    stderrLog(`mlflow-ts models serve: listening on ${server.url}, loading ${modelDir}`);
+    stderrLog(`mlflow-ts models serve: listening on ${server.url} (loading the model in ${modelDir})`);
     // handleStopSignals only needs shutdown(); the scoring server has the same one as the tracking server.
     stop.serverStarted(server as unknown as Parameters<typeof stop.serverStarted>[0]);
     try {

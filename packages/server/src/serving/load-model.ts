@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MLmodelError, type MLmodel, readMLmodel } from '../models/mlmodel.js';
 import { MlflowError } from '../entities/errors.js';
-import { type RuntimeOptions, RuntimeRegistry } from './model-runtime.js';
+import { type RuntimeOptions, RuntimeRegistry, RuntimeUnavailable } from './model-runtime.js';
 import { onnxRuntime } from './onnx-runtime.js';
 import { pythonFunctionRuntime } from './python-worker-pool.js';
 import { ScoringPipeline } from './scoring-pipeline.js';
@@ -33,12 +33,22 @@ export async function loadPipeline(
   runtimes: RuntimeRegistry = defaultRuntimes(),
 ): Promise<ScoringPipeline> {
   const model = await readModel(modelDir);
-  const factory = runtimes.pick(model);
-  if (!factory) {
+  const candidates = runtimes.candidates(model);
+  if (candidates.length === 0) {
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
       `mlflow-ts cannot serve this model: it has the flavors ${Object.keys(model.flavors).join(', ') || '(none)'}, and serving needs one of ${runtimes.names.join(', ')}.`,
     );
   }
-  return new ScoringPipeline(model, await factory.load(path.resolve(modelDir), model, options));
+  let unavailable: RuntimeUnavailable | undefined;
+  for (const factory of candidates) {
+    try {
+      return new ScoringPipeline(model, await factory.load(path.resolve(modelDir), model, options));
+    } catch (error) {
+      if (!(error instanceof RuntimeUnavailable)) throw error;
+      options.log(`mlflow-ts serving: ${error.message}; trying the next runtime`);
+      unavailable = error;
+    }
+  }
+  throw new MlflowError('INVALID_PARAMETER_VALUE', `mlflow-ts cannot serve this model here: ${unavailable?.message}`);
 }

@@ -32,6 +32,14 @@ export interface RuntimeFactory {
   load(modelDir: string, model: MLmodel, options: RuntimeOptions): Promise<ModelRuntime>;
 }
 
+/** Thrown by a runtime that cannot run on this machine (a missing native library): the next one is tried. */
+export class RuntimeUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeUnavailable';
+  }
+}
+
 /** Runtimes in order of preference: the first that accepts a model serves it. */
 export class RuntimeRegistry {
   private readonly factories: RuntimeFactory[] = [];
@@ -41,8 +49,9 @@ export class RuntimeRegistry {
     return this;
   }
 
-  pick(model: MLmodel): RuntimeFactory | undefined {
-    return this.factories.find((f) => f.accepts(model));
+  /** Every runtime that accepts the model, most preferred first. */
+  candidates(model: MLmodel): RuntimeFactory[] {
+    return this.factories.filter((f) => f.accepts(model));
   }
 
   get names(): string[] {

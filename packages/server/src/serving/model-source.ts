@@ -46,6 +46,10 @@ export async function localModelDir(uri: string, dstDir?: string): Promise<strin
   }
   const client = new MlflowClient();
   const dst = dstDir ?? (await mkdtemp(path.join(tmpdir(), 'mlflow-ts-model-')));
-  const location = /^(runs|models):/.test(uri) ? await resolveModelUri(client, uri) : uri;
+  // A registered version's source may itself be a runs:/ or models:/ URI; follow it (a few hops at most).
+  let location = uri;
+  for (let hop = 0; hop < 4 && /^(runs|models):/.test(location); hop++) {
+    location = await resolveModelUri(client, location);
+  }
   return fetchLocation(client, location, dst);
 }

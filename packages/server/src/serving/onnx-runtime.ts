@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { MlflowError } from '../entities/errors.js';
 import { flavorOf } from '../models/mlmodel.js';
-import type { ModelRuntime, RuntimeFactory } from './model-runtime.js';
+import { type ModelRuntime, type RuntimeFactory, RuntimeUnavailable } from './model-runtime.js';
 import { encodePredictions, nest } from './prediction-json.js';
 import type { ModelInput, ScoringRequest, Tensor } from './scoring-input.js';
 
@@ -103,7 +103,7 @@ export const onnxRuntime: RuntimeFactory = {
     try {
       ort = await import('onnxruntime-node');
     } catch (error) {
-      throw new Error(`onnxruntime-node could not be loaded (${(error as Error).message}); ONNX models cannot be served natively.`);
+      throw new RuntimeUnavailable(`onnxruntime-node could not be loaded (${(error as Error).message}); ONNX models cannot be served natively.`);
     }
     const flavor = flavorOf(model, 'onnx') ?? {};
     const file = path.join(modelDir, String(flavor.data ?? 'model.onnx'));
