@@ -22,7 +22,10 @@ function works(python: string): boolean {
 function build(): string {
   const cacheRoot = process.env.MLFLOW_TS_TEST_CACHE ?? path.join(tmpdir(), 'mlflow-ts-test-cache');
   const pythonVersion = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim();
-  const key = createHash('sha256').update(`${pythonVersion} ${PACKAGES.join(' ')}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${pythonVersion} ${PACKAGES.join(' ')}`)
+    .digest('hex')
+    .slice(0, 12);
   const dir = path.join(cacheRoot, `serving-venv-${key}`);
   const python = path.join(dir, 'bin', 'python');
   if (existsSync(python) && works(python)) return python;
@@ -31,10 +34,11 @@ function build(): string {
   const building = `${dir}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   execFileSync('python3', ['-m', 'venv', building], { stdio: 'inherit' });
-  const env = { ...process.env, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
   // A machine with a local package mirror (this one, CI) uses it as the index: pip would otherwise try
   // pypi.org first, and without a network each package waits for its retries.
-  if (existsSync('/opt/pypi/simple') && !process.env.PIP_INDEX_URL) env.PIP_INDEX_URL = 'file:///opt/pypi/simple';
+  if (existsSync('/opt/pypi/simple') && !process.env.PIP_INDEX_URL)
+    env.PIP_INDEX_URL = 'file:///opt/pypi/simple';
   execFileSync(path.join(building, 'bin', 'python'), ['-m', 'pip', 'install', '-q', ...PACKAGES], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env,

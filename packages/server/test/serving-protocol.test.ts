@@ -25,7 +25,9 @@ const COLUMNS = signature([
   { type: 'string', name: 'note', required: false },
 ]);
 const COLUMN_SCHEMA = inputSchemaOf(COLUMNS);
-const TENSOR_SCHEMA = inputSchemaOf(signature([{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 3] } }]));
+const TENSOR_SCHEMA = inputSchemaOf(
+  signature([{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 3] } }]),
+);
 
 function fails(fn: () => unknown, code: string, message: string | RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -55,7 +57,10 @@ describe('content type', () => {
         () => requestFormat(header),
         (e: unknown) => e instanceof PlainTextRejection && e.status === 415 && message.test(e.message),
       );
-    rejected('application/json; format=pandas-split', /^Unrecognized content type parameters: format\. IMPORTANT: The MLflow Model scoring protocol has changed/);
+    rejected(
+      'application/json; format=pandas-split',
+      /^Unrecognized content type parameters: format\. IMPORTANT: The MLflow Model scoring protocol has changed/,
+    );
     rejected('text/csv; charset=latin-1', /^The scoring server only supports UTF-8$/);
     rejected(
       'application/xml',
@@ -68,7 +73,14 @@ describe('content type', () => {
 describe('JSON bodies', () => {
   test('dataframe_split, with and without columns', () => {
     const parsed = parseJsonBody('{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2], [3, 4]]}}');
-    assert.deepEqual(parsed.input, { kind: 'frame', columns: ['a', 'b'], rows: [[1, 2], [3, 4]] });
+    assert.deepEqual(parsed.input, {
+      kind: 'frame',
+      columns: ['a', 'b'],
+      rows: [
+        [1, 2],
+        [3, 4],
+      ],
+    });
     assert.deepEqual(parseJsonBody('{"dataframe_split": {"data": [[1, 2]]}}').input, {
       kind: 'frame',
       columns: ['0', '1'],
@@ -78,21 +90,41 @@ describe('JSON bodies', () => {
 
   test('dataframe_records: columns in order of appearance, absent cells null', () => {
     const parsed = parseJsonBody('{"dataframe_records": [{"a": 1}, {"b": "x", "a": 2}], "params": {"k": 1}}');
-    assert.deepEqual(parsed.input, { kind: 'frame', columns: ['a', 'b'], rows: [[1, null], [2, 'x']] });
+    assert.deepEqual(parsed.input, {
+      kind: 'frame',
+      columns: ['a', 'b'],
+      rows: [
+        [1, null],
+        [2, 'x'],
+      ],
+    });
     assert.deepEqual(parsed.params, { k: 1 });
   });
 
   test('instances (rows or records) and inputs (a tensor or a dict of tensors)', () => {
-    assert.deepEqual(parseJsonBody('{"instances": [[1, 2], [3, 4]]}').input, { kind: 'tensor', data: [[1, 2], [3, 4]] });
+    assert.deepEqual(parseJsonBody('{"instances": [[1, 2], [3, 4]]}').input, {
+      kind: 'tensor',
+      data: [
+        [1, 2],
+        [3, 4],
+      ],
+    });
     assert.deepEqual(parseJsonBody('{"instances": [{"a": 1, "b": 2}, {"a": 3, "b": 4}]}').input, {
       kind: 'tensors',
       data: { a: [1, 3], b: [2, 4] },
     });
-    assert.deepEqual(parseJsonBody('{"inputs": {"a": [1], "b": [2]}}').input, { kind: 'tensors', data: { a: [1], b: [2] } });
+    assert.deepEqual(parseJsonBody('{"inputs": {"a": [1], "b": [2]}}').input, {
+      kind: 'tensors',
+      data: { a: [1], b: [2] },
+    });
   });
 
   test("MLflow's errors for bad JSON and wrong shapes", () => {
-    fails(() => parseJsonBody('{"dataframe_split": '), 'INVALID_PARAMETER_VALUE', /^Invalid input\. Ensure that input is a valid JSON formatted string\./);
+    fails(
+      () => parseJsonBody('{"dataframe_split": '),
+      'INVALID_PARAMETER_VALUE',
+      /^Invalid input\. Ensure that input is a valid JSON formatted string\./,
+    );
     fails(
       () => parseJsonBody('[1, 2]'),
       'INVALID_PARAMETER_VALUE',
@@ -134,9 +166,19 @@ describe('JSON bodies', () => {
 describe('CSV bodies', () => {
   test('typed by the signature, inferred without one', () => {
     const typed = parseCsvBody('x1,n,note\n1,2,hi\n2.5,3,\n', COLUMN_SCHEMA);
-    assert.deepEqual(typed, { kind: 'frame', columns: ['x1', 'n', 'note'], rows: [[1, 2, 'hi'], [2.5, 3, null]] });
+    assert.deepEqual(typed, {
+      kind: 'frame',
+      columns: ['x1', 'n', 'note'],
+      rows: [
+        [1, 2, 'hi'],
+        [2.5, 3, null],
+      ],
+    });
     const inferred = parseCsvBody('a,b,c\n1,1.5,True\n2,,False\n', undefined);
-    assert.deepEqual(inferred.kind === 'frame' && inferred.rows, [[1, 1.5, true], [2, null, false]]);
+    assert.deepEqual(inferred.kind === 'frame' && inferred.rows, [
+      [1, 1.5, true],
+      [2, null, false],
+    ]);
   });
 
   test("a value that is not of the column's type is MLflow's CSV error", () => {
@@ -178,9 +220,18 @@ describe('column signatures', () => {
   });
 
   test('unsafe casts name the column and the types', () => {
-    const bad = (rows: string) => parseJsonBody(`{"dataframe_split": {"columns": ["x1", "n"], "data": ${rows}}}`).input;
-    fails(() => enforceInput(bad('[[1, 1.5]]'), COLUMN_SCHEMA), 'INVALID_PARAMETER_VALUE', /Error: Incompatible input types for column n\. Can not safely convert float64 to int64\.$/);
-    fails(() => enforceInput(bad('[["a", 1]]'), COLUMN_SCHEMA), 'INVALID_PARAMETER_VALUE', /Error: Incompatible input types for column x1\. Can not safely convert object to float64\.$/);
+    const bad = (rows: string) =>
+      parseJsonBody(`{"dataframe_split": {"columns": ["x1", "n"], "data": ${rows}}}`).input;
+    fails(
+      () => enforceInput(bad('[[1, 1.5]]'), COLUMN_SCHEMA),
+      'INVALID_PARAMETER_VALUE',
+      /Error: Incompatible input types for column n\. Can not safely convert float64 to int64\.$/,
+    );
+    fails(
+      () => enforceInput(bad('[["a", 1]]'), COLUMN_SCHEMA),
+      'INVALID_PARAMETER_VALUE',
+      /Error: Incompatible input types for column x1\. Can not safely convert object to float64\.$/,
+    );
     fails(
       () => enforceInput(bad('[[1, 1], [2, null]]'), COLUMN_SCHEMA),
       'INVALID_PARAMETER_VALUE',
@@ -193,17 +244,23 @@ describe('column signatures', () => {
     fails(
       () => enforceInput(parseJsonBody('{"instances": [[1]]}').input, schema),
       'INVALID_PARAMETER_VALUE',
-      /Error: Model inference is missing inputs\. The model signature declares 2 inputs  but the provided value only has 1 inputs\./,
+      /Error: Model inference is missing inputs\. The model signature declares 2 inputs {2}but the provided value only has 1 inputs\./,
     );
     const frame = frameOf(enforceInput(parseJsonBody('{"instances": [[1, 2]]}').input, schema));
-    assert.deepEqual(frame?.columns.map((c) => c.name), ['0', '1']);
+    assert.deepEqual(
+      frame?.columns.map((c) => c.name),
+      ['0', '1'],
+    );
   });
 });
 
 describe('tensor signatures', () => {
   test('inputs become a float32 tensor of the declared shape', () => {
     const input = enforceInput(parseJsonBody('{"inputs": [[1, 2, 3], [4, 5, 6]]}').input, TENSOR_SCHEMA);
-    assert.deepEqual(input, { kind: 'tensor', tensor: { dtype: 'float32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] } });
+    assert.deepEqual(input, {
+      kind: 'tensor',
+      tensor: { dtype: 'float32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+    });
   });
 
   test('a wrong shape, a ragged list and text are refused', () => {
@@ -212,15 +269,30 @@ describe('tensor signatures', () => {
       'INVALID_PARAMETER_VALUE',
       /Error: Shape of input \(1, 2\) does not match expected shape \(-1, 3\)\.$/,
     );
-    fails(() => enforceInput(parseJsonBody('{"inputs": [[1, 2, 3], [1]]}').input, TENSOR_SCHEMA), 'BAD_REQUEST', /^Failed to parse data as TF serving input\./);
-    fails(() => enforceInput(parseJsonBody('{"inputs": [["a", "b", "c"]]}').input, TENSOR_SCHEMA), 'BAD_REQUEST', /^Failed to parse data as TF serving input\./);
+    fails(
+      () => enforceInput(parseJsonBody('{"inputs": [[1, 2, 3], [1]]}').input, TENSOR_SCHEMA),
+      'BAD_REQUEST',
+      /^Failed to parse data as TF serving input\./,
+    );
+    fails(
+      () => enforceInput(parseJsonBody('{"inputs": [["a", "b", "c"]]}').input, TENSOR_SCHEMA),
+      'BAD_REQUEST',
+      /^Failed to parse data as TF serving input\./,
+    );
   });
 
   test('a DataFrame feeds an unnamed (-1, n) tensor when it has n columns', () => {
-    const input = enforceInput(parseJsonBody('{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}}').input, TENSOR_SCHEMA);
+    const input = enforceInput(
+      parseJsonBody('{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2, 3]]}}').input,
+      TENSOR_SCHEMA,
+    );
     assert.deepEqual(input, { kind: 'tensor', tensor: { dtype: 'float32', shape: [1, 3], data: [1, 2, 3] } });
     fails(
-      () => enforceInput(parseJsonBody('{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]}}').input, TENSOR_SCHEMA),
+      () =>
+        enforceInput(
+          parseJsonBody('{"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]}}').input,
+          TENSOR_SCHEMA,
+        ),
       'INVALID_PARAMETER_VALUE',
       /the input DataFrame passed had 2 columns and an input shape of \(-1, 3\)/,
     );
@@ -233,7 +305,11 @@ describe('tensor signatures', () => {
         { type: 'tensor', name: 'b', 'tensor-spec': { dtype: 'int64', shape: [-1] } },
       ]),
     );
-    fails(() => enforceInput(parseJsonBody('{"inputs": {"a": [1]}}').input, schema), 'INVALID_PARAMETER_VALUE', /Error: Model is missing inputs \['b'\]\.$/);
+    fails(
+      () => enforceInput(parseJsonBody('{"inputs": {"a": [1]}}').input, schema),
+      'INVALID_PARAMETER_VALUE',
+      /Error: Model is missing inputs \['b'\]\.$/,
+    );
     fails(
       () => enforceInput(parseJsonBody('{"inputs": {"a": [1.5], "b": [1]}}').input, schema),
       'INVALID_PARAMETER_VALUE',
@@ -261,20 +337,36 @@ describe('params', () => {
   });
 
   test('wrong types name every bad param', () => {
-    fails(() => enforceParams([1], schema), 'INVALID_PARAMETER_VALUE', "Parameters must be a dictionary. Got type 'list'.");
+    fails(
+      () => enforceParams([1], schema),
+      'INVALID_PARAMETER_VALUE',
+      "Parameters must be a dictionary. Got type 'list'.",
+    );
     fails(
       () => enforceParams({ k: 1.5 }, schema),
       'INVALID_PARAMETER_VALUE',
-      'Invalid parameters found: {(\'k\', "Failed to validate type and shape for \'k\', error: Can not safely convert `<class \'float\'>` to `DataType.long` for value `1.5`")}',
+      "Invalid parameters found: {('k', \"Failed to validate type and shape for 'k', error: Can not safely convert `<class 'float'>` to `DataType.long` for value `1.5`\")}",
     );
-    fails(() => enforceParams({ tags: 'a' }, schema), 'INVALID_PARAMETER_VALUE', /Value must be a 1D array with shape \(-1,\) for param 'tags'/);
+    fails(
+      () => enforceParams({ tags: 'a' }, schema),
+      'INVALID_PARAMETER_VALUE',
+      /Value must be a 1D array with shape \(-1,\) for param 'tags'/,
+    );
   });
 });
 
 describe('prediction JSON', () => {
   test('NaN and infinities bare as Python writes them, nested arrays, dates as ISO text', () => {
     assert.equal(
-      predictionsBody(encodePredictions([1.5, Number.NaN, -Infinity, { d: new Date('2024-05-01T00:00:00Z') }, Float32Array.of(0.5)])),
+      predictionsBody(
+        encodePredictions([
+          1.5,
+          Number.NaN,
+          -Infinity,
+          { d: new Date('2024-05-01T00:00:00Z') },
+          Float32Array.of(0.5),
+        ]),
+      ),
       '{"predictions": [1.5, NaN, -Infinity, {"d": "2024-05-01T00:00:00.000Z"}, [0.5]]}',
     );
     assert.deepEqual(nest([1, 2, 3, 4, 5, 6], [2, 3]), [

@@ -84,7 +84,12 @@ async function invoke(
   });
   const text = await res.text();
   // Python's json writes NaN bare; JSON.parse cannot read it.
-  return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text.replace(/\bNaN\b/g, 'null')) };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    text,
+    json: () => JSON.parse(text.replace(/\bNaN\b/g, 'null')),
+  };
 }
 
 describe('a logged sklearn model (cloudpickle) served from runs:/', { skip }, () => {
@@ -133,7 +138,10 @@ describe('a logged sklearn model (cloudpickle) served from runs:/', { skip }, ()
     assert.match(missing.json().message, /Model is missing inputs \['n'\]\./);
     const unsafe = await invoke(server, { dataframe_records: [{ x1: 0, x2: 1, n: 1.5 }] });
     assert.equal(unsafe.status, 400);
-    assert.match(unsafe.json().message, /Incompatible input types for column n\. Can not safely convert float64 to int64\./);
+    assert.match(
+      unsafe.json().message,
+      /Incompatible input types for column n\. Can not safely convert float64 to int64\./,
+    );
     const csv = await invoke(server, 'x1,x2,n\nabc,1,1\n', 'text/csv');
     assert.equal(csv.status, 400);
     assert.equal(csv.json().error_code, 'BAD_REQUEST');
@@ -143,7 +151,11 @@ describe('a logged sklearn model (cloudpickle) served from runs:/', { skip }, ()
   });
 
   test("content types MLflow 2 refuses are 415 text, as MLflow's server answers", async () => {
-    const old = await invoke(server, { columns: ['x1'], data: [[1]] }, 'application/json; format=pandas-split');
+    const old = await invoke(
+      server,
+      { columns: ['x1'], data: [[1]] },
+      'application/json; format=pandas-split',
+    );
     assert.equal(old.status, 415);
     assert.match(old.type, /^text\/plain/);
     assert.match(old.text, /^Unrecognized content type parameters: format\. IMPORTANT/);
@@ -174,19 +186,30 @@ describe('a custom loader_module model: params, optional columns, output encodin
   });
 
   test('params with defaults, NaN and dates encoded as MLflow does', async () => {
-    const res = await invoke(server, { dataframe_records: [{ x: 1.5, label: 'a' }, { x: 2 }], params: { scale: 2 } });
+    const res = await invoke(server, {
+      dataframe_records: [{ x: 1.5, label: 'a' }, { x: 2 }],
+      params: { scale: 2 },
+    });
     assert.equal(res.status, 200, res.text);
-    assert.match(res.text, /^\{"predictions": \[\{"y": 3\.5, "missing": NaN, "when": "2024-05-01T12:30:00", "label": "a", "pid": \d+\}, \{"y": 4\.5, "missing": NaN/);
+    assert.match(
+      res.text,
+      /^\{"predictions": \[\{"y": 3\.5, "missing": NaN, "when": "2024-05-01T12:30:00", "label": "a", "pid": \d+\}, \{"y": 4\.5, "missing": NaN/,
+    );
     const defaults = await invoke(server, { dataframe_records: [{ x: 1 }] });
     assert.match(defaults.text, /"y": 1\.5,/);
     const bad = await invoke(server, { dataframe_records: [{ x: 1 }], params: { scale: 'big' } });
     assert.equal(bad.status, 400);
-    assert.match(bad.json().message, /^Invalid parameters found: \{\('scale', "Failed to validate type and shape for 'scale'/);
+    assert.match(
+      bad.json().message,
+      /^Invalid parameters found: \{\('scale', "Failed to validate type and shape for 'scale'/,
+    );
   });
 
   test('concurrent requests are spread over the workers', async () => {
     const answers = await Promise.all(
-      Array.from({ length: 4 }, () => invoke(server, { dataframe_records: [{ x: 1 }], params: { sleep: 0.4 } })),
+      Array.from({ length: 4 }, () =>
+        invoke(server, { dataframe_records: [{ x: 1 }], params: { sleep: 0.4 } }),
+      ),
     );
     const pids = new Set(answers.map((a) => a.json().predictions[0].pid));
     assert.equal(pids.size, 2);
@@ -195,7 +218,10 @@ describe('a custom loader_module model: params, optional columns, output encodin
   test('a worker killed mid-request: that request gets an error, the next one an answer', async () => {
     const pidFile = path.join(work.dir, 'pid');
     writeFileSync(pidFile, '');
-    const pending = invoke(server, { dataframe_records: [{ x: 1 }], params: { sleep: 30, pid_file: pidFile } });
+    const pending = invoke(server, {
+      dataframe_records: [{ x: 1 }],
+      params: { sleep: 30, pid_file: pidFile },
+    });
     let pid = '';
     for (let i = 0; i < 100 && !pid; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -206,7 +232,9 @@ describe('a custom loader_module model: params, optional columns, output encodin
     assert.equal(res.status, 503);
     assert.equal(res.json().error_code, 'TEMPORARILY_UNAVAILABLE');
     // Both slots serve again once the replacement has loaded.
-    const again = await Promise.all([1, 2].map(() => invoke(server, { dataframe_records: [{ x: 1 }], params: { sleep: 0.3 } })));
+    const again = await Promise.all(
+      [1, 2].map(() => invoke(server, { dataframe_records: [{ x: 1 }], params: { sleep: 0.3 } })),
+    );
     for (const a of again) assert.equal(a.status, 200, a.text);
     assert.ok(!again.some((a) => String(a.json().predictions[0].pid) === pid));
   });
@@ -234,7 +262,12 @@ describe('timeouts', { skip }, () => {
 describe('tensor models', { skip }, () => {
   test('a tensor signature through Python', async () => {
     const server = await serve(`runs:/${runId}/tensor`);
-    const res = await invoke(server, { instances: [[1, 2, 3], [4, 5, 6]] });
+    const res = await invoke(server, {
+      instances: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json(), { predictions: [6, 15] });
     const wrong = await invoke(server, { inputs: [[1, 2]] });
@@ -245,7 +278,14 @@ describe('tensor models', { skip }, () => {
   test('ONNX in Node, from models:/name@alias', async () => {
     const server = await serve('models:/linear-onnx@champion');
     assert.equal(server.slot.pipeline?.runtime.name, 'onnx');
-    const res = await invoke(server, { inputs: { X: [[1, 2, 3], [4, 5, 6]] } });
+    const res = await invoke(server, {
+      inputs: {
+        X: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+    });
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json(), { predictions: { Y: [[14.5], [32.5]] } });
     const frame = await invoke(server, { dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 0, 0]] } });
@@ -254,7 +294,10 @@ describe('tensor models', { skip }, () => {
   });
 });
 
-function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, MLFLOW_TS_PYTHON: python },
@@ -274,10 +317,24 @@ describe('the CLI', { skip }, () => {
     const input = path.join(work.dir, 'in.csv');
     const output = path.join(work.dir, 'out.json');
     writeFileSync(input, 'x1,x2,n\n0,1,1\n5,6,7\n');
-    const ok = await runCli(['models', 'predict', '-m', `runs:/${runId}/sklearn`, '-i', input, '-o', output, '-t', 'csv']);
+    const ok = await runCli([
+      'models',
+      'predict',
+      '-m',
+      `runs:/${runId}/sklearn`,
+      '-i',
+      input,
+      '-o',
+      output,
+      '-t',
+      'csv',
+    ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(readFileSync(output, 'utf8'), '{"predictions": [0, 1]}');
-    const stdin = await runCli(['models', 'predict', '-m', path.join(modelsDir.dir, 'sklearn-pickle')], '{"dataframe_split": {"columns": ["x1", "x2", "n"], "data": [[5, 6, 7]]}}');
+    const stdin = await runCli(
+      ['models', 'predict', '-m', path.join(modelsDir.dir, 'sklearn-pickle')],
+      '{"dataframe_split": {"columns": ["x1", "x2", "n"], "data": [[5, 6, 7]]}}',
+    );
     assert.equal(stdin.code, 0, stdin.stderr);
     assert.equal(stdin.stdout.trim(), '{"predictions": [1]}');
     const bad = await runCli(['models', 'predict', '-m', `runs:/${runId}/sklearn`, '-t', 'xml']);
@@ -289,7 +346,14 @@ describe('the CLI', { skip }, () => {
     const mlserver = await runCli(['models', 'serve', '-m', 'x', '--enable-mlserver']);
     assert.equal(mlserver.code, 1);
     assert.match(mlserver.stderr, /--enable-mlserver is not supported by mlflow-ts/);
-    const conda = await runCli(['models', 'serve', '-m', path.join(modelsDir.dir, 'sklearn'), '--env-manager', 'conda']);
+    const conda = await runCli([
+      'models',
+      'serve',
+      '-m',
+      path.join(modelsDir.dir, 'sklearn'),
+      '--env-manager',
+      'conda',
+    ]);
     assert.equal(conda.code, 1);
     assert.match(conda.stderr, /--env-manager conda is not supported by mlflow-ts model serving yet/);
   });

@@ -32,31 +32,52 @@ interface PredictOptions {
 
 function envFlags(command: Command): Command {
   return command
-    .option('--env-manager <manager>', "how the model's Python environment is made: local (default), virtualenv, uv, conda")
+    .option(
+      '--env-manager <manager>',
+      "how the model's Python environment is made: local (default), virtualenv, uv, conda",
+    )
     .option('--no-conda', "MLflow's older spelling of --env-manager local")
     .option('--install-mlflow', 'install mlflow into the environment mlflow-ts creates')
-    .option('--python <path>', 'the Python interpreter for --env-manager local (default: $MLFLOW_TS_PYTHON or python3)');
+    .option(
+      '--python <path>',
+      'the Python interpreter for --env-manager local (default: $MLFLOW_TS_PYTHON or python3)',
+    );
 }
 
 const stderrLog = (line: string) => process.stderr.write(`${line}\n`);
 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
-    .description("Serve a model over MLflow's scoring protocol (POST /invocations, GET /ping, /health, /version).")
+    .description(
+      "Serve a model over MLflow's scoring protocol (POST /invocations, GET /ping, /health, /version).",
+    )
     // -h is MLflow's --host here, as in `mlflow models serve`.
     .helpOption('--help', 'display help for command')
-    .requiredOption('-m, --model-uri <uri>', 'runs:/<run_id>/<path>, models:/<name>/<version|stage>, models:/<name>@<alias>, mlflow-artifacts:/..., s3://..., or a local path')
+    .requiredOption(
+      '-m, --model-uri <uri>',
+      'runs:/<run_id>/<path>, models:/<name>/<version|stage>, models:/<name>@<alias>, mlflow-artifacts:/..., s3://..., or a local path',
+    )
     .option('-p, --port <port>', 'port to listen on', '5000')
     .option('-h, --host <host>', 'address to listen on', '127.0.0.1')
     .option('-w, --workers <n>', 'Python worker processes (default: $MLFLOW_MODELS_WORKERS or 1)')
-    .option('-t, --timeout <seconds>', 'longest a prediction may run (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)')
+    .option(
+      '-t, --timeout <seconds>',
+      'longest a prediction may run (default: $MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT or 60)',
+    )
     .option('--enable-mlserver', "use Seldon's MLServer (not supported by mlflow-ts)")
     .option('--max-body-size <bytes>', 'largest request body accepted', String(100 * 1024 * 1024))
-    .option('--graceful-timeout <seconds>', 'on SIGTERM/SIGINT, how long in-flight requests may finish', '30');
+    .option(
+      '--graceful-timeout <seconds>',
+      'on SIGTERM/SIGINT, how long in-flight requests may finish',
+      '30',
+    );
   envFlags(cmd);
   return cmd.action(async (o: ServeOptions) => {
     if (o.enableMlserver) {
-      throw new MlflowError('NOT_IMPLEMENTED', '--enable-mlserver is not supported by mlflow-ts: it serves models with its own scoring server, which speaks the same protocol.');
+      throw new MlflowError(
+        'NOT_IMPLEMENTED',
+        '--enable-mlserver is not supported by mlflow-ts: it serves models with its own scoring server, which speaks the same protocol.',
+      );
     }
     const { port, positiveInt, pythonFor } = await import('../serving/serve-options.js');
     const { localModelDir } = await import('../serving/model-source.js');
@@ -64,7 +85,10 @@ export function serveCommand(): Command {
     const { handleStopSignals } = await import('./server-shutdown.js');
     const python = pythonFor(o);
     const workers = positiveInt('--workers', o.workers ?? process.env.MLFLOW_MODELS_WORKERS ?? '1');
-    const timeout = positiveInt('--timeout', o.timeout ?? process.env.MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT ?? '60');
+    const timeout = positiveInt(
+      '--timeout',
+      o.timeout ?? process.env.MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT ?? '60',
+    );
     const graceMs = positiveInt('--graceful-timeout', o.gracefulTimeout) * 1000;
     const stop = handleStopSignals(graceMs);
     const modelDir = await localModelDir(o.modelUri);
@@ -103,7 +127,10 @@ export function predictCommand(): Command {
   envFlags(cmd);
   return cmd.action(async (o: PredictOptions) => {
     if (o.contentType !== 'json' && o.contentType !== 'csv') {
-      throw new MlflowError('INVALID_PARAMETER_VALUE', `Unknown content type '${o.contentType}': pass json or csv.`);
+      throw new MlflowError(
+        'INVALID_PARAMETER_VALUE',
+        `Unknown content type '${o.contentType}': pass json or csv.`,
+      );
     }
     const { pythonFor } = await import('../serving/serve-options.js');
     const { localModelDir } = await import('../serving/model-source.js');

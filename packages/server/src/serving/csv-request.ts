@@ -33,7 +33,11 @@ function inferColumn(cells: string[]): unknown[] {
   if (present.length > 0 && present.every((c) => FLOAT.test(c))) {
     return cells.map((c) => (c === '' ? null : toNumber(c)));
   }
-  if (present.length > 0 && present.length === cells.length && present.every((c) => TRUE.has(c) || FALSE.has(c))) {
+  if (
+    present.length > 0 &&
+    present.length === cells.length &&
+    present.every((c) => TRUE.has(c) || FALSE.has(c))
+  ) {
     return cells.map((c) => TRUE.has(c));
   }
   return cells.map((c) => (c === '' ? null : c));
@@ -45,7 +49,7 @@ function typedColumn(name: string, type: string | null, cells: string[]): unknow
     case 'integer':
     case 'long':
       return cells.map((c) => {
-        if (c === '') throw parseFailure('Integer column has NA values in column ' + name);
+        if (c === '') throw parseFailure(`Integer column has NA values in column ${name}`);
         if (!INT.test(c)) throw parseFailure(`invalid literal for int() with base 10: '${c}'`);
         return Number(c);
       });

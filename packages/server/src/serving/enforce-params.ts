@@ -54,7 +54,9 @@ function checkValue(name: string, value: unknown, spec: ParamSchemaEntry): strin
   }
   const problem = typeError(value, spec.type);
   if (problem === 'datetime') {
-    return detail(`Failed to convert value \`${pyRepr(value)}\` from type \`<class '${pyTypeName(value)}'>\` to \`DataType.datetime\``);
+    return detail(
+      `Failed to convert value \`${pyRepr(value)}\` from type \`<class '${pyTypeName(value)}'>\` to \`DataType.datetime\``,
+    );
   }
   if (problem) {
     return detail(

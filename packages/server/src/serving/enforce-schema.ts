@@ -64,11 +64,18 @@ function enforceColumn(name: string, values: unknown[], spec: ColumnSpec): Frame
       if (values.every((v) => typeof v === 'string' || v === null)) return { name, dtype: 'bytes', values };
       throw incompatible(name, actual, expected);
     case 'boolean':
-      if (actual === 'bool' || (actual === 'object' && values.every((v) => typeof v === 'boolean' || v === null)))
+      if (
+        actual === 'bool' ||
+        (actual === 'object' && values.every((v) => typeof v === 'boolean' || v === null))
+      )
         return { name, dtype: actual, values };
       throw incompatible(name, actual, expected);
     case 'datetime':
-      if (values.every((v) => v === null || (typeof v === 'string' && DATE.test(v) && !Number.isNaN(Date.parse(v)))))
+      if (
+        values.every(
+          (v) => v === null || (typeof v === 'string' && DATE.test(v) && !Number.isNaN(Date.parse(v))),
+        )
+      )
         return { name, dtype: expected, values };
       throw new EnforcementError(`Failed to convert column ${name} from type ${actual} to datetime.`);
     case 'integer':
@@ -105,7 +112,10 @@ function frameColumns(parsed: Extract<ParsedInput, { kind: 'frame' }>): Map<stri
 }
 
 /** Tensor-shaped JSON as a DataFrame's columns (pd.DataFrame(list) / pd.DataFrame(dict)). */
-function tensorAsColumns(parsed: ParsedInput, schema: Extract<InputSchema, { kind: 'columns' }>): Map<string, unknown[]> {
+function tensorAsColumns(
+  parsed: ParsedInput,
+  schema: Extract<InputSchema, { kind: 'columns' }>,
+): Map<string, unknown[]> {
   if (parsed.kind === 'frame') return frameColumns(parsed);
   const columns = new Map<string, unknown[]>();
   if (parsed.kind === 'tensors') {
@@ -226,14 +236,19 @@ function enforceTensors(parsed: ParsedInput, schema: Extract<InputSchema, { kind
     throw new EnforcementError(message);
   }
   const tensors: Record<string, Tensor> = {};
-  for (const spec of schema.tensors) tensors[spec.name as string] = enforceTensor(byName[spec.name as string], spec);
+  for (const spec of schema.tensors)
+    tensors[spec.name as string] = enforceTensor(byName[spec.name as string], spec);
   return { kind: 'tensors', tensors };
 }
 
 /** The input without a signature: columns and tensors with the dtypes numpy and pandas would infer. */
 function unchecked(parsed: ParsedInput): ModelInput {
   if (parsed.kind === 'frame') {
-    const columns = [...frameColumns(parsed)].map(([name, values]) => ({ name, dtype: frameDtype(values), values }));
+    const columns = [...frameColumns(parsed)].map(([name, values]) => ({
+      name,
+      dtype: frameDtype(values),
+      values,
+    }));
     return { kind: 'frame', columns, rowCount: parsed.rows.length };
   }
   const tensor = (value: unknown): Tensor => {

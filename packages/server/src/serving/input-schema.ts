@@ -3,7 +3,15 @@
 import type { ModelSignature, ParamSpec, SchemaEntry } from '../models/mlmodel.js';
 
 /** MLflow's scalar column types (mlflow.types.DataType). */
-export type ColumnType = 'boolean' | 'integer' | 'long' | 'float' | 'double' | 'string' | 'binary' | 'datetime';
+export type ColumnType =
+  | 'boolean'
+  | 'integer'
+  | 'long'
+  | 'float'
+  | 'double'
+  | 'string'
+  | 'binary'
+  | 'datetime';
 
 const COLUMN_TYPES = new Set<string>([
   'boolean',
@@ -99,7 +107,9 @@ export function schemaRepr(schema: InputSchema): string {
   if (schema.kind === 'columns') {
     const parts = schema.columns.map((c) => {
       const required = c.required ? '(required)' : '(optional)';
-      return c.name === undefined ? `${c.typeName} ${required}` : `${pyStr(c.name)}: ${c.typeName} ${required}`;
+      return c.name === undefined
+        ? `${c.typeName} ${required}`
+        : `${pyStr(c.name)}: ${c.typeName} ${required}`;
     });
     return `[${parts.join(', ')}]`;
   }

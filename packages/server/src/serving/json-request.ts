@@ -1,8 +1,14 @@
 // A JSON scoring body read as MLflow's scoring server reads it: exactly one of dataframe_split,
 // dataframe_records, instances or inputs, and an optional params object beside it.
-import { type MlflowError, SCORING_PROTOCOL_CHANGE_INFO, badRequest, invalidInput } from './scoring-errors.js';
-import type { ParsedInput } from './scoring-input.js';
+
 import { pyList } from './input-schema.js';
+import {
+  badRequest,
+  invalidInput,
+  type MlflowError,
+  SCORING_PROTOCOL_CHANGE_INFO,
+} from './scoring-errors.js';
+import type { ParsedInput } from './scoring-input.js';
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
 type Format = (typeof FORMATS)[number];
@@ -109,7 +115,10 @@ function tfServing(format: 'instances' | 'inputs', value: unknown): ParsedInput 
       const columns: Record<string, unknown[]> = {};
       for (const item of value) {
         if (!isRecord(item)) throw badRequest(TF_SERVING_HELP);
-        for (const [k, v] of Object.entries(item)) (columns[k] ??= []).push(v);
+        for (const [k, v] of Object.entries(item)) {
+          columns[k] ??= [];
+          columns[k].push(v);
+        }
       }
       return checkedTensors(columns);
     }

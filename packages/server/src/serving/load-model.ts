@@ -2,8 +2,8 @@
 // before Python), load it.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { MLmodelError, type MLmodel, readMLmodel } from '../models/mlmodel.js';
 import { MlflowError } from '../entities/errors.js';
+import { type MLmodel, MLmodelError, readMLmodel } from '../models/mlmodel.js';
 import { type RuntimeOptions, RuntimeRegistry, RuntimeUnavailable } from './model-runtime.js';
 import { onnxRuntime } from './onnx-runtime.js';
 import { pythonFunctionRuntime } from './python-worker-pool.js';
@@ -17,7 +17,10 @@ export function defaultRuntimes(): RuntimeRegistry {
 export async function readModel(modelDir: string): Promise<MLmodel> {
   const file = path.join(modelDir, 'MLmodel');
   if (!existsSync(file)) {
-    throw new MlflowError('RESOURCE_DOES_NOT_EXIST', `No MLmodel file in ${modelDir}: it is not an MLflow model directory.`);
+    throw new MlflowError(
+      'RESOURCE_DOES_NOT_EXIST',
+      `No MLmodel file in ${modelDir}: it is not an MLflow model directory.`,
+    );
   }
   try {
     return await readMLmodel(file);
@@ -50,5 +53,8 @@ export async function loadPipeline(
       unavailable = error;
     }
   }
-  throw new MlflowError('INVALID_PARAMETER_VALUE', `mlflow-ts cannot serve this model here: ${unavailable?.message}`);
+  throw new MlflowError(
+    'INVALID_PARAMETER_VALUE',
+    `mlflow-ts cannot serve this model here: ${unavailable?.message}`,
+  );
 }

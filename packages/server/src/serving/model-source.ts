@@ -1,8 +1,9 @@
 // A model URI (-m) to a local directory: local paths as they are; runs:/ and models:/ resolved through
 // the tracking server (MLFLOW_TRACKING_URI); mlflow-artifacts:/ and http(s) fetched through it; s3://
 // and wasbs:// read from the store directly.
-import { mkdir, mkdtemp } from 'node:fs/promises';
+
 import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -27,7 +28,10 @@ async function fetchLocation(client: MlflowClient, location: string, dst: string
   }
   const repo = openArtifactRepository(location);
   if (!repo) {
-    throw new MlflowError('INVALID_PARAMETER_VALUE', `Cannot read a model from '${location}': unsupported location.`);
+    throw new MlflowError(
+      'INVALID_PARAMETER_VALUE',
+      `Cannot read a model from '${location}': unsupported location.`,
+    );
   }
   if (repo.root && existsSync(repo.root)) return repo.root; // a local store: serve it in place
   await copyTree(repo, '', dst);

@@ -27,7 +27,13 @@ const ARRAYS: Record<string, (values: unknown[]) => ArrayLike<number | bigint | 
 /** ONNX's tensor(float) style names to onnxruntime-node's Tensor types. */
 function ortType(onnxType: string): string {
   const inner = /tensor\((\w+)\)/.exec(onnxType)?.[1] ?? onnxType;
-  return inner === 'float' ? 'float32' : inner === 'double' ? 'float64' : inner === 'boolean' ? 'bool' : inner;
+  return inner === 'float'
+    ? 'float32'
+    : inner === 'double'
+      ? 'float64'
+      : inner === 'boolean'
+        ? 'bool'
+        : inner;
 }
 
 class OnnxRuntime implements ModelRuntime {
@@ -42,7 +48,11 @@ class OnnxRuntime implements ModelRuntime {
   private tensor(name: string, t: Tensor): OrtTensor {
     const type = this.inputTypes.get(name) ?? 'float32';
     const make = ARRAYS[type];
-    if (!make) throw new MlflowError('BAD_REQUEST', `The model's input '${name}' has type ${type}, which mlflow-ts cannot feed.`);
+    if (!make)
+      throw new MlflowError(
+        'BAD_REQUEST',
+        `The model's input '${name}' has type ${type}, which mlflow-ts cannot feed.`,
+      );
     return new this.ort.Tensor(type as 'float32', make(t.data) as Float32Array, t.shape);
   }
 
@@ -63,14 +73,25 @@ class OnnxRuntime implements ModelRuntime {
       const feeds: Record<string, OrtTensor> = {};
       for (const name of names) {
         const column = input.columns.find((c) => c.name === name);
-        if (!column) throw new MlflowError('BAD_REQUEST', `The ONNX model needs an input column named '${name}'.`);
-        feeds[name] = this.tensor(name, { dtype: column.dtype, shape: [input.rowCount, 1], data: column.values });
+        if (!column)
+          throw new MlflowError('BAD_REQUEST', `The ONNX model needs an input column named '${name}'.`);
+        feeds[name] = this.tensor(name, {
+          dtype: column.dtype,
+          shape: [input.rowCount, 1],
+          data: column.values,
+        });
       }
       return feeds;
     }
     const data: unknown[] = [];
     for (let r = 0; r < input.rowCount; r++) for (const c of input.columns) data.push(c.values[r]);
-    return { [names[0]]: this.tensor(names[0], { dtype: 'float32', shape: [input.rowCount, input.columns.length], data }) };
+    return {
+      [names[0]]: this.tensor(names[0], {
+        dtype: 'float32',
+        shape: [input.rowCount, input.columns.length],
+        data,
+      }),
+    };
   }
 
   async predict(request: ScoringRequest): Promise<string> {
@@ -78,7 +99,8 @@ class OnnxRuntime implements ModelRuntime {
     const outputs: Record<string, unknown> = {};
     for (const name of this.session.outputNames) {
       const t = results[name];
-      const values = t.type === 'int64' ? Array.from(t.data as BigInt64Array, Number) : (t.data as ArrayLike<unknown>);
+      const values =
+        t.type === 'int64' ? Array.from(t.data as BigInt64Array, Number) : (t.data as ArrayLike<unknown>);
       outputs[name] = nest(values, t.dims);
     }
     if (request.input.kind !== 'frame') return encodePredictions(outputs);
@@ -103,7 +125,9 @@ export const onnxRuntime: RuntimeFactory = {
     try {
       ort = await import('onnxruntime-node');
     } catch (error) {
-      throw new RuntimeUnavailable(`onnxruntime-node could not be loaded (${(error as Error).message}); ONNX models cannot be served natively.`);
+      throw new RuntimeUnavailable(
+        `onnxruntime-node could not be loaded (${(error as Error).message}); ONNX models cannot be served natively.`,
+      );
     }
     const flavor = flavorOf(model, 'onnx') ?? {};
     const file = path.join(modelDir, String(flavor.data ?? 'model.onnx'));

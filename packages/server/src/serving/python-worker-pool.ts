@@ -103,7 +103,8 @@ class Worker {
     let stderrTail = '';
     this.process.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderrTail = (stderrTail + chunk).slice(-4000);
-      for (const line of chunk.split('\n')) if (line.trim()) options.log(`[worker ${this.process.pid}] ${line}`);
+      for (const line of chunk.split('\n'))
+        if (line.trim()) options.log(`[worker ${this.process.pid}] ${line}`);
     });
     this.process.stdin?.on('error', () => {}); // a dead worker's pipe; its exit is handled below
     const lines = createInterface({ input: this.process.stdout as NodeJS.ReadableStream });
@@ -119,7 +120,9 @@ class Worker {
       else if (reply.ready === false) readyFail(new Error(`The model could not be loaded: ${reply.message}`));
       else this.answer(reply);
     });
-    this.process.on('error', (error) => readyFail(new Error(`Could not start ${options.python}: ${error.message}`)));
+    this.process.on('error', (error) =>
+      readyFail(new Error(`Could not start ${options.python}: ${error.message}`)),
+    );
     this.process.on('exit', (code, signal) => {
       this.exited = true;
       readyFail(
@@ -165,7 +168,12 @@ class Worker {
     clearTimeout(current.timer);
     this.job = undefined;
     if (reply.ok) current.job.resolve(reply.predictions ?? 'null');
-    else if (reply.error_code && KNOWN_CODES.has(reply.error_code) && reply.message && reply.error_code !== 'INTERNAL_ERROR') {
+    else if (
+      reply.error_code &&
+      KNOWN_CODES.has(reply.error_code) &&
+      reply.message &&
+      reply.error_code !== 'INTERNAL_ERROR'
+    ) {
       current.job.reject(new MlflowError(reply.error_code as 'BAD_REQUEST', reply.message));
     } else {
       const error = new MlflowError('BAD_REQUEST', UNEXPECTED);
@@ -225,7 +233,9 @@ export class PythonWorkerPool implements ModelRuntime {
     const at = this.idle.indexOf(worker);
     if (at !== -1) this.idle.splice(at, 1);
     if (this.closing) return;
-    this.options.log(`mlflow-ts serving: a Python worker (pid ${worker.process.pid}) stopped; starting another`);
+    this.options.log(
+      `mlflow-ts serving: a Python worker (pid ${worker.process.pid}) stopped; starting another`,
+    );
     const replacement = this.spawnWorker();
     replacement.ready.catch((error: Error) => {
       this.options.log(`mlflow-ts serving: the replacement worker failed: ${error.message}`);
@@ -245,7 +255,8 @@ export class PythonWorkerPool implements ModelRuntime {
   }
 
   predict(request: ScoringRequest): Promise<PredictionsJson> {
-    if (this.closing) return Promise.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model server is stopping.'));
+    if (this.closing)
+      return Promise.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model server is stopping.'));
     const line = `"input": ${JSON.stringify(request.input)}, "params": ${JSON.stringify(request.params ?? null)}`;
     return new Promise((resolve, reject) => {
       const job = { line, resolve, reject };
@@ -257,7 +268,8 @@ export class PythonWorkerPool implements ModelRuntime {
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const job of this.queue.splice(0)) job.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model server is stopping.'));
+    for (const job of this.queue.splice(0))
+      job.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model server is stopping.'));
     const exits = [...this.workers].map(
       (w) =>
         new Promise<void>((resolve) => {

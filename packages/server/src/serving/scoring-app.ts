@@ -23,7 +23,9 @@ export interface ModelSlot {
 }
 
 function errorBody(code: string, message: string, stackTrace?: string): string {
-  return JSON.stringify(stackTrace ? { error_code: code, message, stack_trace: stackTrace } : { error_code: code, message });
+  return JSON.stringify(
+    stackTrace ? { error_code: code, message, stack_trace: stackTrace } : { error_code: code, message },
+  );
 }
 
 export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): FastifyInstance {
@@ -67,13 +69,30 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
       return reply
         .status(413)
         .type('application/json')
-        .send(errorBody('RESOURCE_EXHAUSTED', `The request body is larger than the server's limit of ${options.bodyLimit} bytes.`));
+        .send(
+          errorBody(
+            'RESOURCE_EXHAUSTED',
+            `The request body is larger than the server's limit of ${options.bodyLimit} bytes.`,
+          ),
+        );
     }
     if (error.statusCode && error.statusCode < 500) {
-      return reply.status(error.statusCode).type('application/json').send(errorBody('BAD_REQUEST', error.message));
+      return reply
+        .status(error.statusCode)
+        .type('application/json')
+        .send(errorBody('BAD_REQUEST', error.message));
     }
-    options.logLine(JSON.stringify({ time: new Date().toISOString(), level: 'error', message: error.stack ?? error.message }));
-    return reply.status(500).type('application/json').send(errorBody('INTERNAL_ERROR', 'The scoring server failed to answer the request.'));
+    options.logLine(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        message: error.stack ?? error.message,
+      }),
+    );
+    return reply
+      .status(500)
+      .type('application/json')
+      .send(errorBody('INTERNAL_ERROR', 'The scoring server failed to answer the request.'));
   });
 
   const health = async (_request: unknown, reply: import('fastify').FastifyReply) => {

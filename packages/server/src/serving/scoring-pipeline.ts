@@ -3,8 +3,8 @@
 import type { MLmodel } from '../models/mlmodel.js';
 import { requestFormat } from './content-type.js';
 import { parseCsvBody } from './csv-request.js';
-import { enforceInput } from './enforce-schema.js';
 import { enforceParams } from './enforce-params.js';
+import { enforceInput } from './enforce-schema.js';
 import { type InputSchema, inputSchemaOf, type ParamSchemaEntry, paramSchemaOf } from './input-schema.js';
 import { parseJsonBody } from './json-request.js';
 import type { ModelRuntime } from './model-runtime.js';

@@ -3,8 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { installDrain } from '../http/drain.js';
 import { VERSION } from '../version.js';
-import type { RuntimeOptions } from './model-runtime.js';
 import { loadPipeline } from './load-model.js';
+import type { RuntimeOptions } from './model-runtime.js';
 import { buildScoringApp, type ModelSlot } from './scoring-app.js';
 
 export interface ScoringServerConfig extends RuntimeOptions {

@@ -37,7 +37,10 @@ export function pythonFor(flags: EnvFlags): string {
 export function positiveInt(flag: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n <= 0) {
-    throw new MlflowError('INVALID_PARAMETER_VALUE', `Invalid ${flag} '${text}': pass a positive whole number.`);
+    throw new MlflowError(
+      'INVALID_PARAMETER_VALUE',
+      `Invalid ${flag} '${text}': pass a positive whole number.`,
+    );
   }
   return n;
 }
@@ -45,7 +48,10 @@ export function positiveInt(flag: string, text: string): number {
 export function port(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new MlflowError('INVALID_PARAMETER_VALUE', `Invalid --port '${text}': pass a port number from 0 to 65535.`);
+    throw new MlflowError(
+      'INVALID_PARAMETER_VALUE',
+      `Invalid --port '${text}': pass a port number from 0 to 65535.`,
+    );
   }
   return n;
 }

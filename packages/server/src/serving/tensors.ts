@@ -31,13 +31,15 @@ export function inferDtype(values: readonly unknown[]): string {
     if (typeof v === 'number') Number.isInteger(v) ? ints++ : floats++;
     else if (typeof v === 'boolean') bools++;
     else if (typeof v === 'string') strings++;
-    else if (v === null) floats++; // None among numbers becomes NaN in a float array
+    else if (v === null)
+      floats++; // None among numbers becomes NaN in a float array
     else others++;
   }
   if (others > 0 || (strings > 0 && strings !== values.length)) return 'object';
   if (strings > 0) return 'str';
   if (bools > 0) return bools === values.length ? 'bool' : 'object';
-  if (floats > 0) return floats === values.filter((v) => v === null).length && ints === 0 ? 'object' : 'float64';
+  if (floats > 0)
+    return floats === values.filter((v) => v === null).length && ints === 0 ? 'object' : 'float64';
   return 'int64';
 }
 
