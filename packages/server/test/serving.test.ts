@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
@@ -297,10 +298,11 @@ describe('tensor models', { skip }, () => {
 function runCli(
   args: string[],
   input?: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, MLFLOW_TS_PYTHON: python },
+      env: { ...process.env, MLFLOW_TS_PYTHON: python, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -346,16 +348,43 @@ describe('the CLI', { skip }, () => {
     const mlserver = await runCli(['models', 'serve', '-m', 'x', '--enable-mlserver']);
     assert.equal(mlserver.code, 1);
     assert.match(mlserver.stderr, /--enable-mlserver is not supported by mlflow-ts/);
-    const conda = await runCli([
+    const manager = await runCli([
       'models',
       'serve',
       '-m',
       path.join(modelsDir.dir, 'sklearn'),
       '--env-manager',
-      'conda',
+      'pip',
     ]);
-    assert.equal(conda.code, 1);
-    assert.match(conda.stderr, /--env-manager conda is not supported by mlflow-ts model serving yet/);
+    assert.equal(manager.code, 1);
+    assert.match(
+      manager.stderr,
+      /Invalid value for `env_manager`: pip\. Must be one of 'local', 'virtualenv', 'uv', 'conda'\./,
+    );
+    const install = await runCli([
+      'models',
+      'serve',
+      '-m',
+      path.join(modelsDir.dir, 'sklearn'),
+      '--install-mlflow',
+    ]);
+    assert.equal(install.code, 1);
+    assert.match(install.stderr, /--install-mlflow is not supported by mlflow-ts yet/);
+  });
+
+  test("--env-manager virtualenv builds the model's python_env.yaml environment (cached like projects')", async () => {
+    const cache = process.env.MLFLOW_TS_TEST_CACHE ?? path.join(tmpdir(), 'mlflow-ts-test-cache');
+    const env: NodeJS.ProcessEnv = { MLFLOW_ENV_ROOT: path.join(cache, 'serving-env-root') };
+    if (existsSync('/opt/pypi/simple') && !process.env.PIP_INDEX_URL)
+      env.PIP_INDEX_URL = 'file:///opt/pypi/simple';
+    const res = await runCli(
+      ['models', 'predict', '-m', path.join(modelsDir.dir, 'sklearn'), '--env-manager', 'virtualenv'],
+      '{"dataframe_records": [{"x1": 5, "x2": 6, "n": 7}]}',
+      env,
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), '{"predictions": [1]}');
+    assert.match(res.stderr, /=== (Creating a virtualenv|Using the cached virtualenv)/);
   });
 
   test('models serve: -h/-p, health once loaded, and SIGTERM lets the in-flight request finish', async () => {

@@ -79,11 +79,12 @@ export function serveCommand(): Command {
         '--enable-mlserver is not supported by mlflow-ts: it serves models with its own scoring server, which speaks the same protocol.',
       );
     }
-    const { port, positiveInt, pythonFor } = await import('../serving/serve-options.js');
+    const { envChoice, port, positiveInt } = await import('../serving/serve-options.js');
+    const { modelEnv } = await import('../serving/model-env.js');
     const { localModelDir } = await import('../serving/model-source.js');
     const { startScoringServer } = await import('../serving/scoring-server.js');
     const { handleStopSignals } = await import('./server-shutdown.js');
-    const python = pythonFor(o);
+    const env = envChoice(o);
     const workers = positiveInt('--workers', o.workers ?? process.env.MLFLOW_MODELS_WORKERS ?? '1');
     const timeout = positiveInt(
       '--timeout',
@@ -92,6 +93,7 @@ export function serveCommand(): Command {
     const graceMs = positiveInt('--graceful-timeout', o.gracefulTimeout) * 1000;
     const stop = handleStopSignals(graceMs);
     const modelDir = await localModelDir(o.modelUri);
+    const { python, wrap } = await modelEnv(modelDir, env.manager, env.python, stderrLog);
     const server = await startScoringServer({
       modelDir,
       host: o.host,
@@ -99,6 +101,7 @@ export function serveCommand(): Command {
       workers,
       timeoutMs: timeout * 1000,
       python,
+      wrap,
       bodyLimit: positiveInt('--max-body-size', o.maxBodySize),
       requestTimeoutMs: (timeout + 30) * 1000,
       log: stderrLog,
@@ -132,15 +135,19 @@ export function predictCommand(): Command {
         `Unknown content type '${o.contentType}': pass json or csv.`,
       );
     }
-    const { pythonFor } = await import('../serving/serve-options.js');
+    const { envChoice } = await import('../serving/serve-options.js');
+    const { modelEnv } = await import('../serving/model-env.js');
     const { localModelDir } = await import('../serving/model-source.js');
     const { loadPipeline } = await import('../serving/load-model.js');
-    const python = pythonFor(o);
+    const env = envChoice(o);
     const input = o.inputPath ? await readFile(o.inputPath, 'utf8') : await readStdin();
-    const pipeline = await loadPipeline(await localModelDir(o.modelUri), {
+    const modelDir = await localModelDir(o.modelUri);
+    const { python, wrap } = await modelEnv(modelDir, env.manager, env.python, stderrLog);
+    const pipeline = await loadPipeline(modelDir, {
       workers: 1,
       timeoutMs: 24 * 3600 * 1000,
       python,
+      wrap,
       log: stderrLog,
     });
     try {

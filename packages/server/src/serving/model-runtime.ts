@@ -21,6 +21,8 @@ export interface RuntimeOptions {
   timeoutMs: number;
   /** The python interpreter of the model's environment. */
   python: string;
+  /** When set, workers start through a shell inside the model's environment (see model-env.ts). */
+  wrap?: (command: string) => string;
   /** Where worker stderr and lifecycle lines go. */
   log: (line: string) => void;
 }

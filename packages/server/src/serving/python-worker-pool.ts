@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MlflowError } from '../entities/errors.js';
 import { flavorOf, type MLmodel } from '../models/mlmodel.js';
+import { shellQuote } from '../projects/shell-quote.js';
 import type { ModelRuntime, PredictionsJson, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
 import type { ScoringRequest } from './scoring-input.js';
 
@@ -90,9 +91,13 @@ class Worker {
     config: WorkerConfig,
     private readonly onExit: (worker: Worker) => void,
   ) {
-    this.process = spawn(options.python, ['-u', WORKER_SCRIPT, JSON.stringify(config)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const args = ['-u', WORKER_SCRIPT, JSON.stringify(config)];
+    // `exec` so that the worker's pid is python's own: killing it on a timeout kills the model.
+    this.process = options.wrap
+      ? spawn('bash', ['-c', options.wrap(`exec ${[options.python, ...args].map(shellQuote).join(' ')}`)], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
+      : spawn(options.python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let readyReply: (loader: string) => void = () => {};
     let readyFail: (error: Error) => void = () => {};
     this.ready = new Promise((resolve, reject) => {

@@ -9,8 +9,14 @@ export interface EnvFlags {
   python?: string;
 }
 
-/** The interpreter that runs the model's workers. Only `local` (an existing interpreter) is built in. */
-export function pythonFor(flags: EnvFlags): string {
+export interface EnvChoice {
+  manager: 'local' | 'virtualenv' | 'uv' | 'conda';
+  /** The interpreter for `local`. */
+  python: string;
+}
+
+/** Which environment runs the model's workers. */
+export function envChoice(flags: EnvFlags): EnvChoice {
   // --no-conda is MLflow's old spelling of --env-manager local.
   const manager = flags.conda === false ? 'local' : (flags.envManager ?? 'local');
   if (!['local', 'virtualenv', 'uv', 'conda'].includes(manager)) {
@@ -19,19 +25,18 @@ export function pythonFor(flags: EnvFlags): string {
       `Invalid value for \`env_manager\`: ${manager}. Must be one of 'local', 'virtualenv', 'uv', 'conda'.`,
     );
   }
-  if (manager !== 'local') {
+  if (flags.installMlflow) {
+    // The workers serve sklearn and custom loader_module models without mlflow; adding it to a cached
+    // environment built from the model's own files is not done yet.
     throw new MlflowError(
       'NOT_IMPLEMENTED',
-      `--env-manager ${manager} is not supported by mlflow-ts model serving yet; use --env-manager local with an interpreter that has the model's requirements (--python or MLFLOW_TS_PYTHON).`,
+      "--install-mlflow is not supported by mlflow-ts yet: list mlflow in the model's requirements.txt, or install it into the --python interpreter and use --env-manager local.",
     );
   }
-  if (flags.installMlflow) {
-    throw new MlflowError(
-      'INVALID_PARAMETER_VALUE',
-      '--install-mlflow installs mlflow into an environment mlflow-ts creates; with --env-manager local, install it into your interpreter yourself.',
-    );
-  }
-  return flags.python ?? process.env.MLFLOW_TS_PYTHON ?? 'python3';
+  return {
+    manager: manager as EnvChoice['manager'],
+    python: flags.python ?? process.env.MLFLOW_TS_PYTHON ?? 'python3',
+  };
 }
 
 export function positiveInt(flag: string, text: string): number {
