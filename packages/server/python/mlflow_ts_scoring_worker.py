@@ -168,7 +168,7 @@ def main():
                 {
                     "id": request["id"],
                     "ok": False,
-                    "error_code": code if isinstance(code, str) else "BAD_REQUEST",
+                    "error_code": code if isinstance(code, str) else None,
                     "message": getattr(e, "message", None) or "%s: %s" % (type(e).__name__, e),
                     "trace": traceback.format_exc(),
                 }

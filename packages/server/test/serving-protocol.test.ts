@@ -8,9 +8,12 @@ import { enforceParams } from '../src/serving/enforce-params.js';
 import { enforceInput } from '../src/serving/enforce-schema.js';
 import { inputSchemaOf, paramSchemaOf, schemaRepr } from '../src/serving/input-schema.js';
 import { parseJsonBody } from '../src/serving/json-request.js';
+import type { ModelRuntime } from '../src/serving/model-runtime.js';
 import { encodePredictions, nest, predictionsBody } from '../src/serving/prediction-json.js';
+import { buildScoringApp, type ModelSlot } from '../src/serving/scoring-app.js';
 import { PlainTextRejection } from '../src/serving/scoring-errors.js';
-import type { ModelInput } from '../src/serving/scoring-input.js';
+import type { ModelInput, ScoringRequest } from '../src/serving/scoring-input.js';
+import { ScoringPipeline } from '../src/serving/scoring-pipeline.js';
 
 // The scoring protocol's steps one by one, each with MLflow's messages for the bad paths.
 
@@ -374,5 +377,72 @@ describe('prediction JSON', () => {
       [4, 5, 6],
     ]);
     assert.deepEqual(nest([1, 2], [2, 1]), [[1], [2]]);
+  });
+});
+
+describe('the scoring app with a stand-in runtime', () => {
+  const seen: ScoringRequest[] = [];
+  const runtime: ModelRuntime = {
+    name: 'stand-in',
+    async predict(request) {
+      seen.push(request);
+      if (request.params?.fail) throw new Error('boom');
+      return '[1, NaN]';
+    },
+    async close() {},
+  };
+  const model = parseMLmodel(
+    `flavors: {}\nsignature:\n  inputs: '[{"type": "double", "name": "x"}]'\n  params: '[{"name": "fail", "type": "boolean", "default": false, "shape": null}]'\n`,
+  );
+  const slot: ModelSlot = { pipeline: undefined };
+  const lines: string[] = [];
+  const app = buildScoringApp(slot, {
+    bodyLimit: 1000,
+    requestTimeoutMs: 0,
+    version: '9.9.9',
+    logLine: (l) => lines.push(l),
+  });
+  const post = (payload: string, type = 'application/json') =>
+    app.inject({ method: 'POST', url: '/invocations', headers: { 'content-type': type }, payload });
+
+  test('health is 503 until the model is loaded, then 200', async () => {
+    assert.equal((await app.inject({ method: 'GET', url: '/ping' })).statusCode, 503);
+    const early = await post('{"inputs": [1]}');
+    assert.equal(early.statusCode, 503);
+    assert.equal(early.json().error_code, 'TEMPORARILY_UNAVAILABLE');
+    slot.pipeline = new ScoringPipeline(model, runtime);
+    const ping = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(ping.statusCode, 200);
+    assert.equal(ping.body, '\n');
+    assert.equal((await app.inject({ method: 'GET', url: '/version' })).body, '9.9.9');
+  });
+
+  test('predictions are wrapped; the runtime gets the enforced input and params with defaults', async () => {
+    seen.length = 0;
+    const res = await post('{"dataframe_split": {"columns": ["x"], "data": [[1]]}}');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.body, '{"predictions": [1, NaN]}');
+    assert.deepEqual(seen[0], {
+      input: { kind: 'frame', columns: [{ name: 'x', dtype: 'float64', values: [1] }], rowCount: 1 },
+      params: { fail: false },
+    });
+  });
+
+  test("errors: MLflow's JSON with its status, 415 as text, a runtime fault as 500 (logged), 413 over the limit", async () => {
+    const schema = await post('{"dataframe_split": {"columns": ["y"], "data": [[1]]}}');
+    assert.equal(schema.statusCode, 400);
+    assert.match(schema.json().message, /Model is missing inputs \['x'\]\./);
+    const type = await post('x\n1\n', 'text/plain');
+    assert.equal(type.statusCode, 415);
+    assert.match(type.headers['content-type'] as string, /^text\/plain/);
+    const failed = await post('{"inputs": [1], "params": {"fail": true}}');
+    assert.equal(failed.statusCode, 500);
+    const big = await post(`{"inputs": [${'1,'.repeat(600)}1]}`);
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().error_code, 'RESOURCE_EXHAUSTED');
+    const entries = lines.map((l) => JSON.parse(l));
+    assert.ok(entries.some((e) => e.level === 'error' && /boom/.test(e.message)));
+    const requests = entries.filter((e) => e.method);
+    assert.ok(requests.length > 0 && requests.every((e) => typeof e.status === 'number'));
   });
 });

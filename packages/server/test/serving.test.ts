@@ -206,6 +206,17 @@ describe('a custom loader_module model: params, optional columns, output encodin
     );
   });
 
+  test("an exception in the model is MLflow's BAD_REQUEST with the Python stack trace", async () => {
+    const res = await invoke(server, { dataframe_records: [{ x: 1 }], params: { sleep: -1 } });
+    assert.equal(res.status, 400);
+    assert.equal(res.json().error_code, 'BAD_REQUEST');
+    assert.equal(
+      res.json().message,
+      'Encountered an unexpected error while evaluating the model. Verify that the serialized input Dataframe is compatible with the model for inference.',
+    );
+    assert.match(res.json().stack_trace, /ValueError: sleep length must be non-negative/);
+  });
+
   test('concurrent requests are spread over the workers', async () => {
     const answers = await Promise.all(
       Array.from({ length: 4 }, () =>
