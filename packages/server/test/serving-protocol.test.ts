@@ -213,6 +213,14 @@ describe('column signatures', () => {
     );
   });
 
+  test('a string column takes any JSON value as it is, as pandas reads it as objects', () => {
+    const parsed = parseJsonBody(
+      '{"dataframe_records": [{"x1": 1, "n": 2, "note": 5}, {"x1": 1, "n": 2, "note": "a"}]}',
+    );
+    const frame = frameOf(enforceInput(parsed.input, COLUMN_SCHEMA));
+    assert.deepEqual(frame?.columns[2], { name: 'note', dtype: 'object', values: [5, 'a'] });
+  });
+
   test('a missing required column is named, extra columns noted', () => {
     const parsed = parseJsonBody('{"dataframe_split": {"columns": ["x1", "z"], "data": [[1, 2]]}}').input;
     fails(

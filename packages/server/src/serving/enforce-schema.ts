@@ -57,9 +57,9 @@ function enforceColumn(name: string, values: unknown[], spec: ColumnSpec): Frame
   const expected = NUMPY_TYPE[spec.type];
   switch (spec.type) {
     case 'string':
-      // MLflow passes an object column through unchanged, whatever it holds.
-      if (actual === 'object') return { name, dtype: 'object', values };
-      throw incompatible(name, actual, 'object');
+      // pandas reads a string column's JSON as objects, whatever they are, and MLflow passes an object
+      // column through unchanged: numbers reach the model as numbers.
+      return { name, dtype: 'object', values };
     case 'binary':
       if (values.every((v) => typeof v === 'string' || v === null)) return { name, dtype: 'bytes', values };
       throw incompatible(name, actual, expected);

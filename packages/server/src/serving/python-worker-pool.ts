@@ -9,6 +9,7 @@ import { MlflowError } from '../entities/errors.js';
 import { flavorOf, type MLmodel } from '../models/mlmodel.js';
 import { shellQuote } from '../projects/shell-quote.js';
 import type { ModelRuntime, PredictionsJson, RuntimeFactory, RuntimeOptions } from './model-runtime.js';
+import { modelFailure } from './scoring-errors.js';
 import type { ScoringRequest } from './scoring-input.js';
 
 /** The worker script shipped in the package (packages/server/python/). */
@@ -16,10 +17,6 @@ export const WORKER_SCRIPT = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../python/mlflow_ts_scoring_worker.py',
 );
-
-const UNEXPECTED =
-  'Encountered an unexpected error while evaluating the model. Verify that the serialized input ' +
-  'Dataframe is compatible with the model for inference.';
 
 /** What the worker needs to load the model without reading YAML (its environment may lack PyYAML). */
 export interface WorkerConfig {
@@ -77,7 +74,8 @@ interface WorkerReply {
   loader?: string;
 }
 
-const KNOWN_CODES = new Set(['BAD_REQUEST', 'INVALID_PARAMETER_VALUE', 'INTERNAL_ERROR']);
+/** Codes of an MlflowException raised in the worker (by mlflow's own schema checks) that pass through. */
+const PASSED_CODES = new Set(['BAD_REQUEST', 'INVALID_PARAMETER_VALUE']);
 
 class Worker {
   readonly process: ChildProcess;
@@ -90,6 +88,7 @@ class Worker {
     private readonly options: RuntimeOptions,
     config: WorkerConfig,
     private readonly onExit: (worker: Worker) => void,
+    private readonly onIdle: (worker: Worker) => void,
   ) {
     const args = ['-u', WORKER_SCRIPT, JSON.stringify(config)];
     // `exec` so that the worker's pid is python's own: killing it on a timeout kills the model.
@@ -173,22 +172,13 @@ class Worker {
     clearTimeout(current.timer);
     this.job = undefined;
     if (reply.ok) current.job.resolve(reply.predictions ?? 'null');
-    else if (
-      reply.error_code &&
-      KNOWN_CODES.has(reply.error_code) &&
-      reply.message &&
-      reply.error_code !== 'INTERNAL_ERROR'
-    ) {
-      current.job.reject(new MlflowError(reply.error_code as 'BAD_REQUEST', reply.message));
-    } else {
-      const error = new MlflowError('BAD_REQUEST', UNEXPECTED);
-      Object.assign(error, { stackTrace: reply.trace ?? reply.message });
-      current.job.reject(error);
-    }
+    else if (reply.error_code && reply.message && PASSED_CODES.has(reply.error_code)) {
+      // MLflow's scoring server words an MlflowException from predict this way.
+      const code = reply.error_code as 'BAD_REQUEST' | 'INVALID_PARAMETER_VALUE';
+      current.job.reject(new MlflowError(code, `Failed to predict data. \nError: ${reply.message}`));
+    } else current.job.reject(modelFailure(reply.trace ?? reply.message ?? ''));
     this.onIdle(this);
   }
-
-  onIdle: (worker: Worker) => void = () => {};
 }
 
 /** A fixed number of workers sharing one queue; a lost worker is replaced. */
@@ -223,8 +213,12 @@ export class PythonWorkerPool implements ModelRuntime {
   }
 
   private spawnWorker(): Worker {
-    const worker = new Worker(this.options, this.config, (w) => this.lost(w));
-    worker.onIdle = (w) => this.release(w);
+    const worker = new Worker(
+      this.options,
+      this.config,
+      (w) => this.lost(w),
+      (w) => this.release(w),
+    );
     this.workers.add(worker);
     worker.ready.then(
       () => this.release(worker),

@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
 import { httpStatusFor } from '../http/error-status.js';
-import { PlainTextRejection } from './scoring-errors.js';
+import { ModelFailure, PlainTextRejection } from './scoring-errors.js';
 import type { ScoringPipeline } from './scoring-pipeline.js';
 
 export interface ScoringAppOptions {
@@ -59,7 +59,7 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
       return reply.status(error.status).type('text/plain').send(error.message);
     }
     if (error instanceof MlflowError) {
-      const stack = (error as MlflowError & { stackTrace?: string }).stackTrace;
+      const stack = error instanceof ModelFailure ? error.stackTrace : undefined;
       return reply
         .status(httpStatusFor(error.errorCode))
         .type('application/json')

@@ -46,6 +46,22 @@ export function schemaViolation(schemaText: string, detail: string): MlflowError
   );
 }
 
+/** The model itself failed: MLflow's BAD_REQUEST, with the model's stack trace in `stack_trace`. */
+export class ModelFailure extends MlflowError {
+  constructor(readonly stackTrace: string) {
+    super(
+      'BAD_REQUEST',
+      'Encountered an unexpected error while evaluating the model. Verify that the serialized input ' +
+        'Dataframe is compatible with the model for inference.',
+    );
+    this.name = 'ModelFailure';
+  }
+}
+
+export function modelFailure(stackTrace: string): ModelFailure {
+  return new ModelFailure(stackTrace);
+}
+
 /** An inner enforcement failure; enforce-schema.ts wraps it with schemaViolation. */
 export class EnforcementError extends Error {
   constructor(message: string) {
