@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -54,7 +54,7 @@ after(async () => {
 
 async function serve(
   uri: string,
-  options: { workers?: number; timeoutMs?: number; bodyLimit?: number } = {},
+  options: { workers?: number; timeoutMs?: number; bodyLimit?: number; python?: string } = {},
 ): Promise<RunningScoringServer> {
   const server = await startScoringServer({
     modelDir: await localModelDir(uri, path.join(work.dir, `${servers.length}`)),
@@ -62,7 +62,7 @@ async function serve(
     port: 0,
     workers: options.workers ?? 1,
     timeoutMs: options.timeoutMs ?? 20_000,
-    python: python as string,
+    python: options.python ?? (python as string),
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     requestTimeoutMs: 60_000,
     log: () => {},
@@ -268,6 +268,31 @@ describe('timeouts', { skip }, () => {
     assert.ok(Date.now() - started < 5000);
     const next = await invoke(server, { dataframe_records: [{ x: 1 }] });
     assert.equal(next.status, 200, next.text);
+  });
+});
+
+describe('a worker whose replacement cannot load the model', { skip }, () => {
+  test('requests are refused with 503 while replacements back off, instead of hanging', async () => {
+    // An interpreter that works once: every later start fails, as a broken environment would.
+    const once = path.join(work.dir, 'started-once');
+    const wrapper = path.join(work.dir, 'python-once.sh');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ -e '${once}' ]; then echo 'broken environment' >&2; exit 3; fi\ntouch '${once}'\nexec '${python}' "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const server = await serve(path.join(modelsDir.dir, 'custom'), { python: wrapper });
+    const first = await invoke(server, { dataframe_records: [{ x: 1 }] });
+    assert.equal(first.status, 200, first.text);
+    process.kill(first.json().predictions[0].pid, 'SIGKILL');
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const res = await invoke(server, { dataframe_records: [{ x: 1 }] });
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.json().error_code, 'TEMPORARILY_UNAVAILABLE');
+      assert.ok(Date.now() - started < 3000);
+      await new Promise((r) => setTimeout(r, 300));
+    }
   });
 });
 

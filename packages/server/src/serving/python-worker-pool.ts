@@ -74,6 +74,9 @@ interface WorkerReply {
   loader?: string;
 }
 
+/** The longest wait before replacing a worker when replacements keep failing to load the model. */
+const MAX_RESPAWN_DELAY_MS = 30_000;
+
 /** Codes of an MlflowException raised in the worker (by mlflow's own schema checks) that pass through. */
 const PASSED_CODES = new Set(['BAD_REQUEST', 'INVALID_PARAMETER_VALUE']);
 
@@ -82,6 +85,7 @@ class Worker {
   readonly ready: Promise<string>;
   job: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
   exited = false;
+  loaded = false;
   private nextId = 0;
 
   constructor(
@@ -120,8 +124,11 @@ class Worker {
         options.log(`[worker ${this.process.pid}] unreadable protocol line: ${line.slice(0, 200)}`);
         return;
       }
-      if (reply.ready === true) readyReply(reply.loader ?? 'unknown');
-      else if (reply.ready === false) readyFail(new Error(`The model could not be loaded: ${reply.message}`));
+      if (reply.ready === true) {
+        this.loaded = true;
+        readyReply(reply.loader ?? 'unknown');
+      } else if (reply.ready === false)
+        readyFail(new Error(`The model could not be loaded: ${reply.message}`));
       else this.answer(reply);
     });
     this.process.on('error', (error) =>
@@ -188,6 +195,9 @@ export class PythonWorkerPool implements ModelRuntime {
   private readonly queue: Job[] = [];
   private readonly workers = new Set<Worker>();
   private closing = false;
+  /** Consecutive workers that exited before loading the model. */
+  private loadFailures = 0;
+  private readonly respawns = new Set<NodeJS.Timeout>();
   loader = 'unknown';
 
   constructor(
@@ -232,18 +242,30 @@ export class PythonWorkerPool implements ModelRuntime {
     const at = this.idle.indexOf(worker);
     if (at !== -1) this.idle.splice(at, 1);
     if (this.closing) return;
-    this.options.log(
-      `mlflow-ts serving: a Python worker (pid ${worker.process.pid}) stopped; starting another`,
-    );
-    const replacement = this.spawnWorker();
-    replacement.ready.catch((error: Error) => {
-      this.options.log(`mlflow-ts serving: the replacement worker failed: ${error.message}`);
-      if (this.workers.size === 0) {
-        for (const job of this.queue.splice(0)) {
-          job.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'No model worker is running.'));
-        }
+    // A worker that could not even load the model will likely fail again (a broken environment, a
+    // full disk): replacements back off, and requests are refused rather than queued while no worker
+    // is up, instead of waiting on a restart loop.
+    this.loadFailures = worker.loaded ? 0 : this.loadFailures + 1;
+    if (!worker.loaded && ![...this.workers].some((w) => w.loaded)) {
+      for (const job of this.queue.splice(0)) {
+        job.reject(
+          new MlflowError('TEMPORARILY_UNAVAILABLE', 'No model worker is running; one is being restarted.'),
+        );
       }
-    });
+    }
+    const delay =
+      this.loadFailures === 0 ? 0 : Math.min(MAX_RESPAWN_DELAY_MS, 500 * 2 ** (this.loadFailures - 1));
+    this.options.log(
+      `mlflow-ts serving: a Python worker (pid ${worker.process.pid}) stopped; starting another${delay ? ` in ${delay / 1000} s` : ''}`,
+    );
+    const timer = setTimeout(() => {
+      this.respawns.delete(timer);
+      if (this.closing) return;
+      this.spawnWorker().ready.catch((error: Error) => {
+        this.options.log(`mlflow-ts serving: the replacement worker failed: ${error.message}`);
+      });
+    }, delay);
+    this.respawns.add(timer);
   }
 
   private release(worker: Worker): void {
@@ -256,6 +278,11 @@ export class PythonWorkerPool implements ModelRuntime {
   predict(request: ScoringRequest): Promise<PredictionsJson> {
     if (this.closing)
       return Promise.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model server is stopping.'));
+    if (this.loadFailures > 0 && ![...this.workers].some((w) => w.loaded)) {
+      return Promise.reject(
+        new MlflowError('TEMPORARILY_UNAVAILABLE', 'No model worker is running; one is being restarted.'),
+      );
+    }
     const line = `"input": ${JSON.stringify(request.input)}, "params": ${JSON.stringify(request.params ?? null)}`;
     return new Promise((resolve, reject) => {
       const job = { line, resolve, reject };
@@ -267,6 +294,7 @@ export class PythonWorkerPool implements ModelRuntime {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const timer of this.respawns) clearTimeout(timer);
     for (const job of this.queue.splice(0))
       job.reject(new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model server is stopping.'));
     const exits = [...this.workers].map(
