@@ -52,7 +52,7 @@ export function serveCommand(): Command {
       "Serve a model over MLflow's scoring protocol (POST /invocations, GET /ping, /health, /version).",
     )
     // -h is MLflow's --host here, as in `mlflow models serve`.
-    .helpOption('--help', 'display help for command')
+    .helpOption('--help', 'show this help')
     .requiredOption(
       '-m, --model-uri <uri>',
       'runs:/<run_id>/<path>, models:/<name>/<version|stage>, models:/<name>@<alias>, mlflow-artifacts:/..., s3://..., or a local path',
