@@ -15,6 +15,7 @@ import {
   printTable,
   progress,
 } from './data-output.js';
+import { predictCommand, serveCommand } from './models-serve-command.js';
 
 function versionRows(v: ModelVersion): string[][] {
   return [
@@ -34,7 +35,7 @@ function versionRows(v: ModelVersion): string[][] {
 /** `mlflow-ts models ...`: the model registry over the tracking API (list, show, register, ...). */
 export function modelsCommand(): Command {
   const cmd = new Command('models').description(
-    'Work with the model registry on a tracking server (MLFLOW_TRACKING_URI).',
+    'Work with the model registry on a tracking server (MLFLOW_TRACKING_URI), and serve models.',
   );
 
   cmd.addCommand(
@@ -192,5 +193,7 @@ export function modelsCommand(): Command {
         console.log(dir);
       }),
   );
+  cmd.addCommand(serveCommand());
+  cmd.addCommand(predictCommand());
   return cmd;
 }

@@ -1,0 +1,114 @@
+// The scoring server's HTTP edge (MLflow's routes): /ping and /health answer 200 once the model is
+// loaded, /version, and POST /invocations; errors are MLflow's JSON, one log line per request.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { MlflowError } from '../entities/errors.js';
+import { httpStatusFor } from '../http/error-status.js';
+import { ModelFailure, PlainTextRejection } from './scoring-errors.js';
+import type { ScoringPipeline } from './scoring-pipeline.js';
+
+export interface ScoringAppOptions {
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** Time allowed to receive a whole request, in ms (0: none). */
+  requestTimeoutMs: number;
+  /** The version /version reports. */
+  version: string;
+  /** Where the per-request log lines go (one JSON object per line). */
+  logLine: (line: string) => void;
+}
+
+/** Holds the pipeline once the model is loaded; until then the health checks say 503. */
+export interface ModelSlot {
+  pipeline: ScoringPipeline | undefined;
+}
+
+function errorBody(code: string, message: string, stackTrace?: string): string {
+  return JSON.stringify(
+    stackTrace ? { error_code: code, message, stack_trace: stackTrace } : { error_code: code, message },
+  );
+}
+
+export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit,
+    requestTimeout: options.requestTimeoutMs,
+    // Keep-alive a little longer than common load balancers' idle timeouts.
+    keepAliveTimeout: 75_000,
+  });
+  // Bodies are read as text for every content type: the content type is judged by the route, as
+  // MLflow's server does, so an unsupported one is a 415 with MLflow's words rather than Fastify's.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  app.addHook('onResponse', async (request, reply) => {
+    options.logLine(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        method: request.method,
+        path: request.url,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+        request_bytes: Number(request.headers['content-length'] ?? 0),
+      }),
+    );
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (error instanceof PlainTextRejection) {
+      return reply.status(error.status).type('text/plain').send(error.message);
+    }
+    if (error instanceof MlflowError) {
+      const stack = error instanceof ModelFailure ? error.stackTrace : undefined;
+      return reply
+        .status(httpStatusFor(error.errorCode))
+        .type('application/json')
+        .send(errorBody(error.errorCode, error.message, stack));
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply
+        .status(413)
+        .type('application/json')
+        .send(
+          errorBody(
+            'RESOURCE_EXHAUSTED',
+            `The request body is larger than the server's limit of ${options.bodyLimit} bytes.`,
+          ),
+        );
+    }
+    if (error.statusCode && error.statusCode < 500) {
+      return reply
+        .status(error.statusCode)
+        .type('application/json')
+        .send(errorBody('BAD_REQUEST', error.message));
+    }
+    options.logLine(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'error',
+        message: error.stack ?? error.message,
+      }),
+    );
+    return reply
+      .status(500)
+      .type('application/json')
+      .send(errorBody('INTERNAL_ERROR', 'The scoring server failed to answer the request.'));
+  });
+
+  const health = async (_request: unknown, reply: import('fastify').FastifyReply) => {
+    if (!slot.pipeline) return reply.status(503).type('application/json').send('\n');
+    return reply.status(200).type('application/json').send('\n');
+  };
+  app.get('/ping', health);
+  app.get('/health', health);
+  app.get('/version', async (_request, reply) => reply.type('application/json').send(options.version));
+
+  app.post('/invocations', async (request, reply) => {
+    const pipeline = slot.pipeline;
+    if (!pipeline) throw new MlflowError('TEMPORARILY_UNAVAILABLE', 'The model is still loading.');
+    const body = typeof request.body === 'string' ? request.body : '';
+    const text = await pipeline.score(request.headers['content-type'], body);
+    return reply.type('application/json').send(text);
+  });
+  return app;
+}
