@@ -4,7 +4,7 @@ import { type SqlBool, sql } from 'kysely';
 import type { MetricWithRunId } from '../entities/tracking.js';
 import type { ReadOnlyDatabase } from './database.js';
 import { bucketGrid, extremeSteps } from './metric-extremes.js';
-import { metricFromRow } from './tracking-rows.js';
+import { chunks, metricFromRow } from './tracking-rows.js';
 
 export class SampledHistoryReads {
   private readonly db;
@@ -97,12 +97,8 @@ export class SampledHistoryReads {
       }
     }
     const steps = chosen ? [...chosen].sort((x, y) => x - y) : undefined;
-    const out: MetricWithRunId[] = [];
-    for (const runId of runIds) {
-      if (!bounds.some((b) => b.run_uuid === runId)) continue;
-      out.push(...(await this.pointsAtSteps(runId, key, start, end, steps)));
-    }
-    return out;
+    const withPoints = bounds.map((b) => b.run_uuid);
+    return inRunOrder(runIds, await this.pointsAtSteps(withPoints, key, start, end, steps));
   }
 
   async getExtremesSampledMetricHistory(
@@ -123,57 +119,118 @@ export class SampledHistoryReads {
       const grid = bucketGrid(start, end, Math.floor(maxResults / 4));
       picks = await extremeSteps(this.db, this.database.dialect, runIds, key, grid);
     }
-    const out: MetricWithRunId[] = [];
-    for (const runId of runIds) {
-      if (!bounds.some((b) => b.run_uuid === runId)) continue;
-      const steps = picks ? picks.get(runId) : undefined;
-      if (picks && !steps) continue;
-      out.push(...(await this.pointsAtSteps(runId, key, start, end, steps)));
+    if (!picks)
+      return inRunOrder(
+        runIds,
+        await this.pointsAtSteps(
+          bounds.map((b) => b.run_uuid),
+          key,
+          start,
+          end,
+        ),
+      );
+    // Runs of one chart mostly share their steps, so one read at the union of the picked steps, kept
+    // to each run's own picks, costs far less than a statement per run.
+    const union = new Set<number>();
+    for (const steps of picks.values()) for (const step of steps) union.add(step);
+    const points = await this.pointsAtSteps(
+      [...picks.keys()],
+      key,
+      start,
+      end,
+      [...union].sort((x, y) => x - y),
+    );
+    const own = new Map([...picks].map(([runId, steps]) => [runId, new Set(steps)]));
+    for (const [runId, list] of points) {
+      const keep = own.get(runId);
+      points.set(
+        runId,
+        list.filter((m) => keep?.has(m.step)),
+      );
     }
-    return out;
+    return inRunOrder(runIds, points);
   }
 
-  /** Each run's smallest and largest step of `key`: two index probes per run, where a GROUP BY would scan every point. */
+  /**
+   * Each run's smallest and largest step of `key`, in one statement: two index probes per run (a
+   * GROUP BY would scan every point), without a statement per run.
+   */
   private async stepBounds(
     runIds: string[],
     key: string,
   ): Promise<{ run_uuid: string; lo: number; hi: number }[]> {
     const bounds: { run_uuid: string; lo: number; hi: number }[] = [];
-    for (const runId of runIds) {
-      const one = (fn: 'min' | 'max') =>
-        this.db
-          .selectFrom('metrics')
-          .select((eb) => eb.fn[fn]('step').as('v'))
-          .where('run_uuid', '=', runId)
-          .where('key', '=', key)
-          .executeTakeFirst();
-      const lo = (await one('min'))?.v;
-      if (lo === null || lo === undefined) continue;
-      const hi = (await one('max'))?.v;
-      bounds.push({ run_uuid: runId, lo: Number(lo), hi: Number(hi) });
+    for (const part of chunks([...new Set(runIds)], RUNS_PER_STATEMENT)) {
+      const { rows } = await sql<{ run_uuid: string; lo: unknown; hi: unknown }>`
+        with r(run_uuid) as (values ${sql.join(part.map((id) => sql`(${id})`))})
+        select r.run_uuid,
+          (select min(m.step) from metrics m where m.run_uuid = r.run_uuid and m.key = ${key}) as lo,
+          (select max(m.step) from metrics m where m.run_uuid = r.run_uuid and m.key = ${key}) as hi
+        from r`.execute(this.db);
+      for (const row of rows) {
+        if (row.lo === null || row.lo === undefined) continue;
+        bounds.push({ run_uuid: row.run_uuid, lo: Number(row.lo), hi: Number(row.hi) });
+      }
     }
     return bounds;
   }
 
-  /** A run's points between the steps (only at `steps` when given), ordered by step, timestamp, value. */
+  /**
+   * The runs' points between the steps (only at `steps` when given), each run's ordered by step,
+   * timestamp, value and cut at MAX_POINTS_PER_RUN, by run id.
+   */
   private async pointsAtSteps(
-    runId: string,
+    runIds: string[],
     key: string,
     start: number,
     end: number,
-    steps: number[] | undefined,
-  ): Promise<MetricWithRunId[]> {
-    let query = this.db
-      .selectFrom('metrics')
-      .select(['key', 'value', 'timestamp', 'step', 'is_nan'])
-      .where('run_uuid', '=', runId)
-      .where('key', '=', key)
-      .where('step', '>=', start)
-      .where('step', '<=', end);
-    if (steps) query = query.where('step', 'in', steps);
-    const rows = await query.orderBy('step').orderBy('timestamp').orderBy('value').limit(25000).execute();
-    return rows.map((r) => ({ ...metricFromRow(r), run_id: runId }));
+    steps?: number[],
+  ): Promise<Map<string, MetricWithRunId[]>> {
+    const byRun = new Map<string, MetricWithRunId[]>();
+    for (const part of chunks(runIds, RUNS_PER_STATEMENT)) {
+      const atSteps = steps ? sql`and step in (${sql.join(steps)})` : sql``;
+      const { rows } = await sql<{
+        run_uuid: string;
+        key: string;
+        value: number;
+        timestamp: number;
+        step: number;
+        is_nan: number;
+      }>`
+        select run_uuid, key, value, timestamp, step, is_nan from (
+          select run_uuid, key, value, timestamp, step, is_nan,
+            row_number() over (partition by run_uuid order by step, timestamp, value) as n
+          from metrics
+          where run_uuid in (${sql.join(part)}) and key = ${key} and step >= ${start} and step <= ${end} ${atSteps}
+        ) p
+        where n <= ${MAX_POINTS_PER_RUN}
+        order by run_uuid, step, timestamp, value`.execute(this.db);
+      for (const r of rows) {
+        let list = byRun.get(r.run_uuid);
+        if (!list) {
+          list = [];
+          byRun.set(r.run_uuid, list);
+        }
+        list.push({ ...metricFromRow(r), run_id: r.run_uuid });
+      }
+    }
+    return byRun;
   }
+}
+
+/** How many runs one statement names; the bulk endpoints take at most 100 runs anyway. */
+const RUNS_PER_STATEMENT = 200;
+/** A run's points in one sampled answer at most (the page size MLflow's clients ask for). */
+const MAX_POINTS_PER_RUN = 25000;
+
+/** The points of each of `runIds`, in that order (a run named twice is answered twice, as before). */
+function inRunOrder(runIds: string[], byRun: Map<string, MetricWithRunId[]>): MetricWithRunId[] {
+  const out: MetricWithRunId[] = [];
+  for (const runId of runIds) {
+    const list = byRun.get(runId);
+    if (list) for (const point of list) out.push(point);
+  }
+  return out;
 }
 
 /**
