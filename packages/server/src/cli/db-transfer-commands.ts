@@ -1,5 +1,6 @@
-// `mlflow-ts db import` and `db verify`: argument parsing, progress on stderr and the summaries.
+// `mlflow-ts db import`, `db export` and `db verify`: argument parsing, progress on stderr and the summaries.
 import { type Command, Option } from 'commander';
+import { type ExportSummary, exportStore } from '../import/export.js';
 import { type ImportProgress, type ImportSummary, importStore } from '../import/importer.js';
 import { verifyStores } from '../import/verify.js';
 
@@ -31,6 +32,25 @@ export function addTransferCommands(db: Command): void {
         progress: stderrProgress(),
       });
       printSummary(summary);
+    });
+  db.command('export')
+    .description(
+      'Write an mlflow-ts store into a new MLflow 3.6 database (SQLite or PostgreSQL) or a mlruns/ directory, ids kept.',
+    )
+    .requiredOption(
+      '--to <uri>',
+      'an empty MLflow database (sqlite:///..., postgresql://...) or a new mlruns/ directory (or file: URI)',
+    )
+    .option('--from <uri>', 'the mlflow-ts backend store to export', DEFAULT_STORE)
+    .option('--batch-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10), 5000)
+    .action(async (opts: { from: string; to: string; batchSize: number }) => {
+      const summary = await exportStore({
+        from: opts.from,
+        to: opts.to,
+        batchSize: opts.batchSize,
+        progress: stderrProgress(),
+      });
+      printExportSummary(summary);
     });
   db.command('verify')
     .description('Compare an MLflow store with an mlflow-ts store entity by entity; exits 1 on a difference.')
@@ -97,4 +117,11 @@ function printSummary(summary: ImportSummary): void {
     console.log(`${summary.conflicts} conflicting entities were left out (--on-conflict skip).`);
   for (const left of summary.leftBehind)
     console.log(`Not imported: ${left.count} ${left.what} (${left.why}).`);
+}
+
+function printExportSummary(summary: ExportSummary): void {
+  console.log(`Exported into ${summary.target} in ${summary.seconds.toFixed(1)} s.`);
+  const width = Math.max(...summary.tables.map((t) => t.table.length), 5);
+  console.log(`${'table'.padEnd(width)}  ${'rows'.padStart(12)}`);
+  for (const t of summary.tables) console.log(`${t.table.padEnd(width)}  ${String(t.rows).padStart(12)}`);
 }
