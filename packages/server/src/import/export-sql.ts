@@ -63,44 +63,42 @@ export async function exportToSql(
   batchSize: number,
   progress?: ExportProgress,
 ): Promise<ExportCounts> {
-  {
-    const target = await openSqlConnection(to);
-    try {
-      await createSchema(target, to);
-      const tables: ExportCounts['tables'] = [];
-      for (const copy of COPIES) {
-        let rows = 0;
-        let batch: Row[] = [];
-        const flush = async () => {
-          await target.transaction(() => insert(target, copy, batch));
-          rows += batch.length;
-          progress?.batch(copy.stage, batch.length);
-          batch = [];
-        };
-        for await (const row of readTable(
-          source,
-          { name: copy.table, columns: copy.columns },
-          copy.key,
-          batchSize,
-        )) {
-          batch.push(row);
-          if (batch.length >= batchSize) await flush();
-        }
-        if (batch.length) await flush();
-        progress?.stageDone(copy.stage);
-        tables.push({ table: copy.table, rows });
+  const target = await openSqlConnection(to);
+  try {
+    await createSchema(target, to);
+    const tables: ExportCounts['tables'] = [];
+    for (const copy of COPIES) {
+      let rows = 0;
+      let batch: Row[] = [];
+      const flush = async () => {
+        await target.transaction(() => insert(target, copy, batch));
+        rows += batch.length;
+        progress?.batch(copy.stage, batch.length);
+        batch = [];
+      };
+      for await (const row of readTable(
+        source,
+        { name: copy.table, columns: copy.columns },
+        copy.key,
+        batchSize,
+      )) {
+        batch.push(row);
+        if (batch.length >= batchSize) await flush();
       }
-      if (target.dialect === 'postgres') {
-        // MLflow's server draws new experiment ids from the serial column's sequence.
-        await target.run(
-          `select setval(pg_get_serial_sequence('experiments', 'experiment_id'),
-            greatest((select max(experiment_id) from experiments), 1))`,
-        );
-      }
-      return { tables };
-    } finally {
-      await target.close();
+      if (batch.length) await flush();
+      progress?.stageDone(copy.stage);
+      tables.push({ table: copy.table, rows });
     }
+    if (target.dialect === 'postgres') {
+      // MLflow's server draws new experiment ids from the serial column's sequence.
+      await target.run(
+        `select setval(pg_get_serial_sequence('experiments', 'experiment_id'),
+          greatest((select max(experiment_id) from experiments), 1))`,
+      );
+    }
+    return { tables };
+  } finally {
+    await target.close();
   }
 }
 

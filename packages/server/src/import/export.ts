@@ -1,6 +1,5 @@
 // `mlflow-ts db export`: our store back into MLflow's own formats, an SQL database with MLflow 3.6's
 // schema or a mlruns/ directory, so MLflow's server can open what mlflow-ts held.
-
 import { existsSync } from 'node:fs';
 import { MlflowError } from '../entities/errors.js';
 import { parseStoreUri } from '../store/store-uri.js';
