@@ -112,6 +112,23 @@ class Importer {
     let first = true;
     for (const stage of this.source.stages) {
       const summary: StageSummary = { stage: stage.name, read: 0, written: 0, skipped: 0 };
+      // Conflicts found above are recorded with the first batch written, so the in-SQL copy (which
+      // reads the recorded skips) never goes first.
+      if (stage.sqliteCopy && this.target.conn.dialect === 'sqlite' && !first) {
+        await this.target.copyFromSqlite(
+          stage.sqliteCopy,
+          { source: this.source.key, stage: stage.name, cursor: this.checkpoints.get(stage.name), size: this.size },
+          (read, written, skipped) => {
+            summary.read += read;
+            summary.written += written;
+            summary.skipped += skipped;
+            this.options.progress?.batch(stage.name, read);
+          },
+        );
+        this.options.progress?.stageDone(stage.name);
+        stages.push(summary);
+        continue;
+      }
       for await (const batch of stage.batches(this.checkpoints.get(stage.name), this.size)) {
         const newSkips: [IdKind, string][] = first ? pendingSkips : [];
         first = false;
