@@ -133,6 +133,21 @@ for (const dialect of DIALECTS) {
         'INVALID_PARAMETER_VALUE',
         /no such database file/,
       );
+      if (dialect === 'postgres') {
+        // A value longer than MLflow's column allows (runs.artifact_uri is VARCHAR(200)).
+        await importStore({ from: SQLITE_FIXTURE, to: ours });
+        const client = new pg.Client({ connectionString: ours });
+        await client.connect();
+        await client.query(
+          `update runs set artifact_uri = repeat('x', 300) where run_uuid = (select min(run_uuid) from runs)`,
+        );
+        await client.end();
+        await rejectsWith(
+          exportStore({ from: ours, to: await emptyMlflowDb(dialect) }),
+          'INVALID_STATE',
+          /Cannot write runs into MLflow's schema: .*too long/,
+        );
+      }
     });
   });
 }

@@ -74,6 +74,8 @@ function stderrProgress(): ImportProgress {
   let stage = '';
   let rows = 0;
   let started = performance.now();
+  // A stage's first batch is reported once it is done, so the stage began when the previous report came.
+  let previous = performance.now();
   let shown = 0;
   const line = (final: boolean) => {
     const seconds = (performance.now() - started) / 1000;
@@ -84,19 +86,21 @@ function stderrProgress(): ImportProgress {
   };
   return {
     batch(name, read) {
+      const now = performance.now();
       if (name !== stage) {
         stage = name;
         rows = 0;
-        started = performance.now();
+        started = previous;
       }
+      previous = now;
       rows += read;
-      const now = performance.now();
       if (now - shown > (tty ? 200 : 5000)) {
         shown = now;
         line(false);
       }
     },
     stageDone(name) {
+      previous = performance.now();
       if (name === stage && rows > 0) line(true);
     },
   };

@@ -71,7 +71,15 @@ export async function exportToSql(
       let rows = 0;
       let batch: Row[] = [];
       const flush = async () => {
-        await target.transaction(() => insert(target, copy, batch));
+        await target
+          .transaction(() => insert(target, copy, batch))
+          .catch((error: unknown) => {
+            // MLflow's PostgreSQL columns are bounded (VARCHAR(n)) where ours may not be.
+            throw new MlflowError(
+              'INVALID_STATE',
+              `Cannot write ${copy.table} into MLflow's schema: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          });
         rows += batch.length;
         progress?.batch(copy.stage, batch.length);
         batch = [];

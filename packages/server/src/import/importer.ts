@@ -117,7 +117,12 @@ class Importer {
       if (stage.sqliteCopy && this.target.conn.dialect === 'sqlite' && !first) {
         await this.target.copyFromSqlite(
           stage.sqliteCopy,
-          { source: this.source.key, stage: stage.name, cursor: this.checkpoints.get(stage.name), size: this.size },
+          {
+            source: this.source.key,
+            stage: stage.name,
+            cursor: this.checkpoints.get(stage.name),
+            size: this.size,
+          },
           (read, written, skipped) => {
             summary.read += read;
             summary.written += written;
