@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { importStore } from '../src/import/importer.js';
 import { verifyStores } from '../src/import/verify.js';
 import { startServer } from '../src/server.js';
@@ -238,6 +239,59 @@ for (const dialect of DIALECTS) {
         );
         const report = await verifyStores(SQLITE_FIXTURE, store.uri);
         assert.equal(report.differences, 0, report.lines.join('\n'));
+      } finally {
+        store.cleanup();
+      }
+    });
+
+    test("interrupted inside the metric history, it resumes and the latest metrics are the source's", async () => {
+      // Into SQLite the history is copied inside SQLite and latest values derived at its end; into
+      // PostgreSQL batch by batch. Either way, stopped halfway, the resumed import must finish both.
+      const store = await freshStoreUri(dialect);
+      try {
+        const stop = new Error('interrupted');
+        let metricBatches = 0;
+        await assert.rejects(
+          importStore({
+            from: SQLITE_FIXTURE,
+            to: store.uri,
+            batchSize: 50,
+            progress: {
+              batch(stage) {
+                if (stage === 'metrics' && ++metricBatches === 3) throw stop;
+              },
+              stageDone() {},
+            },
+          }),
+          stop,
+        );
+        const resumed = await importStore({ from: SQLITE_FIXTURE, to: store.uri, batchSize: 50 });
+        const metrics = resumed.stages.find((s) => s.stage === 'metrics');
+        // 361 points, 150 written before the stop: the rest is read after the checkpoint.
+        assert.deepEqual([metrics?.read, metrics?.written], [211, 211]);
+        const report = await verifyStores(SQLITE_FIXTURE, store.uri);
+        assert.equal(report.differences, 0, report.lines.join('\n'));
+        const latestSql =
+          'select run_uuid, key, value, step, timestamp, is_nan from latest_metrics order by run_uuid, key';
+        const expected = (source.prepare(latestSql).all() as Record<string, unknown>[]).map((r) => ({
+          ...r,
+          is_nan: Number(r.is_nan),
+        }));
+        let got: Record<string, unknown>[];
+        if (dialect === 'sqlite') {
+          const db = new BetterSqlite3(store.uri.replace(/^sqlite:\/\//, ''), { readonly: true });
+          got = db.prepare(latestSql).all() as Record<string, unknown>[];
+          db.close();
+        } else {
+          const client = new pg.Client({ connectionString: store.uri });
+          await client.connect();
+          got = (await client.query(latestSql)).rows;
+          await client.end();
+        }
+        assert.deepEqual(
+          got.map((r) => ({ ...r, is_nan: Number(r.is_nan) })),
+          expected,
+        );
       } finally {
         store.cleanup();
       }

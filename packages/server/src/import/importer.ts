@@ -112,9 +112,20 @@ class Importer {
     let first = true;
     for (const stage of this.source.stages) {
       const summary: StageSummary = { stage: stage.name, read: 0, written: 0, skipped: 0 };
-      // Conflicts found above are recorded with the first batch written, so the in-SQL copy (which
-      // reads the recorded skips) never goes first.
-      if (stage.sqliteCopy && this.target.conn.dialect === 'sqlite' && !first) {
+      if (stage.sqliteCopy && this.target.conn.dialect === 'sqlite') {
+        if (first) {
+          // The in-SQL copy reads the skips recorded in the target, so the conflicts found above
+          // (otherwise recorded with the first batch) are recorded before it.
+          await this.target.write({
+            source: this.source.key,
+            stage: stage.name,
+            cursor: null,
+            rows: {},
+            skipped: pendingSkips,
+            replaceDefault: this.replaceDefault,
+          });
+          first = false;
+        }
         await this.target.copyFromSqlite(
           stage.sqliteCopy,
           {
