@@ -23,16 +23,36 @@ export function addTransferCommands(db: Command): void {
         .default('error'),
     )
     .option('--batch-size <rows>', 'source rows per transaction', (v) => Number.parseInt(v, 10), 5000)
-    .action(async (opts: { from: string; to: string; onConflict: 'error' | 'skip'; batchSize: number }) => {
-      const summary = await importStore({
-        from: opts.from,
-        to: opts.to,
-        onConflict: opts.onConflict,
-        batchSize: opts.batchSize,
-        progress: stderrProgress(),
-      });
-      printSummary(summary);
-    });
+    .option(
+      '--copy-artifacts <dest>',
+      "copy run and logged model artifacts into this directory (the server's --artifacts-destination) and point them there",
+    )
+    .option(
+      '--source-artifacts <dir>',
+      "the MLflow server's --artifacts-destination, where the source's mlflow-artifacts:/ URIs point (with --copy-artifacts)",
+    )
+    .action(
+      async (opts: {
+        from: string;
+        to: string;
+        onConflict: 'error' | 'skip';
+        batchSize: number;
+        copyArtifacts?: string;
+        sourceArtifacts?: string;
+      }) => {
+        const summary = await importStore({
+          from: opts.from,
+          to: opts.to,
+          onConflict: opts.onConflict,
+          batchSize: opts.batchSize,
+          progress: stderrProgress(),
+          ...(opts.copyArtifacts
+            ? { copyArtifacts: { dest: opts.copyArtifacts, sourceArtifacts: opts.sourceArtifacts } }
+            : {}),
+        });
+        printSummary(summary);
+      },
+    );
   db.command('export')
     .description(
       'Write an mlflow-ts store into a new MLflow 3.6 database (SQLite or PostgreSQL) or a mlruns/ directory, ids kept.',
@@ -119,6 +139,12 @@ function printSummary(summary: ImportSummary): void {
   }
   if (summary.conflicts)
     console.log(`${summary.conflicts} conflicting entities were left out (--on-conflict skip).`);
+  if (summary.artifacts) {
+    console.log(
+      `Artifacts: ${summary.artifacts.copied} locations copied; kept where they were: ${summary.artifacts.kept} ` +
+        `not on a readable file system, ${summary.artifacts.missing} with nothing there.`,
+    );
+  }
   for (const left of summary.leftBehind)
     console.log(`Not imported: ${left.count} ${left.what} (${left.why}).`);
 }
