@@ -2,12 +2,13 @@
 // SQLite and PostgreSQL, and into a mlruns/ directory) and read back give the same store; the exported
 // SQLite schema matches the one MLflow 3.6's migrations made, table by table and column by column.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
 import { exportStore } from '../src/import/export.js';
 import { pythonFloat } from '../src/import/export-mlruns.js';
 import { importStore } from '../src/import/importer.js';
@@ -108,6 +109,37 @@ for (const dialect of DIALECTS) {
       await importStore({ from: dir, to: again });
       await assertSame(dir, again);
       await assertSame(MLRUNS_FIXTURE, ours);
+
+      // The files read as MLflow's own: the same meta.yaml fields and values (the experiment's id and
+      // the paths under it aside: 18-digit ids were renumbered on import), the same key files.
+      const meta = (file: string) => parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      const run = '37b365e3394c4a30b0565bfbee5f3533';
+      const fixtureRun = meta(path.join(MLRUNS_FIXTURE, '939596759433125838', run, 'meta.yaml'));
+      const exportedExp = readdirSync(dir).find((d) => existsSync(path.join(dir, d, run, 'meta.yaml')));
+      assert.ok(exportedExp, 'the run is under its experiment');
+      const exportedRun = meta(path.join(dir, exportedExp, run, 'meta.yaml'));
+      const apart = ({ experiment_id, artifact_uri, ...rest }: Record<string, unknown>) => rest;
+      assert.deepEqual(apart(exportedRun), apart(fixtureRun));
+      for (const folder of ['params', 'tags', 'metrics']) {
+        const files = (base: string) => readdirSync(path.join(base, folder)).sort();
+        const fixtureDir = path.join(MLRUNS_FIXTURE, '939596759433125838', run);
+        const exportedDir = path.join(dir, exportedExp, run);
+        assert.deepEqual(files(exportedDir), files(fixtureDir), folder);
+        for (const f of files(fixtureDir)) {
+          if (folder === 'metrics') continue; // point order within a file may differ; verify compared them
+          assert.equal(
+            readFileSync(path.join(exportedDir, folder, f), 'utf8'),
+            readFileSync(path.join(fixtureDir, folder, f), 'utf8'),
+            `${folder}/${f}`,
+          );
+        }
+      }
+      for (const file of ['meta.yaml', 'version-1/meta.yaml', 'aliases/champion']) {
+        const read = (base: string) => readFileSync(path.join(base, 'models', 'fixture-model', file), 'utf8');
+        if (file.endsWith('.yaml'))
+          assert.deepEqual(parseYaml(read(dir)), parseYaml(read(MLRUNS_FIXTURE)), file);
+        else assert.equal(read(dir), read(MLRUNS_FIXTURE), file);
+      }
     });
 
     test('refuses a target that is not empty, and a source that is not an mlflow-ts store', async () => {

@@ -261,6 +261,24 @@ class MlrunsWriter {
     );
   }
 
+  /** The aliases of the registered models `names`, as alias -> version text, by model. */
+  private async aliases(names: string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    for (let i = 0; i < names.length; i += 500) {
+      const part = names.slice(i, i + 500);
+      const rows = await this.conn.all(
+        `select name, alias, version from registered_model_aliases where name in (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) {
+        const own = out.get(String(r.name)) ?? {};
+        own[String(r.alias)] = String(r.version);
+        out.set(String(r.name), own);
+      }
+    }
+    return out;
+  }
+
   private async inputTags(ids: string[]): Promise<Map<string, Record<string, string>>> {
     const out = new Map<string, Record<string, string>>();
     if (ids.length === 0) return out;
@@ -334,14 +352,28 @@ class MlrunsWriter {
   private async registry(): Promise<void> {
     const base = path.join(this.root, 'models');
     const modelDir = (name: unknown) => path.join(base, String(name));
-    await this.each('registered_models', (r) => {
-      const [name, created, updated, description] = r;
-      mkdirSync(path.join(modelDir(name), 'tags'), { recursive: true });
-      writeFileSync(
-        path.join(modelDir(name), 'meta.yaml'),
-        yaml({ creation_timestamp: created, description, last_updated_timestamp: updated, name }),
-      );
-    });
+    const models: Row[] = [];
+    const writeModels = async () => {
+      const aliases = await this.aliases(models.map((r) => String(r[0])));
+      for (const [name, created, updated, description] of models) {
+        mkdirSync(path.join(modelDir(name), 'tags'), { recursive: true });
+        writeFileSync(
+          path.join(modelDir(name), 'meta.yaml'),
+          // MLflow's file store keeps the aliases both here and as files under aliases/ (below).
+          yaml({
+            aliases: aliases.get(String(name)) ?? {},
+            creation_timestamp: created,
+            deployment_job_id: null,
+            deployment_job_state: null,
+            description,
+            last_updated_timestamp: updated,
+            name,
+          }),
+        );
+      }
+      models.length = 0;
+    };
+    await this.each('registered_models', (r) => void models.push(r), writeModels);
     await this.each('registered_model_tags', (r) =>
       writeKey(path.join(modelDir(r[0]), 'tags'), String(r[1]), String(r[2] ?? '')),
     );
@@ -368,8 +400,10 @@ class MlrunsWriter {
         yaml({
           creation_timestamp: created,
           current_stage: stage,
+          deployment_job_state: null,
           description,
           last_updated_timestamp: updated,
+          model_id: null,
           name,
           run_id: runId,
           run_link: runLink,
