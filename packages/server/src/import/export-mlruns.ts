@@ -113,8 +113,8 @@ class MlrunsWriter {
       this.inExperiment(experimentId, (expDir) => {
         const dir = path.join(expDir, String(runId));
         this.runDirs.set(String(runId), dir);
-        for (const sub of ['params', 'tags', 'metrics', 'artifacts'])
-          mkdirSync(path.join(dir, sub), { recursive: true });
+        // No artifacts/ folder: the exported artifact_uri still points where the files are.
+        for (const sub of ['params', 'tags', 'metrics']) mkdirSync(path.join(dir, sub), { recursive: true });
         writeFileSync(
           path.join(dir, 'meta.yaml'),
           yaml({
@@ -301,8 +301,7 @@ class MlrunsWriter {
       this.inExperiment(experimentId, (expDir) => {
         const dir = path.join(expDir, 'models', String(id));
         modelDirs.set(String(id), dir);
-        for (const sub of ['params', 'tags', 'metrics', 'artifacts'])
-          mkdirSync(path.join(dir, sub), { recursive: true });
+        for (const sub of ['params', 'tags', 'metrics']) mkdirSync(path.join(dir, sub), { recursive: true });
         writeFileSync(
           path.join(dir, 'meta.yaml'),
           yaml({
