@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Times `mlflow-ts db import` of a 10-million-point metric history from an MLflow SQLite database into
 # SQLite (docs/benchmarks.md, "Importing a metric history"). Needs sqlite3 and a built server (npx tsc -b).
+# POINTS (default 10,000,000) and BATCH (source rows per transaction, default 100,000) change the run.
 set -euo pipefail
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 root=$(cd "$(dirname "$0")/.." && pwd)
 points=${POINTS:-10000000}
+batch=${BATCH:-100000}
 sqlite3 "$dir/src.db" <<SQL
 create table alembic_version (version_num varchar(32) not null primary key);
 insert into alembic_version values ('1b5f0d9ad7c1');
@@ -23,4 +25,4 @@ with recursive r(i) as (select 0 union all select i + 1 from r where i < 99)
 with recursive p(i) as (select 0 union all select i + 1 from p where i < $points - 1)
   insert into metrics select 'k' || (i % 10), (i * 0.37) % 1000, 1700000000000 + i / 100, printf('run%029d', i * 100 / $points), i / 1000, 0 from p;
 SQL
-time node "$root/packages/server/bin/mlflow-ts.js" db import --from "sqlite:///$dir/src.db" --to "sqlite:///$dir/dst.db" --batch-size 20000
+time node "$root/packages/server/bin/mlflow-ts.js" db import --from "sqlite:///$dir/src.db" --to "sqlite:///$dir/dst.db" --batch-size "$batch"

@@ -2,10 +2,12 @@
 // revision built here from MLflow's migration history, imported into both dialects and read back
 // through the REST API; repeated, interrupted and conflicting imports.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { importStore } from '../src/import/importer.js';
 import { verifyStores } from '../src/import/verify.js';
 import { startServer } from '../src/server.js';
@@ -242,6 +244,59 @@ for (const dialect of DIALECTS) {
         store.cleanup();
       }
     });
+
+    test("interrupted inside the metric history, it resumes and the latest metrics are the source's", async () => {
+      // Into SQLite the history is copied inside SQLite and latest values derived at its end; into
+      // PostgreSQL batch by batch. Either way, stopped halfway, the resumed import must finish both.
+      const store = await freshStoreUri(dialect);
+      try {
+        const stop = new Error('interrupted');
+        let metricBatches = 0;
+        await assert.rejects(
+          importStore({
+            from: SQLITE_FIXTURE,
+            to: store.uri,
+            batchSize: 50,
+            progress: {
+              batch(stage) {
+                if (stage === 'metrics' && ++metricBatches === 3) throw stop;
+              },
+              stageDone() {},
+            },
+          }),
+          stop,
+        );
+        const resumed = await importStore({ from: SQLITE_FIXTURE, to: store.uri, batchSize: 50 });
+        const metrics = resumed.stages.find((s) => s.stage === 'metrics');
+        // 361 points, 150 written before the stop: the rest is read after the checkpoint.
+        assert.deepEqual([metrics?.read, metrics?.written], [211, 211]);
+        const report = await verifyStores(SQLITE_FIXTURE, store.uri);
+        assert.equal(report.differences, 0, report.lines.join('\n'));
+        const latestSql =
+          'select run_uuid, key, value, step, timestamp, is_nan from latest_metrics order by run_uuid, key';
+        const expected = (source.prepare(latestSql).all() as Record<string, unknown>[]).map((r) => ({
+          ...r,
+          is_nan: Number(r.is_nan),
+        }));
+        let got: Record<string, unknown>[];
+        if (dialect === 'sqlite') {
+          const db = new BetterSqlite3(store.uri.replace(/^sqlite:\/\//, ''), { readonly: true });
+          got = db.prepare(latestSql).all() as Record<string, unknown>[];
+          db.close();
+        } else {
+          const client = new pg.Client({ connectionString: store.uri });
+          await client.connect();
+          got = (await client.query(latestSql)).rows;
+          await client.end();
+        }
+        assert.deepEqual(
+          got.map((r) => ({ ...r, is_nan: Number(r.is_nan) })),
+          expected,
+        );
+      } finally {
+        store.cleanup();
+      }
+    });
   });
 }
 
@@ -353,6 +408,69 @@ describe('db import of odd and old databases', () => {
     } finally {
       store.cleanup();
       cleanup();
+    }
+  });
+});
+
+describe('db import --copy-artifacts', () => {
+  test("copies the runs' and logged models' artifacts into the server's destination, which serves them", async () => {
+    const store = await freshStoreUri('sqlite');
+    const dest = tempDir('mlflow-ts-import-dest-');
+    try {
+      // The fixture's MLflow server proxied artifacts from sqlite/mlartifacts (mlflow-artifacts:/ URIs).
+      const summary = await importStore({
+        from: SQLITE_FIXTURE,
+        to: store.uri,
+        copyArtifacts: { dest: dest.dir, sourceArtifacts: path.join(FIXTURES, 'sqlite', 'mlartifacts') },
+      });
+      // One run and the logged model logged artifacts; the other 8 runs have no folder and keep theirs.
+      assert.deepEqual(summary.artifacts, { copied: 2, kept: 0, missing: 8 });
+      assert.ok(
+        existsSync(
+          path.join(dest.dir, '1', 'models', 'm-2ba6c111700649538f3a009e689aa33a', 'artifacts', 'MLmodel'),
+        ),
+        "the logged model's files are under the destination",
+      );
+      const server = await startServer({
+        backendStoreUri: store.uri,
+        serveArtifacts: true,
+        artifactsDestination: dest.dir,
+        host: '127.0.0.1',
+        port: 0,
+      });
+      try {
+        const api = `${server.url}/api/2.0/mlflow`;
+        const run = await call(api, 'GET', 'runs/get', { run_id: 'f3cff73b41d646a5938ed3cfdf6c12f7' });
+        assert.equal(
+          run.body.run.info.artifact_uri,
+          'mlflow-artifacts:/1/f3cff73b41d646a5938ed3cfdf6c12f7/artifacts',
+        );
+        const listed = await call(api, 'GET', 'artifacts/list', {
+          run_id: 'f3cff73b41d646a5938ed3cfdf6c12f7',
+          path: 'notes',
+        });
+        assert.deepEqual(
+          listed.body.files.map((f: { path: string }) => f.path),
+          ['notes/tmp-artifact.txt'],
+        );
+      } finally {
+        await server.close();
+      }
+      // Without the MLflow server's destination, mlflow-artifacts:/ locations cannot be read: all kept.
+      const other = await freshStoreUri('sqlite');
+      try {
+        const kept = await importStore({
+          from: SQLITE_FIXTURE,
+          to: other.uri,
+          copyArtifacts: { dest: dest.dir },
+        });
+        assert.deepEqual(kept.artifacts, { copied: 0, kept: 10, missing: 0 });
+      } finally {
+        other.cleanup();
+      }
+    } finally {
+      store.cleanup();
+      dest.cleanup();
     }
   });
 });

@@ -1,5 +1,6 @@
-// `mlflow-ts db import` and `db verify`: argument parsing, progress on stderr and the summaries.
+// `mlflow-ts db import`, `db export` and `db verify`: argument parsing, progress on stderr and the summaries.
 import { type Command, Option } from 'commander';
+import { type ExportSummary, exportStore } from '../import/export.js';
 import { type ImportProgress, type ImportSummary, importStore } from '../import/importer.js';
 import { verifyStores } from '../import/verify.js';
 
@@ -22,15 +23,54 @@ export function addTransferCommands(db: Command): void {
         .default('error'),
     )
     .option('--batch-size <rows>', 'source rows per transaction', (v) => Number.parseInt(v, 10), 5000)
-    .action(async (opts: { from: string; to: string; onConflict: 'error' | 'skip'; batchSize: number }) => {
-      const summary = await importStore({
+    .option(
+      '--copy-artifacts <dest>',
+      "copy run and logged model artifacts into this directory (the server's --artifacts-destination) and point them there",
+    )
+    .option(
+      '--source-artifacts <dir>',
+      "the MLflow server's --artifacts-destination, where the source's mlflow-artifacts:/ URIs point (with --copy-artifacts)",
+    )
+    .action(
+      async (opts: {
+        from: string;
+        to: string;
+        onConflict: 'error' | 'skip';
+        batchSize: number;
+        copyArtifacts?: string;
+        sourceArtifacts?: string;
+      }) => {
+        const summary = await importStore({
+          from: opts.from,
+          to: opts.to,
+          onConflict: opts.onConflict,
+          batchSize: opts.batchSize,
+          progress: stderrProgress(),
+          ...(opts.copyArtifacts
+            ? { copyArtifacts: { dest: opts.copyArtifacts, sourceArtifacts: opts.sourceArtifacts } }
+            : {}),
+        });
+        printSummary(summary);
+      },
+    );
+  db.command('export')
+    .description(
+      'Write an mlflow-ts store into a new MLflow 3.6 database (SQLite or PostgreSQL) or a mlruns/ directory, ids kept.',
+    )
+    .requiredOption(
+      '--to <uri>',
+      'an empty MLflow database (sqlite:///..., postgresql://...) or a new mlruns/ directory (or file: URI)',
+    )
+    .option('--from <uri>', 'the mlflow-ts backend store to export', DEFAULT_STORE)
+    .option('--batch-size <rows>', 'rows per transaction', (v) => Number.parseInt(v, 10), 5000)
+    .action(async (opts: { from: string; to: string; batchSize: number }) => {
+      const summary = await exportStore({
         from: opts.from,
         to: opts.to,
-        onConflict: opts.onConflict,
         batchSize: opts.batchSize,
         progress: stderrProgress(),
       });
-      printSummary(summary);
+      printExportSummary(summary);
     });
   db.command('verify')
     .description('Compare an MLflow store with an mlflow-ts store entity by entity; exits 1 on a difference.')
@@ -54,6 +94,8 @@ function stderrProgress(): ImportProgress {
   let stage = '';
   let rows = 0;
   let started = performance.now();
+  // A stage's first batch is reported once it is done, so the stage began when the previous report came.
+  let previous = performance.now();
   let shown = 0;
   const line = (final: boolean) => {
     const seconds = (performance.now() - started) / 1000;
@@ -64,19 +106,21 @@ function stderrProgress(): ImportProgress {
   };
   return {
     batch(name, read) {
+      const now = performance.now();
       if (name !== stage) {
         stage = name;
         rows = 0;
-        started = performance.now();
+        started = previous;
       }
+      previous = now;
       rows += read;
-      const now = performance.now();
       if (now - shown > (tty ? 200 : 5000)) {
         shown = now;
         line(false);
       }
     },
     stageDone(name) {
+      previous = performance.now();
       if (name === stage && rows > 0) line(true);
     },
   };
@@ -95,6 +139,19 @@ function printSummary(summary: ImportSummary): void {
   }
   if (summary.conflicts)
     console.log(`${summary.conflicts} conflicting entities were left out (--on-conflict skip).`);
+  if (summary.artifacts) {
+    console.log(
+      `Artifacts: ${summary.artifacts.copied} locations copied; kept where they were: ${summary.artifacts.kept} ` +
+        `not on a readable file system, ${summary.artifacts.missing} with nothing there.`,
+    );
+  }
   for (const left of summary.leftBehind)
     console.log(`Not imported: ${left.count} ${left.what} (${left.why}).`);
+}
+
+function printExportSummary(summary: ExportSummary): void {
+  console.log(`Exported into ${summary.target} in ${summary.seconds.toFixed(1)} s.`);
+  const width = Math.max(...summary.tables.map((t) => t.table.length), 5);
+  console.log(`${'table'.padEnd(width)}  ${'rows'.padStart(12)}`);
+  for (const t of summary.tables) console.log(`${t.table.padEnd(width)}  ${String(t.rows).padStart(12)}`);
 }

@@ -5,6 +5,7 @@
 // metrics (run-data-cache.ts).
 import { upgradeDatabase } from '../store/database.js';
 import { isNewerMetric } from '../store/run-data-repository.js';
+import type { SqliteCopy } from './import-source.js';
 import { openSqlConnection, type SqlConnection } from './sql-connection.js';
 import {
   ID_COLUMNS,
@@ -21,6 +22,8 @@ const MAX_VALUES = 30_000;
 const PROGRESS_TABLE = 'mlflow_ts_import_progress';
 const SKIPPED_TABLE = 'mlflow_ts_import_skipped';
 const EXPERIMENT_IDS_TABLE = 'mlflow_ts_import_experiment_ids';
+/** Runs whose points an in-SQL copy wrote and whose latest metrics are still to be derived. */
+const PENDING_LATEST_TABLE = 'mlflow_ts_import_pending_latest';
 
 const LATEST_UPSERT = `on conflict ("run_uuid", "key") do update set "value" = excluded."value",
   "timestamp" = excluded."timestamp", "step" = excluded."step", "is_nan" = excluded."is_nan"
@@ -35,6 +38,13 @@ export class BulkTarget {
   static async open(uri: string): Promise<BulkTarget> {
     await upgradeDatabase(uri);
     const conn = await openSqlConnection(uri);
+    if (conn.dialect === 'sqlite') {
+      // The importer checks every row's parents itself (Importer.filter) before writing it, so SQLite's
+      // per-row foreign key lookups only repeat that work; a larger page cache keeps the history's
+      // B-trees in memory while millions of points go in.
+      await conn.run('pragma foreign_keys = OFF');
+      await conn.run('pragma cache_size = -262144');
+    }
     // The import's own bookkeeping, kept beside the data it describes (not part of the store's schema:
     // nothing but the importer reads it).
     await conn.run(
@@ -48,6 +58,10 @@ export class BulkTarget {
     await conn.run(
       `create table if not exists ${EXPERIMENT_IDS_TABLE} (source varchar(2000) not null, source_id varchar(40) not null,
         experiment_id bigint not null, primary key (source, source_id))`,
+    );
+    await conn.run(
+      `create table if not exists ${PENDING_LATEST_TABLE} (source varchar(2000) not null, run_uuid varchar(32) not null,
+        primary key (source, run_uuid))`,
     );
     return new BulkTarget(conn);
   }
@@ -179,15 +193,112 @@ export class BulkTarget {
           'on conflict do nothing',
         );
       }
-      if (batch.cursor !== null) {
-        await this.conn.run(
-          `insert into ${PROGRESS_TABLE} (source, stage, cursor, rows_written) values (?, ?, ?, ?)
-           on conflict (source, stage) do update set cursor = excluded.cursor,
-             rows_written = ${PROGRESS_TABLE}.rows_written + excluded.rows_written`,
-          [batch.source, batch.stage, batch.cursor, written],
-        );
-      }
+      if (batch.cursor !== null) await this.checkpoint(batch.source, batch.stage, batch.cursor, written);
       return written;
+    });
+  }
+
+  private async checkpoint(source: string, stage: string, cursor: string, written: number): Promise<void> {
+    await this.conn.run(
+      `insert into ${PROGRESS_TABLE} (source, stage, cursor, rows_written) values (?, ?, ?, ?)
+       on conflict (source, stage) do update set cursor = excluded.cursor,
+         rows_written = ${PROGRESS_TABLE}.rows_written + excluded.rows_written`,
+      [source, stage, cursor, written],
+    );
+  }
+
+  /**
+   * Copies a metric history from an SQLite source file inside SQLite (an SQLite target only): each
+   * batch of source rowids is inserted with one INSERT ... SELECT, the latest value of each (run, key)
+   * in it raised with one windowed upsert, and the checkpoint moved, in one transaction. Points of runs
+   * our store lacks or the import skipped are left out, as Importer.filter leaves them.
+   */
+  async copyFromSqlite(
+    copy: SqliteCopy,
+    at: { source: string; stage: string; cursor: string | undefined; size: number },
+    onBatch: (read: number, written: number, skipped: number) => void,
+  ): Promise<void> {
+    if (this.conn.dialect !== 'sqlite' || copy.target !== 'metrics') {
+      throw new Error('copyFromSqlite copies a metric history into an SQLite store');
+    }
+    // Only read: nothing here writes to the attached schema (better-sqlite3 has no URI filenames for ?mode=ro).
+    await this.conn.run('attach database ? as mlflow_source', [copy.file]);
+    try {
+      let position = at.cursor === undefined ? null : (JSON.parse(at.cursor) as number[])[0];
+      const columns = copy.columns.map((expr, i) => `${expr} as "${METRIC_COLUMNS[i]}"`).join(', ');
+      const names = METRIC_COLUMNS.map((c) => `"${c}"`).join(', ');
+      const range = 's.rowid > ? and s.rowid <= ?';
+      const kept = `${range} and s."run_uuid" in (select run_uuid from main.runs)
+        and s."run_uuid" not in (select id from ${SKIPPED_TABLE} where source = ? and kind = 'run')`;
+      const from = `mlflow_source."${copy.table}" s`;
+      for (;;) {
+        const [bounds] = await this.conn.all(
+          `select count(*) as n, max(r) as hi from (select rowid as r from mlflow_source."${copy.table}"
+             where rowid > ? order by rowid limit ?)`,
+          [position ?? Number.MIN_SAFE_INTEGER, at.size],
+        );
+        const read = Number(bounds?.n ?? 0);
+        if (read === 0) break;
+        const low = position ?? Number.MIN_SAFE_INTEGER;
+        const high = Number(bounds.hi);
+        const values = [low, high, at.source];
+        const [written, keptRows] = await this.conn.transaction(async () => {
+          const inserted = await this.conn.run(
+            `insert into "metrics" (${names}) select ${columns} from ${from} where ${kept} on conflict do nothing`,
+            values,
+          );
+          const [count] = await this.conn.all(`select count(*) as n from ${from} where ${kept}`, values);
+          await this.conn.run(
+            `insert into ${PENDING_LATEST_TABLE} (source, run_uuid) select distinct ?, s."run_uuid" from ${from}
+             where ${kept} on conflict do nothing`,
+            [at.source, ...values],
+          );
+          await this.conn.run(
+            `update runs set data_version = data_version + 1
+             where run_uuid in (select distinct s."run_uuid" from ${from} where ${range})`,
+            [low, high],
+          );
+          await this.checkpoint(at.source, at.stage, JSON.stringify([high]), inserted);
+          return [inserted, Number(count?.n ?? 0)];
+        });
+        onBatch(read, written, read - keptRows);
+        position = high;
+        if (read < at.size) break;
+      }
+      await this.raisePendingLatest(at.source);
+    } finally {
+      await this.conn.run('detach database mlflow_source');
+    }
+  }
+
+  /**
+   * The latest value of each (run, key) of the runs an in-SQL copy wrote, derived once from the whole
+   * history rather than per batch: the highest step is found on the (run, key, step) index, and only
+   * the points at that step are ranked by the rest of the rule (isNewerMetric: timestamp, then a number
+   * over NaN, then the larger value). Runs stay pending until this commits, so a copy interrupted
+   * before it does it on resuming.
+   */
+  private async raisePendingLatest(source: string): Promise<void> {
+    const names = METRIC_COLUMNS.map((c) => `"${c}"`).join(', ');
+    await this.conn.transaction(async () => {
+      await this.conn.run(
+        `insert into latest_metrics (${names}) select ${names} from (
+           select m.*, row_number() over (partition by m."run_uuid", m."key"
+             order by m."timestamp" desc, m."is_nan" asc, m."value" desc) as rn
+           from (select "run_uuid", "key", max("step") as step from metrics
+                 where "run_uuid" in (select run_uuid from ${PENDING_LATEST_TABLE} where source = ?)
+                 group by "run_uuid", "key") top
+           join metrics m on m."run_uuid" = top."run_uuid" and m."key" = top."key" and m."step" = top.step
+         ) where rn = 1 ${LATEST_UPSERT}`,
+        [source],
+      );
+      // The server's cached run data (run-data-cache.ts) follows the new latest values.
+      await this.conn.run(
+        `update runs set data_version = data_version + 1
+         where run_uuid in (select run_uuid from ${PENDING_LATEST_TABLE} where source = ?)`,
+        [source],
+      );
+      await this.conn.run(`delete from ${PENDING_LATEST_TABLE} where source = ?`, [source]);
     });
   }
 

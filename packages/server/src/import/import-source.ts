@@ -1,6 +1,6 @@
 // What the importer reads from: a source is a list of stages (one entity each, parents first), each
 // producing rows in our tables' shapes in batches, with a cursor to resume after the last batch written.
-import type { RowsByTable } from './target-tables.js';
+import type { RowsByTable, TargetTableName } from './target-tables.js';
 
 export interface StageBatch {
   rows: RowsByTable;
@@ -20,6 +20,22 @@ export interface ImportStage {
    * a stage of child rows only (params, tags, ...) has none.
    */
   owners?(cursor: string | undefined, size: number): AsyncIterable<StageBatch>;
+  /**
+   * The same rows as SQL over an SQLite source file, for an SQLite target to copy by itself (the file
+   * attached): a metric history of millions of points then never passes through JavaScript. The
+   * cursor is the same as batches' (the last source rowid written), so either path can resume the other.
+   */
+  sqliteCopy?: SqliteCopy;
+}
+
+export interface SqliteCopy {
+  /** The source database file. */
+  file: string;
+  /** The source table, read by rowid. */
+  table: string;
+  target: TargetTableName;
+  /** SQL expressions over the source row (alias `s`) giving the target's columns, in their order. */
+  columns: readonly string[];
 }
 
 /** Something in the source that has nowhere to go in our store, with how many and why. */

@@ -2,6 +2,7 @@
 // Before writing anything it checks the rows still to come for ids our store already has: an error
 // listing them, or (--on-conflict skip) those entities and everything hanging off them left out.
 import { MlflowError } from '../entities/errors.js';
+import { ArtifactCopier, type ArtifactCopyCounts } from './artifact-copy.js';
 import { BulkTarget } from './bulk-target.js';
 import type { ImportSource, ImportStage, SkippedEntity } from './import-source.js';
 import { openMlrunsSource } from './mlruns-source.js';
@@ -24,6 +25,8 @@ export interface ImportOptions {
   /** Source rows per batch (one transaction each). */
   batchSize?: number;
   progress?: ImportProgress;
+  /** Copy runs' and logged models' artifacts into `dest` and point them there (artifact-copy.ts). */
+  copyArtifacts?: { dest: string; sourceArtifacts?: string };
 }
 
 /** Told about each batch as it commits (the CLI prints rows per second). */
@@ -45,6 +48,8 @@ export interface ImportSummary {
   stages: StageSummary[];
   leftBehind: SkippedEntity[];
   conflicts: number;
+  /** With copyArtifacts: locations copied, and those kept because they could not be read. */
+  artifacts?: ArtifactCopyCounts;
   seconds: number;
 }
 
@@ -82,6 +87,7 @@ class Importer {
   private experimentIds = new Map<string, string>();
   private nextExperimentId = 0;
   private checkpoints = new Map<string, string | undefined>();
+  private readonly copier: ArtifactCopier | undefined;
 
   constructor(
     private readonly source: ImportSource,
@@ -89,6 +95,8 @@ class Importer {
     private readonly options: ImportOptions,
   ) {
     this.size = options.batchSize ?? 5000;
+    const copy = options.copyArtifacts;
+    this.copier = copy ? new ArtifactCopier(copy.dest, copy.sourceArtifacts) : undefined;
   }
 
   async run(started: number): Promise<ImportSummary> {
@@ -112,11 +120,46 @@ class Importer {
     let first = true;
     for (const stage of this.source.stages) {
       const summary: StageSummary = { stage: stage.name, read: 0, written: 0, skipped: 0 };
+      if (stage.sqliteCopy && this.target.conn.dialect === 'sqlite') {
+        if (first) {
+          // The in-SQL copy reads the skips recorded in the target, so the conflicts found above
+          // (otherwise recorded with the first batch) are recorded before it.
+          await this.target.write({
+            source: this.source.key,
+            stage: stage.name,
+            cursor: null,
+            rows: {},
+            skipped: pendingSkips,
+            replaceDefault: this.replaceDefault,
+          });
+          first = false;
+        }
+        await this.target.copyFromSqlite(
+          stage.sqliteCopy,
+          {
+            source: this.source.key,
+            stage: stage.name,
+            cursor: this.checkpoints.get(stage.name),
+            size: this.size,
+          },
+          (read, written, skipped) => {
+            summary.read += read;
+            summary.written += written;
+            summary.skipped += skipped;
+            this.options.progress?.batch(stage.name, read);
+          },
+        );
+        this.options.progress?.stageDone(stage.name);
+        stages.push(summary);
+        continue;
+      }
       for await (const batch of stage.batches(this.checkpoints.get(stage.name), this.size)) {
         const newSkips: [IdKind, string][] = first ? pendingSkips : [];
         first = false;
         const renumbered = await this.renumber(batch.rows);
         const rows = await this.filter(batch.rows, newSkips, summary);
+        // Copied before the batch commits: a resumed import copies an uncommitted batch's files again.
+        this.copier?.apply(rows);
         summary.read += batch.read;
         summary.written += await this.target.write({
           source: this.source.key,
@@ -138,6 +181,7 @@ class Importer {
       stages,
       leftBehind: await this.source.skipped(),
       conflicts: conflicts.length,
+      ...(this.copier ? { artifacts: this.copier.counts } : {}),
       seconds: (performance.now() - started) / 1000,
     };
   }

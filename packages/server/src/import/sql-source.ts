@@ -2,7 +2,8 @@
 // source: each table streamed in key order (SQLite by rowid, PostgreSQL by primary key) a page at a
 // time, its rows turned into our tables' shapes with MLflow's defaults for columns an older revision
 // lacks or left NULL.
-import type { ImportSource, ImportStage, SkippedEntity, StageBatch } from './import-source.js';
+import { parseStoreUri } from '../store/store-uri.js';
+import type { ImportSource, ImportStage, SkippedEntity, SqliteCopy, StageBatch } from './import-source.js';
 import { readSourceSchema, type SourceSchema } from './mlflow-schema.js';
 import { openSqlConnection, type SqlConnection, type SqlRow } from './sql-connection.js';
 import type { Row, RowsByTable, TargetTableName } from './target-tables.js';
@@ -304,7 +305,29 @@ class SqlSource implements ImportSource {
 
   private stage(spec: TableStage): ImportStage {
     const read = (cursor: string | undefined, size: number) => this.read(spec, cursor, size);
-    return { name: spec.name, batches: read, owners: spec.ownsIds ? read : undefined };
+    const copy = spec.source === 'metrics' ? this.metricsCopy() : undefined;
+    return { name: spec.name, batches: read, owners: spec.ownsIds ? read : undefined, sqliteCopy: copy };
+  }
+
+  /** The metrics stage's conversion (see TABLE_STAGES) in SQL, for an SQLite target to run itself. */
+  private metricsCopy(): SqliteCopy | undefined {
+    const location = parseStoreUri(this.key);
+    const columns = this.schema.tables.get('metrics')?.columns;
+    if (location.dialect !== 'sqlite' || !columns) return undefined;
+    const nan = `(s."value" is null${columns.has('is_nan') ? ' or s."is_nan" = 1' : ''})`;
+    return {
+      file: location.file,
+      table: 'metrics',
+      target: 'metrics',
+      columns: [
+        `coalesce(s."run_uuid", '')`,
+        `coalesce(s."key", '')`,
+        `coalesce(s."timestamp", 0)`,
+        columns.has('step') ? `coalesce(s."step", 0)` : '0',
+        `case when ${nan} then 0 else s."value" end`,
+        `case when ${nan} then 1 else 0 end`,
+      ],
+    };
   }
 
   private async *read(spec: TableStage, cursor: string | undefined, size: number): AsyncIterable<StageBatch> {

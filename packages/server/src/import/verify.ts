@@ -18,7 +18,7 @@ export interface VerifyReport {
 }
 
 /** Our tables' keys, for paging through them in order. */
-const KEYS: Record<TargetTableName, string[]> = {
+export const KEYS: Record<TargetTableName, string[]> = {
   experiments: ['experiment_id'],
   experiment_tags: ['experiment_id', 'key'],
   runs: ['run_uuid'],
@@ -137,18 +137,23 @@ async function experimentIdMap(target: SqlConnection, source: string): Promise<M
   }
 }
 
-async function* readTable(conn: SqlConnection, table: TargetTable): AsyncIterable<Row> {
-  const key = KEYS[table.name];
+/** Our rows of `table` in key order, `size` per query, as tuples in `columns` order. */
+export async function* readTable(
+  conn: SqlConnection,
+  table: { name: string; columns: readonly string[] },
+  key: readonly string[] = KEYS[table.name as TargetTableName],
+  size = 5000,
+): AsyncIterable<Row> {
   const keyList = key.map((k) => `"${k}"`).join(', ');
   const columns = table.columns.map((c) => `"${c}"`).join(', ');
   let position: unknown[] | undefined;
   for (;;) {
     const rows = await conn.all(
-      `select ${columns} from "${table.name}"${position ? ` where (${keyList}) > (${key.map(() => '?').join(', ')})` : ''} order by ${keyList} limit 5000`,
+      `select ${columns} from "${table.name}"${position ? ` where (${keyList}) > (${key.map(() => '?').join(', ')})` : ''} order by ${keyList} limit ${size}`,
       position ?? [],
     );
     for (const r of rows) yield table.columns.map((c) => r[c]);
-    if (rows.length < 5000) return;
+    if (rows.length < size) return;
     const last = rows[rows.length - 1];
     position = key.map((k) => last[k]);
   }

@@ -1,0 +1,425 @@
+// `db export` into a mlruns/ directory: our store written in MLflow's file store layout (experiments and
+// .trash, runs with meta.yaml, params, tags, metric files, dataset inputs and model outputs, logged
+// models, and the registry under models/), streamed table by table with one write per file per batch.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { MlflowError } from '../entities/errors.js';
+import type { ExportCounts, ExportProgress } from './export-sql.js';
+import type { SqlConnection } from './sql-connection.js';
+import { type Row, TARGET_TABLE, type TargetTableName } from './target-tables.js';
+import { readTable } from './verify.js';
+
+/** MLflow's RunStatus numbers, which the file store writes instead of names. */
+const RUN_STATUS: Record<string, number> = { RUNNING: 1, SCHEDULED: 2, FINISHED: 3, FAILED: 4, KILLED: 5 };
+/** SourceType.LOCAL, what MLflow's file store records for a run created through the API. */
+const LOCAL_SOURCE = 4;
+
+/** Python's float repr, as the file store writes metric values ('nan', 'inf', 1.0, 1e-07). */
+export function pythonFloat(v: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (v === Number.POSITIVE_INFINITY) return 'inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-inf';
+  if (Number.isInteger(v))
+    return Math.abs(v) < 1e16 ? `${v.toFixed(0)}.0` : twoDigitExponent(v.toExponential());
+  return twoDigitExponent(String(v));
+}
+
+/** Python pads a one-digit exponent to two (1e-07 where JavaScript writes 1e-7). */
+function twoDigitExponent(s: string): string {
+  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+const yaml = (value: Record<string, unknown>): string => stringify(value, { sortMapEntries: true });
+
+/** Writes a file whose name is a key: keys may hold '/', which the file store keeps as folders. */
+function writeKey(dir: string, key: string, content: string): void {
+  const file = path.join(dir, ...key.split('/'));
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, content);
+}
+
+/** Lines to append, gathered per file so a batch touches each file once. */
+class Appender {
+  private readonly lines = new Map<string, string[]>();
+  add(file: string, line: string): void {
+    const list = this.lines.get(file);
+    if (list) list.push(line);
+    else this.lines.set(file, [line]);
+  }
+  flush(): void {
+    for (const [file, lines] of this.lines) {
+      mkdirSync(path.dirname(file), { recursive: true });
+      appendFileSync(file, `${lines.join('\n')}\n`);
+    }
+    this.lines.clear();
+  }
+}
+
+export async function exportToMlruns(
+  source: SqlConnection,
+  to: string,
+  batchSize: number,
+  progress?: ExportProgress,
+): Promise<ExportCounts> {
+  const root = path.resolve(to.startsWith('file:') ? fileURLToPath(to) : to);
+  if (existsSync(root) && readdirSync(root).length > 0) {
+    throw MlflowError.invalidParameter(
+      `Cannot export into '${root}': the directory is not empty. Export into a new or empty directory.`,
+    );
+  }
+  mkdirSync(path.join(root, '.trash'), { recursive: true });
+  return new MlrunsWriter(source, root, batchSize, progress).run();
+}
+
+class MlrunsWriter {
+  /** Experiment folders by id (live ones under the root, deleted ones under .trash). */
+  private readonly experimentDirs = new Map<string, string>();
+  /** Run folders by run id: one short path per run, the one index the layout needs held in memory. */
+  private readonly runDirs = new Map<string, string>();
+  private readonly counts: ExportCounts['tables'] = [];
+
+  constructor(
+    private readonly conn: SqlConnection,
+    private readonly root: string,
+    private readonly size: number,
+    private readonly progress?: ExportProgress,
+  ) {}
+
+  async run(): Promise<ExportCounts> {
+    await this.each('experiments', (r) => {
+      const [id, name, location, stage, created, updated] = r;
+      const dir = path.join(this.root, ...(stage === 'deleted' ? ['.trash'] : []), String(id));
+      this.experimentDirs.set(String(id), dir);
+      mkdirSync(path.join(dir, 'tags'), { recursive: true });
+      writeFileSync(
+        path.join(dir, 'meta.yaml'),
+        yaml({
+          artifact_location: location,
+          creation_time: created,
+          experiment_id: String(id),
+          last_update_time: updated,
+          lifecycle_stage: stage,
+          name,
+        }),
+      );
+    });
+    await this.each('experiment_tags', (r) =>
+      this.inExperiment(r[0], (dir) => writeKey(path.join(dir, 'tags'), String(r[1]), String(r[2]))),
+    );
+    await this.each('runs', (r) => {
+      const [runId, experimentId, name, user, status, start, end, deleted, stage, artifactUri] = r;
+      this.inExperiment(experimentId, (expDir) => {
+        const dir = path.join(expDir, String(runId));
+        this.runDirs.set(String(runId), dir);
+        // No artifacts/ folder: the exported artifact_uri still points where the files are.
+        for (const sub of ['params', 'tags', 'metrics']) mkdirSync(path.join(dir, sub), { recursive: true });
+        writeFileSync(
+          path.join(dir, 'meta.yaml'),
+          yaml({
+            artifact_uri: artifactUri,
+            ...(deleted === null ? {} : { deleted_time: deleted }),
+            end_time: end,
+            entry_point_name: '',
+            experiment_id: String(experimentId),
+            lifecycle_stage: stage,
+            run_id: runId,
+            run_name: name,
+            source_name: '',
+            source_type: LOCAL_SOURCE,
+            source_version: '',
+            start_time: start,
+            status: RUN_STATUS[String(status)] ?? RUN_STATUS.SCHEDULED,
+            tags: [],
+            user_id: user,
+          }),
+        );
+      });
+    });
+    await this.each('params', (r) =>
+      this.inRun(r[0], (dir) => writeKey(path.join(dir, 'params'), String(r[1]), String(r[2]))),
+    );
+    await this.each('tags', (r) =>
+      this.inRun(r[0], (dir) => writeKey(path.join(dir, 'tags'), String(r[1]), String(r[2]))),
+    );
+    const points = new Appender();
+    await this.each(
+      'metrics',
+      (r) => {
+        const [runId, key, timestamp, step, value, isNan] = r;
+        this.inRun(runId, (dir) =>
+          points.add(
+            path.join(dir, 'metrics', ...String(key).split('/')),
+            `${timestamp} ${Number(isNan) === 1 ? 'nan' : pythonFloat(Number(value))} ${step}`,
+          ),
+        );
+      },
+      () => points.flush(),
+    );
+    await this.each('datasets', (r) => {
+      const [id, experimentId, name, digest, sourceType, source, schema, profile] = r;
+      this.inExperiment(experimentId, (dir) => {
+        const file = path.join(dir, 'datasets', String(id), 'meta.yaml');
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, yaml({ digest, name, profile, schema, source, source_type: sourceType }));
+      });
+    });
+    await this.inputs();
+    await this.loggedModels();
+    await this.registry();
+    return { tables: this.counts };
+  }
+
+  /** Calls `write` for each of our rows of `table`, in batches; `done` after each batch. */
+  private async each(
+    table: TargetTableName,
+    write: (row: Row) => void,
+    done?: () => void | Promise<void>,
+  ): Promise<void> {
+    const spec = TARGET_TABLE.get(table);
+    if (!spec) return;
+    let rows = 0;
+    let batch = 0;
+    for await (const row of readTable(this.conn, spec, undefined, this.size)) {
+      write(row);
+      rows++;
+      if (++batch >= this.size) {
+        await done?.();
+        this.progress?.batch(table, batch);
+        batch = 0;
+      }
+    }
+    await done?.();
+    if (batch) this.progress?.batch(table, batch);
+    this.progress?.stageDone(table);
+    this.counts.push({ table, rows });
+  }
+
+  private inExperiment(id: unknown, fn: (dir: string) => void): void {
+    const dir = this.experimentDirs.get(String(id));
+    if (dir) fn(dir);
+  }
+
+  private inRun(id: unknown, fn: (dir: string) => void): void {
+    const dir = this.runDirs.get(String(id));
+    if (dir) fn(dir);
+  }
+
+  /**
+   * A run's dataset inputs go under its inputs/ (by input id), its model outputs under its outputs/ (by
+   * model id); other links (a model's own inputs) have no place in the file store and are left out.
+   */
+  private async inputs(): Promise<void> {
+    const pending: Row[] = [];
+    const flush = async () => {
+      const tags = await this.inputTags(pending.map((r) => String(r[0])));
+      for (const [inputId, sourceType, sourceId, destinationType, destinationId, step] of pending) {
+        const own = tags.get(String(inputId)) ?? {};
+        if (destinationType === 'RUN') {
+          this.inRun(destinationId, (dir) => {
+            const file = path.join(dir, 'inputs', String(inputId), 'meta.yaml');
+            mkdirSync(path.dirname(file), { recursive: true });
+            writeFileSync(
+              file,
+              yaml({
+                // The file store repeats the dataset's id here (the folder says which run it is).
+                destination_id: sourceId,
+                destination_type: destinationType,
+                source_id: sourceId,
+                source_type: sourceType,
+                tags: own,
+              }),
+            );
+          });
+        } else if (sourceType === 'RUN_OUTPUT') {
+          this.inRun(sourceId, (dir) => {
+            const file = path.join(dir, 'outputs', String(destinationId), 'meta.yaml');
+            mkdirSync(path.dirname(file), { recursive: true });
+            writeFileSync(
+              file,
+              yaml({
+                destination_id: destinationId,
+                destination_type: destinationType,
+                source_id: destinationId,
+                source_type: sourceType,
+                step,
+                tags: own,
+              }),
+            );
+          });
+        }
+      }
+      pending.length = 0;
+    };
+    await this.each(
+      'inputs',
+      (r) => {
+        pending.push(r);
+      },
+      flush,
+    );
+  }
+
+  /** The aliases of the registered models `names`, as alias -> version text, by model. */
+  private async aliases(names: string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    for (let i = 0; i < names.length; i += 500) {
+      const part = names.slice(i, i + 500);
+      const rows = await this.conn.all(
+        `select name, alias, version from registered_model_aliases where name in (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) {
+        const own = out.get(String(r.name)) ?? {};
+        own[String(r.alias)] = String(r.version);
+        out.set(String(r.name), own);
+      }
+    }
+    return out;
+  }
+
+  private async inputTags(ids: string[]): Promise<Map<string, Record<string, string>>> {
+    const out = new Map<string, Record<string, string>>();
+    if (ids.length === 0) return out;
+    const rows = await this.conn.all(
+      `select input_uuid, name, value from input_tags where input_uuid in (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    for (const r of rows) {
+      const tags = out.get(String(r.input_uuid)) ?? {};
+      tags[String(r.name)] = String(r.value);
+      out.set(String(r.input_uuid), tags);
+    }
+    return out;
+  }
+
+  private async loggedModels(): Promise<void> {
+    const modelDirs = new Map<string, string>();
+    await this.each('logged_models', (r) => {
+      const [id, experimentId, name, location, created, updated, status, stage, type, runId, message] = r;
+      this.inExperiment(experimentId, (expDir) => {
+        const dir = path.join(expDir, 'models', String(id));
+        modelDirs.set(String(id), dir);
+        for (const sub of ['params', 'tags', 'metrics']) mkdirSync(path.join(dir, sub), { recursive: true });
+        writeFileSync(
+          path.join(dir, 'meta.yaml'),
+          yaml({
+            artifact_location: location,
+            creation_timestamp: created,
+            experiment_id: String(experimentId),
+            last_updated_timestamp: updated,
+            ...(stage === 'deleted' ? { lifecycle_stage: stage } : {}),
+            model_id: id,
+            model_type: type,
+            name,
+            source_run_id: runId,
+            status,
+            status_message: message,
+          }),
+        );
+      });
+    });
+    const inModel = (id: unknown, fn: (dir: string) => void) => {
+      const dir = modelDirs.get(String(id));
+      if (dir) fn(dir);
+    };
+    await this.each('logged_model_params', (r) =>
+      inModel(r[0], (dir) => writeKey(path.join(dir, 'params'), String(r[2]), String(r[3]))),
+    );
+    await this.each('logged_model_tags', (r) =>
+      inModel(r[0], (dir) => writeKey(path.join(dir, 'tags'), String(r[2]), String(r[3]))),
+    );
+    const points = new Appender();
+    await this.each(
+      'logged_model_metrics',
+      (r) => {
+        const [id, name, timestamp, step, value, , runId, , datasetName, datasetDigest] = r;
+        const dataset =
+          datasetName === null || datasetName === undefined ? '' : ` ${datasetName} ${datasetDigest ?? ''}`;
+        inModel(id, (dir) =>
+          points.add(
+            path.join(dir, 'metrics', ...String(name).split('/')),
+            `${timestamp} ${value === null ? 'nan' : pythonFloat(Number(value))} ${step} ${runId}${dataset}`,
+          ),
+        );
+      },
+      () => points.flush(),
+    );
+  }
+
+  private async registry(): Promise<void> {
+    const base = path.join(this.root, 'models');
+    const modelDir = (name: unknown) => path.join(base, String(name));
+    const models: Row[] = [];
+    const writeModels = async () => {
+      const aliases = await this.aliases(models.map((r) => String(r[0])));
+      for (const [name, created, updated, description] of models) {
+        mkdirSync(path.join(modelDir(name), 'tags'), { recursive: true });
+        writeFileSync(
+          path.join(modelDir(name), 'meta.yaml'),
+          // MLflow's file store keeps the aliases both here and as files under aliases/ (below).
+          yaml({
+            aliases: aliases.get(String(name)) ?? {},
+            creation_timestamp: created,
+            deployment_job_id: null,
+            deployment_job_state: null,
+            description,
+            last_updated_timestamp: updated,
+            name,
+          }),
+        );
+      }
+      models.length = 0;
+    };
+    await this.each('registered_models', (r) => void models.push(r), writeModels);
+    await this.each('registered_model_tags', (r) =>
+      writeKey(path.join(modelDir(r[0]), 'tags'), String(r[1]), String(r[2] ?? '')),
+    );
+    await this.each('model_versions', (r) => {
+      const [
+        name,
+        version,
+        created,
+        updated,
+        description,
+        user,
+        stage,
+        source,
+        storage,
+        runId,
+        runLink,
+        status,
+        message,
+      ] = r;
+      const dir = path.join(modelDir(name), `version-${version}`);
+      mkdirSync(path.join(dir, 'tags'), { recursive: true });
+      writeFileSync(
+        path.join(dir, 'meta.yaml'),
+        yaml({
+          creation_timestamp: created,
+          current_stage: stage,
+          deployment_job_state: null,
+          description,
+          last_updated_timestamp: updated,
+          model_id: null,
+          name,
+          run_id: runId,
+          run_link: runLink,
+          source,
+          status,
+          status_message: message,
+          storage_location: storage,
+          user_id: user,
+          version,
+        }),
+      );
+    });
+    await this.each('model_version_tags', (r) =>
+      writeKey(path.join(modelDir(r[0]), `version-${r[1]}`, 'tags'), String(r[2]), String(r[3] ?? '')),
+    );
+    await this.each('registered_model_aliases', (r) =>
+      writeKey(path.join(modelDir(r[0]), 'aliases'), String(r[1]), String(r[2])),
+    );
+  }
+}
