@@ -34,7 +34,10 @@ const LATEST_UPSERT = `on conflict ("run_uuid", "key") do update set "value" = e
 export class BulkTarget {
   private constructor(readonly conn: SqlConnection) {}
 
-  /** Opens the store at `uri`, creating it or bringing its schema up to date first. */
+  /**
+   * Opens the store at `uri`, creating it or bringing its schema up to date first (which also creates
+   * the import's bookkeeping tables, migration 0009).
+   */
   static async open(uri: string): Promise<BulkTarget> {
     await upgradeDatabase(uri);
     const conn = await openSqlConnection(uri);
@@ -45,24 +48,6 @@ export class BulkTarget {
       await conn.run('pragma foreign_keys = OFF');
       await conn.run('pragma cache_size = -262144');
     }
-    // The import's own bookkeeping, kept beside the data it describes (not part of the store's schema:
-    // nothing but the importer reads it).
-    await conn.run(
-      `create table if not exists ${PROGRESS_TABLE} (source varchar(2000) not null, stage varchar(100) not null,
-        cursor text, rows_written bigint not null default 0, primary key (source, stage))`,
-    );
-    await conn.run(
-      `create table if not exists ${SKIPPED_TABLE} (source varchar(2000) not null, kind varchar(50) not null,
-        id varchar(500) not null, primary key (source, kind, id))`,
-    );
-    await conn.run(
-      `create table if not exists ${EXPERIMENT_IDS_TABLE} (source varchar(2000) not null, source_id varchar(40) not null,
-        experiment_id bigint not null, primary key (source, source_id))`,
-    );
-    await conn.run(
-      `create table if not exists ${PENDING_LATEST_TABLE} (source varchar(2000) not null, run_uuid varchar(32) not null,
-        primary key (source, run_uuid))`,
-    );
     return new BulkTarget(conn);
   }
 

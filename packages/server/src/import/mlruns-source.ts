@@ -106,6 +106,7 @@ class MlrunsSource implements ImportSource {
         true,
       ),
       this.stage('registered models', (cursor) => this.registryBatches(cursor), true),
+      this.stage('traces', (cursor, _size, owners) => this.traceBatches(cursor, owners), true),
     ];
   }
 
@@ -382,18 +383,53 @@ class MlrunsSource implements ImportSource {
     }
   }
 
+  /**
+   * Traces under `<experiment>/traces/<id>`: trace_info.yaml (MLflow 3's fields, or 2.x's request_id,
+   * timestamp_ms, status), tags/ and request_metadata/ as files, the spans in artifacts/traces.json.
+   */
+  private async *traceBatches(cursor: string | undefined, ownersOnly: boolean): AsyncIterable<StageBatch> {
+    for (const exp of this.experiments()) {
+      for (const traceId of dirs(path.join(exp.dir, 'traces'))) {
+        const position = `${exp.id}/${traceId}`;
+        if (cursor !== undefined && comparePositions(position, cursor) <= 0) continue;
+        const dir = path.join(exp.dir, 'traces', traceId);
+        const info = readMeta(path.join(dir, 'trace_info.yaml'));
+        if (!info) continue;
+        const id = text(info.trace_id ?? info.request_id, traceId);
+        const requestTime =
+          info.request_time === undefined ? undefined : Date.parse(String(info.request_time));
+        const rows: RowsByTable = {
+          trace_info: [
+            [
+              id,
+              exp.id,
+              requestTime ?? num(info.timestamp_ms),
+              numOrNull(info.execution_duration_ms ?? info.execution_time_ms),
+              text(info.state ?? info.status, 'STATE_UNSPECIFIED'),
+              orNull(info.client_request_id),
+              orNull(info.request_preview),
+              orNull(info.response_preview),
+            ],
+          ],
+        };
+        if (!ownersOnly) {
+          rows.trace_tags = keyValues(path.join(dir, 'tags')).map(([k, v]) => [id, k, v]);
+          rows.trace_request_metadata = keyValues(path.join(dir, 'request_metadata')).map(([k, v]) => [
+            id,
+            k,
+            v,
+          ]);
+          rows.spans = traceSpans(path.join(dir, 'artifacts', 'traces.json')).map((span) =>
+            spanRow(id, exp.id, span),
+          );
+        }
+        yield { rows, cursor: position, read: 1 };
+      }
+    }
+  }
+
   async skipped(): Promise<SkippedEntity[]> {
-    let traces = 0;
-    for (const exp of this.experiments()) traces += dirs(path.join(exp.dir, 'traces')).length;
-    return traces
-      ? [
-          {
-            what: 'traces',
-            count: traces,
-            why: 'mlflow-ts has no trace tables yet (their spans and assessments stay behind too)',
-          },
-        ]
-      : [];
+    return [];
   }
 
   async close(): Promise<void> {}
@@ -411,6 +447,58 @@ async function* lines(file: string): AsyncIterable<string> {
     crlfDelay: Number.POSITIVE_INFINITY,
   });
   for await (const line of reader) if (line.trim()) yield line.trim();
+}
+
+type SpanDocument = Record<string, unknown> & { start_time_unix_nano?: unknown };
+
+/** The span documents of a trace's traces.json (MLflow's Span.to_dict() each), or none. */
+function traceSpans(file: string): { doc: SpanDocument; raw: string }[] {
+  if (!existsSync(file)) return [];
+  const content = readFileSync(file, 'utf8');
+  // Nanosecond times exceed 2^53: they are quoted before parsing, so no JavaScript number rounds them.
+  const quoted = content.replace(/"((?:start_|end_)?time_unix_nano)": *(\d+)/g, '"$1": "$2"');
+  const parsed = JSON.parse(quoted) as { spans?: SpanDocument[] };
+  return (parsed.spans ?? []).map((doc) => ({ doc, raw: JSON.stringify(doc) }));
+}
+
+const hexOfBase64 = (v: unknown): string | null =>
+  typeof v === 'string' && v !== '' ? Buffer.from(v, 'base64').toString('hex') : null;
+
+/** MLflow's span status column from the document's OpenTelemetry status code. */
+const SPAN_STATUS: Record<string, string> = {
+  STATUS_CODE_OK: 'OK',
+  STATUS_CODE_ERROR: 'ERROR',
+  STATUS_CODE_UNSET: 'UNSET',
+};
+
+function spanRow(traceId: string, experimentId: string, span: { doc: SpanDocument; raw: string }): Row {
+  const d = span.doc;
+  const attributes = (d.attributes ?? {}) as Record<string, unknown>;
+  let type: unknown = null;
+  try {
+    type =
+      typeof attributes['mlflow.spanType'] === 'string' ? JSON.parse(attributes['mlflow.spanType']) : null;
+  } catch {
+    type = null;
+  }
+  const status = (d.status ?? {}) as { code?: unknown };
+  // The stored document keeps the big times as JSON numbers, exactly as written.
+  const content = span.raw.replace(
+    /"(start_time_unix_nano|end_time_unix_nano|time_unix_nano)":"(\d+)"/g,
+    '"$1":$2',
+  );
+  return [
+    traceId,
+    experimentId,
+    hexOfBase64(d.span_id) ?? '',
+    hexOfBase64(d.parent_span_id),
+    orNull(d.name),
+    typeof type === 'string' ? type : null,
+    SPAN_STATUS[text(status.code)] ?? 'UNSET',
+    text(d.start_time_unix_nano, '0'),
+    d.end_time_unix_nano === null || d.end_time_unix_nano === undefined ? null : text(d.end_time_unix_nano),
+    content,
+  ];
 }
 
 /** Experiment ids are numbers of any length; shorter sorts first, so the order is numeric. */

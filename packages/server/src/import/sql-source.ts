@@ -20,6 +20,8 @@ interface TableStage {
   target: TargetTableName;
   /** Which of our rows own an id (only those are read for the conflict check). */
   ownsIds?: boolean;
+  /** Columns read as text: nanosecond times beyond 2^53 that a JavaScript number would round. */
+  textColumns?: readonly string[];
   convert(row: SqlRow): Row;
 }
 
@@ -252,16 +254,80 @@ const TABLE_STAGES: TableStage[] = [
     target: 'webhook_events',
     convert: (r) => [text(r.webhook_id), text(r.entity), text(r.action)],
   },
+  {
+    name: 'traces',
+    source: 'trace_info',
+    target: 'trace_info',
+    ownsIds: true,
+    convert: (r) => [
+      text(r.request_id),
+      num(r.experiment_id),
+      num(r.timestamp_ms),
+      numOrNull(r.execution_time_ms),
+      text(r.status, 'STATE_UNSPECIFIED'),
+      orNull(r.client_request_id),
+      orNull(r.request_preview),
+      orNull(r.response_preview),
+    ],
+  },
+  {
+    name: 'trace tags',
+    source: 'trace_tags',
+    target: 'trace_tags',
+    convert: (r) => [text(r.request_id), text(r.key), orNull(r.value)],
+  },
+  {
+    name: 'trace metadata',
+    source: 'trace_request_metadata',
+    target: 'trace_request_metadata',
+    convert: (r) => [text(r.request_id), text(r.key), orNull(r.value)],
+  },
+  {
+    name: 'spans',
+    source: 'spans',
+    target: 'spans',
+    textColumns: ['start_time_unix_nano', 'end_time_unix_nano'],
+    convert: (r) => [
+      text(r.trace_id),
+      num(r.experiment_id),
+      text(r.span_id),
+      orNull(r.parent_span_id),
+      orNull(r.name),
+      orNull(r.type),
+      text(r.status, 'UNSET'),
+      text(r.start_time_unix_nano, '0'),
+      orNull(r.end_time_unix_nano),
+      text(r.content),
+    ],
+  },
+  {
+    name: 'assessments',
+    source: 'assessments',
+    target: 'assessments',
+    convert: (r) => [
+      text(r.trace_id),
+      text(r.assessment_id),
+      text(r.name),
+      text(r.assessment_type),
+      text(r.value),
+      orNull(r.error),
+      num(r.created_timestamp),
+      num(r.last_updated_timestamp),
+      text(r.source_type),
+      orNull(r.source_id),
+      orNull(r.run_id),
+      orNull(r.span_id),
+      orNull(r.rationale),
+      orNull(r.overrides),
+      // SQLite binds no booleans; PostgreSQL reads 1 and 0 as true and false.
+      r.valid === true || Number(r.valid) === 1 ? 1 : 0,
+      orNull(r.assessment_metadata),
+    ],
+  },
 ];
 
 /** MLflow tables with no home in mlflow-ts yet, by what they hold. */
 const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
-  {
-    tables: ['trace_info'],
-    what: 'traces',
-    why: 'mlflow-ts has no trace tables yet (their spans, tags, metadata and assessments stay behind too)',
-  },
-  { tables: ['assessments'], what: 'assessments', why: 'they belong to traces' },
   { tables: ['scorers'], what: 'scorers', why: 'mlflow-ts has no scorers' },
   {
     tables: ['evaluation_datasets'],
@@ -333,7 +399,9 @@ class SqlSource implements ImportSource {
   private async *read(spec: TableStage, cursor: string | undefined, size: number): AsyncIterable<StageBatch> {
     const info = this.schema.tables.get(spec.source);
     if (!info) return;
-    const columns = [...info.columns].map((c) => `"${c}"`).join(', ');
+    const columns = [...info.columns]
+      .map((c) => (spec.textColumns?.includes(c) ? `cast("${c}" as text) as "${c}"` : `"${c}"`))
+      .join(', ');
     const workspace = info.columns.has('workspace') ? `"workspace" = '${DEFAULT_WORKSPACE}'` : null;
     // SQLite pages by rowid (present on every MLflow table, and it also orders rows whose key columns
     // hold NULLs, which old revisions allowed); PostgreSQL by the primary key, whose index serves the seek.

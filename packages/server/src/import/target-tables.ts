@@ -12,7 +12,8 @@ export type IdKind =
   | 'input'
   | 'loggedModel'
   | 'registeredModel'
-  | 'webhook';
+  | 'webhook'
+  | 'trace';
 
 export interface TargetTable {
   readonly name: TargetTableName;
@@ -45,7 +46,12 @@ export type TargetTableName =
   | 'model_version_tags'
   | 'registered_model_aliases'
   | 'webhooks'
-  | 'webhook_events';
+  | 'webhook_events'
+  | 'trace_info'
+  | 'trace_tags'
+  | 'trace_request_metadata'
+  | 'spans'
+  | 'assessments';
 
 const id = (v: unknown): string => String(v);
 
@@ -60,6 +66,7 @@ function table(
 
 const byRun = { refs: (r: Row): [IdKind, string][] => [['run', id(r[0])]] };
 const byExperiment = { refs: (r: Row): [IdKind, string][] => [['experiment', id(r[0])]] };
+const byTrace = { refs: (r: Row): [IdKind, string][] => [['trace', id(r[0])]] };
 const byLoggedModel = { refs: (r: Row): [IdKind, string][] => [['loggedModel', id(r[0])]] };
 
 export const METRIC_COLUMNS = ['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'];
@@ -205,6 +212,60 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     { owns: (r) => ['webhook', id(r[0])] },
   ),
   table('webhook_events', ['webhook_id', 'entity', 'action'], { refs: (r) => [['webhook', id(r[0])]] }),
+  table(
+    'trace_info',
+    [
+      'request_id',
+      'experiment_id',
+      'timestamp_ms',
+      'execution_time_ms',
+      'status',
+      'client_request_id',
+      'request_preview',
+      'response_preview',
+    ],
+    { owns: (r) => ['trace', id(r[0])], refs: (r) => [['experiment', id(r[1])]] },
+  ),
+  table('trace_tags', ['request_id', 'key', 'value'], byTrace),
+  table('trace_request_metadata', ['request_id', 'key', 'value'], byTrace),
+  table(
+    'spans',
+    [
+      'trace_id',
+      'experiment_id',
+      'span_id',
+      'parent_span_id',
+      'name',
+      'type',
+      'status',
+      'start_time_unix_nano',
+      'end_time_unix_nano',
+      'content',
+    ],
+    byTrace,
+  ),
+  table(
+    'assessments',
+    [
+      'trace_id',
+      'assessment_id',
+      'name',
+      'assessment_type',
+      'value',
+      'error',
+      'created_timestamp',
+      'last_updated_timestamp',
+      'source_type',
+      'source_id',
+      'run_id',
+      'span_id',
+      'rationale',
+      'overrides',
+      'valid',
+      'assessment_metadata',
+    ],
+    byTrace,
+  ),
 ];
 
 export const TARGET_TABLE = new Map(TARGET_TABLES.map((t) => [t.name, t]));
@@ -218,6 +279,7 @@ export const ID_COLUMNS: Record<IdKind, { table: TargetTableName; column: string
   loggedModel: { table: 'logged_models', column: 'model_id' },
   registeredModel: { table: 'registered_models', column: 'name' },
   webhook: { table: 'webhooks', column: 'webhook_id' },
+  trace: { table: 'trace_info', column: 'request_id' },
 };
 
 /** Rows for several tables, written in one transaction. */

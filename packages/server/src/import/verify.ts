@@ -39,6 +39,11 @@ export const KEYS: Record<TargetTableName, string[]> = {
   registered_model_aliases: ['name', 'alias'],
   webhooks: ['webhook_id'],
   webhook_events: ['webhook_id', 'entity', 'action'],
+  trace_info: ['request_id'],
+  trace_tags: ['request_id', 'key'],
+  trace_request_metadata: ['request_id', 'key'],
+  spans: ['trace_id', 'span_id'],
+  assessments: ['assessment_id'],
 };
 
 const RUN_TABLES = new Set<TargetTableName>(['runs', 'params', 'tags', 'metrics']);
@@ -49,7 +54,13 @@ function rowHash(table: string, row: Row): bigint {
   const text = [
     table,
     ...row.map((v) =>
-      v === null || v === undefined ? '\u0000' : typeof v === 'number' ? numberText(v) : String(v),
+      v === null || v === undefined
+        ? '\u0000'
+        : typeof v === 'number'
+          ? numberText(v)
+          : typeof v === 'boolean'
+            ? Number(v).toFixed(0)
+            : String(v),
     ),
   ].join('\u0001');
   return createHash('sha256').update(text).digest().readBigUInt64BE(0);
@@ -145,7 +156,10 @@ export async function* readTable(
   size = 5000,
 ): AsyncIterable<Row> {
   const keyList = key.map((k) => `"${k}"`).join(', ');
-  const columns = table.columns.map((c) => `"${c}"`).join(', ');
+  // Nanosecond times exceed 2^53: read as text, as the sources give them.
+  const columns = table.columns
+    .map((c) => (c.endsWith('_unix_nano') ? `cast("${c}" as text) as "${c}"` : `"${c}"`))
+    .join(', ');
   let position: unknown[] | undefined;
   for (;;) {
     const rows = await conn.all(

@@ -454,6 +454,48 @@ const runDataVersion: Migration = {
   },
 };
 
+/**
+ * The importer's bookkeeping (import/bulk-target.ts): per source, each stage's resume position, the
+ * entities left out, experiment ids renumbered, and runs whose latest metrics are still to derive.
+ * Stores that ran an import before this migration already have these tables, hence "if not exists".
+ */
+const importBookkeeping: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('mlflow_ts_import_progress')
+      .ifNotExists()
+      .addColumn('source', 'varchar(2000)', (c) => c.notNull())
+      .addColumn('stage', 'varchar(100)', (c) => c.notNull())
+      .addColumn('cursor', 'text')
+      .addColumn('rows_written', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addPrimaryKeyConstraint('mlflow_ts_import_progress_pk', ['source', 'stage'])
+      .execute();
+    await db.schema
+      .createTable('mlflow_ts_import_skipped')
+      .ifNotExists()
+      .addColumn('source', 'varchar(2000)', (c) => c.notNull())
+      .addColumn('kind', 'varchar(50)', (c) => c.notNull())
+      .addColumn('id', 'varchar(500)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('mlflow_ts_import_skipped_pk', ['source', 'kind', 'id'])
+      .execute();
+    await db.schema
+      .createTable('mlflow_ts_import_experiment_ids')
+      .ifNotExists()
+      .addColumn('source', 'varchar(2000)', (c) => c.notNull())
+      .addColumn('source_id', 'varchar(40)', (c) => c.notNull())
+      .addColumn('experiment_id', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('mlflow_ts_import_experiment_ids_pk', ['source', 'source_id'])
+      .execute();
+    await db.schema
+      .createTable('mlflow_ts_import_pending_latest')
+      .ifNotExists()
+      .addColumn('source', 'varchar(2000)', (c) => c.notNull())
+      .addColumn('run_uuid', 'varchar(32)', (c) => c.notNull())
+      .addPrimaryKeyConstraint('mlflow_ts_import_pending_latest_pk', ['source', 'run_uuid'])
+      .execute();
+  },
+};
+
 /** Every migration of a dialect by name; the names sort in the order they apply. */
 export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -465,6 +507,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0006_webhooks': webhooks,
     '0007_run_data_version': runDataVersion,
     '0008_traces': traceTables,
+    '0009_import_bookkeeping': importBookkeeping,
   };
 }
 
