@@ -505,6 +505,19 @@ function searchCases(experimentId: string, runs: number): SearchCase[] {
       body: { experiment_ids: e, order_by: ['metrics.m1 DESC'], max_results: 100 },
     },
     {
+      name: 'order by a param',
+      body: { experiment_ids: e, order_by: ['params.p2 ASC'], max_results: 100 },
+    },
+    {
+      name: 'order by a param, second page (page token)',
+      body: { experiment_ids: e, order_by: ['params.p2 ASC'], max_results: 100 },
+      secondPage: true,
+    },
+    {
+      name: 'order by a tag, descending',
+      body: { experiment_ids: e, order_by: ['tags.t1 DESC'], max_results: 100 },
+    },
+    {
       name: 'LIKE on a tag',
       body: { experiment_ids: e, filter: "tags.t1 LIKE 'owner-1%'", max_results: 100 },
     },

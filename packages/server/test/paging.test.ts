@@ -84,6 +84,8 @@ for (const dialect of DIALECTS) {
       ['metrics.acc ASC'],
       ['metrics.loss DESC', 'params.model ASC'],
       ['params.model ASC', 'metrics.loss DESC'],
+      ['params.model DESC'],
+      ['tags.group ASC'],
       ['tags.group DESC', 'attributes.start_time ASC'],
       ['attributes.end_time DESC'],
       ['attributes.run_name ASC'],
@@ -169,6 +171,74 @@ for (const dialect of DIALECTS) {
           `${filter} ${orderBy}`,
         );
       }
+    });
+
+    test('param and tag order: byte order, long values sharing a prefix, missing keys last, filters', async () => {
+      const exp = await svc.createExperiment(`paging-${dialect}-text-order`, undefined, []);
+      // PostgreSQL's index holds the first 200 characters: values equal that far must still sort by
+      // the rest. Upper case sorts before lower case and 'é' after 'z', in byte order on both stores.
+      const long = 'x'.repeat(210);
+      const values = [`${long}b`, `${long}a`, `${long}`, 'Zeta', 'alpha', 'zulu', 'été', 'alpha', '', '0'];
+      for (let i = 0; i < 16; i++) {
+        const run = await svc.createRun({
+          experimentId: exp,
+          userId: 'u',
+          startTime: 100 + (i % 5),
+          runName: `t${i}`,
+          tags: [],
+        });
+        const v = values[i % 13];
+        const kv = v === undefined ? [] : [{ key: 'text', value: v }];
+        await svc.logBatch(run.info.run_id, [], kv, kv);
+        if (i === 7) await svc.deleteRun(run.info.run_id);
+      }
+      for (const [orderBy, filter, viewType] of [
+        [['params.text ASC'], undefined, 'ACTIVE_ONLY'],
+        [['params.text DESC'], undefined, 'ALL'],
+        [['tags.text ASC'], "tags.text != 'zulu'", 'ACTIVE_ONLY'],
+        [['tags.text DESC', 'attributes.run_name ASC'], "attributes.run_name LIKE 't1%'", 'ALL'],
+        [['params.text DESC'], undefined, 'DELETED_ONLY'],
+      ] as const) {
+        const q = { experimentIds: [exp], filter, orderBy: [...orderBy], viewType };
+        const whole = await svc.searchRuns({ ...q, maxResults: 1000 });
+        const expected = mlflowOrder(whole.items.map(decoded), [...orderBy]).map((r) => r.info.run_id);
+        assert.deepEqual(
+          whole.items.map((r) => r.info.run_id),
+          expected,
+          `${orderBy} ${filter}`,
+        );
+        if (viewType !== 'DELETED_ONLY' && !filter?.startsWith('tags.')) {
+          const last = decoded(whole.items[whole.items.length - 1]);
+          assert.equal(sortValue(last, parseOrder(orderBy[0]))[0], 2, 'runs without the key come last');
+        }
+        for (const size of [1, 2, 5]) {
+          const paged: string[] = [];
+          let pageToken: string | undefined;
+          do {
+            const page = await svc.searchRuns({ ...q, maxResults: size, pageToken });
+            paged.push(...page.items.map((r) => r.info.run_id));
+            pageToken = page.nextPageToken;
+          } while (pageToken);
+          assert.deepEqual(paged, expected, `${orderBy} ${filter}, pages of ${size}`);
+        }
+      }
+      // A page token taken in one direction does not fit the other.
+      const first = await svc.searchRuns({
+        experimentIds: [exp],
+        orderBy: ['params.text ASC'],
+        viewType: 'ACTIVE_ONLY',
+        maxResults: 2,
+      });
+      await assert.rejects(
+        svc.searchRuns({
+          experimentIds: [exp],
+          orderBy: ['params.text DESC'],
+          viewType: 'ACTIVE_ONLY',
+          maxResults: 2,
+          pageToken: first.nextPageToken,
+        }),
+        /Invalid page token/,
+      );
     });
 
     test('page tokens: MLflow offset tokens still work, bad or mismatched tokens are rejected', async () => {

@@ -496,6 +496,23 @@ const importBookkeeping: Migration = {
   },
 };
 
+/**
+ * Ordering runs by a param or a tag walks the (key, value) index from the first value and stops after
+ * a page (run-search.ts), as ordering by a metric does with latest_metrics. PostgreSQL cannot index
+ * whole values (a B-tree entry is at most about 2.7 kB; params hold 6000 characters, tags 8000), so
+ * there the index holds a byte-order prefix and the search sorts the values sharing it.
+ */
+export const VALUE_PREFIX_CHARS = 200;
+
+const paramTagValueIndexes = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    for (const table of ['params', 'tags']) {
+      const value = dialect === 'postgres' ? `(left(value, ${VALUE_PREFIX_CHARS})) collate "C"` : 'value';
+      await sql.raw(`create index ${table}_key_value_idx on ${table} (key, ${value})`).execute(db);
+    }
+  },
+});
+
 /** Every migration of a dialect by name; the names sort in the order they apply. */
 export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -508,6 +525,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0007_run_data_version': runDataVersion,
     '0008_traces': traceTables,
     '0009_import_bookkeeping': importBookkeeping,
+    '0010_param_tag_value_indexes': paramTagValueIndexes(dialect),
   };
 }
 
