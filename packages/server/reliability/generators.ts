@@ -47,6 +47,16 @@ function queryText(value: unknown): string {
   return toJsonText(value);
 }
 
+/** Percent-encodes text; a lone surrogate (which encodeURIComponent refuses) goes as its UTF-8 replacement bytes. */
+function pct(text: string, keep = /[A-Za-z0-9\-_.!~*'()]/): string {
+  let out = '';
+  for (const ch of text) {
+    if (keep.test(ch)) out += ch;
+    else for (const byte of Buffer.from(ch, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 const deep = (depth: number, open = '[', close = ']') => new Raw(open.repeat(depth) + close.repeat(depth));
 const deepObject = (depth: number) => new Raw(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
 
@@ -259,7 +269,7 @@ function paramValue(name: string, pools: Pools): fc.Arbitrary<string> {
     { weight: 2, arbitrary: fc.constantFrom(...PATH_TRICKS).filter((p) => p !== '') },
     {
       weight: 1,
-      arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }).map(encodeURIComponent),
+      arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 20 }).map((t) => pct(t)),
     },
   );
 }
@@ -268,7 +278,7 @@ function queryString(fields: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
     for (const item of Array.isArray(v) ? v : [v]) {
-      parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(queryText(item))}`);
+      parts.push(`${pct(k)}=${pct(queryText(item))}`);
     }
   }
   return parts.join('&');
@@ -380,7 +390,7 @@ export function artifactPathRequestArb(pools: Pools): fc.Arbitrary<FuzzRequest> 
   const p = pathArb(pools);
   const raw = fc
     .tuple(p, fc.boolean())
-    .map(([path, encode]) => (encode ? encodeURIComponent(path) : encodeURI(path)));
+    .map(([path, encode]) => (encode ? pct(path) : pct(path, /[A-Za-z0-9\-_.!~*'()\/%]/)));
   const run = pick(pools.runIds, fc.constant('x'));
   const model = pick(pools.loggedModelIds, fc.constant('x'));
   const name = pick(pools.modelNames, fc.constant('x'));

@@ -32,7 +32,9 @@ import {
   validateMetric,
   validateParam,
   validateRunId,
+  validateRunName,
   validateRunTag,
+  validateUserId,
 } from './validation.js';
 
 const RUN_NAME_TAG = 'mlflow.runName';
@@ -92,6 +94,14 @@ export class TrackingService {
       }
     }
     for (const tag of tags) validateExperimentTag(tag);
+    // The store keeps one value per key; two in one request would fail its unique key as a 500.
+    const keys = tags.map((t) => t.key);
+    const repeated = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))];
+    if (repeated.length > 0) {
+      throw MlflowError.invalidParameter(
+        `Duplicate tag keys have been submitted: [${repeated.map((k) => `'${k}'`).join(', ')}]. Please ensure the request contains only one value per tag key.`,
+      );
+    }
     return this.store.createExperiment({
       name,
       // A relative local path would move with the working directory of whoever reads it later.
@@ -168,6 +178,8 @@ export class TrackingService {
       );
     }
     const tags = input.tags.map((t) => validateRunTag(t));
+    if (input.runName) validateRunName(input.runName);
+    if (input.userId) validateUserId(input.userId);
     return this.store.createRun({
       experimentId: input.experimentId || '0',
       userId: input.userId ?? '',
@@ -187,6 +199,7 @@ export class TrackingService {
     runId: string,
     update: { status?: RunStatus; endTime?: number; runName?: string },
   ): Promise<RunInfo> {
+    if (update.runName) validateRunName(update.runName);
     return this.store.updateRun(runId, update);
   }
 
