@@ -79,7 +79,8 @@ export function judge(answer: Answer): string | undefined {
   if (answer.status >= 200 && answer.status < 300) return undefined;
   // 501 NOT_IMPLEMENTED is MLflow's own answer for what a store cannot do (multipart uploads on a
   // local destination); it is checked for the error JSON below like a 4xx.
-  if (answer.status < 400 || (answer.status >= 500 && answer.status !== 501)) return `status ${answer.status}`;
+  if (answer.status < 400 || (answer.status >= 500 && answer.status !== 501))
+    return `status ${answer.status}`;
   let body: unknown;
   try {
     body = JSON.parse(answer.body);
@@ -90,7 +91,8 @@ export function judge(answer: Answer): string | undefined {
   if (typeof error?.error_code !== 'string' || typeof error.message !== 'string') {
     return `status ${answer.status} without error_code and message`;
   }
-  if (answer.status === 501 && error.error_code !== 'NOT_IMPLEMENTED') return 'status 501 other than NOT_IMPLEMENTED';
+  if (answer.status === 501 && error.error_code !== 'NOT_IMPLEMENTED')
+    return 'status 501 other than NOT_IMPLEMENTED';
   return undefined;
 }
 
@@ -155,10 +157,14 @@ async function createTargets(app: FastifyInstance, batch: number, pools: Pools, 
   pools.runArtifactDirs.push(runDir);
 }
 
-/** Whether a request's text holds a number equal to `id` (so it may name that experiment). */
-function mentionsNumber(req: FuzzRequest, id: number): boolean {
+/**
+ * Whether a request that may write holds a number equal to `id` standing alone (so it may name that
+ * experiment). GETs are never skipped: a read that changed the sentinel would be a bug to catch.
+ */
+function mayNameNumber(req: FuzzRequest, id: number): boolean {
+  if (req.method === 'GET') return false;
   const text = `${req.url} ${req.payload ?? ''}`;
-  for (const m of text.matchAll(/[-+]?[0-9][0-9.eE+-]*/g)) if (Number(m[0]) === id) return true;
+  for (const m of text.matchAll(/(?<![\w.%])[-+]?\d[\d.eE+-]*(?!\w)/g)) if (Number(m[0]) === id) return true;
   return false;
 }
 
@@ -241,10 +247,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     for (let batch = 0; result.requests < options.requests; batch++) {
       await createTargets(app, batch, pools, srv.artifactsDir);
       const count = Math.min(batchSize, options.requests - result.requests);
-      const requests = fc.sample(requestArb(routes, pools), { seed: options.seed + batch, numRuns: count });
+      const requests = fc.sample(requestArb(routes, pools), { seed: options.seed * 10_000 + batch, numRuns: count });
       for (const req of requests) {
         result.requests++;
-        if (mentionsNumber(req, Number(sentinelExp))) {
+        if (mayNameNumber(req, Number(sentinelExp))) {
           result.skipped++;
           continue;
         }

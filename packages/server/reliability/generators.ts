@@ -52,7 +52,9 @@ function pct(text: string, keep = /[A-Za-z0-9\-_.!~*'()]/): string {
   let out = '';
   for (const ch of text) {
     if (keep.test(ch)) out += ch;
-    else for (const byte of Buffer.from(ch, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    else
+      for (const byte of Buffer.from(ch, 'utf8'))
+        out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -242,23 +244,32 @@ function goodValue(field: FieldSpec, pools: Pools): fc.Arbitrary<unknown> {
 const ABSENT = Symbol('absent');
 
 function fieldsArb(route: RouteSpec, pools: Pools): fc.Arbitrary<Record<string, unknown>> {
-  const entries = route.fields.map((field) =>
+  const good = route.fields.map((field) => goodValue(field, pools));
+  const mixed = route.fields.map((field, i) =>
     fc.oneof(
-      { weight: 6, arbitrary: goodValue(field, pools) },
-      { weight: 2, arbitrary: hostileValue },
-      { weight: 1, arbitrary: fc.constant<unknown>(ABSENT) },
+      { weight: 5, arbitrary: good[i] },
+      { weight: 3, arbitrary: hostileValue },
+      { weight: 2, arbitrary: fc.constant<unknown>(ABSENT) },
     ),
   );
   const extra = fc.dictionary(fc.string({ maxLength: 10 }), hostileValue, { maxKeys: 2 });
-  return fc
-    .tuple(fc.tuple(...entries), fc.oneof({ weight: 4, arbitrary: fc.constant({}) }, extra))
-    .map(([values, more]) => {
-      const body: Record<string, unknown> = { ...more };
-      route.fields.forEach((field, i) => {
-        if (values[i] !== ABSENT) body[field.name] = values[i];
-      });
-      return body;
+  const build = (values: unknown[], more: Record<string, unknown>) => {
+    const body: Record<string, unknown> = { ...more };
+    route.fields.forEach((field, i) => {
+      if (values[i] !== ABSENT) body[field.name] = values[i];
     });
+    return body;
+  };
+  // Two in five requests are well formed, so that the store is reached and written, not only the checks.
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.tuple(...good).map((values) => build(values, {})) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(fc.tuple(...mixed), fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, extra))
+        .map(([values, more]) => build(values, more)),
+    },
+  );
 }
 
 function paramValue(name: string, pools: Pools): fc.Arbitrary<string> {
@@ -397,39 +408,31 @@ export function artifactPathRequestArb(pools: Pools): fc.Arbitrary<FuzzRequest> 
   const proxy = fc.constantFrom('/api/2.0/mlflow-artifacts', '/ajax-api/2.0/mlflow-artifacts');
   const q = (fields: Record<string, unknown>) => queryString(fields);
   return fc.oneof(
-    fc
-      .tuple(proxy, raw)
-      .map(([pre, path]) => ({
-        method: 'GET',
-        url: `${pre}/artifacts/${path}`,
-        headers: {},
-        kind: 'proxy-get',
-      })),
-    fc
-      .tuple(proxy, raw, fc.string())
-      .map(([pre, path, body]) => ({
-        method: 'PUT',
-        url: `${pre}/artifacts/${path}`,
-        headers: { 'content-type': 'application/octet-stream' },
-        payload: body,
-        kind: 'proxy-put',
-      })),
-    fc
-      .tuple(proxy, raw)
-      .map(([pre, path]) => ({
-        method: 'DELETE',
-        url: `${pre}/artifacts/${path}`,
-        headers: {},
-        kind: 'proxy-delete',
-      })),
-    fc
-      .tuple(proxy, p)
-      .map(([pre, path]) => ({
-        method: 'GET',
-        url: `${pre}/artifacts?${q({ path })}`,
-        headers: {},
-        kind: 'proxy-list',
-      })),
+    fc.tuple(proxy, raw).map(([pre, path]) => ({
+      method: 'GET',
+      url: `${pre}/artifacts/${path}`,
+      headers: {},
+      kind: 'proxy-get',
+    })),
+    fc.tuple(proxy, raw, fc.string()).map(([pre, path, body]) => ({
+      method: 'PUT',
+      url: `${pre}/artifacts/${path}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: body,
+      kind: 'proxy-put',
+    })),
+    fc.tuple(proxy, raw).map(([pre, path]) => ({
+      method: 'DELETE',
+      url: `${pre}/artifacts/${path}`,
+      headers: {},
+      kind: 'proxy-delete',
+    })),
+    fc.tuple(proxy, p).map(([pre, path]) => ({
+      method: 'GET',
+      url: `${pre}/artifacts?${q({ path })}`,
+      headers: {},
+      kind: 'proxy-list',
+    })),
     fc
       .tuple(proxy, fc.constantFrom('create', 'complete', 'abort'), raw, p, fc.integer({ min: -1, max: 3 }))
       .map(([pre, action, dir, file, n]) => ({
@@ -444,39 +447,31 @@ export function artifactPathRequestArb(pools: Pools): fc.Arbitrary<FuzzRequest> 
         }),
         kind: 'mpu',
       })),
-    fc
-      .tuple(run, p)
-      .map(([run_id, path]) => ({
-        method: 'GET',
-        url: `/get-artifact?${q({ run_id, path })}`,
-        headers: {},
-        kind: 'get-artifact',
-      })),
-    fc
-      .tuple(name, p)
-      .map(([n, path]) => ({
-        method: 'GET',
-        url: `/model-versions/get-artifact?${q({ name: n, version: '1', path })}`,
-        headers: {},
-        kind: 'model-version-artifact',
-      })),
-    fc
-      .tuple(model, p)
-      .map(([id, path]) => ({
-        method: 'GET',
-        url: `/ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files?${q({ artifact_file_path: path })}`,
-        headers: {},
-        kind: 'logged-model-file',
-      })),
-    fc
-      .tuple(run, p, fc.string({ minLength: 1 }))
-      .map(([run_uuid, path, body]) => ({
-        method: 'POST',
-        url: `/ajax-api/2.0/mlflow/upload-artifact?${q({ run_uuid, path })}`,
-        headers: { 'content-type': 'application/octet-stream' },
-        payload: body,
-        kind: 'upload-artifact',
-      })),
+    fc.tuple(run, p).map(([run_id, path]) => ({
+      method: 'GET',
+      url: `/get-artifact?${q({ run_id, path })}`,
+      headers: {},
+      kind: 'get-artifact',
+    })),
+    fc.tuple(name, p).map(([n, path]) => ({
+      method: 'GET',
+      url: `/model-versions/get-artifact?${q({ name: n, version: '1', path })}`,
+      headers: {},
+      kind: 'model-version-artifact',
+    })),
+    fc.tuple(model, p).map(([id, path]) => ({
+      method: 'GET',
+      url: `/ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files?${q({ artifact_file_path: path })}`,
+      headers: {},
+      kind: 'logged-model-file',
+    })),
+    fc.tuple(run, p, fc.string({ minLength: 1 })).map(([run_uuid, path, body]) => ({
+      method: 'POST',
+      url: `/ajax-api/2.0/mlflow/upload-artifact?${q({ run_uuid, path })}`,
+      headers: { 'content-type': 'application/octet-stream' },
+      payload: body,
+      kind: 'upload-artifact',
+    })),
   );
 }
 
