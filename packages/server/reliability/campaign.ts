@@ -36,6 +36,8 @@ export interface CampaignResult {
   batches: number;
   byStatus: Record<string, number>;
   byKind: Record<string, number>;
+  /** Requests per route of the route table (`METHOD path`) and per artifact route. */
+  byRoute: Record<string, number>;
   failures: Failure[];
   elapsedMs: number;
   slowestMs: number;
@@ -103,7 +105,15 @@ async function json(app: FastifyInstance, method: 'GET' | 'POST', url: string, b
     ...(body ? { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
   });
   if (r.statusCode !== 200) throw new Error(`setup ${url} answered ${r.statusCode}: ${r.body}`);
-  return JSON.parse(r.body || '{}') as Record<string, any>;
+  return JSON.parse(r.body || '{}') as unknown;
+}
+
+/** The string at `keys` in a parsed answer (a setup step's id). */
+function dig(value: unknown, ...keys: string[]): string {
+  let v = value;
+  for (const key of keys) v = (v as Record<string, unknown> | undefined)?.[key];
+  if (typeof v !== 'string') throw new Error(`setup answer has no ${keys.join('.')}`);
+  return v;
 }
 
 /** Files below `dir` (symlinks not followed) with a hash of each one's bytes. */
@@ -122,9 +132,12 @@ function treeDigest(dir: string): string {
 /** A target experiment with a run, a registered model with a version, a logged model and a webhook. */
 async function createTargets(app: FastifyInstance, batch: number, pools: Pools, artifactsDir: string) {
   const tag = `${batch}-${randomBytes(3).toString('hex')}`;
-  const experimentId = (await json(app, 'POST', 'experiments/create', { name: `fuzz-${tag}` })).experiment_id;
-  const run = (await json(app, 'POST', 'runs/create', { experiment_id: experimentId, start_time: 1 })).run
-    .info;
+  const experimentId = dig(
+    await json(app, 'POST', 'experiments/create', { name: `fuzz-${tag}` }),
+    'experiment_id',
+  );
+  const runAnswer = await json(app, 'POST', 'runs/create', { experiment_id: experimentId, start_time: 1 });
+  const run = { run_id: dig(runAnswer, 'run', 'info', 'run_id') };
   await json(app, 'POST', 'runs/log-batch', {
     run_id: run.run_id,
     metrics: [{ key: 'm', value: 1, timestamp: 1, step: 0 }],
@@ -141,19 +154,24 @@ async function createTargets(app: FastifyInstance, batch: number, pools: Pools, 
   });
   mkdirSync(path.join(artifactsDir, runDir, 'model'), { recursive: true });
   writeFileSync(path.join(artifactsDir, runDir, 'model', 'MLmodel'), 'flavors: {}\n');
-  const model = (
-    await json(app, 'POST', 'logged-models', { experiment_id: experimentId, source_run_id: run.run_id })
-  ).model.info.model_id;
+  const model = dig(
+    await json(app, 'POST', 'logged-models', { experiment_id: experimentId, source_run_id: run.run_id }),
+    'model',
+    'info',
+    'model_id',
+  );
   const hook = await json(app, 'POST', 'webhooks', {
     name: `hook-${tag}`,
     url: 'https://127.0.0.1:9/hook',
     events: [{ entity: 'REGISTERED_MODEL', action: 'CREATED' }],
+    // Disabled, so the targets' own registry events are not delivered (and logged) in the background.
+    status: 'DISABLED',
   });
   pools.experimentIds.push(experimentId);
   pools.runIds.push(run.run_id);
   pools.modelNames.push(modelName);
   pools.loggedModelIds.push(model);
-  pools.webhookIds.push(hook.webhook.webhook_id);
+  pools.webhookIds.push(dig(hook, 'webhook', 'webhook_id'));
   pools.runArtifactDirs.push(runDir);
 }
 
@@ -183,12 +201,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
     // The sentinels: data no generated request names, compared after every batch.
     const sentinel = `sentinel-${randomBytes(6).toString('hex')}`;
-    const sentinelExp = (
-      await json(app, 'POST', 'experiments/create', { name: sentinel, tags: [{ key: 'k', value: 'v' }] })
-    ).experiment_id as string;
-    const sentinelRun = (
-      await json(app, 'POST', 'runs/create', { experiment_id: sentinelExp, start_time: 5 })
-    ).run.info.run_id as string;
+    const sentinelExp = dig(
+      await json(app, 'POST', 'experiments/create', { name: sentinel, tags: [{ key: 'k', value: 'v' }] }),
+      'experiment_id',
+    );
+    const sentinelRun = dig(
+      await json(app, 'POST', 'runs/create', { experiment_id: sentinelExp, start_time: 5 }),
+      'run',
+      'info',
+      'run_id',
+    );
     await json(app, 'POST', 'runs/log-batch', {
       run_id: sentinelRun,
       metrics: [{ key: 'm', value: 2, timestamp: 3, step: 4 }],
@@ -237,6 +259,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       batches: 0,
       byStatus: {},
       byKind: {},
+      byRoute: {},
       failures: [],
       elapsedMs: 0,
       slowestMs: 0,
@@ -247,7 +270,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     for (let batch = 0; result.requests < options.requests; batch++) {
       await createTargets(app, batch, pools, srv.artifactsDir);
       const count = Math.min(batchSize, options.requests - result.requests);
-      const requests = fc.sample(requestArb(routes, pools), { seed: options.seed * 10_000 + batch, numRuns: count });
+      const requests = fc.sample(requestArb(routes, pools), {
+        seed: options.seed * 10_000 + batch,
+        numRuns: count,
+      });
       for (const req of requests) {
         result.requests++;
         if (mayNameNumber(req, Number(sentinelExp))) {
@@ -255,6 +281,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
           continue;
         }
         result.byKind[req.kind] = (result.byKind[req.kind] ?? 0) + 1;
+        const route = req.route ?? req.kind;
+        result.byRoute[route] = (result.byRoute[route] ?? 0) + 1;
         const t0 = performance.now();
         const answer = await send(app, req, timeoutMs);
         result.slowestMs = Math.max(result.slowestMs, performance.now() - t0);

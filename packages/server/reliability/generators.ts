@@ -22,6 +22,8 @@ export interface FuzzRequest {
   payload?: string;
   /** Which generator made it, for the figures. */
   kind: string;
+  /** The route table's `METHOD path` it was made for, or the artifact route's name. */
+  route?: string;
 }
 
 /** A JSON token written as is: NaN, Infinity, 1e400, a 30-digit integer, a deep nesting. */
@@ -79,7 +81,7 @@ const specialNumbers = fc.constantFrom(
   ' 1',
   '0x10',
   '1_000',
-  9007199254740993,
+  new Raw('9007199254740993'),
   Number.MAX_VALUE,
   -Number.MAX_VALUE,
   Number.MIN_VALUE,
@@ -101,7 +103,7 @@ const hostileText = fc.oneof(
     '%',
     '%00',
     '%ZZ',
-    '${x}',
+    '$' + '{x}',
     '{{x}}',
     '\\',
     '\r\n',
@@ -245,7 +247,7 @@ const ABSENT = Symbol('absent');
 
 function fieldsArb(route: RouteSpec, pools: Pools): fc.Arbitrary<Record<string, unknown>> {
   const good = route.fields.map((field) => goodValue(field, pools));
-  const mixed = route.fields.map((field, i) =>
+  const mixed = route.fields.map((_field, i) =>
     fc.oneof(
       { weight: 5, arbitrary: good[i] },
       { weight: 3, arbitrary: hostileValue },
@@ -309,6 +311,11 @@ const shapeArb = fc.oneof(
 
 /** Requests for one endpoint of the route table, under /api or /ajax-api. */
 export function endpointRequestArb(route: RouteSpec, pools: Pools): fc.Arbitrary<FuzzRequest> {
+  const name = `${route.method} ${route.path}`;
+  return endpointRequestOf(route, pools).map((req) => ({ ...req, route: name }));
+}
+
+function endpointRequestOf(route: RouteSpec, pools: Pools): fc.Arbitrary<FuzzRequest> {
   const prefix = route.ajaxOnly
     ? fc.constant('/ajax-api/2.0/mlflow')
     : fc.constantFrom('/api/2.0/mlflow', '/ajax-api/2.0/mlflow');
@@ -401,7 +408,7 @@ export function artifactPathRequestArb(pools: Pools): fc.Arbitrary<FuzzRequest> 
   const p = pathArb(pools);
   const raw = fc
     .tuple(p, fc.boolean())
-    .map(([path, encode]) => (encode ? pct(path) : pct(path, /[A-Za-z0-9\-_.!~*'()\/%]/)));
+    .map(([path, encode]) => (encode ? pct(path) : pct(path, /[A-Za-z0-9\-_.!~*'()/%]/)));
   const run = pick(pools.runIds, fc.constant('x'));
   const model = pick(pools.loggedModelIds, fc.constant('x'));
   const name = pick(pools.modelNames, fc.constant('x'));

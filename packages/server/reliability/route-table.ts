@@ -1,10 +1,11 @@
 // The machine-readable description of every REST endpoint's request fields, read off the route tables
 // by running each handler once against a recording RequestFields (so the list is never written twice).
+
+import { artifactEndpoints } from '../src/http/artifact-routes.js';
 import type { Endpoint, HttpMethod } from '../src/http/endpoint.js';
-import { RequestFields } from '../src/http/request-fields.js';
 import { loggedModelEndpoints } from '../src/http/logged-model-routes.js';
 import { registryEndpoints } from '../src/http/registry-routes.js';
-import { artifactEndpoints } from '../src/http/artifact-routes.js';
+import { RequestFields } from '../src/http/request-fields.js';
 import { trackingEndpoints } from '../src/http/tracking-routes.js';
 import { webhookEndpoints } from '../src/http/webhook-routes.js';
 import type { ArtifactService } from '../src/services/artifact-service.js';

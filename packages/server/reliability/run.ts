@@ -22,8 +22,8 @@ for (const dialect of dialects) {
     progress: (line) => process.stderr.write(`\r${line}   `),
   });
   process.stderr.write('\n');
-  const { failures, ...figures } = result;
-  console.log(JSON.stringify(figures, null, 2));
+  const { failures, byRoute, ...figures } = result;
+  console.log(JSON.stringify({ ...figures, routesFuzzed: Object.keys(byRoute).length }, null, 2));
   for (const f of failures) console.log(describeFailure(f));
   failed += failures.length;
 }

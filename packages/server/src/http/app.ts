@@ -166,7 +166,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: false,
     // The router's own refusals (a path parameter past maxParamLength, a malformed percent-escape in
     // the path) in MLflow's error shape rather than Fastify's.
-    frameworkErrors: (error, _request, reply) => sendError(reply, MlflowError.invalidParameter(error.message)),
+    frameworkErrors: (error, _request, reply) =>
+      sendError(reply, MlflowError.invalidParameter(error.message)),
   });
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(VERSION_HEADER, VERSION);

@@ -145,7 +145,8 @@ export function validateRunTag(tag: Tag, fieldPrefix = ''): Tag {
   validateName(tag.key, keyField);
   if (tag.key.length > LIMITS.keyLength) throw exceedsMaximumLength(keyField, LIMITS.keyLength);
   // This tag is also the run's name column, which is narrower than a tag value.
-  if (tag.key === 'mlflow.runName') validateRunName(tag.value, fieldPrefix ? `${fieldPrefix}.value` : 'value');
+  if (tag.key === 'mlflow.runName')
+    validateRunName(tag.value, fieldPrefix ? `${fieldPrefix}.value` : 'value');
   if (tag.value.length > LIMITS.runTagValueLength) {
     if (!truncateLongValues()) {
       throw exceedsMaximumLength(fieldPrefix ? `${fieldPrefix}.value` : 'value', LIMITS.runTagValueLength);
