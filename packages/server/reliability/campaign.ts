@@ -41,6 +41,8 @@ export interface CampaignResult {
   failures: Failure[];
   elapsedMs: number;
   slowestMs: number;
+  /** The slowest request, for looking into it. */
+  slowest: string;
 }
 
 interface Answer {
@@ -263,6 +265,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       failures: [],
       elapsedMs: 0,
       slowestMs: 0,
+      slowest: '',
     };
     const fail = (f: Failure) => {
       if (result.failures.length < 200) result.failures.push(f);
@@ -285,7 +288,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         result.byRoute[route] = (result.byRoute[route] ?? 0) + 1;
         const t0 = performance.now();
         const answer = await send(app, req, timeoutMs);
-        result.slowestMs = Math.max(result.slowestMs, performance.now() - t0);
+        const ms = performance.now() - t0;
+        if (ms > result.slowestMs) {
+          result.slowestMs = ms;
+          result.slowest = `${req.method} ${clip(req.url, 120)} [${req.kind}] ${clip(req.payload ?? '', 120)}`;
+        }
         if (answer === 'timeout') {
           result.byStatus.timeout = (result.byStatus.timeout ?? 0) + 1;
           fail({ problem: `no answer within ${timeoutMs} ms`, request: req });
