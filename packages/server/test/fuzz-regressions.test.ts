@@ -116,6 +116,19 @@ for (const dialect of DIALECTS) {
       assert.notEqual(unchanged, long);
     });
 
+    test("an artifact location too long for its runs' artifact URIs is refused", async () => {
+      const at = (n: number) => `s3://bucket/${'d'.repeat(n - 's3://bucket/'.length)}`;
+      await invalid(
+        api('POST', 'experiments/create', { name: 'long-location', artifact_location: at(949) }),
+        /'artifact_location' is 949 characters long \(as stored\); at most 948/,
+      );
+      // The longest taken still holds a run and a logged model.
+      const id = (await api('POST', 'experiments/create', { name: 'longest', artifact_location: at(948) }))
+        .body.experiment_id;
+      assert.equal((await api('POST', 'runs/create', { experiment_id: id })).status, 200);
+      assert.equal((await api('POST', 'logged-models', { experiment_id: id })).status, 200);
+    });
+
     test('an experiment id past 2^53 names no experiment', async () => {
       await expectError(
         api('GET', 'experiments/get', { experiment_id: '123456789012345678901234567890' }),

@@ -74,6 +74,12 @@ export interface MetricHistoryStream {
 
 const MAX_DATASET_SEARCH_EXPERIMENTS = 20;
 
+/**
+ * The longest experiment artifact location: the store's artifact URI columns hold 1000 characters, and
+ * a logged model's URI adds `/models/m-<32 hex>/artifacts` (52 characters) to it, a run's less.
+ */
+const MAX_ARTIFACT_LOCATION_LENGTH = 1000 - 52;
+
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
 export class TrackingService {
   constructor(private readonly store: TrackingStore) {}
@@ -102,12 +108,14 @@ export class TrackingService {
         `Duplicate tag keys have been submitted: [${repeated.map((k) => `'${k}'`).join(', ')}]. Please ensure the request contains only one value per tag key.`,
       );
     }
-    return this.store.createExperiment({
-      name,
-      // A relative local path would move with the working directory of whoever reads it later.
-      artifactLocation: artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined,
-      tags,
-    });
+    // A relative local path would move with the working directory of whoever reads it later.
+    const location = artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined;
+    if (location !== undefined && [...location].length > MAX_ARTIFACT_LOCATION_LENGTH) {
+      throw MlflowError.invalidParameter(
+        `'artifact_location' is ${[...location].length} characters long (as stored); at most ${MAX_ARTIFACT_LOCATION_LENGTH} are taken, so that the artifact URIs of its runs and logged models fit the store's 1000.`,
+      );
+    }
+    return this.store.createExperiment({ name, artifactLocation: location, tags });
   }
 
   async getExperiment(id: string): Promise<Experiment> {
