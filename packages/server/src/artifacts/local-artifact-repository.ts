@@ -35,6 +35,22 @@ const TEMP_SUFFIX = '.part';
 /** The names of upload temporary files: 24 hex digits and the suffix. */
 const TEMP_NAME = /^[0-9a-f]{24}\.part$/;
 
+/** Longest file name (in UTF-8 bytes) and path Linux file systems take; longer ones fail with ENAMETOOLONG. */
+const NAME_MAX = 255;
+const PATH_MAX = 4096;
+
+/** Refuses a path the file system cannot hold, so that it is the client's error rather than a 500. */
+function checkNameLengths(absolute: string): void {
+  const tooLong =
+    Buffer.byteLength(absolute) >= PATH_MAX ||
+    absolute.split(path.sep).some((name) => Buffer.byteLength(name) > NAME_MAX);
+  if (tooLong) {
+    throw MlflowError.invalidParameter(
+      `Invalid path: a name in it is longer than ${NAME_MAX} bytes or the whole is longer than ${PATH_MAX} bytes, which the file system does not allow.`,
+    );
+  }
+}
+
 /** Artifacts as files below one local directory. */
 export class LocalArtifactRepository implements ArtifactRepository {
   readonly root: string;
@@ -61,6 +77,7 @@ export class LocalArtifactRepository implements ArtifactRepository {
   private async locate(realRoot: string, relative: string): Promise<string> {
     const lexical = path.join(realRoot, ...relative.split('/').filter(Boolean));
     if (!isInside(realRoot, lexical)) throw invalidPath();
+    checkNameLengths(lexical);
     return realLocationInside(realRoot, lexical);
   }
 
@@ -203,12 +220,18 @@ export class LocalArtifactRepository implements ArtifactRepository {
     const realRoot = await this.rootReal(false);
     if (!realRoot) return;
     const lexical = path.join(realRoot, ...rel.split('/'));
+    checkNameLengths(lexical);
     // The parent must resolve inside the root; the entry itself is removed, never followed.
     const target = path.join(
       await realLocationInside(realRoot, path.dirname(lexical)),
       path.basename(lexical),
     );
     if (!isInside(realRoot, target) || target === realRoot) throw invalidPath();
-    await rm(target, { recursive: true, force: true });
+    try {
+      await rm(target, { recursive: true, force: true });
+    } catch (error) {
+      // A path through a file (`a/b` where `a` is a file) names nothing, like a missing one.
+      if (errnoCode(error) !== 'ENOTDIR') throw error;
+    }
   }
 }

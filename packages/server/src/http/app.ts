@@ -174,6 +174,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
     // The drain (drain.ts) answers requests that arrive while closing, in MLflow's error shape.
     return503OnClosing: false,
+    // The router's own refusals (a path parameter past maxParamLength, a malformed percent-escape in
+    // the path) in MLflow's error shape rather than Fastify's.
+    frameworkErrors: (error, _request, reply) =>
+      sendError(reply, MlflowError.invalidParameter(error.message)),
   });
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(VERSION_HEADER, VERSION);

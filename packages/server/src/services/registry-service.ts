@@ -55,8 +55,18 @@ export function parseVersion(version: string): number {
   if (!/^\s*[-+]?\d+\s*$/.test(version)) {
     throw MlflowError.invalidParameter(`Parameter 'version' must be an integer, got '${version}'.`);
   }
-  return Number(version);
+  const n = Number(version);
+  // The version column is a 32-bit integer: a larger number names no version, and PostgreSQL would
+  // refuse it in a query as a 500.
+  if (n < -MAX_VERSION - 1 || n > MAX_VERSION) {
+    throw MlflowError.invalidParameter(
+      `Parameter 'version' must be an integer from ${-MAX_VERSION - 1} to ${MAX_VERSION}, got '${version}'.`,
+    );
+  }
+  return n;
 }
+
+const MAX_VERSION = 2 ** 31 - 1;
 
 /** The stage as MLflow spells it; input is matched without regard to case. */
 export function canonicalStage(stage: string): ModelVersionStage {

@@ -32,7 +32,9 @@ import {
   validateMetric,
   validateParam,
   validateRunId,
+  validateRunName,
   validateRunTag,
+  validateUserId,
 } from './validation.js';
 
 const RUN_NAME_TAG = 'mlflow.runName';
@@ -72,6 +74,12 @@ export interface MetricHistoryStream {
 
 const MAX_DATASET_SEARCH_EXPERIMENTS = 20;
 
+/**
+ * The longest experiment artifact location: the store's artifact URI columns hold 1000 characters, and
+ * a logged model's URI adds `/models/m-<32 hex>/artifacts` (52 characters) to it, a run's less.
+ */
+const MAX_ARTIFACT_LOCATION_LENGTH = 1000 - 52;
+
 /** The tracking rules: validation, limits and defaults, in front of a TrackingStore. */
 export class TrackingService {
   constructor(private readonly store: TrackingStore) {}
@@ -92,12 +100,22 @@ export class TrackingService {
       }
     }
     for (const tag of tags) validateExperimentTag(tag);
-    return this.store.createExperiment({
-      name,
-      // A relative local path would move with the working directory of whoever reads it later.
-      artifactLocation: artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined,
-      tags,
-    });
+    // The store keeps one value per key; two in one request would fail its unique key as a 500.
+    const keys = tags.map((t) => t.key);
+    const repeated = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))];
+    if (repeated.length > 0) {
+      throw MlflowError.invalidParameter(
+        `Duplicate tag keys have been submitted: [${repeated.map((k) => `'${k}'`).join(', ')}]. Please ensure the request contains only one value per tag key.`,
+      );
+    }
+    // A relative local path would move with the working directory of whoever reads it later.
+    const location = artifactLocation ? resolveLocalUri(artifactLocation, process.cwd()) : undefined;
+    if (location !== undefined && [...location].length > MAX_ARTIFACT_LOCATION_LENGTH) {
+      throw MlflowError.invalidParameter(
+        `'artifact_location' is ${[...location].length} characters long (as stored); at most ${MAX_ARTIFACT_LOCATION_LENGTH} are taken, so that the artifact URIs of its runs and logged models fit the store's 1000.`,
+      );
+    }
+    return this.store.createExperiment({ name, artifactLocation: location, tags });
   }
 
   async getExperiment(id: string): Promise<Experiment> {
@@ -168,6 +186,8 @@ export class TrackingService {
       );
     }
     const tags = input.tags.map((t) => validateRunTag(t));
+    if (input.runName) validateRunName(input.runName);
+    if (input.userId) validateUserId(input.userId);
     return this.store.createRun({
       experimentId: input.experimentId || '0',
       userId: input.userId ?? '',
@@ -187,6 +207,7 @@ export class TrackingService {
     runId: string,
     update: { status?: RunStatus; endTime?: number; runName?: string },
   ): Promise<RunInfo> {
+    if (update.runName) validateRunName(update.runName);
     return this.store.updateRun(runId, update);
   }
 

@@ -12,6 +12,9 @@ export const LIMITS = {
   experimentNameLength: 500,
   experimentTagKeyLength: 250,
   experimentTagValueLength: 5000,
+  /** The width of the runs table's name and user_id columns (MLflow's schema; its server does not check). */
+  runNameLength: 250,
+  userIdLength: 256,
   batchMetrics: 1000,
   batchParams: 100,
   batchTags: 100,
@@ -124,11 +127,26 @@ export function validateParam(param: Tag, fieldPrefix = ''): Tag {
   return param;
 }
 
+/**
+ * A run name (or mlflow.runName tag) the runs table can hold. Counted in code points, as PostgreSQL
+ * counts a varchar's characters; a longer one would fail there as a 500 and be kept whole by SQLite.
+ */
+export function validateRunName(name: string, field = 'run_name'): void {
+  if ([...name].length > LIMITS.runNameLength) throw exceedsMaximumLength(field, LIMITS.runNameLength);
+}
+
+export function validateUserId(userId: string): void {
+  if ([...userId].length > LIMITS.userIdLength) throw exceedsMaximumLength('user_id', LIMITS.userIdLength);
+}
+
 /** Validates a run tag; returns it with its value truncated to MLflow's limit when truncation is on. */
 export function validateRunTag(tag: Tag, fieldPrefix = ''): Tag {
   const keyField = fieldPrefix ? `${fieldPrefix}.key` : 'key';
   validateName(tag.key, keyField);
   if (tag.key.length > LIMITS.keyLength) throw exceedsMaximumLength(keyField, LIMITS.keyLength);
+  // This tag is also the run's name column, which is narrower than a tag value.
+  if (tag.key === 'mlflow.runName')
+    validateRunName(tag.value, fieldPrefix ? `${fieldPrefix}.value` : 'value');
   if (tag.value.length > LIMITS.runTagValueLength) {
     if (!truncateLongValues()) {
       throw exceedsMaximumLength(fieldPrefix ? `${fieldPrefix}.value` : 'value', LIMITS.runTagValueLength);

@@ -55,7 +55,10 @@ export async function upsertRunTags(
   runId: string,
   tags: Tag[],
 ): Promise<void> {
-  for (const part of chunks(tags)) {
+  // One upsert may not touch a row twice on PostgreSQL, so a key given twice keeps its last value (as
+  // SQLite's upsert and MLflow do).
+  const lastByKey = new Map(tags.map((t) => [t.key, t]));
+  for (const part of chunks([...lastByKey.values()])) {
     await statements.insert(
       trx,
       RUN_TAGS,

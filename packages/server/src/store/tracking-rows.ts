@@ -66,7 +66,8 @@ export async function experimentRow(
   db: Reader,
   id: string,
 ): Promise<Selectable<ExperimentsTable> | undefined> {
-  if (!/^\d+$/.test(id)) return undefined;
+  // An id past what the column (and a JS number) holds names no experiment; PostgreSQL would refuse it.
+  if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) return undefined;
   return db.selectFrom('experiments').selectAll().where('experiment_id', '=', Number(id)).executeTakeFirst();
 }
 
