@@ -72,8 +72,6 @@ export interface MetricHistoryStream {
   nextPageToken(): string | undefined;
 }
 
-const MAX_DATASET_SEARCH_EXPERIMENTS = 20;
-
 /**
  * The longest experiment artifact location: the store's artifact URI columns hold 1000 characters, and
  * a logged model's URI adds `/models/m-<32 hex>/artifacts` (52 characters) to it, a run's less.
