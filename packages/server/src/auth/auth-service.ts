@@ -389,12 +389,12 @@ export class AuthService {
     return allows(await this.permissionOn(caller, kind, resource), capability);
   }
 
-  /** What the caller may read, as filters a search hands to its SQL; admins read everything. */
   /** True when `caller` may read everything, so a search needs no read filter (admins). */
   readsEverything(caller: Caller): boolean {
     return caller.isAdmin;
   }
 
+  /** What the caller may read, as filters a search hands to its SQL; admins read everything. */
   async readAccess(caller: Caller): Promise<ReadAccess> {
     if (this.readsEverything(caller)) return {};
     const [experiments, models] = await Promise.all([
