@@ -1,7 +1,10 @@
 /**
  * The cost of authentication per request with a warm cache: the credential check alone (Basic and
  * Bearer), and whole requests through Fastify's inject (no sockets) to a server with and without
- * --app-name basic-auth, whose difference is what the auth hook adds to a request.
+ * --app-name basic-auth, whose difference is what the auth hook adds to a request; as the admin and
+ * as a user without grants (whose check looks up the experiment's permission). Last, the same once a
+ * non-admin's search has entered an AsyncLocalStorage scope: from then on Node 20 tracks every
+ * promise of the process, a cost every later request pays, with auth or without.
  *
  *   npx tsx bench/auth.ts [--checks N] [--requests N]
  */
@@ -23,7 +26,11 @@ cli.parse(process.argv.slice(2), { checks: 'string', requests: 'string' }, (name
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mlflow-ts-bench-auth-'));
 const ADMIN = { username: 'admin', password: 'bench-password-1' };
-const basic = `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`;
+const READER = { username: 'reader', password: 'bench-password-2' };
+const basicOf = (user: { username: string; password: string }) =>
+  `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+const basic = basicOf(ADMIN);
+const readerBasic = basicOf(READER);
 
 /** Microseconds per call of `fn`, after a warm-up of a tenth of the calls. */
 async function perCall(n: number, fn: () => Promise<unknown>): Promise<number> {
@@ -65,6 +72,7 @@ try {
     adminPassword: ADMIN.password,
   });
   const { token } = await auth.createToken(ADMIN.username, 'bench');
+  await auth.createUser(READER.username, READER.password);
   const bearer = `Bearer ${token}`;
   const basicUs = await perCall(checks, () => auth.authenticate(basic));
   const bearerUs = await perCall(checks, () => auth.authenticate(bearer));
@@ -78,20 +86,31 @@ try {
       url: '/api/2.0/mlflow/experiments/get?experiment_id=0',
       headers: authorization ? { authorization } : {},
     });
-  // Request timings drift on a shared machine, so the three kinds take turns over ROUNDS rounds and
-  // each figure is the median of its rounds.
-  const rounds: number[][] = [[], [], []];
-  for (let r = 0; r < ROUNDS; r++) {
-    rounds[0].push(await perCall(Math.ceil(requests / ROUNDS), get(open)));
-    rounds[1].push(await perCall(Math.ceil(requests / ROUNDS), get(guarded, basic)));
-    rounds[2].push(await perCall(Math.ceil(requests / ROUNDS), get(guarded, bearer)));
-  }
-  const [openUs, basicReqUs, bearerReqUs] = rounds.map(median);
+  // Request timings drift on a shared machine, so the kinds take turns over ROUNDS rounds and each
+  // figure is the median of its rounds.
+  const kinds = [get(open), get(guarded, basic), get(guarded, bearer), get(guarded, readerBasic)];
+  const measure = async () => {
+    const rounds: number[][] = kinds.map(() => []);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [i, kind] of kinds.entries()) {
+        rounds[i].push(await perCall(Math.ceil(requests / ROUNDS), kind));
+      }
+    }
+    return rounds.map(median);
+  };
+  const [openUs, basicReqUs, bearerReqUs, readerReqUs] = await measure();
+  const search = await guarded.app.inject({
+    method: 'GET',
+    url: '/api/2.0/mlflow/experiments/search?max_results=10',
+    headers: { authorization: readerBasic },
+  });
+  if (search.statusCode !== 200) throw new Error(`search as reader: ${search.statusCode} ${search.body}`);
+  const [openAlsUs, basicAlsUs] = await measure();
   await Promise.all([open.close(), guarded.close()]);
 
   const ms = (us: number) => (us / 1000).toFixed(4);
   console.log(
-    `${checks} credential checks, ${requests} requests each (experiments/get, in-process inject)\n`,
+    `${checks} credential checks, ${requests} requests of each kind (experiments/get, in-process inject)\n`,
   );
   console.log(
     markdownTable(
@@ -104,6 +123,11 @@ try {
         ['request with a Bearer token (admin)', ms(bearerReqUs)],
         ['auth overhead per request, Basic', ms(basicReqUs - openUs)],
         ['auth overhead per request, Bearer', ms(bearerReqUs - openUs)],
+        ['request with Basic auth (user without grants, default READ)', ms(readerReqUs)],
+        ['auth overhead per request, Basic, user without grants', ms(readerReqUs - openUs)],
+        ['after a non-admin search: request without auth', ms(openAlsUs)],
+        ['after a non-admin search: request with Basic auth (admin)', ms(basicAlsUs)],
+        ['after a non-admin search: auth overhead, Basic', ms(basicAlsUs - openAlsUs)],
       ],
     ),
   );

@@ -455,6 +455,34 @@ for (const dialect of DIALECTS) {
       assert.equal(((await open.json()) as Json).data.mlflowGetExperiment.experiment.name, 'Default');
     });
 
+    test('a cached sign-in takes no shortcut: refusals, read filters and demotions hold on each request', async () => {
+      const hidden = (await ok(as(ADMIN, api, 'POST', 'experiments/create', { name: 'cached-hidden' })))
+        .experiment_id;
+      await ok(
+        as(ADMIN, api, 'POST', 'experiments/permissions/create', {
+          experiment_id: hidden,
+          username: ALICE.user,
+          permission: 'NO_PERMISSIONS',
+        }),
+      );
+      // The first request of each pair signs in; the second is answered from the credential cache.
+      for (let i = 0; i < 2; i++) {
+        await denied(as(ALICE, api, 'GET', 'webhooks'));
+        await denied(as(ALICE, api, 'GET', 'experiments/get', { experiment_id: hidden }));
+        const found = await ok(as(ALICE, api, 'GET', 'experiments/search', { max_results: 1000 }));
+        const ids = (found.experiments ?? []).map((e: Json) => e.experiment_id);
+        assert.ok(ids.length > 0);
+        assert.ok(!ids.includes(hidden), `search ${i} shows the hidden experiment`);
+        const all = await ok(as(ADMIN, api, 'GET', 'experiments/search', { max_results: 1000 }));
+        assert.ok(all.experiments.some((e: Json) => e.experiment_id === hidden));
+      }
+      await ok(as(ADMIN, api, 'PATCH', 'users/update-admin', { username: BOB.user, is_admin: true }));
+      await ok(as(BOB, api, 'GET', 'webhooks'));
+      await ok(as(BOB, api, 'GET', 'webhooks'));
+      await ok(as(ADMIN, api, 'PATCH', 'users/update-admin', { username: BOB.user, is_admin: false }));
+      await denied(as(BOB, api, 'GET', 'webhooks'));
+    });
+
     test('password and admin changes take effect at once; deleted users are out', async () => {
       const carol = { user: 'carol', password: 'carol-password-1' };
       await ok(as(ADMIN, api, 'POST', 'users/create', { username: carol.user, password: carol.password }));

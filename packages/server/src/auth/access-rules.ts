@@ -230,5 +230,20 @@ export function ruleFor(method: string, url: string): Rule | undefined {
   return undefined;
 }
 
+// The basic-auth app's own endpoints (http/auth-routes.ts) read the caller from its scope
+// (caller-scope.ts): a token request without a username, the audit log's actor.
+const CALLER_SCOPED = /^(?:users\/|audit-log\/|(?:experiments|registered-models)\/permissions\/)/;
+
+/**
+ * Whether a route's handler needs to run inside the caller's scope (runAsCaller); the others skip
+ * it, since an AsyncLocalStorage scope costs every request that enters one.
+ */
+export function runsAsCaller(url: string): boolean {
+  for (const prefix of API_PREFIXES) {
+    if (url.startsWith(prefix)) return CALLER_SCOPED.test(url.slice(prefix.length));
+  }
+  return false;
+}
+
 /** Requests no route matched: the web UI's files and client-side pages, and 404 answers. */
 export const UNROUTED_RULE: Rule = signedIn;

@@ -70,6 +70,23 @@ const GRANT_RESOURCE: Record<ResourceKind, AuditResource> = {
 /** The cache keys Bearer successes under this name, which no user can have (it is not a user name). */
 const BEARER_CACHE_USER = '\0bearer';
 
+type Credentials = { username: string; password: string } | { token: string };
+
+/** What an Authorization header offers: Basic user and password, a well-formed Bearer token, or nothing. */
+function parseAuthorization(header: string | undefined): Credentials | undefined {
+  if (!header) return undefined;
+  const space = header.indexOf(' ');
+  if (space < 0) return undefined;
+  const scheme = header.slice(0, space).toLowerCase();
+  const value = header.slice(space + 1).trim();
+  if (scheme === 'bearer') return looksLikeToken(value) ? { token: value } : undefined;
+  if (scheme !== 'basic') return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
 const KIND_LABEL: Record<ResourceKind, { what: string; key: string }> = {
   experiment: { what: 'Experiment permission', key: 'experiment_id' },
   registered_model: { what: 'Registered model permission', key: 'name' },
@@ -135,20 +152,12 @@ export class AuthService {
    * success is remembered for a while (the cache), so a warm check does no hashing of note.
    */
   async authenticate(header: string | undefined): Promise<Caller | undefined> {
-    if (!header) return undefined;
-    const space = header.indexOf(' ');
-    const scheme = header.slice(0, space).toLowerCase();
-    const value = header.slice(space + 1).trim();
-    if (space < 0) return undefined;
-    if (scheme === 'bearer') return this.authenticateToken(value);
-    if (scheme !== 'basic') return undefined;
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) return undefined;
-    const username = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
-    const cached = this.cache.get(username, password);
+    const cached = this.cachedCaller(header);
     if (cached) return cached;
+    const credentials = parseAuthorization(header);
+    if (!credentials) return undefined;
+    if ('token' in credentials) return this.authenticateToken(credentials.token);
+    const { username, password } = credentials;
     const user = await this.store.findUser(username);
     if (!user || !(await verifyPassword(password, user.passwordHash))) return undefined;
     const caller = { id: user.id, username: user.username, isAdmin: user.isAdmin };
@@ -156,10 +165,19 @@ export class AuthService {
     return caller;
   }
 
+  /**
+   * The caller of a header whose check is still cached, without a promise (the auth hook's fast
+   * path); undefined when it must be checked in full (authenticate).
+   */
+  cachedCaller(header: string | undefined, now = Date.now()): Caller | undefined {
+    const credentials = parseAuthorization(header);
+    if (!credentials) return undefined;
+    return 'token' in credentials
+      ? this.cache.get(BEARER_CACHE_USER, credentials.token, now)
+      : this.cache.get(credentials.username, credentials.password, now);
+  }
+
   private async authenticateToken(token: string, now = Date.now()): Promise<Caller | undefined> {
-    if (!looksLikeToken(token)) return undefined;
-    const cached = this.cache.get(BEARER_CACHE_USER, token, now);
-    if (cached) return cached;
     const found = await this.store.findTokenOwner(hashToken(this.tokenKey, token));
     if (!found || found.expirationTime <= now) return undefined;
     const { user } = found;
@@ -327,10 +345,11 @@ export class AuthService {
     resourceType: AuditResource,
     resourceId: string,
     details?: Record<string, unknown>,
+    actor: Caller | undefined = currentCaller(),
   ): Promise<void> {
     await this.store.recordAudit({
       timestamp: Date.now(),
-      actor: currentCaller()?.username ?? '(server)',
+      actor: actor?.username ?? '(server)',
       action,
       resource_type: resourceType,
       resource_id: resourceId,
@@ -370,9 +389,14 @@ export class AuthService {
     return allows(await this.permissionOn(caller, kind, resource), capability);
   }
 
+  /** True when `caller` may read everything, so a search needs no read filter (admins). */
+  readsEverything(caller: Caller): boolean {
+    return caller.isAdmin;
+  }
+
   /** What the caller may read, as filters a search hands to its SQL; admins read everything. */
   async readAccess(caller: Caller): Promise<ReadAccess> {
-    if (caller.isAdmin) return {};
+    if (this.readsEverything(caller)) return {};
     const [experiments, models] = await Promise.all([
       this.store.grantsOf('experiment', caller.id),
       this.store.grantsOf('registered_model', caller.id),

@@ -38,14 +38,14 @@ export class Authorizer {
 
   /** True when `caller` may go on; throws MlflowError for a request the check cannot read. */
   async allows(rule: Rule, caller: Caller, input: RequestInput): Promise<boolean> {
-    if (caller.isAdmin) return true;
+    const settled = this.settledByRule(rule, caller);
+    if (settled !== undefined) return settled;
     switch (rule.kind) {
       case 'public':
       case 'signed-in':
       case 'filtered':
-        return true;
       case 'admin':
-        return false;
+        return false; // settled above; listed so the switch stays exhaustive
       case 'self': {
         const fields = input.fields();
         if (rule.optional && fields.optionalString('username') === undefined) return true;
@@ -55,6 +55,25 @@ export class Authorizer {
         return this.allowsTarget(rule.target, rule.need, caller, input);
       case 'graphql':
         return input.graphql ? checkGraphqlAccess(input.graphql(), this.graphqlCheck(caller)) : true;
+    }
+  }
+
+  /**
+   * The answer when the rule and the caller alone settle it (admins, rules that read nothing from
+   * the request), so the auth hook decides without a promise; undefined when the request or the
+   * stored permissions must be read (allows).
+   */
+  settledByRule(rule: Rule, caller: Caller): boolean | undefined {
+    if (caller.isAdmin) return true;
+    switch (rule.kind) {
+      case 'public':
+      case 'signed-in':
+      case 'filtered':
+        return true;
+      case 'admin':
+        return false;
+      default:
+        return undefined;
     }
   }
 

@@ -1,5 +1,5 @@
 // Persistence of users and their per-resource permissions, over SQLite or PostgreSQL (Kysely).
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
@@ -52,6 +52,8 @@ function toPermission(value: string): PermissionName {
 }
 
 export class UsersStore {
+  private readonly grantQueries = new Map<ResourceKind, CompiledQuery<{ permission: string }>>();
+
   private constructor(private readonly db: Kysely<AuthDatabase>) {}
 
   /** Opens (creating and migrating if needed) the users store at `uri`. */
@@ -321,14 +323,31 @@ export class UsersStore {
   }
 
   async findGrant(kind: ResourceKind, resource: string, userId: number): Promise<PermissionName | undefined> {
-    const { table, key } = TABLES[kind];
-    const row = await this.db
-      .selectFrom(table)
-      .select('permission')
-      .where(key as 'name', '=', resource)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return row && toPermission(row.permission);
+    const { rows } = await this.db.executeQuery<{ permission: string }>({
+      ...this.grantQuery(kind),
+      parameters: [resource, userId],
+    });
+    return rows[0] && toPermission(rows[0].permission);
+  }
+
+  /**
+   * findGrant's statement, built once per kind: it runs on every checked request of a user who is not
+   * an admin, and building it with Kysely cost more than running it. Its parameters are the resource
+   * and the user id, in that order.
+   */
+  private grantQuery(kind: ResourceKind): CompiledQuery<{ permission: string }> {
+    let compiled = this.grantQueries.get(kind);
+    if (!compiled) {
+      const { table, key } = TABLES[kind];
+      compiled = this.db
+        .selectFrom(table)
+        .select('permission')
+        .where(key as 'name', '=', '')
+        .where('user_id', '=', 0)
+        .compile();
+      this.grantQueries.set(kind, compiled);
+    }
+    return compiled;
   }
 
   /** Changes a grant's permission; false when there is no such grant. */

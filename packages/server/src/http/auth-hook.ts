@@ -1,10 +1,11 @@
 // Basic auth at the HTTP edge: who is calling (401 when nobody), whether the route's rule lets them
 // (403), the caller's read access around the handler, and MLflow's after-request grants.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type Rule, ruleFor, UNROUTED_RULE } from '../auth/access-rules.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendAsyncHookHandler } from 'fastify';
+import { type Rule, ruleFor, runsAsCaller, UNROUTED_RULE } from '../auth/access-rules.js';
 import type { AuthService, Caller } from '../auth/auth-service.js';
 import type { Authorizer, RequestInput } from '../auth/authorizer.js';
 import { runAsCaller } from '../auth/caller-scope.js';
+import type { ReadAccess } from '../entities/access.js';
 import { runWithReadAccess } from '../services/access-scope.js';
 import { RequestFields } from './request-fields.js';
 
@@ -80,26 +81,102 @@ function requestInput(request: FastifyRequest): RequestInput {
 
 /** The rule of the route a request reached (undefined: a route without a rule). */
 export function ruleOfRequest(request: FastifyRequest): Rule | undefined {
-  const url = request.routeOptions.url;
-  return url === undefined ? UNROUTED_RULE : ruleFor(request.method, url);
+  return planOf(request).rule;
 }
 
-async function decide(hooks: AuthHooks, request: FastifyRequest, reply: FastifyReply) {
-  const rule = ruleOfRequest(request);
-  if (rule?.kind === 'public') return { go: true as const };
+/** What the hook does for one route, settled once when the route is registered. */
+interface RoutePlan {
+  rule: Rule | undefined;
+  /** The handler reads the caller from its scope (the auth app's own endpoints). */
+  asCaller: boolean;
+  /** The answer holds only what the caller may read. */
+  filtered: boolean;
+  /** MLflow's after-request grants or the audit log follow a success (AFTER_SUCCESS). */
+  after: boolean;
+}
+
+// Routes whose success afterSuccess acts on, as `METHOD path below the API prefix`.
+const AFTER_SUCCESS = new Set([
+  'POST experiments/create',
+  'POST experiments/update',
+  'POST experiments/delete',
+  'POST experiments/restore',
+  'POST registered-models/create',
+  'POST registered-models/rename',
+  'DELETE registered-models/delete',
+]);
+const API_PREFIX = /^\/(ajax-)?api\/2\.0\/mlflow\//;
+
+function afterKey(method: string, url: string): string {
+  return `${method} ${url.replace(API_PREFIX, '')}`;
+}
+
+function planFor(method: string, url: string | undefined): RoutePlan {
+  const rule = url === undefined ? UNROUTED_RULE : ruleFor(method, url);
+  return {
+    rule,
+    asCaller: url !== undefined && runsAsCaller(url),
+    filtered: rule?.kind === 'filtered' || rule?.kind === 'graphql',
+    after: url !== undefined && AFTER_SUCCESS.has(afterKey(method, url)),
+  };
+}
+
+const plans = new Map<string, RoutePlan>();
+const UNROUTED_PLAN = planFor('GET', undefined);
+
+function planOf(request: FastifyRequest): RoutePlan {
+  const url = request.routeOptions.url;
+  if (url === undefined) return UNROUTED_PLAN;
+  const key = `${request.method} ${url}`;
+  let plan = plans.get(key);
+  if (!plan) {
+    plan = planFor(request.method, url);
+    plans.set(key, plan);
+  }
+  return plan;
+}
+
+// A route nobody wrote a rule for is refused to everyone but admins (the route-table test fails first).
+const UNRULED: Rule = { kind: 'admin' };
+
+/** The checks a cached caller on a rule that reads nothing cannot settle: the full, async path. */
+async function decide(
+  hooks: AuthHooks,
+  plan: RoutePlan,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<{ caller: Caller; access: ReadAccess | undefined } | undefined> {
   const caller = await hooks.auth.authenticate(request.headers.authorization);
   if (!caller) {
     unauthenticated(reply);
-    return { go: false as const };
+    return undefined;
   }
-  callers.set(request, caller);
-  // A route nobody wrote a rule for is refused to everyone but admins (the route-table test fails first).
-  if (!(await hooks.authorizer.allows(rule ?? { kind: 'admin' }, caller, requestInput(request)))) {
+  if (!(await hooks.authorizer.allows(plan.rule ?? UNRULED, caller, requestInput(request)))) {
     forbidden(reply);
-    return { go: false as const };
+    return undefined;
   }
-  const filtered = rule?.kind === 'filtered' || rule?.kind === 'graphql';
-  return { go: true as const, caller, access: filtered ? await hooks.auth.readAccess(caller) : undefined };
+  return { caller, access: await readAccessFor(hooks, plan, caller) };
+}
+
+function readAccessFor(hooks: AuthHooks, plan: RoutePlan, caller: Caller): Promise<ReadAccess> | undefined {
+  return plan.filtered && !hooks.auth.readsEverything(caller) ? hooks.auth.readAccess(caller) : undefined;
+}
+
+/**
+ * Lets the request go on to its handler, inside the scopes it needs and no others: each
+ * AsyncLocalStorage scope costs the request, and once one was entered Node tracks every promise.
+ */
+function proceed(
+  plan: RoutePlan,
+  request: FastifyRequest,
+  caller: Caller,
+  access: ReadAccess | undefined,
+  done: () => void,
+): void {
+  if (plan.after) callers.set(request, caller);
+  const next = access ? () => runWithReadAccess(access, done) : done;
+  if (plan.asCaller) runAsCaller(caller, next);
+  else next();
 }
 
 /**
@@ -110,45 +187,50 @@ async function afterSuccess(hooks: AuthHooks, request: FastifyRequest, payload: 
   const caller = callers.get(request);
   const url = request.routeOptions.url;
   if (!caller || !url) return;
-  const route = `${request.method} ${url.replace(/^\/(ajax-)?api\/2\.0\/mlflow\//, '')}`;
+  const route = afterKey(request.method, url);
   const body = objectOf(request.body);
   const answer = () =>
     objectOf(JSON.parse(Buffer.isBuffer(payload) ? payload.toString('utf8') : String(payload)));
   const { auth } = hooks;
-  // onSend may run outside the handler's async context, so the caller is set again for the log.
-  await runAsCaller(caller, async () => {
-    switch (route) {
-      case 'POST experiments/create': {
-        const id = String(answer().experiment_id);
-        await auth.grantCreator(caller, 'experiment', id);
-        await auth.audit('create', 'experiment', id, { name: body.name });
-        break;
-      }
-      case 'POST experiments/update':
-        await auth.audit('rename', 'experiment', String(body.experiment_id), { new_name: body.new_name });
-        break;
-      case 'POST experiments/delete':
-        await auth.audit('delete', 'experiment', String(body.experiment_id));
-        break;
-      case 'POST experiments/restore':
-        await auth.audit('restore', 'experiment', String(body.experiment_id));
-        break;
-      case 'POST registered-models/create': {
-        const name = String(objectOf(answer().registered_model).name);
-        await auth.grantCreator(caller, 'registered_model', name);
-        await auth.audit('create', 'registered_model', name);
-        break;
-      }
-      case 'POST registered-models/rename':
-        await auth.renameModel(String(body.name), String(body.new_name));
-        await auth.audit('rename', 'registered_model', String(body.name), { new_name: body.new_name });
-        break;
-      case 'DELETE registered-models/delete':
-        await auth.forgetModel(String(body.name));
-        await auth.audit('delete', 'registered_model', String(body.name));
-        break;
+  // The actor is passed to audit() rather than set as a scope: a scope here would switch on Node's
+  // promise tracking for every later request.
+  switch (route) {
+    case 'POST experiments/create': {
+      const id = String(answer().experiment_id);
+      await auth.grantCreator(caller, 'experiment', id);
+      await auth.audit('create', 'experiment', id, { name: body.name }, caller);
+      break;
     }
-  });
+    case 'POST experiments/update':
+      await auth.audit(
+        'rename',
+        'experiment',
+        String(body.experiment_id),
+        { new_name: body.new_name },
+        caller,
+      );
+      break;
+    case 'POST experiments/delete':
+      await auth.audit('delete', 'experiment', String(body.experiment_id), undefined, caller);
+      break;
+    case 'POST experiments/restore':
+      await auth.audit('restore', 'experiment', String(body.experiment_id), undefined, caller);
+      break;
+    case 'POST registered-models/create': {
+      const name = String(objectOf(answer().registered_model).name);
+      await auth.grantCreator(caller, 'registered_model', name);
+      await auth.audit('create', 'registered_model', name, undefined, caller);
+      break;
+    }
+    case 'POST registered-models/rename':
+      await auth.renameModel(String(body.name), String(body.new_name));
+      await auth.audit('rename', 'registered_model', String(body.name), { new_name: body.new_name }, caller);
+      break;
+    case 'DELETE registered-models/delete':
+      await auth.forgetModel(String(body.name));
+      await auth.audit('delete', 'registered_model', String(body.name), undefined, caller);
+      break;
+  }
 }
 
 export interface RouteEntry {
@@ -166,12 +248,23 @@ export function authRoutesOf(app: FastifyInstance): RouteEntry[] {
 
 /** Installs the check on every route of `app` (and of plugins registered after this call). */
 export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
+  const afterSuccessHook: onSendAsyncHookHandler = async (request, reply, payload) => {
+    if (reply.statusCode === 200 && callers.has(request)) await afterSuccess(hooks, request, payload);
+    return payload;
+  };
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);
+  // Each route's plan is settled here, once; only the routes MLflow acts on after a success get the
+  // onSend hook (an async hook on every route would cost each answer a promise).
   app.addHook('onRoute', (route) => {
+    let after = false;
     for (const method of [route.method].flat()) {
-      routes.push({ method, url: route.url, rule: ruleFor(method, route.url) });
+      const plan = planFor(method, route.url);
+      plans.set(`${method} ${route.url}`, plan);
+      routes.push({ method, url: route.url, rule: plan.rule });
+      after ||= plan.after;
     }
+    if (after) route.onSend = [route.onSend ?? []].flat().concat(afterSuccessHook);
   });
   // A route without a rule would be refused to all but admins; refuse to start instead, so it is
   // noticed at once.
@@ -179,22 +272,24 @@ export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
     const missing = routes.filter((r) => !r.rule).map((r) => `${r.method} ${r.url}`);
     if (missing.length) throw new Error(`routes without an access rule: ${missing.join(', ')}`);
   });
-  // preValidation: after the body is parsed (rules read fields from it), before the handler. Callback
-  // style so the handler runs as the caller (runAsCaller) and inside runWithReadAccess.
+  // One preValidation hook: after the body is parsed (rules read fields from it), before the handler.
+  // Callback style, so a cached caller on a rule that reads nothing goes on without a promise, and the
+  // handler runs inside the scopes proceed() enters.
   app.addHook('preValidation', (request, reply, done) => {
-    decide(hooks, request, reply).then(
+    const plan = planOf(request);
+    if (plan.rule?.kind === 'public') return done();
+    const caller = hooks.auth.cachedCaller(request.headers.authorization);
+    if (caller && hooks.authorizer.settledByRule(plan.rule ?? UNRULED, caller) === true) {
+      const pending = readAccessFor(hooks, plan, caller);
+      if (!pending) return proceed(plan, request, caller, undefined, done);
+      pending.then((access) => proceed(plan, request, caller, access, done), done);
+      return;
+    }
+    decide(hooks, plan, request, reply).then(
       (outcome) => {
-        if (!outcome.go) return; // answered
-        const { access, caller } = outcome;
-        const next = access ? () => runWithReadAccess(access, () => done()) : () => done();
-        if (caller) runAsCaller(caller, next);
-        else next();
+        if (outcome) proceed(plan, request, outcome.caller, outcome.access, done);
       },
       (error: Error) => done(error),
     );
-  });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode === 200 && callers.has(request)) await afterSuccess(hooks, request, payload);
-    return payload;
   });
 }
