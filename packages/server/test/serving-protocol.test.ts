@@ -10,6 +10,7 @@ import { inputSchemaOf, paramSchemaOf, schemaRepr } from '../src/serving/input-s
 import { parseJsonBody } from '../src/serving/json-request.js';
 import type { ModelRuntime } from '../src/serving/model-runtime.js';
 import { encodePredictions, nest, predictionsBody } from '../src/serving/prediction-json.js';
+import { PROMETHEUS_CONTENT_TYPE, renderHistogram, renderSimple } from '../src/serving/prometheus-text.js';
 import { buildScoringApp, type ModelSlot } from '../src/serving/scoring-app.js';
 import { PlainTextRejection } from '../src/serving/scoring-errors.js';
 import type { ModelInput, ScoringRequest } from '../src/serving/scoring-input.js';
@@ -452,5 +453,132 @@ describe('the scoring app with a stand-in runtime', () => {
     assert.ok(entries.some((e) => e.level === 'error' && /boom/.test(e.message)));
     const requests = entries.filter((e) => e.method);
     assert.ok(requests.length > 0 && requests.every((e) => typeof e.status === 'number'));
+  });
+});
+
+describe('Prometheus text', () => {
+  test('label values are escaped; histogram buckets are cumulative with +Inf, _sum and _count', () => {
+    assert.equal(
+      renderSimple('c_total', 'counter', 'Help with \\ and\nlines.', [
+        { labels: { path: 'a"b\\c\nd' }, value: 2 },
+      ]),
+      '# HELP c_total Help with \\\\ and\\nlines.\n# TYPE c_total counter\nc_total{path="a\\"b\\\\c\\nd"} 2\n',
+    );
+    assert.equal(
+      renderHistogram('h', 'H.', [{ labels: {}, bounds: [0.1, 1], counts: [2, 0, 1], sum: 3.5 }]),
+      '# HELP h H.\n# TYPE h histogram\nh_bucket{le="0.1"} 2\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 3\nh_sum 3.5\nh_count 3\n',
+    );
+  });
+});
+
+describe('GET /metrics with a stand-in runtime', () => {
+  const runtime: ModelRuntime = {
+    name: 'stand-in',
+    async predict(request) {
+      if (request.params?.fail) throw new Error('boom');
+      return '[1]';
+    },
+    async close() {},
+  };
+  const model = parseMLmodel(
+    `flavors: {}\nsignature:\n  inputs: '[{"type": "double", "name": "x"}]'\n  params: '[{"name": "fail", "type": "boolean", "default": false, "shape": null}]'\n`,
+  );
+  const slot: ModelSlot = { pipeline: undefined };
+  const app = buildScoringApp(slot, {
+    bodyLimit: 1000,
+    requestTimeoutMs: 0,
+    version: '1',
+    logLine: () => {},
+  });
+  const post = (payload: string, type = 'application/json') =>
+    app.inject({ method: 'POST', url: '/invocations?x=1', headers: { 'content-type': type }, payload });
+  const scrape = async () => {
+    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    return res;
+  };
+  // The value of one sample line, found by its exact name and labels; absent is undefined.
+  const sampleValue = (text: string, series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  test("Prometheus' content type; model load state moves from loading to loaded, or to failed", async () => {
+    const first = await scrape();
+    assert.equal(first.headers['content-type'], PROMETHEUS_CONTENT_TYPE);
+    assert.match(first.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
+    assert.equal(sampleValue(first.body, 'mlflow_scoring_model_load_state{state="loading"}'), 1);
+    assert.equal(sampleValue(first.body, 'mlflow_scoring_model_load_state{state="loaded"}'), 0);
+    // The scrape itself is the one request in flight.
+    assert.equal(sampleValue(first.body, 'mlflow_scoring_requests_in_flight'), 1);
+    assert.match(first.body, /^# TYPE mlflow_scoring_invocation_duration_seconds histogram$/m);
+
+    const failedSlot: ModelSlot = { pipeline: undefined, loadFailed: true };
+    const other = buildScoringApp(failedSlot, {
+      bodyLimit: 1000,
+      requestTimeoutMs: 0,
+      version: '1',
+      logLine: () => {},
+    });
+    const failed = await other.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(sampleValue(failed.body, 'mlflow_scoring_model_load_state{state="failed"}'), 1);
+    assert.equal(sampleValue(failed.body, 'mlflow_scoring_model_load_state{state="loading"}'), 0);
+
+    slot.pipeline = new ScoringPipeline(model, runtime);
+    const loaded = await scrape();
+    assert.equal(sampleValue(loaded.body, 'mlflow_scoring_model_load_state{state="loaded"}'), 1);
+    assert.equal(sampleValue(loaded.body, 'mlflow_scoring_model_load_state{state="loading"}'), 0);
+  });
+
+  test('request counts by route and status and the /invocations histogram grow with requests', async () => {
+    const ok = 'mlflow_scoring_requests_total{method="POST",endpoint="/invocations",status="200"}';
+    const before = (await scrape()).body;
+    assert.equal(sampleValue(before, ok), undefined);
+    assert.equal(sampleValue(before, 'mlflow_scoring_invocation_duration_seconds_count'), 0);
+    for (let i = 0; i < 3; i++) assert.equal((await post('{"inputs": [1]}')).statusCode, 200);
+    await app.inject({ method: 'GET', url: '/ping' });
+    const after = (await scrape()).body;
+    assert.equal(sampleValue(after, ok), 3);
+    assert.equal(
+      sampleValue(after, 'mlflow_scoring_requests_total{method="GET",endpoint="/ping",status="200"}'),
+      1,
+    );
+    assert.equal(sampleValue(after, 'mlflow_scoring_invocation_duration_seconds_count'), 3);
+    assert.equal(sampleValue(after, 'mlflow_scoring_invocation_duration_seconds_bucket{le="+Inf"}'), 3);
+    assert.equal(sampleValue(after, 'mlflow_scoring_invocation_duration_seconds_bucket{le="60"}'), 3);
+    assert.ok((sampleValue(after, 'mlflow_scoring_invocation_duration_seconds_sum') ?? -1) > 0);
+    // Earlier scrapes are counted too, under their route; the query string never becomes a label.
+    assert.ok(
+      (sampleValue(after, 'mlflow_scoring_requests_total{method="GET",endpoint="/metrics",status="200"}') ??
+        0) >= 2,
+    );
+    assert.doesNotMatch(after, /x=1/);
+    assert.equal(sampleValue(after, 'mlflow_scoring_requests_in_flight'), 1);
+  });
+
+  test('errors are counted by route and code, and unknown paths share one label', async () => {
+    assert.equal((await post('{"dataframe_split": {"columns": ["y"], "data": [[1]]}}')).statusCode, 400);
+    assert.equal((await post('{"dataframe_split": {"columns": ["y"], "data": [[1]]}}')).statusCode, 400);
+    assert.equal((await post('{"inputs": [1], "params": {"fail": true}}')).statusCode, 500);
+    assert.equal((await post('x', 'text/plain')).statusCode, 415);
+    assert.equal((await post(`{"inputs": [${'1,'.repeat(600)}1]}`)).statusCode, 413);
+    assert.equal((await app.inject({ method: 'GET', url: '/no/such/path' })).statusCode, 404);
+    assert.equal((await app.inject({ method: 'GET', url: '/another' })).statusCode, 404);
+    const text = (await scrape()).body;
+    const errors = (code: string) =>
+      sampleValue(text, `mlflow_scoring_errors_total{endpoint="/invocations",error_code="${code}"}`);
+    assert.equal(errors('INVALID_PARAMETER_VALUE'), 2);
+    assert.equal(errors('INTERNAL_ERROR'), 1);
+    assert.equal(errors('HTTP_415'), 1);
+    assert.equal(errors('RESOURCE_EXHAUSTED'), 1);
+    assert.equal(
+      sampleValue(text, 'mlflow_scoring_requests_total{method="POST",endpoint="/invocations",status="500"}'),
+      1,
+    );
+    assert.equal(
+      sampleValue(text, 'mlflow_scoring_requests_total{method="GET",endpoint="unmatched",status="404"}'),
+      2,
+    );
+    assert.doesNotMatch(text, /no\/such\/path/);
   });
 });

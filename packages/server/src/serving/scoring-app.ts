@@ -1,9 +1,12 @@
 // The scoring server's HTTP edge (MLflow's routes): /ping and /health answer 200 once the model is
-// loaded, /version, and POST /invocations; errors are MLflow's JSON, one log line per request.
-import Fastify, { type FastifyInstance } from 'fastify';
+// loaded, /version, POST /invocations and Prometheus' GET /metrics; errors are MLflow's JSON, one log
+// line per request.
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
 import { httpStatusFor } from '../http/error-status.js';
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { ModelFailure, PlainTextRejection } from './scoring-errors.js';
+import { type ModelLoadState, ScoringMetrics } from './scoring-metrics.js';
 import type { ScoringPipeline } from './scoring-pipeline.js';
 
 export interface ScoringAppOptions {
@@ -20,6 +23,18 @@ export interface ScoringAppOptions {
 /** Holds the pipeline once the model is loaded; until then the health checks say 503. */
 export interface ModelSlot {
   pipeline: ScoringPipeline | undefined;
+  /** Set when the model could not be loaded (the server keeps answering 503). */
+  loadFailed?: boolean;
+}
+
+function loadStateOf(slot: ModelSlot): ModelLoadState {
+  if (slot.pipeline) return 'loaded';
+  return slot.loadFailed ? 'failed' : 'loading';
+}
+
+// The route pattern, not the URL: query strings and unknown paths must not mint new label values.
+function endpointOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? 'unmatched';
 }
 
 function errorBody(code: string, message: string, stackTrace?: string): string {
@@ -41,7 +56,12 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
+  const metrics = new ScoringMetrics();
+  app.addHook('onRequest', async () => {
+    metrics.requestStarted();
+  });
   app.addHook('onResponse', async (request, reply) => {
+    metrics.requestFinished(request.method, endpointOf(request), reply.statusCode, reply.elapsedTime / 1000);
     options.logLine(
       JSON.stringify({
         time: new Date().toISOString(),
@@ -54,18 +74,22 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
     );
   });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const counted = (code: string) => metrics.errorAnswered(endpointOf(request), code);
     if (error instanceof PlainTextRejection) {
+      counted(`HTTP_${error.status}`);
       return reply.status(error.status).type('text/plain').send(error.message);
     }
     if (error instanceof MlflowError) {
       const stack = error instanceof ModelFailure ? error.stackTrace : undefined;
+      counted(error.errorCode);
       return reply
         .status(httpStatusFor(error.errorCode))
         .type('application/json')
         .send(errorBody(error.errorCode, error.message, stack));
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      counted('RESOURCE_EXHAUSTED');
       return reply
         .status(413)
         .type('application/json')
@@ -77,11 +101,13 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
         );
     }
     if (error.statusCode && error.statusCode < 500) {
+      counted('BAD_REQUEST');
       return reply
         .status(error.statusCode)
         .type('application/json')
         .send(errorBody('BAD_REQUEST', error.message));
     }
+    counted('INTERNAL_ERROR');
     options.logLine(
       JSON.stringify({
         time: new Date().toISOString(),
@@ -102,6 +128,9 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
   app.get('/ping', health);
   app.get('/health', health);
   app.get('/version', async (_request, reply) => reply.type('application/json').send(options.version));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(PROMETHEUS_CONTENT_TYPE).send(metrics.render(loadStateOf(slot))),
+  );
 
   app.post('/invocations', async (request, reply) => {
     const pipeline = slot.pipeline;

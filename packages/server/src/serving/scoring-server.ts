@@ -40,7 +40,9 @@ export async function startScoringServer(config: ScoringServerConfig): Promise<R
   const loaded = loadPipeline(config.modelDir, config).then((pipeline) => {
     slot.pipeline = pipeline;
   });
-  loaded.catch(() => {});
+  loaded.catch(() => {
+    slot.loadFailed = true;
+  });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
