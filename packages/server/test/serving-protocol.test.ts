@@ -581,4 +581,51 @@ describe('GET /metrics with a stand-in runtime', () => {
     );
     assert.doesNotMatch(text, /no\/such\/path/);
   });
+
+  test('a request whose client goes away mid-prediction leaves the in-flight gauge', async () => {
+    let release: () => void = () => {};
+    let started: () => void = () => {};
+    const predicting = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const slow: ModelRuntime = {
+      name: 'slow',
+      predict: () =>
+        new Promise((resolve) => {
+          started();
+          release = () => resolve('[1]');
+        }),
+      async close() {},
+    };
+    const slowApp = buildScoringApp(
+      { pipeline: new ScoringPipeline(model, slow) },
+      { bodyLimit: 1000, requestTimeoutMs: 0, version: '1', logLine: () => {} },
+    );
+    const url = await slowApp.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const inFlight = async () =>
+        sampleValue(await fetch(`${url}/metrics`).then((r) => r.text()), 'mlflow_scoring_requests_in_flight');
+      const abort = new AbortController();
+      const call = fetch(`${url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"inputs": [1]}',
+        signal: abort.signal,
+      }).catch(() => 'aborted');
+      await predicting;
+      assert.equal(await inFlight(), 2);
+      abort.abort();
+      assert.equal(await call, 'aborted');
+      release();
+      // The abandoned request is no longer counted once its connection has closed.
+      let seen = await inFlight();
+      for (let i = 0; i < 50 && seen !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        seen = await inFlight();
+      }
+      assert.equal(seen, 1);
+    } finally {
+      await slowApp.close();
+    }
+  });
 });
