@@ -12,6 +12,8 @@ import { parse as parseYaml } from 'yaml';
 import { exportStore } from '../src/import/export.js';
 import { pythonFloat } from '../src/import/export-mlruns.js';
 import { importStore } from '../src/import/importer.js';
+import { openSqlConnection } from '../src/import/sql-connection.js';
+import { TARGET_TABLE } from '../src/import/target-tables.js';
 import { verifyStores } from '../src/import/verify.js';
 import { startServer } from '../src/server.js';
 import { upgradeDatabase } from '../src/store/database.js';
@@ -208,6 +210,77 @@ for (const dialect of DIALECTS) {
       const spans = JSON.parse(readFileSync(path.join(traceDir(dir), 'artifacts', 'traces.json'), 'utf8'));
       assert.equal(spans.spans.length, 1);
       assert.equal(spans.spans[0].name, 'fixture-span');
+    });
+
+    test("a trace's assessments go into MLflow's table, validity as its boolean", async () => {
+      const ours = await fresh(dialect);
+      await importStore({ from: SQLITE_FIXTURE, to: ours });
+      const columns = TARGET_TABLE.get('assessments')?.columns ?? [];
+      const trace = 'tr-c228b2bff95b1506f1eb321948c656ef';
+      const row = (id: string, valid: number, overrides: string | null) => [
+        trace,
+        id,
+        'relevance',
+        'feedback',
+        '{"value": 0.75}',
+        null,
+        1796665326700,
+        1796665326800,
+        'HUMAN',
+        'alice',
+        null,
+        '1fd5f41c436d620c',
+        'looks right',
+        overrides,
+        valid,
+        '{"k": "v"}',
+      ];
+      const conn = await openSqlConnection(ours);
+      try {
+        for (const values of [row('a-1', 0, null), row('a-2', 1, 'a-1')])
+          await conn.run(
+            `insert into assessments (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+            values,
+          );
+      } finally {
+        await conn.close();
+      }
+      const exported = await emptyMlflowDb(dialect);
+      const summary = await exportStore({ from: ours, to: exported });
+      assert.equal(summary.tables.find((t) => t.table === 'assessments')?.rows, 2);
+      const read = await readRows(exported);
+      try {
+        const got = await read.all(
+          'select assessment_id, trace_id, valid, overrides, span_id, value from assessments order by assessment_id',
+        );
+        assert.deepEqual(
+          got.map((r) => ({ ...r, valid: Boolean(r.valid) })),
+          [
+            {
+              assessment_id: 'a-1',
+              trace_id: trace,
+              valid: false,
+              overrides: null,
+              span_id: '1fd5f41c436d620c',
+              value: '{"value": 0.75}',
+            },
+            {
+              assessment_id: 'a-2',
+              trace_id: trace,
+              valid: true,
+              overrides: 'a-1',
+              span_id: '1fd5f41c436d620c',
+              value: '{"value": 0.75}',
+            },
+          ],
+        );
+      } finally {
+        await read.close();
+      }
+      await assertSame(exported, ours);
+      const again = await fresh(dialect);
+      await importStore({ from: exported, to: again });
+      await assertSame(exported, again);
     });
 
     test('refuses a target that is not empty, and a source that is not an mlflow-ts store', async () => {
