@@ -12,9 +12,12 @@ import { parse as parseYaml } from 'yaml';
 import { exportStore } from '../src/import/export.js';
 import { pythonFloat } from '../src/import/export-mlruns.js';
 import { importStore } from '../src/import/importer.js';
+import { openSqlConnection } from '../src/import/sql-connection.js';
+import { TARGET_TABLE } from '../src/import/target-tables.js';
 import { verifyStores } from '../src/import/verify.js';
+import { startServer } from '../src/server.js';
 import { upgradeDatabase } from '../src/store/database.js';
-import { DIALECTS, freshPostgresUri, freshStoreUri, rejectsWith, tempDir } from './helpers.js';
+import { call, DIALECTS, freshPostgresUri, freshStoreUri, rejectsWith, tempDir } from './helpers.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'mlflow-3.6');
 const FIXTURE_DB = path.join(FIXTURES, 'sqlite', 'mlflow.db');
@@ -50,6 +53,29 @@ async function assertSame(from: string, to: string): Promise<void> {
   assert.equal(report.differences, 0, report.lines.join('\n'));
 }
 
+/** A trace as the API gives it from the store at `uri`: its info, and the whole trace as raw JSON text. */
+async function traceThroughApi(uri: string, traceId: string): Promise<{ info: unknown; whole: string }> {
+  const artifacts = tempDir('mlflow-ts-export-artifacts-');
+  const server = await startServer({
+    backendStoreUri: uri,
+    serveArtifacts: true,
+    artifactsDestination: artifacts.dir,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  try {
+    const v3 = `${server.url}/api/3.0/mlflow`;
+    const info = await call(v3, 'GET', `traces/${traceId}`);
+    assert.equal(info.status, 200, JSON.stringify(info.body));
+    const whole = await fetch(`${v3}/traces/get?trace_id=${traceId}`);
+    assert.equal(whole.status, 200);
+    return { info: info.body, whole: await whole.text() };
+  } finally {
+    await server.close();
+    artifacts.cleanup();
+  }
+}
+
 for (const dialect of DIALECTS) {
   describe(`db export from ${dialect}`, () => {
     test('into an MLflow 3.6 database: verify is clean, and re-imported it is the same store', async () => {
@@ -65,6 +91,16 @@ for (const dialect of DIALECTS) {
       });
       assert.equal(summary.tables.find((t) => t.table === 'metrics')?.rows, 361);
       assert.equal(summary.tables.find((t) => t.table === 'runs')?.rows, 9);
+      const traceRows = Object.fromEntries(
+        summary.tables.filter((t) => /^(trace|spans|assess)/.test(t.table)).map((t) => [t.table, t.rows]),
+      );
+      assert.deepEqual(traceRows, {
+        trace_info: 1,
+        trace_tags: 3,
+        trace_request_metadata: 11,
+        spans: 1,
+        assessments: 0,
+      });
       // 361 points in batches of 50: the history is streamed, not written at once.
       assert.equal(stages.filter((s) => s === 'metrics').length, 8);
 
@@ -94,9 +130,22 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(got, expected);
         const runs = await conn.all('select distinct source_type from runs');
         assert.deepEqual(runs, [{ source_type: 'UNKNOWN' }]);
+        // The span document exactly as MLflow wrote it, and the duration MLflow's generated column gives.
+        const spanSql = 'select trace_id, span_id, content from spans';
+        const fixtureSpans = new BetterSqlite3(FIXTURE_DB, { readonly: true });
+        const expectedSpans = fixtureSpans.prepare(spanSql).all();
+        fixtureSpans.close();
+        assert.deepEqual(await conn.all(spanSql), expectedSpans);
+        const [duration] = await conn.all('select cast(duration_ns as text) as d from spans');
+        assert.equal(duration.d, String(1796665326618291201n - 1796665326617291173n));
       } finally {
         await conn.close();
       }
+      // Re-imported, the trace reads the same through the API as from the store it was exported from.
+      const traceId = 'tr-c228b2bff95b1506f1eb321948c656ef';
+      const before = await traceThroughApi(ours, traceId);
+      assert.match(before.whole, /1796665326617291173/);
+      assert.deepEqual(await traceThroughApi(again, traceId), before);
     });
 
     test('into a mlruns/ directory: verify is clean, and re-imported it is the same store', async () => {
@@ -109,6 +158,11 @@ for (const dialect of DIALECTS) {
       await importStore({ from: dir, to: again });
       await assertSame(dir, again);
       await assertSame(MLRUNS_FIXTURE, ours);
+      // The trace went out and came back (verify above compared its rows; the API reads it the same).
+      const traceId = 'tr-314104b4f6dbf99e3a5e485c9b51ae9f';
+      const before = await traceThroughApi(ours, traceId);
+      assert.match(before.whole, /1796665331748224318/);
+      assert.deepEqual(await traceThroughApi(again, traceId), before);
 
       // The files read as MLflow's own: the same meta.yaml fields and values (the experiment's id and
       // the paths under it aside: 18-digit ids were renumbered on import), the same key files.
@@ -140,6 +194,93 @@ for (const dialect of DIALECTS) {
           assert.deepEqual(parseYaml(read(dir)), parseYaml(read(MLRUNS_FIXTURE)), file);
         else assert.equal(read(dir), read(MLRUNS_FIXTURE), file);
       }
+      // The trace's folder as MLflow's file store lays it out: the same files, trace_info.yaml's fields.
+      const traceDir = (base: string) => path.join(base, '0', 'traces', traceId);
+      const listing = (base: string) =>
+        readdirSync(traceDir(base), { recursive: true, encoding: 'utf8' }).sort();
+      assert.deepEqual(listing(dir), listing(MLRUNS_FIXTURE));
+      assert.deepEqual(
+        meta(path.join(traceDir(dir), 'trace_info.yaml')),
+        meta(path.join(traceDir(MLRUNS_FIXTURE), 'trace_info.yaml')),
+      );
+      for (const key of ['tags/mlflow.traceName', 'request_metadata/mlflow.user']) {
+        const read = (base: string) => readFileSync(path.join(traceDir(base), key), 'utf8');
+        assert.equal(read(dir), read(MLRUNS_FIXTURE), key);
+      }
+      const spans = JSON.parse(readFileSync(path.join(traceDir(dir), 'artifacts', 'traces.json'), 'utf8'));
+      assert.equal(spans.spans.length, 1);
+      assert.equal(spans.spans[0].name, 'fixture-span');
+    });
+
+    test("a trace's assessments go into MLflow's table, validity as its boolean", async () => {
+      const ours = await fresh(dialect);
+      await importStore({ from: SQLITE_FIXTURE, to: ours });
+      const columns = TARGET_TABLE.get('assessments')?.columns ?? [];
+      const trace = 'tr-c228b2bff95b1506f1eb321948c656ef';
+      const row = (id: string, valid: number, overrides: string | null) => [
+        trace,
+        id,
+        'relevance',
+        'feedback',
+        '{"value": 0.75}',
+        null,
+        1796665326700,
+        1796665326800,
+        'HUMAN',
+        'alice',
+        null,
+        '1fd5f41c436d620c',
+        'looks right',
+        overrides,
+        valid,
+        '{"k": "v"}',
+      ];
+      const conn = await openSqlConnection(ours);
+      try {
+        for (const values of [row('a-1', 0, null), row('a-2', 1, 'a-1')])
+          await conn.run(
+            `insert into assessments (${columns.map((c) => `"${c}"`).join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+            values,
+          );
+      } finally {
+        await conn.close();
+      }
+      const exported = await emptyMlflowDb(dialect);
+      const summary = await exportStore({ from: ours, to: exported });
+      assert.equal(summary.tables.find((t) => t.table === 'assessments')?.rows, 2);
+      const read = await readRows(exported);
+      try {
+        const got = await read.all(
+          'select assessment_id, trace_id, valid, overrides, span_id, value from assessments order by assessment_id',
+        );
+        assert.deepEqual(
+          got.map((r) => ({ ...r, valid: Boolean(r.valid) })),
+          [
+            {
+              assessment_id: 'a-1',
+              trace_id: trace,
+              valid: false,
+              overrides: null,
+              span_id: '1fd5f41c436d620c',
+              value: '{"value": 0.75}',
+            },
+            {
+              assessment_id: 'a-2',
+              trace_id: trace,
+              valid: true,
+              overrides: 'a-1',
+              span_id: '1fd5f41c436d620c',
+              value: '{"value": 0.75}',
+            },
+          ],
+        );
+      } finally {
+        await read.close();
+      }
+      await assertSame(exported, ours);
+      const again = await fresh(dialect);
+      await importStore({ from: exported, to: again });
+      await assertSame(exported, again);
     });
 
     test('refuses a target that is not empty, and a source that is not an mlflow-ts store', async () => {

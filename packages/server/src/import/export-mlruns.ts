@@ -1,10 +1,10 @@
 // `db export` into a mlruns/ directory: our store written in MLflow's file store layout (experiments and
 // .trash, runs with meta.yaml, params, tags, metric files, dataset inputs and model outputs, logged
-// models, and the registry under models/), streamed table by table with one write per file per batch.
+// models, the registry under models/, and traces), streamed table by table with one write per file per batch.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { Scalar, stringify } from 'yaml';
 import { MlflowError } from '../entities/errors.js';
 import type { ExportCounts, ExportProgress } from './export-sql.js';
 import type { SqlConnection } from './sql-connection.js';
@@ -32,6 +32,13 @@ function twoDigitExponent(s: string): string {
 }
 
 const yaml = (value: Record<string, unknown>): string => stringify(value, { sortMapEntries: true });
+
+/** A string YAML writes in quotes: PyYAML would read an unquoted ISO time as a datetime, not text. */
+function quoted(value: string): Scalar<string> {
+  const scalar = new Scalar(value);
+  scalar.type = 'QUOTE_SINGLE';
+  return scalar;
+}
 
 /** Writes a file whose name is a key: keys may hold '/', which the file store keeps as folders. */
 function writeKey(dir: string, key: string, content: string): void {
@@ -168,7 +175,74 @@ class MlrunsWriter {
     await this.inputs();
     await this.loggedModels();
     await this.registry();
+    await this.traces();
     return { tables: this.counts };
+  }
+
+  /**
+   * Traces as the file store keeps them: `<experiment>/traces/<id>/` with trace_info.yaml, tags/ and
+   * request_metadata/ as one file per key, and the spans in artifacts/traces.json. Assessments have no
+   * place in that layout here and are left out.
+   */
+  private async traces(): Promise<void> {
+    const traceDirs = new Map<string, string>();
+    await this.each('trace_info', (r) => {
+      const [id, experimentId, timestamp, duration, state, clientRequestId, requestPreview, responsePreview] =
+        r;
+      this.inExperiment(experimentId, (expDir) => {
+        const dir = path.join(expDir, 'traces', String(id));
+        traceDirs.set(String(id), dir);
+        for (const sub of ['tags', 'request_metadata', 'artifacts'])
+          mkdirSync(path.join(dir, sub), { recursive: true });
+        writeFileSync(
+          path.join(dir, 'trace_info.yaml'),
+          yaml({
+            ...(clientRequestId === null ? {} : { client_request_id: clientRequestId }),
+            ...(duration === null ? {} : { execution_duration_ms: Number(duration) }),
+            request_preview: requestPreview,
+            request_time: quoted(new Date(Number(timestamp)).toISOString()),
+            response_preview: responsePreview,
+            state,
+            trace_id: String(id),
+            trace_location: {
+              mlflow_experiment: { experiment_id: String(experimentId) },
+              type: 'MLFLOW_EXPERIMENT',
+            },
+          }),
+        );
+      });
+    });
+    const inTrace = (id: unknown, fn: (dir: string) => void) => {
+      const dir = traceDirs.get(String(id));
+      if (dir) fn(dir);
+    };
+    for (const [table, folder] of [
+      ['trace_tags', 'tags'],
+      ['trace_request_metadata', 'request_metadata'],
+    ] as const) {
+      await this.each(table, (r) =>
+        inTrace(r[0], (dir) => writeKey(path.join(dir, folder), String(r[1]), String(r[2] ?? ''))),
+      );
+    }
+    // Spans come in trace order; each trace's file is written once its last span has been read. The
+    // stored documents are kept as text so nanosecond times beyond 2^53 are not rounded.
+    let current: { id: string; spans: string[] } | undefined;
+    const writeSpans = () => {
+      if (!current) return;
+      const { id, spans } = current;
+      inTrace(id, (dir) =>
+        writeFileSync(path.join(dir, 'artifacts', 'traces.json'), `{"spans": [${spans.join(', ')}]}`),
+      );
+    };
+    await this.each('spans', (r) => {
+      const traceId = String(r[0]);
+      if (current?.id !== traceId) {
+        writeSpans();
+        current = { id: traceId, spans: [] };
+      }
+      current.spans.push(String(r[9]));
+    });
+    writeSpans();
   }
 
   /** Calls `write` for each of our rows of `table`, in batches; `done` after each batch. */
