@@ -63,7 +63,11 @@ export function scorerEndpoints(): Endpoint<ScorerService>[] {
       path: 'scorers/get',
       handle: async (scorers, f) => ({
         scorer: scorerJson(
-          await scorers.getScorer(f.requiredExperimentId(), f.requiredString('name'), f.optionalInt('version')),
+          await scorers.getScorer(
+            f.requiredExperimentId(),
+            f.requiredString('name'),
+            f.optionalInt('version'),
+          ),
         ),
       }),
     },
@@ -72,7 +76,11 @@ export function scorerEndpoints(): Endpoint<ScorerService>[] {
       method: 'DELETE',
       path: 'scorers/delete',
       handle: async (scorers, f) => {
-        await scorers.deleteScorer(f.requiredExperimentId(), f.requiredString('name'), f.optionalInt('version'));
+        await scorers.deleteScorer(
+          f.requiredExperimentId(),
+          f.requiredString('name'),
+          f.optionalInt('version'),
+        );
         return {};
       },
     },
