@@ -2,9 +2,9 @@ import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { mapWrites } from './repository.js';
+import { type ScorerRepositories, SqlScorerStore, scorerRepositories } from './scorer-store.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
-import { type ScorerRepositories, SqlScorerStore, scorerRepositories } from './scorer-store.js';
 import { SqlTraceStore, type TraceRepositories, traceRepositories } from './trace-store.js';
 import { SqlWebhookStore, type WebhookRepositories, webhookRepositories } from './webhook-store.js';
 
