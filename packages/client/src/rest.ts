@@ -194,9 +194,14 @@ export class RestTransport {
     method: HttpMethod,
     endpoint: string,
     body?: Record<string, unknown>,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; since?: 3 } = {},
   ): Promise<T> {
-    const path = `${this.config.apiPrefix}/${endpoint.replace(/^\/+/, '')}`;
+    // MLflow serves its 3.x-only endpoints below /api/3.0/mlflow; `since: 3` moves a 2.0 prefix there.
+    const prefix =
+      options.since === 3
+        ? this.config.apiPrefix.replace(/\/2\.0\/mlflow$/, '/3.0/mlflow')
+        : this.config.apiPrefix;
+    const path = `${prefix}/${endpoint.replace(/^\/+/, '')}`;
     const { signal } = options;
     const response = await this.request(
       path,

@@ -253,3 +253,26 @@ export interface WebhookTestResult {
   response_body?: string;
   error_message?: string;
 }
+
+// --- MLflow 3's registered scorers (the scorers endpoints below /api/3.0/mlflow) ---
+
+/** A version of a scorer, as MLflow's Scorer message has it (experiment_id an int32 there). */
+export interface Scorer {
+  experiment_id: number;
+  scorer_name: string;
+  scorer_version: number;
+  /** The scorer as its client serialized it (JSON text); the server keeps it as it is. */
+  serialized_scorer: string;
+  creation_time: number;
+  scorer_id: string;
+}
+
+/** The answer of scorers/register (RegisterScorer.Response: its own field names, experiment_id a string). */
+export interface RegisteredScorer {
+  version: number;
+  scorer_id: string;
+  experiment_id: string;
+  name: string;
+  serialized_scorer: string;
+  creation_time: number;
+}
