@@ -1,6 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, DIALECTS, expectError, startTestServer, type TestServer } from './helpers.js';
+import { LocalArtifactRepository } from '../src/artifacts/local-artifact-repository.js';
+import { garbageCollect } from '../src/services/gc.js';
+import { ArtifactLocations } from '../src/store/artifact-locations.js';
+import { openDatabase } from '../src/store/database.js';
+import { ScorerReads } from '../src/store/scorer-repository.js';
+import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
+import {
+  call,
+  DIALECTS,
+  expectError,
+  freshStoreUri,
+  startTestServer,
+  type TestServer,
+  tempDir,
+} from './helpers.js';
 
 // MLflow 3's scorer endpoints over real HTTP on both dialects, as MLflow's REST store calls them
 // (/api/3.0/mlflow/scorers/..., GET with a query string, DELETE with a JSON body): versions number
@@ -260,5 +274,64 @@ for (const dialect of DIALECTS) {
       assert.ok(Array.isArray(ajax.body.scorers));
       await expectError(api('GET', 'scorers/list', { experiment_id: exp }), 404, 'ENDPOINT_NOT_FOUND');
     });
+  });
+
+  test(`gc of a deleted experiment on ${dialect} deletes its scorers and their versions`, async () => {
+    const store = await freshStoreUri(dialect);
+    const files = tempDir('mlflow-ts-scorer-gc-');
+    const database = await openDatabase(store.uri);
+    const tracking = new SqlTrackingStore(database, new ArtifactLocations('mlflow-artifacts:'));
+    try {
+      await tracking.init();
+      const srv = await startTestServer(dialect, { backendStoreUri: store.uri });
+      let gone: string;
+      let kept: string;
+      try {
+        const v3 = srv.api.replace('/api/2.0/', '/api/3.0/');
+        gone = (await call(srv.api, 'POST', 'experiments/create', { name: 'gc-gone' })).body.experiment_id;
+        kept = (await call(srv.api, 'POST', 'experiments/create', { name: 'gc-kept' })).body.experiment_id;
+        for (const experimentId of [gone, kept]) {
+          for (const serialized of ['{"v": 1}', '{"v": 2}']) {
+            const res = await call(v3, 'POST', 'scorers/register', {
+              experiment_id: experimentId,
+              name: 'judge',
+              serialized_scorer: serialized,
+            });
+            assert.equal(res.status, 200);
+          }
+        }
+        assert.equal(
+          (await call(srv.api, 'POST', 'experiments/delete', { experiment_id: gone })).status,
+          200,
+        );
+      } finally {
+        await srv.close();
+      }
+      const report = await garbageCollect(
+        tracking,
+        new LocalArtifactRepository(files.dir),
+        { experimentIds: [gone] },
+        { info: () => {}, warn: () => {} },
+      );
+      assert.deepEqual(report.experiments, [gone]);
+      const count = async (table: 'scorers' | 'scorer_versions') =>
+        (
+          await database.reader
+            .selectFrom(table)
+            .select(({ fn }) => fn.countAll().as('n'))
+            .executeTakeFirst()
+        )?.n;
+      assert.equal(Number(await count('scorers')), 1);
+      assert.equal(Number(await count('scorer_versions')), 2);
+      const left = await new ScorerReads(database).listScorers(kept);
+      assert.deepEqual(
+        left.map((s) => [s.scorerName, s.scorerVersion]),
+        [['judge', 2]],
+      );
+    } finally {
+      await tracking.close();
+      store.cleanup();
+      files.cleanup();
+    }
   });
 }
