@@ -136,6 +136,10 @@ for (const dialect of DIALECTS) {
       assert.equal(tagsOf(aliased.body.model_version.tags)[TEXT], 'Hi {{ name }}, welcome back.');
       const model = await api('GET', 'registered-models/get', { name: 'greeting' });
       assert.deepEqual(model.body.registered_model.aliases, [{ alias: 'production', version: '2' }]);
+      // prompts:/greeting@latest: MLflow's store reads the alias `latest` as the newest version.
+      const latest = await loadPrompt('greeting', 'latest');
+      assert.equal(latest.status, 200, JSON.stringify(latest.body));
+      assert.equal(latest.body.model_version.version, '2');
       // A missing version or alias answers what allow_missing turns into None.
       await expectError(loadPrompt('greeting', '9'), 404, 'RESOURCE_DOES_NOT_EXIST');
       await expectError(loadPrompt('greeting', 'staging'), 400, 'INVALID_PARAMETER_VALUE');
