@@ -72,8 +72,8 @@ for (const dialect of DIALECTS) {
 
       const result = await answer('why');
       assert.deepEqual(result, { text: 'why: doc about why' });
-      const traceId = getLastActiveTraceId();
-      assert.ok(traceId?.startsWith('tr-'));
+      const traceId = getLastActiveTraceId() ?? '';
+      assert.match(traceId, /^tr-[0-9a-f]{32}$/);
       await flushTraces();
 
       const got = await client.getTrace(traceId);
@@ -299,6 +299,106 @@ for (const dialect of DIALECTS) {
         messages.some((m) => /could not (send|export)/.test(m)),
         messages.join('\n'),
       );
+    });
+
+    test("MLflow's TypeScript SDK wire format, replayed: StartTraceV3 then traces.json uploaded; our getTrace reads it", async () => {
+      // What mlflow-tracing's MlflowSpanExporter sends when a root span ends (exporters/mlflow.ts and
+      // clients/artifacts/mlflow.ts in mlflow/libs/typescript): TraceInfo.toJson(), then the trace
+      // data (Span.toJson(): attributes already decoded, root parent '') PUT to the artifact proxy.
+      const otelTraceId = '5b8aa5a2d2c872e8321cf37308d69df2';
+      const traceId = `tr-${otelTraceId}`;
+      const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64');
+      const start = 1765000000123456789n;
+      const traceInfo = {
+        trace_id: traceId,
+        trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
+        request_preview: '{"question":"why"}',
+        response_preview: '"because"',
+        request_time: new Date(Number(start / 1_000_000n)).toISOString(),
+        execution_duration: `${250 / 1000}s`,
+        state: 'OK',
+        trace_metadata: {
+          'mlflow.trace_schema.version': '3',
+          'mlflow.traceInputs': '{"question":"why"}',
+          'mlflow.traceOutputs': '"because"',
+        },
+        tags: {},
+        assessments: [],
+      };
+      const started = await fetch(`${srv.url}/api/3.0/mlflow/traces`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ trace: { trace_info: traceInfo } }),
+      });
+      assert.equal(started.status, 200);
+      const location = ((await started.json()) as Record<string, any>).trace.trace_info.tags[
+        'mlflow.artifactLocation'
+      ];
+      assert.match(location, /^mlflow-artifacts:/);
+      const span = (id: string, parent: string, name: string, offset: bigint, attributes: object) =>
+        `{"trace_id":"${b64(otelTraceId)}","span_id":"${b64(id)}","parent_span_id":"${parent}","name":"${name}",` +
+        `"start_time_unix_nano":${start + offset},"end_time_unix_nano":${start + offset + 1000n},` +
+        `"status":{"code":"STATUS_CODE_OK","message":""},"attributes":${JSON.stringify(attributes)},"events":[],"links":[]}`;
+      const data = `{"spans":[${span('aaaaaaaaaaaaaaaa', '', 'agent', 0n, {
+        'mlflow.traceRequestId': traceId,
+        'mlflow.spanType': 'CHAIN',
+        'mlflow.spanInputs': { question: 'why' },
+        'mlflow.spanOutputs': 'because',
+      })},${span('bbbbbbbbbbbbbbbb', b64('aaaaaaaaaaaaaaaa'), 'tool', 10n, {
+        'mlflow.traceRequestId': traceId,
+        'mlflow.spanType': 'TOOL',
+        'mlflow.spanInputs': { q: 1 },
+      })}]}`;
+      const path = new URL(location).pathname;
+      const put = await fetch(`${srv.url}/api/2.0/mlflow-artifacts/artifacts${path}/traces.json`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: data,
+      });
+      assert.equal(put.status, 200);
+
+      const got = await client.getTrace(traceId);
+      assert.equal(got.info.state, 'OK');
+      assert.equal(got.info.request_preview, '{"question":"why"}');
+      assert.equal(got.info.execution_duration, '0.250s');
+      assert.equal(got.spans.length, 2);
+      const root = byName(got, 'agent');
+      const tool = byName(got, 'tool');
+      assert.deepEqual(
+        [root.traceId, root.spanId, root.parentId, tool.parentId],
+        [otelTraceId, 'aaaaaaaaaaaaaaaa', null, 'aaaaaaaaaaaaaaaa'],
+      );
+      assert.equal(root.startTimeNs, start);
+      assert.equal(tool.endTimeNs, start + 1010n);
+      assert.deepEqual([root.spanType, root.inputs, root.outputs], ['CHAIN', { question: 'why' }, 'because']);
+      assert.deepEqual([tool.spanType, tool.inputs, tool.status.code], ['TOOL', { q: 1 }, 'OK']);
+    });
+
+    test('a server that keeps no spans (no /v1/traces): the trace goes as traces.json and reads back', async () => {
+      // A server without the OTLP endpoint answers 404 there; everything else passes through.
+      const noOtlp: typeof fetch = (input, init) =>
+        String(input).endsWith('/v1/traces')
+          ? Promise.resolve(new Response('Not Found', { status: 404 }))
+          : fetch(input, init);
+      configureTracing({ client: new MlflowClient({ trackingUri: srv.url, maxRetries: 0, fetch: noOtlp }) });
+      let traceId: string;
+      try {
+        await withSpan({ name: 'outer', inputs: { x: 1 } }, async (outer) => {
+          withSpan('inner', (inner) => inner.setAttribute('k', 'v'));
+          outer.setOutputs({ y: 2 });
+        });
+        traceId = getLastActiveTraceId() ?? '';
+        await flushTraces();
+      } finally {
+        configureTracing({ client, experimentId });
+      }
+      const got = await client.getTrace(traceId);
+      assert.equal(got.info.tags['mlflow.trace.spansLocation'], undefined);
+      assert.equal(got.info.state, 'OK');
+      assert.deepEqual(got.spans.map((s) => s.name).sort(), ['inner', 'outer']);
+      assert.deepEqual(byName(got, 'outer').outputs, { y: 2 });
+      assert.equal(byName(got, 'inner').attributes.k, 'v');
+      assert.equal(byName(got, 'inner').parentId, byName(got, 'outer').spanId);
     });
 
     test('read API: searchTraces, trace tags, assessments, deleteTraces', async () => {
