@@ -60,8 +60,8 @@ export type { SpanOptions, TraceOptions, TracingOptions } from './tracing/api.js
 export {
   configureTracing,
   flushTraces,
-  getActiveSpan,
   getActiveTraceId,
+  getCurrentActiveSpan,
   getLastActiveTraceId,
   startSpan,
   trace,

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   configureTracing,
   flushTraces,
-  getActiveSpan,
+  getCurrentActiveSpan,
   getLastActiveTraceId,
   MlflowClient,
   MlflowError,
@@ -46,7 +46,7 @@ for (const dialect of DIALECTS) {
     test('nested spans from trace(), withSpan() and startSpan(): tree, attributes, inputs and outputs round-trip', async () => {
       const retrieve = trace(
         async (query: string, k: number) => {
-          const span = getActiveSpan();
+          const span = getCurrentActiveSpan();
           span?.setAttributes({ 'retriever.k': k, hit: true, scores: [0.5, 0.25], meta: { source: 'wiki' } });
           span?.addEvent('cache-miss', { key: query });
           return [`doc about ${query}`];
@@ -56,12 +56,14 @@ for (const dialect of DIALECTS) {
       const answer = trace(
         async function answer(question: string) {
           const docs = await retrieve(question, 2);
-          const text = withSpan({ name: 'format', spanType: SpanType.PARSER }, (span) => {
-            span.setInputs({ docs });
-            const out = `${question}: ${docs[0]}`;
-            span.setOutputs(out);
-            return out;
-          });
+          // MLflow's order, withSpan(fn, options): the result becomes the outputs.
+          const text = withSpan(
+            (span) => {
+              span.setInputs({ docs });
+              return `${question}: ${docs[0]}`;
+            },
+            { name: 'format', spanType: SpanType.PARSER },
+          );
           const manual = startSpan({ name: 'manual', inputs: { n: 1 }, attributes: { step: 3 } });
           manual.end({ outputs: { n: 2 } });
           updateCurrentTrace({ tags: { team: 'search' } });
@@ -200,7 +202,7 @@ for (const dialect of DIALECTS) {
           assert.equal((leafSpan.inputs as { label: string }).label, name);
         }
       }
-      assert.equal(getActiveSpan(), undefined);
+      assert.equal(getCurrentActiveSpan(), null);
     });
 
     test('exceptions: recorded as an exception event with ERROR status, rethrown to the caller, the trace ERROR', async () => {
@@ -279,6 +281,52 @@ for (const dialect of DIALECTS) {
       assert.equal(whole.info.state, 'OK');
       assert.equal(whole.spans.length, 2);
       assert.equal(whole.info.response_preview, '"done"');
+    });
+
+    test('batching: spans share OTLP requests of at most maxBatchSpans; user code never waits for the network', async () => {
+      let otlpRequests = 0;
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // Holds every request until released: the traced code below must finish regardless.
+      const gated: typeof fetch = async (input, init) => {
+        if (String(input).endsWith('/v1/traces')) otlpRequests++;
+        await gate;
+        return fetch(input, init);
+      };
+      configureTracing({
+        client: new MlflowClient({ trackingUri: srv.url, maxRetries: 0, fetch: gated }),
+        experimentId,
+        maxBatchSpans: 20,
+        batchDelayMs: 60_000,
+      });
+      let traceId = '';
+      try {
+        const total = withSpan('batch-root', () => {
+          let sum = 0;
+          for (let i = 0; i < 50; i++) sum += withSpan(`child-${i}`, () => i);
+          return sum;
+        });
+        assert.equal(total, 1225);
+        traceId = getLastActiveTraceId() ?? '';
+        let flushed = false;
+        const flushing = flushTraces().then(() => {
+          flushed = true;
+        });
+        await sleep(50);
+        assert.equal(flushed, false, 'flushTraces() resolves only once the server has the spans');
+        release();
+        await flushing;
+      } finally {
+        release();
+        configureTracing({ client, experimentId, maxBatchSpans: 200, batchDelayMs: 500 });
+      }
+      // 51 spans in requests of at most 20.
+      assert.equal(otlpRequests, 3);
+      const got = await client.getTrace(traceId);
+      assert.equal(got.spans.length, 51);
+      assert.equal(byName(got, 'batch-root').outputs, 1225);
     });
 
     test('an unreachable server: user code runs and returns normally, flush resolves, the failure is logged', async (t) => {

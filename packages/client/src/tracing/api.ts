@@ -38,7 +38,10 @@ export interface TracingOptions extends Partial<ExporterOptions> {
 
 let settings: { client?: MlflowClient; experimentId?: string } = {};
 let exporter = new TraceExporter({ batchDelayMs: 500, maxBatchSpans: 200 });
+// Exports still running in exporters that configureTracing replaced; flushTraces waits for them too.
+let retired: Promise<void> = Promise.resolve();
 const liveTraces = new Map<string, TraceState>();
+let lastTraceId: string | undefined;
 
 /** Points tracing at a server and experiment and tunes batching; only traces started later follow. */
 export function configureTracing(options: TracingOptions): void {
@@ -48,7 +51,7 @@ export function configureTracing(options: TracingOptions): void {
     const previous = exporter;
     exporter = new TraceExporter({ ...previous.options, ...options });
     // Spans already handed to the old exporter still go out.
-    void previous.flush();
+    retired = Promise.all([retired, previous.flush()]).then(() => {});
   }
 }
 
@@ -93,7 +96,10 @@ export function startSpan(options: SpanOptions = {}): LiveSpan {
     },
     (ended) => {
       trace.spans.push(ended);
-      if (ended.parentId === null) liveTraces.delete(trace.traceId);
+      if (ended.parentId === null) {
+        liveTraces.delete(trace.traceId);
+        lastTraceId = trace.traceId;
+      }
       target.spanEnded(ended, trace, transport);
     },
   );
@@ -110,12 +116,16 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Ends `span` once `result` is known: at once, or when a returned promise settles. */
-function endWith<T>(span: LiveSpan, result: T, setOutputs: boolean): T {
+/**
+ * Ends `span` once `result` is known (at once, or when a returned promise settles), taking the result
+ * as its outputs unless outputs were set already.
+ */
+function endWith<T>(span: LiveSpan, result: T): T {
+  const finish = (value: unknown) => span.end(span.outputs === undefined ? { outputs: value } : {});
   if (isPromiseLike(result)) {
     return Promise.resolve(result).then(
       (value) => {
-        span.end(setOutputs ? { outputs: value } : {});
+        finish(value);
         return value;
       },
       (error: unknown) => {
@@ -125,17 +135,27 @@ function endWith<T>(span: LiveSpan, result: T, setOutputs: boolean): T {
       },
     ) as T;
   }
-  span.end(setOutputs ? { outputs: result } : {});
+  finish(result);
   return result;
 }
 
 /**
  * Runs `fn` inside a new span that is active for everything `fn` starts (async work included in
- * Node). The span ends when `fn` returns or its promise settles; an error is recorded (status ERROR)
- * and rethrown.
+ * Node). The span ends when `fn` returns or its promise settles, with the result as its outputs
+ * unless `fn` set them; an error is recorded (status ERROR) and rethrown. Takes MLflow's TypeScript
+ * order, `withSpan(fn, options)`, or `withSpan(options, fn)`; options may be just a name.
  */
-export function withSpan<T>(options: SpanOptions | string, fn: (span: LiveSpan) => T): T {
-  const span = startSpan(typeof options === 'string' ? { name: options } : options);
+export function withSpan<T>(fn: (span: LiveSpan) => T, options?: SpanOptions | string): T;
+export function withSpan<T>(options: SpanOptions | string, fn: (span: LiveSpan) => T): T;
+export function withSpan<T>(
+  first: SpanOptions | string | ((span: LiveSpan) => T),
+  second?: SpanOptions | string | ((span: LiveSpan) => T),
+): T {
+  const [fn, given] =
+    typeof first === 'function'
+      ? [first, second as SpanOptions | string | undefined]
+      : [second as (span: LiveSpan) => T, first];
+  const span = startSpan(typeof given === 'string' ? { name: given } : (given ?? {}));
   let result: T;
   try {
     result = runWithSpan(span, () => fn(span));
@@ -144,7 +164,7 @@ export function withSpan<T>(options: SpanOptions | string, fn: (span: LiveSpan) 
     span.end();
     throw error;
   }
-  return endWith(span, result, false);
+  return endWith(span, result);
 }
 
 export type TraceOptions = Omit<SpanOptions, 'inputs' | 'parent' | 'startTimeNs'>;
@@ -262,13 +282,13 @@ export function trace<A extends unknown[], R>(
       throw error;
     }
     if (isIterator(result)) return tracedGenerator(span, result) as R;
-    return endWith(span, result, true);
+    return endWith(span, result);
   };
 }
 
-/** The active span, if any. */
-export function getActiveSpan(): LiveSpan | undefined {
-  return activeSpan();
+/** The active span, or null outside any (MLflow's getCurrentActiveSpan). */
+export function getCurrentActiveSpan(): LiveSpan | null {
+  return activeSpan() ?? null;
 }
 
 /** The id of the active span's trace, if any. */
@@ -278,7 +298,7 @@ export function getActiveTraceId(): string | undefined {
 
 /** The id of the trace whose root span ended last (MLflow's get_last_active_trace_id). */
 export function getLastActiveTraceId(): string | undefined {
-  return exporter.lastTraceId;
+  return lastTraceId;
 }
 
 /**
@@ -288,6 +308,7 @@ export function getLastActiveTraceId(): string | undefined {
 export function updateCurrentTrace(update: {
   tags?: Record<string, string>;
   metadata?: Record<string, string>;
+  clientRequestId?: string;
   requestPreview?: string;
   responsePreview?: string;
 }): void {
@@ -296,11 +317,12 @@ export function updateCurrentTrace(update: {
   if (!trace) return;
   Object.assign(trace.tags, update.tags);
   Object.assign(trace.metadata, update.metadata);
+  if (update.clientRequestId !== undefined) trace.clientRequestId = update.clientRequestId;
   if (update.requestPreview !== undefined) trace.requestPreview = update.requestPreview;
   if (update.responsePreview !== undefined) trace.responsePreview = update.responsePreview;
 }
 
 /** Sends every span and trace ended so far; resolves when the server has them (failures are logged). */
-export function flushTraces(): Promise<void> {
-  return exporter.flush();
+export async function flushTraces(): Promise<void> {
+  await Promise.all([retired, exporter.flush()]);
 }

@@ -42,8 +42,7 @@ export class TraceExporter {
   // Servers found to lack the OTLP endpoint; their traces carry spans in traces.json instead.
   private readonly withoutOtlp = new WeakSet<RestTransport>();
   private exitHookSet = false;
-  /** The id of the trace exported last (MLflow's get_last_active_trace_id). */
-  lastTraceId: string | undefined;
+  private sendQueued = false;
 
   constructor(readonly options: ExporterOptions) {}
 
@@ -52,10 +51,12 @@ export class TraceExporter {
     this.pending.push({ span, trace, transport });
     this.ensureExitHook();
     if (span.parentId === null) {
-      this.lastTraceId = trace.traceId;
       this.enqueue(() => this.finishTrace(span, trace, transport));
     } else if (this.pending.length >= this.options.maxBatchSpans) {
-      this.enqueue(() => this.sendPending());
+      if (!this.sendQueued) {
+        this.sendQueued = true;
+        this.enqueue(() => this.sendPending());
+      }
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -94,6 +95,7 @@ export class TraceExporter {
   }
 
   private async sendPending(): Promise<void> {
+    this.sendQueued = false;
     const batch = this.pending;
     this.pending = [];
     const groups = new Map<RestTransport, Map<string, LiveSpan[]>>();
@@ -110,7 +112,11 @@ export class TraceExporter {
       byExperiment.set(experimentId, [...(byExperiment.get(experimentId) ?? []), span]);
     }
     for (const [transport, byExperiment] of groups) {
-      for (const [experimentId, spans] of byExperiment) await this.sendSpans(transport, experimentId, spans);
+      for (const [experimentId, spans] of byExperiment) {
+        for (let i = 0; i < spans.length; i += this.options.maxBatchSpans) {
+          await this.sendSpans(transport, experimentId, spans.slice(i, i + this.options.maxBatchSpans));
+        }
+      }
     }
   }
 

@@ -16,6 +16,7 @@ export interface TraceState {
   experimentId: Promise<string>;
   metadata: Record<string, string>;
   tags: Record<string, string>;
+  clientRequestId?: string;
   requestPreview?: string;
   responsePreview?: string;
   /** Every span of the trace, in the order they ended. */
@@ -115,6 +116,7 @@ export function traceInfoJson(
   const durationMs = Number(((root.endTimeNs ?? root.startTimeNs) - root.startTimeNs) / 1_000_000n);
   return {
     trace_id: trace.traceId,
+    client_request_id: trace.clientRequestId,
     trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
     request_preview: trace.requestPreview ?? preview(root.inputs),
     response_preview: trace.responsePreview ?? preview(root.outputs),
