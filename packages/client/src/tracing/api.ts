@@ -55,7 +55,12 @@ export function configureTracing(options: TracingOptions): void {
   }
 }
 
-function newTrace(options: SpanOptions, otelTraceId: string): TraceState {
+/**
+ * The record of a new trace; `live` ones (started by a root span) are found again by their spans.
+ * A span whose parent's trace has already ended gets an unregistered one: its spans still go out over
+ * OTLP into that trace, but nothing waits for a root that has come and gone.
+ */
+function newTrace(options: SpanOptions, otelTraceId: string, live: boolean): TraceState {
   const traceId = `tr-${otelTraceId}`;
   const metadata: Record<string, string> = { 'mlflow.trace_schema.version': TRACE_SCHEMA_VERSION };
   const user = currentUserName();
@@ -72,7 +77,7 @@ function newTrace(options: SpanOptions, otelTraceId: string): TraceState {
     tags: { ...options.tags },
     spans: [],
   };
-  liveTraces.set(traceId, trace);
+  if (live) liveTraces.set(traceId, trace);
   return trace;
 }
 
@@ -81,7 +86,7 @@ export function startSpan(options: SpanOptions = {}): LiveSpan {
   const parent = options.parent === undefined ? activeSpan() : (options.parent ?? undefined);
   const parentTrace = parent && liveTraces.get(parent.traceId);
   const otelTraceId = parent ? parent.otelTraceId : randomId(16);
-  const trace = parentTrace ?? newTrace(options, otelTraceId);
+  const trace = parentTrace ?? newTrace(options, otelTraceId, !parent);
   const transport = (settings.client ?? getClient()).transport;
   const target = exporter;
   const span = new LiveSpan(
