@@ -36,17 +36,23 @@ export interface TracingOptions extends Partial<ExporterOptions> {
   experimentId?: string;
 }
 
-let settings: { client?: MlflowClient; experimentId?: string } = {};
+const settings: { client?: MlflowClient; experimentId?: string } = {};
 let exporter = new TraceExporter({ batchDelayMs: 500, maxBatchSpans: 200 });
 // Exports still running in exporters that configureTracing replaced; flushTraces waits for them too.
 let retired: Promise<void> = Promise.resolve();
 const liveTraces = new Map<string, TraceState>();
 let lastTraceId: string | undefined;
 
-/** Points tracing at a server and experiment and tunes batching; only traces started later follow. */
+/**
+ * Points tracing at a server and experiment and tunes batching; only traces started later follow.
+ * Options left out keep their value; `client: undefined` or `experimentId: undefined` go back to the
+ * fluent API's.
+ */
 export function configureTracing(options: TracingOptions): void {
-  const client = typeof options.client === 'string' ? new MlflowClient(options.client) : options.client;
-  settings = { client, experimentId: options.experimentId };
+  if ('client' in options) {
+    settings.client = typeof options.client === 'string' ? new MlflowClient(options.client) : options.client;
+  }
+  if ('experimentId' in options) settings.experimentId = options.experimentId;
   if (options.batchDelayMs !== undefined || options.maxBatchSpans !== undefined) {
     const previous = exporter;
     exporter = new TraceExporter({ ...previous.options, ...options });
@@ -72,6 +78,7 @@ function newTrace(options: SpanOptions, otelTraceId: string, live: boolean): Tra
   experimentId.catch(() => {});
   const trace: TraceState = {
     traceId,
+    transport: (settings.client ?? getClient()).transport,
     experimentId,
     metadata: { ...metadata, ...options.metadata },
     tags: { ...options.tags },
@@ -87,7 +94,6 @@ export function startSpan(options: SpanOptions = {}): LiveSpan {
   const parentTrace = parent && liveTraces.get(parent.traceId);
   const otelTraceId = parent ? parent.otelTraceId : randomId(16);
   const trace = parentTrace ?? newTrace(options, otelTraceId, !parent);
-  const transport = (settings.client ?? getClient()).transport;
   const target = exporter;
   const span = new LiveSpan(
     {
@@ -105,7 +111,7 @@ export function startSpan(options: SpanOptions = {}): LiveSpan {
         liveTraces.delete(trace.traceId);
         lastTraceId = trace.traceId;
       }
-      target.spanEnded(ended, trace, transport);
+      target.spanEnded(ended, trace);
     },
   );
   if (options.attributes) span.setAttributes(options.attributes);
@@ -276,7 +282,7 @@ export function trace<A extends unknown[], R>(
 ): (...args: A) => R {
   const names = parameterNames(fn as (...args: never[]) => unknown);
   const name = options.name ?? (fn.name || 'span');
-  return function traced(this: unknown, ...args: A): R {
+  const traced = function (this: unknown, ...args: A): R {
     const span = startSpan({ ...options, name, inputs: inputsOf(names, args) });
     let result: R;
     try {
@@ -289,6 +295,10 @@ export function trace<A extends unknown[], R>(
     if (isIterator(result)) return tracedGenerator(span, result) as R;
     return endWith(span, result);
   };
+  // The wrapper answers to the wrapped function's name and arity, as MLflow's does.
+  Object.defineProperty(traced, 'name', { value: fn.name });
+  Object.defineProperty(traced, 'length', { value: fn.length });
+  return traced;
 }
 
 /** The active span, or null outside any (MLflow's getCurrentActiveSpan). */

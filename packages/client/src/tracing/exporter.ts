@@ -28,7 +28,6 @@ export interface ExporterOptions {
 interface Pending {
   span: LiveSpan;
   trace: TraceState;
-  transport: RestTransport;
 }
 
 function describe(error: unknown): string {
@@ -47,11 +46,11 @@ export class TraceExporter {
   constructor(readonly options: ExporterOptions) {}
 
   /** Called as each span ends; only queues work. */
-  spanEnded(span: LiveSpan, trace: TraceState, transport: RestTransport): void {
-    this.pending.push({ span, trace, transport });
+  spanEnded(span: LiveSpan, trace: TraceState): void {
+    this.pending.push({ span, trace });
     this.ensureExitHook();
     if (span.parentId === null) {
-      this.enqueue(() => this.finishTrace(span, trace, transport));
+      this.enqueue(() => this.finishTrace(span, trace));
     } else if (this.pending.length >= this.options.maxBatchSpans) {
       if (!this.sendQueued) {
         this.sendQueued = true;
@@ -99,7 +98,8 @@ export class TraceExporter {
     const batch = this.pending;
     this.pending = [];
     const groups = new Map<RestTransport, Map<string, LiveSpan[]>>();
-    for (const { span, trace, transport } of batch) {
+    for (const { span, trace } of batch) {
+      const { transport } = trace;
       if (this.withoutOtlp.has(transport)) continue;
       let experimentId: string;
       try {
@@ -142,8 +142,9 @@ export class TraceExporter {
     }
   }
 
-  private async finishTrace(root: LiveSpan, trace: TraceState, transport: RestTransport): Promise<void> {
+  private async finishTrace(root: LiveSpan, trace: TraceState): Promise<void> {
     await this.sendPending();
+    const { transport } = trace;
     try {
       const experimentId = await trace.experimentId;
       const v3 = transport.config.apiPrefix.replace(/\/2\.0\//, '/3.0/');

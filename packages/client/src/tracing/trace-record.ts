@@ -3,6 +3,7 @@
 // (MLflow's Span.to_dict() per span), uploaded to the trace's artifact location when the server does
 // not keep spans itself.
 
+import type { RestTransport } from '../rest.js';
 import { hexToBase64 } from './ids.js';
 import { type LiveSpan, SpanAttributeKey } from './span.js';
 
@@ -13,6 +14,8 @@ export const TRACE_SCHEMA_VERSION = '3';
 /** What a trace carries besides its spans, fixed when its root span starts or set while it runs. */
 export interface TraceState {
   traceId: string;
+  /** The server the trace goes to, fixed when it starts so that all its spans go to one place. */
+  transport: RestTransport;
   experimentId: Promise<string>;
   metadata: Record<string, string>;
   tags: Record<string, string>;
