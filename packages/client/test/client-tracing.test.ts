@@ -121,7 +121,13 @@ for (const dialect of DIALECTS) {
       assert.equal(info.response_preview, '{"text":"why: doc about why"}');
       assert.equal(info.trace_metadata['mlflow.trace_schema.version'], '3');
       assert.ok(Number(info.trace_metadata['mlflow.trace.sizeBytes']) > 500);
-      assert.equal(JSON.parse(info.trace_metadata['mlflow.trace.sizeStats']).num_spans, 4);
+      const stats = JSON.parse(info.trace_metadata['mlflow.trace.sizeStats']);
+      assert.equal(stats.num_spans, 4);
+      assert.equal(stats.total_size_bytes, Number(info.trace_metadata['mlflow.trace.sizeBytes']));
+      assert.ok(
+        stats.p25 <= stats.p50 && stats.p50 <= stats.p75 && stats.p75 <= stats.max,
+        JSON.stringify(stats),
+      );
       assert.match(info.execution_duration ?? '', /^\d+(\.\d{1,3})?s$/);
     });
 

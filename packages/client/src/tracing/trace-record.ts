@@ -91,6 +91,29 @@ function tokenUsage(spans: readonly LiveSpan[]): string | undefined {
   return found ? JSON.stringify(total) : undefined;
 }
 
+/**
+ * MLflow's size metadata: `mlflow.trace.sizeBytes` and `mlflow.trace.sizeStats` (total, span count, the
+ * largest span and the quartiles of span sizes, keys as TraceSizeStatsKey names them). The total is the
+ * trace's JSON, record and spans, as Python's client measures it.
+ */
+function sizeMetadata(info: Record<string, unknown>, spans: readonly LiveSpan[]): Record<string, string> {
+  const bytes = (text: string) => new TextEncoder().encode(text).length;
+  const sizes = spans.map((s) => bytes(spanDocument(s))).sort((a, b) => a - b);
+  const total = bytes(`{"info": ${JSON.stringify(info)}, "data": ${traceDataDocument(spans)}}`);
+  const out: Record<string, string> = { 'mlflow.trace.sizeBytes': String(total) };
+  if (sizes.length > 0) {
+    out['mlflow.trace.sizeStats'] = JSON.stringify({
+      total_size_bytes: total,
+      num_spans: sizes.length,
+      max: sizes[sizes.length - 1],
+      p25: percentile(sizes, 25),
+      p50: percentile(sizes, 50),
+      p75: percentile(sizes, 75),
+    });
+  }
+  return out;
+}
+
 /** TraceInfoV3 of a trace whose root span has ended, as MLflow's exporter sends to StartTraceV3. */
 export function traceInfoJson(
   trace: TraceState,
@@ -98,26 +121,11 @@ export function traceInfoJson(
   experimentId: string,
 ): Record<string, unknown> {
   const metadata: Record<string, string> = { ...trace.metadata };
-  const sizes = trace.spans
-    .map((s) => new TextEncoder().encode(spanDocument(s)).length)
-    .sort((a, b) => a - b);
-  const totalBytes = new TextEncoder().encode(traceDataDocument(trace.spans)).length;
-  metadata['mlflow.trace.sizeBytes'] = String(totalBytes);
-  if (sizes.length > 0) {
-    metadata['mlflow.trace.sizeStats'] = JSON.stringify({
-      total_size_bytes: totalBytes,
-      num_spans: sizes.length,
-      max_span_size_bytes: sizes[sizes.length - 1],
-      p25_span_size_bytes: percentile(sizes, 25),
-      p50_span_size_bytes: percentile(sizes, 50),
-      p75_span_size_bytes: percentile(sizes, 75),
-    });
-  }
   const usage = tokenUsage(trace.spans);
   if (usage) metadata['mlflow.trace.tokenUsage'] = usage;
   const startMs = Number(root.startTimeNs / 1_000_000n);
   const durationMs = Number(((root.endTimeNs ?? root.startTimeNs) - root.startTimeNs) / 1_000_000n);
-  return {
+  const info: Record<string, unknown> = {
     trace_id: trace.traceId,
     client_request_id: trace.clientRequestId,
     trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
@@ -130,4 +138,6 @@ export function traceInfoJson(
     trace_metadata: metadata,
     tags: { 'mlflow.traceName': root.name, ...trace.tags },
   };
+  Object.assign(metadata, sizeMetadata(info, trace.spans));
+  return info;
 }
