@@ -22,7 +22,7 @@ import {
 } from './entities.js';
 import { MlflowError } from './errors.js';
 import { RestTransport } from './rest.js';
-import { ScorerMethods } from './scorers.js';
+import { TraceMethods } from './traces.js';
 
 export interface SearchExperimentsOptions {
   filter?: string;
@@ -70,7 +70,7 @@ function tagList(tags: Record<string, string> | Tag[] | undefined): Tag[] {
  * A typed client for every endpoint of an MLflow tracking server (the lower-level API, like Python's
  * `mlflow.MlflowClient`). Methods throw MlflowError carrying the server's error code and HTTP status.
  */
-export class MlflowClient extends ScorerMethods {
+export class MlflowClient extends TraceMethods {
   readonly transport: RestTransport;
 
   /** Options default to MLflow's environment variables (MLFLOW_TRACKING_URI and friends). */

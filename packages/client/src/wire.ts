@@ -276,3 +276,49 @@ export interface RegisteredScorer {
   serialized_scorer: string;
   creation_time: number;
 }
+
+// --- MLflow 3 tracing (service.proto's TraceInfoV3, assessments.proto's Assessment) ---
+
+export type TraceState = 'STATE_UNSPECIFIED' | 'OK' | 'ERROR' | 'IN_PROGRESS';
+export type AssessmentSourceType = 'SOURCE_TYPE_UNSPECIFIED' | 'HUMAN' | 'LLM_JUDGE' | 'CODE';
+
+export interface AssessmentSource {
+  source_type: AssessmentSourceType;
+  source_id?: string;
+}
+
+export interface Assessment {
+  assessment_id: string;
+  assessment_name: string;
+  trace_id: string;
+  span_id?: string;
+  source?: AssessmentSource;
+  /** Timestamps in protobuf's JSON text. */
+  create_time?: string;
+  last_update_time?: string;
+  feedback?: { value?: unknown; error?: { error_code?: string; error_message?: string } };
+  expectation?: { value?: unknown };
+  rationale?: string;
+  metadata?: Record<string, string>;
+  /** The id of the assessment this one replaces (which is then invalid). */
+  overrides?: string;
+  valid?: boolean;
+  run_id?: string;
+}
+
+export interface TraceInfoV3 {
+  /** `tr-` and 32 hex digits. */
+  trace_id: string;
+  client_request_id?: string;
+  trace_location: { type: string; mlflow_experiment?: { experiment_id: string } };
+  request_preview?: string;
+  response_preview?: string;
+  /** protobuf's Timestamp JSON, e.g. 2026-12-07T17:42:11.748Z. */
+  request_time: string;
+  /** protobuf's Duration JSON, e.g. 0.250s. */
+  execution_duration?: string;
+  state: TraceState;
+  trace_metadata: Record<string, string>;
+  tags: Record<string, string>;
+  assessments: Assessment[];
+}
