@@ -1,5 +1,5 @@
-// An MLflow SQL database (SQLite or PostgreSQL, any schema revision from MLflow 1.0 to 3.6) as an import
-// source: each table streamed in key order (SQLite by rowid, PostgreSQL by primary key) a page at a
+// An MLflow SQL database (SQLite, PostgreSQL or MySQL/MariaDB, any schema revision from MLflow 1.0 to 3.6) as an import
+// source: each table streamed in key order (SQLite by rowid, PostgreSQL and MySQL by primary key) a page at a
 // time, its rows turned into our tables' shapes with MLflow's defaults for columns an older revision
 // lacks or left NULL.
 import { parseStoreUri } from '../store/store-uri.js';
@@ -342,6 +342,8 @@ const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
   { tables: ['jobs'], what: 'jobs', why: "MLflow's job queue is internal to its server" },
 ];
 
+const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MySQL' } as const;
+
 /** The workspace whose rows are imported when the source has MLflow's workspaces (3.6+). */
 const DEFAULT_WORKSPACE = 'default';
 
@@ -365,7 +367,7 @@ class SqlSource implements ImportSource {
     private readonly schema: SourceSchema,
     readonly key: string,
   ) {
-    this.description = `MLflow ${conn.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'} database, schema revision ${schema.revision ?? '(none: before MLflow 1.0)'}`;
+    this.description = `MLflow ${DIALECT_NAMES[conn.dialect]} database, schema revision ${schema.revision ?? '(none: before MLflow 1.0)'}`;
     this.stages = TABLE_STAGES.filter((s) => schema.tables.has(s.source)).map((s) => this.stage(s));
   }
 
@@ -377,6 +379,7 @@ class SqlSource implements ImportSource {
 
   /** The metrics stage's conversion (see TABLE_STAGES) in SQL, for an SQLite target to run itself. */
   private metricsCopy(): SqliteCopy | undefined {
+    if (this.conn.dialect !== 'sqlite') return undefined;
     const location = parseStoreUri(this.key);
     const columns = this.schema.tables.get('metrics')?.columns;
     if (location.dialect !== 'sqlite' || !columns) return undefined;
@@ -399,12 +402,14 @@ class SqlSource implements ImportSource {
   private async *read(spec: TableStage, cursor: string | undefined, size: number): AsyncIterable<StageBatch> {
     const info = this.schema.tables.get(spec.source);
     if (!info) return;
+    const textType = this.conn.dialect === 'mysql' ? 'char' : 'text';
     const columns = [...info.columns]
-      .map((c) => (spec.textColumns?.includes(c) ? `cast("${c}" as text) as "${c}"` : `"${c}"`))
+      .map((c) => (spec.textColumns?.includes(c) ? `cast("${c}" as ${textType}) as "${c}"` : `"${c}"`))
       .join(', ');
     const workspace = info.columns.has('workspace') ? `"workspace" = '${DEFAULT_WORKSPACE}'` : null;
     // SQLite pages by rowid (present on every MLflow table, and it also orders rows whose key columns
-    // hold NULLs, which old revisions allowed); PostgreSQL by the primary key, whose index serves the seek.
+    // hold NULLs, which old revisions allowed); PostgreSQL and MySQL by the primary key, whose index
+    // serves the seek (MySQL's case-insensitive collations order and compare the seek alike).
     const key = this.conn.dialect === 'sqlite' ? ['rowid'] : info.primaryKey;
     if (key.length === 0) throw new Error(`The source table ${spec.source} has no primary key to page by.`);
     const keyList = key.map((k) => `"${k}"`).join(', ');
@@ -437,10 +442,11 @@ class SqlSource implements ImportSource {
     for (let i = 0; i < unnamed.length; i += 500) {
       const part = unnamed.slice(i, i + 500).map((r) => r[0]);
       const found = await this.conn.all(
-        `select run_uuid, value from tags where key = ? and run_uuid in (${part.map(() => '?').join(', ')})`,
+        `select "run_uuid", "key", "value" from "tags" where "key" = ? and "run_uuid" in (${part.map(() => '?').join(', ')})`,
         [RUN_NAME_TAG, ...part],
       );
-      for (const f of found) names.set(String(f.run_uuid), text(f.value));
+      // MySQL's case-insensitive collations also match other capitals, which MLflow does not read as the name.
+      for (const f of found) if (f.key === RUN_NAME_TAG) names.set(String(f.run_uuid), text(f.value));
     }
     for (const r of unnamed) r[2] = names.get(String(r[0])) ?? '';
   }

@@ -2,7 +2,9 @@
 // table by table (row counts and an order-free content hash over the rows that belong to the source's
 // entities) and run by run (a hash of the run, its params, tags and metric history).
 import { createHash } from 'node:crypto';
+import { MlflowError } from '../entities/errors.js';
 import { openImportSource } from './importer.js';
+import { MYSQL_URI } from './mysql-connection.js';
 import { openSqlConnection, type SqlConnection } from './sql-connection.js';
 import {
   type IdKind,
@@ -87,6 +89,9 @@ class Tally {
 }
 
 export async function verifyStores(from: string, to: string): Promise<VerifyReport> {
+  if (MYSQL_URI.test(to)) {
+    throw MlflowError.invalidParameter(`Cannot verify '${to}': mlflow-ts stores are SQLite or PostgreSQL.`);
+  }
   const source = await openImportSource(from);
   const target = await openSqlConnection(to, { readonly: true });
   try {
