@@ -114,7 +114,9 @@ export async function copySqliteIntoMysql(file: string, conn: mysql.Connection):
         .filter((c) => Number(c.pk) > 0)
         .sort((a, b) => Number(a.pk) - Number(b.pk))
         .map((c) => `\`${c.name}\``);
-      const defs = columns.map((c) => `\`${c.name}\` ${mysqlType(c.type)}${Number(c.notnull) ? ' NOT NULL' : ''}`);
+      const defs = columns.map(
+        (c) => `\`${c.name}\` ${mysqlType(c.type)}${Number(c.notnull) ? ' NOT NULL' : ''}`,
+      );
       if (key.length) defs.push(`PRIMARY KEY (${key.join(', ')})`);
       await conn.query(`create table \`${table}\` (${defs.join(', ')}) engine=InnoDB`);
       const names = columns.map((c) => `\`${c.name}\``).join(', ');
