@@ -20,12 +20,17 @@ interface TableStage {
   target: TargetTableName;
   /** Which of our rows own an id (only those are read for the conflict check). */
   ownsIds?: boolean;
+  /** Which source rows the stage reads (SQL over the source table), when not all of them. */
+  where?: string;
   /** Columns read as text: nanosecond times beyond 2^53 that a JavaScript number would round. */
   textColumns?: readonly string[];
   convert(row: SqlRow): Row;
 }
 
 const RUN_NAME_TAG = 'mlflow.runName';
+
+/** The entity associations LinkTracesToRun makes (MLflow also links evaluation datasets this way). */
+const TRACE_RUN_LINK = `"source_type" = 'trace' and "destination_type" = 'run'`;
 
 const TABLE_STAGES: TableStage[] = [
   {
@@ -324,10 +329,24 @@ const TABLE_STAGES: TableStage[] = [
       orNull(r.assessment_metadata),
     ],
   },
+  {
+    name: 'trace run links',
+    source: 'entity_associations',
+    target: 'entity_associations',
+    where: TRACE_RUN_LINK,
+    convert: (r) => [
+      text(r.association_id),
+      text(r.source_type),
+      text(r.source_id),
+      text(r.destination_type),
+      text(r.destination_id),
+      numOrNull(r.created_time),
+    ],
+  },
 ];
 
 /** MLflow tables with no home in mlflow-ts yet, by what they hold. */
-const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
+const LEFT_BEHIND: { tables: string[]; where?: string; what: string; why: string }[] = [
   { tables: ['scorers'], what: 'scorers', why: 'mlflow-ts has no scorers' },
   {
     tables: ['evaluation_datasets'],
@@ -336,8 +355,9 @@ const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
   },
   {
     tables: ['entity_associations'],
-    what: 'entity associations',
-    why: 'they link traces and evaluation datasets',
+    where: `not (${TRACE_RUN_LINK})`,
+    what: 'entity associations other than trace-run links',
+    why: 'they link evaluation datasets, which mlflow-ts does not have',
   },
   { tables: ['jobs'], what: 'jobs', why: "MLflow's job queue is internal to its server" },
 ];
@@ -416,9 +436,11 @@ class SqlSource implements ImportSource {
     const select = this.conn.dialect === 'sqlite' ? `rowid as "__key", ${columns}` : columns;
     let position: unknown[] | undefined = cursor ? (JSON.parse(cursor) as unknown[]) : undefined;
     for (;;) {
-      const where = [workspace, position ? `(${keyList}) > (${key.map(() => '?').join(', ')})` : null].filter(
-        Boolean,
-      );
+      const where = [
+        spec.where ? `(${spec.where})` : null,
+        workspace,
+        position ? `(${keyList}) > (${key.map(() => '?').join(', ')})` : null,
+      ].filter(Boolean);
       const rows = await this.conn.all(
         `select ${select} from "${spec.source}"${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keyList} limit ?`,
         [...(position ?? []), size],
@@ -456,7 +478,7 @@ class SqlSource implements ImportSource {
     for (const left of LEFT_BEHIND) {
       for (const table of left.tables) {
         if (!this.schema.tables.has(table)) continue;
-        const count = await this.count(table);
+        const count = await this.count(table, left.where);
         if (count > 0) out.push({ what: left.what, count, why: left.why });
       }
     }

@@ -51,7 +51,8 @@ export type TargetTableName =
   | 'trace_tags'
   | 'trace_request_metadata'
   | 'spans'
-  | 'assessments';
+  | 'assessments'
+  | 'entity_associations';
 
 const id = (v: unknown): string => String(v);
 
@@ -265,6 +266,18 @@ export const TARGET_TABLES: readonly TargetTable[] = [
       'assessment_metadata',
     ],
     byTrace,
+  ),
+  // LinkTracesToRun's links, in MLflow's own table and shape: (trace, run) pairs only, as our store
+  // knows no other kind of association.
+  table(
+    'entity_associations',
+    ['association_id', 'source_type', 'source_id', 'destination_type', 'destination_id', 'created_time'],
+    {
+      refs: (r) => [
+        ['trace', id(r[2])],
+        ['run', id(r[4])],
+      ],
+    },
   ),
 ];
 
