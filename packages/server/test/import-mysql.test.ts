@@ -7,10 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type mysql from 'mysql2/promise';
 import { exportStore } from '../src/import/export.js';
+import { after as seekAfter } from '../src/import/sql-source.js';
 import { importStore } from '../src/import/importer.js';
 import { verifyStores } from '../src/import/verify.js';
 import { call, DIALECTS, freshStoreUri, rejectsWith, startTestServer } from './helpers.js';
-import { copySqliteIntoMysql, freshMysqlDatabase, mysqlTestServer } from './mysql-source.js';
+import {
+  copySqliteIntoMysql,
+  dropMysqlDatabase,
+  freshMysqlDatabase,
+  mysqlTestServer,
+} from './mysql-source.js';
 
 const FIXTURE_FILE = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -34,7 +40,7 @@ describe('db import from MySQL', { skip }, () => {
     await copySqliteIntoMysql(FIXTURE_FILE, source.conn);
   });
   after(async () => {
-    await source?.conn.end();
+    if (source && server.uri) await dropMysqlDatabase(server.uri, source);
   });
 
   for (const dialect of DIALECTS) {
@@ -147,9 +153,32 @@ describe('db import from MySQL', { skip }, () => {
         await srv.close();
       }
     } finally {
-      await odd.conn.end();
+      await dropMysqlDatabase(server.uri ?? '', odd);
       store.cleanup();
     }
+  });
+
+  test("pages through MySQL's primary key as an index range, not a scan from the start", async () => {
+    const key = ['key', 'timestamp', 'step', 'run_uuid', 'value', 'is_nan'];
+    const seek = seekAfter(key, ['odd', 1, 2, 'x', 0.5, 0], true);
+    await source.conn.query("set session sql_mode = concat(@@session.sql_mode, ',ANSI_QUOTES')");
+    const [plan] = (await source.conn.query(
+      `explain select * from metrics where ${seek.sql} order by ${key.map((k) => `"${k}"`).join(', ')} limit 5000`,
+      seek.values,
+    )) as unknown as [{ type: string; key: string }[]];
+    assert.deepEqual([plan[0].type, plan[0].key], ['range', 'PRIMARY']);
+    // The same rows as the row comparison SQLite and PostgreSQL use.
+    const [expanded] = (await source.conn.query(
+      `select run_uuid, step from metrics where ${seek.sql} order by ${key.map((k) => `"${k}"`).join(', ')}`,
+      seek.values,
+    )) as unknown as [unknown[]];
+    const plain = seekAfter(key, ['odd', 1, 2, 'x', 0.5, 0], false);
+    const [compared] = (await source.conn.query(
+      `select run_uuid, step from metrics where ${plain.sql} order by ${key.map((k) => `"${k}"`).join(', ')}`,
+      plain.values,
+    )) as unknown as [unknown[]];
+    assert.ok(expanded.length > 0);
+    assert.deepEqual(expanded, compared);
   });
 
   test('a wrong password, a missing database and MySQL as a target are refused with clear errors', async () => {

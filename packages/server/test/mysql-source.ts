@@ -68,6 +68,20 @@ export async function freshMysqlDatabase(admin: string): Promise<{ uri: string; 
   return { uri: url.toString(), conn: await mysql.createConnection(connectionOf(admin, name)) };
 }
 
+/** Drops a database freshMysqlDatabase made (closing its connection first). */
+export async function dropMysqlDatabase(
+  admin: string,
+  db: { uri: string; conn: mysql.Connection },
+): Promise<void> {
+  await db.conn.end();
+  const root = await mysql.createConnection(connectionOf(admin));
+  try {
+    await root.query(`drop database if exists \`${new URL(db.uri).pathname.slice(1)}\``);
+  } finally {
+    await root.end();
+  }
+}
+
 /**
  * MySQL's spelling of the SQLite column types MLflow's migrations produce: `sa.Float(precision=53)` is
  * DOUBLE there (MySQL's FLOAT is single precision), `sa.Boolean` TINYINT(1), `sa.Text` a TEXT type (LONGTEXT

@@ -367,6 +367,30 @@ const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MySQL'
 /** The workspace whose rows are imported when the source has MLflow's workspaces (3.6+). */
 const DEFAULT_WORKSPACE = 'default';
 
+/**
+ * The rows after `position` in `key` order. A row comparison says it in one line, but MariaDB reads
+ * it as a filter over the whole primary key index (each page would scan from the start); spelled out
+ * (k1 > v1, or k1 = v1 and k2 > v2, ...) behind `k1 >= v1`, it is an index range there too.
+ */
+export function after(
+  key: readonly string[],
+  position: readonly unknown[],
+  expanded: boolean,
+): { sql: string; values: unknown[] } {
+  const cols = key.map((k) => `"${k}"`);
+  if (!expanded)
+    return { sql: `(${cols.join(', ')}) > (${cols.map(() => '?').join(', ')})`, values: [...position] };
+  const values: unknown[] = [position[0]];
+  const step = (i: number): string => {
+    values.push(position[i]);
+    if (i === cols.length - 1) return `${cols[i]} > ?`;
+    const greater = `${cols[i]} > ?`;
+    values.push(position[i]);
+    return `(${greater} or (${cols[i]} = ? and ${step(i + 1)}))`;
+  };
+  return { sql: `${cols[0]} >= ? and ${step(0)}`, values };
+}
+
 export async function openSqlSource(uri: string): Promise<ImportSource> {
   const conn = await openSqlConnection(uri, { readonly: true });
   try {
@@ -436,14 +460,11 @@ class SqlSource implements ImportSource {
     const select = this.conn.dialect === 'sqlite' ? `rowid as "__key", ${columns}` : columns;
     let position: unknown[] | undefined = cursor ? (JSON.parse(cursor) as unknown[]) : undefined;
     for (;;) {
-      const where = [
-        spec.where ? `(${spec.where})` : null,
-        workspace,
-        position ? `(${keyList}) > (${key.map(() => '?').join(', ')})` : null,
-      ].filter(Boolean);
+      const seek = position ? after(key, position, this.conn.dialect === 'mysql') : null;
+      const where = [spec.where ? `(${spec.where})` : null, workspace, seek?.sql ?? null].filter(Boolean);
       const rows = await this.conn.all(
         `select ${select} from "${spec.source}"${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keyList} limit ?`,
-        [...(position ?? []), size],
+        [...(seek?.values ?? []), size],
       );
       if (rows.length === 0) return;
       const last = rows[rows.length - 1];
