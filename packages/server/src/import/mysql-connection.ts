@@ -8,6 +8,11 @@ import type { SqlConnection, SqlRow } from './sql-connection.js';
 /** The URI forms MLflow users write: mysql://, mysql+pymysql://, mysql+mysqldb://, ... */
 export const MYSQL_URI = /^mysql(\+\w+)?:\/\//i;
 
+/** `uri` with its password masked, for messages (which may reach logs and terminals). */
+export function withoutPassword(uri: string): string {
+  return uri.replace(/^([^:/]+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
+}
+
 /** Connection options from `mysql[+driver]://user:password@host:port/database?unix_socket=...`. */
 export function mysqlOptions(uri: string): mysql.ConnectionOptions {
   let url: URL;
@@ -15,12 +20,12 @@ export function mysqlOptions(uri: string): mysql.ConnectionOptions {
     url = new URL(uri.replace(MYSQL_URI, 'mysql://'));
   } catch {
     throw MlflowError.invalidParameter(
-      `Invalid MySQL URI '${uri}': expected mysql://<user>:<password>@<host>/<db>.`,
+      `Invalid MySQL URI '${withoutPassword(uri)}': expected mysql://<user>:<password>@<host>/<db>.`,
     );
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!database) {
-    throw MlflowError.invalidParameter(`Invalid MySQL URI '${uri}': it names no database.`);
+    throw MlflowError.invalidParameter(`Invalid MySQL URI '${withoutPassword(uri)}': it names no database.`);
   }
   const socketPath = url.searchParams.get('unix_socket') ?? undefined;
   return {
@@ -53,7 +58,7 @@ export async function openMysqlConnection(uri: string): Promise<SqlConnection> {
     if (error instanceof MlflowError) throw error;
     // The driver's message (access denied, unknown database, refused) without the password.
     throw MlflowError.invalidParameter(
-      `Cannot connect to the MySQL database '${uri.replace(/:[^:@/]*@/, ':***@')}': ${(error as Error).message}`,
+      `Cannot connect to the MySQL database '${withoutPassword(uri)}': ${(error as Error).message}`,
     );
   }
   try {

@@ -7,7 +7,7 @@ import { MlflowError } from '../entities/errors.js';
 import '../store/database.js'; // its pg type parsers: bigint columns as numbers
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
-import { MYSQL_URI, openMysqlConnection } from './mysql-connection.js';
+import { MYSQL_URI, openMysqlConnection, withoutPassword } from './mysql-connection.js';
 
 export type SqlRow = Record<string, unknown>;
 
@@ -33,7 +33,7 @@ export async function openSqlConnection(
     // mlflow-ts stores are SQLite or PostgreSQL; a MySQL database is only ever an MLflow store read from.
     if (!options.readonly) {
       throw MlflowError.invalidParameter(
-        `Cannot write to '${uri}': MySQL databases are read as import sources only; mlflow-ts stores and exports are SQLite or PostgreSQL.`,
+        `Cannot write to '${withoutPassword(uri)}': MySQL databases are read as import sources only; mlflow-ts stores and exports are SQLite or PostgreSQL.`,
       );
     }
     return openMysqlConnection(uri);

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { MlflowError } from '../entities/errors.js';
 import { openImportSource } from './importer.js';
-import { MYSQL_URI } from './mysql-connection.js';
+import { MYSQL_URI, withoutPassword } from './mysql-connection.js';
 import { openSqlConnection, type SqlConnection } from './sql-connection.js';
 import {
   type IdKind,
@@ -91,7 +91,9 @@ class Tally {
 
 export async function verifyStores(from: string, to: string): Promise<VerifyReport> {
   if (MYSQL_URI.test(to)) {
-    throw MlflowError.invalidParameter(`Cannot verify '${to}': mlflow-ts stores are SQLite or PostgreSQL.`);
+    throw MlflowError.invalidParameter(
+      `Cannot verify '${withoutPassword(to)}': mlflow-ts stores are SQLite or PostgreSQL.`,
+    );
   }
   const source = await openImportSource(from);
   const target = await openSqlConnection(to, { readonly: true });
