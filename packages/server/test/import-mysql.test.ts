@@ -99,7 +99,7 @@ describe('db import from MySQL', { skip }, () => {
     });
   }
 
-  test('BIT(1) booleans, a NULL run name with its tag, mysql+pymysql:// URIs, resumed in small batches', async () => {
+  test('BIT(1) booleans, a NULL run name with its tag, mysql+pymysql:// URIs, read in small batches', async () => {
     const odd = await freshMysqlDatabase(server.uri ?? '');
     const store = await freshStoreUri('sqlite');
     try {

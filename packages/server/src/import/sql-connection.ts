@@ -1,6 +1,7 @@
 // One plain connection to an SQL database (an SQLite file or PostgreSQL; MySQL as a source only, see
-// mysql-connection.ts) for moving whole stores in and out: SQL text with `?` placeholders, rows as objects, explicit transactions. The server's stores go
-// through Kysely and group commit; a bulk copy wants neither.
+// mysql-connection.ts) for moving whole stores in and out: SQL text with `?` placeholders, rows as
+// objects, explicit transactions. The server's stores go through Kysely and group commit; a bulk copy
+// wants neither.
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';

@@ -1,7 +1,7 @@
-// An MLflow SQL database (SQLite, PostgreSQL or MySQL/MariaDB, any schema revision from MLflow 1.0 to 3.6) as an import
-// source: each table streamed in key order (SQLite by rowid, PostgreSQL and MySQL by primary key) a page at a
-// time, its rows turned into our tables' shapes with MLflow's defaults for columns an older revision
-// lacks or left NULL.
+// An MLflow SQL database (SQLite, PostgreSQL or MySQL/MariaDB, any schema revision from MLflow 1.0 to
+// 3.6) as an import source: each table streamed in key order (SQLite by rowid, PostgreSQL and MySQL by
+// primary key) a page at a time, its rows turned into our tables' shapes with MLflow's defaults for
+// columns an older revision lacks or left NULL.
 import { parseStoreUri } from '../store/store-uri.js';
 import type { ImportSource, ImportStage, SkippedEntity, SqliteCopy, StageBatch } from './import-source.js';
 import { readSourceSchema, type SourceSchema } from './mlflow-schema.js';
