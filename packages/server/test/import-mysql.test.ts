@@ -181,6 +181,86 @@ describe('db import from MySQL', { skip }, () => {
     assert.deepEqual(expanded, compared);
   });
 
+  test('an MLflow 1.x database on MySQL: no is_nan, NULL run names and statuses, a huge step, an orphan', async () => {
+    const old = await freshMysqlDatabase(server.uri ?? '');
+    const store = await freshStoreUri('sqlite');
+    try {
+      // Revision 7ac759974ad8 (before latest_metrics and is_nan) in the types MLflow's models give MySQL.
+      for (const statement of [
+        'create table alembic_version (version_num varchar(32) not null primary key)',
+        "insert into alembic_version values ('7ac759974ad8')",
+        `create table experiments (experiment_id int not null auto_increment primary key,
+          name varchar(256) not null unique, artifact_location varchar(256), lifecycle_stage varchar(32))`,
+        `create table runs (run_uuid varchar(32) not null primary key, name varchar(250), source_type varchar(20),
+          source_name varchar(500), entry_point_name varchar(50), user_id varchar(256), status varchar(20),
+          start_time bigint, end_time bigint, source_version varchar(50), lifecycle_stage varchar(20),
+          artifact_uri varchar(200), experiment_id int)`,
+        `create table metrics (\`key\` varchar(250) not null, value double not null, timestamp bigint not null,
+          run_uuid varchar(32) not null, step bigint not null default 0,
+          primary key (\`key\`, timestamp, step, run_uuid, value))`,
+        `create table tags (\`key\` varchar(250) not null, value varchar(5000), run_uuid varchar(32) not null,
+          primary key (\`key\`, run_uuid))`,
+        // MySQL's AUTO_INCREMENT turns an inserted 0 into the next id unless told otherwise.
+        "set session sql_mode = concat(@@session.sql_mode, ',NO_AUTO_VALUE_ON_ZERO')",
+        "insert into experiments values (0, 'Renamed default', '/old/0', 'deleted'), (4, 'old', '/old/4', 'active')",
+        `insert into runs values ('a1', null, 'LOCAL', 'x.py', null, 'ann', 'FINISHED', 1000, 2000, null,
+          'active', '/old/4/a1/artifacts', 4), ('b2', null, 'LOCAL', 'x.py', null, null, null, null, null,
+          null, null, null, 0)`,
+        "insert into tags values ('mlflow.runName', 'named by tag', 'a1')",
+        `insert into metrics values ('m', 1.5, 10, 'a1', -5), ('m', 2.5, 10, 'a1', 9007199254740991),
+          ('m', 0.5, 10, 'a1', 3), ('m', 1.7976931348623157e308, 11, 'a1', 3), ('orphan', 1, 1, 'no-such-run', 0)`,
+      ]) {
+        await old.conn.query(statement);
+      }
+      const summary = await importStore({ from: old.uri, to: store.uri });
+      assert.match(summary.source, /MySQL database, schema revision 7ac759974ad8/);
+      assert.deepEqual(
+        ['experiments', 'runs', 'tags', 'metrics'].map((name) => {
+          const s = summary.stages.find((x) => x.stage === name);
+          return [name, s?.written, s?.skipped];
+        }),
+        [
+          ['experiments', 2, 0],
+          ['runs', 2, 0],
+          ['tags', 1, 0],
+          ['metrics', 4, 1],
+        ],
+      );
+      const srv = await startTestServer('sqlite', { backendStoreUri: store.uri });
+      try {
+        const zero = await call(srv.api, 'GET', 'experiments/get', { experiment_id: '0' });
+        assert.deepEqual(
+          [zero.body.experiment.name, zero.body.experiment.lifecycle_stage],
+          ['Renamed default', 'deleted'],
+        );
+        const a1 = await call(srv.api, 'GET', 'runs/get', { run_id: 'a1' });
+        assert.equal(a1.body.run.info.run_name, 'named by tag');
+        const m = a1.body.run.data.metrics.find((x: { key: string }) => x.key === 'm');
+        assert.deepEqual([m.value, m.step], [2.5, 9007199254740991]);
+        const history = await call(srv.api, 'GET', 'metrics/get-history', { run_id: 'a1', metric_key: 'm' });
+        assert.deepEqual(
+          history.body.metrics.map((p: { value: number; step: number }) => [p.step, p.value]).sort(),
+          [
+            [-5, 1.5],
+            [3, 0.5],
+            [3, 1.7976931348623157e308],
+            [9007199254740991, 2.5],
+          ].sort(),
+        );
+        const b2 = await call(srv.api, 'GET', 'runs/get', { run_id: 'b2' });
+        assert.deepEqual(
+          [b2.body.run.info.experiment_id, b2.body.run.info.status, b2.body.run.info.run_name],
+          ['0', 'SCHEDULED', ''],
+        );
+      } finally {
+        await srv.close();
+      }
+    } finally {
+      await dropMysqlDatabase(server.uri ?? '', old);
+      store.cleanup();
+    }
+  });
+
   test('a wrong password, a missing database and MySQL as a target are refused with clear errors', async () => {
     const store = await freshStoreUri('sqlite');
     try {
