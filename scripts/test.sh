@@ -17,7 +17,7 @@ npx tsc -p tsconfig.json
 # The services this run starts (here, or the tests themselves: Slurm) are stopped when it ends, however
 # it ends; those already up before it (a developer's, another run's) are left alone.
 # MLFLOW_TS_TEST_KEEP_SERVICES=1 leaves everything up for the next run.
-SERVICES=(postgres moto radosgw azurite podman slurm)
+SERVICES=(postgres mariadb moto radosgw azurite podman slurm)
 already_up=()
 for service in "${SERVICES[@]}"; do
   if bash "scripts/services/$service.sh" running 2>/dev/null; then already_up+=("$service"); fi
@@ -41,6 +41,17 @@ trap stop_started_services EXIT
 # Installs PostgreSQL from Debian's packages when missing; a failure here fails the run.
 MLFLOW_TS_TEST_POSTGRES_URI=$(bash scripts/services/postgres.sh start)
 export MLFLOW_TS_TEST_POSTGRES_URI
+
+# MariaDB (Debian's mariadb-server, installed when missing) for the import tests' MySQL source. Under CI
+# a MariaDB that cannot start fails the run; elsewhere those tests are skipped with the reason.
+if MLFLOW_TS_TEST_MYSQL_URI=$(bash scripts/services/mariadb.sh start); then
+  export MLFLOW_TS_TEST_MYSQL_URI
+elif [ "${CI:-}" = true ]; then
+  echo "scripts/services/mariadb.sh start failed; the MySQL import tests need it under CI" >&2
+  exit 1
+else
+  unset MLFLOW_TS_TEST_MYSQL_URI
+fi
 
 # S3 (moto's server on loopback) for the S3 artifact repository. Under CI a missing moto fails the run;
 # elsewhere the S3 tests are skipped with the reason.

@@ -2,7 +2,7 @@
 // SQLite and PostgreSQL, and into a mlruns/ directory) and read back give the same store; the exported
 // SQLite schema matches the one MLflow 3.6's migrations made, table by table and column by column.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,24 @@ async function emptyMlflowDb(dialect: (typeof DIALECTS)[number]): Promise<string
 async function assertSame(from: string, to: string): Promise<void> {
   const report = await verifyStores(from, to);
   assert.equal(report.differences, 0, report.lines.join('\n'));
+}
+
+/** Serves the store at `uri` while `fn` runs, with the v3 API's base URL. */
+async function withApi<T>(uri: string, fn: (v3: string) => Promise<T>): Promise<T> {
+  const artifacts = tempDir('mlflow-ts-export-artifacts-');
+  const server = await startServer({
+    backendStoreUri: uri,
+    serveArtifacts: true,
+    artifactsDestination: artifacts.dir,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  try {
+    return await fn(`${server.url}/api/3.0/mlflow`);
+  } finally {
+    await server.close();
+    artifacts.cleanup();
+  }
 }
 
 /** A trace as the API gives it from the store at `uri`: its info, and the whole trace as raw JSON text. */
@@ -353,6 +371,93 @@ for (const dialect of DIALECTS) {
       await importStore({ from: exported, to: again });
       await assertSame(exported, again);
       assert.deepEqual(await scorersThroughApi(again), before);
+    });
+
+    test("trace-run links: imported from MLflow's entity_associations, found by run, verified, exported and back", async () => {
+      const trace = 'tr-c228b2bff95b1506f1eb321948c656ef';
+      const run = 'f3cff73b41d646a5938ed3cfdf6c12f7';
+      // The fixture with LinkTracesToRun's row, an evaluation dataset's association (which we have no
+      // home for) and a link whose trace does not exist (MLflow's SQLite does not enforce the pair).
+      const linked = path.join(freshDir(), 'linked.db');
+      copyFileSync(FIXTURE_DB, linked);
+      const db = new BetterSqlite3(linked);
+      const insertLink = db.prepare('insert into entity_associations values (?, ?, ?, ?, ?, ?)');
+      insertLink.run('a1b2c3d4-0000-0000-0000-000000000001', 'trace', trace, 'run', run, 1796665327000);
+      insertLink.run(
+        'a1b2c3d4-0000-0000-0000-000000000002',
+        'evaluation_dataset',
+        'd-1',
+        'experiment',
+        '0',
+        1,
+      );
+      insertLink.run('a1b2c3d4-0000-0000-0000-000000000003', 'trace', 'tr-gone', 'run', run, 2);
+      db.close();
+      const from = `sqlite:///${linked}`;
+
+      const ours = await fresh(dialect);
+      const summary = await importStore({ from, to: ours });
+      const stage = summary.stages.find((s) => s.stage === 'trace run links');
+      assert.deepEqual([stage?.written, stage?.skipped], [1, 1]);
+      assert.deepEqual(
+        summary.leftBehind.map((l) => [l.what, l.count]),
+        [['entity associations other than trace-run links', 1]],
+      );
+      // Verify counts the orphan the import left out as a difference; without it the stores agree.
+      const orphan = new BetterSqlite3(linked);
+      orphan.prepare("delete from entity_associations where source_id = 'tr-gone'").run();
+      orphan.close();
+      await assertSame(from, ours);
+      const byRun = async (uri: string, runId: string): Promise<string[]> =>
+        withApi(uri, async (v3) => {
+          const res = await call(v3, 'POST', 'traces/search', {
+            locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: '0' } }],
+            filter: `run_id = '${runId}'`,
+          });
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          return (res.body.traces ?? []).map((t: { trace_id: string }) => t.trace_id);
+        });
+      assert.deepEqual(await byRun(ours, run), [trace]);
+      assert.deepEqual(await byRun(ours, 'a25b546d56c1452b8ca03bac1b809ee8'), []);
+
+      // Exported into MLflow's table as it was, and back.
+      const exported = await emptyMlflowDb(dialect);
+      const out = await exportStore({ from: ours, to: exported });
+      assert.equal(out.tables.find((t) => t.table === 'entity_associations')?.rows, 1);
+      const conn = await readRows(exported);
+      try {
+        const rows = await conn.all('select * from entity_associations');
+        assert.deepEqual(
+          rows.map((r) => ({ ...r, created_time: Number(r.created_time) })),
+          [
+            {
+              association_id: 'a1b2c3d4-0000-0000-0000-000000000001',
+              source_type: 'trace',
+              source_id: trace,
+              destination_type: 'run',
+              destination_id: run,
+              created_time: 1796665327000,
+            },
+          ],
+        );
+      } finally {
+        await conn.close();
+      }
+      const again = await fresh(dialect);
+      await importStore({ from: exported, to: again });
+      await assertSame(exported, again);
+      assert.deepEqual(await byRun(again, run), [trace]);
+
+      // Verify sees a missing link.
+      const target = await openSqlConnection(again);
+      try {
+        await target.run('delete from entity_associations');
+      } finally {
+        await target.close();
+      }
+      const report = await verifyStores(exported, again);
+      assert.ok(report.differences > 0);
+      assert.match(report.lines.join('\n'), /DIFFERENT +entity_associations: source 1 rows, target 0 rows/);
     });
 
     test('refuses a target that is not empty, and a source that is not an mlflow-ts store', async () => {

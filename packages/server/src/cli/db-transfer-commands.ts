@@ -14,7 +14,7 @@ export function addTransferCommands(db: Command): void {
     )
     .requiredOption(
       '--from <uri>',
-      'MLflow store: sqlite:///..., postgresql://..., or a mlruns/ directory (or file: URI)',
+      'MLflow store: sqlite:///..., postgresql://..., mysql://..., or a mlruns/ directory (or file: URI)',
     )
     .option('--to <uri>', 'the mlflow-ts backend store to import into', DEFAULT_STORE)
     .addOption(

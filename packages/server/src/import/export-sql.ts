@@ -125,8 +125,12 @@ async function createSchema(target: SqlConnection, uri: string): Promise<void> {
         .join(', ')}${existing.length > 5 ? ', ...' : ''}). Export into a new, empty database.`,
     );
   }
+  const dialect = target.dialect;
+  // Never reached: a MySQL connection opens read-only (see exportStore).
+  if (dialect === 'mysql')
+    throw MlflowError.invalidParameter(`Cannot export into '${uri}': MySQL is not a target.`);
   await target.transaction(async () => {
-    for (const statement of mlflowSchemaStatements(target.dialect)) await target.run(statement);
+    for (const statement of mlflowSchemaStatements(dialect)) await target.run(statement);
   });
 }
 

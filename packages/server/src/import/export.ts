@@ -5,6 +5,7 @@ import { MlflowError } from '../entities/errors.js';
 import { parseStoreUri } from '../store/store-uri.js';
 import { exportToMlruns } from './export-mlruns.js';
 import { type ExportCounts, type ExportProgress, exportToSql } from './export-sql.js';
+import { MYSQL_URI, withoutPassword } from './mysql-connection.js';
 import { openSqlConnection, type SqlConnection } from './sql-connection.js';
 
 export interface ExportOptions {
@@ -24,6 +25,11 @@ export interface ExportSummary extends ExportCounts {
 export async function exportStore(options: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
   const size = options.batchSize ?? 5000;
+  if (MYSQL_URI.test(options.to)) {
+    throw MlflowError.invalidParameter(
+      `Cannot export to '${withoutPassword(options.to)}': MySQL is read as an import source only; export to SQLite, PostgreSQL or a mlruns/ directory.`,
+    );
+  }
   const sql = /^(sqlite|postgres|postgresql)(\+\w+)?:/i.test(options.to);
   const source = await openOurStore(options.from);
   let counts: ExportCounts;

@@ -103,9 +103,11 @@ async function listTables(conn: SqlConnection): Promise<Map<string, TableInfo>> 
     }
     return tables;
   }
+  // MySQL's schema is its database; aliases keep the column names lower case (MySQL answers in capitals).
+  const schema = conn.dialect === 'mysql' ? 'database()' : 'current_schema()';
   const rows = await conn.all(
-    `select table_name, column_name from information_schema.columns
-     where table_schema = current_schema() order by table_name, ordinal_position`,
+    `select table_name as "table_name", column_name as "column_name" from information_schema.columns
+     where table_schema = ${schema} order by table_name, ordinal_position`,
   );
   for (const row of rows) {
     const name = String(row.table_name);
@@ -117,10 +119,12 @@ async function listTables(conn: SqlConnection): Promise<Map<string, TableInfo>> 
     info.columns.add(String(row.column_name));
   }
   const keys = await conn.all(
-    `select tc.table_name, kcu.column_name from information_schema.table_constraints tc
+    `select tc.table_name as "table_name", kcu.column_name as "column_name"
+     from information_schema.table_constraints tc
      join information_schema.key_column_usage kcu
        on kcu.constraint_name = tc.constraint_name and kcu.table_schema = tc.table_schema
-     where tc.constraint_type = 'PRIMARY KEY' and tc.table_schema = current_schema()
+         and kcu.table_name = tc.table_name
+     where tc.constraint_type = 'PRIMARY KEY' and tc.table_schema = ${schema}
      order by tc.table_name, kcu.ordinal_position`,
   );
   for (const key of keys) tables.get(String(key.table_name))?.primaryKey.push(String(key.column_name));

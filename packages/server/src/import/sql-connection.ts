@@ -1,17 +1,19 @@
-// One plain connection to an SQL database (an SQLite file or PostgreSQL) for moving whole stores in and
-// out: SQL text with `?` placeholders, rows as objects, explicit transactions. The server's stores go
-// through Kysely and group commit; a bulk copy wants neither.
+// One plain connection to an SQL database (an SQLite file or PostgreSQL; MySQL as a source only, see
+// mysql-connection.ts) for moving whole stores in and out: SQL text with `?` placeholders, rows as
+// objects, explicit transactions. The server's stores go through Kysely and group commit; a bulk copy
+// wants neither.
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import '../store/database.js'; // its pg type parsers: bigint columns as numbers
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
+import { MYSQL_URI, openMysqlConnection, withoutPassword } from './mysql-connection.js';
 
 export type SqlRow = Record<string, unknown>;
 
 export interface SqlConnection {
-  readonly dialect: 'sqlite' | 'postgres';
+  readonly dialect: 'sqlite' | 'postgres' | 'mysql';
   all(text: string, values?: readonly unknown[]): Promise<SqlRow[]>;
   /** Runs a statement; resolves with the number of rows it changed. */
   run(text: string, values?: readonly unknown[]): Promise<number>;
@@ -20,16 +22,22 @@ export interface SqlConnection {
   close(): Promise<void>;
 }
 
-/** Opens `uri` (sqlite:/// or postgresql://); `readonly` opens an SQLite file without writing to it. */
+/**
+ * Opens `uri` (sqlite:///, postgresql://, or mysql:// read-only); `readonly` opens an SQLite file without
+ * writing to it.
+ */
 export async function openSqlConnection(
   uri: string,
   options: { readonly?: boolean } = {},
 ): Promise<SqlConnection> {
-  if (/^mysql/i.test(uri)) {
-    throw MlflowError.invalidParameter(
-      `Cannot read '${uri}': mlflow-ts has no MySQL driver. Copy the database to SQLite or PostgreSQL ` +
-        "(for example with MLflow's own `mlflow db upgrade` on a copy made by a migration tool) and import that.",
-    );
+  if (MYSQL_URI.test(uri)) {
+    // mlflow-ts stores are SQLite or PostgreSQL; a MySQL database is only ever an MLflow store read from.
+    if (!options.readonly) {
+      throw MlflowError.invalidParameter(
+        `Cannot write to '${withoutPassword(uri)}': MySQL databases are read as import sources only; mlflow-ts stores and exports are SQLite or PostgreSQL.`,
+      );
+    }
+    return openMysqlConnection(uri);
   }
   const location = parseStoreUri(uri);
   if (location.dialect === 'sqlite') {

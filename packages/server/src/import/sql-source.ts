@@ -1,7 +1,7 @@
-// An MLflow SQL database (SQLite or PostgreSQL, any schema revision from MLflow 1.0 to 3.6) as an import
-// source: each table streamed in key order (SQLite by rowid, PostgreSQL by primary key) a page at a
-// time, its rows turned into our tables' shapes with MLflow's defaults for columns an older revision
-// lacks or left NULL.
+// An MLflow SQL database (SQLite, PostgreSQL or MySQL/MariaDB, any schema revision from MLflow 1.0 to
+// 3.6) as an import source: each table streamed in key order (SQLite by rowid, PostgreSQL and MySQL by
+// primary key) a page at a time, its rows turned into our tables' shapes with MLflow's defaults for
+// columns an older revision lacks or left NULL.
 import { parseStoreUri } from '../store/store-uri.js';
 import type { ImportSource, ImportStage, SkippedEntity, SqliteCopy, StageBatch } from './import-source.js';
 import { readSourceSchema, type SourceSchema } from './mlflow-schema.js';
@@ -20,12 +20,17 @@ interface TableStage {
   target: TargetTableName;
   /** Which of our rows own an id (only those are read for the conflict check). */
   ownsIds?: boolean;
+  /** Which source rows the stage reads (SQL over the source table), when not all of them. */
+  where?: string;
   /** Columns read as text: nanosecond times beyond 2^53 that a JavaScript number would round. */
   textColumns?: readonly string[];
   convert(row: SqlRow): Row;
 }
 
 const RUN_NAME_TAG = 'mlflow.runName';
+
+/** The entity associations LinkTracesToRun makes (MLflow also links evaluation datasets this way). */
+const TRACE_RUN_LINK = `"source_type" = 'trace' and "destination_type" = 'run'`;
 
 const TABLE_STAGES: TableStage[] = [
   {
@@ -342,10 +347,24 @@ const TABLE_STAGES: TableStage[] = [
       numOrNull(r.creation_time),
     ],
   },
+  {
+    name: 'trace run links',
+    source: 'entity_associations',
+    target: 'entity_associations',
+    where: TRACE_RUN_LINK,
+    convert: (r) => [
+      text(r.association_id),
+      text(r.source_type),
+      text(r.source_id),
+      text(r.destination_type),
+      text(r.destination_id),
+      numOrNull(r.created_time),
+    ],
+  },
 ];
 
 /** MLflow tables with no home in mlflow-ts yet, by what they hold. */
-const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
+const LEFT_BEHIND: { tables: string[]; where?: string; what: string; why: string }[] = [
   {
     tables: ['evaluation_datasets'],
     what: 'evaluation datasets',
@@ -353,14 +372,41 @@ const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
   },
   {
     tables: ['entity_associations'],
-    what: 'entity associations',
-    why: 'they link traces and evaluation datasets',
+    where: `not (${TRACE_RUN_LINK})`,
+    what: 'entity associations other than trace-run links',
+    why: 'they link evaluation datasets, which mlflow-ts does not have',
   },
   { tables: ['jobs'], what: 'jobs', why: "MLflow's job queue is internal to its server" },
 ];
 
+const DIALECT_NAMES = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MySQL' } as const;
+
 /** The workspace whose rows are imported when the source has MLflow's workspaces (3.6+). */
 const DEFAULT_WORKSPACE = 'default';
+
+/**
+ * The rows after `position` in `key` order. A row comparison says it in one line, but MariaDB reads
+ * it as a filter over the whole primary key index (each page would scan from the start); spelled out
+ * (k1 > v1, or k1 = v1 and k2 > v2, ...) behind `k1 >= v1`, it is an index range there too.
+ */
+export function after(
+  key: readonly string[],
+  position: readonly unknown[],
+  expanded: boolean,
+): { sql: string; values: unknown[] } {
+  const cols = key.map((k) => `"${k}"`);
+  if (!expanded)
+    return { sql: `(${cols.join(', ')}) > (${cols.map(() => '?').join(', ')})`, values: [...position] };
+  const values: unknown[] = [position[0]];
+  const step = (i: number): string => {
+    values.push(position[i]);
+    if (i === cols.length - 1) return `${cols[i]} > ?`;
+    const greater = `${cols[i]} > ?`;
+    values.push(position[i]);
+    return `(${greater} or (${cols[i]} = ? and ${step(i + 1)}))`;
+  };
+  return { sql: `${cols[0]} >= ? and ${step(0)}`, values };
+}
 
 export async function openSqlSource(uri: string): Promise<ImportSource> {
   const conn = await openSqlConnection(uri, { readonly: true });
@@ -382,7 +428,7 @@ class SqlSource implements ImportSource {
     private readonly schema: SourceSchema,
     readonly key: string,
   ) {
-    this.description = `MLflow ${conn.dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL'} database, schema revision ${schema.revision ?? '(none: before MLflow 1.0)'}`;
+    this.description = `MLflow ${DIALECT_NAMES[conn.dialect]} database, schema revision ${schema.revision ?? '(none: before MLflow 1.0)'}`;
     this.stages = TABLE_STAGES.filter((s) => schema.tables.has(s.source)).map((s) => this.stage(s));
   }
 
@@ -394,6 +440,7 @@ class SqlSource implements ImportSource {
 
   /** The metrics stage's conversion (see TABLE_STAGES) in SQL, for an SQLite target to run itself. */
   private metricsCopy(): SqliteCopy | undefined {
+    if (this.conn.dialect !== 'sqlite') return undefined;
     const location = parseStoreUri(this.key);
     const columns = this.schema.tables.get('metrics')?.columns;
     if (location.dialect !== 'sqlite' || !columns) return undefined;
@@ -416,24 +463,25 @@ class SqlSource implements ImportSource {
   private async *read(spec: TableStage, cursor: string | undefined, size: number): AsyncIterable<StageBatch> {
     const info = this.schema.tables.get(spec.source);
     if (!info) return;
+    const textType = this.conn.dialect === 'mysql' ? 'char' : 'text';
     const columns = [...info.columns]
-      .map((c) => (spec.textColumns?.includes(c) ? `cast("${c}" as text) as "${c}"` : `"${c}"`))
+      .map((c) => (spec.textColumns?.includes(c) ? `cast("${c}" as ${textType}) as "${c}"` : `"${c}"`))
       .join(', ');
     const workspace = info.columns.has('workspace') ? `"workspace" = '${DEFAULT_WORKSPACE}'` : null;
     // SQLite pages by rowid (present on every MLflow table, and it also orders rows whose key columns
-    // hold NULLs, which old revisions allowed); PostgreSQL by the primary key, whose index serves the seek.
+    // hold NULLs, which old revisions allowed); PostgreSQL and MySQL by the primary key, whose index
+    // serves the seek (MySQL's case-insensitive collations order and compare the seek alike).
     const key = this.conn.dialect === 'sqlite' ? ['rowid'] : info.primaryKey;
     if (key.length === 0) throw new Error(`The source table ${spec.source} has no primary key to page by.`);
     const keyList = key.map((k) => `"${k}"`).join(', ');
     const select = this.conn.dialect === 'sqlite' ? `rowid as "__key", ${columns}` : columns;
     let position: unknown[] | undefined = cursor ? (JSON.parse(cursor) as unknown[]) : undefined;
     for (;;) {
-      const where = [workspace, position ? `(${keyList}) > (${key.map(() => '?').join(', ')})` : null].filter(
-        Boolean,
-      );
+      const seek = position ? after(key, position, this.conn.dialect === 'mysql') : null;
+      const where = [spec.where ? `(${spec.where})` : null, workspace, seek?.sql ?? null].filter(Boolean);
       const rows = await this.conn.all(
         `select ${select} from "${spec.source}"${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keyList} limit ?`,
-        [...(position ?? []), size],
+        [...(seek?.values ?? []), size],
       );
       if (rows.length === 0) return;
       const last = rows[rows.length - 1];
@@ -454,10 +502,11 @@ class SqlSource implements ImportSource {
     for (let i = 0; i < unnamed.length; i += 500) {
       const part = unnamed.slice(i, i + 500).map((r) => r[0]);
       const found = await this.conn.all(
-        `select run_uuid, value from tags where key = ? and run_uuid in (${part.map(() => '?').join(', ')})`,
+        `select "run_uuid", "key", "value" from "tags" where "key" = ? and "run_uuid" in (${part.map(() => '?').join(', ')})`,
         [RUN_NAME_TAG, ...part],
       );
-      for (const f of found) names.set(String(f.run_uuid), text(f.value));
+      // MySQL's case-insensitive collations also match other capitals, which MLflow does not read as the name.
+      for (const f of found) if (f.key === RUN_NAME_TAG) names.set(String(f.run_uuid), text(f.value));
     }
     for (const r of unnamed) r[2] = names.get(String(r[0])) ?? '';
   }
@@ -467,7 +516,7 @@ class SqlSource implements ImportSource {
     for (const left of LEFT_BEHIND) {
       for (const table of left.tables) {
         if (!this.schema.tables.has(table)) continue;
-        const count = await this.count(table);
+        const count = await this.count(table, left.where);
         if (count > 0) out.push({ what: left.what, count, why: left.why });
       }
     }

@@ -54,7 +54,8 @@ export type TargetTableName =
   | 'spans'
   | 'assessments'
   | 'scorers'
-  | 'scorer_versions';
+  | 'scorer_versions'
+  | 'entity_associations';
 
 const id = (v: unknown): string => String(v);
 
@@ -276,6 +277,18 @@ export const TARGET_TABLES: readonly TargetTable[] = [
   table('scorer_versions', ['scorer_id', 'scorer_version', 'serialized_scorer', 'creation_time'], {
     refs: (r) => [['scorer', id(r[0])]],
   }),
+  // LinkTracesToRun's links, in MLflow's own table and shape: (trace, run) pairs only, as our store
+  // knows no other kind of association.
+  table(
+    'entity_associations',
+    ['association_id', 'source_type', 'source_id', 'destination_type', 'destination_id', 'created_time'],
+    {
+      refs: (r) => [
+        ['trace', id(r[2])],
+        ['run', id(r[4])],
+      ],
+    },
+  ),
 ];
 
 export const TARGET_TABLE = new Map(TARGET_TABLES.map((t) => [t.name, t]));

@@ -2,7 +2,9 @@
 // table by table (row counts and an order-free content hash over the rows that belong to the source's
 // entities) and run by run (a hash of the run, its params, tags and metric history).
 import { createHash } from 'node:crypto';
+import { MlflowError } from '../entities/errors.js';
 import { openImportSource } from './importer.js';
+import { MYSQL_URI, withoutPassword } from './mysql-connection.js';
 import { openSqlConnection, type SqlConnection } from './sql-connection.js';
 import {
   type IdKind,
@@ -46,6 +48,7 @@ export const KEYS: Record<TargetTableName, string[]> = {
   assessments: ['assessment_id'],
   scorers: ['scorer_id'],
   scorer_versions: ['scorer_id', 'scorer_version'],
+  entity_associations: ['source_type', 'source_id', 'destination_type', 'destination_id'],
 };
 
 const RUN_TABLES = new Set<TargetTableName>(['runs', 'params', 'tags', 'metrics']);
@@ -89,6 +92,11 @@ class Tally {
 }
 
 export async function verifyStores(from: string, to: string): Promise<VerifyReport> {
+  if (MYSQL_URI.test(to)) {
+    throw MlflowError.invalidParameter(
+      `Cannot verify '${withoutPassword(to)}': mlflow-ts stores are SQLite or PostgreSQL.`,
+    );
+  }
   const source = await openImportSource(from);
   const target = await openSqlConnection(to, { readonly: true });
   try {
