@@ -1,6 +1,11 @@
 import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
+import {
+  type EvaluationDatasetRepositories,
+  evaluationDatasetRepositories,
+  SqlEvaluationDatasetStore,
+} from './evaluation-dataset-store.js';
 import { mapWrites } from './repository.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
@@ -17,6 +22,7 @@ export interface StoreRepositories {
   registry: RegistryRepositories;
   webhooks: WebhookRepositories;
   traces: TraceRepositories;
+  evaluationDatasets: EvaluationDatasetRepositories;
 }
 export type StoreName = keyof StoreRepositories;
 
@@ -25,6 +31,7 @@ export interface StoreMembers {
   registry: SqlRegistryStore;
   webhooks: SqlWebhookStore;
   traces: SqlTraceStore;
+  evaluationDatasets: SqlEvaluationDatasetStore;
 }
 
 export interface Stores extends StoreMembers {
@@ -43,6 +50,7 @@ export function repositoriesOver(
     registry: registryRepositories(database),
     webhooks: webhookRepositories(database),
     traces: traceRepositories(database),
+    evaluationDatasets: evaluationDatasetRepositories(database),
   };
 }
 
@@ -58,6 +66,7 @@ export function mapStoreWrites(
     registry: each('registry'),
     webhooks: each('webhooks'),
     traces: each('traces'),
+    evaluationDatasets: each('evaluationDatasets'),
   };
 }
 
@@ -76,5 +85,6 @@ export function storesOver(
     registry: new SqlRegistryStore(database, repositories.registry),
     webhooks: new SqlWebhookStore(database, repositories.webhooks),
     traces: new SqlTraceStore(database, repositories.traces),
+    evaluationDatasets: new SqlEvaluationDatasetStore(database, repositories.evaluationDatasets),
   };
 }
