@@ -9,6 +9,7 @@ import type { ResourceLimits } from './entities/resource-limits.js';
 import { buildApp } from './http/app.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
+import { EvaluationDatasetService } from './services/evaluation-dataset-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
 import { TraceService } from './services/trace-service.js';
@@ -130,6 +131,7 @@ export async function assembleServer(
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const traces = stores ? new TraceService(stores.traces) : undefined;
+  const evaluationDatasets = stores ? new EvaluationDatasetService(stores.evaluationDatasets) : undefined;
   const registry =
     stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
@@ -170,6 +172,7 @@ export async function assembleServer(
     registry,
     webhooks,
     traces,
+    evaluationDatasets,
     artifacts,
     logger: config.logger,
     uiDir: config.uiDir,

@@ -1,6 +1,7 @@
 // The rules of MLflow 3's evaluation-dataset endpoints: what a dataset, its tags and its records may
 // hold (MLflow's column widths, JSON shapes and source types), the records' dedup key, and paging.
 import { createHash } from 'node:crypto';
+import { MlflowError } from '../entities/errors.js';
 import {
   DATASET_TAG_LIMITS,
   type DatasetRecordRow,
@@ -10,7 +11,6 @@ import {
   type RecordUpsert,
   USER_TAG,
 } from '../entities/evaluation-dataset.js';
-import { MlflowError } from '../entities/errors.js';
 import { pythonJson } from '../entities/python-json.js';
 import { checkDatasetFilter, checkDatasetOrder } from '../search/evaluation-dataset-rules.js';
 import { datasetNotFound } from '../store/evaluation-dataset-repository.js';
@@ -47,7 +47,9 @@ function parseJsonField(field: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    return invalid(`Invalid JSON in field '${field}': ${text.length > 100 ? `${text.slice(0, 100)}...` : text}`);
+    return invalid(
+      `Invalid JSON in field '${field}': ${text.length > 100 ? `${text.slice(0, 100)}...` : text}`,
+    );
   }
 }
 
@@ -66,7 +68,9 @@ function parseTags(text: string): Record<string, string | null> {
   const tags: Record<string, string | null> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (key.length === 0 || key.length > DATASET_TAG_LIMITS.key) {
-      invalid(`Dataset tag key '${key.slice(0, 20)}' must be 1 to ${DATASET_TAG_LIMITS.key} characters long.`);
+      invalid(
+        `Dataset tag key '${key.slice(0, 20)}' must be 1 to ${DATASET_TAG_LIMITS.key} characters long.`,
+      );
     }
     const v = value === null ? null : tagText(value);
     if (v !== null && v.length > DATASET_TAG_LIMITS.value) {
@@ -81,7 +85,9 @@ function parseTags(text: string): Record<string, string | null> {
 
 function checkUser(user: string | null | undefined): void {
   if (user && user.length > DATASET_LIMITS.user) {
-    invalid(`The '${USER_TAG}' tag had length ${user.length}, which exceeded length limit of ${DATASET_LIMITS.user}`);
+    invalid(
+      `The '${USER_TAG}' tag had length ${user.length}, which exceeded length limit of ${DATASET_LIMITS.user}`,
+    );
   }
 }
 
@@ -104,7 +110,12 @@ export function inputHash(inputs: Record<string, unknown>): string {
 /** Where a record came from names its source id when the record does not (a trace, a document). */
 function derivedSourceId(source: RecordUpsert['source']): string | undefined {
   const data = source?.source_data ?? {};
-  const id = source?.source_type === 'TRACE' ? data.trace_id : source?.source_type === 'DOCUMENT' ? data.doc_uri : undefined;
+  const id =
+    source?.source_type === 'TRACE'
+      ? data.trace_id
+      : source?.source_type === 'DOCUMENT'
+        ? data.doc_uri
+        : undefined;
   return typeof id === 'string' ? id : undefined;
 }
 
@@ -145,7 +156,9 @@ function parseRecord(item: unknown, i: number): RecordUpsert {
   const sourceId = source_id ?? derivedSourceId(record.source);
   if (sourceId !== undefined) {
     if (sourceId.length > DATASET_LIMITS.sourceId) {
-      invalid(`Invalid record at ${at}: source id '${sourceId}' is longer than ${DATASET_LIMITS.sourceId} characters.`);
+      invalid(
+        `Invalid record at ${at}: source id '${sourceId}' is longer than ${DATASET_LIMITS.sourceId} characters.`,
+      );
     }
     record.sourceId = sourceId;
   }
@@ -156,7 +169,9 @@ function maxResultsOf(value: number | undefined): number {
   // MLflow reads 0 as "not given".
   if (value === undefined || value === 0) return DATASET_LIMITS.defaultMaxResults;
   if (value < 0 || value > DATASET_LIMITS.maxResults) {
-    invalid(`Invalid value ${value} for parameter 'max_results': it must be between 1 and ${DATASET_LIMITS.maxResults}.`);
+    invalid(
+      `Invalid value ${value} for parameter 'max_results': it must be between 1 and ${DATASET_LIMITS.maxResults}.`,
+    );
   }
   return value;
 }
@@ -166,7 +181,8 @@ function recordPageStart(token: string | undefined): RecordPageStart | undefined
   if (!start) return undefined;
   if ('offset' in start) return { offset: start.offset };
   const { t, id } = start.after as { t?: unknown; id?: unknown };
-  if (typeof t !== 'number' || typeof id !== 'string') invalid(`Invalid page token, parsed value=${JSON.stringify(start.after)}`);
+  if (typeof t !== 'number' || typeof id !== 'string')
+    invalid(`Invalid page token, parsed value=${JSON.stringify(start.after)}`);
   return { afterTime: t, afterId: id };
 }
 
@@ -176,10 +192,16 @@ export class EvaluationDatasetService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async createDataset(name: string, experimentIds: string[], tagsJson?: string): Promise<EvaluationDatasetRecord> {
-    if (name.trim() === '') invalid("Dataset name must not be empty.");
+  async createDataset(
+    name: string,
+    experimentIds: string[],
+    tagsJson?: string,
+  ): Promise<EvaluationDatasetRecord> {
+    if (name.trim() === '') invalid('Dataset name must not be empty.');
     if (name.length > DATASET_LIMITS.name) {
-      invalid(`Dataset name had length ${name.length}, which exceeded length limit of ${DATASET_LIMITS.name}`);
+      invalid(
+        `Dataset name had length ${name.length}, which exceeded length limit of ${DATASET_LIMITS.name}`,
+      );
     }
     const tags: Record<string, string> = {};
     for (const [key, value] of Object.entries(tagsJson ? parseTags(tagsJson) : {})) {
@@ -205,10 +227,13 @@ export class EvaluationDatasetService {
     return this.store.deleteDataset(datasetId);
   }
 
-  async searchDatasets(request: SearchDatasetsRequest): Promise<{ datasets: EvaluationDatasetRecord[]; nextPageToken?: string }> {
+  async searchDatasets(
+    request: SearchDatasetsRequest,
+  ): Promise<{ datasets: EvaluationDatasetRecord[]; nextPageToken?: string }> {
     const maxResults = maxResultsOf(request.maxResults);
     const start = decodePageToken(request.pageToken);
-    if (start && !('offset' in start)) invalid(`Invalid page token, parsed value=${JSON.stringify(start.after)}`);
+    if (start && !('offset' in start))
+      invalid(`Invalid page token, parsed value=${JSON.stringify(start.after)}`);
     const offset = start?.offset ?? 0;
     const page = await this.store.searchDatasets({
       experimentIds: request.experimentIds.length > 0 ? request.experimentIds : undefined,
@@ -233,7 +258,10 @@ export class EvaluationDatasetService {
     return this.store.deleteDatasetTag(datasetId, key);
   }
 
-  async upsertRecords(datasetId: string, recordsJson: string): Promise<{ inserted: number; updated: number }> {
+  async upsertRecords(
+    datasetId: string,
+    recordsJson: string,
+  ): Promise<{ inserted: number; updated: number }> {
     const parsed = parseJsonField('records', recordsJson);
     if (!Array.isArray(parsed)) invalid(`Invalid value for 'records': expected a JSON list of records.`);
     return this.store.upsertRecords(datasetId, parsed.map(parseRecord), this.now());
@@ -250,7 +278,8 @@ export class EvaluationDatasetService {
     const last = page.records.at(-1);
     return {
       records: page.records,
-      nextPageToken: page.more && last ? encodePageToken({ t: last.createdTime, id: last.datasetRecordId }) : undefined,
+      nextPageToken:
+        page.more && last ? encodePageToken({ t: last.createdTime, id: last.datasetRecordId }) : undefined,
     };
   }
 

@@ -2,6 +2,7 @@
 // (reads); creating, tagging, linking to experiments, deleting, and upserting records (writes).
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { MlflowError } from '../entities/errors.js';
 import {
   type DatasetRecordRow,
   type EvaluationDatasetRecord,
@@ -9,9 +10,8 @@ import {
   USER_TAG,
   WRAPPED_OUTPUT_KEY,
 } from '../entities/evaluation-dataset.js';
-import { MlflowError } from '../entities/errors.js';
-import type { FilterNode } from '../search/filter-ast.js';
 import type { DatasetOrder } from '../search/evaluation-dataset-rules.js';
+import type { FilterNode } from '../search/filter-ast.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import { datasetFilterSql } from './evaluation-dataset-search-sql.js';
 import { datasetDigest, datasetProfile, mergedSchema } from './evaluation-dataset-summary.js';
@@ -117,7 +117,10 @@ async function hydrate(db: Kysely<Database>, rows: DatasetRow[]): Promise<Evalua
   return [...out.values()];
 }
 
-async function getDataset(db: Kysely<Database>, datasetId: string): Promise<EvaluationDatasetRecord | undefined> {
+async function getDataset(
+  db: Kysely<Database>,
+  datasetId: string,
+): Promise<EvaluationDatasetRecord | undefined> {
   const row = await db
     .selectFrom('evaluation_datasets')
     .selectAll()
@@ -222,7 +225,9 @@ export class EvaluationDatasetReads {
     return getDataset(this.db, datasetId);
   }
 
-  async searchDatasets(query: SearchDatasetsQuery): Promise<{ items: EvaluationDatasetRecord[]; more: boolean }> {
+  async searchDatasets(
+    query: SearchDatasetsQuery,
+  ): Promise<{ items: EvaluationDatasetRecord[]; more: boolean }> {
     let q = this.db.selectFrom('evaluation_datasets as d').selectAll('d');
     if (query.experimentIds) {
       const ids = query.experimentIds;
@@ -248,7 +253,10 @@ export class EvaluationDatasetReads {
       .limit(query.maxResults + 1)
       .offset(query.offset)
       .execute();
-    return { items: await hydrate(this.db, rows.slice(0, query.maxResults)), more: rows.length > query.maxResults };
+    return {
+      items: await hydrate(this.db, rows.slice(0, query.maxResults)),
+      more: rows.length > query.maxResults,
+    };
   }
 
   /** A page of the dataset's records in creation order (undefined for an unknown dataset). */
@@ -414,7 +422,10 @@ export class EvaluationDatasetWrites {
             changes.outputs = r.outputs === null ? null : JSON.stringify({ [WRAPPED_OUTPUT_KEY]: r.outputs });
           }
           if (r.expectations && Object.keys(r.expectations).length > 0) {
-            changes.expectations = JSON.stringify({ ...parseObject(existing.expectations), ...r.expectations });
+            changes.expectations = JSON.stringify({
+              ...parseObject(existing.expectations),
+              ...r.expectations,
+            });
           }
           if (r.tags && Object.keys(r.tags).length > 0) {
             changes.tags = JSON.stringify({ ...parseObject(existing.tags), ...r.tags });

@@ -1,6 +1,10 @@
 // The evaluation-dataset store the services see: one facade over the dataset repository
 // (evaluation-dataset-repository.ts), whose reads and writes are split by type (repository.ts).
-import type { DatasetRecordRow, EvaluationDatasetRecord, RecordUpsert } from '../entities/evaluation-dataset.js';
+import type {
+  DatasetRecordRow,
+  EvaluationDatasetRecord,
+  RecordUpsert,
+} from '../entities/evaluation-dataset.js';
 import type { StoreDatabase } from './database.js';
 import {
   EvaluationDatasetReads,
