@@ -153,7 +153,12 @@ export async function assembleServer(
       (await requireLoggedModels().getLoggedModel(id)).info.experiment_id,
     experimentIdByName: async (name) => (await requireTracking().getExperimentByName(name)).experiment_id,
     experimentOfTrace: async (traceId) => (await requireTraces().getTraceInfo(traceId)).experimentId,
+    experimentsOfDataset: (datasetId) => requireEvaluationDatasets().experimentIds(datasetId),
   };
+  function requireEvaluationDatasets(): EvaluationDatasetService {
+    if (!evaluationDatasets) throw new Error('tracking is disabled on an artifacts-only server');
+    return evaluationDatasets;
+  }
   function requireTraces(): TraceService {
     if (!traces) throw new Error('tracking is disabled on an artifacts-only server');
     return traces;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { inputHash } from '../src/services/evaluation-dataset-service.js';
-import { call, DIALECTS, expectError, startTestServer, type TestServer } from './helpers.js';
+import { ALICE, as, BOB, type Json, startAuthServer } from './auth-client.js';
+import { call, DIALECTS, expectError, startTestServer, type TestServer, tempDir } from './helpers.js';
 
 // MLflow 3's evaluation-dataset endpoints over real HTTP on both dialects: create, get, search (filter,
 // order, paging), tags, experiment links, record upserts (MLflow's dedup by inputs and its merge
@@ -527,6 +528,88 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(names(await search({ filter_string: "name = 'doomed'" })), []);
       // The endpoints are v3 only, as in MLflow.
       await expectError(api('GET', `datasets/${d.dataset_id}`), 404, 'ENDPOINT_NOT_FOUND');
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`evaluation datasets under basic auth (${dialect})`, () => {
+    let srv: TestServer;
+    let v3: string;
+    let api: string;
+    const dir = tempDir('mlflow-ts-dataset-auth-');
+    const ok = async (r: Promise<{ status: number; body: Json; text: string }>) => {
+      const res = await r;
+      assert.equal(res.status, 200, res.text);
+      return res.body;
+    };
+    const denied = async (r: Promise<{ status: number; text: string }>) => {
+      const res = await r;
+      assert.equal(res.status, 403, res.text);
+    };
+    const searchNames = async (who: string, body: Json) =>
+      ((await ok(as(who, v3, 'POST', 'datasets/search', body))).datasets ?? []).map((d: Json) => d.name);
+
+    before(async () => {
+      srv = await startAuthServer(dialect, dir.dir);
+      api = srv.api;
+      v3 = srv.api.replace('/api/2.0/', '/api/3.0/');
+    });
+    after(async () => {
+      await srv.close();
+      dir.cleanup();
+    });
+
+    test("a linked dataset follows its experiments' permissions; an unlinked one is any user's", async () => {
+      const exp = (await ok(as(ALICE, api, 'POST', 'experiments/create', { name: 'alice-datasets' })))
+        .experiment_id;
+      const { dataset } = await ok(
+        as(ALICE, v3, 'POST', 'datasets/create', { name: 'alice-ds', experiment_ids: [exp] }),
+      );
+      const id = dataset.dataset_id;
+      const records = JSON.stringify([{ inputs: { q: 1 } }]);
+      await ok(as(ALICE, v3, 'POST', `datasets/${id}/records`, { records }));
+
+      // BOB has the default READ on ALICE's experiment: reads, no writes.
+      await denied(as(BOB, v3, 'POST', 'datasets/create', { name: 'bob-ds', experiment_ids: [exp] }));
+      await ok(as(BOB, v3, 'GET', `datasets/${id}`));
+      await ok(as(BOB, v3, 'GET', `datasets/${id}/records`));
+      await ok(as(BOB, v3, 'GET', `datasets/${id}/experiment-ids`));
+      await denied(as(BOB, v3, 'POST', `datasets/${id}/records`, { records }));
+      await denied(as(BOB, v3, 'PATCH', `datasets/${id}/tags`, { tags: '{"a": "b"}' }));
+      await denied(as(BOB, v3, 'DELETE', `datasets/${id}/tags/a`));
+      await denied(as(BOB, v3, 'DELETE', `datasets/${id}`));
+      await denied(as(BOB, v3, 'POST', `datasets/${id}/remove-experiments`, { experiment_ids: [exp] }));
+
+      // BOB's own dataset, linked to nothing, is his to change; linking it to ALICE's experiment is not.
+      const own = (await ok(as(BOB, v3, 'POST', 'datasets/create', { name: 'bob-ds' }))).dataset.dataset_id;
+      await ok(as(BOB, v3, 'POST', `datasets/${own}/records`, { records }));
+      await denied(as(BOB, v3, 'POST', `datasets/${own}/add-experiments`, { experiment_ids: [exp] }));
+      await ok(as(ALICE, v3, 'POST', `datasets/${own}/add-experiments`, { experiment_ids: [exp] }));
+      await denied(as(BOB, v3, 'POST', `datasets/${own}/records`, { records }));
+
+      // NO_PERMISSIONS: ALICE's dataset disappears from BOB's reads and searches.
+      assert.deepEqual((await searchNames(BOB, { order_by: ['name'] })).sort(), ['alice-ds', 'bob-ds']);
+      await ok(
+        as(ALICE, api, 'POST', 'experiments/permissions/create', {
+          experiment_id: exp,
+          username: 'bob',
+          permission: 'NO_PERMISSIONS',
+        }),
+      );
+      await denied(as(BOB, v3, 'GET', `datasets/${id}`));
+      await denied(as(BOB, v3, 'GET', `datasets/${id}/records`));
+      assert.deepEqual(await searchNames(BOB, {}), []);
+      assert.deepEqual(await searchNames(BOB, { experiment_ids: [exp] }), []);
+      await ok(as(ALICE, v3, 'POST', `datasets/${own}/remove-experiments`, { experiment_ids: [exp] }));
+      assert.deepEqual(await searchNames(BOB, {}), ['bob-ds']);
+      assert.deepEqual((await searchNames(ALICE, { order_by: ['name'] })).sort(), ['alice-ds', 'bob-ds']);
+
+      // Without credentials nothing answers; an unknown dataset is a 404, not a 403.
+      assert.equal((await as(undefined, v3, 'GET', `datasets/${id}`)).status, 401);
+      const unknown = await as(BOB, v3, 'GET', 'datasets/d-ffffffffffffffffffffffffffffffff');
+      assert.equal(unknown.status, 404, unknown.text);
+      await ok(as(ALICE, v3, 'DELETE', `datasets/${id}`));
     });
   });
 }

@@ -26,7 +26,12 @@ export type Target =
   /** SearchTracesV3: the experiment of every `locations` entry. */
   | { traceLocations: true }
   /** The OTLP receiver: the experiment id header MLflow's exporter sends. */
-  | { experimentHeader: 'x-mlflow-experiment-id' };
+  | { experimentHeader: 'x-mlflow-experiment-id' }
+  /**
+   * An evaluation dataset in the path: every experiment it is linked to (none: any signed-in user);
+   * with `plusExperiments`, also every experiment id of that list field (links being added or removed).
+   */
+  | { dataset: 'dataset_id'; plusExperiments?: 'experiment_ids' };
 
 export type Rule =
   /** Anyone, signed in or not (MLflow leaves /health and static files open). */
@@ -60,6 +65,7 @@ const model = (c: Capability) => need({ registeredModel: 'name' }, c);
 const proxy = (c: Capability) => need({ proxyPath: true }, c);
 const trace = (c: Capability) => need({ trace: 'trace_id' }, c);
 const traceV2 = (c: Capability) => need({ trace: 'request_id' }, c);
+const dataset = (c: Capability) => need({ dataset: 'dataset_id' }, c);
 
 /** Routes below /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, by `METHOD path`. */
 const API_RULES: Record<string, Rule> = {
@@ -175,6 +181,28 @@ const API_RULES: Record<string, Rule> = {
   'PATCH traces/:request_id/tags': traceV2('update'),
   'DELETE traces/:request_id/tags': traceV2('delete'),
   'GET get-trace-artifact': need({ trace: 'request_id', query: true }, 'read'),
+
+  // Evaluation datasets (under /api/3.0). MLflow's auth app checks none of these; ours follows the
+  // experiments a dataset is linked to (docs/auth.md#evaluation-datasets).
+  'POST datasets/create': need({ experiments: 'experiment_ids' }, 'update'),
+  'POST datasets/search': filtered,
+  'GET datasets/search': filtered,
+  'GET datasets/:dataset_id': dataset('read'),
+  'DELETE datasets/:dataset_id': dataset('delete'),
+  'PATCH datasets/:dataset_id/tags': dataset('update'),
+  'DELETE datasets/:dataset_id/tags/:key': dataset('update'),
+  'POST datasets/:dataset_id/records': dataset('update'),
+  'GET datasets/:dataset_id/records': dataset('read'),
+  'DELETE datasets/:dataset_id/records': dataset('update'),
+  'GET datasets/:dataset_id/experiment-ids': dataset('read'),
+  'POST datasets/:dataset_id/add-experiments': need(
+    { dataset: 'dataset_id', plusExperiments: 'experiment_ids' },
+    'update',
+  ),
+  'POST datasets/:dataset_id/remove-experiments': need(
+    { dataset: 'dataset_id', plusExperiments: 'experiment_ids' },
+    'update',
+  ),
 
   'GET server-features': signedIn,
   'GET server-info': signedIn,

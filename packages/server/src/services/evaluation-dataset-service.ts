@@ -1,6 +1,7 @@
 // The rules of MLflow 3's evaluation-dataset endpoints: what a dataset, its tags and its records may
 // hold (MLflow's column widths, JSON shapes and source types), the records' dedup key, and paging.
 import { createHash } from 'node:crypto';
+import { readableIds } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
 import {
   DATASET_TAG_LIMITS,
@@ -15,6 +16,7 @@ import { pythonJson } from '../entities/python-json.js';
 import { checkDatasetFilter, checkDatasetOrder } from '../search/evaluation-dataset-rules.js';
 import { datasetNotFound } from '../store/evaluation-dataset-repository.js';
 import type { RecordPageStart, SqlEvaluationDatasetStore } from '../store/evaluation-dataset-store.js';
+import { currentReadAccess } from './access-scope.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** MLflow's defaults for a page of datasets or of records; our ceiling on either. */
@@ -235,12 +237,21 @@ export class EvaluationDatasetService {
     if (start && !('offset' in start))
       invalid(`Invalid page token, parsed value=${JSON.stringify(start.after)}`);
     const offset = start?.offset ?? 0;
+    const filter = checkDatasetFilter(request.filter);
+    const orderBy = checkDatasetOrder(request.orderBy);
+    // Under access control a search sees the datasets whose linked experiments the caller may all
+    // read; experiments named that the caller may not read are dropped from the request.
+    const access = currentReadAccess()?.experiments;
+    const named = request.experimentIds;
+    const experimentIds = readableIds(named, access);
+    if (named.length > 0 && experimentIds.length === 0) return { datasets: [] };
     const page = await this.store.searchDatasets({
-      experimentIds: request.experimentIds.length > 0 ? request.experimentIds : undefined,
-      filter: checkDatasetFilter(request.filter),
-      orderBy: checkDatasetOrder(request.orderBy),
+      experimentIds: experimentIds.length > 0 ? experimentIds : undefined,
+      filter,
+      orderBy,
       maxResults,
       offset,
+      access,
     });
     return {
       datasets: page.items,

@@ -1,7 +1,8 @@
 // MLflow 3's evaluation datasets: reading a dataset, a page of a search, a page of its records
 // (reads); creating, tagging, linking to experiments, deleting, and upserting records (writes).
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
+import type { IdFilter } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
 import {
   type DatasetRecordRow,
@@ -12,6 +13,7 @@ import {
 } from '../entities/evaluation-dataset.js';
 import type { DatasetOrder } from '../search/evaluation-dataset-rules.js';
 import type { FilterNode } from '../search/filter-ast.js';
+import { accessSql } from './access-sql.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import { datasetFilterSql } from './evaluation-dataset-search-sql.js';
 import { datasetDigest, datasetProfile, mergedSchema } from './evaluation-dataset-summary.js';
@@ -33,6 +35,8 @@ export interface SearchDatasetsQuery {
   orderBy: DatasetOrder[];
   maxResults: number;
   offset: number;
+  /** The caller's readable experiments: a dataset linked to any other one is left out. */
+  access?: IdFilter;
 }
 
 /** Where a page of records starts: after a record (its creation time and id), or at an offset. */
@@ -242,6 +246,13 @@ export class EvaluationDatasetReads {
             .where('a.destination_type', '=', EXPERIMENT_DESTINATION)
             .where('a.destination_id', 'in', ids),
         ),
+      );
+    }
+    const readable = query.access && accessSql('a.destination_id', query.access, false);
+    if (readable) {
+      q = q.where(
+        () =>
+          sql<SqlBool>`not exists (select 1 from entity_associations a where a.source_type = ${DATASET_SOURCE} and a.source_id = d.dataset_id and a.destination_type = ${EXPERIMENT_DESTINATION} and not (${readable}))`,
       );
     }
     if (query.filter) {
