@@ -194,9 +194,12 @@ export class RestTransport {
     method: HttpMethod,
     endpoint: string,
     body?: Record<string, unknown>,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; since?: 3 } = {},
   ): Promise<T> {
-    const path = `${this.config.apiPrefix}/${endpoint.replace(/^\/+/, '')}`;
+    // MLflow 3's own endpoints (`since: 3` in its protos) live under the 3.0 prefix.
+    const prefix =
+      options.since === 3 ? this.config.apiPrefix.replace(/\/2\.0\//, '/3.0/') : this.config.apiPrefix;
+    const path = `${prefix}/${endpoint.replace(/^\/+/, '')}`;
     const { signal } = options;
     const response = await this.request(
       path,

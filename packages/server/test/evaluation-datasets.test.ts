@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { datasetTags, MlflowClient, type MlflowError } from '@mlflow-ts/client';
 import { inputHash } from '../src/services/evaluation-dataset-service.js';
 import { ALICE, as, BOB, type Json, startAuthServer } from './auth-client.js';
 import { call, DIALECTS, expectError, startTestServer, type TestServer, tempDir } from './helpers.js';
@@ -514,6 +515,55 @@ for (const dialect of DIALECTS) {
         400,
         'INVALID_PARAMETER_VALUE',
         /Invalid page token/,
+      );
+    });
+
+    test('the SDK drives every endpoint', async () => {
+      const client = new MlflowClient({ trackingUri: srv.url, maxRetries: 0 });
+      const d = await client.createDataset('sdk-ds', { experimentIds: [exp1], tags: { owner: 'sdk' } });
+      assert.deepEqual(datasetTags(d), { owner: 'sdk' });
+      assert.deepEqual(d.experiment_ids, [exp1]);
+      assert.deepEqual(
+        await client.upsertDatasetRecords(d.dataset_id, [{ inputs: { q: 'a' } }, { inputs: { q: 'b' } }]),
+        {
+          inserted: 2,
+          updated: 0,
+        },
+      );
+      assert.deepEqual(
+        await client.upsertDatasetRecords(d.dataset_id, [{ inputs: { q: 'a' }, expectations: { ok: true } }]),
+        { inserted: 0, updated: 1 },
+      );
+      const first = await client.getDatasetRecords(d.dataset_id, { maxResults: 1 });
+      assert.equal(first.items.length, 1);
+      assert.ok(first.nextPageToken);
+      const rest = await client.getDatasetRecords(d.dataset_id, {
+        maxResults: 1,
+        pageToken: first.nextPageToken,
+      });
+      assert.equal(rest.items.length, 1);
+      assert.notEqual(rest.items[0].dataset_record_id, first.items[0].dataset_record_id);
+      await client.setDatasetTags(d.dataset_id, { owner: null, stage: 'gold' });
+      await client.deleteDatasetTag(d.dataset_id, 'stage');
+      assert.deepEqual(datasetTags(await client.getDataset(d.dataset_id)), {});
+      assert.deepEqual(
+        (await client.addDatasetToExperiments(d.dataset_id, [exp2])).experiment_ids.sort(),
+        [exp1, exp2].sort(),
+      );
+      assert.deepEqual((await client.removeDatasetFromExperiments(d.dataset_id, [exp1])).experiment_ids, [
+        exp2,
+      ]);
+      assert.deepEqual(await client.getDatasetExperimentIds(d.dataset_id), [exp2]);
+      const found = await client.searchDatasets({ filter: "name = 'sdk-ds'" });
+      assert.deepEqual(
+        found.items.map((x) => x.dataset_id),
+        [d.dataset_id],
+      );
+      assert.equal(await client.deleteDatasetRecords(d.dataset_id, [first.items[0].dataset_record_id]), 1);
+      await client.deleteDataset(d.dataset_id);
+      await assert.rejects(
+        client.getDataset(d.dataset_id),
+        (e: MlflowError) => e.errorCode === 'RESOURCE_DOES_NOT_EXIST',
       );
     });
 
