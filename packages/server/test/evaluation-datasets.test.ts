@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { datasetTags, MlflowClient, type MlflowError } from '@mlflow-ts/client';
+import { exportStore } from '../src/import/export.js';
+import { importStore } from '../src/import/importer.js';
+import { openSqlConnection } from '../src/import/sql-connection.js';
+import { verifyStores } from '../src/import/verify.js';
+import { startServer } from '../src/server.js';
 import { inputHash } from '../src/services/evaluation-dataset-service.js';
+import { upgradeDatabase } from '../src/store/database.js';
 import { ALICE, as, BOB, type Json, startAuthServer } from './auth-client.js';
-import { call, DIALECTS, expectError, startTestServer, type TestServer, tempDir } from './helpers.js';
+import {
+  call,
+  DIALECTS,
+  expectError,
+  freshPostgresUri,
+  freshStoreUri,
+  startTestServer,
+  type TestServer,
+  tempDir,
+} from './helpers.js';
 
 // MLflow 3's evaluation-dataset endpoints over real HTTP on both dialects: create, get, search (filter,
 // order, paging), tags, experiment links, record upserts (MLflow's dedup by inputs and its merge
@@ -660,6 +676,119 @@ for (const dialect of DIALECTS) {
       const unknown = await as(BOB, v3, 'GET', 'datasets/d-ffffffffffffffffffffffffffffffff');
       assert.equal(unknown.status, 404, unknown.text);
       await ok(as(ALICE, v3, 'DELETE', `datasets/${id}`));
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`evaluation datasets through db export and db import (${dialect})`, () => {
+    const cleanups: (() => void)[] = [];
+    after(() => {
+      for (const c of cleanups) c();
+    });
+    async function freshStore(): Promise<string> {
+      const store = await freshStoreUri(dialect);
+      cleanups.push(store.cleanup);
+      await upgradeDatabase(store.uri);
+      return store.uri;
+    }
+    async function emptyMlflowDb(): Promise<string> {
+      if (dialect === 'postgres') return freshPostgresUri();
+      const dir = tempDir('mlflow-ts-dataset-export-');
+      cleanups.push(dir.cleanup);
+      return `sqlite:///${path.join(dir.dir, 'mlflow.db')}`;
+    }
+    /** Runs `fn` against a server over the store at `uri` (its 3.0 API base). */
+    async function withServer<T>(uri: string, fn: (v3: string, v2: string) => Promise<T>): Promise<T> {
+      const artifacts = tempDir('mlflow-ts-dataset-export-artifacts-');
+      const server = await startServer({
+        backendStoreUri: uri,
+        serveArtifacts: true,
+        artifactsDestination: artifacts.dir,
+        host: '127.0.0.1',
+        port: 0,
+      });
+      try {
+        return await fn(`${server.url}/api/3.0/mlflow`, `${server.url}/api/2.0/mlflow`);
+      } finally {
+        await server.close();
+        artifacts.cleanup();
+      }
+    }
+    const snapshot = (v3: string, id: string) =>
+      Promise.all([call(v3, 'GET', `datasets/${id}`), call(v3, 'GET', `datasets/${id}/records`)]).then(
+        ([d, r]) => {
+          assert.equal(d.status, 200, JSON.stringify(d.body));
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+          return { dataset: d.body.dataset, records: JSON.parse(r.body.records) };
+        },
+      );
+
+    test("datasets, tags, records and experiment links go into MLflow's tables and come back", async () => {
+      const ours = await freshStore();
+      const { id, before } = await withServer(ours, async (v3, v2) => {
+        const exp = (await call(v2, 'POST', 'experiments/create', { name: 'exported-datasets' })).body
+          .experiment_id;
+        const created = await call(v3, 'POST', 'datasets/create', {
+          name: 'to-export',
+          experiment_ids: [exp],
+          tags: JSON.stringify({ team: 'search', 'mlflow.user': 'ana' }),
+        });
+        const datasetId = created.body.dataset.dataset_id as string;
+        const records = [
+          { inputs: { question: 'Wie?', n: 1 }, outputs: 'so', expectations: { answer: 'ja' } },
+          {
+            inputs: { question: 'Why?' },
+            source: { source_type: 'HUMAN', source_data: { user: 'ana' } },
+            tags: { 'mlflow.user': 'ana' },
+          },
+        ];
+        assert.equal(
+          (await call(v3, 'POST', `datasets/${datasetId}/records`, { records: JSON.stringify(records) }))
+            .status,
+          200,
+        );
+        return { id: datasetId, before: await snapshot(v3, datasetId) };
+      });
+
+      const exported = await emptyMlflowDb();
+      const summary = await exportStore({ from: ours, to: exported });
+      const rows = Object.fromEntries(summary.tables.map((t) => [t.table, t.rows]));
+      assert.equal(rows.evaluation_datasets, 1);
+      assert.equal(rows.evaluation_dataset_tags, 2);
+      assert.equal(rows.evaluation_dataset_records, 2);
+      assert.equal(rows.entity_associations, 1);
+
+      // In MLflow's own shapes: the dedup hash it computes, outputs wrapped, JSON as written.
+      const conn = await openSqlConnection(exported, { readonly: true });
+      try {
+        const [record] = await conn.all(
+          'select input_hash, cast(inputs as text) as inputs, cast(outputs as text) as outputs from evaluation_dataset_records where source_type is null',
+        );
+        assert.equal(record.input_hash, inputHash({ question: 'Wie?', n: 1 }));
+        assert.deepEqual(JSON.parse(String(record.inputs)), { question: 'Wie?', n: 1 });
+        assert.deepEqual(JSON.parse(String(record.outputs)), { mlflow_wrapped: 'so' });
+        const [link] = await conn.all(
+          'select source_type, source_id, destination_type from entity_associations',
+        );
+        assert.deepEqual(link, {
+          source_type: 'evaluation_dataset',
+          source_id: id,
+          destination_type: 'experiment',
+        });
+        const [dataset] = await conn.all('select workspace from evaluation_datasets');
+        assert.equal(dataset.workspace, 'default');
+      } finally {
+        await conn.close();
+      }
+      const clean = await verifyStores(exported, ours);
+      assert.equal(clean.differences, 0, clean.lines.join('\n'));
+
+      // Imported back into a new store, the API answers the same dataset and records.
+      const again = await freshStore();
+      const imported = await importStore({ from: exported, to: again });
+      assert.deepEqual(imported.leftBehind, []);
+      assert.deepEqual(await withServer(again, (v3) => snapshot(v3, id)), before);
     });
   });
 }

@@ -6,7 +6,7 @@ import { parseStoreUri } from '../store/store-uri.js';
 import type { ImportSource, ImportStage, SkippedEntity, SqliteCopy, StageBatch } from './import-source.js';
 import { readSourceSchema, type SourceSchema } from './mlflow-schema.js';
 import { openSqlConnection, type SqlConnection, type SqlRow } from './sql-connection.js';
-import type { Row, RowsByTable, TargetTableName } from './target-tables.js';
+import { KEPT_ASSOCIATIONS, type Row, type RowsByTable, type TargetTableName } from './target-tables.js';
 
 const orNull = (v: unknown): unknown => (v === undefined ? null : v);
 const text = (v: unknown, fallback = ''): string => (v === null || v === undefined ? fallback : String(v));
@@ -22,8 +22,18 @@ interface TableStage {
   ownsIds?: boolean;
   /** Columns read as text: nanosecond times beyond 2^53 that a JavaScript number would round. */
   textColumns?: readonly string[];
+  /** Only the source rows this SQL condition holds for. */
+  where?: string;
   convert(row: SqlRow): Row;
 }
+
+/** MLflow's JSON columns, read as the text they hold (PostgreSQL's driver would parse them). */
+const DATASET_RECORD_JSON = ['inputs', 'outputs', 'expectations', 'tags', 'source'] as const;
+
+/** The entity_associations rows that are imported (see KEPT_ASSOCIATIONS), as an SQL condition. */
+const KEPT_ASSOCIATION_SQL = `(${KEPT_ASSOCIATIONS.map(
+  ([source, destination]) => `("source_type" = '${source}' and "destination_type" = '${destination}')`,
+).join(' or ')})`;
 
 const RUN_NAME_TAG = 'mlflow.runName';
 
@@ -324,20 +334,75 @@ const TABLE_STAGES: TableStage[] = [
       orNull(r.assessment_metadata),
     ],
   },
+  {
+    name: 'evaluation datasets',
+    source: 'evaluation_datasets',
+    target: 'evaluation_datasets',
+    ownsIds: true,
+    convert: (r) => [
+      text(r.dataset_id),
+      text(r.name),
+      orNull(r.schema),
+      orNull(r.profile),
+      orNull(r.digest),
+      numOrNull(r.created_time),
+      numOrNull(r.last_update_time),
+      orNull(r.created_by),
+      orNull(r.last_updated_by),
+    ],
+  },
+  {
+    name: 'evaluation dataset tags',
+    source: 'evaluation_dataset_tags',
+    target: 'evaluation_dataset_tags',
+    convert: (r) => [text(r.dataset_id), text(r.key), orNull(r.value)],
+  },
+  {
+    name: 'evaluation dataset records',
+    source: 'evaluation_dataset_records',
+    target: 'evaluation_dataset_records',
+    textColumns: DATASET_RECORD_JSON,
+    convert: (r) => [
+      text(r.dataset_id),
+      text(r.dataset_record_id),
+      text(r.inputs, '{}'),
+      orNull(r.outputs),
+      orNull(r.expectations),
+      orNull(r.tags),
+      orNull(r.source),
+      orNull(r.source_id),
+      orNull(r.source_type),
+      numOrNull(r.created_time),
+      numOrNull(r.last_update_time),
+      orNull(r.created_by),
+      orNull(r.last_updated_by),
+      text(r.input_hash),
+    ],
+  },
+  {
+    name: 'entity associations',
+    source: 'entity_associations',
+    target: 'entity_associations',
+    where: KEPT_ASSOCIATION_SQL,
+    convert: (r) => [
+      text(r.source_type),
+      text(r.source_id),
+      text(r.destination_type),
+      text(r.destination_id),
+      text(r.association_id),
+      numOrNull(r.created_time),
+    ],
+  },
 ];
 
 /** MLflow tables with no home in mlflow-ts yet, by what they hold. */
-const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
+const LEFT_BEHIND: { tables: string[]; what: string; why: string; where?: string }[] = [
   { tables: ['scorers'], what: 'scorers', why: 'mlflow-ts has no scorers' },
-  {
-    tables: ['evaluation_datasets'],
-    what: 'evaluation datasets',
-    why: 'mlflow-ts has no evaluation datasets',
-  },
   {
     tables: ['entity_associations'],
     what: 'entity associations',
-    why: 'they link traces and evaluation datasets',
+    why: 'they link entities mlflow-ts does not keep',
+    where: `not ${KEPT_ASSOCIATION_SQL}`,
   },
   { tables: ['jobs'], what: 'jobs', why: "MLflow's job queue is internal to its server" },
 ];
@@ -411,9 +476,11 @@ class SqlSource implements ImportSource {
     const select = this.conn.dialect === 'sqlite' ? `rowid as "__key", ${columns}` : columns;
     let position: unknown[] | undefined = cursor ? (JSON.parse(cursor) as unknown[]) : undefined;
     for (;;) {
-      const where = [workspace, position ? `(${keyList}) > (${key.map(() => '?').join(', ')})` : null].filter(
-        Boolean,
-      );
+      const where = [
+        workspace,
+        spec.where ?? null,
+        position ? `(${keyList}) > (${key.map(() => '?').join(', ')})` : null,
+      ].filter(Boolean);
       const rows = await this.conn.all(
         `select ${select} from "${spec.source}"${where.length ? ` where ${where.join(' and ')}` : ''} order by ${keyList} limit ?`,
         [...(position ?? []), size],
@@ -450,7 +517,7 @@ class SqlSource implements ImportSource {
     for (const left of LEFT_BEHIND) {
       for (const table of left.tables) {
         if (!this.schema.tables.has(table)) continue;
-        const count = await this.count(table);
+        const count = await this.count(table, left.where);
         if (count > 0) out.push({ what: left.what, count, why: left.why });
       }
     }

@@ -13,7 +13,8 @@ export type IdKind =
   | 'loggedModel'
   | 'registeredModel'
   | 'webhook'
-  | 'trace';
+  | 'trace'
+  | 'evaluationDataset';
 
 export interface TargetTable {
   readonly name: TargetTableName;
@@ -51,7 +52,11 @@ export type TargetTableName =
   | 'trace_tags'
   | 'trace_request_metadata'
   | 'spans'
-  | 'assessments';
+  | 'assessments'
+  | 'evaluation_datasets'
+  | 'evaluation_dataset_tags'
+  | 'evaluation_dataset_records'
+  | 'entity_associations';
 
 const id = (v: unknown): string => String(v);
 
@@ -68,6 +73,13 @@ const byRun = { refs: (r: Row): [IdKind, string][] => [['run', id(r[0])]] };
 const byExperiment = { refs: (r: Row): [IdKind, string][] => [['experiment', id(r[0])]] };
 const byTrace = { refs: (r: Row): [IdKind, string][] => [['trace', id(r[0])]] };
 const byLoggedModel = { refs: (r: Row): [IdKind, string][] => [['loggedModel', id(r[0])]] };
+const byEvaluationDataset = { refs: (r: Row): [IdKind, string][] => [['evaluationDataset', id(r[0])]] };
+
+/** The entity_associations links mlflow-ts keeps, by their ends: the ids each end names. */
+const ASSOCIATION_ENDS: Record<string, [IdKind, IdKind]> = {
+  'evaluation_dataset>experiment': ['evaluationDataset', 'experiment'],
+  'trace>run': ['trace', 'run'],
+};
 
 export const METRIC_COLUMNS = ['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'];
 
@@ -266,7 +278,62 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     ],
     byTrace,
   ),
+  table(
+    'evaluation_datasets',
+    [
+      'dataset_id',
+      'name',
+      'schema',
+      'profile',
+      'digest',
+      'created_time',
+      'last_update_time',
+      'created_by',
+      'last_updated_by',
+    ],
+    { owns: (r) => ['evaluationDataset', id(r[0])] },
+  ),
+  table('evaluation_dataset_tags', ['dataset_id', 'key', 'value'], byEvaluationDataset),
+  table(
+    'evaluation_dataset_records',
+    [
+      'dataset_id',
+      'dataset_record_id',
+      'inputs',
+      'outputs',
+      'expectations',
+      'tags',
+      'source',
+      'source_id',
+      'source_type',
+      'created_time',
+      'last_update_time',
+      'created_by',
+      'last_updated_by',
+      'input_hash',
+    ],
+    byEvaluationDataset,
+  ),
+  // Links whose two ends are imported: a dataset to an experiment, a trace to a run (LinkTracesToRun).
+  table(
+    'entity_associations',
+    ['source_type', 'source_id', 'destination_type', 'destination_id', 'association_id', 'created_time'],
+    {
+      refs: (r) => {
+        const ends = ASSOCIATION_ENDS[`${r[0]}>${r[2]}`];
+        return ends
+          ? [
+              [ends[0], id(r[1])],
+              [ends[1], id(r[3])],
+            ]
+          : [];
+      },
+    },
+  ),
 ];
+
+/** The (source_type, destination_type) pairs of entity_associations that an import carries. */
+export const KEPT_ASSOCIATIONS = Object.keys(ASSOCIATION_ENDS).map((k) => k.split('>') as [string, string]);
 
 export const TARGET_TABLE = new Map(TARGET_TABLES.map((t) => [t.name, t]));
 
@@ -280,6 +347,7 @@ export const ID_COLUMNS: Record<IdKind, { table: TargetTableName; column: string
   registeredModel: { table: 'registered_models', column: 'name' },
   webhook: { table: 'webhooks', column: 'webhook_id' },
   trace: { table: 'trace_info', column: 'request_id' },
+  evaluationDataset: { table: 'evaluation_datasets', column: 'dataset_id' },
 };
 
 /** Rows for several tables, written in one transaction. */

@@ -44,6 +44,10 @@ export const KEYS: Record<TargetTableName, string[]> = {
   trace_request_metadata: ['request_id', 'key'],
   spans: ['trace_id', 'span_id'],
   assessments: ['assessment_id'],
+  evaluation_datasets: ['dataset_id'],
+  evaluation_dataset_tags: ['dataset_id', 'key'],
+  evaluation_dataset_records: ['dataset_record_id'],
+  entity_associations: ['source_type', 'source_id', 'destination_type', 'destination_id'],
 };
 
 const RUN_TABLES = new Set<TargetTableName>(['runs', 'params', 'tags', 'metrics']);
