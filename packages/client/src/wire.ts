@@ -289,19 +289,19 @@ export interface DatasetRecordInput {
   source_id?: string;
 }
 
-/** A stored record, as GetDatasetRecords lists it (MLflow's DatasetRecord.to_dict()). */
+/** A stored record, as GetDatasetRecords lists it (MLflow's DatasetRecord.to_dict(): absent fields left out). */
 export interface DatasetRecord {
   dataset_record_id: string;
   dataset_id: string;
   inputs: Record<string, unknown>;
-  outputs: unknown;
-  expectations: Record<string, unknown>;
+  outputs?: unknown;
+  expectations?: Record<string, unknown>;
   tags: Record<string, string>;
-  source: DatasetRecordSource | null;
-  source_id: string | null;
-  source_type: DatasetRecordSourceType | null;
+  source?: DatasetRecordSource;
+  source_id?: string;
+  source_type?: DatasetRecordSourceType;
   created_time: number;
   last_update_time: number;
-  created_by: string | null;
-  last_updated_by: string | null;
+  created_by?: string;
+  last_updated_by?: string;
 }

@@ -192,10 +192,11 @@ for (const dialect of DIALECTS) {
       assert.equal(q1.source_id, 'tr-0123456789abcdef0123456789abcdef');
       assert.equal(q1.source_type, 'TRACE');
       assert.equal(q1.created_by, 'bob');
-      assert.equal(q1.outputs, null);
+      assert.equal('outputs' in q1, false, "absent fields are left out, as MLflow's to_dict() does");
       const q2 = page.records.find((r) => r.inputs.question === 'Why?');
       assert.equal(q2?.outputs, 'because');
-      assert.equal(q2?.created_by, null);
+      assert.equal(q2?.created_by, undefined);
+      assert.deepEqual(q2?.tags, {});
 
       // The same inputs with keys in another order are the same record: merged, not added.
       const second = await upsert(d.dataset_id, [

@@ -21,9 +21,8 @@ export function datasetJson(d: EvaluationDatasetRecord): Record<string, unknown>
   return out;
 }
 
-/** The stored outputs without MLflow's wrapper; null when there are none. */
-function unwrappedOutputs(stored: string | null): string {
-  if (stored === null) return 'null';
+/** The stored outputs without MLflow's wrapper. */
+function unwrappedOutputs(stored: string): string {
   try {
     const parsed: unknown = JSON.parse(stored);
     if (typeof parsed === 'object' && parsed !== null && WRAPPED_OUTPUT_KEY in parsed) {
@@ -35,16 +34,29 @@ function unwrappedOutputs(stored: string | null): string {
   return stored;
 }
 
+/**
+ * One record as MLflow's to_dict() gives it (protobuf's MessageToDict): fields in the proto's order,
+ * absent ones left out, except `tags`, which MLflow's entity always fills (`{}`).
+ */
 function recordJson(r: DatasetRecordRow): string {
-  const str = (v: string | null) => JSON.stringify(v);
-  return (
-    `{"dataset_record_id": ${str(r.datasetRecordId)}, "dataset_id": ${str(r.datasetId)}, ` +
-    `"inputs": ${r.inputs}, "outputs": ${unwrappedOutputs(r.outputs)}, ` +
-    `"expectations": ${r.expectations ?? '{}'}, "tags": ${r.tags ?? '{}'}, ` +
-    `"source": ${r.source ?? 'null'}, "source_id": ${str(r.sourceId)}, "source_type": ${str(r.sourceType)}, ` +
-    `"created_time": ${r.createdTime}, "last_update_time": ${r.lastUpdateTime}, ` +
-    `"created_by": ${str(r.createdBy)}, "last_updated_by": ${str(r.lastUpdatedBy)}}`
-  );
+  const parts: string[] = [
+    `"dataset_record_id": ${JSON.stringify(r.datasetRecordId)}`,
+    `"dataset_id": ${JSON.stringify(r.datasetId)}`,
+    `"inputs": ${r.inputs}`,
+  ];
+  const text = (key: string, value: string | null) => {
+    if (value !== null) parts.push(`"${key}": ${JSON.stringify(value)}`);
+  };
+  if (r.expectations !== null) parts.push(`"expectations": ${r.expectations}`);
+  parts.push(`"tags": ${r.tags ?? '{}'}`);
+  if (r.source !== null) parts.push(`"source": ${r.source}`);
+  text('source_id', r.sourceId);
+  text('source_type', r.sourceType);
+  parts.push(`"created_time": ${r.createdTime}`, `"last_update_time": ${r.lastUpdateTime}`);
+  text('created_by', r.createdBy);
+  text('last_updated_by', r.lastUpdatedBy);
+  if (r.outputs !== null) parts.push(`"outputs": ${unwrappedOutputs(r.outputs)}`);
+  return `{${parts.join(', ')}}`;
 }
 
 /** GetDatasetRecords' `records`: one JSON string holding the list. */

@@ -109,15 +109,10 @@ export function inputHash(inputs: Record<string, unknown>): string {
   return createHash('sha256').update(sortedPythonJson(inputs)).digest('hex');
 }
 
-/** Where a record came from names its source id when the record does not (a trace, a document). */
+/** A TRACE source names its trace as the source id, any other its `source_id`, as MLflow's entity does. */
 function derivedSourceId(source: RecordUpsert['source']): string | undefined {
-  const data = source?.source_data ?? {};
-  const id =
-    source?.source_type === 'TRACE'
-      ? data.trace_id
-      : source?.source_type === 'DOCUMENT'
-        ? data.doc_uri
-        : undefined;
+  if (!source) return undefined;
+  const id = source.source_type === 'TRACE' ? source.source_data.trace_id : source.source_data.source_id;
   return typeof id === 'string' ? id : undefined;
 }
 
