@@ -260,7 +260,7 @@ export interface WebhookTestResult {
 export interface EvaluationDataset {
   dataset_id: string;
   name: string;
-  /** A JSON object of the dataset's tags; absent when it has none. */
+  /** A JSON object of the dataset's tags (`{}` when it has none). */
   tags?: string;
   schema?: string;
   profile?: string;

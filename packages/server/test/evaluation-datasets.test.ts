@@ -415,6 +415,7 @@ for (const dialect of DIALECTS) {
 
     test('experiment links: add and remove answer the dataset; unknown experiments are refused', async () => {
       const d = await create({ name: 'linked', experiment_ids: [exp1] });
+      assert.equal(d.tags, '{}', "a dataset without tags carries an empty JSON object, as MLflow's");
       const added = await api3('POST', `datasets/${d.dataset_id}/add-experiments`, {
         experiment_ids: [exp2, exp1],
       });

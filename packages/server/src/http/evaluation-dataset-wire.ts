@@ -1,5 +1,5 @@
-// MLflow's JSON for evaluation datasets: the Dataset message (tags as a JSON string, empty fields left
-// out, as protobuf's JSON mapping does) and the records list, DatasetRecord.to_dict() of each record,
+// MLflow's JSON for evaluation datasets: the Dataset message (tags as a JSON string, fields without a
+// value left out, as protobuf's JSON mapping does) and the records list, DatasetRecord.to_dict() of each record,
 // written with each stored JSON payload spliced in verbatim.
 import {
   type DatasetRecordRow,
@@ -9,7 +9,8 @@ import {
 
 export function datasetJson(d: EvaluationDatasetRecord): Record<string, unknown> {
   const out: Record<string, unknown> = { dataset_id: d.datasetId, name: d.name };
-  if (Object.keys(d.tags).length > 0) out.tags = JSON.stringify(d.tags);
+  // MLflow's entity always has a tags dict, so its proto always carries the JSON (`{}` when empty).
+  out.tags = JSON.stringify(d.tags);
   if (d.schema !== null) out.schema = d.schema;
   if (d.profile !== null) out.profile = d.profile;
   if (d.digest !== null) out.digest = d.digest;
