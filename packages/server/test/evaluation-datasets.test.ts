@@ -358,6 +358,26 @@ for (const dialect of DIALECTS) {
       );
     });
 
+    test('concurrent upserts of the same inputs make one record, and the profile counts every record', async () => {
+      const d = await create({ name: 'concurrent' });
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          api3('POST', `datasets/${d.dataset_id}/records`, {
+            records: JSON.stringify([{ inputs: { shared: true } }, { inputs: { own: i } }]),
+          }),
+        ),
+      );
+      for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.body));
+      const inserted = answers.reduce((n, a) => n + a.body.inserted_count, 0);
+      const updated = answers.reduce((n, a) => n + a.body.updated_count, 0);
+      assert.equal(inserted, 13);
+      assert.equal(updated, 11);
+      assert.equal((await records(d.dataset_id)).records.length, 13);
+      const after = (await api3('GET', `datasets/${d.dataset_id}`)).body.dataset;
+      assert.deepEqual(JSON.parse(after.profile), { num_records: 13 });
+      assert.deepEqual(JSON.parse(after.schema).inputs, { shared: 'boolean', own: 'integer' });
+    });
+
     test('delete records answers the count and the profile follows', async () => {
       const d = await create({ name: 'deletions' });
       await upsert(d.dataset_id, [{ inputs: { n: 1 } }, { inputs: { n: 2 } }, { inputs: { n: 3 } }]);

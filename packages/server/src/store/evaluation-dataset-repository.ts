@@ -135,12 +135,14 @@ async function getDataset(
   return dataset;
 }
 
-async function requireDataset(trx: Kysely<Database>, datasetId: string): Promise<DatasetRow> {
-  const row = await trx
-    .selectFrom('evaluation_datasets')
-    .selectAll()
-    .where('dataset_id', '=', datasetId)
-    .executeTakeFirst();
+/**
+ * The dataset's row; with `lock` (PostgreSQL), held until the transaction ends, so that concurrent
+ * record writes to one dataset take turns: each then sees the records the other added, and the
+ * dataset's schema and profile are computed from all of them.
+ */
+async function requireDataset(trx: Kysely<Database>, datasetId: string, lock = false): Promise<DatasetRow> {
+  const q = trx.selectFrom('evaluation_datasets').selectAll().where('dataset_id', '=', datasetId);
+  const row = await (lock ? q.forUpdate() : q).executeTakeFirst();
   if (!row) throw datasetNotFound(datasetId);
   return row;
 }
@@ -305,7 +307,12 @@ export class EvaluationDatasetReads {
 }
 
 export class EvaluationDatasetWrites {
-  constructor(private readonly database: WriteOnlyDatabase) {}
+  /** Row locks exist on PostgreSQL; SQLite's writes are one at a time anyway. */
+  readonly #locks: boolean;
+
+  constructor(private readonly database: WriteOnlyDatabase) {
+    this.#locks = database.dialect === 'postgres';
+  }
 
   createDataset(dataset: NewDataset): Promise<EvaluationDatasetRecord> {
     return this.database.writer.run(async (trx) => {
@@ -416,7 +423,7 @@ export class EvaluationDatasetWrites {
     time: number,
   ): Promise<{ inserted: number; updated: number }> {
     return this.database.writer.run(async (trx) => {
-      const dataset = await requireDataset(trx, datasetId);
+      const dataset = await requireDataset(trx, datasetId, this.#locks);
       let inserted = 0;
       let updated = 0;
       for (const r of records) {
@@ -491,7 +498,7 @@ export class EvaluationDatasetWrites {
   /** Deletes the named records of the dataset; answers how many there were. */
   deleteRecords(datasetId: string, recordIds: string[], time: number): Promise<number> {
     return this.database.writer.run(async (trx) => {
-      const dataset = await requireDataset(trx, datasetId);
+      const dataset = await requireDataset(trx, datasetId, this.#locks);
       let deleted = 0;
       for (const part of chunks([...new Set(recordIds)])) {
         const result = await trx
