@@ -343,7 +343,7 @@ export class EvaluationDatasetWrites {
   /** Deletes the dataset, its tags, records and experiment links. */
   deleteDataset(datasetId: string): Promise<void> {
     return this.database.writer.run(async (trx) => {
-      await requireDataset(trx, datasetId);
+      await requireDataset(trx, datasetId, this.#locks);
       await trx.deleteFrom('evaluation_dataset_records').where('dataset_id', '=', datasetId).execute();
       await trx.deleteFrom('evaluation_dataset_tags').where('dataset_id', '=', datasetId).execute();
       await trx
