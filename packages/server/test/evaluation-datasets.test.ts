@@ -252,11 +252,14 @@ for (const dialect of DIALECTS) {
     test('records store their JSON as written and are keyed by the hash MLflow computes', async () => {
       const d = await create({ name: 'verbatim' });
       const inputs = { b: 'ü', a: [1, 2.5, { z: null, y: true }] };
-      await upsert(d.dataset_id, [{ inputs, expectations: { big: 12345678901234 } }]);
+      await upsert(d.dataset_id, [
+        { inputs, expectations: { big: 12345678901234 }, tags: { n: 1, ok: true } },
+      ]);
       const [r] = (await records(d.dataset_id)).records;
       assert.deepEqual(r.inputs, inputs);
       assert.deepEqual(Object.keys(r.inputs), ['b', 'a'], 'key order as written');
       assert.deepEqual(r.expectations, { big: 12345678901234 });
+      assert.deepEqual(r.tags, { n: 1, ok: true }, 'record tags are JSON, kept as given');
       // MLflow's input_hash: sha256 of Python's json.dumps(inputs, sort_keys=True), so a database
       // carried over from MLflow dedups against the same records.
       const python = '{"a": [1, 2.5, {"y": true, "z": null}], "b": "\\u00fc"}';

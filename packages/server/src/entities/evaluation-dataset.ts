@@ -54,7 +54,7 @@ export interface RecordUpsert {
   /** Absent: leave a stored record's outputs as they are; null clears them. */
   outputs?: unknown;
   expectations?: Record<string, unknown>;
-  tags?: Record<string, string>;
+  tags?: Record<string, unknown>;
   source?: { source_type: RecordSourceType; source_data: Record<string, unknown> };
   sourceId?: string;
 }

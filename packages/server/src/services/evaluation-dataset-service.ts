@@ -130,10 +130,10 @@ function parseRecord(item: unknown, i: number): RecordUpsert {
   if (isObject(expectations)) record.expectations = expectations;
   if (tags !== undefined && tags !== null) {
     if (!isObject(tags)) invalid(`Invalid record at ${at}: 'tags' must be a JSON object.`);
-    const texts: Record<string, string> = {};
-    for (const [key, value] of Object.entries(tags)) texts[key] = tagText(value);
-    checkUser(texts[USER_TAG]);
-    record.tags = texts;
+    // Stored as given, as MLflow stores a record's tags (JSON); only a string user names the writer.
+    const user = tags[USER_TAG];
+    if (typeof user === 'string') checkUser(user);
+    record.tags = tags;
   }
   if (source !== undefined && source !== null) {
     if (!isObject(source)) invalid(`Invalid record at ${at}: 'source' must be a JSON object.`);
@@ -194,7 +194,6 @@ export class EvaluationDatasetService {
     experimentIds: string[],
     tagsJson?: string,
   ): Promise<EvaluationDatasetRecord> {
-    if (name.trim() === '') invalid('Dataset name must not be empty.');
     if (name.length > DATASET_LIMITS.name) {
       invalid(
         `Dataset name had length ${name.length}, which exceeded length limit of ${DATASET_LIMITS.name}`,

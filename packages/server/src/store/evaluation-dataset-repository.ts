@@ -427,7 +427,8 @@ export class EvaluationDatasetWrites {
       let inserted = 0;
       let updated = 0;
       for (const r of records) {
-        const user = r.tags?.[USER_TAG] ?? null;
+        const tagged = r.tags?.[USER_TAG];
+        const user = typeof tagged === 'string' ? tagged : null;
         const existing = await trx
           .selectFrom('evaluation_dataset_records')
           .selectAll()
