@@ -210,12 +210,17 @@ async function recordCount(trx: Kysely<Database>, datasetId: string): Promise<nu
   return Number(row.n);
 }
 
+/** A stored JSON object; text that is not one (left by another writer) merges as empty. */
 function parseObject(text: string | null): Record<string, unknown> {
   if (!text) return {};
-  const parsed: unknown = JSON.parse(text);
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-    ? (parsed as Record<string, unknown>)
-    : {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
