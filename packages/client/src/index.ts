@@ -34,6 +34,8 @@ export {
 export type * from './entities.js';
 export { normalizeExperiment, normalizeMetric, normalizeRun } from './entities.js';
 export { MlflowError, MlflowFlushError, MlflowRestError } from './errors.js';
+export type { SearchDatasetsOptions } from './evaluation-datasets.js';
+export { datasetTags, EvaluationDatasetMethods, normalizeDataset } from './evaluation-datasets.js';
 export * from './fluent.js';
 export type {
   CreateLoggedModelOptions,

@@ -1,6 +1,6 @@
 import { RunArtifacts } from './artifacts.js';
 import { type FileInfo, metricValue, type Page, type Tag } from './entities.js';
-import { WebhookMethods } from './webhooks.js';
+import { EvaluationDatasetMethods } from './evaluation-datasets.js';
 import type { LoggedModel, LoggedModelStatus } from './wire.js';
 
 // MLflow 3's logged models: the client methods of the logged-models endpoints (types in wire.ts).
@@ -70,7 +70,7 @@ function modelPath(modelId: string, ...rest: string[]): string {
  * MLflow 3's logged-model endpoints as methods MlflowClient inherits (named as Python's MlflowClient
  * names them). Every method throws MlflowError with the server's code and status.
  */
-export abstract class LoggedModelMethods extends WebhookMethods {
+export abstract class LoggedModelMethods extends EvaluationDatasetMethods {
   /** Creates a model in `experimentId`, PENDING until finalizeLoggedModel. */
   async createLoggedModel(
     experimentId: string,

@@ -53,8 +53,9 @@ function searchBody(options: SearchRegistryOptions, defaultMax: number): Record<
  * The model registry's endpoints (registered models, versions, tags, aliases, stages), as methods
  * MlflowClient inherits. Every method throws MlflowError with the server's code and status.
  *
- * A class has one base, so the API groups form a chain: WebhookMethods <- LoggedModelMethods <-
- * RegistryMethods <- ScorerMethods <- TraceMethods <- MlflowClient, each file holding one group's methods.
+ * A class has one base, so the API groups form a chain: WebhookMethods <- EvaluationDatasetMethods <-
+ * LoggedModelMethods <- RegistryMethods <- ScorerMethods <- TraceMethods <- MlflowClient, each file holding
+ * one group's methods.
  */
 export abstract class RegistryMethods extends LoggedModelMethods {
   // --- registered models ---

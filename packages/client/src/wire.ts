@@ -322,3 +322,55 @@ export interface TraceInfoV3 {
   tags: Record<string, string>;
   assessments: Assessment[];
 }
+
+// --- MLflow 3's evaluation datasets (datasets.proto) ---
+
+/** A dataset as the server answers it: tags, schema and profile are JSON text, as in MLflow's proto. */
+export interface EvaluationDataset {
+  dataset_id: string;
+  name: string;
+  /** A JSON object of the dataset's tags (`{}` when it has none). */
+  tags?: string;
+  schema?: string;
+  profile?: string;
+  digest?: string;
+  created_time: number;
+  last_update_time: number;
+  created_by?: string;
+  last_updated_by?: string;
+  experiment_ids: string[];
+}
+
+export type DatasetRecordSourceType = 'TRACE' | 'HUMAN' | 'DOCUMENT' | 'CODE';
+
+export interface DatasetRecordSource {
+  source_type: DatasetRecordSourceType;
+  source_data: Record<string, unknown>;
+}
+
+/** A record as UpsertDatasetRecords takes it; records with equal `inputs` are one record. */
+export interface DatasetRecordInput {
+  inputs: Record<string, unknown>;
+  outputs?: unknown;
+  expectations?: Record<string, unknown>;
+  tags?: Record<string, string>;
+  source?: DatasetRecordSource;
+  source_id?: string;
+}
+
+/** A stored record, as GetDatasetRecords lists it (MLflow's DatasetRecord.to_dict(): absent fields left out). */
+export interface DatasetRecord {
+  dataset_record_id: string;
+  dataset_id: string;
+  inputs: Record<string, unknown>;
+  outputs?: unknown;
+  expectations?: Record<string, unknown>;
+  tags: Record<string, string>;
+  source?: DatasetRecordSource;
+  source_id?: string;
+  source_type?: DatasetRecordSourceType;
+  created_time: number;
+  last_update_time: number;
+  created_by?: string;
+  last_updated_by?: string;
+}

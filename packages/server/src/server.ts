@@ -9,6 +9,7 @@ import type { ResourceLimits } from './entities/resource-limits.js';
 import { buildApp } from './http/app.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
+import { EvaluationDatasetService } from './services/evaluation-dataset-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
 import { ScorerService } from './services/scorer-service.js';
@@ -132,6 +133,7 @@ export async function assembleServer(
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const traces = stores ? new TraceService(stores.traces) : undefined;
   const scorers = stores ? new ScorerService(stores.scorers) : undefined;
+  const evaluationDatasets = stores ? new EvaluationDatasetService(stores.evaluationDatasets) : undefined;
   const registry =
     stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
@@ -153,7 +155,12 @@ export async function assembleServer(
       (await requireLoggedModels().getLoggedModel(id)).info.experiment_id,
     experimentIdByName: async (name) => (await requireTracking().getExperimentByName(name)).experiment_id,
     experimentOfTrace: async (traceId) => (await requireTraces().getTraceInfo(traceId)).experimentId,
+    experimentsOfDataset: (datasetId) => requireEvaluationDatasets().experimentIds(datasetId),
   };
+  function requireEvaluationDatasets(): EvaluationDatasetService {
+    if (!evaluationDatasets) throw new Error('tracking is disabled on an artifacts-only server');
+    return evaluationDatasets;
+  }
   function requireTraces(): TraceService {
     if (!traces) throw new Error('tracking is disabled on an artifacts-only server');
     return traces;
@@ -173,6 +180,7 @@ export async function assembleServer(
     webhooks,
     traces,
     scorers,
+    evaluationDatasets,
     artifacts,
     logger: config.logger,
     uiDir: config.uiDir,

@@ -376,8 +376,8 @@ for (const dialect of DIALECTS) {
     test("trace-run links: imported from MLflow's entity_associations, found by run, verified, exported and back", async () => {
       const trace = 'tr-c228b2bff95b1506f1eb321948c656ef';
       const run = 'f3cff73b41d646a5938ed3cfdf6c12f7';
-      // The fixture with LinkTracesToRun's row, an evaluation dataset's association (which we have no
-      // home for) and a link whose trace does not exist (MLflow's SQLite does not enforce the pair).
+      // The fixture with LinkTracesToRun's row, an evaluation dataset's association to a dataset the
+      // fixture does not hold, and a link whose trace does not exist (MLflow's SQLite does not enforce the pair).
       const linked = path.join(freshDir(), 'linked.db');
       copyFileSync(FIXTURE_DB, linked);
       const db = new BetterSqlite3(linked);
@@ -397,15 +397,13 @@ for (const dialect of DIALECTS) {
 
       const ours = await fresh(dialect);
       const summary = await importStore({ from, to: ours });
-      const stage = summary.stages.find((s) => s.stage === 'trace run links');
-      assert.deepEqual([stage?.written, stage?.skipped], [1, 1]);
-      assert.deepEqual(
-        summary.leftBehind.map((l) => [l.what, l.count]),
-        [['entity associations other than trace-run links', 1]],
-      );
-      // Verify counts the orphan the import left out as a difference; without it the stores agree.
+      // The dataset link's dataset and the second link's trace do not exist: both are skipped.
+      const stage = summary.stages.find((s) => s.stage === 'entity associations');
+      assert.deepEqual([stage?.written, stage?.skipped], [1, 2]);
+      assert.deepEqual(summary.leftBehind, []);
+      // Verify counts the orphans the import left out as differences; without them the stores agree.
       const orphan = new BetterSqlite3(linked);
-      orphan.prepare("delete from entity_associations where source_id = 'tr-gone'").run();
+      orphan.prepare("delete from entity_associations where source_id in ('tr-gone', 'd-1')").run();
       orphan.close();
       await assertSame(from, ours);
       const byRun = async (uri: string, runId: string): Promise<string[]> =>

@@ -16,6 +16,7 @@ import {
 } from '../src/services/gc.js';
 import { ArtifactLocations } from '../src/store/artifact-locations.js';
 import { openDatabase, type StoreDatabase } from '../src/store/database.js';
+import { SqlEvaluationDatasetStore } from '../src/store/evaluation-dataset-store.js';
 import { SqlTrackingStore } from '../src/store/sql-tracking-store.js';
 import {
   azureTestConnection,
@@ -335,6 +336,22 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await store.deletedExperimentIds(), []);
       await rejectsWith(store.hardDeleteExperiment(other), 'INVALID_PARAMETER_VALUE');
       assert.ok(await store.getExperiment(other));
+    });
+
+    test('a removed experiment loses its evaluation-dataset links; the datasets stay', async () => {
+      const datasets = new SqlEvaluationDatasetStore(database);
+      const doomed = await experiment();
+      const kept = await experiment();
+      const shared = await datasets.createDataset({
+        name: 'shared',
+        tags: {},
+        experimentIds: [doomed, kept],
+        createdBy: null,
+        time: Date.now(),
+      });
+      await store.deleteExperiment(doomed);
+      await garbageCollect(store, destination, { experimentIds: [doomed] }, output);
+      assert.deepEqual((await datasets.getDataset(shared.datasetId))?.experimentIds, [kept]);
     });
   });
 }

@@ -28,7 +28,12 @@ export type Target =
   /** The OTLP receiver: the experiment id header MLflow's exporter sends. */
   | { experimentHeader: 'x-mlflow-experiment-id' }
   /** A scorer: experiment_id with its name in `name` (scorer calls) or `scorer_name` (its grants). */
-  | { scorer: 'name' | 'scorer_name' };
+  | { scorer: 'name' | 'scorer_name' }
+  /**
+   * An evaluation dataset in the path: every experiment it is linked to (none: any signed-in user);
+   * with `plusExperiments`, also every experiment id of that list field (links being added or removed).
+   */
+  | { dataset: 'dataset_id'; plusExperiments?: 'experiment_ids' };
 
 export type Rule =
   /** Anyone, signed in or not (MLflow leaves /health and static files open). */
@@ -64,6 +69,7 @@ const trace = (c: Capability) => need({ trace: 'trace_id' }, c);
 const traceV2 = (c: Capability) => need({ trace: 'request_id' }, c);
 const scorer = (c: Capability) => need({ scorer: 'name' }, c);
 const scorerGrant = need({ scorer: 'scorer_name' }, 'manage');
+const dataset = (c: Capability) => need({ dataset: 'dataset_id' }, c);
 
 /** Routes below /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, by `METHOD path`. */
 const API_RULES: Record<string, Rule> = {
@@ -191,6 +197,27 @@ const API_RULES: Record<string, Rule> = {
   'GET scorers/permissions/get': scorerGrant,
   'PATCH scorers/permissions/update': scorerGrant,
   'DELETE scorers/permissions/delete': scorerGrant,
+  // Evaluation datasets (under /api/3.0). MLflow's auth app checks none of these; ours follows the
+  // experiments a dataset is linked to (docs/auth.md#evaluation-datasets).
+  'POST datasets/create': need({ experiments: 'experiment_ids' }, 'update'),
+  'POST datasets/search': filtered,
+  'GET datasets/search': filtered,
+  'GET datasets/:dataset_id': dataset('read'),
+  'DELETE datasets/:dataset_id': dataset('delete'),
+  'PATCH datasets/:dataset_id/tags': dataset('update'),
+  'DELETE datasets/:dataset_id/tags/:key': dataset('update'),
+  'POST datasets/:dataset_id/records': dataset('update'),
+  'GET datasets/:dataset_id/records': dataset('read'),
+  'DELETE datasets/:dataset_id/records': dataset('update'),
+  'GET datasets/:dataset_id/experiment-ids': dataset('read'),
+  'POST datasets/:dataset_id/add-experiments': need(
+    { dataset: 'dataset_id', plusExperiments: 'experiment_ids' },
+    'update',
+  ),
+  'POST datasets/:dataset_id/remove-experiments': need(
+    { dataset: 'dataset_id', plusExperiments: 'experiment_ids' },
+    'update',
+  ),
 
   'GET server-features': signedIn,
   'GET server-info': signedIn,

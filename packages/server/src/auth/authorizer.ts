@@ -12,6 +12,8 @@ export interface ResourceLookup {
   experimentIdByName(name: string): Promise<string>;
   /** The experiment of a trace (RESOURCE_DOES_NOT_EXIST for an unknown trace). */
   experimentOfTrace(traceId: string): Promise<string>;
+  /** The experiments an evaluation dataset is linked to (RESOURCE_DOES_NOT_EXIST for an unknown one). */
+  experimentsOfDataset(datasetId: string): Promise<string[]>;
 }
 
 /** What a rule may read from a request: its fields (query for GET, else body), query and path. */
@@ -161,6 +163,11 @@ export class Authorizer {
         scorerName: fields.requiredString(target.scorer),
       };
       return this.auth.canOnScorer(caller, scorer, need);
+    }
+    if ('dataset' in target) {
+      const linked = await this.lookup.experimentsOfDataset(input.params[target.dataset] ?? '');
+      const named = target.plusExperiments ? input.fields().stringList(target.plusExperiments) : [];
+      return this.everyExperiment(caller, [...linked, ...named], need);
     }
     if ('experimentHeader' in target) {
       const id = input.header?.(target.experimentHeader);

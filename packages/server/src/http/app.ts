@@ -8,6 +8,7 @@ import Fastify, {
 import { MlflowError } from '../entities/errors.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactService } from '../services/artifact-service.js';
+import type { EvaluationDatasetService } from '../services/evaluation-dataset-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
 import type { ScorerService } from '../services/scorer-service.js';
@@ -25,6 +26,7 @@ import { type AuthHooks, installAuthHooks } from './auth-hook.js';
 import { authEndpoints } from './auth-routes.js';
 import type { Endpoint, RouteGroup } from './endpoint.js';
 import { httpStatusFor } from './error-status.js';
+import { evaluationDatasetEndpoints } from './evaluation-dataset-routes.js';
 import { graphqlRoute } from './graphql/route.js';
 import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
 import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
@@ -52,6 +54,8 @@ export interface AppOptions {
   /** MLflow 3's traces and the OTLP span receiver; absent on an --artifacts-only server. */
   traces?: TraceService;
   scorers?: ScorerService;
+  /** MLflow 3's evaluation datasets; absent on an --artifacts-only server. */
+  evaluationDatasets?: EvaluationDatasetService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -258,6 +262,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     disabledUrls: ['/ajax-api/2.0/mlflow/get-trace-artifact'],
   });
   registerGroup(app, { service: options.scorers, endpoints: scorerEndpoints() });
+  registerGroup(app, { service: options.evaluationDatasets, endpoints: evaluationDatasetEndpoints() });
   registerGroup(app, {
     service: registry,
     endpoints: registryEndpoints(),

@@ -6,7 +6,7 @@ import { parseStoreUri } from '../store/store-uri.js';
 import type { ImportSource, ImportStage, SkippedEntity, SqliteCopy, StageBatch } from './import-source.js';
 import { readSourceSchema, type SourceSchema } from './mlflow-schema.js';
 import { openSqlConnection, type SqlConnection, type SqlRow } from './sql-connection.js';
-import type { Row, RowsByTable, TargetTableName } from './target-tables.js';
+import { KEPT_ASSOCIATIONS, type Row, type RowsByTable, type TargetTableName } from './target-tables.js';
 
 const orNull = (v: unknown): unknown => (v === undefined ? null : v);
 const text = (v: unknown, fallback = ''): string => (v === null || v === undefined ? fallback : String(v));
@@ -27,10 +27,15 @@ interface TableStage {
   convert(row: SqlRow): Row;
 }
 
-const RUN_NAME_TAG = 'mlflow.runName';
+/** MLflow's JSON columns, read as the text they hold (PostgreSQL's driver would parse them). */
+const DATASET_RECORD_JSON = ['inputs', 'outputs', 'expectations', 'tags', 'source'] as const;
 
-/** The entity associations LinkTracesToRun makes (MLflow also links evaluation datasets this way). */
-const TRACE_RUN_LINK = `"source_type" = 'trace' and "destination_type" = 'run'`;
+/** The entity_associations rows that are imported (see KEPT_ASSOCIATIONS), as an SQL condition. */
+const KEPT_ASSOCIATION_SQL = `(${KEPT_ASSOCIATIONS.map(
+  ([source, destination]) => `("source_type" = '${source}' and "destination_type" = '${destination}')`,
+).join(' or ')})`;
+
+const RUN_NAME_TAG = 'mlflow.runName';
 
 const TABLE_STAGES: TableStage[] = [
   {
@@ -348,16 +353,61 @@ const TABLE_STAGES: TableStage[] = [
     ],
   },
   {
-    name: 'trace run links',
+    name: 'evaluation datasets',
+    source: 'evaluation_datasets',
+    target: 'evaluation_datasets',
+    ownsIds: true,
+    convert: (r) => [
+      text(r.dataset_id),
+      text(r.name),
+      orNull(r.schema),
+      orNull(r.profile),
+      orNull(r.digest),
+      numOrNull(r.created_time),
+      numOrNull(r.last_update_time),
+      orNull(r.created_by),
+      orNull(r.last_updated_by),
+    ],
+  },
+  {
+    name: 'evaluation dataset tags',
+    source: 'evaluation_dataset_tags',
+    target: 'evaluation_dataset_tags',
+    convert: (r) => [text(r.dataset_id), text(r.key), orNull(r.value)],
+  },
+  {
+    name: 'evaluation dataset records',
+    source: 'evaluation_dataset_records',
+    target: 'evaluation_dataset_records',
+    textColumns: DATASET_RECORD_JSON,
+    convert: (r) => [
+      text(r.dataset_id),
+      text(r.dataset_record_id),
+      text(r.inputs, '{}'),
+      orNull(r.outputs),
+      orNull(r.expectations),
+      orNull(r.tags),
+      orNull(r.source),
+      orNull(r.source_id),
+      orNull(r.source_type),
+      numOrNull(r.created_time),
+      numOrNull(r.last_update_time),
+      orNull(r.created_by),
+      orNull(r.last_updated_by),
+      text(r.input_hash),
+    ],
+  },
+  {
+    name: 'entity associations',
     source: 'entity_associations',
     target: 'entity_associations',
-    where: TRACE_RUN_LINK,
+    where: KEPT_ASSOCIATION_SQL,
     convert: (r) => [
-      text(r.association_id),
       text(r.source_type),
       text(r.source_id),
       text(r.destination_type),
       text(r.destination_id),
+      text(r.association_id),
       numOrNull(r.created_time),
     ],
   },
@@ -366,15 +416,10 @@ const TABLE_STAGES: TableStage[] = [
 /** MLflow tables with no home in mlflow-ts yet, by what they hold. */
 const LEFT_BEHIND: { tables: string[]; where?: string; what: string; why: string }[] = [
   {
-    tables: ['evaluation_datasets'],
-    what: 'evaluation datasets',
-    why: 'mlflow-ts has no evaluation datasets',
-  },
-  {
     tables: ['entity_associations'],
-    where: `not (${TRACE_RUN_LINK})`,
-    what: 'entity associations other than trace-run links',
-    why: 'they link evaluation datasets, which mlflow-ts does not have',
+    what: 'entity associations',
+    why: 'they link entities mlflow-ts does not keep',
+    where: `not ${KEPT_ASSOCIATION_SQL}`,
   },
   { tables: ['jobs'], what: 'jobs', why: "MLflow's job queue is internal to its server" },
 ];

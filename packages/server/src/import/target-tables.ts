@@ -14,7 +14,8 @@ export type IdKind =
   | 'registeredModel'
   | 'webhook'
   | 'trace'
-  | 'scorer';
+  | 'scorer'
+  | 'evaluationDataset';
 
 export interface TargetTable {
   readonly name: TargetTableName;
@@ -55,6 +56,9 @@ export type TargetTableName =
   | 'assessments'
   | 'scorers'
   | 'scorer_versions'
+  | 'evaluation_datasets'
+  | 'evaluation_dataset_tags'
+  | 'evaluation_dataset_records'
   | 'entity_associations';
 
 const id = (v: unknown): string => String(v);
@@ -72,6 +76,13 @@ const byRun = { refs: (r: Row): [IdKind, string][] => [['run', id(r[0])]] };
 const byExperiment = { refs: (r: Row): [IdKind, string][] => [['experiment', id(r[0])]] };
 const byTrace = { refs: (r: Row): [IdKind, string][] => [['trace', id(r[0])]] };
 const byLoggedModel = { refs: (r: Row): [IdKind, string][] => [['loggedModel', id(r[0])]] };
+const byEvaluationDataset = { refs: (r: Row): [IdKind, string][] => [['evaluationDataset', id(r[0])]] };
+
+/** The entity_associations links mlflow-ts keeps, by their ends: the ids each end names. */
+const ASSOCIATION_ENDS: Record<string, [IdKind, IdKind]> = {
+  'evaluation_dataset>experiment': ['evaluationDataset', 'experiment'],
+  'trace>run': ['trace', 'run'],
+};
 
 export const METRIC_COLUMNS = ['run_uuid', 'key', 'timestamp', 'step', 'value', 'is_nan'];
 
@@ -277,19 +288,62 @@ export const TARGET_TABLES: readonly TargetTable[] = [
   table('scorer_versions', ['scorer_id', 'scorer_version', 'serialized_scorer', 'creation_time'], {
     refs: (r) => [['scorer', id(r[0])]],
   }),
-  // LinkTracesToRun's links, in MLflow's own table and shape: (trace, run) pairs only, as our store
-  // knows no other kind of association.
+  table(
+    'evaluation_datasets',
+    [
+      'dataset_id',
+      'name',
+      'schema',
+      'profile',
+      'digest',
+      'created_time',
+      'last_update_time',
+      'created_by',
+      'last_updated_by',
+    ],
+    { owns: (r) => ['evaluationDataset', id(r[0])] },
+  ),
+  table('evaluation_dataset_tags', ['dataset_id', 'key', 'value'], byEvaluationDataset),
+  table(
+    'evaluation_dataset_records',
+    [
+      'dataset_id',
+      'dataset_record_id',
+      'inputs',
+      'outputs',
+      'expectations',
+      'tags',
+      'source',
+      'source_id',
+      'source_type',
+      'created_time',
+      'last_update_time',
+      'created_by',
+      'last_updated_by',
+      'input_hash',
+    ],
+    byEvaluationDataset,
+  ),
+  // Links whose two ends are imported: a dataset to an experiment, a trace to a run (LinkTracesToRun).
   table(
     'entity_associations',
-    ['association_id', 'source_type', 'source_id', 'destination_type', 'destination_id', 'created_time'],
+    ['source_type', 'source_id', 'destination_type', 'destination_id', 'association_id', 'created_time'],
     {
-      refs: (r) => [
-        ['trace', id(r[2])],
-        ['run', id(r[4])],
-      ],
+      refs: (r) => {
+        const ends = ASSOCIATION_ENDS[`${r[0]}>${r[2]}`];
+        return ends
+          ? [
+              [ends[0], id(r[1])],
+              [ends[1], id(r[3])],
+            ]
+          : [];
+      },
     },
   ),
 ];
+
+/** The (source_type, destination_type) pairs of entity_associations that an import carries. */
+export const KEPT_ASSOCIATIONS = Object.keys(ASSOCIATION_ENDS).map((k) => k.split('>') as [string, string]);
 
 export const TARGET_TABLE = new Map(TARGET_TABLES.map((t) => [t.name, t]));
 
@@ -304,6 +358,7 @@ export const ID_COLUMNS: Record<IdKind, { table: TargetTableName; column: string
   webhook: { table: 'webhooks', column: 'webhook_id' },
   trace: { table: 'trace_info', column: 'request_id' },
   scorer: { table: 'scorers', column: 'scorer_id' },
+  evaluationDataset: { table: 'evaluation_datasets', column: 'dataset_id' },
 };
 
 /** Rows for several tables, written in one transaction. */

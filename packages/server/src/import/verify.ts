@@ -48,6 +48,9 @@ export const KEYS: Record<TargetTableName, string[]> = {
   assessments: ['assessment_id'],
   scorers: ['scorer_id'],
   scorer_versions: ['scorer_id', 'scorer_version'],
+  evaluation_datasets: ['dataset_id'],
+  evaluation_dataset_tags: ['dataset_id', 'key'],
+  evaluation_dataset_records: ['dataset_record_id'],
   entity_associations: ['source_type', 'source_id', 'destination_type', 'destination_id'],
 };
 

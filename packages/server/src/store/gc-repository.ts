@@ -143,6 +143,13 @@ export class GcWrites {
         .execute();
       await trx.deleteFrom('datasets').where('experiment_id', '=', experimentId).execute();
       await trx.deleteFrom('experiment_tags').where('experiment_id', '=', experimentId).execute();
+      // Evaluation datasets outlive an experiment (they may serve others); only their links to it go.
+      await trx
+        .deleteFrom('entity_associations')
+        .where('source_type', '=', 'evaluation_dataset')
+        .where('destination_type', '=', 'experiment')
+        .where('destination_id', '=', String(experimentId))
+        .execute();
       await trx.deleteFrom('experiments').where('experiment_id', '=', experimentId).execute();
     }, EXPERIMENTS);
   }

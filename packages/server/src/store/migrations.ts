@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { evaluationDatasetTables } from './evaluation-dataset-migrations.js';
 import { scorerTables } from './scorer-migrations.js';
 import { traceTables } from './trace-migrations.js';
 
@@ -527,6 +528,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0008_traces': traceTables,
     '0009_import_bookkeeping': importBookkeeping,
     '0010_param_tag_value_indexes': paramTagValueIndexes(dialect),
+    '0011_evaluation_datasets': evaluationDatasetTables,
     '0012_scorers': scorerTables,
   };
 }

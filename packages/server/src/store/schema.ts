@@ -256,6 +256,42 @@ export interface ScorerVersionsTable {
   creation_time: number | null;
 }
 
+/** MLflow 3's evaluation datasets (evaluation-dataset-migrations.ts). */
+export interface EvaluationDatasetsTable {
+  dataset_id: string;
+  name: string;
+  schema: string | null;
+  profile: string | null;
+  digest: string | null;
+  created_time: number | null;
+  last_update_time: number | null;
+  created_by: string | null;
+  last_updated_by: string | null;
+}
+
+export interface EvaluationDatasetTagsTable {
+  dataset_id: string;
+  key: string;
+  value: string | null;
+}
+
+export interface EvaluationDatasetRecordsTable {
+  dataset_record_id: string;
+  dataset_id: string;
+  inputs: string;
+  outputs: string | null;
+  expectations: string | null;
+  tags: string | null;
+  source: string | null;
+  source_id: string | null;
+  source_type: string | null;
+  created_time: number | null;
+  last_update_time: number | null;
+  created_by: string | null;
+  last_updated_by: string | null;
+  input_hash: string;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -286,4 +322,7 @@ export interface Database {
   entity_associations: EntityAssociationsTable;
   scorers: ScorersTable;
   scorer_versions: ScorerVersionsTable;
+  evaluation_datasets: EvaluationDatasetsTable;
+  evaluation_dataset_tags: EvaluationDatasetTagsTable;
+  evaluation_dataset_records: EvaluationDatasetRecordsTable;
 }

@@ -1,6 +1,11 @@
 import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
+import {
+  type EvaluationDatasetRepositories,
+  evaluationDatasetRepositories,
+  SqlEvaluationDatasetStore,
+} from './evaluation-dataset-store.js';
 import { mapWrites } from './repository.js';
 import { type ScorerRepositories, SqlScorerStore, scorerRepositories } from './scorer-store.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
@@ -19,6 +24,7 @@ export interface StoreRepositories {
   webhooks: WebhookRepositories;
   traces: TraceRepositories;
   scorers: ScorerRepositories;
+  evaluationDatasets: EvaluationDatasetRepositories;
 }
 export type StoreName = keyof StoreRepositories;
 
@@ -28,6 +34,7 @@ export interface StoreMembers {
   webhooks: SqlWebhookStore;
   traces: SqlTraceStore;
   scorers: SqlScorerStore;
+  evaluationDatasets: SqlEvaluationDatasetStore;
 }
 
 export interface Stores extends StoreMembers {
@@ -47,6 +54,7 @@ export function repositoriesOver(
     webhooks: webhookRepositories(database),
     traces: traceRepositories(database),
     scorers: scorerRepositories(database),
+    evaluationDatasets: evaluationDatasetRepositories(database),
   };
 }
 
@@ -63,6 +71,7 @@ export function mapStoreWrites(
     webhooks: each('webhooks'),
     traces: each('traces'),
     scorers: each('scorers'),
+    evaluationDatasets: each('evaluationDatasets'),
   };
 }
 
@@ -82,5 +91,6 @@ export function storesOver(
     webhooks: new SqlWebhookStore(database, repositories.webhooks),
     traces: new SqlTraceStore(database, repositories.traces),
     scorers: new SqlScorerStore(database, repositories.scorers),
+    evaluationDatasets: new SqlEvaluationDatasetStore(database, repositories.evaluationDatasets),
   };
 }
