@@ -53,6 +53,8 @@ export type { HttpMethod, RequestOptions } from './rest.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
+export type { SearchTracesOptions } from './traces.js';
+export { durationMs, TraceMethods, timestampMs } from './traces.js';
 export { currentUserName } from './user-name.js';
 export type {
   CreateWebhookOptions,

@@ -14,6 +14,7 @@ import {
   normalizeRun,
   RestTransport,
   resolveConfig,
+  TraceMethods,
 } from '@mlflow-ts/client/browser';
 import type {
   Experiment,
@@ -223,4 +224,11 @@ export function versionHref(name: string, version: string): string {
 
 export function tagValue(run: Run, key: string): string | undefined {
   return run.data.tags?.find((t) => t.key === key)?.value;
+}
+
+let traceCalls: TraceMethods | undefined;
+/** MLflow 3's trace and assessment calls (they live under /ajax-api/3.0/mlflow), on the same transport. */
+export function traceApi(): TraceMethods {
+  traceCalls ??= new TraceMethods(server());
+  return traceCalls;
 }
