@@ -57,8 +57,8 @@ test('a GetTrace span decodes: hex ids, times in ms, JSON-text attributes parsed
     span_id: b64('00000000000000aa'),
     parent_span_id: b64('00000000000000bb'),
     name: 'llm',
-    start_time_unix_nano: 1_700_000_000_123_456_789,
-    end_time_unix_nano: '1700000000373456789',
+    start_time_unix_nano: 1_700_000_000_123_456_800,
+    end_time_unix_nano: '1700000000373456800',
     attributes: [
       { key: 'mlflow.spanType', value: { string_value: '"LLM"' } },
       { key: 'mlflow.spanInputs', value: { string_value: '{"q": "hi", "n": [1, 2]}' } },
@@ -84,7 +84,7 @@ test('a GetTrace span decodes: hex ids, times in ms, JSON-text attributes parsed
   assert.equal(s.attributes.flag, false);
   assert.deepEqual(s.attributes.list, [0.5, null]);
   assert.deepEqual(s.attributes.map, { a: 'x' });
-  assert.ok(Math.abs(s.events[0].timeMs - s.startMs - 76.543211) < 0.001);
+  assert.ok(Math.abs(s.events[0].timeMs - s.startMs - 76.5432) < 0.001);
   // No parent, no end time (an open span), no status.
   const root = decodeSpan({
     trace_id: '',
