@@ -1,8 +1,10 @@
-// A JSON value as a collapsible tree: objects and arrays open to a depth, the rest on a click; closed
+// A JSON value as a collapsible tree: objects and arrays open to a depth (small ones deeper), the rest on a click; closed
 // branches render nothing, and long arrays show their first items, so a huge span output stays cheap.
 import { useState } from 'react';
 
 const SHOWN = 100;
+const SMALL = 8;
+const SMALL_DEPTH = 6;
 
 function Leaf({ value }: { value: unknown }) {
   if (typeof value === 'string') return <span className="json-string">{JSON.stringify(value)}</span>;
@@ -23,7 +25,9 @@ function Branch({
   open: number;
 }) {
   const isObject = value !== null && typeof value === 'object';
-  const [open, setOpen] = useState(depth < openAt);
+  // Small branches (a chat message, a usage count) open further down, so they read at a glance.
+  const small = isObject && Object.keys(value).length <= SMALL && depth < SMALL_DEPTH;
+  const [open, setOpen] = useState(depth < openAt || small);
   const [limit, setLimit] = useState(SHOWN);
   const label = name === undefined ? null : <span className="json-key">{name}: </span>;
   if (!isObject) {

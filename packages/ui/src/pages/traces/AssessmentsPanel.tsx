@@ -1,10 +1,12 @@
 // A trace's assessments: listed (overridden ones marked), created as feedback, edited and deleted
 // through the assessment endpoints; each change is followed by a fresh read of the trace's record.
 
+import { timestampMs } from '@mlflow-ts/client/browser';
 import type { Assessment } from '@mlflow-ts/client/wire';
 import { type FormEvent, useState } from 'react';
 import { traceApi } from '../../api';
 import { ErrorBox } from '../../components/ErrorBox';
+import { formatTime } from '../../lib/format';
 import { assessmentValue, parseFeedbackValue } from '../../lib/trace-format';
 
 interface Props {
@@ -131,8 +133,10 @@ export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onCha
                   <span className={`assessment-kind ${a.expectation ? 'expectation' : 'feedback'}`}>
                     {a.expectation ? 'expectation' : 'feedback'}
                   </span>
-                  <strong>{a.assessment_name}</strong>:{' '}
-                  <span className="assessment-value">{assessmentValue(a)}</span>
+                  <span>
+                    <strong>{a.assessment_name}</strong>:{' '}
+                    <span className="assessment-value">{assessmentValue(a)}</span>
+                  </span>
                   {a.valid === false ? <span className="muted"> (overridden)</span> : null}
                   <span className="spacer" />
                   <button
@@ -155,7 +159,7 @@ export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onCha
                 <div className="muted small-text">
                   {a.source.source_type}
                   {a.source.source_id ? ` · ${a.source.source_id}` : ''}
-                  {a.span_id ? ` · span ${a.span_id}` : ''} · {new Date(a.last_update_time).toLocaleString()}
+                  {a.span_id ? ` · span ${a.span_id}` : ''} · {formatTime(timestampMs(a.last_update_time))}
                 </div>
                 {a.rationale ? <div className="assessment-rationale">{a.rationale}</div> : null}
               </>

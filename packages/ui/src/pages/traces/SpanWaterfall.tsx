@@ -1,7 +1,7 @@
 // The span tree beside its timeline: one windowed list (only the rows in view are in the page, so a
 // trace of 10,000 spans scrolls like one of 10), each row a span's name, indented by depth, and its bar
 // placed by start and end time. Up/Down move, Left/Right close and open, a click selects.
-import { type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { type CSSProperties, type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { niceTicks } from '../../lib/nice-ticks';
 import { formatLatency } from '../../lib/trace-format';
 import { type SpanRow, type TimeRange, waterfallBar } from '../../lib/trace-spans';
@@ -9,6 +9,17 @@ import { type SpanRow, type TimeRange, waterfallBar } from '../../lib/trace-span
 const ROW = 26;
 const OVERSCAN = 10;
 const INDENT = 14;
+
+/**
+ * Where a bar's duration is written: after the bar, or, when the bar reaches the right edge, before
+ * it, or inside it when it also starts near the left.
+ */
+function durationLabel(left: number, width: number): { inside: boolean; style: CSSProperties } {
+  const pct = (x: number) => `${x * 100}%`;
+  if (left + width <= 0.85) return { inside: false, style: { left: `calc(${pct(left + width)} + 4px)` } };
+  if (left >= 0.12) return { inside: false, style: { right: `calc(${pct(1 - left)} + 4px)` } };
+  return { inside: true, style: { right: `calc(${pct(1 - left - width)} + 4px)` } };
+}
 
 export interface SpanWaterfallProps {
   rows: SpanRow[];
@@ -117,6 +128,7 @@ export function SpanWaterfall({ rows, range, selected, collapsed, onSelect, onTo
             const hasKids = node.children.length > 0;
             const open = hasKids && !collapsed.has(node.id);
             const duration = node.endMs === undefined ? undefined : node.endMs - node.startMs;
+            const label = durationLabel(bar.left, bar.width);
             return (
               <div
                 key={node.id}
@@ -127,7 +139,7 @@ export function SpanWaterfall({ rows, range, selected, collapsed, onSelect, onTo
                 aria-expanded={hasKids ? open : undefined}
                 aria-selected={node.id === selected}
                 data-span-id={node.id}
-                className={`wf-row${node.id === selected ? ' selected' : ''}${node.status === 'ERROR' ? ' error' : ''}`}
+                className={`wf-row${node.id === selected ? ' selected' : ''}${node.status === 'ERROR' ? ' span-error' : ''}`}
                 style={{ transform: `translateY(${(first + i) * ROW}px)`, height: ROW }}
                 onMouseDown={() => onSelect(node.id)}
               >
@@ -160,18 +172,11 @@ export function SpanWaterfall({ rows, range, selected, collapsed, onSelect, onTo
                 </div>
                 <div className="wf-time">
                   <div
-                    className={`wf-bar${node.status === 'ERROR' ? ' error' : ''}`}
+                    className={`wf-bar${node.status === 'ERROR' ? ' span-error' : ''}`}
                     style={{ left: `${bar.left * 100}%`, width: `${bar.width * 100}%` }}
                     title={`${node.name}: ${formatLatency(duration)}`}
                   />
-                  <span
-                    className="wf-duration"
-                    style={
-                      bar.left + bar.width > 0.8
-                        ? { right: `${(1 - bar.left) * 100 + 0.5}%` }
-                        : { left: `${(bar.left + bar.width) * 100 + 0.5}%` }
-                    }
-                  >
+                  <span className={`wf-duration${label.inside ? ' inside' : ''}`} style={label.style}>
                     {duration === undefined ? 'open' : formatLatency(duration)}
                   </span>
                 </div>

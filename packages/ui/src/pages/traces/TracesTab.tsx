@@ -41,11 +41,12 @@ function traceColumns(traces: TraceInfo[], order: string): Column[] {
     {
       id: 'trace',
       label: 'Trace',
-      width: 150,
+      width: 130,
       cell: (i) => (
         <button
           type="button"
           className="link-button mono"
+          aria-label={`Open ${traces[i].trace_id}`}
           title={`Open ${traces[i].trace_id}`}
           onClick={() => setParams({ trace: traces[i].trace_id, span: null })}
         >
@@ -56,27 +57,27 @@ function traceColumns(traces: TraceInfo[], order: string): Column[] {
     {
       id: 'request',
       label: 'Request',
-      width: 300,
+      width: 220,
       cell: (i) => text(oneLine(traces[i].request_preview, 200), 'mono'),
     },
     {
       id: 'response',
       label: 'Response',
-      width: 300,
+      width: 220,
       cell: (i) => text(oneLine(traces[i].response_preview, 200), 'mono'),
     },
-    { id: 'state', label: 'Status', width: 90, cell: (i) => <TraceState state={traces[i].state} /> },
+    { id: 'state', label: 'Status', width: 75, cell: (i) => <TraceState state={traces[i].state} /> },
     {
       id: 'time',
       label: 'Request time',
-      width: 160,
+      width: 150,
       ...sortable('timestamp_ms'),
       cell: (i) => formatTime(timestampMs(traces[i].request_time)),
     },
     {
       id: 'latency',
       label: 'Latency',
-      width: 100,
+      width: 80,
       className: 'num',
       ...sortable('execution_time_ms'),
       cell: (i) => formatLatency(durationMs(traces[i].execution_duration)),
@@ -84,14 +85,18 @@ function traceColumns(traces: TraceInfo[], order: string): Column[] {
     {
       id: 'tokens',
       label: 'Tokens',
-      width: 110,
+      width: 80,
       className: 'num',
-      cell: (i) => formatTokens(traceTokens(traces[i])),
+      // The total; the split into input and output is in the tooltip (and on the trace page).
+      cell: (i) => {
+        const usage = traceTokens(traces[i]);
+        return <span title={formatTokens(usage)}>{usage?.total ?? '—'}</span>;
+      },
     },
     {
       id: 'tags',
       label: 'Tags',
-      width: 180,
+      width: 140,
       cell: (i) =>
         text(
           Object.entries(traces[i].tags ?? {})
@@ -103,13 +108,13 @@ function traceColumns(traces: TraceInfo[], order: string): Column[] {
     {
       id: 'assessments',
       label: 'Assessments',
-      width: 200,
+      width: 175,
       cell: (i) => text(assessmentSummary(traces[i].assessments).join(', ')),
     },
     {
       id: 'run',
       label: 'Run',
-      width: 120,
+      width: 80,
       cell: (i) => {
         const run = traces[i].trace_metadata?.[SOURCE_RUN];
         return run ? (
@@ -151,6 +156,8 @@ export function TracesTab({ ids, route }: { ids: string[]; route: Route }) {
       </p>
       {syntax ? null : <ErrorBox error={pages.error} />}
       <VirtualTable
+        // A new search starts at the top (a scroll position past its first page would fetch the next at once).
+        key={`${filter}|${order}`}
         label="Traces"
         columns={columns}
         rowCount={traces.length}
