@@ -66,18 +66,18 @@ function traceColumns(traces: TraceInfo[], order: string): Column[] {
       width: 220,
       cell: (i) => text(oneLine(traces[i].response_preview, 200), 'mono'),
     },
-    { id: 'state', label: 'Status', width: 75, cell: (i) => <TraceState state={traces[i].state} /> },
+    { id: 'state', label: 'Status', width: 85, cell: (i) => <TraceState state={traces[i].state} /> },
     {
       id: 'time',
       label: 'Request time',
-      width: 150,
+      width: 165,
       ...sortable('timestamp_ms'),
       cell: (i) => formatTime(timestampMs(traces[i].request_time)),
     },
     {
       id: 'latency',
       label: 'Latency',
-      width: 80,
+      width: 95,
       className: 'num',
       ...sortable('execution_time_ms'),
       cell: (i) => formatLatency(durationMs(traces[i].execution_duration)),
@@ -108,7 +108,7 @@ function traceColumns(traces: TraceInfo[], order: string): Column[] {
     {
       id: 'assessments',
       label: 'Assessments',
-      width: 175,
+      width: 165,
       cell: (i) => text(assessmentSummary(traces[i].assessments).join(', ')),
     },
     {
