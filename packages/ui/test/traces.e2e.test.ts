@@ -330,6 +330,13 @@ describe('trace views end to end', { skip: skipWithoutChromium() }, () => {
 
   test('traces tab: MLflow filter grammar, a bad filter shown inline, state kept in the URL', async () => {
     const page = await open(`/runs?ids=${exp}&tab=traces`);
+    const runSearches: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/runs/search')) runSearches.push(r.url());
+    });
+    // Listening from the start of a load.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Traces of Agent traces' }).waitFor();
     const filter = page.getByLabel('Filter traces (MLflow trace search syntax)');
     await filter.fill("trace.status = 'ERROR'");
     await filter.press('Enter');
@@ -364,6 +371,7 @@ describe('trace views end to end', { skip: skipWithoutChromium() }, () => {
       /^\d+ traces$/.test(document.querySelector('.trace-count')?.textContent ?? ''),
     );
     assert.match(await filter.inputValue(), /span\.name LIKE/);
+    assert.deepEqual(runSearches, [], 'the Traces tab loads no runs');
     await page.close();
   });
 

@@ -19,13 +19,19 @@ import { useRunsView } from './runs/use-runs-view';
 import { useSelection } from './runs/use-selection';
 import { TracesTab } from './traces/TracesTab';
 
+const NO_EXPERIMENTS: string[] = [];
+
 export function RunsPage({ route }: { route: Route }) {
   const view = useRunsView(route);
   const { ids, filter, orderBy, expanded } = view;
   const selection = useSelection(route);
   const { selected, setSelected } = selection;
   const [reloadTick, setReloadTick] = useState(0);
-  const { loading, now } = useLiveRuns(ids, filter, orderBy, view.view, reloadTick);
+  const tabParam = route.params.get('tab');
+  const tab = tabParam === 'charts' || tabParam === 'traces' ? tabParam : 'table';
+  // The Traces tab shows no runs: none are loaded for it.
+  const runsOf = tab === 'traces' ? NO_EXPERIMENTS : ids;
+  const { loading, now } = useLiveRuns(runsOf, filter, orderBy, view.view, reloadTick);
   const [actionError, setActionError] = useState<Error>();
 
   const experiments = useLoad(
@@ -47,8 +53,6 @@ export function RunsPage({ route }: { route: Route }) {
     return true;
   };
   const columns = runsColumns({ rows, chosen, view, selection, now, experimentNames });
-  const tabParam = route.params.get('tab');
-  const tab = tabParam === 'charts' || tabParam === 'traces' ? tabParam : 'table';
   const charted = useChartedRuns(
     rows.map((r) => r.run),
     selected,
@@ -71,10 +75,10 @@ export function RunsPage({ route }: { route: Route }) {
     <main className="page page-wide">
       <div className="page-head">
         <h1>
-          <span className="muted">Runs of </span>
+          <span className="muted">{tab === 'traces' ? 'Traces of ' : 'Runs of '}</span>
           {title}
         </h1>
-        {countText ? <span className="muted run-count">{countText}</span> : null}
+        {countText && tab !== 'traces' ? <span className="muted run-count">{countText}</span> : null}
       </div>
       {ids.length === 0 ? (
         <p>
