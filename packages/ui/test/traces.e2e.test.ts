@@ -440,6 +440,23 @@ describe('trace views end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await items.count(), 1);
     assert.equal(await items.first().getAttribute('aria-expanded'), 'false');
 
+    // Feedback given in the drawer shows in the table's row without a reload.
+    const add = drawer.getByRole('form', { name: 'Add feedback' });
+    await add.getByLabel('Feedback name').fill('helpful');
+    await add.getByLabel('Feedback value').fill('yes');
+    await add.getByRole('button', { name: 'Add feedback' }).click();
+    const row = page.getByRole('grid', { name: 'Traces' }).getByRole('row').filter({ hasText: CHAT });
+    await row.getByText('helpful: yes').waitFor();
+    const given = (await v3(server.url, 'GET', `traces/${CHAT}`)).trace.trace_info.assessments;
+    assert.deepEqual(
+      given.map((a: { assessment_name: string; feedback: { value: unknown } }) => [
+        a.assessment_name,
+        a.feedback.value,
+      ]),
+      [['helpful', 'yes']],
+    );
+    await v3(server.url, 'DELETE', `traces/${CHAT}/assessments/${given[0].assessment_id}`);
+
     await page.keyboard.press('Escape');
     await drawer.waitFor({ state: 'detached' });
     assert.doesNotMatch(page.url(), /trace=/);

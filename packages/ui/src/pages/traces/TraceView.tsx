@@ -44,7 +44,16 @@ function loadTrace(traceId: string, signal: AbortSignal) {
     });
 }
 
-export function TraceView({ traceId, spanParam }: { traceId: string; spanParam: string | null }) {
+export function TraceView({
+  traceId,
+  spanParam,
+  onInfo,
+}: {
+  traceId: string;
+  spanParam: string | null;
+  /** Told the trace's record after it changed here (the drawer updates the table's row). */
+  onInfo?(info: TraceInfo): void;
+}) {
   const trace = useLoad((signal) => loadTrace(traceId, signal), [traceId]);
   // After an assessment changes, the record is read again (not the spans, which may be many).
   const [fresh, setFresh] = useState<TraceInfo>();
@@ -73,8 +82,10 @@ export function TraceView({ traceId, spanParam }: { traceId: string; spanParam: 
   }, [info, data]);
 
   const refresh = useCallback(async () => {
-    setFresh(await traceApi().getTraceInfo(traceId));
-  }, [traceId]);
+    const next = await traceApi().getTraceInfo(traceId);
+    setFresh(next);
+    onInfo?.(next);
+  }, [traceId, onInfo]);
   const onSelect = useCallback((id: string) => setParams({ span: id }, { replace: true }), []);
   const onToggle = useCallback(
     (id: string, open: boolean) => {

@@ -174,6 +174,7 @@ export function TracesTab({ ids, route }: { ids: string[]; route: Route }) {
           experimentId={ids[0] ?? ''}
           traces={traces}
           span={route.params.get('span')}
+          onInfo={pages.replace}
         />
       ) : null}
     </div>
@@ -185,7 +186,9 @@ function TraceDrawer({
   experimentId,
   traces,
   span,
+  onInfo,
 }: {
+  onInfo(info: TraceInfo): void;
   traceId: string;
   experimentId: string;
   traces: TraceInfo[];
@@ -211,7 +214,7 @@ function TraceDrawer({
           ✕
         </button>
       </div>
-      <TraceView traceId={traceId} spanParam={span} />
+      <TraceView traceId={traceId} spanParam={span} onInfo={onInfo} />
     </aside>
   );
 }

@@ -14,6 +14,8 @@ export interface TracePages {
   error?: Error;
   /** Asks for the next page unless one is on its way or there is none. */
   more(): void;
+  /** Puts a fresher record of a loaded trace in its place. */
+  replace(info: TraceInfo): void;
 }
 
 export function useTracePages(ids: string[], filter: string, orderBy: string): TracePages {
@@ -77,5 +79,16 @@ export function useTracePages(ids: string[], filter: string, orderBy: string): T
     void fetchPage(tokenRef.current, c.signal);
   }, [fetchPage]);
 
-  return { traces: state.traces, done: state.done, loading: state.loading, error: state.error, more };
+  const replace = useCallback((info: TraceInfo) => {
+    setState((s) => ({ ...s, traces: s.traces.map((t) => (t.trace_id === info.trace_id ? info : t)) }));
+  }, []);
+
+  return {
+    traces: state.traces,
+    done: state.done,
+    loading: state.loading,
+    error: state.error,
+    more,
+    replace,
+  };
 }
