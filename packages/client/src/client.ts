@@ -21,8 +21,8 @@ import {
   type ViewType,
 } from './entities.js';
 import { MlflowError } from './errors.js';
-import { RegistryMethods } from './registry.js';
 import { RestTransport } from './rest.js';
+import { TraceMethods } from './traces.js';
 
 export interface SearchExperimentsOptions {
   filter?: string;
@@ -70,7 +70,7 @@ function tagList(tags: Record<string, string> | Tag[] | undefined): Tag[] {
  * A typed client for every endpoint of an MLflow tracking server (the lower-level API, like Python's
  * `mlflow.MlflowClient`). Methods throw MlflowError carrying the server's error code and HTTP status.
  */
-export class MlflowClient extends RegistryMethods {
+export class MlflowClient extends TraceMethods {
   readonly transport: RestTransport;
 
   /** Options default to MLflow's environment variables (MLFLOW_TRACKING_URI and friends). */

@@ -87,7 +87,11 @@ export async function setExperiment(
   return experiment;
 }
 
-async function resolveExperimentId(explicit?: string): Promise<string> {
+/**
+ * The experiment the fluent API logs to: `explicit`, else the one setExperiment chose, else
+ * MLFLOW_EXPERIMENT_ID or MLFLOW_EXPERIMENT_NAME, else the default experiment '0'.
+ */
+export async function resolveExperimentId(explicit?: string): Promise<string> {
   if (explicit) return explicit;
   if (experimentId) return experimentId;
   const env = environment();

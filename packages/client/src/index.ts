@@ -1,7 +1,8 @@
 /**
  * @mlflow-ts/client: a dependency-light client for MLflow-compatible tracking servers, for browsers
  * and Node. This entry imports nothing from Node; in Node the package resolves to ./node.js, which adds
- * local file access (logArtifact of paths, downloads to disk) and the flush on process exit.
+ * local file access (logArtifact of paths, downloads to disk), the flush on process exit and the
+ * async context that lets concurrent traced calls keep their own parent spans.
  */
 
 export type { ArtifactData } from './artifacts.js';
@@ -53,8 +54,24 @@ export type { HttpMethod, RequestOptions } from './rest.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
-export type { SearchTracesOptions } from './traces.js';
-export { durationMs, TraceMethods, timestampMs } from './traces.js';
+export { ScorerMethods } from './scorers.js';
+export type { AssessmentOptions, SearchTracesOptions, Trace, TraceSpan } from './traces.js';
+export { normalizeTraceInfo, parseSpan, TraceMethods } from './traces.js';
+export type { SpanOptions, TraceOptions, TracingOptions } from './tracing/api.js';
+export {
+  configureTracing,
+  flushTraces,
+  getActiveTraceId,
+  getCurrentActiveSpan,
+  getLastActiveTraceId,
+  startSpan,
+  trace,
+  updateCurrentTrace,
+  withSpan,
+} from './tracing/api.js';
+export type { SpanContextStore } from './tracing/context.js';
+export type { SpanEvent, SpanStatusCode } from './tracing/span.js';
+export { LiveSpan, SpanAttributeKey, SpanType } from './tracing/span.js';
 export { currentUserName } from './user-name.js';
 export type {
   CreateWebhookOptions,

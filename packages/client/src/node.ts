@@ -2,9 +2,10 @@
  * The Node entry of @mlflow-ts/client: everything of the browser entry, plus local file access for
  * artifacts (streamed uploads and downloads), MLFLOW_TRACKING_INSECURE_TLS, local tracking URIs served
  * in-process by the mlflow-ts package (local-server.ts), and a flush of buffered metrics when the
- * process runs out of work.
+ * process runs out of work, and AsyncLocalStorage for the active span of tracing.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, stat } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -14,6 +15,8 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { localFetch } from './local-server.js';
 import { type LocalFile, setPlatform } from './platform.js';
+import { setSpanContextStore } from './tracing/context.js';
+import type { LiveSpan } from './tracing/span.js';
 
 async function listFiles(dir: string): Promise<LocalFile[]> {
   const out: LocalFile[] = [];
@@ -95,6 +98,13 @@ setPlatform({
     return ((input: RequestInfo | URL, init?: RequestInit) =>
       undici.fetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
   },
+});
+
+// Each async call chain keeps its own active span, so concurrent traced calls get the right parents.
+const activeSpans = new AsyncLocalStorage<LiveSpan | undefined>();
+setSpanContextStore({
+  active: () => activeSpans.getStore(),
+  run: (span, fn) => activeSpans.run(span, fn),
 });
 
 export * from './index.js';

@@ -54,7 +54,7 @@ function searchBody(options: SearchRegistryOptions, defaultMax: number): Record<
  * MlflowClient inherits. Every method throws MlflowError with the server's code and status.
  *
  * A class has one base, so the API groups form a chain: WebhookMethods <- LoggedModelMethods <-
- * RegistryMethods <- MlflowClient, each file holding one group's methods.
+ * RegistryMethods <- ScorerMethods <- TraceMethods <- MlflowClient, each file holding one group's methods.
  */
 export abstract class RegistryMethods extends LoggedModelMethods {
   // --- registered models ---

@@ -188,17 +188,19 @@ export class RestTransport {
 
   /**
    * Calls a tracking endpoint below the API prefix (/api/2.0/mlflow unless configured): GET bodies go in
-   * the query string, others as JSON; `apiVersion: '3.0'` reaches MLflow 3's endpoints. A success whose body is not JSON (a proxy's HTML page, say) fails.
+   * the query string, others as JSON. A success whose body is not JSON (a proxy's HTML page, say) fails.
    */
   async call<T = Record<string, unknown>>(
     method: HttpMethod,
     endpoint: string,
     body?: Record<string, unknown>,
-    options: { signal?: AbortSignal; apiVersion?: '3.0' } = {},
+    options: { signal?: AbortSignal; since?: 3 } = {},
   ): Promise<T> {
-    // MLflow 3's endpoints (traces, assessments) sit beside the 2.0 ones: /api/3.0/mlflow, /ajax-api/3.0/mlflow.
+    // MLflow serves its 3.x-only endpoints below /api/3.0/mlflow; `since: 3` moves a 2.0 prefix there.
     const prefix =
-      options.apiVersion === '3.0' ? this.config.apiPrefix.replace('/2.0/', '/3.0/') : this.config.apiPrefix;
+      options.since === 3
+        ? this.config.apiPrefix.replace(/\/2\.0\/mlflow$/, '/3.0/mlflow')
+        : this.config.apiPrefix;
     const path = `${prefix}/${endpoint.replace(/^\/+/, '')}`;
     const { signal } = options;
     const response = await this.request(

@@ -254,35 +254,32 @@ export interface WebhookTestResult {
   error_message?: string;
 }
 
-// ------------------------------------------------------------------ MLflow 3 traces (api/3.0)
+// --- MLflow 3's registered scorers (the scorers endpoints below /api/3.0/mlflow) ---
 
-/** TraceInfoV3.State. */
+/** A version of a scorer, as MLflow's Scorer message has it (experiment_id an int32 there). */
+export interface Scorer {
+  experiment_id: number;
+  scorer_name: string;
+  scorer_version: number;
+  /** The scorer as its client serialized it (JSON text); the server keeps it as it is. */
+  serialized_scorer: string;
+  creation_time: number;
+  scorer_id: string;
+}
+
+/** The answer of scorers/register (RegisterScorer.Response: its own field names, experiment_id a string). */
+export interface RegisteredScorer {
+  version: number;
+  scorer_id: string;
+  experiment_id: string;
+  name: string;
+  serialized_scorer: string;
+  creation_time: number;
+}
+
+// --- MLflow 3 tracing (service.proto's TraceInfoV3, assessments.proto's Assessment) ---
+
 export type TraceState = 'STATE_UNSPECIFIED' | 'OK' | 'ERROR' | 'IN_PROGRESS';
-
-/** Where a trace lives; this server keeps them in experiments. */
-export interface TraceLocation {
-  type: 'MLFLOW_EXPERIMENT' | string;
-  mlflow_experiment?: { experiment_id: string };
-}
-
-/** A trace's record (TraceInfoV3): protobuf's Timestamp and Duration as text, maps as objects. */
-export interface TraceInfo {
-  trace_id: string;
-  client_request_id?: string;
-  trace_location: TraceLocation;
-  request_preview?: string;
-  response_preview?: string;
-  /** e.g. "2026-12-07T17:42:11.748Z". */
-  request_time: string;
-  /** e.g. "0.250s". */
-  execution_duration?: string;
-  state: TraceState;
-  /** Left out when empty, as protobuf's JSON does. */
-  trace_metadata?: Record<string, string>;
-  tags?: Record<string, string>;
-  assessments?: Assessment[];
-}
-
 export type AssessmentSourceType = 'SOURCE_TYPE_UNSPECIFIED' | 'HUMAN' | 'LLM_JUDGE' | 'CODE';
 
 export interface AssessmentSource {
@@ -290,77 +287,38 @@ export interface AssessmentSource {
   source_id?: string;
 }
 
-export interface AssessmentError {
-  error_code?: string;
-  error_message?: string;
-  stack_trace?: string;
-}
-
-/** A feedback (a judgement) or an expectation (a ground truth) on a trace or one of its spans. */
 export interface Assessment {
   assessment_id: string;
   assessment_name: string;
   trace_id: string;
   span_id?: string;
-  source: AssessmentSource;
-  create_time: string;
-  last_update_time: string;
-  rationale?: string;
-  metadata?: Record<string, string>;
-  run_id?: string;
-  overrides?: string;
-  valid?: boolean;
-  feedback?: { value: unknown; error?: AssessmentError };
-  expectation?: { value: unknown };
-}
-
-/** The fields CreateAssessment reads (the server adds the id, trace id and times). */
-export interface AssessmentInput {
-  assessment_name: string;
   source?: AssessmentSource;
-  span_id?: string;
+  /** Timestamps in protobuf's JSON text. */
+  create_time?: string;
+  last_update_time?: string;
+  feedback?: { value?: unknown; error?: { error_code?: string; error_message?: string } };
+  expectation?: { value?: unknown };
   rationale?: string;
   metadata?: Record<string, string>;
-  run_id?: string;
+  /** The id of the assessment this one replaces (which is then invalid). */
   overrides?: string;
   valid?: boolean;
-  feedback?: { value: unknown; error?: AssessmentError };
-  expectation?: { value: unknown };
+  run_id?: string;
 }
 
-/** OpenTelemetry's AnyValue in protobuf's JSON (one field set; none for null). */
-export interface OtelAnyValue {
-  string_value?: string;
-  bool_value?: boolean;
-  int_value?: number | string;
-  double_value?: number;
-  array_value?: { values?: OtelAnyValue[] };
-  kvlist_value?: { values?: OtelKeyValue[] };
-  bytes_value?: string;
-}
-
-export interface OtelKeyValue {
-  key: string;
-  value: OtelAnyValue;
-}
-
-/** A span as GetTrace answers it: OpenTelemetry's Span message (ids base64, times in nanoseconds). */
-export interface OtelSpan {
+export interface TraceInfoV3 {
+  /** `tr-` and 32 hex digits. */
   trace_id: string;
-  span_id: string;
-  parent_span_id?: string;
-  trace_state?: string;
-  name: string;
-  kind?: string;
-  start_time_unix_nano: number | string;
-  end_time_unix_nano?: number | string;
-  attributes?: OtelKeyValue[];
-  events?: { time_unix_nano: number | string; name: string; attributes?: OtelKeyValue[] }[];
-  status?: { code?: 'STATUS_CODE_UNSET' | 'STATUS_CODE_OK' | 'STATUS_CODE_ERROR' | string; message?: string };
-}
-
-/** GetTrace's answer: the record and its spans. */
-export interface Trace {
-  trace_info: TraceInfo;
-  spans: OtelSpan[];
+  client_request_id?: string;
+  trace_location: { type: string; mlflow_experiment?: { experiment_id: string } };
+  request_preview?: string;
+  response_preview?: string;
+  /** protobuf's Timestamp JSON, e.g. 2026-12-07T17:42:11.748Z. */
+  request_time: string;
+  /** protobuf's Duration JSON, e.g. 0.250s. */
+  execution_duration?: string;
+  state: TraceState;
+  trace_metadata: Record<string, string>;
+  tags: Record<string, string>;
+  assessments: Assessment[];
 }

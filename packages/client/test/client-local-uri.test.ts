@@ -124,6 +124,41 @@ describe('local tracking URIs (in-process server)', () => {
     );
   });
 
+  test('traces from a script on a sqlite:/// URI that never flushes are stored by the time it ends', () => {
+    const cwd = path.join(tmp.dir, 'sqlite-traces');
+    mkdirSync(cwd);
+    const source = `
+import * as mlflow from ${JSON.stringify(CLIENT_ENTRY)};
+await mlflow.setExperiment('local-traces');
+const retrieve = mlflow.trace(async function retrieve(query) { return ['doc about ' + query]; });
+const answer = mlflow.trace(async function answer(question) { return (await retrieve(question))[0]; });
+console.log(await answer('why'));
+`;
+    const result = runScript(cwd, source, { MLFLOW_TRACKING_URI: 'sqlite:///traces.db' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'doc about why');
+    const db = new Database(path.join(cwd, 'traces.db'), { readonly: true });
+    try {
+      const traces = db.prepare('SELECT request_id, status, request_preview FROM trace_info').all();
+      assert.deepEqual(
+        traces.map((t) => [
+          (t as { status: string }).status,
+          (t as { request_preview: string }).request_preview,
+        ]),
+        [['OK', '{"question":"why"}']],
+      );
+      const spans = db
+        .prepare('SELECT name, parent_span_id, status FROM spans ORDER BY start_time_unix_nano')
+        .all();
+      assert.deepEqual(
+        spans.map((r) => (r as { name: string }).name),
+        ['answer', 'retrieve'],
+      );
+    } finally {
+      db.close();
+    }
+  });
+
   test('a plain directory path keeps the store in <dir>/mlflow.db and the artifacts in <dir>', () => {
     const cwd = path.join(tmp.dir, 'dir-script');
     mkdirSync(cwd);

@@ -11,6 +11,7 @@ import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
+import { ScorerService } from './services/scorer-service.js';
 import { TraceService } from './services/trace-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
@@ -130,6 +131,7 @@ export async function assembleServer(
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const traces = stores ? new TraceService(stores.traces) : undefined;
+  const scorers = stores ? new ScorerService(stores.scorers) : undefined;
   const registry =
     stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
@@ -170,6 +172,7 @@ export async function assembleServer(
     registry,
     webhooks,
     traces,
+    scorers,
     artifacts,
     logger: config.logger,
     uiDir: config.uiDir,

@@ -283,6 +283,78 @@ for (const dialect of DIALECTS) {
       await assertSame(exported, again);
     });
 
+    test("registered scorers go into MLflow's scorer tables and come back through the API", async () => {
+      const ours = await fresh(dialect);
+      await importStore({ from: SQLITE_FIXTURE, to: ours });
+      const scorersThroughApi = async (uri: string) => {
+        const artifacts = tempDir('mlflow-ts-export-artifacts-');
+        const server = await startServer({
+          backendStoreUri: uri,
+          serveArtifacts: true,
+          artifactsDestination: artifacts.dir,
+          host: '127.0.0.1',
+          port: 0,
+        });
+        try {
+          const v3 = `${server.url}/api/3.0/mlflow`;
+          const register = async (name: string, body: string) =>
+            assert.equal(
+              (
+                await call(v3, 'POST', 'scorers/register', {
+                  experiment_id: '0',
+                  name,
+                  serialized_scorer: body,
+                })
+              ).status,
+              200,
+            );
+          if (uri === ours) {
+            await register('tone', '{"v": 1}');
+            await register('tone', '{"v": 2}');
+            await register('length', '{"v": 1}');
+          }
+          const versions = await call(v3, 'GET', 'scorers/versions', { experiment_id: '0', name: 'tone' });
+          const list = await call(v3, 'GET', 'scorers/list', { experiment_id: '0' });
+          return { versions: versions.body, list: list.body };
+        } finally {
+          await server.close();
+          artifacts.cleanup();
+        }
+      };
+      const before = await scorersThroughApi(ours);
+      assert.equal(before.versions.scorers.length, 2);
+      const exported = await emptyMlflowDb(dialect);
+      const summary = await exportStore({ from: ours, to: exported });
+      assert.equal(summary.tables.find((t) => t.table === 'scorers')?.rows, 2);
+      assert.equal(summary.tables.find((t) => t.table === 'scorer_versions')?.rows, 3);
+      const read = await readRows(exported);
+      try {
+        const got = await read.all(
+          'select s.experiment_id, s.scorer_name, v.scorer_version, v.serialized_scorer from scorers s join scorer_versions v on v.scorer_id = s.scorer_id order by s.scorer_name, v.scorer_version',
+        );
+        assert.deepEqual(
+          got.map((r) => [
+            Number(r.experiment_id),
+            r.scorer_name,
+            Number(r.scorer_version),
+            r.serialized_scorer,
+          ]),
+          [
+            [0, 'length', 1, '{"v": 1}'],
+            [0, 'tone', 1, '{"v": 1}'],
+            [0, 'tone', 2, '{"v": 2}'],
+          ],
+        );
+      } finally {
+        await read.close();
+      }
+      await assertSame(exported, ours);
+      const again = await fresh(dialect);
+      await importStore({ from: exported, to: again });
+      await assertSame(exported, again);
+      assert.deepEqual(await scorersThroughApi(again), before);
+    });
+
     test('refuses a target that is not empty, and a source that is not an mlflow-ts store', async () => {
       const ours = await fresh(dialect);
       await rejectsWith(

@@ -26,7 +26,9 @@ export type Target =
   /** SearchTracesV3: the experiment of every `locations` entry. */
   | { traceLocations: true }
   /** The OTLP receiver: the experiment id header MLflow's exporter sends. */
-  | { experimentHeader: 'x-mlflow-experiment-id' };
+  | { experimentHeader: 'x-mlflow-experiment-id' }
+  /** A scorer: experiment_id with its name in `name` (scorer calls) or `scorer_name` (its grants). */
+  | { scorer: 'name' | 'scorer_name' };
 
 export type Rule =
   /** Anyone, signed in or not (MLflow leaves /health and static files open). */
@@ -60,6 +62,8 @@ const model = (c: Capability) => need({ registeredModel: 'name' }, c);
 const proxy = (c: Capability) => need({ proxyPath: true }, c);
 const trace = (c: Capability) => need({ trace: 'trace_id' }, c);
 const traceV2 = (c: Capability) => need({ trace: 'request_id' }, c);
+const scorer = (c: Capability) => need({ scorer: 'name' }, c);
+const scorerGrant = need({ scorer: 'scorer_name' }, 'manage');
 
 /** Routes below /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, by `METHOD path`. */
 const API_RULES: Record<string, Rule> = {
@@ -176,6 +180,18 @@ const API_RULES: Record<string, Rule> = {
   'DELETE traces/:request_id/tags': traceV2('delete'),
   'GET get-trace-artifact': need({ trace: 'request_id', query: true }, 'read'),
 
+  // Scorers (MLflow 3, under /api/3.0): registering and listing go by the experiment, the rest by the
+  // scorer's own grant (or the default; MLflow does not fall back to the experiment's permission).
+  'POST scorers/register': experiment('update'),
+  'GET scorers/list': experiment('read'),
+  'GET scorers/versions': scorer('read'),
+  'GET scorers/get': scorer('read'),
+  'DELETE scorers/delete': scorer('delete'),
+  'POST scorers/permissions/create': scorerGrant,
+  'GET scorers/permissions/get': scorerGrant,
+  'PATCH scorers/permissions/update': scorerGrant,
+  'DELETE scorers/permissions/delete': scorerGrant,
+
   'GET server-features': signedIn,
   'GET server-info': signedIn,
   'GET server-limits': signedIn,
@@ -232,7 +248,7 @@ export function ruleFor(method: string, url: string): Rule | undefined {
 
 // The basic-auth app's own endpoints (http/auth-routes.ts) read the caller from its scope
 // (caller-scope.ts): a token request without a username, the audit log's actor.
-const CALLER_SCOPED = /^(?:users\/|audit-log\/|(?:experiments|registered-models)\/permissions\/)/;
+const CALLER_SCOPED = /^(?:users\/|audit-log\/|(?:experiments|registered-models|scorers)\/permissions\/)/;
 
 /**
  * Whether a route's handler needs to run inside the caller's scope (runAsCaller); the others skip

@@ -10,6 +10,7 @@ export type AuditResource =
   | 'registered_model'
   | 'experiment_permission'
   | 'registered_model_permission'
+  | 'scorer_permission'
   | 'access_token';
 
 export const AUDIT_RESOURCES: readonly AuditResource[] = [
@@ -18,6 +19,7 @@ export const AUDIT_RESOURCES: readonly AuditResource[] = [
   'registered_model',
   'experiment_permission',
   'registered_model_permission',
+  'scorer_permission',
   'access_token',
 ];
 

@@ -25,7 +25,13 @@ import { currentCaller } from './caller-scope.js';
 import { CredentialCache } from './credential-cache.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 import { allows, type Capability, checkPermission, type PermissionName } from './permissions.js';
-import { type ResourceKind, type StoredToken, type StoredUser, UsersStore } from './users-store.js';
+import {
+  type ResourceKind,
+  type ScorerRef,
+  type StoredToken,
+  type StoredUser,
+  UsersStore,
+} from './users-store.js';
 
 /** The signed-in user a request comes from. */
 export interface Caller {
@@ -41,6 +47,15 @@ export interface UserJson {
   is_admin: boolean;
   experiment_permissions: { experiment_id: string; user_id: number; permission: PermissionName }[];
   registered_model_permissions: { name: string; user_id: number; permission: PermissionName }[];
+  scorer_permissions: ScorerGrantJson[];
+}
+
+/** MLflow's ScorerPermission.to_json. */
+export interface ScorerGrantJson {
+  experiment_id: string;
+  scorer_name: string;
+  user_id: number;
+  permission: PermissionName;
 }
 
 /** An access token as the API shows it (its secret only once, in the answer that creates it). */
@@ -92,6 +107,16 @@ const KIND_LABEL: Record<ResourceKind, { what: string; key: string }> = {
   registered_model: { what: 'Registered model permission', key: 'name' },
 };
 
+function scorerGrantJson(scorer: ScorerRef, userId: number, permission: PermissionName): ScorerGrantJson {
+  return { experiment_id: scorer.experimentId, scorer_name: scorer.scorerName, user_id: userId, permission };
+}
+
+function scorerGrantNotFound(scorer: ScorerRef, username: string): MlflowError {
+  return MlflowError.notFound(
+    `Scorer permission with experiment_id=${scorer.experimentId}, scorer_name=${scorer.scorerName}, and username=${username} not found`,
+  );
+}
+
 /** MLflow's rules for usernames and passwords (mlflow/utils/validation.py). */
 function checkUsername(username: string): void {
   if (!username) throw MlflowError.invalidParameter('Username cannot be empty.');
@@ -101,6 +126,11 @@ function checkPassword(password: string): void {
   if (password.length < 12) {
     throw MlflowError.invalidParameter('Password must be a string longer than 12 characters.');
   }
+}
+
+/** How the audit log names a scorer. */
+function scorerResourceId(scorer: ScorerRef): string {
+  return `${scorer.experimentId}/${scorer.scorerName}`;
 }
 
 export class AuthService {
@@ -265,9 +295,10 @@ export class AuthService {
   }
 
   private async userJson(user: StoredUser): Promise<UserJson> {
-    const [experiments, models] = await Promise.all([
+    const [experiments, models, scorers] = await Promise.all([
       this.store.grantsOf('experiment', user.id),
       this.store.grantsOf('registered_model', user.id),
+      this.store.scorerGrantsOf(user.id),
     ]);
     return {
       id: user.id,
@@ -283,6 +314,7 @@ export class AuthService {
         user_id: g.userId,
         permission: g.permission,
       })),
+      scorer_permissions: scorers.map((g) => scorerGrantJson(g, g.userId, g.permission)),
     };
   }
 
@@ -332,6 +364,71 @@ export class AuthService {
     if (!(await this.store.deleteGrant(kind, resource, user.id)))
       throw this.notFound(kind, resource, username);
     await this.audit('delete', GRANT_RESOURCE[kind], resource, { username });
+  }
+
+  // ------------------------------------------------------------------ scorer grants (MLflow 3)
+
+  async createScorerGrant(
+    scorer: ScorerRef,
+    username: string,
+    permission: unknown,
+  ): Promise<ScorerGrantJson> {
+    const checked = checkPermission(permission);
+    const user = await this.store.getUser(username);
+    if (!(await this.store.createScorerGrant(scorer, user.id, checked))) {
+      throw new MlflowError(
+        'RESOURCE_ALREADY_EXISTS',
+        `Scorer permission (experiment_id=${scorer.experimentId}, scorer_name=${scorer.scorerName}, username=${username}) already exists.`,
+      );
+    }
+    await this.audit('create', 'scorer_permission', scorerResourceId(scorer), {
+      username,
+      permission: checked,
+    });
+    return scorerGrantJson(scorer, user.id, checked);
+  }
+
+  async getScorerGrant(scorer: ScorerRef, username: string): Promise<ScorerGrantJson> {
+    const user = await this.store.getUser(username);
+    const permission = await this.store.findScorerGrant(scorer, user.id);
+    if (!permission) throw scorerGrantNotFound(scorer, username);
+    return scorerGrantJson(scorer, user.id, permission);
+  }
+
+  async updateScorerGrant(scorer: ScorerRef, username: string, permission: unknown): Promise<void> {
+    const checked = checkPermission(permission);
+    const user = await this.store.getUser(username);
+    if (!(await this.store.updateScorerGrant(scorer, user.id, checked)))
+      throw scorerGrantNotFound(scorer, username);
+    await this.audit('update', 'scorer_permission', scorerResourceId(scorer), {
+      username,
+      permission: checked,
+    });
+  }
+
+  async deleteScorerGrant(scorer: ScorerRef, username: string): Promise<void> {
+    const user = await this.store.getUser(username);
+    if (!(await this.store.deleteScorerGrant(scorer, user.id))) throw scorerGrantNotFound(scorer, username);
+    await this.audit('delete', 'scorer_permission', scorerResourceId(scorer), { username });
+  }
+
+  /** The caller's permission on a scorer: its own grant, else the default (not the experiment's). */
+  async canOnScorer(caller: Caller, scorer: ScorerRef, capability: Capability): Promise<boolean> {
+    if (caller.isAdmin) return true;
+    const permission = (await this.store.findScorerGrant(scorer, caller.id)) ?? this.defaultPermission;
+    return allows(permission, capability);
+  }
+
+  /** The caller who registers a scorer manages it (MLflow's after-request rule, as for experiments). */
+  async grantScorerCreator(caller: Caller, scorer: ScorerRef): Promise<void> {
+    if (!(await this.store.createScorerGrant(scorer, caller.id, 'MANAGE'))) {
+      await this.store.updateScorerGrant(scorer, caller.id, 'MANAGE');
+    }
+  }
+
+  /** A deleted scorer's grants go with it. */
+  forgetScorer(scorer: ScorerRef): Promise<void> {
+    return this.store.deleteScorerGrants(scorer);
   }
 
   // ------------------------------------------------------------------ audit log

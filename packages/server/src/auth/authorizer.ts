@@ -154,6 +154,14 @@ export class Authorizer {
       if (ids.some((id) => typeof id !== 'string')) return false;
       return this.everyExperiment(caller, ids as string[], need);
     }
+    if ('scorer' in target) {
+      const fields = input.fields();
+      const scorer = {
+        experimentId: fields.requiredExperimentId(),
+        scorerName: fields.requiredString(target.scorer),
+      };
+      return this.auth.canOnScorer(caller, scorer, need);
+    }
     if ('experimentHeader' in target) {
       const id = input.header?.(target.experimentHeader);
       return id ? this.experiment(caller, id, need) : false;

@@ -85,11 +85,32 @@ const auditLog = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/** MLflow 3's per-scorer grants: a scorer is named by its experiment and its name (MLflow's table). */
+const scorerPermissions = (dialect: SqlDialect): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('scorer_permissions')
+      .addColumn('id', dialect === 'sqlite' ? 'integer' : 'serial', (c) => c.primaryKey())
+      .addColumn('experiment_id', 'varchar(255)', (c) => c.notNull())
+      .addColumn('scorer_name', 'varchar(256)', (c) => c.notNull())
+      .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('permission', 'varchar(255)', (c) => c.notNull())
+      .addUniqueConstraint('unique_scorer_user', ['experiment_id', 'scorer_name', 'user_id'])
+      .execute();
+    await db.schema
+      .createIndex('scorer_permissions_user_idx')
+      .on('scorer_permissions')
+      .column('user_id')
+      .execute();
+  },
+});
+
 function usersMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_users_and_permissions': initial(dialect),
     '0002_access_tokens': accessTokens(dialect),
     '0003_audit_log': auditLog(dialect),
+    '0004_scorer_permissions': scorerPermissions(dialect),
   };
 }
 

@@ -24,6 +24,14 @@ export interface RegisteredModelPermissionsTable {
   permission: string;
 }
 
+export interface ScorerPermissionsTable {
+  id: Generated<number>;
+  experiment_id: string;
+  scorer_name: string;
+  user_id: number;
+  permission: string;
+}
+
 export interface AccessTokensTable {
   id: Generated<number>;
   user_id: number;
@@ -57,6 +65,7 @@ export interface AuthDatabase {
   users: UsersTable;
   experiment_permissions: ExperimentPermissionsTable;
   registered_model_permissions: RegisteredModelPermissionsTable;
+  scorer_permissions: ScorerPermissionsTable;
   access_tokens: AccessTokensTable;
   mlflow_ts_auth_secrets: AuthSecretsTable;
   audit_log: AuditLogTable;

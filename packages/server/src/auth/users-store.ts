@@ -28,6 +28,17 @@ export interface StoredToken {
   expirationTime: number;
 }
 
+/** A scorer, as MLflow names it for its grants: its experiment and its name. */
+export interface ScorerRef {
+  experimentId: string;
+  scorerName: string;
+}
+
+export interface ScorerGrant extends ScorerRef {
+  userId: number;
+  permission: PermissionName;
+}
+
 export interface Grant {
   /** The experiment id, or the registered model's name. */
   resource: string;
@@ -138,6 +149,7 @@ export class UsersStore {
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('experiment_permissions').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('registered_model_permissions').where('user_id', '=', user.id).execute();
+      await tx.deleteFrom('scorer_permissions').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('access_tokens').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('users').where('id', '=', user.id).execute();
     });
@@ -402,5 +414,83 @@ export class UsersStore {
       .deleteFrom(table)
       .where(key as 'name', '=', resource)
       .execute();
+  }
+
+  // ------------------------------------------------------------------ scorer grants
+  // Scorers are keyed by two columns, so their grants have their own statements.
+
+  async createScorerGrant(scorer: ScorerRef, userId: number, permission: PermissionName): Promise<boolean> {
+    try {
+      await this.db
+        .insertInto('scorer_permissions')
+        .values({
+          experiment_id: scorer.experimentId,
+          scorer_name: scorer.scorerName,
+          user_id: userId,
+          permission,
+        })
+        .execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  async findScorerGrant(scorer: ScorerRef, userId: number): Promise<PermissionName | undefined> {
+    const row = await this.db
+      .selectFrom('scorer_permissions')
+      .select('permission')
+      .where('experiment_id', '=', scorer.experimentId)
+      .where('scorer_name', '=', scorer.scorerName)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row && toPermission(row.permission);
+  }
+
+  /** Changes a scorer grant's permission; false when there is no such grant. */
+  async updateScorerGrant(scorer: ScorerRef, userId: number, permission: PermissionName): Promise<boolean> {
+    const result = await this.db
+      .updateTable('scorer_permissions')
+      .set({ permission })
+      .where('experiment_id', '=', scorer.experimentId)
+      .where('scorer_name', '=', scorer.scorerName)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async deleteScorerGrant(scorer: ScorerRef, userId: number): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('scorer_permissions')
+      .where('experiment_id', '=', scorer.experimentId)
+      .where('scorer_name', '=', scorer.scorerName)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  /** Every user's grants on a scorer go with it. */
+  async deleteScorerGrants(scorer: ScorerRef): Promise<void> {
+    await this.db
+      .deleteFrom('scorer_permissions')
+      .where('experiment_id', '=', scorer.experimentId)
+      .where('scorer_name', '=', scorer.scorerName)
+      .execute();
+  }
+
+  async scorerGrantsOf(userId: number): Promise<ScorerGrant[]> {
+    const rows = await this.db
+      .selectFrom('scorer_permissions')
+      .select(['experiment_id', 'scorer_name', 'permission'])
+      .where('user_id', '=', userId)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      experimentId: r.experiment_id,
+      scorerName: r.scorer_name,
+      userId,
+      permission: toPermission(r.permission),
+    }));
   }
 }

@@ -10,6 +10,7 @@ import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
+import type { ScorerService } from '../services/scorer-service.js';
 import type { TraceService } from '../services/trace-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
@@ -30,6 +31,7 @@ import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-mod
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
+import { scorerEndpoints } from './scorer-routes.js';
 import { traceEndpoints, traceRoutes } from './trace-routes.js';
 import { trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
@@ -49,6 +51,7 @@ export interface AppOptions {
   webhooks?: WebhookService;
   /** MLflow 3's traces and the OTLP span receiver; absent on an --artifacts-only server. */
   traces?: TraceService;
+  scorers?: ScorerService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
   logger?: boolean;
@@ -254,6 +257,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     routes: (scope, service) => traceRoutes(scope, service, requestFields),
     disabledUrls: ['/ajax-api/2.0/mlflow/get-trace-artifact'],
   });
+  registerGroup(app, { service: options.scorers, endpoints: scorerEndpoints() });
   registerGroup(app, {
     service: registry,
     endpoints: registryEndpoints(),

@@ -104,8 +104,10 @@ const AFTER_SUCCESS = new Set([
   'POST registered-models/create',
   'POST registered-models/rename',
   'DELETE registered-models/delete',
+  'POST scorers/register',
+  'DELETE scorers/delete',
 ]);
-const API_PREFIX = /^\/(ajax-)?api\/2\.0\/mlflow\//;
+const API_PREFIX = /^\/(ajax-)?api\/[23]\.0\/mlflow\//;
 
 function afterKey(method: string, url: string): string {
   return `${method} ${url.replace(API_PREFIX, '')}`;
@@ -229,6 +231,18 @@ async function afterSuccess(hooks: AuthHooks, request: FastifyRequest, payload: 
     case 'DELETE registered-models/delete':
       await auth.forgetModel(String(body.name));
       await auth.audit('delete', 'registered_model', String(body.name), undefined, caller);
+      break;
+    case 'POST scorers/register': {
+      const registered = answer();
+      const scorer = { experimentId: String(registered.experiment_id), scorerName: String(registered.name) };
+      await auth.grantScorerCreator(caller, scorer);
+      break;
+    }
+    case 'DELETE scorers/delete':
+      // MLflow drops a scorer's grants on any deletion; we keep them while versions of it remain.
+      if (body.version === undefined || body.version === null) {
+        await auth.forgetScorer({ experimentId: String(body.experiment_id), scorerName: String(body.name) });
+      }
       break;
   }
 }

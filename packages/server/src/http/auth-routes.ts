@@ -1,5 +1,5 @@
-// MLflow's basic-auth endpoints (users, experiment and registered-model permissions) and ours (access
-// tokens).
+// MLflow's basic-auth endpoints (users; experiment, registered-model and scorer permissions) and ours
+// (access tokens).
 import type { AuthService, UserJson } from '../auth/auth-service.js';
 import { currentCaller } from '../auth/caller-scope.js';
 import type { ResourceKind } from '../auth/users-store.js';
@@ -20,6 +20,7 @@ function userAnswer(user: UserJson) {
       ...user,
       experiment_permissions: new EncodedList(JSON.stringify(user.experiment_permissions)),
       registered_model_permissions: new EncodedList(JSON.stringify(user.registered_model_permissions)),
+      scorer_permissions: new EncodedList(JSON.stringify(user.scorer_permissions)),
     },
   };
 }
@@ -68,6 +69,58 @@ function permissionEndpoints(
       path: `${base}/permissions/delete`,
       handle: async (auth, f) => {
         await auth.deleteGrant(kind, resource(f), f.requiredString('username'));
+        return empty;
+      },
+    },
+  ];
+}
+
+/** The scorer a scorer-permission request names (MLflow 3, under /api/3.0). */
+function scorerOf(f: RequestFields) {
+  return { experimentId: f.requiredExperimentId(), scorerName: f.requiredString('scorer_name') };
+}
+
+function scorerPermissionEndpoints(): Endpoint<AuthService>[] {
+  return [
+    {
+      since: 3,
+      method: 'POST',
+      path: 'scorers/permissions/create',
+      handle: async (auth, f) => ({
+        scorer_permission: await auth.createScorerGrant(
+          scorerOf(f),
+          f.requiredString('username'),
+          f.requiredString('permission'),
+        ),
+      }),
+    },
+    {
+      since: 3,
+      method: 'GET',
+      path: 'scorers/permissions/get',
+      handle: async (auth, f) => ({
+        scorer_permission: await auth.getScorerGrant(scorerOf(f), f.requiredString('username')),
+      }),
+    },
+    {
+      since: 3,
+      method: 'PATCH',
+      path: 'scorers/permissions/update',
+      handle: async (auth, f) => {
+        await auth.updateScorerGrant(
+          scorerOf(f),
+          f.requiredString('username'),
+          f.requiredString('permission'),
+        );
+        return empty;
+      },
+    },
+    {
+      since: 3,
+      method: 'DELETE',
+      path: 'scorers/permissions/delete',
+      handle: async (auth, f) => {
+        await auth.deleteScorerGrant(scorerOf(f), f.requiredString('username'));
         return empty;
       },
     },
@@ -176,5 +229,6 @@ export function authEndpoints(): Endpoint<AuthService>[] {
       (f) => f.requiredString('name'),
       'registered_model_permission',
     ),
+    ...scorerPermissionEndpoints(),
   ];
 }

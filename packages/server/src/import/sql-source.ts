@@ -324,11 +324,28 @@ const TABLE_STAGES: TableStage[] = [
       orNull(r.assessment_metadata),
     ],
   },
+  {
+    name: 'scorers',
+    source: 'scorers',
+    target: 'scorers',
+    ownsIds: true,
+    convert: (r) => [num(r.experiment_id), text(r.scorer_name), text(r.scorer_id)],
+  },
+  {
+    name: 'scorer versions',
+    source: 'scorer_versions',
+    target: 'scorer_versions',
+    convert: (r) => [
+      text(r.scorer_id),
+      num(r.scorer_version),
+      text(r.serialized_scorer),
+      numOrNull(r.creation_time),
+    ],
+  },
 ];
 
 /** MLflow tables with no home in mlflow-ts yet, by what they hold. */
 const LEFT_BEHIND: { tables: string[]; what: string; why: string }[] = [
-  { tables: ['scorers'], what: 'scorers', why: 'mlflow-ts has no scorers' },
   {
     tables: ['evaluation_datasets'],
     what: 'evaluation datasets',

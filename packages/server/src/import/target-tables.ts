@@ -13,7 +13,8 @@ export type IdKind =
   | 'loggedModel'
   | 'registeredModel'
   | 'webhook'
-  | 'trace';
+  | 'trace'
+  | 'scorer';
 
 export interface TargetTable {
   readonly name: TargetTableName;
@@ -51,7 +52,9 @@ export type TargetTableName =
   | 'trace_tags'
   | 'trace_request_metadata'
   | 'spans'
-  | 'assessments';
+  | 'assessments'
+  | 'scorers'
+  | 'scorer_versions';
 
 const id = (v: unknown): string => String(v);
 
@@ -266,6 +269,13 @@ export const TARGET_TABLES: readonly TargetTable[] = [
     ],
     byTrace,
   ),
+  table('scorers', ['experiment_id', 'scorer_name', 'scorer_id'], {
+    owns: (r) => ['scorer', id(r[2])],
+    refs: (r) => [['experiment', id(r[0])]],
+  }),
+  table('scorer_versions', ['scorer_id', 'scorer_version', 'serialized_scorer', 'creation_time'], {
+    refs: (r) => [['scorer', id(r[0])]],
+  }),
 ];
 
 export const TARGET_TABLE = new Map(TARGET_TABLES.map((t) => [t.name, t]));
@@ -280,6 +290,7 @@ export const ID_COLUMNS: Record<IdKind, { table: TargetTableName; column: string
   registeredModel: { table: 'registered_models', column: 'name' },
   webhook: { table: 'webhooks', column: 'webhook_id' },
   trace: { table: 'trace_info', column: 'request_id' },
+  scorer: { table: 'scorers', column: 'scorer_id' },
 };
 
 /** Rows for several tables, written in one transaction. */

@@ -44,6 +44,8 @@ export const KEYS: Record<TargetTableName, string[]> = {
   trace_request_metadata: ['request_id', 'key'],
   spans: ['trace_id', 'span_id'],
   assessments: ['assessment_id'],
+  scorers: ['scorer_id'],
+  scorer_versions: ['scorer_id', 'scorer_version'],
 };
 
 const RUN_TABLES = new Set<TargetTableName>(['runs', 'params', 'tags', 'metrics']);

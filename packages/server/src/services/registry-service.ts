@@ -96,6 +96,16 @@ function validateTag(tag: RegistryTag): void {
   }
 }
 
+/** A model version's tag; MLflow words an over-long prompt template apart from other tag values. */
+function validateVersionTag(tag: RegistryTag): void {
+  if (tag.key === PROMPT_TEXT_TAG && tag.value.length > REGISTRY_LIMITS.tagValueLength) {
+    throw MlflowError.invalidParameter(
+      `Prompt text exceeds max length of ${REGISTRY_LIMITS.tagValueLength} characters.`,
+    );
+  }
+  validateTag(tag);
+}
+
 export function validateAliasName(alias: string): void {
   if (alias === '') throw MlflowError.invalidParameter('Registered model alias name cannot be empty.');
   if (!ALIAS_PATTERN.test(alias)) {
@@ -281,7 +291,7 @@ export class RegistryService {
     checkLength('run_id', request.runId, REGISTRY_LIMITS.runIdLength);
     checkLength('run_link', request.runLink, REGISTRY_LIMITS.runLinkLength);
     checkLength('description', request.description, REGISTRY_LIMITS.descriptionLength);
-    for (const tag of request.tags) validateTag(tag);
+    for (const tag of request.tags) validateVersionTag(tag);
     const loggedModel = this.options.loggedModel;
     const modelId = loggedModel ? request.modelId || undefined : undefined;
     // Prompt versions (MLflow's prompt registry) carry text, not files; MLflow skips the source check.
@@ -412,7 +422,7 @@ export class RegistryService {
 
   async setModelVersionTag(name: string, version: string, tag: RegistryTag): Promise<void> {
     const number = parseVersion(version);
-    validateTag(tag);
+    validateVersionTag(tag);
     await this.store.setModelVersionTag(name, number, tag);
     if (this.options.events) {
       const event = (await this.isPrompt(name)) ? 'prompt_version_tag.set' : 'model_version_tag.set';

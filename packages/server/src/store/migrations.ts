@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { scorerTables } from './scorer-migrations.js';
 import { traceTables } from './trace-migrations.js';
 
 // Migrations are code, not files on disk, so that the compiled package carries them and the order is
@@ -526,6 +527,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0008_traces': traceTables,
     '0009_import_bookkeeping': importBookkeeping,
     '0010_param_tag_value_indexes': paramTagValueIndexes(dialect),
+    '0012_scorers': scorerTables,
   };
 }
 

@@ -243,6 +243,19 @@ export interface EntityAssociationsTable {
   created_time: number | null;
 }
 
+export interface ScorersTable {
+  experiment_id: number | string;
+  scorer_name: string;
+  scorer_id: string;
+}
+
+export interface ScorerVersionsTable {
+  scorer_id: string;
+  scorer_version: number;
+  serialized_scorer: string;
+  creation_time: number | null;
+}
+
 export interface Database {
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
@@ -271,4 +284,6 @@ export interface Database {
   spans: SpansTable;
   assessments: AssessmentsTable;
   entity_associations: EntityAssociationsTable;
+  scorers: ScorersTable;
+  scorer_versions: ScorerVersionsTable;
 }

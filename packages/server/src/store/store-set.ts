@@ -2,6 +2,7 @@ import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { mapWrites } from './repository.js';
+import { type ScorerRepositories, SqlScorerStore, scorerRepositories } from './scorer-store.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
 import { SqlTraceStore, type TraceRepositories, traceRepositories } from './trace-store.js';
@@ -17,6 +18,7 @@ export interface StoreRepositories {
   registry: RegistryRepositories;
   webhooks: WebhookRepositories;
   traces: TraceRepositories;
+  scorers: ScorerRepositories;
 }
 export type StoreName = keyof StoreRepositories;
 
@@ -25,6 +27,7 @@ export interface StoreMembers {
   registry: SqlRegistryStore;
   webhooks: SqlWebhookStore;
   traces: SqlTraceStore;
+  scorers: SqlScorerStore;
 }
 
 export interface Stores extends StoreMembers {
@@ -43,6 +46,7 @@ export function repositoriesOver(
     registry: registryRepositories(database),
     webhooks: webhookRepositories(database),
     traces: traceRepositories(database),
+    scorers: scorerRepositories(database),
   };
 }
 
@@ -58,6 +62,7 @@ export function mapStoreWrites(
     registry: each('registry'),
     webhooks: each('webhooks'),
     traces: each('traces'),
+    scorers: each('scorers'),
   };
 }
 
@@ -76,5 +81,6 @@ export function storesOver(
     registry: new SqlRegistryStore(database, repositories.registry),
     webhooks: new SqlWebhookStore(database, repositories.webhooks),
     traces: new SqlTraceStore(database, repositories.traces),
+    scorers: new SqlScorerStore(database, repositories.scorers),
   };
 }

@@ -1,6 +1,18 @@
-// How trace records read in the table and on the trace page: latency, token counts, previews and a
-// one-line summary of assessments.
-import type { Assessment, TraceInfo } from '@mlflow-ts/client/wire';
+// How trace records read in the table and on the trace page: times, latency, token counts, previews
+// and a one-line summary of assessments.
+
+/** protobuf's Timestamp text as milliseconds since the epoch (NaN when absent or unreadable). */
+export function timestampMs(text: string | undefined): number {
+  return text ? Date.parse(text) : Number.NaN;
+}
+
+/** protobuf's Duration text ("1.250s") as milliseconds; undefined when absent or unreadable. */
+export function durationMs(text: string | undefined): number | undefined {
+  const m = text ? /^(-?\d+(?:\.\d+)?)s$/.exec(text) : null;
+  return m ? Math.round(Number(m[1]) * 1e6) / 1e3 : undefined;
+}
+
+import type { Assessment, TraceInfoV3 } from '@mlflow-ts/client/wire';
 
 /** A latency in milliseconds as a person reads it: 0.42 ms, 850 ms, 1.25 s, 2 min 5 s. */
 export function formatLatency(ms: number | undefined): string {
@@ -52,7 +64,7 @@ export function tokenUsageOf(value: unknown): TokenUsage | undefined {
     : usage;
 }
 
-export function traceTokens(info: TraceInfo): TokenUsage | undefined {
+export function traceTokens(info: Pick<TraceInfoV3, 'trace_metadata'>): TokenUsage | undefined {
   return tokenUsageOf(info.trace_metadata?.[TOKEN_USAGE_METADATA]);
 }
 

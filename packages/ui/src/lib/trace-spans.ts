@@ -1,6 +1,6 @@
-// A trace's spans as the trace page draws them: GetTrace's OpenTelemetry spans decoded (hex ids,
-// milliseconds, attribute values as JSON), linked into a tree, flattened into rows, laid out in time.
-import type { OtelAnyValue, OtelKeyValue, OtelSpan } from '@mlflow-ts/client/wire';
+// A trace's spans as the trace page draws them: the SDK's spans in milliseconds, linked into a tree,
+// flattened into rows, laid out in time.
+import type { TraceSpan } from '@mlflow-ts/client/browser';
 
 export type SpanStatus = 'OK' | 'ERROR' | 'UNSET';
 
@@ -12,7 +12,7 @@ export interface SpanNode {
   type: string | undefined;
   status: SpanStatus;
   statusMessage: string;
-  /** Milliseconds since the epoch, fractional (nanosecond times lose only sub-microsecond digits). */
+  /** Milliseconds since the epoch, to the microsecond. */
   startMs: number;
   /** Undefined while the span is still open. */
   endMs: number | undefined;
@@ -21,77 +21,22 @@ export interface SpanNode {
   children: SpanNode[];
 }
 
-/** base64 (as protobuf's JSON writes bytes) to lowercase hex; an id that is not base64 stays as it is. */
-export function base64ToHex(b64: string): string {
-  try {
-    const bin = atob(b64);
-    let hex = '';
-    for (let i = 0; i < bin.length; i++) hex += bin.charCodeAt(i).toString(16).padStart(2, '0');
-    return hex;
-  } catch {
-    return b64;
-  }
-}
+// Through whole microseconds, which a double holds exactly (nanoseconds since 1970 it does not).
+const nsToMs = (ns: bigint) => Number(ns / 1000n) / 1000;
 
-/**
- * MLflow's clients write each attribute as JSON text (a string "\"hi\"", an object "{...}"); other
- * OpenTelemetry producers write plain strings. Text that parses as JSON is shown as the value it holds.
- */
-function fromJsonText(s: string): unknown {
-  const t = s.trim();
-  if (t === '' || !/^[[{"\d-]|^(true|false|null)$/.test(t)) return s;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return s;
-  }
-}
-
-/** OpenTelemetry's AnyValue as a plain value. */
-export function anyValue(v: OtelAnyValue | undefined): unknown {
-  if (!v) return null;
-  if (v.string_value !== undefined) return fromJsonText(v.string_value);
-  if (v.bool_value !== undefined) return v.bool_value;
-  if (v.int_value !== undefined) return Number(v.int_value);
-  if (v.double_value !== undefined) return v.double_value;
-  if (v.array_value) return (v.array_value.values ?? []).map(anyValue);
-  if (v.kvlist_value) return keyValues(v.kvlist_value.values);
-  if (v.bytes_value !== undefined) return v.bytes_value;
-  return null;
-}
-
-export function keyValues(list: OtelKeyValue[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of list ?? []) out[kv.key] = anyValue(kv.value);
-  return out;
-}
-
-const nanosToMs = (n: number | string | undefined) => (n === undefined ? undefined : Number(n) / 1e6);
-
-function status(code: string | undefined): SpanStatus {
-  if (code === 'STATUS_CODE_ERROR') return 'ERROR';
-  if (code === 'STATUS_CODE_OK') return 'OK';
-  return 'UNSET';
-}
-
-export function decodeSpan(s: OtelSpan): SpanNode {
-  const attributes = keyValues(s.attributes);
-  const type = attributes['mlflow.spanType'];
+/** A span as the SDK's getTrace reads it (ids hex, times in exact nanoseconds), for drawing. */
+export function fromTraceSpan(s: TraceSpan): SpanNode {
   return {
-    id: base64ToHex(s.span_id),
-    parentId: s.parent_span_id ? base64ToHex(s.parent_span_id) : null,
+    id: s.spanId,
+    parentId: s.parentId,
     name: s.name,
-    type: typeof type === 'string' && type !== '' ? type : undefined,
-    status: status(s.status?.code),
-    statusMessage: s.status?.message ?? '',
-    startMs: nanosToMs(s.start_time_unix_nano) ?? 0,
-    endMs: nanosToMs(s.end_time_unix_nano),
-    attributes,
-    events: (s.events ?? []).map((e) => ({
-      name: e.name,
-      timeMs: nanosToMs(e.time_unix_nano) ?? 0,
-      attributes: keyValues(e.attributes),
-    })),
+    type: s.spanType || undefined,
+    status: s.status.code,
+    statusMessage: s.status.message,
+    startMs: nsToMs(s.startTimeNs),
+    endMs: s.endTimeNs === undefined ? undefined : nsToMs(s.endTimeNs),
+    attributes: s.attributes,
+    events: s.events.map((e) => ({ name: e.name, timeMs: nsToMs(e.timeUnixNano), attributes: e.attributes })),
     children: [],
   };
 }

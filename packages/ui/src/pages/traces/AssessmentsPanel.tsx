@@ -1,13 +1,12 @@
 // A trace's assessments: listed (overridden ones marked), created as feedback, edited and deleted
 // through the assessment endpoints; each change is followed by a fresh read of the trace's record.
 
-import { timestampMs } from '@mlflow-ts/client/browser';
 import type { Assessment } from '@mlflow-ts/client/wire';
 import { type FormEvent, useState } from 'react';
 import { traceApi } from '../../api';
 import { ErrorBox } from '../../components/ErrorBox';
 import { formatTime } from '../../lib/format';
-import { assessmentValue, parseFeedbackValue } from '../../lib/trace-format';
+import { assessmentValue, parseFeedbackValue, timestampMs } from '../../lib/trace-format';
 
 interface Props {
   traceId: string;
@@ -40,11 +39,12 @@ function Editor({
     setError(undefined);
     const kind = a.expectation ? 'expectation' : 'feedback';
     try {
+      const parsed = { value: parseFeedbackValue(value) };
+      // The SDK sends the keys given as the update mask: the value (a feedback stays a feedback) and the rationale.
       await traceApi().updateAssessment(
         traceId,
         a.assessment_id,
-        { [kind]: { value: parseFeedbackValue(value) }, rationale },
-        [kind, 'rationale'],
+        kind === 'expectation' ? { expectation: parsed, rationale } : { feedback: parsed, rationale },
       );
       await done(true);
     } catch (err) {
@@ -81,12 +81,10 @@ export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onCha
     e.preventDefault();
     setError(undefined);
     try {
-      await traceApi().createAssessment(traceId, {
-        assessment_name: name.trim(),
+      await traceApi().logFeedback(traceId, name.trim(), parseFeedbackValue(value), {
         source: { source_type: 'HUMAN' },
-        feedback: { value: parseFeedbackValue(value) },
         rationale: rationale.trim() || undefined,
-        span_id: onSpan && spanId ? spanId : undefined,
+        spanId: onSpan && spanId ? spanId : undefined,
       });
       setName('');
       setValue('');
@@ -157,8 +155,8 @@ export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onCha
                   </button>
                 </div>
                 <div className="muted small-text">
-                  {a.source.source_type}
-                  {a.source.source_id ? ` · ${a.source.source_id}` : ''}
+                  {a.source?.source_type ?? 'SOURCE_TYPE_UNSPECIFIED'}
+                  {a.source?.source_id ? ` · ${a.source?.source_id}` : ''}
                   {a.span_id ? ` · span ${a.span_id}` : ''} · {formatTime(timestampMs(a.last_update_time))}
                 </div>
                 {a.rationale ? <div className="assessment-rationale">{a.rationale}</div> : null}

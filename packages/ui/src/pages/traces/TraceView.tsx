@@ -1,22 +1,23 @@
 // One trace: its record (state, latency, tokens, tags, run), the span tree with its waterfall, the
 // selected span's detail and the assessments. Shared by the trace page and the traces tab's drawer.
 
-import { durationMs, timestampMs } from '@mlflow-ts/client/browser';
-import type { Assessment, TraceInfo } from '@mlflow-ts/client/wire';
+import type { Assessment, TraceInfoV3 } from '@mlflow-ts/client/wire';
 import { useCallback, useMemo, useState } from 'react';
 import { traceApi } from '../../api';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Link } from '../../components/Link';
 import { formatTime } from '../../lib/format';
 import {
+  durationMs,
   formatLatency,
   formatTokens,
   sumTokens,
   TOKEN_USAGE_ATTRIBUTE,
+  timestampMs,
   tokenUsageOf,
   traceTokens,
 } from '../../lib/trace-format';
-import { ancestors, buildSpanTree, decodeSpan, flattenSpanTree, traceRange } from '../../lib/trace-spans';
+import { ancestors, buildSpanTree, flattenSpanTree, fromTraceSpan, traceRange } from '../../lib/trace-spans';
 import { useLoad } from '../../lib/use-load';
 import { setParams } from '../../router';
 import { AssessmentsPanel } from './AssessmentsPanel';
@@ -34,13 +35,13 @@ export function TraceState({ state }: { state: string }) {
   );
 }
 
-function loadTrace(traceId: string, signal: AbortSignal) {
+function loadTrace(traceId: string) {
   return traceApi()
-    .getTrace(traceId, signal)
+    .getTrace(traceId)
     .then((t) => {
-      const spans = t.spans.map(decodeSpan);
+      const spans = t.spans.map(fromTraceSpan);
       const roots = buildSpanTree(spans);
-      return { info: t.trace_info, spans, roots, byId: new Map(spans.map((s) => [s.id, s])) };
+      return { info: t.info, spans, roots, byId: new Map(spans.map((s) => [s.id, s])) };
     });
 }
 
@@ -52,11 +53,11 @@ export function TraceView({
   traceId: string;
   spanParam: string | null;
   /** Told the trace's record after it changed here (the drawer updates the table's row). */
-  onInfo?(info: TraceInfo): void;
+  onInfo?(info: TraceInfoV3): void;
 }) {
-  const trace = useLoad((signal) => loadTrace(traceId, signal), [traceId]);
+  const trace = useLoad(() => loadTrace(traceId), [traceId]);
   // After an assessment changes, the record is read again (not the spans, which may be many).
-  const [fresh, setFresh] = useState<TraceInfo>();
+  const [fresh, setFresh] = useState<TraceInfoV3>();
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const data = trace.data;
   const info = fresh?.trace_id === traceId ? fresh : data?.info;

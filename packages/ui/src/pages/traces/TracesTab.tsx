@@ -2,15 +2,22 @@
 // response previews, status, latency, tokens, tags, assessments, run), MLflow's trace filter, sorting
 // on the server, pages fetched as the table scrolls, and a drawer with the chosen trace.
 
-import { durationMs, timestampMs } from '@mlflow-ts/client/browser';
-import type { TraceInfo } from '@mlflow-ts/client/wire';
+import type { TraceInfoV3 } from '@mlflow-ts/client/wire';
 import { useCallback, useEffect } from 'react';
 import { MlflowError } from '../../api';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Link } from '../../components/Link';
 import { type Column, VirtualTable } from '../../components/VirtualTable';
 import { formatTime } from '../../lib/format';
-import { assessmentSummary, formatLatency, formatTokens, oneLine, traceTokens } from '../../lib/trace-format';
+import {
+  assessmentSummary,
+  durationMs,
+  formatLatency,
+  formatTokens,
+  oneLine,
+  timestampMs,
+  traceTokens,
+} from '../../lib/trace-format';
 import { href, type Route, setParams } from '../../router';
 import { FilterBox } from '../runs/FilterBox';
 import { SOURCE_RUN, TraceState, TraceView } from './TraceView';
@@ -24,9 +31,9 @@ export function traceHref(experimentId: string, traceId: string): string {
   return `/experiments/${encodeURIComponent(experimentId)}/traces/${encodeURIComponent(traceId)}`;
 }
 
-const experimentOf = (t: TraceInfo) => t.trace_location.mlflow_experiment?.experiment_id ?? '';
+const experimentOf = (t: TraceInfoV3) => t.trace_location.mlflow_experiment?.experiment_id ?? '';
 
-function traceColumns(traces: TraceInfo[], order: string): Column[] {
+function traceColumns(traces: TraceInfoV3[], order: string): Column[] {
   const [sortKey, sortDir] = order.split(' ') as [string, 'ASC' | 'DESC' | undefined];
   const sortable = (key: string) => ({
     sort: sortKey === key ? (sortDir ?? 'ASC') : undefined,
@@ -188,10 +195,10 @@ function TraceDrawer({
   span,
   onInfo,
 }: {
-  onInfo(info: TraceInfo): void;
+  onInfo(info: TraceInfoV3): void;
   traceId: string;
   experimentId: string;
-  traces: TraceInfo[];
+  traces: TraceInfoV3[];
   span: string | null;
 }) {
   const close = useCallback(() => setParams({ trace: null, span: null }), []);

@@ -1,13 +1,13 @@
 // The traces of a search, fetched a page at a time as the table scrolls toward the end of what is
 // loaded: at 100,000 traces only the pages looked at are ever asked for.
-import type { TraceInfo } from '@mlflow-ts/client/wire';
+import type { TraceInfoV3 } from '@mlflow-ts/client/wire';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { traceApi } from '../../api';
 
 export const PAGE_SIZE = 100;
 
 export interface TracePages {
-  traces: TraceInfo[];
+  traces: TraceInfoV3[];
   /** No more pages. */
   done: boolean;
   loading: boolean;
@@ -15,12 +15,12 @@ export interface TracePages {
   /** Asks for the next page unless one is on its way or there is none. */
   more(): void;
   /** Puts a fresher record of a loaded trace in its place. */
-  replace(info: TraceInfo): void;
+  replace(info: TraceInfoV3): void;
 }
 
 export function useTracePages(ids: string[], filter: string, orderBy: string): TracePages {
   const [state, setState] = useState<{
-    traces: TraceInfo[];
+    traces: TraceInfoV3[];
     token?: string;
     done: boolean;
     loading: boolean;
@@ -38,13 +38,12 @@ export function useTracePages(ids: string[], filter: string, orderBy: string): T
       busy.current = true;
       setState((s) => ({ ...s, loading: true }));
       try {
-        const page = await traceApi().searchTraces({
-          experimentIds: ids,
-          filter,
+        // The SDK's search takes no signal: an answer to a stale search is dropped below.
+        const page = await traceApi().searchTraces(ids, {
+          filter: filter || undefined,
           orderBy: orderBy ? [orderBy] : undefined,
           maxResults: PAGE_SIZE,
           pageToken: token,
-          signal,
         });
         if (signal.aborted) return;
         setState((s) => ({
@@ -79,7 +78,7 @@ export function useTracePages(ids: string[], filter: string, orderBy: string): T
     void fetchPage(tokenRef.current, c.signal);
   }, [fetchPage]);
 
-  const replace = useCallback((info: TraceInfo) => {
+  const replace = useCallback((info: TraceInfoV3) => {
     setState((s) => ({ ...s, traces: s.traces.map((t) => (t.trace_id === info.trace_id ? info : t)) }));
   }, []);
 
