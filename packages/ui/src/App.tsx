@@ -7,6 +7,7 @@ import { ModelsPage } from './pages/ModelsPage';
 import { ModelVersionPage } from './pages/ModelVersionPage';
 import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
+import { TracePage } from './pages/TracePage';
 import { useRoute } from './router';
 import { setTheme, useTheme } from './theme';
 
@@ -28,6 +29,15 @@ function Page() {
   if (path === '/runs') return <RunsPage route={route} />;
   const run = /^\/runs\/([^/]+)$/.exec(path);
   if (run) return <RunPage runId={decodeURIComponent(run[1])} route={route} />;
+  const trace = /^\/experiments\/([^/]+)\/traces\/([^/]+)$/.exec(path);
+  if (trace)
+    return (
+      <TracePage
+        experimentId={decodeURIComponent(trace[1])}
+        traceId={decodeURIComponent(trace[2])}
+        route={route}
+      />
+    );
   if (path === '/compare') return <ComparePage route={route} />;
   if (path === '/metrics') return <MetricsPage route={route} />;
   if (path === '/models') return <ModelsPage route={route} />;

@@ -6,6 +6,7 @@ import {
   type ExperimentTag,
   type HttpMethod,
   type MetricWithRunId,
+  MlflowClient,
   MlflowError,
   normalizeExperiment,
   normalizeMetric,
@@ -223,4 +224,16 @@ export function versionHref(name: string, version: string): string {
 
 export function tagValue(run: Run, key: string): string | undefined {
   return run.data.tags?.find((t) => t.key === key)?.value;
+}
+
+let traceCalls: MlflowClient | undefined;
+/** MLflow 3's trace and assessment calls (the SDK's; they go to /ajax-api/3.0/mlflow), as the pages use them. */
+export function traceApi(): MlflowClient {
+  traceCalls ??= new MlflowClient({
+    trackingUri: globalThis.location.origin,
+    apiPrefix: API,
+    maxRetries: 0,
+    timeout: Number.POSITIVE_INFINITY,
+  });
+  return traceCalls;
 }

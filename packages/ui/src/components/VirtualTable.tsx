@@ -45,6 +45,8 @@ export interface VirtualTableProps {
   onExpand?(row: number, open: boolean): boolean | number;
   /** Header content for the first column, e.g. a select-all box. */
   empty?: ReactNode;
+  /** Told which rows are rendered (from first up to last, exclusive), e.g. to fetch the next page. */
+  onRange?(first: number, last: number): void;
 }
 
 const OVERSCAN = 8;
@@ -150,6 +152,8 @@ export function VirtualTable(props: VirtualTableProps) {
   const first = Math.max(0, Math.floor((view.top - headerHeight) / rowHeight) - OVERSCAN);
   const last = Math.min(rowCount, Math.ceil((view.top + view.height) / rowHeight) + OVERSCAN);
   const width = columns.reduce((w, c) => w + c.width, 0);
+  const { onRange } = props;
+  useEffect(() => onRange?.(first, last), [onRange, first, last]);
 
   const moveTo = (row: number) => {
     const r = Math.max(0, Math.min(rowCount - 1, row));

@@ -17,6 +17,9 @@ import { runsColumns, useChosenColumns } from './runs/runs-columns';
 import { useLiveRuns } from './runs/use-live-runs';
 import { useRunsView } from './runs/use-runs-view';
 import { useSelection } from './runs/use-selection';
+import { TracesTab } from './traces/TracesTab';
+
+const NO_EXPERIMENTS: string[] = [];
 
 export function RunsPage({ route }: { route: Route }) {
   const view = useRunsView(route);
@@ -24,7 +27,11 @@ export function RunsPage({ route }: { route: Route }) {
   const selection = useSelection(route);
   const { selected, setSelected } = selection;
   const [reloadTick, setReloadTick] = useState(0);
-  const { loading, now } = useLiveRuns(ids, filter, orderBy, view.view, reloadTick);
+  const tabParam = route.params.get('tab');
+  const tab = tabParam === 'charts' || tabParam === 'traces' ? tabParam : 'table';
+  // The Traces tab shows no runs: none are loaded for it.
+  const runsOf = tab === 'traces' ? NO_EXPERIMENTS : ids;
+  const { loading, now } = useLiveRuns(runsOf, filter, orderBy, view.view, reloadTick);
   const [actionError, setActionError] = useState<Error>();
 
   const experiments = useLoad(
@@ -46,7 +53,6 @@ export function RunsPage({ route }: { route: Route }) {
     return true;
   };
   const columns = runsColumns({ rows, chosen, view, selection, now, experimentNames });
-  const tab = route.params.get('tab') === 'charts' ? 'charts' : 'table';
   const charted = useChartedRuns(
     rows.map((r) => r.run),
     selected,
@@ -69,10 +75,10 @@ export function RunsPage({ route }: { route: Route }) {
     <main className="page page-wide">
       <div className="page-head">
         <h1>
-          <span className="muted">Runs of </span>
+          <span className="muted">{tab === 'traces' ? 'Traces of ' : 'Runs of '}</span>
           {title}
         </h1>
-        {countText ? <span className="muted run-count">{countText}</span> : null}
+        {countText && tab !== 'traces' ? <span className="muted run-count">{countText}</span> : null}
       </div>
       {ids.length === 0 ? (
         <p>
@@ -80,12 +86,13 @@ export function RunsPage({ route }: { route: Route }) {
         </p>
       ) : null}
       <ErrorBox error={experiments.error} />
-      <FilterBox filter={filter} error={loading.error} />
+      {tab === 'traces' ? null : <FilterBox filter={filter} error={loading.error} />}
       <div className="tabs" role="tablist" aria-label="Experiment views">
         {(
           [
             ['table', 'Runs'],
             ['charts', 'Charts'],
+            ['traces', 'Traces'],
           ] as const
         ).map(([t, text]) => (
           <button
@@ -100,43 +107,58 @@ export function RunsPage({ route }: { route: Route }) {
           </button>
         ))}
       </div>
-      <RunsToolbar
-        view={view.view}
-        keys={keys}
-        chosen={chosen}
-        onColumns={setColumns}
-        selected={selected}
-        act={act}
-      />
-      <ErrorBox
-        error={
-          actionError ??
-          (loading.error instanceof MlflowError && loading.error.errorCode === 'INVALID_PARAMETER_VALUE'
-            ? undefined
-            : loading.error)
-        }
-      />
-      {tab === 'charts' ? (
-        <ChartsTab ids={ids} runs={charted.runs} note={charted.note} urlCharts={route.params.get('charts')} />
+      {tab === 'traces' ? (
+        <TracesTab ids={ids} route={route} />
       ) : (
-        <VirtualTable
-          label="Runs"
-          columns={columns}
-          rowCount={rows.length}
-          rowKey={(i) => rows[i].run.info.run_id}
-          rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
-          onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
-          onToggle={(i) => selection.toggle(rows[i].run.info.run_id)}
-          onExpand={onExpand}
-          empty={
-            loading.error ? 'No runs: see the message above.' : loading.done ? 'No runs match.' : 'Loading…'
-          }
-        />
+        <>
+          <RunsToolbar
+            view={view.view}
+            keys={keys}
+            chosen={chosen}
+            onColumns={setColumns}
+            selected={selected}
+            act={act}
+          />
+          <ErrorBox
+            error={
+              actionError ??
+              (loading.error instanceof MlflowError && loading.error.errorCode === 'INVALID_PARAMETER_VALUE'
+                ? undefined
+                : loading.error)
+            }
+          />
+          {tab === 'charts' ? (
+            <ChartsTab
+              ids={ids}
+              runs={charted.runs}
+              note={charted.note}
+              urlCharts={route.params.get('charts')}
+            />
+          ) : (
+            <VirtualTable
+              label="Runs"
+              columns={columns}
+              rowCount={rows.length}
+              rowKey={(i) => rows[i].run.info.run_id}
+              rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
+              onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
+              onToggle={(i) => selection.toggle(rows[i].run.info.run_id)}
+              onExpand={onExpand}
+              empty={
+                loading.error
+                  ? 'No runs: see the message above.'
+                  : loading.done
+                    ? 'No runs match.'
+                    : 'Loading…'
+              }
+            />
+          )}
+          <p className="hint muted">
+            Keys: ↑/↓ move, →/← expand and collapse child runs, Enter opens, Space selects, / filters. Click a
+            column header to sort on the server.
+          </p>
+        </>
       )}
-      <p className="hint muted">
-        Keys: ↑/↓ move, →/← expand and collapse child runs, Enter opens, Space selects, / filters. Click a
-        column header to sort on the server.
-      </p>
     </main>
   );
 }

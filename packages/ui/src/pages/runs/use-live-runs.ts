@@ -18,6 +18,11 @@ function useAllRuns(ids: string[], filter: string, orderBy: string, view: ViewTy
   // biome-ignore lint/correctness/useExhaustiveDependencies: reloadTick is a reload trigger, not an input
   useEffect(() => {
     const controller = new AbortController();
+    // No experiment, no search (the server would refuse an empty list).
+    if (ids.length === 0) {
+      setState({ runs: [], done: true });
+      return;
+    }
     setState({ runs: [], done: false });
     (async () => {
       let token: string | undefined;
