@@ -2,6 +2,11 @@ import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactLocations } from './artifact-locations.js';
 import type { StoreDatabase } from './database.js';
 import { mapWrites } from './repository.js';
+import {
+  type ServingEndpointRepositories,
+  SqlServingEndpointStore,
+  servingEndpointRepositories,
+} from './serving-endpoint-store.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
 import { SqlTraceStore, type TraceRepositories, traceRepositories } from './trace-store.js';
@@ -17,6 +22,7 @@ export interface StoreRepositories {
   registry: RegistryRepositories;
   webhooks: WebhookRepositories;
   traces: TraceRepositories;
+  servingEndpoints: ServingEndpointRepositories;
 }
 export type StoreName = keyof StoreRepositories;
 
@@ -25,6 +31,7 @@ export interface StoreMembers {
   registry: SqlRegistryStore;
   webhooks: SqlWebhookStore;
   traces: SqlTraceStore;
+  servingEndpoints: SqlServingEndpointStore;
 }
 
 export interface Stores extends StoreMembers {
@@ -43,6 +50,7 @@ export function repositoriesOver(
     registry: registryRepositories(database),
     webhooks: webhookRepositories(database),
     traces: traceRepositories(database),
+    servingEndpoints: servingEndpointRepositories(database),
   };
 }
 
@@ -58,6 +66,7 @@ export function mapStoreWrites(
     registry: each('registry'),
     webhooks: each('webhooks'),
     traces: each('traces'),
+    servingEndpoints: each('servingEndpoints'),
   };
 }
 
@@ -76,5 +85,6 @@ export function storesOver(
     registry: new SqlRegistryStore(database, repositories.registry),
     webhooks: new SqlWebhookStore(database, repositories.webhooks),
     traces: new SqlTraceStore(database, repositories.traces),
+    servingEndpoints: new SqlServingEndpointStore(database, repositories.servingEndpoints),
   };
 }
