@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
@@ -6,16 +7,20 @@ import type { AuthConfig } from './auth/auth-config.js';
 import { AuthService } from './auth/auth-service.js';
 import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
 import type { ResourceLimits } from './entities/resource-limits.js';
+import type { RegistryEventSink } from './entities/webhook-payloads.js';
 import { buildApp } from './http/app.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
+import { ServingEndpointService } from './services/serving-endpoint-service.js';
 import { TraceService } from './services/trace-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
 import { WebhookSecrets } from './services/webhook-secrets.js';
 import { allowedSchemesFromEnv, WebhookService } from './services/webhook-service.js';
+import { EndpointHost } from './serving/endpoint-host.js';
+import { registryModelSource } from './serving/endpoint-model-source.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/store-set.js';
 
@@ -37,6 +42,42 @@ export interface ServerConfig {
   auth?: AuthConfig;
   /** Quotas (--limits, MLFLOW_TS_LIMIT_*); absent or empty: none. */
   limits?: ResourceLimits;
+  /** The serving endpoints' settings; absent: from the environment (servingSettingsFromEnv). */
+  serving?: ServingSettings;
+}
+
+/** How the server's serving endpoints run (docs/serving.md#serving-endpoints). */
+export interface ServingSettings {
+  /** Every endpoint's model URI is resolved again this often (another process may move an alias); 0: never. */
+  recheckMs: number;
+  /** The Python interpreter of python_function models' workers. */
+  python: string;
+  /** A prediction running longer fails with 503 and its worker is replaced. */
+  timeoutMs: number;
+}
+
+function positiveNumber(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** MLFLOW_TS_SERVING_RECHECK_SECONDS (10), MLFLOW_TS_PYTHON, MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (60). */
+export function servingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServingSettings {
+  return {
+    recheckMs: positiveNumber(env.MLFLOW_TS_SERVING_RECHECK_SECONDS, 10) * 1000,
+    python: env.MLFLOW_TS_PYTHON || 'python3',
+    timeoutMs: positiveNumber(env.MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT, 60) * 1000,
+  };
+}
+
+/** Sends each registry event to every sink. */
+function fanOut(...sinks: (RegistryEventSink | undefined)[]): RegistryEventSink {
+  const present = sinks.filter((s) => s !== undefined);
+  return {
+    publish(name, data) {
+      for (const sink of present) sink.publish(name, data);
+    },
+  };
 }
 
 export interface RunningServer {
@@ -130,6 +171,15 @@ export async function assembleServer(
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const traces = stores ? new TraceService(stores.traces) : undefined;
+  // Endpoints hear of alias writes through the registry's events (the webhooks' hook), in this process.
+  let endpoints: ServingEndpointService | undefined;
+  const aliasListener: RegistryEventSink = {
+    publish(name, data) {
+      if (name === 'model_version_alias.created' || name === 'model_version_alias.deleted') {
+        endpoints?.aliasWritten((data as { name: string }).name);
+      }
+    },
+  };
   const registry =
     stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
@@ -140,9 +190,25 @@ export async function assembleServer(
           },
           recordModelVersion: (modelId, name, version) =>
             loggedModels.recordModelVersion(modelId, name, version),
-          events: webhooks,
+          events: fanOut(webhooks, aliasListener),
         })
       : undefined;
+  if (stores && registry) {
+    const settings = config.serving ?? servingSettingsFromEnv();
+    const host = new EndpointHost({
+      source: registryModelSource(registry, proxy),
+      runtime: {
+        python: settings.python,
+        timeoutMs: settings.timeoutMs,
+        log: (line) => console.error(line),
+      },
+      workDir: path.join(tmpdir(), `mlflow-ts-endpoints-${process.pid}`),
+    });
+    endpoints = new ServingEndpointService(stores.servingEndpoints, host, {
+      resolveVersion: (uri) => registryModelSource(registry, proxy).resolveVersion(uri),
+    });
+    await endpoints.start(settings.recheckMs);
+  }
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
   const auth = config.auth ? await AuthService.start(config.auth) : undefined;
   const lookup: ResourceLookup = {
@@ -151,6 +217,10 @@ export async function assembleServer(
       (await requireLoggedModels().getLoggedModel(id)).info.experiment_id,
     experimentIdByName: async (name) => (await requireTracking().getExperimentByName(name)).experiment_id,
     experimentOfTrace: async (traceId) => (await requireTraces().getTraceInfo(traceId)).experimentId,
+    registeredModelOfEndpoint: async (name) => {
+      if (!endpoints) throw new Error('tracking is disabled on an artifacts-only server');
+      return endpoints.registeredModelOf(name);
+    },
   };
   function requireTraces(): TraceService {
     if (!traces) throw new Error('tracking is disabled on an artifacts-only server');
@@ -175,10 +245,13 @@ export async function assembleServer(
     uiDir: config.uiDir,
     auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
     limits: config.limits ?? {},
+    servingEndpoints: endpoints,
   });
   return {
     app,
     closeStores: async () => {
+      // The endpoints' worker processes stop first: the HTTP server has drained by now.
+      await endpoints?.close();
       await Promise.all([stores?.close(), auth?.close()]);
     },
   };

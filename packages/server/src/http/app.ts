@@ -10,6 +10,7 @@ import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { ArtifactService } from '../services/artifact-service.js';
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
+import type { ServingEndpointService } from '../services/serving-endpoint-service.js';
 import type { TraceService } from '../services/trace-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
@@ -30,6 +31,7 @@ import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-mod
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
+import { servingEndpointRoutes } from './serving-endpoint-routes.js';
 import { traceEndpoints, traceRoutes } from './trace-routes.js';
 import { trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
@@ -60,6 +62,8 @@ export interface AppOptions {
   auth?: AuthHooks;
   /** The quotas in force, shown at server-limits (the stores enforce them). */
   limits?: ResourceLimits;
+  /** Serving endpoints hosted by the server; absent on an --artifacts-only server. */
+  servingEndpoints?: ServingEndpointService;
 }
 
 const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
@@ -260,6 +264,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     routes: (scope, service) => modelVersionArtifactRoute(scope, service, artifacts, requestFields),
     disabledUrls: ['/model-versions/get-artifact'],
   });
+  if (options.servingEndpoints) {
+    servingEndpointRoutes(app, options.servingEndpoints, { checkContentType, requestFields });
+  }
   // MLflow's user and permission endpoints, only with --app-name basic-auth.
   if (options.auth) registerGroup(app, { service: options.auth.auth, endpoints: authEndpoints() });
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
