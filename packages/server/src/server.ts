@@ -193,10 +193,21 @@ export async function assembleServer(
           events: fanOut(webhooks, aliasListener),
         })
       : undefined;
-  if (stores && registry) {
+  if (stores && registry && tracking) {
     const settings = config.serving ?? servingSettingsFromEnv();
+    const runs = tracking;
+    const modelSource = registryModelSource(
+      {
+        resolveModelVersion: (uri) => registry.resolveModelVersion(uri),
+        getModelVersion: (name, version) => registry.getModelVersion(name, version),
+        getModelVersionDownloadUri: (name, version) => registry.getModelVersionDownloadUri(name, version),
+        resolveModelUri: (uri) => registry.resolveModelUri(uri),
+        runArtifactUri: async (runId) => (await runs.getRun(runId)).info.artifact_uri,
+      },
+      proxy,
+    );
     const host = new EndpointHost({
-      source: registryModelSource(registry, proxy),
+      source: modelSource,
       runtime: {
         python: settings.python,
         timeoutMs: settings.timeoutMs,
@@ -205,7 +216,7 @@ export async function assembleServer(
       workDir: path.join(tmpdir(), `mlflow-ts-endpoints-${process.pid}`),
     });
     endpoints = new ServingEndpointService(stores.servingEndpoints, host, {
-      resolveVersion: (uri) => registryModelSource(registry, proxy).resolveVersion(uri),
+      resolveVersion: (uri) => modelSource.resolveVersion(uri),
     });
     await endpoints.start(settings.recheckMs);
   }

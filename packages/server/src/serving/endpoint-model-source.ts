@@ -14,6 +14,27 @@ export interface VersionRegistry {
   resolveModelVersion(uri: string): Promise<{ name: string; version: number }>;
   getModelVersion(name: string, version: string): Promise<unknown>;
   getModelVersionDownloadUri(name: string, version: string): Promise<string>;
+  /** A models:/ URI's storage location (a version's source may be one). */
+  resolveModelUri(uri: string): Promise<string>;
+  /** A run's artifact root (a version's source may be runs:/<run_id>/<path>). */
+  runArtifactUri(runId: string): Promise<string>;
+}
+
+/** Follows runs:/ and models:/ sources to the place the files are (a few hops at most). */
+async function storageLocation(registry: VersionRegistry, source: string): Promise<string> {
+  let location = source;
+  for (let hop = 0; hop < 4; hop++) {
+    const run = /^runs:\/([^/]+)\/?(.*)$/.exec(location);
+    if (run) {
+      const root = (await registry.runArtifactUri(run[1])).replace(/\/+$/, '');
+      location = run[2] ? `${root}/${run[2]}` : root;
+    } else if (/^models:/i.test(location)) {
+      location = await registry.resolveModelUri(location);
+    } else {
+      return location;
+    }
+  }
+  return location;
 }
 
 export function registryModelSource(
@@ -28,7 +49,10 @@ export function registryModelSource(
       return version;
     },
     async fetchVersion(name, version, scratch) {
-      const location = await registry.getModelVersionDownloadUri(name, String(version));
+      const location = await storageLocation(
+        registry,
+        await registry.getModelVersionDownloadUri(name, String(version)),
+      );
       const proxied = proxiedArtifactPath(location);
       if (proxied !== undefined) {
         if (!proxy) {
