@@ -53,6 +53,12 @@ export type { HttpMethod, RequestOptions } from './rest.js';
 export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
+export type {
+  CreateServingEndpointOptions,
+  Invocation,
+  InvokeOptions,
+} from './serving-endpoints.js';
+export { MODEL_VERSION_HEADER, ServingEndpointMethods } from './serving-endpoints.js';
 export { currentUserName } from './user-name.js';
 export type {
   CreateWebhookOptions,

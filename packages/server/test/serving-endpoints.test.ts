@@ -228,6 +228,23 @@ for (const dialect of DIALECTS) {
       await api(a.url, 'DELETE', 'serving-endpoints/proto');
     });
 
+    test('the SDK creates, gets, lists, invokes and deletes endpoints', async () => {
+      const client = new MlflowClient({ trackingUri: a.url });
+      const created = await client.createServingEndpoint('sdk', 'models:/lin/2', { workers: 2 });
+      assert.equal(created.workers, 2);
+      await waitFor(a.url, 'sdk', (e) => e.state === 'READY');
+      assert.equal((await client.getServingEndpoint('sdk')).serving_version, '2');
+      const listed = await client.listServingEndpoints({ registeredModelName: 'lin' });
+      assert.ok(listed.some((e) => e.name === 'sdk'));
+      const answer = await client.invokeServingEndpoint('sdk', ROW);
+      assert.deepEqual(answer, { body: { predictions: { Y: [[15.5]] } }, version: '2' });
+      await assert.rejects(client.invokeServingEndpoint('sdk', { inputs: { X: [[1]] } }), {
+        errorCode: 'INVALID_PARAMETER_VALUE',
+      });
+      await client.deleteServingEndpoint('sdk');
+      await assert.rejects(client.getServingEndpoint('sdk'), { errorCode: 'RESOURCE_DOES_NOT_EXIST' });
+    });
+
     test('the alias moves under load: zero failed requests, the version flips once and never back', async () => {
       await setAlias(a.url, 'lin', 'champion', '1');
       const created = await api(a.url, 'POST', 'serving-endpoints', {
