@@ -359,6 +359,65 @@ for (const dialect of DIALECTS) {
   });
 }
 
+/** The pids of this process's Python scoring workers. */
+function scoringWorkers(): string[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((line) => line.includes('mlflow_ts_scoring_worker'))
+    .map((line) => line.trim().split(/\s+/)[0]);
+}
+
+async function until(check: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('python_function endpoints: worker processes follow the serving version', { skip }, () => {
+  test("the old version's workers stop after a switch, and every worker stops with the server", async () => {
+    const store = await freshStoreUri('sqlite');
+    const artifacts = tempDir('mlflow-ts-endpoint-py-');
+    const srv = await serveOn(store.uri, artifacts.dir);
+    try {
+      const client = new MlflowClient({ trackingUri: srv.url });
+      const run = await client.createRun(await client.createExperiment('py'));
+      await client.logArtifacts(run.info.run_id, path.join(models.dir, 'sklearn'), 'sklearn');
+      await client.createRegisteredModel('py');
+      for (let i = 0; i < 2; i++) {
+        await client.createModelVersion('py', `runs:/${run.info.run_id}/sklearn`, { runId: run.info.run_id });
+      }
+      await client.setRegisteredModelAlias('py', 'live', '1');
+      assert.deepEqual(scoringWorkers(), []);
+      await client.createServingEndpoint('py', 'models:/py@live', { workers: 2 });
+      await waitFor(srv.url, 'py', (e) => e.state === 'READY');
+      const first = scoringWorkers();
+      assert.equal(first.length, 2);
+      const frame = { dataframe_split: { columns: ['x1', 'x2', 'n'], data: [[1.0, 2.0, 3]] } };
+      const v1 = await invoke(srv.url, 'py', frame);
+      assert.equal(v1.status, 200, v1.text);
+      assert.equal(v1.version, '1');
+
+      await client.setRegisteredModelAlias('py', 'live', '2');
+      await waitFor(srv.url, 'py', (e) => e.serving_version === '2');
+      await until(() => {
+        const now = scoringWorkers();
+        return now.length === 2 && now.every((pid) => !first.includes(pid));
+      }, "version 1's workers to stop and version 2's to run");
+      const v2 = await invoke(srv.url, 'py', frame);
+      assert.equal(v2.status, 200, v2.text);
+      assert.equal(v2.version, '2');
+    } finally {
+      await srv.close();
+      store.cleanup();
+      artifacts.cleanup();
+    }
+    await until(() => scoringWorkers().length === 0, 'the workers to stop with the server');
+  });
+});
+
 describe('serving endpoints under basic auth', { skip }, () => {
   const dir = tempDir('mlflow-ts-endpoint-auth-');
   let srv: TestServer;
