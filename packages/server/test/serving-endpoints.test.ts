@@ -5,6 +5,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
 import { type RunningServer, type ServerConfig, startServer } from '../src/server.js';
+import { EndpointHost } from '../src/serving/endpoint-host.js';
+import { RuntimeRegistry } from '../src/serving/model-runtime.js';
 import { ADMIN, ALICE, as, BOB, startAuthServer } from './auth-client.js';
 import { DIALECTS, type DialectName, freshStoreUri, type TestServer, tempDir } from './helpers.js';
 import { makeModels, servingPython } from './serving-env.js';
@@ -478,3 +480,125 @@ async function waitForAuth(url: string, name: string): Promise<void> {
   }
   assert.fail(`endpoint ${name} never became READY`);
 }
+
+describe("the endpoint host with a runtime under the test's control", () => {
+  const dir = tempDir('mlflow-ts-endpoint-host-');
+  after(() => dir.cleanup());
+
+  /** A model per version whose predictions wait for the test, and a record of loads and closes. */
+  function setUp() {
+    const events: string[] = [];
+    const gates: Array<() => void> = [];
+    let current = 1;
+    const failing = new Set<number>();
+    const runtimes = new RuntimeRegistry().register({
+      name: 'gated',
+      accepts: (model) => 'gated' in model.flavors,
+      async load(modelDir) {
+        const version = Number(path.basename(modelDir));
+        if (failing.has(version)) throw new Error(`version ${version} is broken`);
+        events.push(`load ${version}`);
+        return {
+          name: 'gated',
+          predict: () => new Promise<string>((resolve) => gates.push(() => resolve(JSON.stringify(version)))),
+          async close() {
+            events.push(`close ${version}`);
+          },
+        };
+      },
+    });
+    const host = new EndpointHost({
+      runtimes,
+      workDir: path.join(dir.dir, 'work'),
+      runtime: { python: 'python3', timeoutMs: 1000, log: () => {} },
+      source: {
+        resolveVersion: async () => current,
+        async fetchVersion(_name, version) {
+          const modelDir = path.join(dir.dir, String(version));
+          mkdirSync(modelDir, { recursive: true });
+          writeFileSync(path.join(modelDir, 'MLmodel'), 'flavors:\n  gated: {}\n');
+          return modelDir;
+        },
+      },
+    });
+    const definition = {
+      name: 'e',
+      model_uri: 'models:/m@a',
+      registered_model_name: 'm',
+      workers: 1,
+      creation_timestamp: 1,
+      last_updated_timestamp: 1,
+    };
+    const invoke = () => {
+      let version = 0;
+      const answer = host.invoke('e', 'application/json', '{"inputs": [[1]]}', (v) => {
+        version = v;
+      });
+      return { version: () => version, answer };
+    };
+    const moveTo = (v: number) => {
+      current = v;
+    };
+    return { host, definition, events, gates, invoke, moveTo, failing };
+  }
+
+  test('in-flight requests finish on the old version, which is closed only after them', async () => {
+    const { host, definition, events, gates, invoke, moveTo } = setUp();
+    host.add(definition);
+    await host.refresh('e');
+    assert.equal(host.stateOf(definition).serving_version, '1');
+    const slow = invoke();
+    assert.equal(slow.version(), 1);
+    moveTo(2);
+    await host.refresh('e');
+    assert.equal(host.stateOf(definition).serving_version, '2');
+    // Version 1 still has a request in flight: loaded beside, switched, not yet closed.
+    assert.deepEqual(events, ['load 1', 'load 2']);
+    const fresh = invoke();
+    assert.equal(fresh.version(), 2);
+    for (const open of gates.splice(0)) open();
+    assert.equal(await slow.answer, '{"predictions": 1}');
+    assert.equal(await fresh.answer, '{"predictions": 2}');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(events, ['load 1', 'load 2', 'close 1']);
+    await host.close();
+    assert.deepEqual(events, ['load 1', 'load 2', 'close 1', 'close 2']);
+  });
+
+  test('a version that fails to load is reported and not retried; the old one serves on', async () => {
+    const { host, definition, events, gates, invoke, moveTo, failing } = setUp();
+    host.add(definition);
+    await host.refresh('e');
+    failing.add(2);
+    moveTo(2);
+    await host.refresh('e');
+    await host.refresh('e');
+    const state = host.stateOf(definition);
+    assert.equal(state.state, 'READY');
+    assert.equal(state.serving_version, '1');
+    assert.match(state.error ?? '', /Version 2 of 'm' failed to load: version 2 is broken/);
+    const request = invoke();
+    for (const open of gates.splice(0)) open();
+    assert.equal(await request.answer, '{"predictions": 1}');
+    assert.deepEqual(events, ['load 1']);
+    await host.close();
+  });
+
+  test('no version yet: 503 while loading, FAILED when the first load fails', async () => {
+    const { host, definition, failing } = setUp();
+    failing.add(1);
+    host.add(definition);
+    assert.equal(host.stateOf(definition).state, 'LOADING');
+    await assert.rejects(
+      host.invoke('e', undefined, '{}', () => {}),
+      { errorCode: 'TEMPORARILY_UNAVAILABLE' },
+    );
+    await host.refresh('e');
+    assert.equal(host.stateOf(definition).state, 'FAILED');
+    await assert.rejects(
+      host.invoke('nope', undefined, '{}', () => {}),
+      { errorCode: 'RESOURCE_DOES_NOT_EXIST' },
+    );
+    await host.close();
+  });
+});

@@ -95,7 +95,14 @@ export class ServingEndpointService {
         const stored = await this.store.listEndpoints();
         const names = new Set(stored.map((d) => d.name));
         for (const name of hostedBefore) if (!names.has(name)) this.host.remove(name);
-        for (const definition of stored) this.host.add(definition);
+        for (const definition of stored) {
+          // Deleted and made again elsewhere under the same name: host the new one.
+          const hosted = this.host.definitionOf(definition.name);
+          if (hosted && hosted.creation_timestamp !== definition.creation_timestamp) {
+            this.host.remove(definition.name);
+          }
+          this.host.add(definition);
+        }
         // Loads run in the background: the server answers (endpoints say LOADING) while models load.
         void this.host.refreshAll().catch(() => {});
       } finally {
