@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { ArtifactRepository } from './artifacts/artifact-repository.js';
 import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
 import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
 import type { AuthConfig } from './auth/auth-config.js';
@@ -56,7 +57,7 @@ export interface ServingSettings {
   timeoutMs: number;
 }
 
-function positiveNumber(value: string | undefined, fallback: number): number {
+function nonNegativeNumber(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
@@ -64,9 +65,9 @@ function positiveNumber(value: string | undefined, fallback: number): number {
 /** MLFLOW_TS_SERVING_RECHECK_SECONDS (10), MLFLOW_TS_PYTHON, MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (60). */
 export function servingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServingSettings {
   return {
-    recheckMs: positiveNumber(env.MLFLOW_TS_SERVING_RECHECK_SECONDS, 10) * 1000,
+    recheckMs: nonNegativeNumber(env.MLFLOW_TS_SERVING_RECHECK_SECONDS, 10) * 1000,
     python: env.MLFLOW_TS_PYTHON || 'python3',
-    timeoutMs: positiveNumber(env.MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT, 60) * 1000,
+    timeoutMs: nonNegativeNumber(env.MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT, 60) * 1000,
   };
 }
 
@@ -121,6 +122,34 @@ function webhookService(stores: Stores): WebhookService {
     allowedSchemes: allowedSchemesFromEnv(),
     cacheTtlMs: (Number.isFinite(ttl) && ttl >= 0 ? ttl : 60) * 1000,
     log: (message) => console.error(`webhooks: ${message}`),
+  });
+}
+
+/** The serving endpoints over the registry, their files read from the server's own artifact stores. */
+function servingEndpoints(
+  stores: Stores,
+  registry: RegistryService,
+  tracking: TrackingService,
+  proxy: ArtifactRepository | undefined,
+  settings: ServingSettings,
+): ServingEndpointService {
+  const modelSource = registryModelSource(
+    {
+      resolveModelVersion: (uri) => registry.resolveModelVersion(uri),
+      getModelVersion: (name, version) => registry.getModelVersion(name, version),
+      getModelVersionDownloadUri: (name, version) => registry.getModelVersionDownloadUri(name, version),
+      resolveModelUri: (uri) => registry.resolveModelUri(uri),
+      runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+    },
+    proxy,
+  );
+  const host = new EndpointHost({
+    source: modelSource,
+    runtime: { python: settings.python, timeoutMs: settings.timeoutMs, log: (line) => console.error(line) },
+    workDir: path.join(tmpdir(), `mlflow-ts-endpoints-${process.pid}`),
+  });
+  return new ServingEndpointService(stores.servingEndpoints, host, {
+    resolveVersion: (uri) => modelSource.resolveVersion(uri),
   });
 }
 
@@ -195,29 +224,7 @@ export async function assembleServer(
       : undefined;
   if (stores && registry && tracking) {
     const settings = config.serving ?? servingSettingsFromEnv();
-    const runs = tracking;
-    const modelSource = registryModelSource(
-      {
-        resolveModelVersion: (uri) => registry.resolveModelVersion(uri),
-        getModelVersion: (name, version) => registry.getModelVersion(name, version),
-        getModelVersionDownloadUri: (name, version) => registry.getModelVersionDownloadUri(name, version),
-        resolveModelUri: (uri) => registry.resolveModelUri(uri),
-        runArtifactUri: async (runId) => (await runs.getRun(runId)).info.artifact_uri,
-      },
-      proxy,
-    );
-    const host = new EndpointHost({
-      source: modelSource,
-      runtime: {
-        python: settings.python,
-        timeoutMs: settings.timeoutMs,
-        log: (line) => console.error(line),
-      },
-      workDir: path.join(tmpdir(), `mlflow-ts-endpoints-${process.pid}`),
-    });
-    endpoints = new ServingEndpointService(stores.servingEndpoints, host, {
-      resolveVersion: (uri) => modelSource.resolveVersion(uri),
-    });
+    endpoints = servingEndpoints(stores, registry, tracking, proxy, settings);
     await endpoints.start(settings.recheckMs);
   }
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
