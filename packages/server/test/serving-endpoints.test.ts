@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
@@ -563,6 +563,7 @@ describe("the endpoint host with a runtime under the test's control", () => {
     assert.deepEqual(events, ['load 1', 'load 2', 'close 1']);
     await host.close();
     assert.deepEqual(events, ['load 1', 'load 2', 'close 1', 'close 2']);
+    assert.equal(existsSync(path.join(dir.dir, 'work')), false, 'the scratch folders are removed');
   });
 
   test('a version that fails to load is reported and not retried; the old one serves on', async () => {

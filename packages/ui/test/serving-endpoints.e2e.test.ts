@@ -55,7 +55,10 @@ describe('serving endpoints on the model page', { skip }, () => {
     assert.match(await live.innerText(), /models:\/scorer@champion/);
     assert.match(await live.innerText(), /Version 1/);
     await broken.filter({ hasText: 'FAILED' }).waitFor({ timeout: 30_000 });
-    assert.match(await broken.innerText(), /Version 3 of 'scorer' failed to load/);
+    assert.match(
+      await broken.innerText(),
+      /Version 3 of 'scorer' failed to load: No MLmodel file in the files of version 3/,
+    );
     await screenshot(page, 'model-serving-endpoints');
 
     // The alias moves: the endpoint switches to version 2, and the card shows it after a refresh.

@@ -201,6 +201,7 @@ export class EndpointHost {
     const pending = hosted.map((e) => e.queued ?? e.running).filter((p) => p !== undefined);
     for (const endpoint of hosted) this.remove(endpoint.definition.name);
     await Promise.allSettled([...pending, ...served.map((s) => s.close())]);
+    await rm(this.options.workDir, { recursive: true, force: true });
   }
 
   private async load(endpoint: HostedEndpoint): Promise<void> {
@@ -235,7 +236,9 @@ export class EndpointHost {
       served = new ServedVersion(version, pipeline, scratch);
     } catch (error) {
       await rm(scratch, { recursive: true, force: true });
-      endpoint.error = `Version ${version} of '${definition.registered_model_name}' failed to load: ${messageOf(error)}`;
+      // The scratch folder is the server's business, not the client's: name the version instead.
+      const reason = messageOf(error).replaceAll(scratch, `the files of version ${version}`);
+      endpoint.error = `Version ${version} of '${definition.registered_model_name}' failed to load: ${reason}`;
       endpoint.failedVersion = version;
       this.options.runtime.log(`serving endpoint '${definition.name}': ${endpoint.error}`);
       return;
