@@ -9,6 +9,7 @@ import { EndpointHost } from '../src/serving/endpoint-host.js';
 import { RuntimeRegistry } from '../src/serving/model-runtime.js';
 import { ADMIN, ALICE, as, BOB, startAuthServer } from './auth-client.js';
 import { DIALECTS, type DialectName, freshStoreUri, type TestServer, tempDir } from './helpers.js';
+import { startServerProcess } from './server-process.js';
 import { makeModels, servingPython } from './serving-env.js';
 
 // Serving endpoints hosted by the tracking server, with real ONNX models run in Node: version 1 answers
@@ -361,9 +362,14 @@ for (const dialect of DIALECTS) {
   });
 }
 
-/** The pids of this process's Python scoring workers. */
-function scoringWorkers(): string[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+/** The pids of the Python scoring workers of process `parent` (this one by default). */
+function scoringWorkers(parent = process.pid): string[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)], { encoding: 'utf8' });
+  } catch {
+    return []; // ps exits 1 when the process has no children
+  }
   return out
     .split('\n')
     .filter((line) => line.includes('mlflow_ts_scoring_worker'))
@@ -417,6 +423,42 @@ describe('python_function endpoints: worker processes follow the serving version
       artifacts.cleanup();
     }
     await until(() => scoringWorkers().length === 0, 'the workers to stop with the server');
+  });
+});
+
+describe('mlflow-ts server stops its endpoints with it', { skip }, () => {
+  test('SIGTERM: the endpoint workers of `mlflow-ts server` stop and it exits 0', async () => {
+    const saved = process.env.MLFLOW_TS_PYTHON;
+    process.env.MLFLOW_TS_PYTHON = python;
+    const srv = await startServerProcess('sqlite');
+    if (saved === undefined) delete process.env.MLFLOW_TS_PYTHON;
+    else process.env.MLFLOW_TS_PYTHON = saved;
+    try {
+      const client = new MlflowClient({ trackingUri: srv.url });
+      const run = await client.createRun(await client.createExperiment('sigterm'));
+      await client.logArtifacts(run.info.run_id, path.join(models.dir, 'sklearn'), 'sklearn');
+      await client.createRegisteredModel('py');
+      await client.createModelVersion('py', `runs:/${run.info.run_id}/sklearn`, { runId: run.info.run_id });
+      await client.createServingEndpoint('py', 'models:/py/1', { workers: 2 });
+      await waitFor(srv.url, 'py', (e) => e.state === 'READY');
+      const pid = srv.child.pid as number;
+      const workers = scoringWorkers(pid);
+      assert.equal(workers.length, 2);
+      const exited = new Promise<number | null>((resolve) => srv.child.once('exit', (code) => resolve(code)));
+      srv.child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      const alive = (p: string) => {
+        try {
+          process.kill(Number(p), 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await until(() => !workers.some(alive), 'the workers to stop with the server');
+    } finally {
+      await srv.close();
+    }
   });
 });
 
