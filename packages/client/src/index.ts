@@ -57,6 +57,12 @@ export { RETRY_STATUSES, RestTransport } from './rest.js';
 export type { Cell, RunTable } from './run-table.js';
 export { runsToTable, tableToCsv, tableToJsonLines } from './run-table.js';
 export { ScorerMethods } from './scorers.js';
+export type {
+  CreateServingEndpointOptions,
+  Invocation,
+  InvokeOptions,
+} from './serving-endpoints.js';
+export { MODEL_VERSION_HEADER, ServingEndpointMethods } from './serving-endpoints.js';
 export type { AssessmentOptions, SearchTracesOptions, Trace, TraceSpan } from './traces.js';
 export { normalizeTraceInfo, parseSpan, TraceMethods } from './traces.js';
 export type { SpanOptions, TraceOptions, TracingOptions } from './tracing/api.js';

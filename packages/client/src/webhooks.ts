@@ -1,6 +1,6 @@
 import type { Page } from './entities.js';
 import { MlflowError } from './errors.js';
-import type { RestTransport } from './rest.js';
+import { ServingEndpointMethods } from './serving-endpoints.js';
 import type {
   Webhook,
   WebhookAction,
@@ -71,9 +71,7 @@ function webhookPath(webhookId: string, ...rest: string[]): string {
  * The webhook endpoints as methods MlflowClient inherits (named as Python's MlflowClient names them).
  * Every method throws MlflowError with the server's code and status.
  */
-export abstract class WebhookMethods {
-  abstract readonly transport: RestTransport;
-
+export abstract class WebhookMethods extends ServingEndpointMethods {
   /** Creates a webhook that the server calls (POST, JSON) when one of `events` happens. */
   async createWebhook(
     name: string,

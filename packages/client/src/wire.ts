@@ -374,3 +374,26 @@ export interface DatasetRecord {
   created_by?: string;
   last_updated_by?: string;
 }
+
+// ---------------------------------------------------------------- serving endpoints (mlflow-ts's own API)
+
+/** READY: a version answers; LOADING: none yet; FAILED: none, and the last load failed (see `error`). */
+export type ServingEndpointState = 'LOADING' | 'READY' | 'FAILED';
+
+/** A serving endpoint hosted by an mlflow-ts server (/api/2.0/serving-endpoints). */
+export interface ServingEndpoint {
+  name: string;
+  /** models:/<name>@<alias> or models:/<name>/<version>. */
+  model_uri: string;
+  registered_model_name: string;
+  workers: number;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  state: ServingEndpointState;
+  /** The version answering invocations. */
+  serving_version?: string;
+  /** A version being loaded beside the serving one. */
+  loading_version?: string;
+  /** Why the last load (or resolving the URI) failed; the serving version, if any, goes on. */
+  error?: string;
+}

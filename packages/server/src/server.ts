@@ -1,11 +1,14 @@
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { ArtifactRepository } from './artifacts/artifact-repository.js';
 import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
 import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
 import type { AuthConfig } from './auth/auth-config.js';
 import { AuthService } from './auth/auth-service.js';
 import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
 import type { ResourceLimits } from './entities/resource-limits.js';
+import type { RegistryEventSink } from './entities/webhook-payloads.js';
 import { buildApp } from './http/app.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
@@ -13,11 +16,14 @@ import { EvaluationDatasetService } from './services/evaluation-dataset-service.
 import { LoggedModelService } from './services/logged-model-service.js';
 import { RegistryService } from './services/registry-service.js';
 import { ScorerService } from './services/scorer-service.js';
+import { ServingEndpointService } from './services/serving-endpoint-service.js';
 import { TraceService } from './services/trace-service.js';
 import { TrackingService } from './services/tracking-service.js';
 import { deliverySettingsFromEnv, WebhookSender } from './services/webhook-delivery.js';
 import { WebhookSecrets } from './services/webhook-secrets.js';
 import { allowedSchemesFromEnv, WebhookService } from './services/webhook-service.js';
+import { EndpointHost } from './serving/endpoint-host.js';
+import { registryModelSource } from './serving/endpoint-model-source.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/store-set.js';
 
@@ -39,6 +45,42 @@ export interface ServerConfig {
   auth?: AuthConfig;
   /** Quotas (--limits, MLFLOW_TS_LIMIT_*); absent or empty: none. */
   limits?: ResourceLimits;
+  /** The serving endpoints' settings; absent: from the environment (servingSettingsFromEnv). */
+  serving?: ServingSettings;
+}
+
+/** How the server's serving endpoints run (docs/serving.md#serving-endpoints). */
+export interface ServingSettings {
+  /** Every endpoint's model URI is resolved again this often (another process may move an alias); 0: never. */
+  recheckMs: number;
+  /** The Python interpreter of python_function models' workers. */
+  python: string;
+  /** A prediction running longer fails with 503 and its worker is replaced. */
+  timeoutMs: number;
+}
+
+function nonNegativeNumber(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** MLFLOW_TS_SERVING_RECHECK_SECONDS (10), MLFLOW_TS_PYTHON, MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT (60). */
+export function servingSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): ServingSettings {
+  return {
+    recheckMs: nonNegativeNumber(env.MLFLOW_TS_SERVING_RECHECK_SECONDS, 10) * 1000,
+    python: env.MLFLOW_TS_PYTHON || 'python3',
+    timeoutMs: nonNegativeNumber(env.MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT, 60) * 1000,
+  };
+}
+
+/** Sends each registry event to every sink. */
+function fanOut(...sinks: (RegistryEventSink | undefined)[]): RegistryEventSink {
+  const present = sinks.filter((s) => s !== undefined);
+  return {
+    publish(name, data) {
+      for (const sink of present) sink.publish(name, data);
+    },
+  };
 }
 
 export interface RunningServer {
@@ -82,6 +124,34 @@ function webhookService(stores: Stores): WebhookService {
     allowedSchemes: allowedSchemesFromEnv(),
     cacheTtlMs: (Number.isFinite(ttl) && ttl >= 0 ? ttl : 60) * 1000,
     log: (message) => console.error(`webhooks: ${message}`),
+  });
+}
+
+/** The serving endpoints over the registry, their files read from the server's own artifact stores. */
+function servingEndpoints(
+  stores: Stores,
+  registry: RegistryService,
+  tracking: TrackingService,
+  proxy: ArtifactRepository | undefined,
+  settings: ServingSettings,
+): ServingEndpointService {
+  const modelSource = registryModelSource(
+    {
+      resolveModelVersion: (uri) => registry.resolveModelVersion(uri),
+      getModelVersion: (name, version) => registry.getModelVersion(name, version),
+      getModelVersionDownloadUri: (name, version) => registry.getModelVersionDownloadUri(name, version),
+      resolveModelUri: (uri) => registry.resolveModelUri(uri),
+      runArtifactUri: async (runId) => (await tracking.getRun(runId)).info.artifact_uri,
+    },
+    proxy,
+  );
+  const host = new EndpointHost({
+    source: modelSource,
+    runtime: { python: settings.python, timeoutMs: settings.timeoutMs, log: (line) => console.error(line) },
+    workDir: path.join(tmpdir(), `mlflow-ts-endpoints-${process.pid}`),
+  });
+  return new ServingEndpointService(stores.servingEndpoints, host, {
+    resolveVersion: (uri) => modelSource.resolveVersion(uri),
   });
 }
 
@@ -134,6 +204,15 @@ export async function assembleServer(
   const traces = stores ? new TraceService(stores.traces) : undefined;
   const scorers = stores ? new ScorerService(stores.scorers) : undefined;
   const evaluationDatasets = stores ? new EvaluationDatasetService(stores.evaluationDatasets) : undefined;
+  // Endpoints hear of alias writes through the registry's events (the webhooks' hook), in this process.
+  let endpoints: ServingEndpointService | undefined;
+  const aliasListener: RegistryEventSink = {
+    publish(name, data) {
+      if (name === 'model_version_alias.created' || name === 'model_version_alias.deleted') {
+        endpoints?.aliasWritten((data as { name: string }).name);
+      }
+    },
+  };
   const registry =
     stores && tracking && loggedModels
       ? new RegistryService(stores.registry, {
@@ -144,9 +223,14 @@ export async function assembleServer(
           },
           recordModelVersion: (modelId, name, version) =>
             loggedModels.recordModelVersion(modelId, name, version),
-          events: webhooks,
+          events: fanOut(webhooks, aliasListener),
         })
       : undefined;
+  if (stores && registry && tracking) {
+    const settings = config.serving ?? servingSettingsFromEnv();
+    endpoints = servingEndpoints(stores, registry, tracking, proxy, settings);
+    await endpoints.start(settings.recheckMs);
+  }
   const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
   const auth = config.auth ? await AuthService.start(config.auth) : undefined;
   const lookup: ResourceLookup = {
@@ -156,6 +240,10 @@ export async function assembleServer(
     experimentIdByName: async (name) => (await requireTracking().getExperimentByName(name)).experiment_id,
     experimentOfTrace: async (traceId) => (await requireTraces().getTraceInfo(traceId)).experimentId,
     experimentsOfDataset: (datasetId) => requireEvaluationDatasets().experimentIds(datasetId),
+    registeredModelOfEndpoint: async (name) => {
+      if (!endpoints) throw new Error('tracking is disabled on an artifacts-only server');
+      return endpoints.registeredModelOf(name);
+    },
   };
   function requireEvaluationDatasets(): EvaluationDatasetService {
     if (!evaluationDatasets) throw new Error('tracking is disabled on an artifacts-only server');
@@ -186,10 +274,13 @@ export async function assembleServer(
     uiDir: config.uiDir,
     auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
     limits: config.limits ?? {},
+    servingEndpoints: endpoints,
   });
   return {
     app,
     closeStores: async () => {
+      // The endpoints' worker processes stop first: the HTTP server has drained by now.
+      await endpoints?.close();
       await Promise.all([stores?.close(), auth?.close()]);
     },
   };

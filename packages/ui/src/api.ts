@@ -23,6 +23,7 @@ import type {
   ModelVersionStage,
   RegisteredModel,
   Run,
+  ServingEndpoint,
   ViewType,
 } from '@mlflow-ts/client/wire';
 
@@ -37,6 +38,7 @@ export type {
   RegisteredModel,
   Run,
   RunInfo,
+  ServingEndpoint,
   ViewType,
 } from '@mlflow-ts/client/wire';
 export { MlflowError };
@@ -84,7 +86,22 @@ async function request<T>(
   }
 }
 
+/** mlflow-ts's serving endpoints, beside MLflow's API (/ajax-api/2.0/serving-endpoints). */
+async function listServingEndpoints(
+  registeredModelName: string,
+  signal?: AbortSignal,
+): Promise<ServingEndpoint[]> {
+  const response = await server().request('/ajax-api/2.0/serving-endpoints', {
+    method: 'GET',
+    query: { registered_model_name: registeredModelName },
+    signal,
+  });
+  const body = (await response.json()) as { endpoints?: ServingEndpoint[] };
+  return body.endpoints ?? [];
+}
+
 export const api = {
+  listServingEndpoints,
   searchExperiments: (q: {
     filter?: string;
     view_type?: ViewType;

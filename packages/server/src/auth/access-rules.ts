@@ -25,6 +25,10 @@ export type Target =
   | { traceLocation: true }
   /** SearchTracesV3: the experiment of every `locations` entry. */
   | { traceLocations: true }
+  /** A serving endpoint's registered model, from the endpoint's name in the path. */
+  | { servingEndpoint: 'name' }
+  /** The registered model a new serving endpoint's model URI (body: model_uri or model) names. */
+  | { servingModelUri: true }
   /** The OTLP receiver: the experiment id header MLflow's exporter sends. */
   | { experimentHeader: 'x-mlflow-experiment-id' }
   /** A scorer: experiment_id with its name in `name` (scorer calls) or `scorer_name` (its grants). */
@@ -70,6 +74,7 @@ const traceV2 = (c: Capability) => need({ trace: 'request_id' }, c);
 const scorer = (c: Capability) => need({ scorer: 'name' }, c);
 const scorerGrant = need({ scorer: 'scorer_name' }, 'manage');
 const dataset = (c: Capability) => need({ dataset: 'dataset_id' }, c);
+const servingEndpoint = (c: Capability) => need({ servingEndpoint: 'name' }, c);
 
 /** Routes below /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/, by `METHOD path`. */
 const API_RULES: Record<string, Rule> = {
@@ -232,6 +237,15 @@ const API_PREFIXES = [
 ];
 const PROXY_PREFIXES = ['/api/2.0/mlflow-artifacts/', '/ajax-api/2.0/mlflow-artifacts/'];
 
+function servingEndpointRules(prefix: string): Record<string, Rule> {
+  return {
+    [`POST ${prefix}`]: need({ servingModelUri: true }, 'update'),
+    [`GET ${prefix}`]: filtered,
+    [`GET ${prefix}/:name`]: servingEndpoint('read'),
+    [`DELETE ${prefix}/:name`]: servingEndpoint('delete'),
+  };
+}
+
 /** Routes outside the API prefixes, by `METHOD url`. */
 const OTHER_RULES: Record<string, Rule> = {
   'GET /health': { kind: 'public' },
@@ -243,6 +257,12 @@ const OTHER_RULES: Record<string, Rule> = {
   'GET /model-versions/get-artifact': model('read'),
   'POST /ajax-api/2.0/mlflow/upload-artifact': need({ run: 'run_uuid', query: true }, 'update'),
   'POST /v1/traces': need({ experimentHeader: 'x-mlflow-experiment-id' }, 'update'),
+  // Serving endpoints follow the registered model they serve (docs/auth.md#serving-endpoints): using
+  // one is reading the model, creating one is a write like a new version (EDIT), deleting one needs
+  // MANAGE as deleting a version or an alias does.
+  ...servingEndpointRules('/api/2.0/serving-endpoints'),
+  ...servingEndpointRules('/ajax-api/2.0/serving-endpoints'),
+  'POST /serving-endpoints/:name/invocations': servingEndpoint('read'),
 };
 
 /** The artifact proxy, below each of PROXY_PREFIXES. */

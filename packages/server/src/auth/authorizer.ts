@@ -1,5 +1,6 @@
 // Decides whether a signed-in caller may make a request, by the route's rule (access-rules.ts).
 import type { RequestFields } from '../http/request-fields.js';
+import { endpointModelName } from '../services/serving-endpoint-service.js';
 import type { Rule, Target } from './access-rules.js';
 import type { AuthService, Caller } from './auth-service.js';
 import { checkGraphqlAccess, type GraphqlCheck } from './graphql-access.js';
@@ -14,6 +15,8 @@ export interface ResourceLookup {
   experimentOfTrace(traceId: string): Promise<string>;
   /** The experiments an evaluation dataset is linked to (RESOURCE_DOES_NOT_EXIST for an unknown one). */
   experimentsOfDataset(datasetId: string): Promise<string[]>;
+  /** The registered model a serving endpoint serves (RESOURCE_DOES_NOT_EXIST for an unknown one). */
+  registeredModelOfEndpoint(name: string): Promise<string>;
 }
 
 /** What a rule may read from a request: its fields (query for GET, else body), query and path. */
@@ -124,6 +127,15 @@ export class Authorizer {
         input.fields().requiredString(target.registeredModel),
         need,
       );
+    }
+    if ('servingEndpoint' in target) {
+      const model = await this.lookup.registeredModelOfEndpoint(input.params[target.servingEndpoint] ?? '');
+      return this.auth.can(caller, 'registered_model', model, need);
+    }
+    if ('servingModelUri' in target) {
+      const fields = input.fields();
+      const uri = fields.optionalString('model_uri') || fields.requiredString('model');
+      return this.auth.can(caller, 'registered_model', endpointModelName(uri), need);
     }
     if ('trace' in target) {
       const traceId = target.query

@@ -12,6 +12,7 @@ import type { EvaluationDatasetService } from '../services/evaluation-dataset-se
 import type { LoggedModelService } from '../services/logged-model-service.js';
 import type { RegistryService } from '../services/registry-service.js';
 import type { ScorerService } from '../services/scorer-service.js';
+import type { ServingEndpointService } from '../services/serving-endpoint-service.js';
 import type { TraceService } from '../services/trace-service.js';
 import type { TrackingService } from '../services/tracking-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
@@ -34,6 +35,7 @@ import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.
 import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
 import { scorerEndpoints } from './scorer-routes.js';
+import { servingEndpointRoutes } from './serving-endpoint-routes.js';
 import { traceEndpoints, traceRoutes } from './trace-routes.js';
 import { trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
@@ -67,6 +69,8 @@ export interface AppOptions {
   auth?: AuthHooks;
   /** The quotas in force, shown at server-limits (the stores enforce them). */
   limits?: ResourceLimits;
+  /** Serving endpoints hosted by the server; absent on an --artifacts-only server. */
+  servingEndpoints?: ServingEndpointService;
 }
 
 const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
@@ -269,6 +273,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     routes: (scope, service) => modelVersionArtifactRoute(scope, service, artifacts, requestFields),
     disabledUrls: ['/model-versions/get-artifact'],
   });
+  if (options.servingEndpoints) {
+    servingEndpointRoutes(app, options.servingEndpoints, { checkContentType, requestFields });
+  }
   // MLflow's user and permission endpoints, only with --app-name basic-auth.
   if (options.auth) registerGroup(app, { service: options.auth.auth, endpoints: authEndpoints() });
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));

@@ -13,7 +13,8 @@ import type { ArtifactRepository } from '../artifacts/artifact-repository.js';
 import { openArtifactRepository } from '../artifacts/open-artifact-repository.js';
 import { MlflowError } from '../entities/errors.js';
 
-async function copyTree(repo: ArtifactRepository, from: string, to: string): Promise<void> {
+/** Copies the folder `from` of `repo` into the local folder `to`. */
+export async function copyTree(repo: ArtifactRepository, from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true });
   for (const info of await repo.list(from)) {
     const name = path.posix.basename(info.path);

@@ -3,9 +3,8 @@
 // line per request.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
-import { httpStatusFor } from '../http/error-status.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
-import { ModelFailure, PlainTextRejection } from './scoring-errors.js';
+import { scoringErrorAnswer } from './scoring-error-answer.js';
 import { type ModelLoadState, ScoringMetrics } from './scoring-metrics.js';
 import type { ScoringPipeline } from './scoring-pipeline.js';
 
@@ -35,12 +34,6 @@ function loadStateOf(slot: ModelSlot): ModelLoadState {
 // The route pattern, not the URL: query strings and unknown paths must not mint new label values.
 function endpointOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
-}
-
-function errorBody(code: string, message: string, stackTrace?: string): string {
-  return JSON.stringify(
-    stackTrace ? { error_code: code, message, stack_trace: stackTrace } : { error_code: code, message },
-  );
 }
 
 export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): FastifyInstance {
@@ -75,50 +68,18 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const counted = (code: string) => metrics.errorAnswered(endpointOf(request), code);
-    if (error instanceof PlainTextRejection) {
-      counted(`HTTP_${error.status}`);
-      return reply.status(error.status).type('text/plain').send(error.message);
+    const answer = scoringErrorAnswer(error, options.bodyLimit);
+    metrics.errorAnswered(endpointOf(request), answer.code);
+    if (answer.unexpected) {
+      options.logLine(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level: 'error',
+          message: error.stack ?? error.message,
+        }),
+      );
     }
-    if (error instanceof MlflowError) {
-      const stack = error instanceof ModelFailure ? error.stackTrace : undefined;
-      counted(error.errorCode);
-      return reply
-        .status(httpStatusFor(error.errorCode))
-        .type('application/json')
-        .send(errorBody(error.errorCode, error.message, stack));
-    }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      counted('RESOURCE_EXHAUSTED');
-      return reply
-        .status(413)
-        .type('application/json')
-        .send(
-          errorBody(
-            'RESOURCE_EXHAUSTED',
-            `The request body is larger than the server's limit of ${options.bodyLimit} bytes.`,
-          ),
-        );
-    }
-    if (error.statusCode && error.statusCode < 500) {
-      counted('BAD_REQUEST');
-      return reply
-        .status(error.statusCode)
-        .type('application/json')
-        .send(errorBody('BAD_REQUEST', error.message));
-    }
-    counted('INTERNAL_ERROR');
-    options.logLine(
-      JSON.stringify({
-        time: new Date().toISOString(),
-        level: 'error',
-        message: error.stack ?? error.message,
-      }),
-    );
-    return reply
-      .status(500)
-      .type('application/json')
-      .send(errorBody('INTERNAL_ERROR', 'The scoring server failed to answer the request.'));
+    return reply.status(answer.status).type(answer.contentType).send(answer.body);
   });
 
   const health = async (_request: unknown, reply: import('fastify').FastifyReply) => {

@@ -515,6 +515,27 @@ const paramTagValueIndexes = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/** Serving endpoints hosted by the server (serving/endpoint-host.ts); their live state is not stored. */
+const servingEndpoints: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('serving_endpoints')
+      .addColumn('name', 'varchar(256)', (c) => c.primaryKey())
+      .addColumn('model_uri', 'varchar(600)', (c) => c.notNull())
+      .addColumn('registered_model_name', 'varchar(256)', (c) => c.notNull())
+      .addColumn('workers', 'integer', (c) => c.notNull())
+      .addColumn('creation_timestamp', 'bigint', (c) => c.notNull())
+      .addColumn('last_updated_timestamp', 'bigint', (c) => c.notNull())
+      .execute();
+    // The registered model's page lists the endpoints serving it.
+    await db.schema
+      .createIndex('serving_endpoints_model_idx')
+      .on('serving_endpoints')
+      .columns(['registered_model_name', 'name'])
+      .execute();
+  },
+};
+
 /** Every migration of a dialect by name; the names sort in the order they apply. */
 export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -530,6 +551,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0010_param_tag_value_indexes': paramTagValueIndexes(dialect),
     '0011_evaluation_datasets': evaluationDatasetTables,
     '0012_scorers': scorerTables,
+    '0013_serving_endpoints': servingEndpoints,
   };
 }
 

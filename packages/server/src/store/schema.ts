@@ -92,6 +92,15 @@ export interface WebhooksTable {
   deleted_timestamp: number | null;
 }
 
+export interface ServingEndpointsTable {
+  name: string;
+  model_uri: string;
+  registered_model_name: string;
+  workers: number;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+}
+
 export interface WebhookEventsTable {
   webhook_id: string;
   entity: string;
@@ -305,6 +314,7 @@ export interface Database {
   input_tags: InputTagsTable;
   webhooks: WebhooksTable;
   webhook_events: WebhookEventsTable;
+  serving_endpoints: ServingEndpointsTable;
   logged_models: LoggedModelsTable;
   logged_model_tags: LoggedModelTagsTable;
   logged_model_params: LoggedModelParamsTable;

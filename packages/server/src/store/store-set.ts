@@ -8,6 +8,11 @@ import {
 } from './evaluation-dataset-store.js';
 import { mapWrites } from './repository.js';
 import { type ScorerRepositories, SqlScorerStore, scorerRepositories } from './scorer-store.js';
+import {
+  type ServingEndpointRepositories,
+  SqlServingEndpointStore,
+  servingEndpointRepositories,
+} from './serving-endpoint-store.js';
 import { type RegistryRepositories, registryRepositories, SqlRegistryStore } from './sql-registry-store.js';
 import { SqlTrackingStore, type TrackingRepositories, trackingRepositories } from './sql-tracking-store.js';
 import { SqlTraceStore, type TraceRepositories, traceRepositories } from './trace-store.js';
@@ -25,6 +30,7 @@ export interface StoreRepositories {
   traces: TraceRepositories;
   scorers: ScorerRepositories;
   evaluationDatasets: EvaluationDatasetRepositories;
+  servingEndpoints: ServingEndpointRepositories;
 }
 export type StoreName = keyof StoreRepositories;
 
@@ -35,6 +41,7 @@ export interface StoreMembers {
   traces: SqlTraceStore;
   scorers: SqlScorerStore;
   evaluationDatasets: SqlEvaluationDatasetStore;
+  servingEndpoints: SqlServingEndpointStore;
 }
 
 export interface Stores extends StoreMembers {
@@ -55,6 +62,7 @@ export function repositoriesOver(
     traces: traceRepositories(database),
     scorers: scorerRepositories(database),
     evaluationDatasets: evaluationDatasetRepositories(database),
+    servingEndpoints: servingEndpointRepositories(database),
   };
 }
 
@@ -72,6 +80,7 @@ export function mapStoreWrites(
     traces: each('traces'),
     scorers: each('scorers'),
     evaluationDatasets: each('evaluationDatasets'),
+    servingEndpoints: each('servingEndpoints'),
   };
 }
 
@@ -92,5 +101,6 @@ export function storesOver(
     traces: new SqlTraceStore(database, repositories.traces),
     scorers: new SqlScorerStore(database, repositories.scorers),
     evaluationDatasets: new SqlEvaluationDatasetStore(database, repositories.evaluationDatasets),
+    servingEndpoints: new SqlServingEndpointStore(database, repositories.servingEndpoints),
   };
 }

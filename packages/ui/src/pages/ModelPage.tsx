@@ -1,6 +1,15 @@
-// One registered model: description, tags, aliases, stage transitions and its versions.
-import { type FormEvent, useState } from 'react';
-import { api, type ModelVersion, type RegisteredModel, STAGES, type Stage, versionHref } from '../api';
+// One registered model: description, tags, aliases, stage transitions, its versions and the serving
+// endpoints that serve it.
+import { type FormEvent, useEffect, useState } from 'react';
+import {
+  api,
+  type ModelVersion,
+  type RegisteredModel,
+  type ServingEndpoint,
+  STAGES,
+  type Stage,
+  versionHref,
+} from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { DescriptionCard, StageBadge, TagsCard } from '../components/RegistryParts';
@@ -259,6 +268,83 @@ function Versions({
   );
 }
 
+/** How often the endpoints card asks again while an endpoint is loading a version. */
+const ENDPOINT_POLL_MS = 2000;
+
+function EndpointState({ endpoint }: { endpoint: ServingEndpoint }) {
+  const cls =
+    endpoint.state === 'READY'
+      ? 'status-finished'
+      : endpoint.state === 'FAILED'
+        ? 'status-failed'
+        : 'status-running';
+  return <span className={`badge ${cls}`}>{endpoint.state}</span>;
+}
+
+function ServingEndpoints({ name }: { name: string }) {
+  const endpoints = useLoad((signal) => api.listServingEndpoints(name, signal), [name]);
+  const busy = (endpoints.data ?? []).some((e) => e.state === 'LOADING' || e.loading_version !== undefined);
+  const { reload } = endpoints;
+  // Only while something is loading: a switch-over shows as it happens, an idle page stays quiet.
+  useEffect(() => {
+    if (!busy) return;
+    const timer = setTimeout(reload, ENDPOINT_POLL_MS);
+    return () => clearTimeout(timer);
+  });
+  const list = endpoints.data ?? [];
+  return (
+    <section className="card" aria-labelledby="endpoints-title">
+      <div className="card-head">
+        <h2 id="endpoints-title">Serving endpoints</h2>
+        <button type="button" className="ghost" onClick={reload}>
+          Refresh
+        </button>
+      </div>
+      <ErrorBox error={endpoints.error} />
+      {list.length ? (
+        <table className="grid" aria-label="Serving endpoints">
+          <thead>
+            <tr>
+              <th>Endpoint</th>
+              <th>Model URI</th>
+              <th>State</th>
+              <th>Serving</th>
+              <th>Loading</th>
+              <th>Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.map((e) => (
+              <tr key={e.name}>
+                <td className="mono">{e.name}</td>
+                <td className="mono">{e.model_uri}</td>
+                <td>
+                  <EndpointState endpoint={e} />
+                </td>
+                <td>
+                  {e.serving_version ? (
+                    <Link href={versionHref(name, e.serving_version)}>Version {e.serving_version}</Link>
+                  ) : (
+                    '—'
+                  )}
+                </td>
+                <td>{e.loading_version ? `Version ${e.loading_version}` : '—'}</td>
+                <td className="status-failed">{e.error ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : endpoints.loading ? (
+        <p className="muted">Loading…</p>
+      ) : (
+        <p className="muted">
+          No endpoints serve this model. Create one with <code>POST /api/2.0/serving-endpoints</code>.
+        </p>
+      )}
+    </section>
+  );
+}
+
 export function ModelPage({ name }: { name: string }) {
   const model = useLoad(() => api.getModel(name).then((r) => r.registered_model), [name]);
   const versions = useLoad(() => loadVersions(name), [name]);
@@ -298,6 +384,7 @@ export function ModelPage({ name }: { name: string }) {
           />
           <Aliases model={m} versions={versions.data ?? []} onChanged={changed} />
           <Versions name={name} versions={versions.data ?? []} onChanged={changed} />
+          <ServingEndpoints name={name} />
           <TagsCard
             tags={m.tags ?? []}
             setTag={(k, v) => api.setModelTag(name, k, v).then(changed)}
