@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
+import { loadPipeline } from '../src/serving/load-model.js';
+import { RuntimeRegistry } from '../src/serving/model-runtime.js';
 import { localModelDir } from '../src/serving/model-source.js';
+import { pythonFunctionRuntime } from '../src/serving/python-worker-pool.js';
 import { type RunningScoringServer, startScoringServer } from '../src/serving/scoring-server.js';
 import { startTestServer, type TestServer, tempDir } from './helpers.js';
 import { CLI } from './server-process.js';
@@ -328,6 +331,44 @@ describe('tensor models', { skip }, () => {
     const frame = await invoke(server, { dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 0, 0]] } });
     assert.equal(frame.status, 400); // a named tensor signature wants a column named X
     assert.match(frame.json().message, /Model is missing inputs \['X'\]/);
+  });
+
+  test('ONNX in the Python worker (onnxruntime, no mlflow) answers as the Node runtime does', async () => {
+    const modelDir = path.join(modelsDir.dir, 'onnx');
+    const options = { workers: 1, timeoutMs: 20_000, python: python as string, log: () => {} };
+    const inNode = await loadPipeline(modelDir, options);
+    const inPython = await loadPipeline(
+      modelDir,
+      options,
+      new RuntimeRegistry().register(pythonFunctionRuntime),
+    );
+    try {
+      assert.equal(inNode.runtime.name, 'onnx');
+      assert.equal(inPython.runtime.name, 'python_function');
+      for (const body of [
+        {
+          inputs: {
+            X: [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        },
+        { inputs: [[0.5, 0.25, 1]] },
+        { instances: [[1, 1, 1]] },
+      ]) {
+        const text = JSON.stringify(body);
+        const node = await inNode.score('application/json', text);
+        assert.equal(await inPython.score('application/json', text), node, text);
+      }
+      assert.equal(
+        await inPython.score('application/json', '{"inputs": {"X": [[1, 2, 3]]}}'),
+        '{"predictions": {"Y": [[14.5]]}}',
+      );
+    } finally {
+      await inNode.runtime.close();
+      await inPython.runtime.close();
+    }
   });
 });
 
