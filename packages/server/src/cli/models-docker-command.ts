@@ -79,11 +79,13 @@ export function buildDockerCommand(): Command {
     .option('-n, --name <image>', 'the image name', 'mlflow-pyfunc-servable')
     .option('--network <mode>', 'the build network (`docker build --network`), e.g. host');
   return cmd.action(async (o: ImageOptions & { name: string; network?: string }) => {
-    const { buildImage } = await import('../serving/docker/build-image.js');
+    const { buildImage, containerEngine } = await import('../serving/docker/build-image.js');
+    // The engine first: no point copying mlflow-ts and the model for a build that cannot run.
+    const cli = await containerEngine();
     const context = mkdtempSync(path.join(tmpdir(), 'mlflow-ts-image-'));
     try {
       await writeContext(o, context);
-      await buildImage({ contextDir: context, tag: o.name, network: o.network, log: stderrLog });
+      await buildImage({ cli, contextDir: context, tag: o.name, network: o.network, log: stderrLog });
     } finally {
       rmSync(context, { recursive: true, force: true });
     }

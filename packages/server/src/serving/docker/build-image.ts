@@ -28,7 +28,19 @@ export function pipBuildArgs(env: NodeJS.ProcessEnv = process.env): string[] {
   return args;
 }
 
+/** The container CLI (docker, else podman), checked to be working. */
+export async function containerEngine(): Promise<string> {
+  try {
+    return await findContainerCli();
+  } catch (error) {
+    if (error instanceof ExecutionError) throw new MlflowError('INVALID_STATE', error.message);
+    throw error;
+  }
+}
+
 export interface BuildImageOptions {
+  /** The container CLI, from containerEngine(). */
+  cli: string;
   contextDir: string;
   tag: string;
   /** `docker build --network` (e.g. host, to reach a package index on this machine's loopback). */
@@ -37,13 +49,7 @@ export interface BuildImageOptions {
 }
 
 export async function buildImage(o: BuildImageOptions): Promise<void> {
-  let cli: string;
-  try {
-    cli = await findContainerCli();
-  } catch (error) {
-    if (error instanceof ExecutionError) throw new MlflowError('INVALID_STATE', error.message);
-    throw error;
-  }
+  const { cli } = o;
   const args = [
     'build',
     '-t',
