@@ -1,9 +1,9 @@
 /**
  * Model serving benchmark: requests/s and latency of POST /invocations for a small sklearn model (Python
- * workers), an ONNX model (in Node) and a stand-in model that answers at once (the scoring path's own
+ * workers), an ONNX model (in Node, and in the Python workers when onnxruntime imports) and a stand-in model that answers at once (the scoring path's own
  * cost: HTTP, parsing, the signature, the prediction JSON), at 1 and 20 concurrent clients.
  *
- *   npx tsx bench/serving.ts [--python <python with scikit-learn, pandas, cloudpickle, onnx>]
+ *   npx tsx bench/serving.ts [--python <python with scikit-learn, pandas, cloudpickle, onnx[, onnxruntime]>]
  *                            [--requests 2000] [--workers 2] [--clients 1,20]
  *
  * The models are written by packages/server/test/fixtures/serving/make_models.py. Each client sends its
@@ -18,7 +18,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseMLmodel } from '../packages/server/src/models/mlmodel.js';
-import type { ModelRuntime } from '../packages/server/src/serving/model-runtime.js';
+import { type ModelRuntime, RuntimeRegistry } from '../packages/server/src/serving/model-runtime.js';
+import { pythonFunctionRuntime } from '../packages/server/src/serving/python-worker-pool.js';
 import { buildScoringApp } from '../packages/server/src/serving/scoring-app.js';
 import { ScoringPipeline } from '../packages/server/src/serving/scoring-pipeline.js';
 import { startScoringServer } from '../packages/server/src/serving/scoring-server.js';
@@ -109,8 +110,14 @@ const SKLEARN_BODY = {
   },
 };
 
-async function served(name: string, modelDir: string, body: unknown): Promise<Target> {
+async function served(
+  name: string,
+  modelDir: string,
+  body: unknown,
+  runtimes?: RuntimeRegistry,
+): Promise<Target> {
   const server = await startScoringServer({
+    runtimes,
     modelDir,
     host: '127.0.0.1',
     port: 0,
@@ -126,6 +133,17 @@ async function served(name: string, modelDir: string, body: unknown): Promise<Ta
   return { name, url: server.url, body, close: () => server.close() };
 }
 
+const ONNX_BODY = { inputs: { X: [[1, 2, 3]] } };
+
+function imports(module: string): boolean {
+  try {
+    execFileSync(python, ['-c', `import ${module}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const models = mkdtempSync(path.join(tmpdir(), 'mlflow-ts-bench-serving-'));
 try {
   execFileSync(python, [path.join(ROOT, 'packages/server/test/fixtures/serving/make_models.py'), models], {
@@ -135,8 +153,18 @@ try {
   const targets = [
     await standIn(),
     await served(`sklearn, ${workers} Python workers`, path.join(models, 'sklearn'), SKLEARN_BODY),
-    await served('ONNX in Node', path.join(models, 'onnx'), { inputs: { X: [[1, 2, 3]] } }),
+    await served('ONNX in Node', path.join(models, 'onnx'), ONNX_BODY),
   ];
+  if (imports('onnxruntime')) {
+    targets.push(
+      await served(
+        `ONNX, ${workers} Python workers`,
+        path.join(models, 'onnx'),
+        ONNX_BODY,
+        new RuntimeRegistry().register(pythonFunctionRuntime),
+      ),
+    );
+  } else console.error(`bench/serving.ts: ${python} cannot import onnxruntime; no row for ONNX in Python`);
   for (const target of targets) {
     for (const clients of clientCounts) rows.push(await measure(target, clients));
     await target.close();

@@ -4,6 +4,7 @@
 #   podman.sh start   -> prints the directory holding the engine's set-up (see below)
 #   podman.sh stop    -> removes that directory (images and containers included)
 #   podman.sh running  -> exit status 0 when it is up (started by this script)
+#   podman.sh image node-python -> prints the name of a local image with Node and Python (built once)
 #
 # Installs podman and runc from Debian's packages when missing (needs root). podman is daemonless, so
 # "start" only prepares: in $DIR it writes containers.conf and storage.conf (use them through
@@ -16,6 +17,9 @@
 # journal, so events go to a file; overlay mounts are not needed with vfs storage; and the process may
 # not raise resource limits (no CAP_SYS_RESOURCE), so containers get the current hard limits instead
 # of podman's larger defaults, which runc would fail to set.
+# The node-python image (for model images, `mlflow-ts models build-docker --base-image`) is Debian
+# bookworm with python3 and python3-venv, made by mmdebstrap from Debian's mirror, plus this machine's
+# own node binary (Debian's nodejs is older than 20); it is built on request only, as it takes a minute.
 # Measured on the test machine: about 30 s to install the packages, 3 s for the image and first run.
 # Env: MLFLOW_TS_SERVICES_DIR (default /tmp/mlflow-ts-services). Only the directory goes to stdout.
 set -euo pipefail
@@ -87,6 +91,31 @@ import_image() {
   engine import --change 'CMD ["/bin/sh"]' "$work/image.tar" "$IMAGE" >&2 || die "podman import failed"
 }
 
+NODE_PYTHON_IMAGE=localhost/mlflow-ts-test/node-python:1
+
+node_python_image() {
+  engine image exists "$NODE_PYTHON_IMAGE" && return 0
+  command -v mmdebstrap >/dev/null || {
+    [[ $EUID -eq 0 ]] || die "mmdebstrap is missing and this is not root (apt-get install mmdebstrap)"
+    log "installing mmdebstrap from Debian's packages"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >&2 \
+      || die "apt-get install mmdebstrap failed"
+  }
+  local node work
+  node=$(command -v node) || die "node is not on PATH"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  log "building $NODE_PYTHON_IMAGE: Debian bookworm with python3 (mmdebstrap) and $node"
+  local drop=(--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*'
+    --dpkgopt='path-exclude=/usr/share/locale/*')
+  mmdebstrap --variant=minbase --include=python3,python3-venv,ca-certificates "${drop[@]}" \
+    bookworm "$work/root.tar" http://deb.debian.org/debian >&2 || die "mmdebstrap failed"
+  mkdir -p "$work/add/usr/local/bin"
+  cp "$node" "$work/add/usr/local/bin/node"
+  tar -C "$work/add" -rf "$work/root.tar" ./usr/local/bin/node
+  engine import --change 'CMD ["/bin/bash"]' "$work/root.tar" "$NODE_PYTHON_IMAGE" >&2 || die "podman import failed"
+}
+
 check_runs() {
   local out
   out=$(engine run --rm "$IMAGE" sh -c 'echo container-ok' 2>&1) || die "podman cannot run a container here: $out"
@@ -110,7 +139,13 @@ case "${1:-start}" in
   running)
     [[ -d $DIR ]]
     ;;
+  image)
+    [[ ${2:-} == node-python ]] || die "usage: podman.sh image node-python"
+    [[ -d $DIR ]] || die "podman is not set up: run podman.sh start first"
+    node_python_image
+    echo "$NODE_PYTHON_IMAGE"
+    ;;
   *)
-    die "usage: podman.sh start|stop|running"
+    die "usage: podman.sh start|stop|running|image node-python"
     ;;
 esac

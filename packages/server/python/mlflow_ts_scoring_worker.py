@@ -4,7 +4,8 @@ Started by mlflow-ts (src/serving/python-worker-pool.ts) as `python worker.py <c
 {"ready": true, "loader": ...} once the model is loaded, then for each request line
 {"id", "input", "params"} one answer line {"id", "ok": true, "predictions": "<json text>"} or
 {"id", "ok": false, "error_code", "message"}. Where the mlflow package is importable the model is loaded
-through it; otherwise sklearn (pickle / cloudpickle) and custom loader_module models are loaded here.
+through it; otherwise sklearn (pickle / cloudpickle), custom loader_module and onnx (with onnxruntime)
+models are loaded here.
 """
 
 import base64
@@ -59,6 +60,67 @@ def _load_custom(config):
     return module._load_pyfunc(data), "loader_module"
 
 
+# onnxruntime's input types to numpy's, to cast what the request holds (JSON numbers arrive as float64).
+_ONNX_TYPES = {
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(float16)": "float16",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(bool)": "bool",
+    "tensor(string)": "object",
+}
+
+
+def _load_onnx(config):
+    try:
+        import onnxruntime
+    except ImportError:
+        raise RuntimeError(
+            "This onnx model needs onnxruntime (or mlflow) in the model's environment: add onnxruntime "
+            "to its requirements.txt"
+        ) from None
+    import numpy as np
+    import pandas as pd
+
+    path = os.path.join(config["model_dir"], config["data"])
+    available = set(onnxruntime.get_available_providers())
+    providers = [p for p in config.get("providers") or [] if p in available] or ["CPUExecutionProvider"]
+    session = onnxruntime.InferenceSession(path, providers=providers)
+    inputs = session.get_inputs()
+    names = [o.name for o in session.get_outputs()]
+
+    def cast(spec, value):
+        dtype = _ONNX_TYPES.get(spec.type)
+        return np.asarray(value) if dtype is None else np.asarray(value).astype(dtype)
+
+    class _Onnx:
+        # As MLflow's onnx pyfunc: a dict feeds inputs by name, an array the only input; a DataFrame
+        # feeds its columns by name when there are several inputs, else its values as one matrix.
+        def predict(self, data, params=None):
+            if isinstance(data, dict):
+                missing = [i.name for i in inputs if i.name not in data]
+                if missing:
+                    raise ValueError("The ONNX model needs an input named '%s'." % missing[0])
+                feeds = {i.name: cast(i, data[i.name]) for i in inputs}
+            elif isinstance(data, pd.DataFrame) and len(inputs) > 1:
+                feeds = {i.name: cast(i, data[i.name].values.reshape(-1, 1)) for i in inputs}
+            elif isinstance(data, pd.DataFrame):
+                feeds = {inputs[0].name: cast(inputs[0], data.values)}
+            else:
+                feeds = {inputs[0].name: cast(inputs[0], data)}
+            outputs = dict(zip(names, session.run(names, feeds)))
+            if not isinstance(data, pd.DataFrame):
+                return outputs
+            # One record per row, each output's row i, as mlflow-ts's Node runtime answers.
+            return [{k: v[i] for k, v in outputs.items()} for i in range(len(data))]
+
+    return _Onnx(), "onnx"
+
+
 def load(config):
     if not config.get("without_mlflow"):
         try:
@@ -69,6 +131,8 @@ def load(config):
         return _load_sklearn(config)
     if config["loader"] == "loader_module":
         return _load_custom(config)
+    if config["loader"] == "onnx":
+        return _load_onnx(config)
     raise RuntimeError(
         "This model needs the mlflow package to load (its loader is %s); install mlflow in the "
         "model's environment" % config.get("loader_module")

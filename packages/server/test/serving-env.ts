@@ -1,4 +1,4 @@
-// Test set-up for serving: a Python virtualenv with scikit-learn, cloudpickle, pandas and onnx from this
+// Test set-up for serving: a Python virtualenv with scikit-learn, cloudpickle, pandas, onnx and onnxruntime from this
 // machine's package index, cached between runs, and the small models make_models.py writes.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -7,12 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './helpers.js';
 
-const PACKAGES = ['scikit-learn', 'cloudpickle', 'pandas', 'numpy', 'onnx'];
+const PACKAGES = ['scikit-learn', 'cloudpickle', 'pandas', 'numpy', 'onnx', 'onnxruntime'];
 const MAKE_MODELS = path.join(REPO_ROOT, 'packages/server/test/fixtures/serving/make_models.py');
 
 function works(python: string): boolean {
   try {
-    execFileSync(python, ['-c', 'import sklearn, cloudpickle, pandas, onnx'], { stdio: 'ignore' });
+    execFileSync(python, ['-c', 'import sklearn, cloudpickle, pandas, onnx, onnxruntime'], {
+      stdio: 'ignore',
+    });
     return true;
   } catch {
     return false;

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MlflowClient } from '@mlflow-ts/client';
+import { loadPipeline } from '../src/serving/load-model.js';
+import { RuntimeRegistry } from '../src/serving/model-runtime.js';
 import { localModelDir } from '../src/serving/model-source.js';
+import { pythonFunctionRuntime } from '../src/serving/python-worker-pool.js';
 import { type RunningScoringServer, startScoringServer } from '../src/serving/scoring-server.js';
 import { startTestServer, type TestServer, tempDir } from './helpers.js';
 import { CLI } from './server-process.js';
@@ -329,6 +332,44 @@ describe('tensor models', { skip }, () => {
     assert.equal(frame.status, 400); // a named tensor signature wants a column named X
     assert.match(frame.json().message, /Model is missing inputs \['X'\]/);
   });
+
+  test('ONNX in the Python worker (onnxruntime, no mlflow) answers as the Node runtime does', async () => {
+    const modelDir = path.join(modelsDir.dir, 'onnx');
+    const options = { workers: 1, timeoutMs: 20_000, python: python as string, log: () => {} };
+    const inNode = await loadPipeline(modelDir, options);
+    const inPython = await loadPipeline(
+      modelDir,
+      options,
+      new RuntimeRegistry().register(pythonFunctionRuntime),
+    );
+    try {
+      assert.equal(inNode.runtime.name, 'onnx');
+      assert.equal(inPython.runtime.name, 'python_function');
+      for (const body of [
+        {
+          inputs: {
+            X: [
+              [1, 2, 3],
+              [4, 5, 6],
+            ],
+          },
+        },
+        { inputs: [[0.5, 0.25, 1]] },
+        { instances: [[1, 1, 1]] },
+      ]) {
+        const text = JSON.stringify(body);
+        const node = await inNode.score('application/json', text);
+        assert.equal(await inPython.score('application/json', text), node, text);
+      }
+      assert.equal(
+        await inPython.score('application/json', '{"inputs": {"X": [[1, 2, 3]]}}'),
+        '{"predictions": {"Y": [[14.5]]}}',
+      );
+    } finally {
+      await inNode.runtime.close();
+      await inPython.runtime.close();
+    }
+  });
 });
 
 function runCli(
@@ -397,15 +438,17 @@ describe('the CLI', { skip }, () => {
       manager.stderr,
       /Invalid value for `env_manager`: pip\. Must be one of 'local', 'virtualenv', 'uv', 'conda'\./,
     );
-    const install = await runCli([
-      'models',
-      'serve',
-      '-m',
-      path.join(modelsDir.dir, 'sklearn'),
-      '--install-mlflow',
-    ]);
-    assert.equal(install.code, 1);
-    assert.match(install.stderr, /--install-mlflow is not supported by mlflow-ts yet/);
+  });
+
+  test('--install-mlflow leaves the local interpreter alone, as MLflow does', async () => {
+    const res = await runCli(
+      ['models', 'predict', '-m', path.join(modelsDir.dir, 'sklearn'), '--install-mlflow'],
+      '{"dataframe_records": [{"x1": 5, "x2": 6, "n": 7}]}',
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), '{"predictions": [1]}');
+    assert.match(res.stderr, /--install-mlflow has no effect with --env-manager local/);
+    assert.doesNotMatch(res.stderr, /Installing mlflow/);
   });
 
   test("--env-manager virtualenv builds the model's python_env.yaml environment (cached like projects')", async () => {
@@ -421,6 +464,39 @@ describe('the CLI', { skip }, () => {
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout.trim(), '{"predictions": [1]}');
     assert.match(res.stderr, /=== (Creating a virtualenv|Using the cached virtualenv)/);
+  });
+
+  test('--install-mlflow runs pip in the built environment; without an index that has mlflow it says what to do', async () => {
+    const cache = process.env.MLFLOW_TS_TEST_CACHE ?? path.join(tmpdir(), 'mlflow-ts-test-cache');
+    // The same cached environment as the test above; a failed install leaves it as it was.
+    const env: NodeJS.ProcessEnv = { MLFLOW_ENV_ROOT: path.join(cache, 'serving-env-root') };
+    if (existsSync('/opt/pypi/simple') && !process.env.PIP_INDEX_URL)
+      env.PIP_INDEX_URL = 'file:///opt/pypi/simple';
+    const res = await runCli(
+      [
+        'models',
+        'predict',
+        '-m',
+        path.join(modelsDir.dir, 'sklearn'),
+        '--env-manager',
+        'virtualenv',
+        '--install-mlflow',
+      ],
+      '{"dataframe_records": [{"x1": 5, "x2": 6, "n": 7}]}',
+      env,
+    );
+    assert.match(res.stderr, /=== Installing mlflow: python -m pip install mlflow ===/);
+    if (res.code === 0) {
+      // An index with mlflow (not this machine's mirror): then the worker loads through mlflow.
+      assert.equal(res.stdout.trim(), '{"predictions": [1]}');
+      return;
+    }
+    assert.equal(res.code, 1);
+    assert.equal(res.stdout, '');
+    assert.match(
+      res.stderr,
+      /--install-mlflow could not install mlflow into the model's environment \(`pip install mlflow` failed; pip's output is above\)\. Point pip at a package index that has mlflow/,
+    );
   });
 
   test('models serve: -h/-p, health once loaded, and SIGTERM lets the in-flight request finish', async () => {

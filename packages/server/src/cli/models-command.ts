@@ -15,6 +15,7 @@ import {
   printTable,
   progress,
 } from './data-output.js';
+import { buildDockerCommand, generateDockerfileCommand, prepareEnvCommand } from './models-docker-command.js';
 import { predictCommand, serveCommand } from './models-serve-command.js';
 
 function versionRows(v: ModelVersion): string[][] {
@@ -195,5 +196,8 @@ export function modelsCommand(): Command {
   );
   cmd.addCommand(serveCommand());
   cmd.addCommand(predictCommand());
+  cmd.addCommand(prepareEnvCommand());
+  cmd.addCommand(generateDockerfileCommand());
+  cmd.addCommand(buildDockerCommand());
   return cmd;
 }

@@ -93,7 +93,9 @@ export function serveCommand(): Command {
     const graceMs = positiveInt('--graceful-timeout', o.gracefulTimeout) * 1000;
     const stop = handleStopSignals(graceMs);
     const modelDir = await localModelDir(o.modelUri);
-    const { python, wrap } = await modelEnv(modelDir, env.manager, env.python, stderrLog);
+    const { python, wrap } = await modelEnv(modelDir, env.manager, env.python, stderrLog, {
+      installMlflow: env.installMlflow,
+    });
     const server = await startScoringServer({
       modelDir,
       host: o.host,
@@ -142,7 +144,9 @@ export function predictCommand(): Command {
     const env = envChoice(o);
     const input = o.inputPath ? await readFile(o.inputPath, 'utf8') : await readStdin();
     const modelDir = await localModelDir(o.modelUri);
-    const { python, wrap } = await modelEnv(modelDir, env.manager, env.python, stderrLog);
+    const { python, wrap } = await modelEnv(modelDir, env.manager, env.python, stderrLog, {
+      installMlflow: env.installMlflow,
+    });
     const pipeline = await loadPipeline(modelDir, {
       workers: 1,
       timeoutMs: 24 * 3600 * 1000,

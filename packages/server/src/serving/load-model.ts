@@ -33,14 +33,15 @@ export async function readModel(modelDir: string): Promise<MLmodel> {
 export async function loadPipeline(
   modelDir: string,
   options: RuntimeOptions,
-  runtimes: RuntimeRegistry = defaultRuntimes(),
+  runtimes?: RuntimeRegistry,
 ): Promise<ScoringPipeline> {
   const model = await readModel(modelDir);
-  const candidates = runtimes.candidates(model);
+  const registry = runtimes ?? defaultRuntimes();
+  const candidates = registry.candidates(model);
   if (candidates.length === 0) {
     throw new MlflowError(
       'INVALID_PARAMETER_VALUE',
-      `mlflow-ts cannot serve this model: it has the flavors ${Object.keys(model.flavors).join(', ') || '(none)'}, and serving needs one of ${runtimes.names.join(', ')}.`,
+      `mlflow-ts cannot serve this model: it has the flavors ${Object.keys(model.flavors).join(', ') || '(none)'}, and serving needs one of ${registry.names.join(', ')}.`,
     );
   }
   let unavailable: RuntimeUnavailable | undefined;

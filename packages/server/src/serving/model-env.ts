@@ -10,6 +10,7 @@ import { prepareUv } from '../projects/env/uv-env.js';
 import { prepareVirtualenv } from '../projects/env/virtualenv-env.js';
 import { ExecutionError } from '../projects/execution-error.js';
 import type { Project } from '../projects/project-spec.js';
+import { installMlflow } from './install-mlflow.js';
 
 export type ModelEnvManager = 'local' | 'virtualenv' | 'uv' | 'conda';
 
@@ -40,8 +41,13 @@ export async function modelEnv(
   manager: ModelEnvManager,
   python: string,
   log: (line: string) => void,
+  options: { installMlflow?: boolean } = {},
 ): Promise<ModelEnv> {
-  if (manager === 'local') return { python };
+  if (manager === 'local') {
+    // As in MLflow, --install-mlflow only touches environments mlflow-ts builds, never the user's own.
+    if (options.installMlflow) log('--install-mlflow has no effect with --env-manager local');
+    return { python };
+  }
   const ctx: EnvContext = {
     project: modelAsProject(modelDir, manager),
     workDir: modelDir,
@@ -66,5 +72,7 @@ export async function modelEnv(
     if (error instanceof ExecutionError) throw new MlflowError('INVALID_PARAMETER_VALUE', error.message);
     throw error;
   }
-  return { python: 'python', wrap: (command) => prepared.wrap(command) };
+  const env: ModelEnv = { python: 'python', wrap: (command) => prepared.wrap(command) };
+  if (options.installMlflow) await installMlflow(env, log);
+  return env;
 }

@@ -21,7 +21,7 @@ export const WORKER_SCRIPT = path.resolve(
 /** What the worker needs to load the model without reading YAML (its environment may lack PyYAML). */
 export interface WorkerConfig {
   model_dir: string;
-  loader: 'sklearn' | 'loader_module' | 'mlflow-only';
+  loader: 'sklearn' | 'loader_module' | 'onnx' | 'mlflow-only';
   loader_module?: string;
   pickled_model?: string;
   serialization_format?: string;
@@ -29,6 +29,8 @@ export interface WorkerConfig {
   code?: string | null;
   data?: string | null;
   without_mlflow?: boolean;
+  /** onnx: the execution providers the model was saved with (the CPU one when none is available). */
+  providers?: string[];
 }
 
 export function workerConfig(modelDir: string, model: MLmodel, withoutMlflow = false): WorkerConfig {
@@ -43,6 +45,15 @@ export function workerConfig(modelDir: string, model: MLmodel, withoutMlflow = f
       pickled_model: String(sklearn.pickled_model ?? pyfunc.model_path ?? 'model.pkl'),
       serialization_format: String(sklearn.serialization_format ?? 'cloudpickle'),
       predict_fn: typeof pyfunc.predict_fn === 'string' ? pyfunc.predict_fn : undefined,
+    };
+  }
+  const onnx = flavorOf(model, 'onnx');
+  if (onnx && (loaderModule === undefined || loaderModule === 'mlflow.onnx')) {
+    return {
+      ...base,
+      loader: 'onnx',
+      data: String(onnx.data ?? pyfunc.data ?? 'model.onnx'),
+      providers: Array.isArray(onnx.providers) ? onnx.providers.map(String) : [],
     };
   }
   if (loaderModule && !loaderModule.startsWith('mlflow.')) {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { installDrain } from '../http/drain.js';
 import { VERSION } from '../version.js';
 import { loadPipeline } from './load-model.js';
-import type { RuntimeOptions } from './model-runtime.js';
+import type { RuntimeOptions, RuntimeRegistry } from './model-runtime.js';
 import { buildScoringApp, type ModelSlot } from './scoring-app.js';
 
 export interface ScoringServerConfig extends RuntimeOptions {
@@ -15,6 +15,8 @@ export interface ScoringServerConfig extends RuntimeOptions {
   requestTimeoutMs: number;
   /** Per-request log lines (JSON); stdout by default. */
   logLine?: (line: string) => void;
+  /** The runtimes to choose from (default: onnx in Node, then the Python workers). */
+  runtimes?: RuntimeRegistry;
 }
 
 export interface RunningScoringServer {
@@ -37,7 +39,7 @@ export async function startScoringServer(config: ScoringServerConfig): Promise<R
   });
   const drain = installDrain(app);
   const address = await app.listen({ host: config.host, port: config.port });
-  const loaded = loadPipeline(config.modelDir, config).then((pipeline) => {
+  const loaded = loadPipeline(config.modelDir, config, config.runtimes).then((pipeline) => {
     slot.pipeline = pipeline;
   });
   loaded.catch(() => {

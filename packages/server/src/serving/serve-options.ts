@@ -13,6 +13,7 @@ export interface EnvChoice {
   manager: 'local' | 'virtualenv' | 'uv' | 'conda';
   /** The interpreter for `local`. */
   python: string;
+  installMlflow: boolean;
 }
 
 /** Which environment runs the model's workers. */
@@ -25,17 +26,10 @@ export function envChoice(flags: EnvFlags): EnvChoice {
       `Invalid value for \`env_manager\`: ${manager}. Must be one of 'local', 'virtualenv', 'uv', 'conda'.`,
     );
   }
-  if (flags.installMlflow) {
-    // The workers serve sklearn and custom loader_module models without mlflow; adding it to a cached
-    // environment built from the model's own files is not done yet.
-    throw new MlflowError(
-      'NOT_IMPLEMENTED',
-      "--install-mlflow is not supported by mlflow-ts yet: list mlflow in the model's requirements.txt, or install it into the --python interpreter and use --env-manager local.",
-    );
-  }
   return {
     manager: manager as EnvChoice['manager'],
     python: flags.python ?? process.env.MLFLOW_TS_PYTHON ?? 'python3',
+    installMlflow: flags.installMlflow === true,
   };
 }
 
