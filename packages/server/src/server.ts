@@ -143,7 +143,11 @@ export async function assembleServer(
           events: webhooks,
         })
       : undefined;
-  const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
+  const artifacts = new ArtifactService({
+    proxy,
+    getRun: tracking && ((runId) => tracking.getRun(runId)),
+    artifactBytesPerRun: config.limits?.artifact_bytes_per_run,
+  });
   const auth = config.auth ? await AuthService.start(config.auth) : undefined;
   const lookup: ResourceLookup = {
     experimentOfRun: async (runId) => (await requireTracking().getRun(runId)).info.experiment_id,
