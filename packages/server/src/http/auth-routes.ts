@@ -121,6 +121,15 @@ export function authEndpoints(): Endpoint<AuthService>[] {
     },
     {
       method: 'GET',
+      path: 'users/current',
+      handle: async (auth) => {
+        const caller = currentCaller();
+        if (!caller) throw new MlflowError('UNAUTHENTICATED', 'You are not signed in.');
+        return userAnswer(await auth.getUser(caller.username));
+      },
+    },
+    {
+      method: 'GET',
       path: 'users/get',
       handle: async (auth, f) => userAnswer(await auth.getUser(f.requiredString('username'))),
     },
