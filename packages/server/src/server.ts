@@ -148,7 +148,14 @@ export async function assembleServer(
     getRun: tracking && ((runId) => tracking.getRun(runId)),
     artifactBytesPerRun: config.limits?.artifact_bytes_per_run,
   });
-  const auth = config.auth ? await AuthService.start(config.auth) : undefined;
+  let auth: AuthService | undefined;
+  try {
+    auth = config.auth ? await AuthService.start(config.auth) : undefined;
+  } catch (error) {
+    // A refused auth configuration (or a provider that is down) must not leave the stores open.
+    await stores?.close();
+    throw error;
+  }
   const lookup: ResourceLookup = {
     experimentOfRun: async (runId) => (await requireTracking().getRun(runId)).info.experiment_id,
     experimentOfLoggedModel: async (id) =>

@@ -98,10 +98,12 @@ export class OidcClient {
         idTokenExpected: true,
       });
     } catch (error) {
-      const e = error as Error & { error?: string; error_description?: string };
+      // openid-client's message is general ("invalid response encountered"); its cause says what.
+      const e = error as Error & { error?: string; error_description?: string; cause?: unknown };
+      const cause = e.cause instanceof Error ? e.cause.message : undefined;
       const detail = e.error
         ? `${e.error}${e.error_description ? `: ${e.error_description}` : ''}`
-        : e.message;
+        : `${e.message}${cause && cause !== e.message ? ` (${cause})` : ''}`;
       throw MlflowError.invalidParameter(`OpenID Connect sign-in failed: ${detail}`);
     }
     const claims = tokens.claims();
