@@ -148,6 +148,10 @@ const API_RULES: Record<string, Rule> = {
   'GET audit-log/list': admin,
   // The signed-in user (the web UI's header); MLflow 3 has the same path.
   'GET users/current': signedIn,
+  // Our extensions for the web UI's admin page and permission panels.
+  'GET users/list': admin,
+  'GET experiments/permissions/list': experiment('manage'),
+  'GET registered-models/permissions/list': model('manage'),
   'POST experiments/permissions/create': experiment('manage'),
   'GET experiments/permissions/get': experiment('manage'),
   'PATCH experiments/permissions/update': experiment('manage'),

@@ -419,6 +419,14 @@ export class AuthService {
     return this.grantJson(kind, resource, user.id, checked);
   }
 
+  /** Who holds what on a resource (our extension: MLflow can only ask user by user). */
+  async listGrants(kind: ResourceKind, resource: string) {
+    return (await this.store.grantsOn(kind, resource)).map((g) => ({
+      ...this.grantJson(kind, resource, g.userId, g.permission),
+      username: g.username,
+    }));
+  }
+
   async getGrant(kind: ResourceKind, resource: string, username: string) {
     const user = await this.store.getUser(username);
     const permission = await this.store.findGrant(kind, resource, user.id);

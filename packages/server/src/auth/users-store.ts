@@ -423,6 +423,24 @@ export class UsersStore {
   }
 
   /** Every grant a user holds on one kind of resource. */
+  /** Every grant on one experiment or registered model, with the user's name, by user name. */
+  async grantsOn(kind: ResourceKind, resource: string): Promise<(Grant & { username: string })[]> {
+    const { table, key } = TABLES[kind];
+    const rows = await this.db
+      .selectFrom(table)
+      .innerJoin('users', 'users.id', `${table}.user_id`)
+      .select(['users.id as user_id', 'users.username as username', `${table}.permission as permission`])
+      .where(sql.ref(`${table}.${key}`), '=', resource)
+      .orderBy('users.username')
+      .execute();
+    return rows.map((r) => ({
+      resource,
+      userId: r.user_id,
+      username: r.username,
+      permission: toPermission(r.permission),
+    }));
+  }
+
   async grantsOf(kind: ResourceKind, userId: number): Promise<Grant[]> {
     const { table, key } = TABLES[kind];
     const rows = await this.db

@@ -45,6 +45,13 @@ function permissionEndpoints(
     },
     {
       method: 'GET',
+      path: `${base}/permissions/list`,
+      handle: async (auth, f) => ({
+        [`${answerKey}s`]: new EncodedList(JSON.stringify(await auth.listGrants(kind, resource(f)))),
+      }),
+    },
+    {
+      method: 'GET',
       path: `${base}/permissions/get`,
       handle: async (auth, f) => ({
         [answerKey]: await auth.getGrant(kind, resource(f), f.requiredString('username')),
@@ -118,6 +125,17 @@ export function authEndpoints(): Endpoint<AuthService>[] {
       path: 'users/create',
       handle: async (auth, f) =>
         userAnswer(await auth.createUser(f.requiredString('username'), f.requiredString('password'))),
+    },
+    {
+      method: 'GET',
+      path: 'users/list',
+      handle: async (auth) => ({
+        users: new EncodedList(
+          JSON.stringify(
+            (await auth.listUsers()).map((u) => ({ id: u.id, username: u.username, is_admin: u.isAdmin })),
+          ),
+        ),
+      }),
     },
     {
       method: 'GET',

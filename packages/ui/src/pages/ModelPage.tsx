@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { api, type ModelVersion, type RegisteredModel, STAGES, type Stage, versionHref } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
+import { PermissionsPanel } from '../components/PermissionsPanel';
 import { DescriptionCard, StageBadge, TagsCard } from '../components/RegistryParts';
 import { formatTime } from '../lib/format';
 import { useLoad } from '../lib/use-load';
@@ -303,6 +304,7 @@ export function ModelPage({ name }: { name: string }) {
             setTag={(k, v) => api.setModelTag(name, k, v).then(changed)}
             deleteTag={(k) => api.deleteModelTag(name, k).then(changed)}
           />
+          <PermissionsPanel target={{ kind: 'registered_model', id: name }} />
         </>
       ) : model.loading ? (
         <p className="muted">Loading…</p>
