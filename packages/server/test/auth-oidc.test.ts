@@ -311,6 +311,46 @@ describe('password sessions and sign-out', () => {
     assert.equal((await withCookie(cookie, `${srv.api}/users/current`)).status, 401);
   });
 
+  test("the UI's listings: users for admins, grants for those who manage the resource", async () => {
+    const users = await as(ADMIN, srv.api, 'GET', 'users/list');
+    assert.deepEqual(
+      users.body.users.map((u: Json) => [u.username, u.is_admin]),
+      [
+        ['admin', true],
+        ['alice', false],
+      ],
+    );
+    assert.equal((await as(ALICE, srv.api, 'GET', 'users/list')).status, 403);
+    const { experiment_id } = (await as(ALICE, srv.api, 'POST', 'experiments/create', { name: 'listed' }))
+      .body;
+    await as(ALICE, srv.api, 'POST', 'experiments/permissions/create', {
+      experiment_id,
+      username: 'admin',
+      permission: 'READ',
+    });
+    const grants = await as(ALICE, srv.api, 'GET', 'experiments/permissions/list', { experiment_id });
+    assert.deepEqual(
+      grants.body.experiment_permissions.map((g: Json) => [g.username, g.permission, g.experiment_id]),
+      [
+        ['admin', 'READ', experiment_id],
+        ['alice', 'MANAGE', experiment_id],
+      ],
+    );
+    await as(ADMIN, srv.api, 'POST', 'users/create', { username: 'bob', password: 'bob-password-123' });
+    const bob = await as('bob:bob-password-123', srv.api, 'GET', 'experiments/permissions/list', {
+      experiment_id,
+    });
+    assert.equal(bob.status, 403);
+    await as(ALICE, srv.api, 'POST', 'registered-models/create', { name: 'm1' });
+    const models = await as(ALICE, srv.api, 'GET', 'registered-models/permissions/list', { name: 'm1' });
+    assert.deepEqual(
+      models.body.registered_model_permissions.map((g: Json) => [g.username, g.permission, g.name]),
+      [['alice', 'MANAGE', 'm1']],
+    );
+    const missing = await as(ALICE, srv.api, 'GET', 'experiments/permissions/list', {});
+    assert.equal(missing.status, 400);
+  });
+
   test("MLflow's /signup form: for admins, posts users/create as a form, refuses a forged form", async () => {
     assert.equal(
       (await withCookie(undefined, `${srv.url}/signup`, { headers: { Authorization: authorization(ALICE) } }))

@@ -44,7 +44,7 @@ export async function startProvider(
         redirect_uris: [redirectUri],
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
+        token_endpoint_auth_method: 'client_secret_post',
       },
     ],
     pkce: { required: () => true },
