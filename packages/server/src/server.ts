@@ -231,8 +231,19 @@ export async function assembleServer(
     endpoints = servingEndpoints(stores, registry, tracking, proxy, settings);
     await endpoints.start(settings.recheckMs);
   }
-  const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
-  const auth = config.auth ? await AuthService.start(config.auth) : undefined;
+  const artifacts = new ArtifactService({
+    proxy,
+    getRun: tracking && ((runId) => tracking.getRun(runId)),
+    artifactBytesPerRun: config.limits?.artifact_bytes_per_run,
+  });
+  let auth: AuthService | undefined;
+  try {
+    auth = config.auth ? await AuthService.start(config.auth) : undefined;
+  } catch (error) {
+    // A refused auth configuration (or a provider that is down) must not leave the stores open.
+    await stores?.close();
+    throw error;
+  }
   const lookup: ResourceLookup = {
     experimentOfRun: async (runId) => (await requireTracking().getRun(runId)).info.experiment_id,
     experimentOfLoggedModel: async (id) =>

@@ -1,4 +1,7 @@
+import { useEffect } from 'react';
 import { Link } from './components/Link';
+import { SignIn } from './components/SignIn';
+import { AdminPage } from './pages/AdminPage';
 import { ComparePage } from './pages/ComparePage';
 import { ExperimentsPage } from './pages/ExperimentsPage';
 import { MetricsPage } from './pages/MetricsPage';
@@ -9,6 +12,7 @@ import { RunPage } from './pages/RunPage';
 import { RunsPage } from './pages/RunsPage';
 import { TracePage } from './pages/TracePage';
 import { useRoute } from './router';
+import { refreshSession, signOut, useSession } from './session';
 import { setTheme, useTheme } from './theme';
 
 function NotFound({ path }: { path: string }) {
@@ -48,11 +52,39 @@ function Page() {
     return (
       <ModelVersionPage name={decodeURIComponent(version[1])} version={decodeURIComponent(version[2])} />
     );
+  if (path === '/admin') return <AdminPage />;
   return <NotFound path={path} />;
+}
+
+/** The signed-in user and sign-out, when the server has sign-in. */
+function UserMenu() {
+  const session = useSession();
+  if (session.state !== 'signed-in') return null;
+  return (
+    <span className="user-menu">
+      {session.user.is_admin ? <Link href="/admin">Admin</Link> : null}
+      <span className="muted">Signed in as</span>{' '}
+      <strong className="user-name">{session.user.username}</strong>
+      <button type="button" className="ghost" onClick={() => void signOut()}>
+        Sign out
+      </button>
+    </span>
+  );
+}
+
+/** The page, or the sign-in page while nobody is signed in (on a server with sign-in). */
+function Content() {
+  const session = useSession();
+  if (session.state === 'loading') return null;
+  if (session.state === 'signed-out') return <SignIn methods={session.methods} />;
+  return <Page />;
 }
 
 export function App() {
   const theme = useTheme();
+  useEffect(() => {
+    void refreshSession();
+  }, []);
   return (
     <>
       <a className="skip-link" href="#content">
@@ -75,9 +107,10 @@ export function App() {
         >
           {theme === 'dark' ? '☀ Light' : '☾ Dark'}
         </button>
+        <UserMenu />
       </header>
       <div id="content">
-        <Page />
+        <Content />
       </div>
     </>
   );

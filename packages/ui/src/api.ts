@@ -62,12 +62,20 @@ function server(): RestTransport {
       apiPrefix: API,
       maxRetries: 0,
       timeout: Number.POSITIVE_INFINITY,
+      // Tells a server with sign-in not to send a Basic challenge: the UI shows its own sign-in page.
+      headers: { 'X-MLflow-TS-UI': '1' },
     }),
   );
   return transport;
 }
 
-async function request<T>(
+/** Called when the server says the caller is not signed in (set by session.ts). */
+let onUnauthenticated: () => void = () => {};
+export function whenUnauthenticated(handler: () => void): void {
+  onUnauthenticated = handler;
+}
+
+export async function request<T>(
   method: HttpMethod,
   endpoint: string,
   body?: Record<string, unknown>,
@@ -76,6 +84,7 @@ async function request<T>(
   try {
     return await server().call<T>(method, endpoint, body, { signal });
   } catch (error) {
+    if (error instanceof MlflowError && error.status === 401) onUnauthenticated();
     // No answer at all: say so in words rather than with the browser's bare "Failed to fetch".
     if (error instanceof MlflowError && error.status === 0 && error.cause instanceof Error) {
       throw new Error(

@@ -268,7 +268,8 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.waitForURL(/cols=/);
     await page.goto(`${server.url}/runs?ids=${s.churn}`);
     await page.getByRole('columnheader', { name: 'team' }).waitFor();
-    assert.ok(await page.getByRole('gridcell', { name: 'growth' }).first().isVisible());
+    // The header comes with the remembered columns, the rows with the search: wait for those too.
+    await page.getByRole('gridcell', { name: 'growth' }).first().waitFor();
 
     // A syntax error is shown under the filter box; a good filter narrows the rows.
     const filter = page.getByLabel('Filter runs (MLflow search syntax)');

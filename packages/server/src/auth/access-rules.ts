@@ -161,6 +161,12 @@ const API_RULES: Record<string, Rule> = {
   'GET users/access-tokens/list': { kind: 'self', optional: true },
   'DELETE users/access-tokens/delete': { kind: 'self', optional: true },
   'GET audit-log/list': admin,
+  // The signed-in user (the web UI's header); MLflow 3 has the same path.
+  'GET users/current': signedIn,
+  // Our extensions for the web UI's admin page and permission panels.
+  'GET users/list': admin,
+  'GET experiments/permissions/list': experiment('manage'),
+  'GET registered-models/permissions/list': model('manage'),
   'POST experiments/permissions/create': experiment('manage'),
   'GET experiments/permissions/get': experiment('manage'),
   'PATCH experiments/permissions/update': experiment('manage'),
@@ -250,7 +256,9 @@ function servingEndpointRules(prefix: string): Record<string, Rule> {
 const OTHER_RULES: Record<string, Rule> = {
   'GET /health': { kind: 'public' },
   'GET /version': signedIn,
-  'GET /': signedIn,
+  // The web UI's page and files hold no data (every call they make is checked) and must load for
+  // its sign-in page to show; MLflow leaves its static files open too.
+  'GET /': { kind: 'public' },
   'GET /graphql': { kind: 'graphql' },
   'POST /graphql': { kind: 'graphql' },
   'GET /get-artifact': run('read'),
@@ -263,6 +271,14 @@ const OTHER_RULES: Record<string, Rule> = {
   ...servingEndpointRules('/api/2.0/serving-endpoints'),
   ...servingEndpointRules('/ajax-api/2.0/serving-endpoints'),
   'POST /serving-endpoints/:name/invocations': servingEndpoint('read'),
+  // The web UI's sign-in (http/web-auth-routes.ts): open, since they are how one signs in; MLflow's
+  // /signup form is for admins, like users/create.
+  'GET /auth/config': { kind: 'public' },
+  'POST /auth/login': { kind: 'public' },
+  'POST /auth/logout': { kind: 'public' },
+  'GET /auth/oidc/login': { kind: 'public' },
+  'GET /auth/oidc/callback': { kind: 'public' },
+  'GET /signup': admin,
 };
 
 /** The artifact proxy, below each of PROXY_PREFIXES. */
@@ -302,11 +318,12 @@ const CALLER_SCOPED = /^(?:users\/|audit-log\/|(?:experiments|registered-models|
  * it, since an AsyncLocalStorage scope costs every request that enters one.
  */
 export function runsAsCaller(url: string): boolean {
+  if (url === '/signup') return true;
   for (const prefix of API_PREFIXES) {
     if (url.startsWith(prefix)) return CALLER_SCOPED.test(url.slice(prefix.length));
   }
   return false;
 }
 
-/** Requests no route matched: the web UI's files and client-side pages, and 404 answers. */
-export const UNROUTED_RULE: Rule = signedIn;
+/** Requests no route matched: the web UI's files and client-side pages (open, as `GET /`), and 404 answers. */
+export const UNROUTED_RULE: Rule = { kind: 'public' };

@@ -35,8 +35,16 @@ export function looksLikeToken(value: string): boolean {
   return value.startsWith(TOKEN_PREFIX) && value.length === TOKEN_PREFIX.length + 43;
 }
 
+/** Names of the tokens that are web sessions (auth/web-session.ts); users' token names may not start so. */
+export const SESSION_TOKEN_PREFIX = 'web-session:';
+
 export function checkTokenName(name: string): void {
   if (!name.trim()) throw MlflowError.invalidParameter('Token name cannot be empty.');
+  if (name.startsWith(SESSION_TOKEN_PREFIX)) {
+    throw MlflowError.invalidParameter(
+      `Token names starting with '${SESSION_TOKEN_PREFIX}' are kept for web sessions.`,
+    );
+  }
   if (name.length > 255) {
     throw MlflowError.invalidParameter(`Token name '${name.slice(0, 20)}...' is longer than 255 characters.`);
   }

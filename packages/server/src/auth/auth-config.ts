@@ -1,6 +1,8 @@
 // The basic-auth configuration: MLflow's ini file (MLFLOW_AUTH_CONFIG_PATH) with its keys and defaults.
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'ini';
+import { AuthConfigError } from './auth-config-error.js';
+import { type OidcConfig, readOidcConfig } from './oidc-config.js';
 import { checkPermission, type PermissionName } from './permissions.js';
 
 /** MLflow's default, which names its Basic authentication; ours does Basic and Bearer. */
@@ -12,7 +14,13 @@ export interface AuthConfig {
   databaseUri: string;
   adminUsername: string;
   adminPassword: string;
+  /** OpenID Connect sign-in for the web UI (our extension); absent when no oidc_ key is set. */
+  oidc?: OidcConfig;
+  /** How long a web session (a sign-in through the UI) lasts, server-side. */
+  sessionLifetimeMs?: number;
 }
+
+export const DEFAULT_SESSION_MINUTES = 12 * 60;
 
 /** The values of MLflow's bundled basic_auth.ini. */
 const DEFAULTS = {
@@ -23,8 +31,7 @@ const DEFAULTS = {
   authorization_function: MLFLOW_AUTHORIZATION_FUNCTION,
 };
 
-/** A configuration the server refuses to start with. */
-export class AuthConfigError extends Error {}
+export { AuthConfigError };
 
 /** Reads the [mlflow] section of the file at `path` (or MLflow's defaults when there is no file). */
 export function readAuthConfig(path = process.env.MLFLOW_AUTH_CONFIG_PATH): AuthConfig {
@@ -53,10 +60,24 @@ export function readAuthConfig(path = process.env.MLFLOW_AUTH_CONFIG_PATH): Auth
   } catch (error) {
     throw new AuthConfigError(`default_permission (in ${where}): ${(error as Error).message}`);
   }
+  const optional = (key: string): string | undefined => {
+    const v = section[key];
+    return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+  };
+  const minutesText = optional('session_lifetime_minutes');
+  const minutes = minutesText === undefined ? DEFAULT_SESSION_MINUTES : Number(minutesText);
+  if (!Number.isSafeInteger(minutes) || minutes < 1) {
+    throw new AuthConfigError(
+      `session_lifetime_minutes = ${minutesText} (in ${where}) must be a whole number of minutes, 1 or more.`,
+    );
+  }
+  const oidc = readOidcConfig(optional, where);
   return {
     defaultPermission,
     databaseUri: value('database_uri'),
     adminUsername: value('admin_username'),
     adminPassword: value('admin_password'),
+    sessionLifetimeMs: minutes * 60_000,
+    ...(oidc ? { oidc } : {}),
   };
 }

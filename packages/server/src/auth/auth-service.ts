@@ -1,6 +1,7 @@
 // The basic-auth rules: who a request comes from, users and their grants, and what a user may do
 // with an experiment or registered model (a grant, else the configured default; admins everything).
 
+import { randomBytes } from 'node:crypto';
 import type { IdFilter, ReadAccess } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
 import {
@@ -9,6 +10,7 @@ import {
   looksLikeToken,
   newTokenKey,
   newTokenSecret,
+  SESSION_TOKEN_PREFIX,
   tokenExpiry,
 } from './access-tokens.js';
 import {
@@ -20,9 +22,10 @@ import {
   checkAuditResource,
   parseAuditPageToken,
 } from './audit-log.js';
-import { type AuthConfig, AuthConfigError } from './auth-config.js';
+import { type AuthConfig, AuthConfigError, DEFAULT_SESSION_MINUTES } from './auth-config.js';
 import { currentCaller } from './caller-scope.js';
 import { CredentialCache } from './credential-cache.js';
+import { OidcClient, type OidcIdentity } from './oidc-client.js';
 import { hashPassword, verifyPassword } from './password-hash.js';
 import { allows, type Capability, checkPermission, type PermissionName } from './permissions.js';
 import {
@@ -32,6 +35,7 @@ import {
   type StoredUser,
   UsersStore,
 } from './users-store.js';
+import { CookieSigner } from './web-session.js';
 
 /** The signed-in user a request comes from. */
 export interface Caller {
@@ -132,16 +136,27 @@ function checkPassword(password: string): void {
 function scorerResourceId(scorer: ScorerRef): string {
   return `${scorer.experimentId}/${scorer.scorerName}`;
 }
+/** The audit log's actor for what an OpenID Connect sign-in changes (a user created, an admin flag). */
+const OIDC_ACTOR: Caller = { id: 0, username: '(oidc)', isAdmin: false };
 
 export class AuthService {
   private readonly cache = new CredentialCache<Caller>();
+  /** Signs the web UI's cookies. */
+  readonly cookies: CookieSigner;
+  /** OpenID Connect sign-in, when configured. */
+  oidc?: OidcClient;
+  readonly sessionLifetimeMs: number;
 
   constructor(
     private readonly store: UsersStore,
     readonly defaultPermission: PermissionName,
     /** The users store's key for hashing access tokens. */
     private readonly tokenKey: string,
-  ) {}
+    sessionLifetimeMs = DEFAULT_SESSION_MINUTES * 60_000,
+  ) {
+    this.cookies = new CookieSigner(tokenKey);
+    this.sessionLifetimeMs = sessionLifetimeMs;
+  }
 
   /** Opens the users store and creates the configured admin on first start (as MLflow does). */
   static async start(config: AuthConfig): Promise<AuthService> {
@@ -155,7 +170,12 @@ export class AuthService {
     }
     let service: AuthService;
     try {
-      service = new AuthService(store, config.defaultPermission, await store.tokenKey(newTokenKey));
+      service = new AuthService(
+        store,
+        config.defaultPermission,
+        await store.tokenKey(newTokenKey),
+        config.sessionLifetimeMs,
+      );
       if (!(await store.findUser(config.adminUsername))) {
         await service.createUser(config.adminUsername, config.adminPassword, true);
       }
@@ -168,6 +188,14 @@ export class AuthService {
       throw new AuthConfigError(
         `could not create the admin user ${config.adminUsername}: ${(error as Error).message}`,
       );
+    }
+    if (config.oidc) {
+      try {
+        service.oidc = await OidcClient.discover(config.oidc);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
     }
     return service;
   }
@@ -223,6 +251,85 @@ export class AuthService {
   /** Forgets every cached success of a user: Basic credentials and Bearer tokens alike. */
   private forget(username: string): void {
     this.cache.forget(username);
+  }
+
+  // ------------------------------------------------------------------ web sessions
+
+  /** The user a name and password belong to (the web UI's sign-in form), or undefined. */
+  async checkPassword(username: string, password: string): Promise<Caller | undefined> {
+    return this.authenticate(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
+  }
+
+  /**
+   * A new web session for a signed-in user: an access token of theirs that the UI keeps in a signed
+   * HttpOnly cookie, ending after the session lifetime (checked here, whatever the browser does).
+   */
+  async startSession(caller: Caller, now = Date.now()): Promise<string> {
+    const user = await this.store.getUser(caller.username);
+    const token = newTokenSecret();
+    const name = `${SESSION_TOKEN_PREFIX}${randomBytes(9).toString('base64url')}`;
+    await this.store.createToken(
+      user,
+      name,
+      hashToken(this.tokenKey, token),
+      now,
+      now + this.sessionLifetimeMs,
+    );
+    // Not the moment to sweep synchronously; expired sessions are refused meanwhile anyway.
+    void this.store.deleteExpiredSessions(now).catch(() => {});
+    return token;
+  }
+
+  /** Ends a web session at once in this process (others: within the credential cache's TTL). */
+  async endSession(token: string): Promise<void> {
+    const hash = hashToken(this.tokenKey, token);
+    const owner = await this.store.findTokenOwner(hash);
+    if (!owner) return;
+    await this.store.deleteTokenByHash(hash);
+    this.forget(owner.user.username);
+  }
+
+  /**
+   * The user an OpenID Connect identity signs in as: the one it signed in as before, else the user
+   * named by its verified email, else a new user (named by the email, the preferred user name or the
+   * subject, whichever is free first). With oidc_admin_groups set, the groups claim decides the
+   * admin flag at every sign-in.
+   */
+  async oidcUser(identity: OidcIdentity): Promise<Caller> {
+    const { emailVerified } = identity;
+    let user = await this.store.findOidcUser(identity.issuer, identity.subject);
+    if (!user && identity.email && emailVerified) {
+      user = await this.store.findUser(identity.email);
+    }
+    if (!user) {
+      const candidates = [
+        emailVerified ? identity.email : undefined,
+        identity.preferredUsername,
+        `oidc:${identity.subject}`,
+      ].filter((c): c is string => !!c);
+      for (const name of candidates) {
+        if (await this.store.findUser(name)) continue;
+        // A password nobody knows: this user signs in through the provider (or gets one from an admin).
+        const unusable = await hashPassword(randomBytes(32).toString('base64'));
+        user = await this.store.createUser(name, unusable, false);
+        await this.audit('create', 'user', name, { oidc_subject: identity.subject }, OIDC_ACTOR);
+        break;
+      }
+      if (!user)
+        throw new MlflowError('RESOURCE_ALREADY_EXISTS', `No free user name for ${identity.subject}.`);
+    }
+    await this.store.linkOidcIdentity(identity.issuer, identity.subject, user);
+    const adminGroups = this.oidc?.config.adminGroups ?? [];
+    if (adminGroups.length > 0) {
+      const isAdmin = identity.groups.some((g) => adminGroups.includes(g));
+      if (isAdmin !== user.isAdmin) {
+        await this.store.updateAdmin(user.username, isAdmin);
+        this.forget(user.username);
+        await this.audit('update', 'user', user.username, { is_admin: isAdmin }, OIDC_ACTOR);
+        user = { ...user, isAdmin };
+      }
+    }
+    return { id: user.id, username: user.username, isAdmin: user.isAdmin };
   }
 
   // ------------------------------------------------------------------ users
@@ -341,6 +448,14 @@ export class AuthService {
     }
     await this.audit('create', GRANT_RESOURCE[kind], resource, { username, permission: checked });
     return this.grantJson(kind, resource, user.id, checked);
+  }
+
+  /** Who holds what on a resource (our extension: MLflow can only ask user by user). */
+  async listGrants(kind: ResourceKind, resource: string) {
+    return (await this.store.grantsOn(kind, resource)).map((g) => ({
+      ...this.grantJson(kind, resource, g.userId, g.permission),
+      username: g.username,
+    }));
   }
 
   async getGrant(kind: ResourceKind, resource: string, username: string) {

@@ -105,12 +105,26 @@ const scorerPermissions = (dialect: SqlDialect): Migration => ({
   },
 });
 
+/** Users who signed in with OpenID Connect, by the provider's issuer and their subject there. */
+const oidcIdentities = (): Migration => ({
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('oidc_identities')
+      .addColumn('issuer', 'varchar(512)', (c) => c.notNull())
+      .addColumn('subject', 'varchar(255)', (c) => c.notNull())
+      .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addPrimaryKeyConstraint('oidc_identities_pk', ['issuer', 'subject'])
+      .execute();
+  },
+});
+
 function usersMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
     '0001_users_and_permissions': initial(dialect),
     '0002_access_tokens': accessTokens(dialect),
     '0003_audit_log': auditLog(dialect),
     '0004_scorer_permissions': scorerPermissions(dialect),
+    '0005_oidc_identities': oidcIdentities(),
   };
 }
 

@@ -61,6 +61,13 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** Which user an OpenID Connect identity (issuer and subject) signs in as. */
+export interface OidcIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: number;
+}
+
 export interface AuthDatabase {
   users: UsersTable;
   experiment_permissions: ExperimentPermissionsTable;
@@ -69,4 +76,5 @@ export interface AuthDatabase {
   access_tokens: AccessTokensTable;
   mlflow_ts_auth_secrets: AuthSecretsTable;
   audit_log: AuditLogTable;
+  oidc_identities: OidcIdentitiesTable;
 }

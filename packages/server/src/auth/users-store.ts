@@ -4,6 +4,7 @@ import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
+import { SESSION_TOKEN_PREFIX } from './access-tokens.js';
 import type { AuditAction, AuditEvent, AuditQuery, AuditResource } from './audit-log.js';
 import { isPermissionName, type PermissionName } from './permissions.js';
 import { migrateUsersStore } from './users-migrations.js';
@@ -249,12 +250,13 @@ export class UsersStore {
     );
   }
 
-  /** A user's tokens (expired ones too, until revoked), by name. */
+  /** A user's tokens (expired ones too, until revoked), by name; web sessions are not listed. */
   async tokensOf(user: StoredUser): Promise<StoredToken[]> {
     const rows = await this.db
       .selectFrom('access_tokens')
       .select(['id', 'name', 'creation_time', 'expiration_time'])
       .where('user_id', '=', user.id)
+      .where('name', 'not like', `${SESSION_TOKEN_PREFIX}%`)
       .orderBy('name')
       .execute();
     return rows.map((r) => ({
@@ -274,6 +276,49 @@ export class UsersStore {
       .where('name', '=', name)
       .executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  /** Ends a web session (a token found by its hash); false when there was none. */
+  async deleteTokenByHash(tokenHash: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('access_tokens')
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  /** Drops web sessions past their expiry (they are refused anyway; this keeps the table small). */
+  async deleteExpiredSessions(now: number): Promise<void> {
+    await this.db
+      .deleteFrom('access_tokens')
+      .where('name', 'like', `${SESSION_TOKEN_PREFIX}%`)
+      .where('expiration_time', '<=', now)
+      .execute();
+  }
+
+  // ------------------------------------------------------------------ OpenID Connect identities
+
+  /** The user an identity signed in as before. */
+  async findOidcUser(issuer: string, subject: string): Promise<StoredUser | undefined> {
+    const row = await this.db
+      .selectFrom('oidc_identities')
+      .innerJoin('users', 'users.id', 'oidc_identities.user_id')
+      .select(['users.id', 'users.username', 'users.password_hash', 'users.is_admin'])
+      .where('oidc_identities.issuer', '=', issuer)
+      .where('oidc_identities.subject', '=', subject)
+      .executeTakeFirst();
+    return (
+      row && { id: row.id, username: row.username, passwordHash: row.password_hash, isAdmin: !!row.is_admin }
+    );
+  }
+
+  /** Records that an identity signs in as `user` (a second link of the same identity is ignored). */
+  async linkOidcIdentity(issuer: string, subject: string, user: StoredUser): Promise<void> {
+    try {
+      await this.db.insertInto('oidc_identities').values({ issuer, subject, user_id: user.id }).execute();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
   }
 
   // ------------------------------------------------------------------ audit log
@@ -390,6 +435,24 @@ export class UsersStore {
   }
 
   /** Every grant a user holds on one kind of resource. */
+  /** Every grant on one experiment or registered model, with the user's name, by user name. */
+  async grantsOn(kind: ResourceKind, resource: string): Promise<(Grant & { username: string })[]> {
+    const { table, key } = TABLES[kind];
+    const rows = await this.db
+      .selectFrom(table)
+      .innerJoin('users', 'users.id', `${table}.user_id`)
+      .select(['users.id as user_id', 'users.username as username', `${table}.permission as permission`])
+      .where(sql.ref(`${table}.${key}`), '=', resource)
+      .orderBy('users.username')
+      .execute();
+    return rows.map((r) => ({
+      resource,
+      userId: r.user_id,
+      username: r.username,
+      permission: toPermission(r.permission),
+    }));
+  }
+
   async grantsOf(kind: ResourceKind, userId: number): Promise<Grant[]> {
     const { table, key } = TABLES[kind];
     const rows = await this.db

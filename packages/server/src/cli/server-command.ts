@@ -93,7 +93,7 @@ export function serverCommand(): Command {
     )
     .option(
       '--limits <file>',
-      'quotas to enforce, a YAML or JSON file (experiments, runs_per_experiment, params_per_run, tags_per_run, metric_values_per_run); also MLFLOW_TS_LIMIT_<NAME>',
+      'quotas to enforce, a YAML or JSON file (experiments, runs_per_experiment, params_per_run, tags_per_run, metric_values_per_run, artifact_bytes_per_run); also MLFLOW_TS_LIMIT_<NAME>',
     )
     .helpOption('--help', 'show this help')
     .action(async (options: ServerOptions) => {

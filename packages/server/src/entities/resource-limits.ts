@@ -10,6 +10,8 @@ export interface ResourceLimits {
   tags_per_run?: number;
   /** Metric values (points: one key at one step and timestamp) logged to a run, all keys together. */
   metric_values_per_run?: number;
+  /** Bytes stored in a run's artifact folder, checked on uploads through the artifact proxy. */
+  artifact_bytes_per_run?: number;
 }
 
 export type LimitName = keyof ResourceLimits;
@@ -20,6 +22,7 @@ export const LIMIT_NAMES: readonly LimitName[] = [
   'params_per_run',
   'tags_per_run',
   'metric_values_per_run',
+  'artifact_bytes_per_run',
 ];
 
 /** What each limit counts, and in what. */
@@ -29,6 +32,7 @@ const COUNTED: Record<LimitName, { what: string; per?: string }> = {
   params_per_run: { what: 'params', per: 'run' },
   tags_per_run: { what: 'tags', per: 'run' },
   metric_values_per_run: { what: 'metric values', per: 'run' },
+  artifact_bytes_per_run: { what: 'artifact bytes', per: 'run' },
 };
 
 /**

@@ -40,6 +40,7 @@ import { traceEndpoints, traceRoutes } from './trace-routes.js';
 import { trackingEndpoints } from './tracking-routes.js';
 import { loadUiBuild, locateUiBuild, uiRoutes } from './ui-routes.js';
 import { uploadArtifactRoute } from './upload-artifact-route.js';
+import { webAuthRoutes } from './web-auth-routes.js';
 import { webhookEndpoints } from './webhook-routes.js';
 import { JsonStream, parseRequestJson, toWireBytes } from './wire-json.js';
 
@@ -277,7 +278,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     servingEndpointRoutes(app, options.servingEndpoints, { checkContentType, requestFields });
   }
   // MLflow's user and permission endpoints, only with --app-name basic-auth.
-  if (options.auth) registerGroup(app, { service: options.auth.auth, endpoints: authEndpoints() });
+  if (options.auth) {
+    webAuthRoutes(app, options.auth.auth);
+    registerGroup(app, { service: options.auth.auth, endpoints: authEndpoints() });
+  }
   app.register(async (scope) => artifactProxyRoutes(scope, options.artifacts));
   app.register(async (scope) => uploadArtifactRoute(scope, options.artifacts));
   multipartUploadRoutes(app, options.artifacts, (request) => {

@@ -117,7 +117,8 @@ export async function artifactProxyRoutes(app: FastifyInstance, artifacts: Artif
       if (!artifacts.serving) return servingDisabled(reply, fileRule);
       const path = pathAfter(request, anchor);
       const body = (request.body as Readable | undefined) ?? request.raw;
-      await artifacts.proxyWrite(path, body);
+      const length = request.headers['content-length'];
+      await artifacts.proxyWrite(path, body, length === undefined ? undefined : Number(length));
       return reply.type('application/json').send('{}');
     });
 

@@ -19,12 +19,23 @@ const UNAUTHENTICATED_TEXT =
 
 const callers = new WeakMap<FastifyRequest, Caller>();
 
-function unauthenticated(reply: FastifyReply): void {
-  reply
-    .status(401)
-    .header('WWW-Authenticate', 'Basic realm="mlflow"')
-    .type('text/plain; charset=utf-8')
-    .send(UNAUTHENTICATED_TEXT);
+/** Sent by the web UI, which shows its own sign-in page rather than the browser's Basic prompt. */
+const UI_HEADER = 'x-mlflow-ts-ui';
+
+function unauthenticated(request: FastifyRequest, reply: FastifyReply): void {
+  if (request.headers[UI_HEADER] === undefined) reply.header('WWW-Authenticate', 'Basic realm="mlflow"');
+  reply.status(401).type('text/plain; charset=utf-8').send(UNAUTHENTICATED_TEXT);
+}
+
+/**
+ * The credentials a request offers, as an Authorization header: its own, else the web UI's session
+ * cookie (a signed access token), which is checked as a Bearer token.
+ */
+function credentialsOf(hooks: AuthHooks, request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined || request.headers.cookie === undefined) return header;
+  const token = hooks.auth.cookies.sessionToken(request.headers.cookie);
+  return token === undefined ? undefined : `Bearer ${token}`;
 }
 
 function forbidden(reply: FastifyReply): void {
@@ -148,9 +159,9 @@ async function decide(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<{ caller: Caller; access: ReadAccess | undefined } | undefined> {
-  const caller = await hooks.auth.authenticate(request.headers.authorization);
+  const caller = await hooks.auth.authenticate(credentialsOf(hooks, request));
   if (!caller) {
-    unauthenticated(reply);
+    unauthenticated(request, reply);
     return undefined;
   }
   if (!(await hooks.authorizer.allows(plan.rule ?? UNRULED, caller, requestInput(request)))) {
@@ -292,7 +303,7 @@ export function installAuthHooks(app: FastifyInstance, hooks: AuthHooks): void {
   app.addHook('preValidation', (request, reply, done) => {
     const plan = planOf(request);
     if (plan.rule?.kind === 'public') return done();
-    const caller = hooks.auth.cachedCaller(request.headers.authorization);
+    const caller = hooks.auth.cachedCaller(credentialsOf(hooks, request));
     if (caller && hooks.authorizer.settledByRule(plan.rule ?? UNRULED, caller) === true) {
       const pending = readAccessFor(hooks, plan, caller);
       if (!pending) return proceed(plan, request, caller, undefined, done);

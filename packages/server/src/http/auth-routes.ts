@@ -46,6 +46,13 @@ function permissionEndpoints(
     },
     {
       method: 'GET',
+      path: `${base}/permissions/list`,
+      handle: async (auth, f) => ({
+        [`${answerKey}s`]: new EncodedList(JSON.stringify(await auth.listGrants(kind, resource(f)))),
+      }),
+    },
+    {
+      method: 'GET',
       path: `${base}/permissions/get`,
       handle: async (auth, f) => ({
         [answerKey]: await auth.getGrant(kind, resource(f), f.requiredString('username')),
@@ -171,6 +178,26 @@ export function authEndpoints(): Endpoint<AuthService>[] {
       path: 'users/create',
       handle: async (auth, f) =>
         userAnswer(await auth.createUser(f.requiredString('username'), f.requiredString('password'))),
+    },
+    {
+      method: 'GET',
+      path: 'users/list',
+      handle: async (auth) => ({
+        users: new EncodedList(
+          JSON.stringify(
+            (await auth.listUsers()).map((u) => ({ id: u.id, username: u.username, is_admin: u.isAdmin })),
+          ),
+        ),
+      }),
+    },
+    {
+      method: 'GET',
+      path: 'users/current',
+      handle: async (auth) => {
+        const caller = currentCaller();
+        if (!caller) throw new MlflowError('UNAUTHENTICATED', 'You are not signed in.');
+        return userAnswer(await auth.getUser(caller.username));
+      },
     },
     {
       method: 'GET',

@@ -14,6 +14,7 @@ import { openArtifactRepository } from '../artifacts/open-artifact-repository.js
 import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { Run } from '../entities/tracking.js';
+import { ArtifactQuota } from './artifact-quota.js';
 
 /** Opens the repository for a --artifacts-destination URI: a local directory, s3://bucket/prefix or
  * wasbs://container@account.blob.core.windows.net/prefix. */
@@ -30,6 +31,8 @@ export interface ArtifactServiceOptions {
   proxy?: ArtifactRepository;
   /** Looks a run up (the tracking service); absent on an --artifacts-only server. */
   getRun?: (runId: string) => Promise<Run>;
+  /** The artifact_bytes_per_run quota on proxied uploads; absent: none. */
+  artifactBytesPerRun?: number;
 }
 
 /** Where a run's artifacts live: a repository and the path of the run's root inside it. */
@@ -45,7 +48,13 @@ function join(prefix: string, rel: string): string {
 
 /** The artifact rules: the proxy (mlflow-artifacts API) and the artifacts of runs. */
 export class ArtifactService {
-  constructor(private readonly options: ArtifactServiceOptions) {}
+  private readonly quota?: ArtifactQuota;
+
+  constructor(private readonly options: ArtifactServiceOptions) {
+    if (options.proxy && options.artifactBytesPerRun !== undefined) {
+      this.quota = new ArtifactQuota(options.artifactBytesPerRun, options.proxy);
+    }
+  }
 
   get serving(): boolean {
     return this.options.proxy !== undefined;
@@ -75,8 +84,25 @@ export class ArtifactService {
     return this.proxy().openRead(safeArtifactPath(path), range);
   }
 
-  proxyWrite(path: string, body: Readable): Promise<void> {
-    return this.proxy().write(safeArtifactPath(path), body);
+  /** Stores an upload; `declaredBytes` (its Content-Length, when sent) lets the quota refuse it unread. */
+  async proxyWrite(path: string, body: Readable, declaredBytes?: number): Promise<void> {
+    const rel = safeArtifactPath(path);
+    const repo = this.proxy();
+    if (!this.quota) return repo.write(rel, body);
+    const admission = await this.quota.admit(rel, declaredBytes);
+    if (!admission.cap) return repo.write(rel, body);
+    const guard = this.quota.guard(admission);
+    body.on('error', (error) => guard.destroy(error));
+    // Refused midway: the rest of the body is read and dropped, so the answer can still be sent.
+    guard.on('error', () => {
+      body.unpipe(guard);
+      body.resume();
+    });
+    try {
+      await repo.write(rel, body.pipe(guard));
+    } finally {
+      admission.release();
+    }
   }
 
   proxyDelete(path: string): Promise<void> {
@@ -220,7 +246,10 @@ export class ArtifactService {
   async writeRunArtifact(runId: string, path: string, data: Buffer): Promise<void> {
     const rel = safeArtifactPath(path);
     const run = await this.runArtifacts(runId);
-    await run.repo.write(join(run.prefix, rel), Readable.from([data]));
+    const at = join(run.prefix, rel);
+    // Kept in the proxy's destination: the same quota as proxied uploads.
+    if (run.repo === this.options.proxy) return this.proxyWrite(at, Readable.from([data]), data.length);
+    await run.repo.write(at, Readable.from([data]));
   }
 
   /** One file of a run (the get-artifact route). */

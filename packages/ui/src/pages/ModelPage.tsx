@@ -12,6 +12,7 @@ import {
 } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
+import { PermissionsPanel } from '../components/PermissionsPanel';
 import { DescriptionCard, StageBadge, TagsCard } from '../components/RegistryParts';
 import { formatTime } from '../lib/format';
 import { useLoad } from '../lib/use-load';
@@ -390,6 +391,7 @@ export function ModelPage({ name }: { name: string }) {
             setTag={(k, v) => api.setModelTag(name, k, v).then(changed)}
             deleteTag={(k) => api.deleteModelTag(name, k).then(changed)}
           />
+          <PermissionsPanel target={{ kind: 'registered_model', id: name }} />
         </>
       ) : model.loading ? (
         <p className="muted">Loading…</p>

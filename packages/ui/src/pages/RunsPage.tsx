@@ -5,6 +5,7 @@ import type { Run } from '../api';
 import { api, MlflowError } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
+import { PermissionsPanel } from '../components/PermissionsPanel';
 import { VirtualTable } from '../components/VirtualTable';
 import { runCountText } from '../lib/run-count';
 import { flattenRunTree, treeKey } from '../lib/run-tree';
@@ -159,6 +160,7 @@ export function RunsPage({ route }: { route: Route }) {
           </p>
         </>
       )}
+      {ids.length === 1 ? <PermissionsPanel target={{ kind: 'experiment', id: ids[0] }} /> : null}
     </main>
   );
 }
