@@ -130,7 +130,10 @@ export async function assembleServer(
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
-  const traces = stores ? new TraceService(stores.traces) : undefined;
+  const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
+  const traces = stores
+    ? new TraceService(stores.traces, (uri, file) => artifacts.readTextAt(uri, file))
+    : undefined;
   const scorers = stores ? new ScorerService(stores.scorers) : undefined;
   const registry =
     stores && tracking && loggedModels
@@ -145,7 +148,6 @@ export async function assembleServer(
           events: webhooks,
         })
       : undefined;
-  const artifacts = new ArtifactService({ proxy, getRun: tracking && ((runId) => tracking.getRun(runId)) });
   const auth = config.auth ? await AuthService.start(config.auth) : undefined;
   const lookup: ResourceLookup = {
     experimentOfRun: async (runId) => (await requireTracking().getRun(runId)).info.experiment_id,

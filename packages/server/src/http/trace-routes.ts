@@ -98,8 +98,7 @@ export function traceEndpoints(): Endpoint<TraceService>[] {
       path: 'traces/get',
       handle: async (traces, f) => {
         const traceId = f.requiredString('trace_id');
-        f.optionalBool('allow_partial');
-        return { trace: withSpans(await traces.getTrace(traceId)) };
+        return { trace: withSpans(await traces.getTrace(traceId, f.optionalBool('allow_partial') ?? false)) };
       },
     },
     {

@@ -2,12 +2,20 @@
 // received over OTLP by trace, and the 2.x endpoints' way of starting and ending a trace.
 import { randomUUID } from 'node:crypto';
 import { MlflowError } from '../entities/errors.js';
-import type { AssessmentChanges, AssessmentRecord, TraceRecord, TraceState } from '../entities/tracing.js';
+import {
+  ARTIFACT_LOCATION_TAG,
+  type AssessmentChanges,
+  type AssessmentRecord,
+  SPANS_LOCATION_TAG,
+  type TraceRecord,
+  type TraceState,
+} from '../entities/tracing.js';
 import { checkTraceFilter, checkTraceOrder } from '../search/trace-rules.js';
 import { assessmentNotFound } from '../store/assessment-repository.js';
 import type { SqlTraceStore, TraceDeletion } from '../store/trace-store.js';
 import type { OtelSpan } from '../tracing/otel-span.js';
 import { mlflowTraceId, otelSpanJson, rootSummary, spanRecord } from '../tracing/span-content.js';
+import { spanDocumentsOfTraceData, TRACE_DATA_FILE, traceDataNotFound } from '../tracing/trace-data-file.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** MLflow's limits: SearchTraces pages, LinkTracesToRun ids, tag sizes. */
@@ -50,8 +58,17 @@ function checkTag(key: string, value: string): void {
   }
 }
 
+/**
+ * Reads one file below an artifact URI (a trace's `mlflow.artifactLocation`) as text; undefined when
+ * the file does not exist. Given by the server from its artifact repositories.
+ */
+export type ArtifactTextReader = (artifactUri: string, path: string) => Promise<string | undefined>;
+
 export class TraceService {
-  constructor(private readonly store: SqlTraceStore) {}
+  constructor(
+    private readonly store: SqlTraceStore,
+    private readonly readArtifact?: ArtifactTextReader,
+  ) {}
 
   startTrace(trace: TraceRecord): Promise<TraceRecord> {
     for (const [key, value] of Object.entries(trace.tags)) checkTag(key, value);
@@ -122,24 +139,44 @@ export class TraceService {
     return this.store.deleteAssessment(traceId, assessmentId);
   }
 
-  /** The trace with its spans. A trace whose spans have not arrived has none (allow_partial aside). */
-  async getTrace(traceId: string): Promise<TraceWithSpans> {
+  /**
+   * The span documents of a trace, from where its `mlflow.trace.spansLocation` tag says they are, as
+   * MLflow's server decides: the tracking store when the tag is TRACKING_STORE (spans came over OTLP),
+   * else the `traces.json` artifact the client uploaded. Undefined when that file does not exist.
+   */
+  private async spanDocuments(info: TraceRecord): Promise<string[] | undefined> {
+    if (info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') return this.store.getSpanContents(info.traceId);
+    const location = info.tags[ARTIFACT_LOCATION_TAG];
+    if (!location || !this.readArtifact) return undefined;
+    const text = await this.readArtifact(location, TRACE_DATA_FILE);
+    return text === undefined ? undefined : spanDocumentsOfTraceData(text, info.traceId);
+  }
+
+  /**
+   * The trace with its spans. A trace whose spans are in no place is NOT_FOUND, unless allow_partial
+   * (an in-progress trace whose client has not uploaded them yet): then it has none.
+   */
+  async getTrace(traceId: string, allowPartial = false): Promise<TraceWithSpans> {
     const info = await this.getTraceInfo(traceId);
-    return { info, spans: (await this.store.getSpanContents(traceId)).map(otelSpanJson) };
+    const docs = await this.spanDocuments(info);
+    if (docs === undefined && !allowPartial) throw traceDataNotFound(traceId);
+    return { info, spans: (docs ?? []).map(otelSpanJson) };
   }
 
-  /** The stored span documents (MLflow's trace data: `{"spans": [...]}` as the web UI reads it). */
+  /** The span documents (MLflow's trace data: `{"spans": [...]}` as the web UI reads it). */
   async getTraceData(traceId: string): Promise<string[]> {
-    await this.getTraceInfo(traceId);
-    return this.store.getSpanContents(traceId);
+    const docs = await this.spanDocuments(await this.getTraceInfo(traceId));
+    if (docs === undefined) throw traceDataNotFound(traceId);
+    return docs;
   }
 
-  /** The traces of `traceIds` that exist, with their spans. */
+  /** The traces of `traceIds` that exist, with their spans; those whose spans are nowhere are left out. */
   async batchGetTraces(traceIds: string[]): Promise<TraceWithSpans[]> {
     const infos = await this.withAssessments(await this.store.getTraces(traceIds));
     const out: TraceWithSpans[] = [];
     for (const info of infos) {
-      out.push({ info, spans: (await this.store.getSpanContents(info.traceId)).map(otelSpanJson) });
+      const docs = await this.spanDocuments(info);
+      if (docs !== undefined) out.push({ info, spans: docs.map(otelSpanJson) });
     }
     return out;
   }
