@@ -140,12 +140,14 @@ export class TraceService {
   }
 
   /**
-   * The span documents of a trace, from where its `mlflow.trace.spansLocation` tag says they are, as
-   * MLflow's server decides: the tracking store when the tag is TRACKING_STORE (spans came over OTLP),
-   * else the `traces.json` artifact the client uploaded. Undefined when that file does not exist.
+   * The span documents of a trace: those in the tracking store, or, when it has none and the trace's
+   * `mlflow.trace.spansLocation` tag does not say TRACKING_STORE (MLflow's rule for where spans are),
+   * the `traces.json` artifact the client uploaded. Undefined when that file does not exist. Stored
+   * spans come first because imported traces (MLflow's file store) have them without the tag.
    */
   private async spanDocuments(info: TraceRecord): Promise<string[] | undefined> {
-    if (info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') return this.store.getSpanContents(info.traceId);
+    const stored = await this.store.getSpanContents(info.traceId);
+    if (stored.length > 0 || info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') return stored;
     const location = info.tags[ARTIFACT_LOCATION_TAG];
     if (!location || !this.readArtifact) return undefined;
     const text = await this.readArtifact(location, TRACE_DATA_FILE);

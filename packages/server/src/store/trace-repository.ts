@@ -13,7 +13,7 @@ import {
 } from '../entities/tracing.js';
 import type { FilterNode } from '../search/filter-ast.js';
 import type { TraceOrder } from '../search/trace-rules.js';
-import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
+import type { Dialect, ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { Database, TraceInfoTable } from './schema.js';
 import { traceFilterSql } from './trace-search-sql.js';
 
@@ -163,9 +163,11 @@ function cut(text: string | undefined): string | null {
 
 export class TraceReads {
   private readonly db: Kysely<Database>;
+  private readonly dialect: Dialect;
 
   constructor(database: ReadOnlyDatabase) {
     this.db = database.reader;
+    this.dialect = database.dialect;
   }
 
   getTrace(traceId: string): Promise<TraceRecord | undefined> {
@@ -189,7 +191,7 @@ export class TraceReads {
     if (ids.length === 0) return { items: [], more: false };
     let q = this.db.selectFrom('trace_info as t').selectAll('t').where('t.experiment_id', 'in', ids);
     if (query.filter) {
-      const predicate = traceFilterSql(query.filter);
+      const predicate = traceFilterSql(query.filter, this.dialect);
       q = q.where(() => predicate);
     }
     for (const o of query.orderBy) {
