@@ -35,6 +35,17 @@ export interface SearchTracesRequest {
   pageToken?: string;
 }
 
+/** Span documents read from the store per page: enough to amortise a query, little to hold. */
+const SPAN_PAGE_SIZE = 1000;
+
+async function* noPages(): AsyncGenerator<string[]> {}
+
+/** A trace and its span documents (MLflow's Span.to_dict() JSON), read a page at a time. */
+export interface StreamedTrace {
+  info: TraceRecord;
+  pages: AsyncIterable<string[]>;
+}
+
 export interface TraceWithSpans {
   info: TraceRecord;
   /** Each span as OpenTelemetry's Span message in MLflow's JSON (see span-content.ts). */
@@ -140,36 +151,49 @@ export class TraceService {
   }
 
   /**
-   * The span documents of a trace: those in the tracking store, or, when it has none and the trace's
-   * `mlflow.trace.spansLocation` tag does not say TRACKING_STORE (MLflow's rule for where spans are),
-   * the `traces.json` artifact the client uploaded. Undefined when that file does not exist. Stored
-   * spans come first because imported traces (MLflow's file store) have them without the tag.
+   * The span documents of a trace, a page at a time: those in the tracking store, or, when it has
+   * none and the trace's `mlflow.trace.spansLocation` tag does not say TRACKING_STORE (MLflow's rule
+   * for where spans are), the `traces.json` artifact the client uploaded. Undefined when that file does
+   * not exist. Stored spans come first because imported traces (MLflow's file store) have them without
+   * the tag. The first page is read before answering, so a missing or corrupt file is an error here.
    */
-  private async spanDocuments(info: TraceRecord): Promise<string[] | undefined> {
-    const stored = await this.store.getSpanContents(info.traceId);
-    if (stored.length > 0 || info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') return stored;
+  private async spanPages(info: TraceRecord): Promise<AsyncIterable<string[]> | undefined> {
+    const pages = this.store.spanContentPages(info.traceId, SPAN_PAGE_SIZE);
+    const first = await pages.next();
+    if (!first.done || info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') {
+      return (async function* () {
+        if (first.done) return;
+        yield first.value;
+        yield* pages;
+      })();
+    }
     const location = info.tags[ARTIFACT_LOCATION_TAG];
     if (!location || !this.readArtifact) return undefined;
     const text = await this.readArtifact(location, TRACE_DATA_FILE);
-    return text === undefined ? undefined : spanDocumentsOfTraceData(text, info.traceId);
+    if (text === undefined) return undefined;
+    const docs = spanDocumentsOfTraceData(text, info.traceId);
+    return (async function* () {
+      yield docs;
+    })();
   }
 
   /**
-   * The trace with its spans. A trace whose spans are in no place is NOT_FOUND, unless allow_partial
-   * (an in-progress trace whose client has not uploaded them yet): then it has none.
+   * The trace with its span documents, to be read a page at a time. A trace whose spans are in no
+   * place is NOT_FOUND, unless allow_partial (an in-progress trace whose client has not uploaded them
+   * yet): then it has none.
    */
-  async getTrace(traceId: string, allowPartial = false): Promise<TraceWithSpans> {
+  async getTrace(traceId: string, allowPartial = false): Promise<StreamedTrace> {
     const info = await this.getTraceInfo(traceId);
-    const docs = await this.spanDocuments(info);
-    if (docs === undefined && !allowPartial) throw traceDataNotFound(traceId);
-    return { info, spans: (docs ?? []).map(otelSpanJson) };
+    const pages = await this.spanPages(info);
+    if (pages === undefined && !allowPartial) throw traceDataNotFound(traceId);
+    return { info, pages: pages ?? noPages() };
   }
 
-  /** The span documents (MLflow's trace data: `{"spans": [...]}` as the web UI reads it). */
-  async getTraceData(traceId: string): Promise<string[]> {
-    const docs = await this.spanDocuments(await this.getTraceInfo(traceId));
-    if (docs === undefined) throw traceDataNotFound(traceId);
-    return docs;
+  /** The span documents, a page at a time (MLflow's trace data, `{"spans": [...]}`, as the web UI reads it). */
+  async getTraceData(traceId: string): Promise<AsyncIterable<string[]>> {
+    const pages = await this.spanPages(await this.getTraceInfo(traceId));
+    if (pages === undefined) throw traceDataNotFound(traceId);
+    return pages;
   }
 
   /** The traces of `traceIds` that exist, with their spans; those whose spans are nowhere are left out. */
@@ -177,8 +201,11 @@ export class TraceService {
     const infos = await this.withAssessments(await this.store.getTraces(traceIds));
     const out: TraceWithSpans[] = [];
     for (const info of infos) {
-      const docs = await this.spanDocuments(info);
-      if (docs !== undefined) out.push({ info, spans: docs.map(otelSpanJson) });
+      const pages = await this.spanPages(info);
+      if (pages === undefined) continue;
+      const spans: string[] = [];
+      for await (const page of pages) for (const doc of page) spans.push(otelSpanJson(doc));
+      out.push({ info, spans });
     }
     return out;
   }

@@ -1,7 +1,7 @@
 // Traces and their spans: reading a trace, a page of a search, a trace's spans (reads); starting,
 // ending, tagging, linking and deleting traces, and storing spans received over OTLP (writes).
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
 import {
   ARTIFACT_LOCATION_TAG,
@@ -205,6 +205,33 @@ export class TraceReads {
       .execute();
     const items = await withKeyValues(this.db, rows.slice(0, query.maxResults));
     return { items, more: rows.length > query.maxResults };
+  }
+
+  /**
+   * The stored span documents of a trace in pages of up to `pageSize`, in getSpanContents's order.
+   * Keyset paging (after the last start time and span id) keeps each page one range of the
+   * (trace, start time) index, so a trace of any size is read a page at a time.
+   */
+  async *spanContentPages(traceId: string, pageSize: number): AsyncGenerator<string[]> {
+    let after: { start: string; spanId: string } | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('spans')
+        // As text: SQLite hands a 19-digit integer back as a double, which would round it.
+        .select(['content', 'span_id', sql<string>`cast(start_time_unix_nano as text)`.as('start_text')])
+        .where('trace_id', '=', traceId);
+      if (after) {
+        const { start, spanId } = after;
+        q = q.where(
+          sql<SqlBool>`(start_time_unix_nano > cast(${start} as bigint) or (start_time_unix_nano = cast(${start} as bigint) and span_id > ${spanId}))`,
+        );
+      }
+      const rows = await q.orderBy('start_time_unix_nano').orderBy('span_id').limit(pageSize).execute();
+      if (rows.length > 0) yield rows.map((r) => r.content);
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1];
+      after = { start: last.start_text, spanId: last.span_id };
+    }
   }
 
   /** The stored span documents of a trace, by start time (MLflow's Span.to_dict() JSON). */

@@ -53,6 +53,9 @@ export class SqlTraceStore {
   getSpanContents(traceId: string): Promise<string[]> {
     return this.reads.getSpanContents(traceId);
   }
+  spanContentPages(traceId: string, pageSize: number): AsyncGenerator<string[]> {
+    return this.reads.spanContentPages(traceId, pageSize);
+  }
   experimentOfTrace(traceId: string): Promise<string | undefined> {
     return this.reads.experimentOfTrace(traceId);
   }
