@@ -208,7 +208,8 @@ export class TraceReads {
   }
 
   /**
-   * The stored span documents of a trace in pages of up to `pageSize`, in getSpanContents's order.
+   * The stored span documents of a trace (MLflow's Span.to_dict() JSON) by start time, then span id,
+   * in pages of up to `pageSize`.
    * Keyset paging (after the last start time and span id) keeps each page one range of the
    * (trace, start time) index, so a trace of any size is read a page at a time.
    */
@@ -232,18 +233,6 @@ export class TraceReads {
       const last = rows[rows.length - 1];
       after = { start: last.start_text, spanId: last.span_id };
     }
-  }
-
-  /** The stored span documents of a trace, by start time (MLflow's Span.to_dict() JSON). */
-  async getSpanContents(traceId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('spans')
-      .select('content')
-      .where('trace_id', '=', traceId)
-      .orderBy('start_time_unix_nano')
-      .orderBy('span_id')
-      .execute();
-    return rows.map((r) => r.content);
   }
 
   async experimentOfTrace(traceId: string): Promise<string | undefined> {
