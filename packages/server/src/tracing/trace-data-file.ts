@@ -5,9 +5,13 @@ import { MlflowError } from '../entities/errors.js';
 /** The artifact file under a trace's `mlflow.artifactLocation`. */
 export const TRACE_DATA_FILE = 'traces.json';
 
-/** Time fields anywhere in the file's own JSON (not inside attribute text), as JSON.parse would round them. */
-const TIME_KEYS =
-  /("(?:start_time_unix_nano|end_time_unix_nano|time_unix_nano|start_time|end_time|timestamp)":\s*)(\d+)/g;
+/**
+ * Time fields in the file's own JSON (attribute text is escaped, so never matches), quoted before
+ * JSON.parse, which would round them. MLflow 2's names only for a file of its schema: in MLflow 3's,
+ * an event attribute called `timestamp` is the user's value and keeps its type.
+ */
+const TIME_KEYS = /("(?:start_time_unix_nano|end_time_unix_nano|time_unix_nano)":\s*)(\d+)/g;
+const V2_TIME_KEYS = /("(?:start_time|end_time|timestamp)":\s*)(\d+)/g;
 const EXACT = /"\\u0000n:(\d+)"/g;
 
 const OTEL_STATUS: Record<string, string> = {
@@ -104,7 +108,8 @@ export function spanDocumentsOfTraceData(text: string, traceId: string): string[
   if (text.trim() === '') throw traceDataNotFound(traceId);
   let data: unknown;
   try {
-    data = JSON.parse(text.replace(TIME_KEYS, '$1"$2"'));
+    const quoted = text.replace(TIME_KEYS, '$1"$2"');
+    data = JSON.parse(/"context"\s*:/.test(text) ? quoted.replace(V2_TIME_KEYS, '$1"$2"') : quoted);
   } catch {
     throw corrupt(traceId, 'the file is not JSON');
   }
