@@ -131,6 +131,19 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
+    test('end_time_ms (end_time): the start plus the execution time', async () => {
+      // Every span here runs from 1700000000000 ms for one second.
+      assert.deepEqual(await found('trace.end_time_ms = 1700000001000'), [claude, gpt, retriever].sort());
+      assert.deepEqual(await found('end_time < 1700000000999'), []);
+      const res = await call(v3, 'POST', 'traces/search', {
+        locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
+        order_by: ['end_time DESC'],
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.traces.length, 3);
+      await expectError(search("end_time_ms = 'x'"), 400, 'INVALID_PARAMETER_VALUE', /expected a number/);
+    });
+
     test('refused forms answer INVALID_PARAMETER_VALUE', async () => {
       await expectError(
         search("span.bogus = 'x'"),

@@ -37,6 +37,9 @@ export const TRACE_IDENTIFIERS: IdentifierGrammar = {
   unknownPrefix: (p) => `Invalid entity type '${p}'. Valid values are ${pyList(PREFIXES)}.`,
 };
 
+/** Not a column: the start plus the execution time (0 while running), as MLflow computes it. */
+export const END_TIME = 'end_time_ms';
+
 /** Columns of trace_info a search may name, by every name MLflow accepts for them. */
 const ATTRIBUTE_COLUMNS: Record<string, string> = {
   timestamp_ms: 'timestamp_ms',
@@ -45,13 +48,15 @@ const ATTRIBUTE_COLUMNS: Record<string, string> = {
   execution_time_ms: 'execution_time_ms',
   execution_time: 'execution_time_ms',
   execution_duration: 'execution_time_ms',
+  end_time_ms: END_TIME,
+  end_time: END_TIME,
   status: 'status',
   state: 'status',
   request_id: 'request_id',
   trace_id: 'request_id',
   client_request_id: 'client_request_id',
 };
-const NUMERIC_COLUMNS = new Set(['timestamp_ms', 'execution_time_ms']);
+const NUMERIC_COLUMNS = new Set(['timestamp_ms', 'execution_time_ms', END_TIME]);
 /**
  * Attributes that live elsewhere: the trace's name is a tag, its run a metadata entry (or a link),
  * `text` a search of its spans' documents.

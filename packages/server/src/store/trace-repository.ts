@@ -15,7 +15,7 @@ import type { FilterNode } from '../search/filter-ast.js';
 import type { TraceOrder } from '../search/trace-rules.js';
 import type { Dialect, ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { Database, TraceInfoTable } from './schema.js';
-import { traceFilterSql } from './trace-search-sql.js';
+import { traceColumn, traceFilterSql } from './trace-search-sql.js';
 
 type InfoRow = Selectable<TraceInfoTable>;
 
@@ -196,7 +196,7 @@ export class TraceReads {
     }
     for (const o of query.orderBy) {
       // Traces without an execution time (still running) sort last either way, as MLflow's do.
-      const column = sql.ref(`t.${o.column}`);
+      const column = traceColumn(o.column);
       q = q.orderBy(sql`${column} is null`).orderBy(column, o.ascending ? 'asc' : 'desc');
     }
     const rows = await q

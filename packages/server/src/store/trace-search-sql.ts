@@ -4,7 +4,7 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { SOURCE_RUN_METADATA } from '../entities/tracing.js';
 import type { Comparison, FilterNode } from '../search/filter-ast.js';
-import { RUN_ID_KEY, SPAN_ATTRIBUTE_PREFIX, SPAN_CONTENT_KEY } from '../search/trace-rules.js';
+import { END_TIME, RUN_ID_KEY, SPAN_ATTRIBUTE_PREFIX, SPAN_CONTENT_KEY } from '../search/trace-rules.js';
 import type { Dialect } from './database.js';
 import { numericPredicate, stringPredicate } from './search-sql.js';
 
@@ -21,6 +21,12 @@ function spanAttributeValue(key: string, dialect: Dialect): RawBuilder<unknown> 
   }
   const text = sql`json_extract(s.content, ${`$.attributes.${JSON.stringify(key)}`})`;
   return sql`(case when json_type(${text}) = 'text' then json_extract(${text}, '$') else ${text} end)`;
+}
+
+/** A trace_info column by its checked name, or the end time computed from two. */
+export function traceColumn(name: string): RawBuilder<unknown> {
+  if (name === END_TIME) return sql`(t.timestamp_ms + coalesce(t.execution_time_ms, 0))`;
+  return sql`${sql.ref(`t.${name}`)}`;
 }
 
 function spanProbe(c: Comparison, dialect: Dialect): RawBuilder<SqlBool> {
@@ -41,7 +47,7 @@ function comparisonSql(c: Comparison, dialect: Dialect): RawBuilder<SqlBool> {
         const runId = c.value.kind === 'string' ? c.value.value : '';
         return sql<SqlBool>`(exists (select 1 from trace_request_metadata m where m.request_id = t.request_id and m.key = ${SOURCE_RUN_METADATA} and m.value = ${runId}) or exists (select 1 from entity_associations a where a.source_type = 'trace' and a.source_id = t.request_id and a.destination_type = 'run' and a.destination_id = ${runId}))`;
       }
-      const column = sql.ref(`t.${c.key}`);
+      const column = traceColumn(c.key);
       return c.value.kind === 'number' ? numericPredicate(column, c) : stringPredicate(column, c);
     }
     case 'tag':
