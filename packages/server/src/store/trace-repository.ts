@@ -161,6 +161,9 @@ function cut(text: string | undefined): string | null {
   return text === undefined ? null : text.slice(0, PREVIEW_LENGTH);
 }
 
+/** trace_info's order_by columns that may hold NULL. */
+const NULLABLE_ORDER_COLUMNS = new Set(['execution_time_ms', 'client_request_id']);
+
 export class TraceReads {
   private readonly db: Kysely<Database>;
   private readonly dialect: Dialect;
@@ -195,9 +198,12 @@ export class TraceReads {
       q = q.where(() => predicate);
     }
     for (const o of query.orderBy) {
-      // Traces without an execution time (still running) sort last either way, as MLflow's do.
       const column = traceColumn(o.column);
-      q = q.orderBy(sql`${column} is null`).orderBy(column, o.ascending ? 'asc' : 'desc');
+      // Traces without an execution time (still running) sort last either way, as MLflow's do. Only
+      // nullable columns get that term: on the others it would stop the (experiment, time, id) index
+      // from giving the order, and every search would sort all of an experiment's traces.
+      if (NULLABLE_ORDER_COLUMNS.has(o.column)) q = q.orderBy(sql`${column} is null`);
+      q = q.orderBy(column, o.ascending ? 'asc' : 'desc');
     }
     const rows = await q
       .limit(query.maxResults + 1)
