@@ -201,7 +201,14 @@ export async function assembleServer(
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
   const webhooks = stores && webhookService(stores);
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
-  const traces = stores ? new TraceService(stores.traces) : undefined;
+  const artifacts = new ArtifactService({
+    proxy,
+    getRun: tracking && ((runId) => tracking.getRun(runId)),
+    artifactBytesPerRun: config.limits?.artifact_bytes_per_run,
+  });
+  const traces = stores
+    ? new TraceService(stores.traces, (uri, file) => artifacts.readTextAt(uri, file))
+    : undefined;
   const scorers = stores ? new ScorerService(stores.scorers) : undefined;
   const evaluationDatasets = stores ? new EvaluationDatasetService(stores.evaluationDatasets) : undefined;
   // Endpoints hear of alias writes through the registry's events (the webhooks' hook), in this process.
@@ -231,11 +238,6 @@ export async function assembleServer(
     endpoints = servingEndpoints(stores, registry, tracking, proxy, settings);
     await endpoints.start(settings.recheckMs);
   }
-  const artifacts = new ArtifactService({
-    proxy,
-    getRun: tracking && ((runId) => tracking.getRun(runId)),
-    artifactBytesPerRun: config.limits?.artifact_bytes_per_run,
-  });
   let auth: AuthService | undefined;
   try {
     auth = config.auth ? await AuthService.start(config.auth) : undefined;

@@ -499,6 +499,53 @@ for (const dialect of DIALECTS) {
         expectation: { value: { text: 'because' } },
       });
       assert.deepEqual(expected.body.assessment.expectation, { value: { text: 'because' } });
+      // MLflow's clients send objects, lists and null as a JSON serialized_value; it reads back as a value.
+      const serialized = await create({
+        assessment_name: 'steps',
+        expectation: { serialized_value: { serialization_format: 'JSON_FORMAT', value: '[{"k": 1}, null]' } },
+      });
+      assert.equal(serialized.status, 200, JSON.stringify(serialized.body));
+      const stored = await api3(
+        'GET',
+        `traces/tr-assess/assessments/${serialized.body.assessment.assessment_id}`,
+      );
+      assert.deepEqual(stored.body.assessment.expectation, { value: [{ k: 1 }, null] });
+      const updatedSerialized = await api3(
+        'PATCH',
+        `traces/tr-assess/assessments/${serialized.body.assessment.assessment_id}`,
+        {
+          assessment: {
+            expectation: { serialized_value: { serialization_format: 'JSON_FORMAT', value: 'null' } },
+          },
+          update_mask: 'expectation',
+        },
+      );
+      assert.deepEqual(updatedSerialized.body.assessment.expectation, { value: null });
+      for (const [bad, message] of [
+        [
+          { serialization_format: 'PICKLE', value: 'x' },
+          /Unknown serialization format: PICKLE\. Only JSON_FORMAT/,
+        ],
+        [{ value: '1' }, /Unknown serialization format: null/],
+        [{ serialization_format: 'JSON_FORMAT', value: '{nope' }, /is not JSON/],
+        [{ serialization_format: 'JSON_FORMAT', value: 7 }, /serialized_value\.value/],
+      ] as const) {
+        await expectError(
+          create({ assessment_name: 'bad', expectation: { serialized_value: bad } }),
+          400,
+          'INVALID_PARAMETER_VALUE',
+          message,
+        );
+      }
+      await expectError(
+        create({
+          assessment_name: 'both',
+          expectation: { value: 1, serialized_value: { serialization_format: 'JSON_FORMAT', value: '1' } },
+        }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /not both/,
+      );
 
       // Bad input.
       await expectError(

@@ -1,6 +1,7 @@
 // MLflow 3's trace endpoints (StartTraceV3 ... LinkTracesToRun in MLflow's service.proto, most under
 // /api/3.0/mlflow), the 2.x trace endpoints older clients call, the web UI's trace-data download and
 // the OTLP span receiver (POST /v1/traces).
+import { Readable } from 'node:stream';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EncodedList } from '../entities/encoded-list.js';
@@ -12,6 +13,8 @@ import { decodeOtlpJson, decodeOtlpProtobuf, type OtelSpan } from '../tracing/ot
 import { traceFromV3, traceInfoV2, traceInfoV3, traceState } from '../tracing/trace-wire.js';
 import type { Endpoint } from './endpoint.js';
 import { missing, type RequestFields, wrongType } from './request-fields.js';
+import { getTraceJson, traceDataJson } from './trace-stream.js';
+import { JsonStream } from './wire-json.js';
 
 const empty = {};
 
@@ -98,8 +101,8 @@ export function traceEndpoints(): Endpoint<TraceService>[] {
       path: 'traces/get',
       handle: async (traces, f) => {
         const traceId = f.requiredString('trace_id');
-        f.optionalBool('allow_partial');
-        return { trace: withSpans(await traces.getTrace(traceId)) };
+        const { info, pages } = await traces.getTrace(traceId, f.optionalBool('allow_partial') ?? false);
+        return new JsonStream(getTraceJson(traceInfoV3(info), pages));
       },
     },
     {
@@ -299,11 +302,11 @@ export function traceRoutes(
     const traceId = fields(request).optionalString('request_id');
     if (!traceId)
       throw new MlflowError('BAD_REQUEST', 'Request must include the "request_id" query parameter.');
-    const spans = await traces.getTraceData(traceId);
+    const pages = await traces.getTraceData(traceId);
     return reply
       .type('application/octet-stream')
       .header('Content-Disposition', 'attachment; filename=traces.json')
-      .send(`{"spans": [${spans.join(', ')}]}`);
+      .send(Readable.from(traceDataJson(pages), { highWaterMark: 1 }));
   });
 
   app.register(async (scope) => {

@@ -1,6 +1,15 @@
 /** The parsed form of an MLflow search filter, shared by runs, experiments and registry searches. */
-/** `metadata` and `span` are trace searches' own (search/trace-rules.ts). */
-export type EntityType = 'metric' | 'param' | 'tag' | 'attribute' | 'dataset' | 'metadata' | 'span';
+/** `metadata`, `span`, `feedback` and `expectation` are trace searches' own (search/trace-rules.ts). */
+export type EntityType =
+  | 'metric'
+  | 'param'
+  | 'tag'
+  | 'attribute'
+  | 'dataset'
+  | 'metadata'
+  | 'span'
+  | 'feedback'
+  | 'expectation';
 
 /**
  * The right-hand side as written. `raw` is the source text, which MLflow quotes back in its error

@@ -160,6 +160,8 @@ function checkRunClause(c: Comparison): Comparison {
     // Trace searches' own entities: runs' grammar has no prefix for them.
     case 'metadata':
     case 'span':
+    case 'feedback':
+    case 'expectation':
       throw new Error(`unchecked entity ${c.entity}`);
     case 'metric':
       if (c.value.kind !== 'number') invalid(`Expected numeric value type for metric. Found ${c.value.raw}`);

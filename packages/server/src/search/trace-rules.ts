@@ -16,6 +16,8 @@ const PREFIXES = [
   'metadata',
   'request_metadata',
   'span',
+  'feedback',
+  'expectation',
 ];
 
 export const TRACE_IDENTIFIERS: IdentifierGrammar = {
@@ -29,9 +31,14 @@ export const TRACE_IDENTIFIERS: IdentifierGrammar = {
     metadata: 'metadata',
     request_metadata: 'metadata',
     span: 'span',
+    feedback: 'feedback',
+    expectation: 'expectation',
   },
   unknownPrefix: (p) => `Invalid entity type '${p}'. Valid values are ${pyList(PREFIXES)}.`,
 };
+
+/** Not a column: the start plus the execution time (0 while running), as MLflow computes it. */
+export const END_TIME = 'end_time_ms';
 
 /** Columns of trace_info a search may name, by every name MLflow accepts for them. */
 const ATTRIBUTE_COLUMNS: Record<string, string> = {
@@ -41,16 +48,25 @@ const ATTRIBUTE_COLUMNS: Record<string, string> = {
   execution_time_ms: 'execution_time_ms',
   execution_time: 'execution_time_ms',
   execution_duration: 'execution_time_ms',
+  end_time_ms: END_TIME,
+  end_time: END_TIME,
   status: 'status',
   state: 'status',
   request_id: 'request_id',
   trace_id: 'request_id',
   client_request_id: 'client_request_id',
 };
-const NUMERIC_COLUMNS = new Set(['timestamp_ms', 'execution_time_ms']);
-/** Attributes that live elsewhere: the trace's name is a tag, its run a metadata entry (or a link). */
-const DERIVED_ATTRIBUTES = ['name', 'run_id'];
+const NUMERIC_COLUMNS = new Set(['timestamp_ms', 'execution_time_ms', END_TIME]);
+/**
+ * Attributes that live elsewhere: the trace's name is a tag, its run a metadata entry (or a link),
+ * `text` a search of its spans' documents.
+ */
+const DERIVED_ATTRIBUTES = ['name', 'run_id', 'text'];
 const SPAN_COLUMNS = new Set(['name', 'type', 'status']);
+/** `span.attributes.<key>`: the value of one span attribute (its JSON text decoded). */
+export const SPAN_ATTRIBUTE_PREFIX = 'attributes.';
+/** `span.content` (and MLflow's `text` attribute): the whole span document, for full-text LIKE. */
+export const SPAN_CONTENT_KEY = 'content';
 
 const NUMERIC_OPS = ['=', '!=', '<', '<=', '>', '>='];
 const STRING_OPS = ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
@@ -88,6 +104,12 @@ function checkAttribute(c: Comparison): Comparison {
     requireString(c, 'attribute');
     return { ...c, entity: 'tag', key: TRACE_NAME_TAG };
   }
+  if (c.key === 'text') {
+    // MLflow's full-text search over the trace's spans.
+    requireOp(c, ['LIKE', 'ILIKE'], 'attribute');
+    requireString(c, 'attribute');
+    return { ...c, entity: 'span', key: SPAN_CONTENT_KEY };
+  }
   if (c.key === RUN_ID_KEY) {
     requireOp(c, ['='], 'attribute');
     requireString(c, 'attribute');
@@ -110,6 +132,21 @@ function checkAttribute(c: Comparison): Comparison {
   return { ...c, key: column };
 }
 
+function checkSpan(c: Comparison): Comparison {
+  if (c.key.startsWith(SPAN_ATTRIBUTE_PREFIX)) {
+    if (c.key === SPAN_ATTRIBUTE_PREFIX) invalid("Span attribute name cannot be empty after 'attributes.'");
+  } else if (c.key === SPAN_CONTENT_KEY) {
+    requireOp(c, ['LIKE', 'ILIKE'], 'span key');
+  } else if (!SPAN_COLUMNS.has(c.key)) {
+    invalid(
+      `Invalid span attribute '${c.key}'. Supported attributes: ${[...SPAN_COLUMNS].sort().join(', ')}, attributes.<attribute_name>.`,
+    );
+  }
+  requireOp(c, STRING_OPS, 'span key');
+  requireString(c, 'span key');
+  return c;
+}
+
 function checkComparison(c: Comparison): Comparison {
   switch (c.entity) {
     case 'attribute':
@@ -120,11 +157,13 @@ function checkComparison(c: Comparison): Comparison {
       requireString(c, c.entity === 'tag' ? 'tag' : 'metadata key');
       return c;
     case 'span':
-      if (!SPAN_COLUMNS.has(c.key)) {
-        invalid(`Invalid span key '${c.key}'. Valid keys are ${pyList([...SPAN_COLUMNS])}.`);
-      }
-      requireOp(c, KEY_VALUE_OPS, 'span key');
-      requireString(c, 'span key');
+      return checkSpan(c);
+    case 'feedback':
+    case 'expectation':
+      // Compared with the assessment's value as MLflow stores it: JSON text (`true`, `5`, `"yes"`).
+      if (c.key === '') invalid('Assessment field name cannot be empty');
+      requireOp(c, STRING_OPS, `${c.entity} name`);
+      requireString(c, `${c.entity} name`);
       return c;
     default:
       return invalid(`Invalid entity type '${c.entity}'.`);

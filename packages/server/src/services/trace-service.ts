@@ -2,12 +2,20 @@
 // received over OTLP by trace, and the 2.x endpoints' way of starting and ending a trace.
 import { randomUUID } from 'node:crypto';
 import { MlflowError } from '../entities/errors.js';
-import type { AssessmentChanges, AssessmentRecord, TraceRecord, TraceState } from '../entities/tracing.js';
+import {
+  ARTIFACT_LOCATION_TAG,
+  type AssessmentChanges,
+  type AssessmentRecord,
+  SPANS_LOCATION_TAG,
+  type TraceRecord,
+  type TraceState,
+} from '../entities/tracing.js';
 import { checkTraceFilter, checkTraceOrder } from '../search/trace-rules.js';
 import { assessmentNotFound } from '../store/assessment-repository.js';
 import type { SqlTraceStore, TraceDeletion } from '../store/trace-store.js';
 import type { OtelSpan } from '../tracing/otel-span.js';
 import { mlflowTraceId, otelSpanJson, rootSummary, spanRecord } from '../tracing/span-content.js';
+import { spanDocumentsOfTraceData, TRACE_DATA_FILE, traceDataNotFound } from '../tracing/trace-data-file.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** MLflow's limits: SearchTraces pages, LinkTracesToRun ids, tag sizes. */
@@ -25,6 +33,17 @@ export interface SearchTracesRequest {
   maxResults?: number;
   orderBy: string[];
   pageToken?: string;
+}
+
+/** Span documents read from the store per page: enough to amortise a query, little to hold. */
+const SPAN_PAGE_SIZE = 1000;
+
+async function* noPages(): AsyncGenerator<string[]> {}
+
+/** A trace and its span documents (MLflow's Span.to_dict() JSON), read a page at a time. */
+export interface StreamedTrace {
+  info: TraceRecord;
+  pages: AsyncIterable<string[]>;
 }
 
 export interface TraceWithSpans {
@@ -50,8 +69,17 @@ function checkTag(key: string, value: string): void {
   }
 }
 
+/**
+ * Reads one file below an artifact URI (a trace's `mlflow.artifactLocation`) as text; undefined when
+ * the file does not exist. Given by the server from its artifact repositories.
+ */
+export type ArtifactTextReader = (artifactUri: string, path: string) => Promise<string | undefined>;
+
 export class TraceService {
-  constructor(private readonly store: SqlTraceStore) {}
+  constructor(
+    private readonly store: SqlTraceStore,
+    private readonly readArtifact?: ArtifactTextReader,
+  ) {}
 
   startTrace(trace: TraceRecord): Promise<TraceRecord> {
     for (const [key, value] of Object.entries(trace.tags)) checkTag(key, value);
@@ -122,24 +150,62 @@ export class TraceService {
     return this.store.deleteAssessment(traceId, assessmentId);
   }
 
-  /** The trace with its spans. A trace whose spans have not arrived has none (allow_partial aside). */
-  async getTrace(traceId: string): Promise<TraceWithSpans> {
+  /**
+   * The span documents of a trace, a page at a time: those in the tracking store, or, when it has
+   * none and the trace's `mlflow.trace.spansLocation` tag does not say TRACKING_STORE (MLflow's rule
+   * for where spans are), the `traces.json` artifact the client uploaded. Undefined when that file does
+   * not exist. Stored spans come first because imported traces (MLflow's file store) have them without
+   * the tag. The first page is read before answering, so a missing or corrupt file is an error here.
+   */
+  private async spanPages(info: TraceRecord): Promise<AsyncIterable<string[]> | undefined> {
+    const pages = this.store.spanContentPages(info.traceId, SPAN_PAGE_SIZE);
+    const first = await pages.next();
+    if (!first.done || info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') {
+      return (async function* () {
+        if (first.done) return;
+        yield first.value;
+        yield* pages;
+      })();
+    }
+    const location = info.tags[ARTIFACT_LOCATION_TAG];
+    if (!location || !this.readArtifact) return undefined;
+    const text = await this.readArtifact(location, TRACE_DATA_FILE);
+    if (text === undefined) return undefined;
+    const docs = spanDocumentsOfTraceData(text, info.traceId);
+    return (async function* () {
+      yield docs;
+    })();
+  }
+
+  /**
+   * The trace with its span documents, to be read a page at a time. A trace whose spans are in no
+   * place is NOT_FOUND, unless allow_partial (an in-progress trace whose client has not uploaded them
+   * yet): then it has none.
+   */
+  async getTrace(traceId: string, allowPartial = false): Promise<StreamedTrace> {
     const info = await this.getTraceInfo(traceId);
-    return { info, spans: (await this.store.getSpanContents(traceId)).map(otelSpanJson) };
+    const pages = await this.spanPages(info);
+    if (pages === undefined && !allowPartial) throw traceDataNotFound(traceId);
+    return { info, pages: pages ?? noPages() };
   }
 
-  /** The stored span documents (MLflow's trace data: `{"spans": [...]}` as the web UI reads it). */
-  async getTraceData(traceId: string): Promise<string[]> {
-    await this.getTraceInfo(traceId);
-    return this.store.getSpanContents(traceId);
+  /** The span documents, a page at a time (MLflow's trace data, `{"spans": [...]}`, as the web UI reads it). */
+  async getTraceData(traceId: string): Promise<AsyncIterable<string[]>> {
+    const pages = await this.spanPages(await this.getTraceInfo(traceId));
+    if (pages === undefined) throw traceDataNotFound(traceId);
+    return pages;
   }
 
-  /** The traces of `traceIds` that exist, with their spans. */
+  /** The traces of `traceIds` that exist, with their spans; those whose spans are nowhere are left out. */
   async batchGetTraces(traceIds: string[]): Promise<TraceWithSpans[]> {
     const infos = await this.withAssessments(await this.store.getTraces(traceIds));
     const out: TraceWithSpans[] = [];
     for (const info of infos) {
-      out.push({ info, spans: (await this.store.getSpanContents(info.traceId)).map(otelSpanJson) });
+      const pages = await this.spanPages(info);
+      if (pages === undefined) continue;
+      const spans: string[] = [];
+      for await (const page of pages) for (const doc of page) spans.push(otelSpanJson(doc));
+      out.push({ info, spans });
     }
     return out;
   }

@@ -116,6 +116,8 @@ function runComparison(eb: RunsEb, c: Comparison, options: RunFilterOptions): Ex
     // Trace searches' own entities: runs' grammar has no prefix for them.
     case 'metadata':
     case 'span':
+    case 'feedback':
+    case 'expectation':
       throw new Error(`unchecked entity ${c.entity}`);
     case 'metric':
       // MLflow stores a NaN latest metric as value 0 (flagged is_nan) and compares that 0, so

@@ -1,7 +1,7 @@
 // Traces and their spans: reading a trace, a page of a search, a trace's spans (reads); starting,
 // ending, tagging, linking and deleting traces, and storing spans received over OTLP (writes).
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
 import {
   ARTIFACT_LOCATION_TAG,
@@ -13,9 +13,9 @@ import {
 } from '../entities/tracing.js';
 import type { FilterNode } from '../search/filter-ast.js';
 import type { TraceOrder } from '../search/trace-rules.js';
-import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
+import type { Dialect, ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { Database, TraceInfoTable } from './schema.js';
-import { traceFilterSql } from './trace-search-sql.js';
+import { traceColumn, traceFilterSql } from './trace-search-sql.js';
 
 type InfoRow = Selectable<TraceInfoTable>;
 
@@ -161,11 +161,16 @@ function cut(text: string | undefined): string | null {
   return text === undefined ? null : text.slice(0, PREVIEW_LENGTH);
 }
 
+/** trace_info's order_by columns that may hold NULL. */
+const NULLABLE_ORDER_COLUMNS = new Set(['execution_time_ms', 'client_request_id']);
+
 export class TraceReads {
   private readonly db: Kysely<Database>;
+  private readonly dialect: Dialect;
 
   constructor(database: ReadOnlyDatabase) {
     this.db = database.reader;
+    this.dialect = database.dialect;
   }
 
   getTrace(traceId: string): Promise<TraceRecord | undefined> {
@@ -189,13 +194,16 @@ export class TraceReads {
     if (ids.length === 0) return { items: [], more: false };
     let q = this.db.selectFrom('trace_info as t').selectAll('t').where('t.experiment_id', 'in', ids);
     if (query.filter) {
-      const predicate = traceFilterSql(query.filter);
+      const predicate = traceFilterSql(query.filter, this.dialect);
       q = q.where(() => predicate);
     }
     for (const o of query.orderBy) {
-      // Traces without an execution time (still running) sort last either way, as MLflow's do.
-      const column = sql.ref(`t.${o.column}`);
-      q = q.orderBy(sql`${column} is null`).orderBy(column, o.ascending ? 'asc' : 'desc');
+      const column = traceColumn(o.column);
+      // Traces without an execution time (still running) sort last either way, as MLflow's do. Only
+      // nullable columns get that term: on the others it would stop the (experiment, time, id) index
+      // from giving the order, and every search would sort all of an experiment's traces.
+      if (NULLABLE_ORDER_COLUMNS.has(o.column)) q = q.orderBy(sql`${column} is null`);
+      q = q.orderBy(column, o.ascending ? 'asc' : 'desc');
     }
     const rows = await q
       .limit(query.maxResults + 1)
@@ -205,16 +213,32 @@ export class TraceReads {
     return { items, more: rows.length > query.maxResults };
   }
 
-  /** The stored span documents of a trace, by start time (MLflow's Span.to_dict() JSON). */
-  async getSpanContents(traceId: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('spans')
-      .select('content')
-      .where('trace_id', '=', traceId)
-      .orderBy('start_time_unix_nano')
-      .orderBy('span_id')
-      .execute();
-    return rows.map((r) => r.content);
+  /**
+   * The stored span documents of a trace (MLflow's Span.to_dict() JSON) by start time, then span id,
+   * in pages of up to `pageSize`.
+   * Keyset paging (after the last start time and span id) keeps each page one range of the
+   * (trace, start time) index, so a trace of any size is read a page at a time.
+   */
+  async *spanContentPages(traceId: string, pageSize: number): AsyncGenerator<string[]> {
+    let after: { start: string; spanId: string } | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('spans')
+        // As text: SQLite hands a 19-digit integer back as a double, which would round it.
+        .select(['content', 'span_id', sql<string>`cast(start_time_unix_nano as text)`.as('start_text')])
+        .where('trace_id', '=', traceId);
+      if (after) {
+        const { start, spanId } = after;
+        q = q.where(
+          sql<SqlBool>`(start_time_unix_nano > cast(${start} as bigint) or (start_time_unix_nano = cast(${start} as bigint) and span_id > ${spanId}))`,
+        );
+      }
+      const rows = await q.orderBy('start_time_unix_nano').orderBy('span_id').limit(pageSize).execute();
+      if (rows.length > 0) yield rows.map((r) => r.content);
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1];
+      after = { start: last.start_text, spanId: last.span_id };
+    }
   }
 
   async experimentOfTrace(traceId: string): Promise<string | undefined> {

@@ -50,8 +50,8 @@ export class SqlTraceStore {
   searchTraces(query: SearchTracesQuery): Promise<{ items: TraceRecord[]; more: boolean }> {
     return this.reads.searchTraces(query);
   }
-  getSpanContents(traceId: string): Promise<string[]> {
-    return this.reads.getSpanContents(traceId);
+  spanContentPages(traceId: string, pageSize: number): AsyncGenerator<string[]> {
+    return this.reads.spanContentPages(traceId, pageSize);
   }
   experimentOfTrace(traceId: string): Promise<string | undefined> {
     return this.reads.experimentOfTrace(traceId);

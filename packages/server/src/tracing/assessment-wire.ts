@@ -31,6 +31,31 @@ function metadataJson(o: Obj): string | null {
   return JSON.stringify(m);
 }
 
+/** MLflow's only serialization format for expectation values (objects, lists, null). */
+const JSON_FORMAT = 'JSON_FORMAT';
+
+/**
+ * An expectation's `serialized_value` as the JSON text stored for its value: MLflow's server decodes
+ * it (JSON_FORMAT only) and keeps the value, so it reads back like any other.
+ */
+function serializedValue(serialized: Obj): string {
+  const format = serialized.serialization_format;
+  if (format !== JSON_FORMAT) {
+    throw MlflowError.invalidParameter(
+      `Unknown serialization format: ${typeof format === 'string' ? format : JSON.stringify(format ?? null)}. Only ${JSON_FORMAT} is supported.`,
+    );
+  }
+  const text = serialized.value;
+  if (typeof text !== 'string') throw wrongType('assessment.expectation.serialized_value.value', text);
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    throw MlflowError.invalidParameter(
+      `assessment.expectation.serialized_value.value is not JSON: ${text.slice(0, 100)}`,
+    );
+  }
+}
+
 /** The value of a feedback or expectation, and a feedback's error, as JSON text. */
 function assessedValue(
   o: Obj,
@@ -49,12 +74,14 @@ function assessedValue(
     };
   }
   if (expectation) {
-    if (expectation.serialized_value !== undefined) {
+    const serialized = object(expectation.serialized_value, 'assessment.expectation.serialized_value');
+    if (serialized && expectation.value !== undefined && expectation.value !== null) {
       throw MlflowError.invalidParameter(
-        'Expectations with a serialized_value are not supported by this server yet.',
+        'An expectation has either a value or a serialized_value, not both.',
       );
     }
-    return { kind: 'expectation', value: JSON.stringify(expectation.value ?? null), error: null };
+    const value = serialized ? serializedValue(serialized) : JSON.stringify(expectation.value ?? null);
+    return { kind: 'expectation', value, error: null };
   }
   return undefined;
 }
