@@ -270,7 +270,9 @@ export async function runCrashCampaign(options: CrashOptions): Promise<CrashResu
       const load: Load = { stop: false, cutOff: 0, refused: [], batches: 0, tagCalls: 0, points: 0 };
       const runs: AckedRun[] = [];
       const api = server.api;
-      const loops = Array.from({ length: clients }, (_, c) => client(api, experimentId, `k${k}c${c}`, load, runs));
+      const loops = Array.from({ length: clients }, (_, c) =>
+        client(api, experimentId, `k${k}c${c}`, load, runs),
+      );
       await new Promise((resolve) => setTimeout(resolve, minMs + random() * (maxMs - minMs)));
       await killHard(server.child);
       await Promise.all(loops);

@@ -58,7 +58,7 @@ if (campaigns.includes('crash')) {
 }
 
 if (campaigns.includes('faults') || campaigns.includes('limits')) {
-  const { runFaultsAndLimits } = await import('./faults-limits.js');
+  const { runFaultsAndLimits } = await import('./faults-limits.js' as string);
   failed += await runFaultsAndLimits(campaigns);
 }
 process.exit(failed ? 1 : 0);

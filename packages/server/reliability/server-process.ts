@@ -73,7 +73,12 @@ export async function startServerProcess(spec: ServerSpec, timeoutMs = 30_000): 
       String(spec.workers ?? 1),
       ...(spec.extraArgs ?? []),
     ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...spec.env } },
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: { ...process.env, ...spec.env },
+    },
   );
   live.add(child);
   child.once('exit', () => live.delete(child));

@@ -7,6 +7,7 @@ import { AuthService } from './auth/auth-service.js';
 import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
 import type { ResourceLimits } from './entities/resource-limits.js';
 import { buildApp } from './http/app.js';
+import type { ConnectionLimits } from './http/connection-limits.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { LoggedModelService } from './services/logged-model-service.js';
@@ -38,6 +39,8 @@ export interface ServerConfig {
   auth?: AuthConfig;
   /** Quotas (--limits, MLFLOW_TS_LIMIT_*); absent or empty: none. */
   limits?: ResourceLimits;
+  /** Header/request timeouts and the connection cap; default DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: ConnectionLimits;
 }
 
 export interface RunningServer {
@@ -178,6 +181,7 @@ export async function assembleServer(
     uiDir: config.uiDir,
     auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
     limits: config.limits ?? {},
+    connectionLimits: config.connectionLimits,
   });
   return {
     app,
