@@ -1,5 +1,6 @@
 // The long campaigns, by hand: `npm run reliability [-- --campaign fuzz|crash|faults|limits ...]` (all four
-// by default). Fuzz: `--requests N --seed S --dialect sqlite|postgres`; crash: `--kills N --workers 1,4`.
+// by default). Fuzz: `--requests N --seed S --dialect sqlite|postgres`; crash: `--kills N --workers 1,4`;
+// limits: `--upload-mb N --points N --slow-connections N`.
 import { parseArgs } from 'node:util';
 import { DIALECTS, type DialectName } from '../test/helpers.js';
 import { describeFailure, runCampaign } from './campaign.js';
@@ -13,6 +14,9 @@ const { values } = parseArgs({
     dialect: { type: 'string', multiple: true },
     kills: { type: 'string', default: '100' },
     workers: { type: 'string', default: '1,4' },
+    'upload-mb': { type: 'string', default: '1024' },
+    points: { type: 'string', default: '1000000' },
+    'slow-connections': { type: 'string', default: '2000' },
   },
 });
 const campaigns = values.campaign ?? ['fuzz', 'crash', 'faults', 'limits'];
@@ -58,7 +62,11 @@ if (campaigns.includes('crash')) {
 }
 
 if (campaigns.includes('faults') || campaigns.includes('limits')) {
-  const { runFaultsAndLimits } = await import('./faults-limits.js' as string);
-  failed += await runFaultsAndLimits(campaigns);
+  const { runFaultsAndLimits } = await import('./faults-limits.js');
+  failed += await runFaultsAndLimits(campaigns, {
+    uploadMb: Number(values['upload-mb']),
+    points: Number(values.points),
+    slowConnections: Number(values['slow-connections']),
+  });
 }
 process.exit(failed ? 1 : 0);
