@@ -273,6 +273,11 @@ export async function runCrashCampaign(options: CrashOptions): Promise<CrashResu
       const loops = Array.from({ length: clients }, (_, c) =>
         client(api, experimentId, `k${k}c${c}`, load, runs),
       );
+      // On a busy machine a fresh server (4 workers still loading) may take seconds to answer; the
+      // random delay counts from when the load has reached the store, so every kill cuts writes.
+      for (const until = Date.now() + 30_000; load.batches < clients && Date.now() < until; ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await new Promise((resolve) => setTimeout(resolve, minMs + random() * (maxMs - minMs)));
       await killHard(server.child);
       await Promise.all(loops);
