@@ -258,9 +258,12 @@ export async function runCrashCampaign(options: CrashOptions): Promise<CrashResu
     restartMs: { median: 0, p95: 0, max: 0, all: [] },
     elapsedMs: 0,
   };
+  // Four workers, each loading the server and starting its store threads, take 15-30 s to answer on
+  // the shared 2-core machine; a start that takes longer than this fails the campaign.
+  const startTimeoutMs = 90_000;
   let server: LiveServer | undefined;
   try {
-    server = await startServerProcess(spec);
+    server = await startServerProcess(spec, startTimeoutMs);
     const created = await post<{ experiment_id: string }>(server.api, 'experiments/create', {
       name: `crash-${randomBytes(4).toString('hex')}`,
     });
@@ -290,7 +293,7 @@ export async function runCrashCampaign(options: CrashOptions): Promise<CrashResu
       result.acknowledged.metricPoints += load.points;
       const corrupt = await checkStore(options.dialect, store.uri);
       result.corrupt.push(...corrupt.map((c) => `after kill ${k + 1}: ${c}`));
-      server = await startServerProcess(spec);
+      server = await startServerProcess(spec, startTimeoutMs);
       result.restartMs.all.push(Math.round(server.startMs));
       const lost = await readBack(server.api, runs);
       result.lost.push(...lost.map((l) => `after kill ${k + 1}: ${l}`));
