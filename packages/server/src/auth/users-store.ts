@@ -2,7 +2,7 @@
 import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
-import { watchIdleConnections } from '../store/pg-pool-errors.js';
+import { watchLostConnections } from '../store/pg-pool-errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
 import type { AuditAction, AuditEvent, AuditQuery, AuditResource } from './audit-log.js';
@@ -497,6 +497,6 @@ export class UsersStore {
 /** The users store's pool, which must survive PostgreSQL dropping idle connections as the main one does. */
 function watchedPool(connectionString: string): pg.Pool {
   const pool = new pg.Pool({ connectionString, max: 4 });
-  watchIdleConnections(pool);
+  watchLostConnections(pool);
   return pool;
 }
