@@ -1,30 +1,72 @@
-// The long fuzzing run, by hand: `npm run reliability [-- --requests N --seed S --dialect sqlite|postgres]`.
+// The long campaigns, by hand: `npm run reliability [-- --campaign fuzz|crash|faults|limits ...]` (all four
+// by default). Fuzz: `--requests N --seed S --dialect sqlite|postgres`; crash: `--kills N --workers 1,4`;
+// limits: `--upload-mb N --points N --slow-connections N`.
 import { parseArgs } from 'node:util';
 import { DIALECTS, type DialectName } from '../test/helpers.js';
 import { describeFailure, runCampaign } from './campaign.js';
+import { runCrashCampaign } from './crash.js';
 
 const { values } = parseArgs({
   options: {
+    campaign: { type: 'string', multiple: true },
     requests: { type: 'string', default: '100000' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
     dialect: { type: 'string', multiple: true },
+    kills: { type: 'string', default: '100' },
+    workers: { type: 'string', default: '1,4' },
+    'upload-mb': { type: 'string', default: '1024' },
+    points: { type: 'string', default: '1000000' },
+    'slow-connections': { type: 'string', default: '2000' },
   },
 });
+const campaigns = values.campaign ?? ['fuzz', 'crash', 'faults', 'limits'];
 const dialects = (values.dialect ?? DIALECTS) as DialectName[];
-const total = Number(values.requests);
+const seed = Number(values.seed);
 let failed = 0;
-for (const dialect of dialects) {
-  const result = await runCampaign({
-    dialect,
-    requests: Math.ceil(total / dialects.length),
-    seed: Number(values.seed),
-    batchSize: 500,
-    progress: (line) => process.stderr.write(`\r${line}   `),
+
+if (campaigns.includes('fuzz')) {
+  const total = Number(values.requests);
+  for (const dialect of dialects) {
+    const result = await runCampaign({
+      dialect,
+      requests: Math.ceil(total / dialects.length),
+      seed,
+      batchSize: 500,
+      progress: (line) => process.stderr.write(`\r${line}   `),
+    });
+    process.stderr.write('\n');
+    const { failures, byRoute, ...figures } = result;
+    console.log(JSON.stringify({ ...figures, routesFuzzed: Object.keys(byRoute).length }, null, 2));
+    for (const f of failures) console.log(describeFailure(f));
+    failed += failures.length;
+  }
+}
+
+if (campaigns.includes('crash')) {
+  for (const dialect of dialects) {
+    for (const workers of values.workers.split(',').map(Number)) {
+      const result = await runCrashCampaign({
+        dialect,
+        workers,
+        kills: Number(values.kills),
+        seed,
+        progress: (line) => process.stderr.write(`\r${line}   `),
+      });
+      process.stderr.write('\n');
+      const { restartMs, ...figures } = result;
+      const { all, ...restart } = restartMs;
+      console.log(JSON.stringify({ ...figures, restartMs: restart }, null, 2));
+      failed += result.lost.length + result.corrupt.length + result.refused.length;
+    }
+  }
+}
+
+if (campaigns.includes('faults') || campaigns.includes('limits')) {
+  const { runFaultsAndLimits } = await import('./faults-limits.js');
+  failed += await runFaultsAndLimits(campaigns, {
+    uploadMb: Number(values['upload-mb']),
+    points: Number(values.points),
+    slowConnections: Number(values['slow-connections']),
   });
-  process.stderr.write('\n');
-  const { failures, byRoute, ...figures } = result;
-  console.log(JSON.stringify({ ...figures, routesFuzzed: Object.keys(byRoute).length }, null, 2));
-  for (const f of failures) console.log(describeFailure(f));
-  failed += failures.length;
 }
 process.exit(failed ? 1 : 0);

@@ -10,6 +10,7 @@ import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
 import type { ResourceLimits } from './entities/resource-limits.js';
 import type { RegistryEventSink } from './entities/webhook-payloads.js';
 import { buildApp } from './http/app.js';
+import type { ConnectionLimits } from './http/connection-limits.js';
 import { installDrain } from './http/drain.js';
 import { ArtifactService, openArtifactDestination } from './services/artifact-service.js';
 import { EvaluationDatasetService } from './services/evaluation-dataset-service.js';
@@ -45,6 +46,8 @@ export interface ServerConfig {
   auth?: AuthConfig;
   /** Quotas (--limits, MLFLOW_TS_LIMIT_*); absent or empty: none. */
   limits?: ResourceLimits;
+  /** Header/request timeouts and the connection cap; default DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: ConnectionLimits;
   /** The serving endpoints' settings; absent: from the environment (servingSettingsFromEnv). */
   serving?: ServingSettings;
 }
@@ -288,6 +291,7 @@ export async function assembleServer(
     auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
     limits: config.limits ?? {},
     servingEndpoints: endpoints,
+    connectionLimits: config.connectionLimits,
   });
   return {
     app,

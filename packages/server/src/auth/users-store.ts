@@ -2,6 +2,7 @@
 import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
+import { watchLostConnections } from '../store/pg-pool-errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
 import { SESSION_TOKEN_PREFIX } from './access-tokens.js';
@@ -77,9 +78,7 @@ export class UsersStore {
             dialect: new SqliteDialect({ database: openSqliteConnection(location.file) }),
           })
         : new Kysely<AuthDatabase>({
-            dialect: new PostgresDialect({
-              pool: new pg.Pool({ connectionString: location.connectionString, max: 4 }),
-            }),
+            dialect: new PostgresDialect({ pool: watchedPool(location.connectionString) }),
           });
     try {
       await migrateUsersStore(db as Kysely<unknown>, location.dialect);
@@ -556,4 +555,11 @@ export class UsersStore {
       permission: toPermission(r.permission),
     }));
   }
+}
+
+/** The users store's pool, which must survive PostgreSQL dropping idle connections as the main one does. */
+function watchedPool(connectionString: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: 4 });
+  watchLostConnections(pool);
+  return pool;
 }

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AuthConfig, AuthConfigError, readAuthConfig } from '../auth/auth-config.js';
 import { AuthService } from '../auth/auth-service.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../http/connection-limits.js';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { readLimits } from '../services/limits-config.js';
 import { upgradeDatabase } from '../store/database.js';
@@ -21,6 +22,12 @@ function port(value: string): number {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number.');
+  return n;
+}
+
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number (0 or more).');
   return n;
 }
 
@@ -43,6 +50,9 @@ interface ServerOptions {
   gracefulTimeout: number;
   appName?: string;
   limits?: string;
+  headersTimeout: number;
+  requestTimeout: number;
+  maxConnections: number;
 }
 
 /** The apps `--app-name` can start (MLflow's entry points of that name). */
@@ -86,6 +96,27 @@ export function serverCommand(): Command {
       )
         .argParser(seconds)
         .default(10),
+    )
+    .addOption(
+      new Option('--headers-timeout <seconds>', "a request's line and headers must arrive within this")
+        .argParser(seconds)
+        .default(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs / 1000),
+    )
+    .addOption(
+      new Option(
+        '--request-timeout <seconds>',
+        'a whole request, body included (an artifact upload), must arrive within this; 0: no limit',
+      )
+        .argParser(seconds)
+        .default(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs / 1000),
+    )
+    .addOption(
+      new Option(
+        '--max-connections <n>',
+        'connections each server process holds at once; further ones are closed on arrival (0: no cap)',
+      )
+        .argParser(count)
+        .default(DEFAULT_CONNECTION_LIMITS.maxConnections),
     )
     .option(
       '--app-name <name>',
@@ -147,6 +178,11 @@ async function runServer(options: ServerOptions): Promise<void> {
     port: options.port,
     auth,
     limits,
+    connectionLimits: {
+      headersTimeoutMs: options.headersTimeout * 1000,
+      requestTimeoutMs: options.requestTimeout * 1000,
+      maxConnections: options.maxConnections,
+    },
   }).catch((error: unknown) => {
     throw new Error(startFailure(error, options));
   });

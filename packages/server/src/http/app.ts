@@ -25,9 +25,16 @@ import {
 } from './artifact-routes.js';
 import { type AuthHooks, installAuthHooks } from './auth-hook.js';
 import { authEndpoints } from './auth-routes.js';
+import {
+  type ConnectionLimits,
+  capConnections,
+  DEFAULT_CONNECTION_LIMITS,
+  httpServerOptions,
+} from './connection-limits.js';
 import type { Endpoint, RouteGroup } from './endpoint.js';
 import { httpStatusFor } from './error-status.js';
 import { evaluationDatasetEndpoints } from './evaluation-dataset-routes.js';
+import { faultError } from './fault-errors.js';
 import { graphqlRoute } from './graphql/route.js';
 import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
 import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
@@ -61,6 +68,8 @@ export interface AppOptions {
   evaluationDatasets?: EvaluationDatasetService;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;
+  /** Header and request timeouts and the connection cap; default DEFAULT_CONNECTION_LIMITS. */
+  connectionLimits?: ConnectionLimits;
   logger?: boolean;
   /** Where each 500 is logged (method, path, stack); default stderr. */
   errorLog?: ErrorLog;
@@ -75,6 +84,8 @@ export interface AppOptions {
 }
 
 const API_PREFIXES = ['/api/2.0/mlflow', '/ajax-api/2.0/mlflow'];
+/** The largest JSON request body (artifact uploads are streamed and not bound by it). */
+export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 const JSON_TYPE = 'application/json';
 
 function sendError(reply: FastifyReply, error: MlflowError): FastifyReply {
@@ -94,6 +105,8 @@ function toMlflowError(error: FastifyError | Error): MlflowError {
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new MlflowError('BAD_REQUEST', fe.message);
   }
+  const fault = faultError(error);
+  if (fault) return fault;
   // The message is for the log only: reportServerError answers the client with a generic one.
   return new MlflowError('INTERNAL_ERROR', error.message || 'Internal server error');
 }
@@ -178,9 +191,13 @@ function registerGroup<S>(app: FastifyInstance, group: RouteGroup<S>): void {
 
 /** Builds the HTTP application: MLflow's REST API over the given services. */
 export function buildApp(options: AppOptions): FastifyInstance {
+  const connectionLimits = options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    http: httpServerOptions(connectionLimits),
+    // Fastify sets this on the server after creating it, so it must agree with the `http` options.
+    requestTimeout: connectionLimits.requestTimeoutMs,
     // MLflow ignores a trailing slash and allows long run-id-heavy query strings; its router (werkzeug)
     // also merges repeated slashes, so `//api/2.0/mlflow//runs/get` reaches runs/get there too.
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1000 },
@@ -191,6 +208,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     frameworkErrors: (error, _request, reply) =>
       sendError(reply, MlflowError.invalidParameter(error.message)),
   });
+  capConnections(app.server, connectionLimits);
   app.addHook('onRequest', async (_request, reply) => {
     reply.header(VERSION_HEADER, VERSION);
   });
@@ -224,6 +242,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const mlflowError = toMlflowError(error as FastifyError);
+    if (!(error instanceof MlflowError) && mlflowError.errorCode === 'TEMPORARILY_UNAVAILABLE') {
+      // The operator has to act (free space, bring the database back): say so once per failed request.
+      errorLog(
+        `${new Date().toISOString()} ${request.id} ${request.method} ${request.url.split('?')[0]} unavailable: ${(error as Error).message}`,
+      );
+    }
     return sendError(reply, reportServerError(error as Error, mlflowError, request, errorLog));
   });
 

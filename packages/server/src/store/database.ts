@@ -3,6 +3,7 @@ import pg from 'pg';
 import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
 import { HistoryReaderPool } from './history-readers.js';
 import { migrateToLatest } from './migrations.js';
+import { watchLostConnections } from './pg-pool-errors.js';
 import type { Database } from './schema.js';
 import { openSqliteConnection, withStatementCache } from './sqlite-connection.js';
 import { parseStoreUri, type StoreLocation } from './store-uri.js';
@@ -138,6 +139,7 @@ const WRITE_LANES = 4;
 
 async function openPostgres(connectionString: string, keepProcessAlive: boolean): Promise<StoreDatabase> {
   const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6, allowExitOnIdle: !keepProcessAlive });
+  watchLostConnections(pool);
   // Doubles travel as text: PostgreSQL 12+ writes the shortest exact form when extra_float_digits is
   // positive (its default, 1), but a server may be configured otherwise. Search results and the metric
   // history are written as JSON by PostgreSQL itself, so the setting is pinned per connection.

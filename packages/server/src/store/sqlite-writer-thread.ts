@@ -21,7 +21,12 @@ function serializeError(error: unknown): SerializedError {
     return { kind: 'param-conflict', runId: error.runId, conflicts: error.conflicts };
   }
   if (error instanceof MlflowError) return { kind: 'mlflow', code: error.errorCode, message: error.message };
-  return { kind: 'other', message: error instanceof Error ? error.message : String(error) };
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return {
+    kind: 'other',
+    message: error instanceof Error ? error.message : String(error),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }
 
 async function main(): Promise<void> {

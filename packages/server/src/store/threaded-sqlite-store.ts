@@ -31,7 +31,7 @@ type WriterCall =
 export type SerializedError =
   | { kind: 'param-conflict'; runId: string; conflicts: ParamConflict[] }
   | { kind: 'mlflow'; code: ErrorCode; message: string }
-  | { kind: 'other'; message: string };
+  | { kind: 'other'; message: string; code?: string };
 
 export type WriterReply =
   | { id: number; ok: true; value: unknown }
@@ -40,7 +40,9 @@ export type WriterReply =
 function deserializeError(error: SerializedError): Error {
   if (error.kind === 'param-conflict') return new ParamConflictError(error.runId, error.conflicts);
   if (error.kind === 'mlflow') return new MlflowError(error.code, error.message);
-  return new Error(error.message);
+  // The driver's or the system's code (SQLITE_FULL, ENOSPC...) travels with the message, so the HTTP
+  // layer can tell a full disk from a bug.
+  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
 }
 
 class WriterThread {

@@ -1,0 +1,50 @@
+// The limits campaign's short form inside `npm test`: slowloris against the header timeout and the
+// connection cap, the JSON body limit, and bounded memory for a streamed upload and a long history read.
+// The long form (`npm run reliability -- --campaign limits`) uses 1 GB and more points.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { tempDir } from '../test/helpers.js';
+import { historyMemory, oversizedBody, slowloris, uploadMemory } from './limits.js';
+import { freePort, type LiveServer, startServerProcess, stopServer } from './server-process.js';
+
+let server: LiveServer;
+const dirs = [tempDir('mlflow-ts-limits-'), tempDir('mlflow-ts-limits-artifacts-')];
+before(async () => {
+  server = await startServerProcess({
+    storeUri: `sqlite:///${dirs[0].dir}/m.db`,
+    artifactsDir: dirs[1].dir,
+    port: await freePort(),
+    extraArgs: ['--max-connections', '40', '--headers-timeout', '2'],
+  });
+});
+after(async () => {
+  await stopServer(server.child);
+  for (const d of dirs) d.cleanup();
+});
+
+test('slowloris: slow connections are cut after the header timeout, the cap refuses the rest, real clients get through', async () => {
+  const r = await slowloris(server, 100, 1000, 6000);
+  assert.equal(r.stillOpen, 0, JSON.stringify(r));
+  // 100 slow connections against a cap of 40: the surplus is refused on arrival.
+  assert.ok(r.droppedAtOnce >= 50, JSON.stringify(r));
+  // 2 s of header timeout, checked every second, plus slack for a busy machine.
+  assert.ok(r.longestHeldMs < 5000, JSON.stringify(r));
+  assert.ok(r.legitimate.ok > 0, JSON.stringify(r));
+  assert.equal(r.healthyAfter, true);
+});
+
+test('a JSON body over 32 MB: 400 INVALID_PARAMETER_VALUE', async () => {
+  assert.deepEqual(await oversizedBody(server), { status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+});
+
+test('a 200 MB upload streams through the proxy in bounded memory', async () => {
+  const r = await uploadMemory(server, 200);
+  assert.equal(r.status, 200);
+  assert.ok(r.peakMb - r.before < 120, JSON.stringify(r));
+});
+
+test('a 100,000-point history is read back in bounded memory', async () => {
+  const r = await historyMemory(server, 100_000);
+  assert.ok(r.bytes > 100_000 * 40, JSON.stringify(r));
+  assert.ok(r.peakMb - r.before < 100, JSON.stringify(r));
+});
