@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { ExactIdsPlugin, parseInt8 } from './exact-ids.js';
 import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
 import { HistoryReaderPool } from './history-readers.js';
 import { migrateToLatest } from './migrations.js';
@@ -28,6 +29,12 @@ export type WriteOnlyDatabase = Pick<StoreDatabase, 'dialect' | 'writer'>;
 // bigint columns (timestamps, steps, ids) come back from pg as strings by default; every value we
 // store fits in a double, and MLflow's JSON carries them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/** Our store's own pools read int8 exactly where it matters: experiment ids (see exact-ids.ts). */
+const exactInt8Types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
 
 /** How a store holds the process: by default its connections keep Node running while it is open. */
 export interface OpenOptions {
@@ -137,14 +144,19 @@ export function openSqliteReader(file: string): StoreDatabase {
 const WRITE_LANES = 4;
 
 async function openPostgres(connectionString: string, keepProcessAlive: boolean): Promise<StoreDatabase> {
-  const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6, allowExitOnIdle: !keepProcessAlive });
+  const pool = new pg.Pool({
+    connectionString,
+    max: WRITE_LANES + 6,
+    allowExitOnIdle: !keepProcessAlive,
+    types: exactInt8Types,
+  });
   // Doubles travel as text: PostgreSQL 12+ writes the shortest exact form when extra_float_digits is
   // positive (its default, 1), but a server may be configured otherwise. Search results and the metric
   // history are written as JSON by PostgreSQL itself, so the setting is pinned per connection.
   pool.on('connect', (client) => {
     client.query('SET extra_float_digits = 1').catch(() => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new ExactIdsPlugin()] });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   const writer = new WriteLanes(db, WRITE_LANES);
   return {
