@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import { ExactIdsPlugin, parseInt8 } from './exact-ids.js';
+import { ExactIdsPlugin, exactInt8Types } from './exact-ids.js';
 import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
 import { HistoryReaderPool } from './history-readers.js';
 import { migrateToLatest } from './migrations.js';
@@ -29,12 +29,6 @@ export type WriteOnlyDatabase = Pick<StoreDatabase, 'dialect' | 'writer'>;
 // bigint columns (timestamps, steps, ids) come back from pg as strings by default; every value we
 // store fits in a double, and MLflow's JSON carries them as numbers.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
-
-/** Our store's own pools read int8 exactly where it matters: experiment ids (see exact-ids.ts). */
-const exactInt8Types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 ? parseInt8 : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-};
 
 /** How a store holds the process: by default its connections keep Node running while it is open. */
 export interface OpenOptions {
@@ -156,7 +150,10 @@ async function openPostgres(connectionString: string, keepProcessAlive: boolean)
   pool.on('connect', (client) => {
     client.query('SET extra_float_digits = 1').catch(() => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new ExactIdsPlugin()] });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    plugins: [new ExactIdsPlugin()],
+  });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   const writer = new WriteLanes(db, WRITE_LANES);
   return {

@@ -2,7 +2,15 @@
 // number (all of them fit a double except span times in nanoseconds and huge metric steps, which
 // their readers handle); an experiment_id comes back as its decimal string, whatever its size,
 // because MLflow's file store ids (18 digits) would round as numbers.
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
+import pg from 'pg';
 
 /** The result column that holds an experiment id (every table names it so; see schema.ts). */
 const EXPERIMENT_ID = 'experiment_id';
@@ -24,10 +32,21 @@ export function exactRow(row: Record<string, unknown>): Record<string, unknown> 
 }
 
 /** PostgreSQL int8 text: a number while exact, else a BigInt for `exactRow` to place. */
-export function parseInt8(text: string): number | bigint {
+function parseInt8(text: string): number | bigint {
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : BigInt(text);
 }
+
+/**
+ * The type parsers of a pg pool or client whose rows go through `exactRow`: int8 as above, the rest
+ * as pg's defaults (the global int8 parser, database.ts, gives numbers to everyone else).
+ */
+export const exactInt8Types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8
+      ? parseInt8
+      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+};
 
 /** Applies `exactRow` to every result of a PostgreSQL Kysely instance (streamed chunks included). */
 export class ExactIdsPlugin implements KyselyPlugin {

@@ -1,8 +1,9 @@
 // A run's inputs: the datasets it used (with the input's tags) and, in MLflow 3, the logged models it
 // used. One write (log-inputs, keyed by the run); the reading side is datasetInputsOfRuns, for
 // hydration, and the experiments' dataset summaries.
-import type { DatasetInput, DatasetSummary, Tag } from '../entities/tracking.js';
+
 import { canonicalExperimentIds } from '../entities/experiment-id.js';
+import type { DatasetInput, DatasetSummary, Tag } from '../entities/tracking.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import { searchDatasetSummaries } from './dataset-summaries.js';
 import { insertModelInputs } from './logged-model-repository.js';

@@ -27,9 +27,7 @@ async function lock(
   if (target === 'experiments')
     await sql`select pg_advisory_xact_lock(${EXPERIMENT_COUNT_LOCK})`.execute(trx);
   else if ('experiment' in target)
-    await sql`select 1 from experiments where experiment_id = ${target.experiment} for update`.execute(
-      trx,
-    );
+    await sql`select 1 from experiments where experiment_id = ${target.experiment} for update`.execute(trx);
   else await sql`select 1 from runs where run_uuid = ${target.run} for update`.execute(trx);
 }
 

@@ -2,9 +2,9 @@
 // params and a run's outputs (writes). Run writes that link or measure models call the transaction
 // helpers exported here (logModelMetrics, insertModelInputs); run hydration reads modelLinksOfRuns.
 import { randomUUID } from 'node:crypto';
-import { experimentIdValues } from '../entities/experiment-id.js';
 import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { experimentIdValues } from '../entities/experiment-id.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelMetric } from '../entities/logged-model.js';
 import type { Metric, ModelInput, ModelOutput, Tag } from '../entities/tracking.js';
 import { comparisons } from '../search/filter-ast.js';

@@ -2,9 +2,9 @@
 // version (reads); registering a new version and deleting versions (writes). Every call first checks
 // that the experiment exists and is active, as MLflow's store does.
 import { randomUUID } from 'node:crypto';
-import { experimentIdOrNone } from '../entities/experiment-id.js';
 import type { Kysely } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { experimentIdOrNone } from '../entities/experiment-id.js';
 import type { ScorerVersion } from '../entities/scorer.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { Database } from './schema.js';

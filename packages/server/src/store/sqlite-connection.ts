@@ -54,7 +54,7 @@ const MAY_READ_EXPERIMENT_ID = /experiment_id|\*/;
  * BigInts, which `exactRow` turns back into numbers except the experiment id. Other statements are
  * left as they are, so the hot paths that never read an experiment id pay nothing.
  */
-function exactReads(stmt: BetterSqlite3.Statement): BetterSqlite3.Statement {
+export function exactReads(stmt: BetterSqlite3.Statement): BetterSqlite3.Statement {
   if (!stmt.reader || !MAY_READ_EXPERIMENT_ID.test(stmt.source)) return stmt;
   stmt.safeIntegers(true);
   const all = stmt.all.bind(stmt);

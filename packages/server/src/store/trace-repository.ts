@@ -1,9 +1,13 @@
 // Traces and their spans: reading a trace, a page of a search, a trace's spans (reads); starting,
 // ending, tagging, linking and deleting traces, and storing spans received over OTLP (writes).
 import { randomUUID } from 'node:crypto';
-import { canonicalExperimentId, canonicalExperimentIds, experimentIdOrNone } from '../entities/experiment-id.js';
 import { type Kysely, type Selectable, sql, type Updateable } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import {
+  canonicalExperimentId,
+  canonicalExperimentIds,
+  experimentIdOrNone,
+} from '../entities/experiment-id.js';
 import {
   ARTIFACT_LOCATION_TAG,
   SPANS_LOCATION_TAG,
