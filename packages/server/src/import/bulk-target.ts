@@ -3,7 +3,7 @@
 // exactly where its last commit left it. The store's invariants are kept here: latest metrics follow
 // the history written, and runs.data_version rises with every write to a run's params, tags or latest
 // metrics (run-data-cache.ts).
-import { SMALL_EXPERIMENT_IDS } from '../entities/experiment-id.js';
+import { experimentIdValues, SMALL_EXPERIMENT_IDS } from '../entities/experiment-id.js';
 import { upgradeDatabase } from '../store/database.js';
 import { isNewerMetric } from '../store/run-data-repository.js';
 import type { SqliteCopy } from './import-source.js';
@@ -87,13 +87,16 @@ export class BulkTarget {
     const { table, column } = ID_COLUMNS[kind];
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
-      const part = ids.slice(i, i + 500);
-      const values = kind === 'experiment' ? part.map(Number) : part;
+      // Experiment ids are bound as integers; one past 64 bits exists nowhere (the importer refuses it).
+      const values =
+        kind === 'experiment' ? experimentIdValues(ids.slice(i, i + 500)) : ids.slice(i, i + 500);
+      if (values.length === 0) continue;
+      // Selected under its own name, so that an experiment id comes back exact (store/exact-ids.ts).
       const rows = await this.conn.all(
-        `select "${column}" as id from "${table}" where "${column}" in (${part.map(() => '?').join(', ')})`,
+        `select "${column}" from "${table}" where "${column}" in (${values.map(() => '?').join(', ')})`,
         values,
       );
-      for (const r of rows) found.add(String(r.id));
+      for (const r of rows) found.add(String(r[column]));
     }
     return found;
   }
