@@ -53,7 +53,11 @@ function mlrunsWithIds(ids: Record<string, string>): { dir: string; cleanup: () 
   return { dir: root, cleanup: copy.cleanup };
 }
 
-async function withServer<T>(uri: string, fn: (api: string) => Promise<T>): Promise<T> {
+async function withServer<T>(
+  uri: string,
+  fn: (api: string) => Promise<T>,
+  extra: Partial<Parameters<typeof startServer>[0]> = {},
+): Promise<T> {
   const artifacts = tempDir('mlflow-ts-exp-ids-artifacts-');
   const server = await startServer({
     backendStoreUri: uri,
@@ -61,6 +65,7 @@ async function withServer<T>(uri: string, fn: (api: string) => Promise<T>): Prom
     artifactsDestination: artifacts.dir,
     host: '127.0.0.1',
     port: 0,
+    ...extra,
   });
   try {
     return await fn(`${server.url}/api/2.0/mlflow`);
@@ -217,6 +222,73 @@ for (const dialect of DIALECTS) {
       } finally {
         store.cleanup();
         source.cleanup();
+      }
+    });
+
+    test('auth: a permission on an 18-digit experiment applies to it, in lookups and searches', async () => {
+      const store = await freshStoreUri(dialect);
+      const users = tempDir('mlflow-ts-exp-ids-users-');
+      const admin = { user: 'admin', password: 'password1234' };
+      const bob = { user: 'bob', password: 'bob-password-123' };
+      const as = async (
+        who: typeof admin,
+        api: string,
+        method: 'GET' | 'POST',
+        endpoint: string,
+        body: object,
+      ) => {
+        const get = method === 'GET';
+        const query = get ? `?${new URLSearchParams(body as Record<string, string>)}` : '';
+        const response = await fetch(`${api}/${endpoint}${query}`, {
+          method,
+          headers: {
+            Authorization: `Basic ${Buffer.from(`${who.user}:${who.password}`).toString('base64')}`,
+            ...(get ? {} : { 'Content-Type': 'application/json' }),
+          },
+          ...(get ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, any> };
+      };
+      try {
+        await importStore({ from: MLRUNS_FIXTURE, to: store.uri });
+        const auth = {
+          defaultPermission: 'READ' as const,
+          databaseUri: `sqlite:///${path.join(users.dir, 'basic_auth.db')}`,
+          adminUsername: admin.user,
+          adminPassword: admin.password,
+        };
+        await withServer(
+          store.uri,
+          async (api) => {
+            const created = await as(admin, api, 'POST', 'users/create', {
+              username: bob.user,
+              password: bob.password,
+            });
+            assert.equal(created.status, 200, JSON.stringify(created.body));
+            const granted = await as(admin, api, 'POST', 'experiments/permissions/create', {
+              experiment_id: MAIN,
+              username: bob.user,
+              permission: 'NO_PERMISSIONS',
+            });
+            assert.equal(granted.status, 200, JSON.stringify(granted.body));
+            assert.equal((await as(bob, api, 'GET', 'experiments/get', { experiment_id: MAIN })).status, 403);
+            assert.equal(
+              (await as(bob, api, 'GET', 'experiments/get', { experiment_id: OTHER })).status,
+              200,
+            );
+            const listed = await as(bob, api, 'POST', 'experiments/search', { max_results: 100 });
+            const ids = listed.body.experiments.map((e: { experiment_id: string }) => e.experiment_id);
+            assert.ok(!ids.includes(MAIN), `hidden: ${ids}`);
+            assert.ok(ids.includes(OTHER), `shown: ${ids}`);
+            const runs = await as(bob, api, 'POST', 'runs/search', { experiment_ids: [MAIN, OTHER] });
+            assert.ok(runs.body.runs.length > 0);
+            for (const r of runs.body.runs) assert.equal(r.info.experiment_id, OTHER);
+          },
+          { auth },
+        );
+      } finally {
+        store.cleanup();
+        users.cleanup();
       }
     });
 
