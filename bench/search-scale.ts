@@ -188,12 +188,12 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
       const { n } = await db.reader
         .selectFrom('runs')
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('experiment_id', '=', Number(existing))
+        .where('experiment_id', '=', String(existing))
         .executeTakeFirstOrThrow();
       const history = await db.reader
         .selectFrom('runs')
         .select('run_uuid')
-        .where('experiment_id', '=', Number(existingHistory))
+        .where('experiment_id', '=', String(existingHistory))
         .executeTakeFirstOrThrow();
       const { points } = await db.reader
         .selectFrom('metrics')
@@ -236,7 +236,7 @@ async function seed(uri: string, o: Options, log: (s: string) => void): Promise<
         await trx
           .updateTable('experiments')
           .set({ artifact_location: `mlflow-artifacts:/${id}` })
-          .where('experiment_id', '=', Number(id))
+          .where('experiment_id', '=', String(id))
           .execute();
         return id;
       });

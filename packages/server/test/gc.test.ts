@@ -309,7 +309,7 @@ for (const dialect of DIALECTS) {
         const rows = await database.reader
           .selectFrom(table)
           .select('experiment_id')
-          .where('experiment_id', '=', Number(doomed))
+          .where('experiment_id', '=', String(doomed))
           .execute();
         assert.equal(rows.length, 0, table);
       }

@@ -3,6 +3,7 @@
 // exactly where its last commit left it. The store's invariants are kept here: latest metrics follow
 // the history written, and runs.data_version rises with every write to a run's params, tags or latest
 // metrics (run-data-cache.ts).
+import { experimentIdValues, SMALL_EXPERIMENT_IDS } from '../entities/experiment-id.js';
 import { upgradeDatabase } from '../store/database.js';
 import { isNewerMetric } from '../store/run-data-repository.js';
 import type { SqliteCopy } from './import-source.js';
@@ -51,19 +52,16 @@ export class BulkTarget {
     return new BulkTarget(conn);
   }
 
-  /** The experiment ids given to source ids too large for our store, by source id. */
+  /**
+   * The experiment ids earlier versions gave to source ids past 2^53 (they renumbered those), by
+   * source id; such ids are now kept, and this table only grows no more.
+   */
   async experimentIds(source: string): Promise<Map<string, string>> {
     const rows = await this.conn.all(
       `select source_id, experiment_id from ${EXPERIMENT_IDS_TABLE} where source = ?`,
       [source],
     );
     return new Map(rows.map((r) => [String(r.source_id), String(r.experiment_id)]));
-  }
-
-  /** The highest experiment id in our store. */
-  async maxExperimentId(): Promise<number> {
-    const rows = await this.conn.all('select max(experiment_id) as id from experiments');
-    return Number(rows[0]?.id ?? 0);
   }
 
   async checkpoints(source: string): Promise<Map<string, string | undefined>> {
@@ -89,13 +87,16 @@ export class BulkTarget {
     const { table, column } = ID_COLUMNS[kind];
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += 500) {
-      const part = ids.slice(i, i + 500);
-      const values = kind === 'experiment' ? part.map(Number) : part;
+      // Experiment ids are bound as integers; one past 64 bits exists nowhere (the importer refuses it).
+      const values =
+        kind === 'experiment' ? experimentIdValues(ids.slice(i, i + 500)) : ids.slice(i, i + 500);
+      if (values.length === 0) continue;
+      // Selected under its own name, so that an experiment id comes back exact (store/exact-ids.ts).
       const rows = await this.conn.all(
-        `select "${column}" as id from "${table}" where "${column}" in (${part.map(() => '?').join(', ')})`,
+        `select "${column}" from "${table}" where "${column}" in (${values.map(() => '?').join(', ')})`,
         values,
       );
-      for (const r of rows) found.add(String(r.id));
+      for (const r of rows) found.add(String(r[column]));
     }
     return found;
   }
@@ -133,8 +134,6 @@ export class BulkTarget {
     cursor: string | null;
     rows: RowsByTable;
     skipped: [IdKind, string][];
-    /** Source experiment ids renumbered in this batch: [source id, our id]. */
-    renumbered?: [string, string][];
     /** Source experiment 0 replaces our unused Default instead of colliding with it. */
     replaceDefault: boolean;
   }): Promise<number> {
@@ -167,14 +166,6 @@ export class BulkTarget {
           SKIPPED_TABLE,
           ['source', 'kind', 'id'],
           batch.skipped.map(([kind, id]) => [batch.source, kind, id]),
-          'on conflict do nothing',
-        );
-      }
-      if (batch.renumbered?.length) {
-        await this.insert(
-          EXPERIMENT_IDS_TABLE,
-          ['source', 'source_id', 'experiment_id'],
-          batch.renumbered.map(([from, to]) => [batch.source, from, Number(to)]),
           'on conflict do nothing',
         );
       }
@@ -287,12 +278,16 @@ export class BulkTarget {
     });
   }
 
-  /** After the last batch: PostgreSQL's experiment id sequence moves past the ids imported. */
+  /**
+   * After the last batch: PostgreSQL's experiment id sequence moves past the ids imported, leaving
+   * out ids at or past 2^53 (MLflow's file store draws random 18-digit ones), so new experiments
+   * keep small sequential ids, as on SQLite (see the experiment repository).
+   */
   async finish(): Promise<void> {
     if (this.conn.dialect !== 'postgres') return;
     await this.conn.run(
       `select setval(pg_get_serial_sequence('experiments', 'experiment_id'),
-        greatest((select max(experiment_id) from experiments), 1))`,
+        greatest((select max(experiment_id) from experiments where experiment_id < ${SMALL_EXPERIMENT_IDS}), 1))`,
     );
   }
 

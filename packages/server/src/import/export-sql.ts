@@ -65,6 +65,7 @@ export async function exportToSql(
 ): Promise<ExportCounts> {
   const target = await openSqlConnection(to);
   try {
+    if (target.dialect === 'postgres') await refuseWideExperimentIds(source);
     await createSchema(target, to);
     const tables: ExportCounts['tables'] = [];
     for (const copy of COPIES) {
@@ -108,6 +109,23 @@ export async function exportToSql(
   } finally {
     await target.close();
   }
+}
+
+/** The largest experiment id MLflow's PostgreSQL schema holds: its experiment_id columns are INTEGER. */
+const MLFLOW_POSTGRES_MAX_EXPERIMENT_ID = 2_147_483_647;
+
+/**
+ * Refuses, before writing anything, a store with an experiment id MLflow's PostgreSQL columns cannot
+ * hold (MLflow's file store draws 18-digit ids); SQLite's INTEGER and a mlruns/ directory keep them.
+ */
+async function refuseWideExperimentIds(source: SqlConnection): Promise<void> {
+  const [row] = await source.all(
+    `select min(experiment_id) as experiment_id from experiments where experiment_id > ${MLFLOW_POSTGRES_MAX_EXPERIMENT_ID}`,
+  );
+  if (row?.experiment_id === null || row?.experiment_id === undefined) return;
+  throw MlflowError.invalidParameter(
+    `Experiment ${row.experiment_id} cannot be exported into MLflow's PostgreSQL schema, whose experiment ids are 32-bit integers (at most ${MLFLOW_POSTGRES_MAX_EXPERIMENT_ID}). Export to an SQLite database or a mlruns/ directory, which keep such ids.`,
+  );
 }
 
 /** Refuses a database that already has tables (an export never merges); creates the schema otherwise. */

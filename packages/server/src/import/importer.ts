@@ -2,6 +2,7 @@
 // Before writing anything it checks the rows still to come for ids our store already has: an error
 // listing them, or (--on-conflict skip) those entities and everything hanging off them left out.
 import { MlflowError } from '../entities/errors.js';
+import { canonicalExperimentId, MAX_EXPERIMENT_ID } from '../entities/experiment-id.js';
 import { ArtifactCopier, type ArtifactCopyCounts } from './artifact-copy.js';
 import { BulkTarget } from './bulk-target.js';
 import type { ImportSource, ImportStage, SkippedEntity } from './import-source.js';
@@ -83,9 +84,8 @@ class Importer {
   /** Ids known to exist in our store, so each batch asks only about new parents. */
   private readonly present = new Map<IdKind, Set<string>>();
   private replaceDefault = false;
-  /** Source experiment ids beyond 2^53 (the file store's random ids) and the ids they got here. */
+  /** Source experiment ids an earlier import renumbered, and the ids they got here. */
   private experimentIds = new Map<string, string>();
-  private nextExperimentId = 0;
   private checkpoints = new Map<string, string | undefined>();
   private readonly copier: ArtifactCopier | undefined;
 
@@ -156,7 +156,7 @@ class Importer {
       for await (const batch of stage.batches(this.checkpoints.get(stage.name), this.size)) {
         const newSkips: [IdKind, string][] = first ? pendingSkips : [];
         first = false;
-        const renumbered = await this.renumber(batch.rows);
+        this.keepExperimentIds(batch.rows);
         const rows = await this.filter(batch.rows, newSkips, summary);
         // Copied before the batch commits: a resumed import copies an uncommitted batch's files again.
         this.copier?.apply(rows);
@@ -167,7 +167,6 @@ class Importer {
           cursor: batch.cursor,
           rows,
           skipped: newSkips,
-          renumbered,
           replaceDefault: this.replaceDefault,
         });
         this.options.progress?.batch(stage.name, batch.read);
@@ -199,8 +198,8 @@ class Importer {
           for (const row of rows) {
             const [kind, id] = owns(row);
             if (this.skipped.get(kind)?.has(id)) continue;
-            // An id too large to keep gets a new one, so it cannot collide.
-            if (kind === 'experiment' && !Number.isSafeInteger(Number(id))) continue;
+            // An id an earlier import gave a new one to (see keepExperimentIds) cannot collide.
+            if (kind === 'experiment' && this.experimentIds.has(id)) continue;
             byKind.set(kind, [...(byKind.get(kind) ?? []), id]);
           }
           for (const [kind, ids] of byKind) {
@@ -233,38 +232,27 @@ class Importer {
   }
 
   /**
-   * Experiment ids above 2^53 - 1 (MLflow's file store draws random 18-digit ids) cannot be held
-   * exactly by JavaScript numbers, which the server's JSON and queries use; such an experiment gets
-   * the next free id, kept per source so a resumed import and the experiment's children agree.
+   * Experiment ids are kept as they are, 18-digit ones from MLflow's file store included, as exact
+   * decimal strings (a number would round them). Imports by earlier versions of mlflow-ts gave such
+   * experiments new ids and recorded them; a resumed or repeated import of that source keeps using
+   * the recorded ids, so the experiment's children follow it. An id past 64 bits fits no column.
    */
-  private async renumber(rows: RowsByTable): Promise<[string, string][]> {
-    const created: [string, string][] = [];
+  private keepExperimentIds(rows: RowsByTable): void {
     for (const table of TARGET_TABLES) {
       const column = table.experimentColumn;
       const list = rows[table.name];
       if (column === undefined || !list) continue;
       for (const row of list) {
         const id = String(row[column]);
-        if (Number.isSafeInteger(Number(id))) {
-          row[column] = Number(id);
-          continue;
+        const ours = this.experimentIds.get(id) ?? canonicalExperimentId(id);
+        if (ours === undefined) {
+          throw MlflowError.invalidParameter(
+            `The source's experiment id '${id}' is not an integer from 0 to ${MAX_EXPERIMENT_ID}; mlflow-ts cannot keep it.`,
+          );
         }
-        let ours = this.experimentIds.get(id);
-        if (ours === undefined && table.name === 'experiments') {
-          if (this.nextExperimentId === 0) {
-            this.nextExperimentId =
-              Math.max(await this.target.maxExperimentId(), ...[...this.experimentIds.values()].map(Number)) +
-              1;
-          }
-          ours = String(this.nextExperimentId++);
-          this.experimentIds.set(id, ours);
-          created.push([id, ours]);
-        }
-        // A child of an experiment never imported keeps an id that matches nothing, and is left out.
-        row[column] = ours === undefined ? -1 : Number(ours);
+        row[column] = ours;
       }
     }
-    return created;
   }
 
   private skip(kind: IdKind, id: string): void {

@@ -6,7 +6,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
 import '../store/database.js'; // its pg type parsers: bigint columns as numbers
-import { openSqliteConnection } from '../store/sqlite-connection.js';
+import { exactInt8Types, exactRow } from '../store/exact-ids.js';
+import { exactReads, openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
 import { MYSQL_URI, openMysqlConnection, withoutPassword } from './mysql-connection.js';
 
@@ -51,7 +52,7 @@ export async function openSqlConnection(
     if (!options.readonly) conn.pragma('synchronous = NORMAL');
     return new SqliteConnection(conn);
   }
-  const client = new pg.Client({ connectionString: location.connectionString });
+  const client = new pg.Client({ connectionString: location.connectionString, types: exactInt8Types });
   await client.connect();
   await client.query('SET extra_float_digits = 1');
   return new PostgresConnection(client);
@@ -66,7 +67,7 @@ class SqliteConnection implements SqlConnection {
   private statement(text: string): BetterSqlite3.Statement {
     let stmt = this.statements.get(text);
     if (!stmt) {
-      stmt = this.db.prepare(text);
+      stmt = exactReads(this.db.prepare(text));
       if (this.statements.size >= 200) this.statements.clear();
       this.statements.set(text, stmt);
     }
@@ -121,7 +122,7 @@ class PostgresConnection implements SqlConnection {
   }
 
   async all(text: string, values: readonly unknown[] = []): Promise<SqlRow[]> {
-    return (await this.client.query(this.text(text), values as unknown[])).rows as SqlRow[];
+    return ((await this.client.query(this.text(text), values as unknown[])).rows as SqlRow[]).map(exactRow);
   }
 
   async run(text: string, values: readonly unknown[] = []): Promise<number> {

@@ -44,7 +44,7 @@ const TABLE_STAGES: TableStage[] = [
     target: 'experiments',
     ownsIds: true,
     convert: (r) => [
-      num(r.experiment_id),
+      text(r.experiment_id),
       text(r.name),
       orNull(r.artifact_location),
       text(r.lifecycle_stage, 'active'),
@@ -56,7 +56,7 @@ const TABLE_STAGES: TableStage[] = [
     name: 'experiment tags',
     source: 'experiment_tags',
     target: 'experiment_tags',
-    convert: (r) => [num(r.experiment_id), text(r.key), text(r.value)],
+    convert: (r) => [text(r.experiment_id), text(r.key), text(r.value)],
   },
   {
     name: 'runs',
@@ -65,7 +65,7 @@ const TABLE_STAGES: TableStage[] = [
     ownsIds: true,
     convert: (r) => [
       text(r.run_uuid),
-      num(r.experiment_id),
+      text(r.experiment_id),
       // NULL names (every run before MLflow 2.0) are filled from the mlflow.runName tag, see runNames.
       r.name ?? null,
       text(r.user_id),
@@ -114,7 +114,7 @@ const TABLE_STAGES: TableStage[] = [
     ownsIds: true,
     convert: (r) => [
       text(r.dataset_uuid),
-      num(r.experiment_id),
+      text(r.experiment_id),
       text(r.name),
       text(r.digest),
       text(r.dataset_source_type),
@@ -150,7 +150,7 @@ const TABLE_STAGES: TableStage[] = [
     ownsIds: true,
     convert: (r) => [
       text(r.model_id),
-      num(r.experiment_id),
+      text(r.experiment_id),
       text(r.name),
       text(r.artifact_location),
       num(r.creation_timestamp_ms),
@@ -166,13 +166,13 @@ const TABLE_STAGES: TableStage[] = [
     name: 'logged model params',
     source: 'logged_model_params',
     target: 'logged_model_params',
-    convert: (r) => [text(r.model_id), num(r.experiment_id), text(r.param_key), text(r.param_value)],
+    convert: (r) => [text(r.model_id), text(r.experiment_id), text(r.param_key), text(r.param_value)],
   },
   {
     name: 'logged model tags',
     source: 'logged_model_tags',
     target: 'logged_model_tags',
-    convert: (r) => [text(r.model_id), num(r.experiment_id), text(r.tag_key), text(r.tag_value)],
+    convert: (r) => [text(r.model_id), text(r.experiment_id), text(r.tag_key), text(r.tag_value)],
   },
   {
     name: 'logged model metrics',
@@ -184,7 +184,7 @@ const TABLE_STAGES: TableStage[] = [
       num(r.metric_timestamp_ms),
       num(r.metric_step),
       numOrNull(r.metric_value),
-      num(r.experiment_id),
+      text(r.experiment_id),
       text(r.run_id),
       orNull(r.dataset_uuid),
       orNull(r.dataset_name),
@@ -271,7 +271,7 @@ const TABLE_STAGES: TableStage[] = [
     ownsIds: true,
     convert: (r) => [
       text(r.request_id),
-      num(r.experiment_id),
+      text(r.experiment_id),
       num(r.timestamp_ms),
       numOrNull(r.execution_time_ms),
       text(r.status, 'STATE_UNSPECIFIED'),
@@ -299,7 +299,7 @@ const TABLE_STAGES: TableStage[] = [
     textColumns: ['start_time_unix_nano', 'end_time_unix_nano'],
     convert: (r) => [
       text(r.trace_id),
-      num(r.experiment_id),
+      text(r.experiment_id),
       text(r.span_id),
       orNull(r.parent_span_id),
       orNull(r.name),
@@ -339,7 +339,7 @@ const TABLE_STAGES: TableStage[] = [
     source: 'scorers',
     target: 'scorers',
     ownsIds: true,
-    convert: (r) => [num(r.experiment_id), text(r.scorer_name), text(r.scorer_id)],
+    convert: (r) => [text(r.experiment_id), text(r.scorer_name), text(r.scorer_id)],
   },
   {
     name: 'scorer versions',

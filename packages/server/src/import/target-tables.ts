@@ -24,7 +24,7 @@ export interface TargetTable {
   owns?(row: Row): [IdKind, string];
   /** The ids this row hangs off. */
   refs?(row: Row): [IdKind, string][];
-  /** The column holding an experiment id, if any (ids beyond 2^53 are renumbered, see importer.ts). */
+  /** The column holding an experiment id, if any (kept as a decimal string, see importer.ts). */
   experimentColumn?: number;
 }
 

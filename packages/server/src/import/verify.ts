@@ -134,12 +134,15 @@ export async function verifyStores(from: string, to: string): Promise<VerifyRepo
   }
 }
 
-/** Source rows in the types our store gives back (experiment ids renumbered as the import did). */
+/**
+ * Source rows in the types our store gives back: experiment ids as decimal strings (see
+ * store/exact-ids.ts), renumbered where an earlier version's import renumbered them.
+ */
 function normalize(table: TargetTable, row: Row, renumbered: Map<string, string>): void {
   const column = table.experimentColumn;
   if (column === undefined) return;
   const id = String(row[column]);
-  row[column] = Number(renumbered.get(id) ?? id);
+  row[column] = renumbered.get(id) ?? id;
 }
 
 function belongsToSource(table: TargetTable, row: Row, ids: Map<IdKind, Set<string>>): boolean {

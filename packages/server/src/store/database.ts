@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { ExactIdsPlugin, exactInt8Types } from './exact-ids.js';
 import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
 import { HistoryReaderPool } from './history-readers.js';
 import { migrateToLatest } from './migrations.js';
@@ -138,7 +139,12 @@ export function openSqliteReader(file: string): StoreDatabase {
 const WRITE_LANES = 4;
 
 async function openPostgres(connectionString: string, keepProcessAlive: boolean): Promise<StoreDatabase> {
-  const pool = new pg.Pool({ connectionString, max: WRITE_LANES + 6, allowExitOnIdle: !keepProcessAlive });
+  const pool = new pg.Pool({
+    connectionString,
+    max: WRITE_LANES + 6,
+    allowExitOnIdle: !keepProcessAlive,
+    types: exactInt8Types,
+  });
   watchLostConnections(pool);
   // Doubles travel as text: PostgreSQL 12+ writes the shortest exact form when extra_float_digits is
   // positive (its default, 1), but a server may be configured otherwise. Search results and the metric
@@ -146,7 +152,10 @@ async function openPostgres(connectionString: string, keepProcessAlive: boolean)
   pool.on('connect', (client) => {
     client.query('SET extra_float_digits = 1').catch(() => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    plugins: [new ExactIdsPlugin()],
+  });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
   const writer = new WriteLanes(db, WRITE_LANES);
   return {

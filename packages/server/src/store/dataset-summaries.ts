@@ -11,7 +11,7 @@ const CONTEXT_TAG = 'mlflow.data.context';
 
 export async function searchDatasetSummaries(
   db: Kysely<Database>,
-  experimentIds: number[],
+  experimentIds: string[],
 ): Promise<DatasetSummary[]> {
   if (experimentIds.length === 0) return [];
   // A left join: an input without a context tag still names its dataset, with no context.

@@ -11,6 +11,7 @@ import {
   USER_TAG,
   WRAPPED_OUTPUT_KEY,
 } from '../entities/evaluation-dataset.js';
+import { canonicalExperimentId } from '../entities/experiment-id.js';
 import type { DatasetOrder } from '../search/evaluation-dataset-rules.js';
 import type { FilterNode } from '../search/filter-ast.js';
 import { accessSql } from './access-sql.js';
@@ -150,13 +151,15 @@ async function requireDataset(trx: Kysely<Database>, datasetId: string, lock = f
 /** Refuses ids that name no experiment (a link to nothing would outlive any check). */
 async function requireExperiments(trx: Kysely<Database>, experimentIds: string[]): Promise<void> {
   for (const id of experimentIds) {
-    const found = /^\d+$/.test(id)
-      ? await trx
-          .selectFrom('experiments')
-          .select('experiment_id')
-          .where('experiment_id', '=', Number(id))
-          .executeTakeFirst()
-      : undefined;
+    const canonical = canonicalExperimentId(id);
+    const found =
+      canonical === undefined
+        ? undefined
+        : await trx
+            .selectFrom('experiments')
+            .select('experiment_id')
+            .where('experiment_id', '=', canonical)
+            .executeTakeFirst();
     if (!found) throw MlflowError.notFound(`No Experiment with id=${id} exists`);
   }
 }

@@ -2,6 +2,7 @@
 // changes, each keyed EXPERIMENTS so they never interleave (writes).
 import { expressionBuilder, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { SMALL_EXPERIMENT_IDS } from '../entities/experiment-id.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { Experiment, LifecycleStage, Tag } from '../entities/tracking.js';
 import { accessSql } from './access-sql.js';
@@ -51,20 +52,20 @@ export class ExperimentReads {
   }
 
   private async withTags(db: Reader, rows: Selectable<ExperimentsTable>[]): Promise<Experiment[]> {
-    const tagsById = new Map<number, Tag[]>();
-    for (const ids of chunks(rows.map((r) => Number(r.experiment_id)))) {
+    const tagsById = new Map<string, Tag[]>();
+    for (const ids of chunks(rows.map((r) => r.experiment_id))) {
       const tags = await db
         .selectFrom('experiment_tags')
         .selectAll()
         .where('experiment_id', 'in', ids)
         .execute();
       for (const t of tags) {
-        const list = tagsById.get(Number(t.experiment_id)) ?? [];
+        const list = tagsById.get(t.experiment_id) ?? [];
         list.push({ key: t.key, value: t.value });
-        tagsById.set(Number(t.experiment_id), list);
+        tagsById.set(t.experiment_id, list);
       }
     }
-    return rows.map((r) => experimentFromRow(this.locations, r, tagsById.get(Number(r.experiment_id)) ?? []));
+    return rows.map((r) => experimentFromRow(this.locations, r, tagsById.get(r.experiment_id) ?? []));
   }
 
   async getExperiment(id: string): Promise<Experiment | undefined> {
@@ -93,10 +94,11 @@ export class ExperimentReads {
         ];
     const keys: SortKey[] = orderBy.map((o) => {
       const value = experimentOrderExpression(o);
-      return { value, ascending: o.ascending, type: o.key === 'name' ? 'string' : 'number' };
+      const type = o.key === 'name' ? 'string' : o.key === 'experiment_id' ? 'int64' : 'number';
+      return { value, ascending: o.ascending, type };
     });
     if (!orderBy.some((o) => o.key === 'experiment_id'))
-      keys.push({ value: sql.ref('experiments.experiment_id'), ascending: false, type: 'number' });
+      keys.push({ value: sql.ref('experiments.experiment_id'), ascending: false, type: 'int64' });
     const order = query.orderBy.map((o) => [o.key, o.ascending]);
     const start = query.start;
     const where: RawBuilder<SqlBool>[] = [
@@ -121,6 +123,18 @@ export class ExperimentReads {
   }
 }
 
+/**
+ * The id SQLite's rowid would give, ignoring ids at or past 2^53 (MLflow's file store draws random
+ * 18-digit ones): new experiments keep small sequential ids after such an import, as MLflow's SQL
+ * store numbers them. PostgreSQL's sequence does the same (the importer sets it below 2^53).
+ */
+async function nextSmallExperimentId(trx: WriteTransaction): Promise<string> {
+  const { rows } = await sql<{ next: number }>`
+    select coalesce(max(experiment_id), -1) + 1 as next from experiments
+    where experiment_id < ${SMALL_EXPERIMENT_IDS}`.execute(trx);
+  return String(rows[0]?.next ?? 0);
+}
+
 export class ExperimentWrites {
   constructor(
     private readonly database: WriteOnlyDatabase,
@@ -138,7 +152,7 @@ export class ExperimentWrites {
       trx
         .updateTable('experiments')
         .set({ artifact_location: this.locations.experiment('0') })
-        .where('experiment_id', '=', 0)
+        .where('experiment_id', '=', '0')
         .where('artifact_location', 'is', null)
         .execute(),
     );
@@ -164,6 +178,7 @@ export class ExperimentWrites {
       const inserted = await trx
         .insertInto('experiments')
         .values({
+          ...(this.database.dialect === 'sqlite' ? { experiment_id: await nextSmallExperimentId(trx) } : {}),
           name: input.name,
           artifact_location: input.artifactLocation ?? null,
           lifecycle_stage: 'active',
@@ -177,13 +192,13 @@ export class ExperimentWrites {
         await trx
           .updateTable('experiments')
           .set({ artifact_location: this.locations.experiment(id) })
-          .where('experiment_id', '=', Number(id))
+          .where('experiment_id', '=', id)
           .execute();
       }
       if (input.tags.length > 0) {
         await trx
           .insertInto('experiment_tags')
-          .values(input.tags.map((t) => ({ experiment_id: Number(id), key: t.key, value: t.value })))
+          .values(input.tags.map((t) => ({ experiment_id: id, key: t.key, value: t.value })))
           .execute();
       }
       return id;
@@ -206,7 +221,7 @@ export class ExperimentWrites {
       await trx
         .updateTable('experiments')
         .set({ name: newName, last_update_time: Date.now() })
-        .where('experiment_id', '=', Number(id))
+        .where('experiment_id', '=', row.experiment_id)
         .execute();
     });
   }
@@ -231,12 +246,12 @@ export class ExperimentWrites {
       await trx
         .updateTable('experiments')
         .set({ lifecycle_stage: stage, last_update_time: now })
-        .where('experiment_id', '=', Number(id))
+        .where('experiment_id', '=', row.experiment_id)
         .execute();
       await trx
         .updateTable('runs')
         .set({ lifecycle_stage: stage, deleted_time: stage === 'deleted' ? now : null })
-        .where('experiment_id', '=', Number(id))
+        .where('experiment_id', '=', row.experiment_id)
         .where('lifecycle_stage', '!=', stage)
         .execute();
     });
@@ -244,10 +259,10 @@ export class ExperimentWrites {
 
   setExperimentTag(id: string, tag: Tag): Promise<void> {
     return this.#write(async (trx) => {
-      await requireActiveExperiment(trx, id);
+      const row = await requireActiveExperiment(trx, id);
       await trx
         .insertInto('experiment_tags')
-        .values({ experiment_id: Number(id), key: tag.key, value: tag.value })
+        .values({ experiment_id: row.experiment_id, key: tag.key, value: tag.value })
         .onConflict((oc) => oc.columns(['experiment_id', 'key']).doUpdateSet({ value: tag.value }))
         .execute();
     });
@@ -255,10 +270,10 @@ export class ExperimentWrites {
 
   deleteExperimentTag(id: string, key: string): Promise<void> {
     return this.#write(async (trx) => {
-      await requireActiveExperiment(trx, id);
+      const row = await requireActiveExperiment(trx, id);
       const result = await trx
         .deleteFrom('experiment_tags')
-        .where('experiment_id', '=', Number(id))
+        .where('experiment_id', '=', row.experiment_id)
         .where('key', '=', key)
         .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) {

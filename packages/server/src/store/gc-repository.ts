@@ -1,6 +1,7 @@
 // Permanent deletion (MLflow's gc): which runs and experiments are in the deleted stage (reads), and
 // removing one with every row that belongs to it, in one transaction (writes).
 import { MlflowError } from '../entities/errors.js';
+import { canonicalExperimentId } from '../entities/experiment-id.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { WriteTransaction } from './group-commit.js';
 import { RowStatements } from './row-statements.js';
@@ -41,11 +42,12 @@ export class GcReads {
 
   /** Ids of the runs of an experiment that are in the deleted stage. */
   async deletedRunIdsOfExperiment(experimentId: string): Promise<string[]> {
-    if (!/^\d+$/.test(experimentId)) return [];
+    const canonical = canonicalExperimentId(experimentId);
+    if (canonical === undefined) return [];
     const rows = await this.db
       .selectFrom('runs')
       .select('run_uuid')
-      .where('experiment_id', '=', Number(experimentId))
+      .where('experiment_id', '=', canonical)
       .where('lifecycle_stage', '=', 'deleted')
       .orderBy('run_uuid')
       .execute();
@@ -116,7 +118,7 @@ export class GcWrites {
           `Experiments ['${id}'] are not in the deleted lifecycle stage. Only experiments in the deleted lifecycle stage can be hard-deleted.`,
         );
       }
-      const experimentId = Number(id);
+      const experimentId = row.experiment_id;
       const runs = await trx
         .selectFrom('runs')
         .select('run_uuid')

@@ -1,6 +1,8 @@
 // A run's inputs: the datasets it used (with the input's tags) and, in MLflow 3, the logged models it
 // used. One write (log-inputs, keyed by the run); the reading side is datasetInputsOfRuns, for
 // hydration, and the experiments' dataset summaries.
+
+import { canonicalExperimentIds } from '../entities/experiment-id.js';
 import type { DatasetInput, DatasetSummary, Tag } from '../entities/tracking.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import { searchDatasetSummaries } from './dataset-summaries.js';
@@ -14,8 +16,7 @@ export class InputReads {
   /** The datasets the runs of these experiments used (MLflow's SearchDatasets). */
   searchDatasets(experimentIds: string[]): Promise<DatasetSummary[]> {
     // Ids that are no experiment's (not numbers, or past the column's range) match nothing.
-    const ids = experimentIds.filter((id) => /^\d{1,10}$/.test(id) && Number(id) <= 2 ** 31 - 1).map(Number);
-    return searchDatasetSummaries(this.database.reader, ids);
+    return searchDatasetSummaries(this.database.reader, canonicalExperimentIds(experimentIds));
   }
 }
 

@@ -1,5 +1,6 @@
 import { type Expression, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { experimentIdValue } from '../entities/experiment-id.js';
 
 // Keyset ("seek") paging. A page token carries the sort-key values of the last row returned, and the
 // next page is the rows strictly after that row in the complete ordering. Unlike an offset, that
@@ -17,7 +18,8 @@ export interface SortKey {
    */
   rank?: Expression<unknown>;
   ascending: boolean;
-  type: 'number' | 'string';
+  /** int64: an integer that may exceed a double (an experiment id), carried as its decimal string. */
+  type: 'number' | 'string' | 'int64';
 }
 
 export const MAX_RANK = 2;
@@ -33,7 +35,9 @@ export const rankAlias = (i: number) => `_r${i}`;
 export function cursorColumns(keys: SortKey[], first = 0): RawBuilder<unknown> {
   return sql.join(
     keys.flatMap((k, i) => {
-      const cols = [sql`${k.value} as ${sql.raw(valueAlias(first + i))}`];
+      // An int64 key is read as text, as the drivers would round it as a number.
+      const value = k.type === 'int64' ? sql`cast(${k.value} as text)` : k.value;
+      const cols = [sql`${value} as ${sql.raw(valueAlias(first + i))}`];
       if (k.rank) cols.push(sql`${k.rank} as ${sql.raw(rankAlias(first + i))}`);
       return cols;
     }),
@@ -64,7 +68,8 @@ export function cursorOf(row: Record<string, unknown>, keys: SortKey[]): CursorE
 function afterFrom(keys: SortKey[], cursor: CursorEntry[], i: number): RawBuilder<SqlBool> | undefined {
   if (i === keys.length) return undefined; // equal on every key: the same row, not after it
   const key = keys[i];
-  const [rank, value] = cursor[i];
+  const [rank, raw] = cursor[i];
+  const value = bindable(key, raw);
   const rest = afterFrom(keys, cursor, i + 1);
   let sameRank = rest;
   if (rank === 0) {
@@ -86,10 +91,15 @@ export function afterSql(keys: SortKey[], cursor: CursorEntry[]): RawBuilder<Sql
   const after = afterFrom(keys, cursor, 0) ?? sql<SqlBool>`1 = 0`;
   const first = keys[0];
   if (first && !first.rank) {
-    const bound = sql<SqlBool>`${first.value} ${sql.raw(first.ascending ? '>=' : '<=')} ${cursor[0][1]}`;
+    const bound = sql<SqlBool>`${first.value} ${sql.raw(first.ascending ? '>=' : '<=')} ${bindable(first, cursor[0][1])}`;
     return sql<SqlBool>`(${bound} and ${after})`;
   }
   return after;
+}
+
+/** A cursor value as bound in SQL: an int64 key's as a BigInt, so SQLite compares it as an integer. */
+function bindable(key: SortKey, value: number | string | null): number | string | bigint | null {
+  return key.type === 'int64' && typeof value === 'string' ? BigInt(value) : value;
 }
 
 export function invalidPageToken(parsed: unknown): MlflowError {
@@ -108,6 +118,11 @@ export function parseCursor(raw: unknown, keys: SortKey[], token: unknown): Curs
     if (rank > 0) {
       if (value !== null) throw invalidPageToken(token);
       return [rank, null];
+    }
+    if (key.type === 'int64') {
+      const id = typeof value === 'string' ? experimentIdValue(value) : undefined;
+      if (id === undefined) throw invalidPageToken(token);
+      return [0, id.toString()];
     }
     const ok =
       key.type === 'number' ? typeof value === 'number' && Number.isFinite(value) : typeof value === 'string';

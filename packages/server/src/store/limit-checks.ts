@@ -27,9 +27,7 @@ async function lock(
   if (target === 'experiments')
     await sql`select pg_advisory_xact_lock(${EXPERIMENT_COUNT_LOCK})`.execute(trx);
   else if ('experiment' in target)
-    await sql`select 1 from experiments where experiment_id = ${Number(target.experiment)} for update`.execute(
-      trx,
-    );
+    await sql`select 1 from experiments where experiment_id = ${target.experiment} for update`.execute(trx);
   else await sql`select 1 from runs where run_uuid = ${target.run} for update`.execute(trx);
 }
 
@@ -54,7 +52,7 @@ export async function checkRunLimit(
   await lock(trx, dialect, { experiment: experimentId });
   const current = await count(
     trx,
-    sql<{ n: number }>`select count(*) as n from runs where experiment_id = ${Number(experimentId)}`,
+    sql<{ n: number }>`select count(*) as n from runs where experiment_id = ${experimentId}`,
   );
   if (current + 1 > limit) {
     throw limitExceeded('runs_per_experiment', limit, `experiment ${experimentId}`, current, current + 1);

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { experimentIdValues } from '../entities/experiment-id.js';
 import { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelMetric } from '../entities/logged-model.js';
 import type { Metric, ModelInput, ModelOutput, Tag } from '../entities/tracking.js';
 import { comparisons } from '../search/filter-ast.js';
@@ -13,6 +14,7 @@ import type { WriteTransaction } from './group-commit.js';
 import { type DatasetCondition, loggedModelFilterSql } from './logged-model-search-sql.js';
 import type { CreateLoggedModelInput, SearchLoggedModelsQuery } from './logged-model-store.js';
 import type { Database, LoggedModelMetricsTable, LoggedModelsTable } from './schema.js';
+import { experimentRow } from './tracking-rows.js';
 
 type Reader = Kysely<Database> | WriteTransaction;
 
@@ -72,7 +74,7 @@ async function upsertModelTags(
       .values(
         part.map(([key, value]) => ({
           model_id: model.model_id,
-          experiment_id: Number(model.experiment_id),
+          experiment_id: model.experiment_id,
           tag_key: key,
           tag_value: value,
         })),
@@ -156,7 +158,7 @@ async function modelsWithData(db: Reader, rows: Selectable<LoggedModelsTable>[])
 export async function logModelMetrics(
   trx: WriteTransaction,
   runId: string,
-  experimentId: number,
+  experimentId: string,
   metrics: Metric[],
 ): Promise<void> {
   const linked = metrics.filter((m) => m.model_id);
@@ -256,7 +258,7 @@ export class LoggedModelReads {
   }
 
   async searchLoggedModels(query: SearchLoggedModelsQuery): Promise<{ items: LoggedModel[]; more: boolean }> {
-    const experimentIds = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
+    const experimentIds = experimentIdValues(query.experimentIds);
     if (experimentIds.length === 0) return { items: [], more: false };
     const where: RawBuilder<SqlBool>[] = [
       sql<SqlBool>`m.lifecycle_stage = 'active'`,
@@ -324,20 +326,14 @@ export class LoggedModelWrites {
   createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel> {
     const modelId = newModelId();
     return this.#write(modelId, async (trx) => {
-      const experiment = /^\d+$/.test(input.experimentId)
-        ? await trx
-            .selectFrom('experiments')
-            .select(['experiment_id', 'artifact_location', 'lifecycle_stage'])
-            .where('experiment_id', '=', Number(input.experimentId))
-            .executeTakeFirst()
-        : undefined;
+      const experiment = await experimentRow(trx, input.experimentId);
       if (!experiment) throw MlflowError.notFound(`No Experiment with id=${input.experimentId} exists`);
       if (experiment.lifecycle_stage !== 'active') {
         throw MlflowError.invalidParameter(
           `The experiment ${input.experimentId} must be in the 'active' state. Current state is ${experiment.lifecycle_stage}.`,
         );
       }
-      const experimentId = Number(experiment.experiment_id);
+      const experimentId = experiment.experiment_id;
       const now = Date.now();
       const row: Selectable<LoggedModelsTable> = {
         model_id: modelId,
@@ -345,7 +341,7 @@ export class LoggedModelWrites {
         name: input.name,
         // MLflow's layout: <experiment artifact location>/models/<model id>/artifacts.
         artifact_location: appendToUri(
-          experiment.artifact_location ?? this.locations.experiment(String(experimentId)),
+          experiment.artifact_location ?? this.locations.experiment(experimentId),
           'models',
           modelId,
           'artifacts',
@@ -418,7 +414,7 @@ export class LoggedModelWrites {
           .insertInto('logged_model_tags')
           .values({
             model_id: modelId,
-            experiment_id: Number(row.experiment_id),
+            experiment_id: row.experiment_id,
             tag_key: key,
             tag_value: value,
           })
@@ -483,7 +479,7 @@ export class LoggedModelWrites {
           .values(
             part.map((p) => ({
               model_id: modelId,
-              experiment_id: Number(row.experiment_id),
+              experiment_id: row.experiment_id,
               param_key: p.key,
               param_value: p.value,
             })),

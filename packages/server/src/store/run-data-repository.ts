@@ -110,8 +110,7 @@ export class RunDataWrites {
       if (metrics.length > 0) {
         await this.#logMetrics(trx, runId, metrics);
         // Metrics that name a logged model (MLflow 3) are recorded against it too.
-        if (metrics.some((m) => m.model_id))
-          await logModelMetrics(trx, runId, Number(run.experiment_id), metrics);
+        if (metrics.some((m) => m.model_id)) await logModelMetrics(trx, runId, run.experiment_id, metrics);
       }
       if (tags.length > 0) await upsertRunTags(this.rows, trx, runId, tags);
       if (metrics.length > 0 || params.length > 0 || tags.length > 0) {

@@ -1,6 +1,7 @@
 // Runs: getting and searching whole runs (reads); creating, updating, deleting and restoring them,
 // each write keyed by the run so a run's writes stay in order (writes).
 import type { Selectable } from 'kysely';
+import { experimentIdValues } from '../entities/experiment-id.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
 import type { EncodedRun, Run, RunInfo } from '../entities/tracking.js';
 import type { ArtifactLocations } from './artifact-locations.js';
@@ -61,7 +62,7 @@ export class RunReads {
   }
 
   async searchRuns(query: SearchRunsQuery): Promise<Page<EncodedRun>> {
-    const experimentIds = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
+    const experimentIds = experimentIdValues(query.experimentIds);
     if (experimentIds.length === 0) return { items: [] };
     const { rows, next } = await searchRunRows(this.database.reader, this.database.dialect, {
       experimentIds,
@@ -94,12 +95,12 @@ export class RunWrites {
       this.limits.runs_per_experiment === undefined ? undefined : `experiment:${input.experimentId}`;
     return this.database.writer.run(async (trx) => {
       const experiment = await requireActiveExperiment(trx, input.experimentId);
-      await checkRunLimit(trx, this.database.dialect, this.limits, input.experimentId);
+      await checkRunLimit(trx, this.database.dialect, this.limits, experiment.experiment_id);
       const runId = newUuid();
-      const location = experiment.artifact_location ?? this.locations.experiment(input.experimentId);
+      const location = experiment.artifact_location ?? this.locations.experiment(experiment.experiment_id);
       const row: Selectable<RunsTable> = {
         run_uuid: runId,
-        experiment_id: Number(input.experimentId),
+        experiment_id: experiment.experiment_id,
         name: input.runName,
         user_id: input.userId,
         status: 'RUNNING',

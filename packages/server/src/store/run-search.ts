@@ -29,7 +29,8 @@ interface RunSortKey extends SortKey {
 }
 
 export interface RunSearch {
-  experimentIds: number[];
+  /** Bound as integers (see entities/experiment-id.ts). */
+  experimentIds: bigint[];
   stages: LifecycleStage[];
   filter?: FilterNode;
   orderBy: OrderByClause[];

@@ -3,8 +3,11 @@ import type { ColumnType } from 'kysely';
 // Row types of the SQL schema (see migrations.ts). Column names follow MLflow's own SQL schema where
 // one exists, so that anyone who knows MLflow's database finds their way around ours.
 
+/** An experiment id: read as its exact decimal string (see exact-ids.ts), written and compared as one. */
+export type ExperimentIdColumn = ColumnType<string, string, string>;
+
 export interface ExperimentsTable {
-  experiment_id: number;
+  experiment_id: ColumnType<string, string | undefined, string>;
   name: string;
   artifact_location: string | null;
   lifecycle_stage: string;
@@ -13,14 +16,14 @@ export interface ExperimentsTable {
 }
 
 export interface ExperimentTagsTable {
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   key: string;
   value: string;
 }
 
 export interface RunsTable {
   run_uuid: string;
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   name: string;
   user_id: string;
   status: string;
@@ -53,7 +56,7 @@ export interface KeyValueTable {
 
 export interface DatasetsTable {
   dataset_uuid: string;
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   name: string;
   digest: string;
   dataset_source_type: string;
@@ -109,7 +112,7 @@ export interface WebhookEventsTable {
 
 export interface LoggedModelsTable {
   model_id: string;
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   name: string;
   artifact_location: string;
   creation_timestamp_ms: number;
@@ -124,14 +127,14 @@ export interface LoggedModelsTable {
 
 export interface LoggedModelTagsTable {
   model_id: string;
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   tag_key: string;
   tag_value: string;
 }
 
 export interface LoggedModelParamsTable {
   model_id: string;
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   param_key: string;
   param_value: string;
 }
@@ -143,7 +146,7 @@ export interface LoggedModelMetricsTable {
   metric_step: number;
   /** NULL stands for NaN. */
   metric_value: number | null;
-  experiment_id: number;
+  experiment_id: ExperimentIdColumn;
   run_id: string;
   dataset_uuid: string | null;
   dataset_name: string | null;
@@ -195,7 +198,7 @@ export interface RegisteredModelAliasesTable {
 
 export interface TraceInfoTable {
   request_id: string;
-  experiment_id: number | string;
+  experiment_id: ExperimentIdColumn;
   timestamp_ms: number;
   execution_time_ms: number | null;
   status: string;
@@ -213,7 +216,7 @@ export interface TraceKeyValueTable {
 /** Times in nanoseconds exceed a double's exact range: written as decimal text, read back as numbers. */
 export interface SpansTable {
   trace_id: string;
-  experiment_id: number | string;
+  experiment_id: ExperimentIdColumn;
   span_id: string;
   parent_span_id: string | null;
   name: string | null;
@@ -253,7 +256,7 @@ export interface EntityAssociationsTable {
 }
 
 export interface ScorersTable {
-  experiment_id: number | string;
+  experiment_id: ExperimentIdColumn;
   scorer_name: string;
   scorer_id: string;
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { experimentIdOrNone } from '../entities/experiment-id.js';
 import type { ScorerVersion } from '../entities/scorer.js';
 import type { ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { Database } from './schema.js';
@@ -50,14 +51,14 @@ function versionsOf(db: Reader, experimentId: string) {
       'v.serialized_scorer',
       'v.creation_time',
     ])
-    .where('s.experiment_id', '=', Number(experimentId));
+    .where('s.experiment_id', '=', experimentIdOrNone(experimentId));
 }
 
 async function scorerIdOf(db: Reader, experimentId: string, name: string): Promise<string> {
   const row = await db
     .selectFrom('scorers')
     .select('scorer_id')
-    .where('experiment_id', '=', Number(experimentId))
+    .where('experiment_id', '=', experimentIdOrNone(experimentId))
     .where('scorer_name', '=', name)
     .executeTakeFirst();
   if (!row) throw scorerNotFound(experimentId, name);

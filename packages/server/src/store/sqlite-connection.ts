@@ -1,4 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
+import { exactRow } from './exact-ids.js';
 
 /** Opens an SQLite connection with the settings every mlflow-ts connection uses. */
 export function openSqliteConnection(file: string): BetterSqlite3.Database {
@@ -35,12 +36,38 @@ export function withStatementCache(
         const source = writer && raw.trim().toLowerCase() === 'begin' ? 'begin immediate' : raw;
         let stmt = cache.get(source);
         if (!stmt) {
-          stmt = prepare(source);
+          stmt = exactReads(prepare(source));
           if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
           cache.set(source, stmt);
         }
         return stmt;
       };
+    },
+  });
+}
+
+/** Statements that may read an experiment id: `select *` or a column named so. */
+const MAY_READ_EXPERIMENT_ID = /experiment_id|\*/;
+
+/**
+ * Makes a reading statement return experiment ids exactly (see exact-ids.ts): it reads integers as
+ * BigInts, which `exactRow` turns back into numbers except the experiment id. Other statements are
+ * left as they are, so the hot paths that never read an experiment id pay nothing.
+ */
+export function exactReads(stmt: BetterSqlite3.Statement): BetterSqlite3.Statement {
+  if (!stmt.reader || !MAY_READ_EXPERIMENT_ID.test(stmt.source)) return stmt;
+  stmt.safeIntegers(true);
+  const all = stmt.all.bind(stmt);
+  const get = stmt.get.bind(stmt);
+  const iterate = stmt.iterate.bind(stmt);
+  return Object.assign(stmt, {
+    all: (...params: unknown[]) => (all(...params) as Record<string, unknown>[]).map(exactRow),
+    get: (...params: unknown[]) => {
+      const row = get(...params) as Record<string, unknown> | undefined;
+      return row && exactRow(row);
+    },
+    iterate: function* (...params: unknown[]) {
+      for (const row of iterate(...params)) yield exactRow(row as Record<string, unknown>);
     },
   });
 }

@@ -1,8 +1,13 @@
 // Traces and their spans: reading a trace, a page of a search, a trace's spans (reads); starting,
 // ending, tagging, linking and deleting traces, and storing spans received over OTLP (writes).
 import { randomUUID } from 'node:crypto';
-import { type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
+import { type Kysely, type Selectable, type SqlBool, sql, type Updateable } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import {
+  canonicalExperimentId,
+  canonicalExperimentIds,
+  experimentIdOrNone,
+} from '../entities/experiment-id.js';
 import {
   ARTIFACT_LOCATION_TAG,
   SPANS_LOCATION_TAG,
@@ -146,13 +151,15 @@ async function experimentArtifactLocation(
   trx: Kysely<Database>,
   experimentId: string,
 ): Promise<string | null> {
-  const row = /^\d+$/.test(experimentId)
-    ? await trx
-        .selectFrom('experiments')
-        .select('artifact_location')
-        .where('experiment_id', '=', Number(experimentId))
-        .executeTakeFirst()
-    : undefined;
+  const canonical = canonicalExperimentId(experimentId);
+  const row =
+    canonical === undefined
+      ? undefined
+      : await trx
+          .selectFrom('experiments')
+          .select('artifact_location')
+          .where('experiment_id', '=', canonical)
+          .executeTakeFirst();
   if (!row) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
   return row.artifact_location;
 }
@@ -190,7 +197,7 @@ export class TraceReads {
   }
 
   async searchTraces(query: SearchTracesQuery): Promise<{ items: TraceRecord[]; more: boolean }> {
-    const ids = query.experimentIds.filter((id) => /^\d+$/.test(id)).map(Number);
+    const ids = canonicalExperimentIds(query.experimentIds);
     if (ids.length === 0) return { items: [], more: false };
     let q = this.db.selectFrom('trace_info as t').selectAll('t').where('t.experiment_id', 'in', ids);
     if (query.filter) {
@@ -267,7 +274,7 @@ export class TraceWrites {
   ): Promise<InfoRow> {
     await trx
       .insertInto('trace_info')
-      .values({ request_id: traceId, experiment_id: Number(experimentId), ...initial })
+      .values({ request_id: traceId, experiment_id: experimentIdOrNone(experimentId), ...initial })
       .onConflict((oc) => oc.column('request_id').doNothing())
       .execute();
     const q = trx.selectFrom('trace_info').selectAll().where('request_id', '=', traceId);
@@ -344,8 +351,8 @@ export class TraceWrites {
   /** Deletes traces of the experiment and everything recorded with them; answers how many went. */
   deleteTraces(deletion: TraceDeletion): Promise<number> {
     return this.database.writer.run(async (trx) => {
-      if (!/^\d+$/.test(deletion.experimentId)) return 0;
-      const experimentId = Number(deletion.experimentId);
+      const experimentId = canonicalExperimentId(deletion.experimentId);
+      if (experimentId === undefined) return 0;
       let ids: string[];
       if (deletion.traceIds) {
         ids = [];
@@ -470,7 +477,7 @@ export class TraceWrites {
         const oldEnd = Number(row.timestamp_ms) + Number(row.execution_time_ms);
         endMs = endMs === undefined ? oldEnd : Math.max(endMs, oldEnd);
       }
-      const columns: Partial<TraceInfoTable> = {
+      const columns: Updateable<TraceInfoTable> = {
         timestamp_ms: startMs,
         execution_time_ms: endMs === undefined ? null : endMs - startMs,
       };
@@ -489,7 +496,7 @@ export class TraceWrites {
           .values(
             part.map((s) => ({
               trace_id: traceId,
-              experiment_id: Number(experimentId),
+              experiment_id: experimentIdOrNone(experimentId),
               span_id: s.spanId,
               parent_span_id: s.parentSpanId,
               name: s.name,

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { MlflowError } from '../entities/errors.js';
+import { canonicalExperimentId } from '../entities/experiment-id.js';
 import type { LifecycleStage, Metric, RunInfo, RunStatus, ViewType } from '../entities/tracking.js';
 import type { WriteTransaction } from './group-commit.js';
 import type { RowStatements } from './row-statements.js';
@@ -66,9 +67,11 @@ export async function experimentRow(
   db: Reader,
   id: string,
 ): Promise<Selectable<ExperimentsTable> | undefined> {
-  // An id past what the column (and a JS number) holds names no experiment; PostgreSQL would refuse it.
-  if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) return undefined;
-  return db.selectFrom('experiments').selectAll().where('experiment_id', '=', Number(id)).executeTakeFirst();
+  // An id that is not digits, or past what the column holds, names no experiment (PostgreSQL would
+  // refuse to compare it).
+  const canonical = canonicalExperimentId(id);
+  if (canonical === undefined) return undefined;
+  return db.selectFrom('experiments').selectAll().where('experiment_id', '=', canonical).executeTakeFirst();
 }
 
 export async function requireExperimentRow(db: Reader, id: string): Promise<Selectable<ExperimentsTable>> {
