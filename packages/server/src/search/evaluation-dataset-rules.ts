@@ -1,7 +1,12 @@
-// Checks an evaluation-dataset search (SearchEvaluationDatasets): which attributes and comparators a
-// filter may use, and the order_by columns. Parsing is filter-parser.ts's job; compiling the checked
-// tree to SQL is store/evaluation-dataset-search-sql.ts's.
-import { MlflowError } from '../entities/errors.js';
+import {
+  invalid,
+  KEY_VALUE_OPS,
+  NUMERIC_OPS,
+  pyList,
+  requireOp,
+  requireString,
+  STRING_OPS,
+} from './comparison-checks.js';
 import { type Comparison, type FilterNode, mapComparisons } from './filter-ast.js';
 import { type IdentifierGrammar, parseFilter, parseOrderBy } from './filter-parser.js';
 
@@ -16,36 +21,9 @@ const STRING_COLUMNS = ['name', 'dataset_id', 'digest', 'created_by', 'last_upda
 const NUMERIC_COLUMNS = ['created_time', 'last_update_time'];
 const ORDER_COLUMNS = ['name', 'created_time', 'last_update_time', 'dataset_id'];
 
-const NUMERIC_OPS = ['=', '!=', '<', '<=', '>', '>='];
-const STRING_OPS = ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
-const TAG_OPS = ['=', '!=', 'LIKE', 'ILIKE'];
-
-function invalid(message: string): never {
-  throw MlflowError.invalidParameter(message);
-}
-
-function pyList(items: string[]): string {
-  return `[${items.map((i) => `'${i}'`).join(', ')}]`;
-}
-
-function requireOp(c: Comparison, allowed: string[], what: string): void {
-  if (!allowed.includes(c.comparator)) {
-    invalid(
-      `Invalid comparator '${c.comparator}' for ${what} '${c.key}'. Valid comparators are ${pyList(allowed)}.`,
-    );
-  }
-}
-
-function requireString(c: Comparison, what: string): void {
-  const ok =
-    c.value.kind === 'string' ||
-    (c.value.kind === 'list' && (c.comparator === 'IN' || c.comparator === 'NOT IN'));
-  if (!ok) invalid(`Invalid value ${c.value.raw} for ${what} '${c.key}': expected a quoted string.`);
-}
-
 function checkComparison(c: Comparison): Comparison {
   if (c.entity === 'tag') {
-    requireOp(c, TAG_OPS, 'tag');
+    requireOp(c, KEY_VALUE_OPS, 'tag');
     requireString(c, 'tag');
     return c;
   }

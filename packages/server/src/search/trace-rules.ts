@@ -1,8 +1,13 @@
-// Checks a trace search (MLflow's SearchTraceUtils grammar): which keys each prefix accepts, which
-// comparators and values go with them, and the order_by columns. Parsing is filter-parser.ts's job;
-// compiling the checked tree to SQL is store/trace-search-sql.ts's.
-import { MlflowError } from '../entities/errors.js';
 import { TRACE_NAME_TAG } from '../entities/tracing.js';
+import {
+  invalid,
+  KEY_VALUE_OPS,
+  NUMERIC_OPS,
+  pyList,
+  requireOp,
+  requireString,
+  STRING_OPS,
+} from './comparison-checks.js';
 import { type Comparison, type FilterNode, mapComparisons } from './filter-ast.js';
 import { type IdentifierGrammar, parseFilter, parseOrderBy } from './filter-parser.js';
 
@@ -68,35 +73,8 @@ export const SPAN_ATTRIBUTE_PREFIX = 'attributes.';
 /** `span.content` (and MLflow's `text` attribute): the whole span document, for full-text LIKE. */
 export const SPAN_CONTENT_KEY = 'content';
 
-const NUMERIC_OPS = ['=', '!=', '<', '<=', '>', '>='];
-const STRING_OPS = ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
-const KEY_VALUE_OPS = ['=', '!=', 'LIKE', 'ILIKE'];
-
 /** The trace's run: `run_id = '<id>'` matches its source-run metadata or a link made by LinkTracesToRun. */
 export const RUN_ID_KEY = 'run_id';
-
-function invalid(message: string): never {
-  throw MlflowError.invalidParameter(message);
-}
-
-function pyList(items: string[]): string {
-  return `[${items.map((i) => `'${i}'`).join(', ')}]`;
-}
-
-function requireOp(c: Comparison, allowed: string[], what: string): void {
-  if (!allowed.includes(c.comparator)) {
-    invalid(
-      `Invalid comparator '${c.comparator}' for ${what} '${c.key}'. Valid comparators are ${pyList(allowed)}.`,
-    );
-  }
-}
-
-function requireString(c: Comparison, what: string): void {
-  const ok =
-    c.value.kind === 'string' ||
-    (c.value.kind === 'list' && (c.comparator === 'IN' || c.comparator === 'NOT IN'));
-  if (!ok) invalid(`Invalid value ${c.value.raw} for ${what} '${c.key}': expected a quoted string.`);
-}
 
 function checkAttribute(c: Comparison): Comparison {
   if (c.key === 'name') {
