@@ -43,6 +43,21 @@ export { MlflowError };
 
 export const API = '/ajax-api/2.0/mlflow';
 
+/** One run's sampled history of one metric (get-histories-bulk-interval, our extension). */
+export interface MetricSeries {
+  metric_key: string;
+  run_id: string;
+  steps: number[];
+  values: number[];
+}
+
+type WireSeries = Omit<MetricSeries, 'values'> & { values: (number | string)[] };
+
+/** A double as the wire carries it: JSON has no NaN or infinities, so those come as strings. */
+function wireNumber(v: number | string): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
 /** A key/value pair (tag or param) as the wire carries it. */
 export type KeyValue = ExperimentTag;
 
@@ -145,6 +160,14 @@ export const api = {
     request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal).then(
       (r) => ({ metrics: r.metrics?.map(normalizeMetric) }),
     ),
+  /** Our extension: several metrics' sampled histories of the same runs, as per-run step/value lists. */
+  metricHistories: (
+    q: { run_ids: string[]; metric_keys: string[]; max_results?: number; sampling?: 'STEPS' | 'MIN_MAX' },
+    signal?: AbortSignal,
+  ) =>
+    request<{ series?: WireSeries[] }>('GET', 'metrics/get-histories-bulk-interval', q, signal).then((r) => ({
+      series: (r.series ?? []).map((s) => ({ ...s, values: s.values.map(wireNumber) })),
+    })),
 
   searchModels: (
     q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string },

@@ -32,6 +32,8 @@ export const LIMITS = {
   /** SearchDatasets' experiment_ids. */
   searchDatasetsExperimentIds: 20,
   bulkIntervalMaxResults: 2500,
+  /** Our get-histories-bulk-interval: metric keys per request (a chart grid asks a few at a time). */
+  bulkIntervalMetricKeys: 25,
 } as const;
 
 const NAME_PATTERN = /^[/\w.\- :]*$/u;
