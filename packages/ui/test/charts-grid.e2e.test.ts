@@ -132,8 +132,8 @@ describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChr
     const requests = await page.evaluate(() =>
       performance
         .getEntriesByType('resource')
-        .filter((e) => e.name.includes('get-history-bulk-interval'))
-        .map((e) => Math.round(e.duration)),
+        .filter((e) => e.name.includes('-bulk-interval'))
+        .map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)}`),
     );
     console.log(`history requests (ms): ${requests.join(' ')}`);
     console.log(`chart grid: ${METRICS.length} metrics x ${RUNS} runs drawn in ${ms.toFixed(0)} ms`);
