@@ -19,6 +19,7 @@ import {
 import type {
   Experiment,
   FileInfo,
+  LoggedModel,
   ModelVersion,
   ModelVersionStage,
   RegisteredModel,
@@ -31,6 +32,7 @@ export type {
   DatasetInput,
   Experiment,
   FileInfo,
+  LoggedModel,
   Metric,
   MetricWithRunId,
   ModelVersion,
@@ -195,6 +197,9 @@ export const api = {
     request<object>('POST', 'registered-models/alias', { name, alias, version }),
   deleteAlias: (name: string, alias: string) =>
     request<object>('DELETE', 'registered-models/alias', { name, alias }),
+  /** MLflow 3's logged models of the experiments (the raw wire form; the UI shows names and ids). */
+  searchLoggedModels: (q: { experiment_ids: string[]; filter?: string; max_results?: number }) =>
+    request<{ models?: LoggedModel[] }>('POST', 'logged-models/search', q),
   searchVersions: (q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string }) =>
     request<{ model_versions?: ModelVersion[]; next_page_token?: string }>(
       'GET',

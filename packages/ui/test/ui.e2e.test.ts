@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../server/test/helpers.js';
+import { formatNumber } from '../src/lib/format.js';
 import { launchChromium, screenshot, skipWithoutChromium } from './browser.js';
 import { Seeder } from './seed.js';
 
@@ -508,6 +509,77 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.getByRole('region', { name: 'Dataset customers' }).waitFor();
     assert.ok(await page.getByText('training').isVisible());
     await screenshot(page, 'run-datasets');
+    await page.close();
+  });
+
+  test('run page: the overview holds params, metric ranges, tags, datasets, models and project facts', async () => {
+    // A project run of its own, with a logged model and a registered version made from it.
+    const { runId } = await seeder
+      .call('POST', 'runs/create', {
+        experiment_id: s.churn,
+        run_name: 'project-run',
+        start_time: Date.now(),
+        tags: [
+          { key: 'mlflow.project.entryPoint', value: 'train' },
+          { key: 'mlflow.project.backend', value: 'local' },
+          { key: 'mlflow.source.git.repoURL', value: 'https://example.com/ml/churn.git' },
+          { key: 'owner', value: 'ml-team' },
+        ],
+      })
+      .then((r) => ({ runId: r.run.info.run_id as string }));
+    await seeder.call('POST', 'runs/log-batch', {
+      run_id: runId,
+      params: [{ key: 'epochs', value: '12' }],
+      metrics: [3, -2.5, 7, 4].map((value, step) => ({ key: 'score', value, step, timestamp: 1000 + step })),
+    });
+    const model = await seeder.call('POST', 'logged-models', {
+      experiment_id: s.churn,
+      name: 'churn-clf',
+      source_run_id: runId,
+    });
+    await seeder.call('POST', 'registered-models/create', { name: 'churn-overview' });
+    await seeder.call('POST', 'model-versions/create', {
+      name: 'churn-overview',
+      source: `runs:/${runId}/model`,
+      run_id: runId,
+    });
+
+    const page = await open(`/runs/${runId}`);
+    await page.getByRole('heading', { name: 'project-run', level: 1 }).waitFor();
+    const facts = page.locator('.facts');
+    for (const text of ['train', 'local', 'https://example.com/ml/churn.git'])
+      assert.ok(await facts.getByText(text, { exact: true }).isVisible(), text);
+    await page.getByRole('table', { name: 'Parameters' }).getByRole('cell', { name: '12' }).waitFor();
+    const tagsTable = page.getByRole('table', { name: 'Tags' });
+    assert.deepEqual(await tagsTable.locator('tbody td').allTextContents(), ['owner', 'ml-team']);
+    // Latest, smallest and largest value: the latest is step 3's 4, the range -2.5 .. 7.
+    const score = page
+      .getByRole('table', { name: 'Metric summary' })
+      .getByRole('row')
+      .filter({ hasText: 'score' });
+    await score.getByRole('cell', { name: '-2.5', exact: true }).waitFor();
+    assert.deepEqual((await score.locator('td').allTextContents()).slice(1), ['4', '-2.5', '7', '3']);
+    await page
+      .getByRole('list', { name: 'Logged models' })
+      .getByText(model.model.info.model_id, { exact: false })
+      .waitFor();
+    const version = page.getByRole('list', { name: 'Registered model versions' }).getByRole('link');
+    assert.equal(await version.textContent(), 'churn-overview v1');
+    assert.equal(await version.getAttribute('href'), '/models/churn-overview/versions/1');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await screenshot(page, 'run-overview-sections');
+
+    // The baseline's spiky 300-step loss: the range comes from the whole history, not the last value.
+    await page.goto(`${server.url}/runs/${s.baseline}`);
+    const loss = page
+      .getByRole('table', { name: 'Metric summary' })
+      .getByRole('row')
+      .filter({ hasText: 'loss' });
+    await loss.getByRole('cell', { name: formatNumber(1), exact: true }).waitFor();
+    const cells = await loss.locator('td').allTextContents();
+    assert.equal(cells[2], formatNumber(1 / (1 + 299 / 30)));
+    assert.equal(cells[3], formatNumber(1));
+    await page.getByRole('region', { name: 'Dataset customers' }).waitFor();
     await page.close();
   });
 
