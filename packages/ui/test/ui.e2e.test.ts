@@ -723,6 +723,30 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await params.locator('tr:not(.differs) td.mono').first().textContent(), 'model');
     assert.equal(await page.locator('svg[aria-label^="Scatter plot"] circle').count(), 4);
     assert.equal(await page.locator('svg[aria-label="Parallel coordinates plot"] polyline').count(), 4);
+    // Round tick values (at most two significant digits here), and no two labels of a plot overlapping.
+    for (const plot of ['svg[aria-label^="Scatter plot"]', 'svg[aria-label="Parallel coordinates plot"]']) {
+      const numeric = (await page.locator(`${plot} text.tick`).allTextContents()).filter((t) =>
+        Number.isFinite(Number(t)),
+      );
+      assert.ok(numeric.length >= 4, `${plot}: ${numeric.join(' ')}`);
+      for (const t of numeric)
+        assert.ok(
+          /^-?\d*\.?\d*$/.test(t) && t.replace(/^[-0.]+/, '').replace('.', '').length <= 2,
+          `${plot}: tick ${t}`,
+        );
+      const boxes = await page.locator(`${plot} text`).evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { text: e.textContent, l: r.left, r: r.right, t: r.top, b: r.bottom };
+        }),
+      );
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i], boxes[j]];
+          const overlap = a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5;
+          assert.ok(!overlap, `${plot}: "${a.text}" overlaps "${b.text}"`);
+        }
+    }
     await screenshot(page, 'compare');
     await page.getByLabel('Only show differences').check();
     await page.waitForURL(/diff=1/);
