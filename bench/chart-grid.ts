@@ -5,14 +5,18 @@
  * sampling=MIN_MAX) against 5 requests of 4 metrics (our get-histories-bulk-interval), with the
  * process CPU time (a fairer figure than wall time on a shared machine) and the answer sizes.
  *
- *   npx tsx bench/chart-grid.ts [sqlite|postgres]
+ *   npx tsx bench/chart-grid.ts [sqlite|postgres]   (postgres: MLFLOW_TS_TEST_POSTGRES_URI set)
  */
 import { performance } from 'node:perf_hooks';
-import { startTestServer } from '../packages/server/test/helpers.js';
+import { type DialectName, startTestServer } from '../packages/server/test/helpers.js';
 import { Seeder } from '../packages/ui/test/seed.js';
 
 const METRICS = Array.from({ length: 20 }, (_, i) => `m${String(i).padStart(2, '0')}`);
-const server = await startTestServer((process.argv[2] ?? 'sqlite') as 'sqlite');
+const dialect = process.argv[2] ?? 'sqlite';
+if (dialect !== 'sqlite' && dialect !== 'postgres')
+  throw new Error('usage: tsx bench/chart-grid.ts [sqlite|postgres]');
+// postgres needs MLFLOW_TS_TEST_POSTGRES_URI, as the tests do.
+const server = await startTestServer(dialect as DialectName);
 const s = new Seeder(server.url);
 const exp = await s.experiment('g');
 const ids: string[] = [];

@@ -1,6 +1,6 @@
 // The smallest and largest value of each metric of a run, from its MIN_MAX-sampled histories: that
 // sampling keeps every bucket's extremes, so the overall ones are exact however long the history.
-import type { MetricSeries } from '../api';
+import type { MetricSeries } from '../api.js';
 
 export interface MetricRange {
   min: number;

@@ -1,8 +1,8 @@
 // The axes of a parallel-coordinates plot: numeric ones on round ticks (niceTicks, the axis spanning
 // the first to the last tick), categorical ones with their values spread evenly and thinned so that
 // labels keep apart; and labels cut to the room between axes, so neighbours never overlap.
-import { formatNumber } from './format';
-import { niceTicks } from './nice-ticks';
+import { formatNumber } from './format.js';
+import { niceTicks } from './nice-ticks.js';
 
 export interface PcScale {
   /** Where a value sits on the axis, 0 (bottom) to 1 (top). */

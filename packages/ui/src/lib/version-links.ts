@@ -1,6 +1,6 @@
 // What a model version list shows beside each version: its aliases (model-versions/search carries
 // none, so they come from the registered model's alias list) and the run a `runs:/` source points to.
-import type { ModelVersion, RegisteredModel } from '../api';
+import type { ModelVersion, RegisteredModel } from '../api.js';
 
 /** The aliases of each version number, from the registered model's `aliases`. */
 export function aliasesByVersion(model: Pick<RegisteredModel, 'aliases'> | undefined): Map<string, string[]> {
@@ -12,7 +12,7 @@ export function aliasesByVersion(model: Pick<RegisteredModel, 'aliases'> | undef
 
 /** A version's aliases: its own when the answer had them, else those the model lists for it. */
 export function versionAliases(
-  v: Pick<ModelVersion, 'version' | 'aliases'>,
+  v: { version: string; aliases?: string[] },
   byVersion: Map<string, string[]>,
 ): string[] {
   return v.aliases?.length ? v.aliases : (byVersion.get(v.version) ?? []);
