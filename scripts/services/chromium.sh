@@ -23,9 +23,20 @@ ensure_installed() {
   [[ -x "$BIN" ]] || die "installed chromium but $BIN is still missing"
 }
 
+# A CJK and a colour emoji font (small Debian packages), so the UI's CJK-and-emoji test sees the
+# font stack fall back to real glyphs rather than boxes.
+ensure_fonts() {
+  fc-list 2>/dev/null | grep -q "WenQuanYi Micro Hei" && fc-list 2>/dev/null | grep -q "Noto Color Emoji" && return
+  [[ $EUID -eq 0 ]] || { log "no CJK or emoji font, and not root to install them; that test will skip"; return; }
+  log "installing fonts-wqy-microhei and fonts-noto-color-emoji with apt-get..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei fonts-noto-color-emoji >&2 \
+    || log "could not install the CJK and emoji fonts; that test will skip"
+}
+
 case "${1:-start}" in
   start)
     ensure_installed
+    ensure_fonts
     echo "$BIN"
     ;;
   *)

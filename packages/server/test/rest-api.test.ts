@@ -365,6 +365,17 @@ for (const dialect of DIALECTS) {
         'INVALID_PARAMETER_VALUE',
         /Names may only contain/,
       );
+      // Letters and digits of any script are word characters in MLflow's (Python) pattern; emoji are not.
+      assert.equal(
+        (await api('POST', 'runs/set-tag', { run_id: runId, key: '学习率_٣ é', value: '1' })).status,
+        200,
+      );
+      await expectError(
+        api('POST', 'runs/log-parameter', { run_id: runId, key: 'fire🔥', value: '1' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /Names may only contain/,
+      );
       await expectError(
         api('POST', 'runs/update', { run_id: runId, status: 'DONE' }),
         400,

@@ -414,5 +414,79 @@ for (const dialect of DIALECTS) {
         /end_step must be greater than start_step/,
       );
     });
+
+    test('get-histories-bulk-interval (ours, /ajax-api only) answers several metrics as each bulk-interval would', async () => {
+      const ajax = srv.api.replace('/api/', '/ajax-api/');
+      const other = await call(srv.api, 'POST', 'runs/log-batch', {
+        run_id: runId,
+        metrics: [0, 5, 9].map((step) => ({
+          key: 'n',
+          value: step === 5 ? 'NaN' : step * 2,
+          timestamp: 1,
+          step,
+        })),
+      });
+      assert.equal(other.status, 200);
+      const q = {
+        run_ids: runId,
+        metric_keys: ['m', 'n', 'absent', 'm'],
+        max_results: 100,
+        sampling: 'MIN_MAX',
+      };
+      const res = await call(ajax, 'GET', 'metrics/get-histories-bulk-interval', q);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      // One series per run and present key, in key order; a repeated key is answered once.
+      assert.deepEqual(
+        res.body.series.map((s: { metric_key: string; run_id: string }) => `${s.metric_key}/${s.run_id}`),
+        [`m/${runId}`, `n/${runId}`],
+      );
+      const single = await call(srv.api, 'GET', 'metrics/get-history-bulk-interval', {
+        run_ids: runId,
+        metric_key: 'm',
+        max_results: 100,
+        sampling: 'MIN_MAX',
+      });
+      const [m, n] = res.body.series;
+      assert.deepEqual(
+        m.steps,
+        single.body.metrics.map((p: { step: number }) => p.step),
+      );
+      assert.deepEqual(
+        m.values,
+        single.body.metrics.map((p: { value: unknown }) => p.value),
+      );
+      assert.ok(m.values.includes(-5) && m.values.includes(MAX_DOUBLE), 'the spikes are kept');
+      assert.deepEqual(n, { metric_key: 'n', run_id: runId, steps: [0, 5, 9], values: [0, 'NaN', 18] });
+
+      // Not on MLflow's /api prefix: it is our extension.
+      assert.equal((await call(srv.api, 'GET', 'metrics/get-histories-bulk-interval', q)).status, 404);
+      await expectError(
+        call(ajax, 'GET', 'metrics/get-histories-bulk-interval', { run_ids: runId }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /metric_keys/,
+      );
+      await expectError(
+        call(ajax, 'GET', 'metrics/get-histories-bulk-interval', { metric_keys: 'm' }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /run_ids/,
+      );
+      await expectError(
+        call(ajax, 'GET', 'metrics/get-histories-bulk-interval', {
+          run_ids: runId,
+          metric_keys: Array.from({ length: 26 }, (_, i) => `k${i}`),
+        }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /At most 25 metric_keys/,
+      );
+      await expectError(
+        call(ajax, 'GET', 'metrics/get-histories-bulk-interval', { ...q, max_results: 3 }),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /when sampling is MIN_MAX/,
+      );
+    });
   });
 }

@@ -19,6 +19,7 @@ import {
 import type {
   Experiment,
   FileInfo,
+  LoggedModel,
   ModelVersion,
   ModelVersionStage,
   RegisteredModel,
@@ -32,6 +33,7 @@ export type {
   DatasetInput,
   Experiment,
   FileInfo,
+  LoggedModel,
   Metric,
   MetricWithRunId,
   ModelVersion,
@@ -44,6 +46,21 @@ export type {
 export { MlflowError };
 
 export const API = '/ajax-api/2.0/mlflow';
+
+/** One run's sampled history of one metric (get-histories-bulk-interval, our extension). */
+export interface MetricSeries {
+  metric_key: string;
+  run_id: string;
+  steps: number[];
+  values: number[];
+}
+
+type WireSeries = Omit<MetricSeries, 'values'> & { values: (number | string)[] };
+
+/** A double as the wire carries it: JSON has no NaN or infinities, so those come as strings. */
+function wireNumber(v: number | string): number {
+  return typeof v === 'number' ? v : Number(v);
+}
 
 /** A key/value pair (tag or param) as the wire carries it. */
 export type KeyValue = ExperimentTag;
@@ -171,6 +188,14 @@ export const api = {
     request<{ metrics?: MetricWithRunId[] }>('GET', 'metrics/get-history-bulk-interval', q, signal).then(
       (r) => ({ metrics: r.metrics?.map(normalizeMetric) }),
     ),
+  /** Our extension: several metrics' sampled histories of the same runs, as per-run step/value lists. */
+  metricHistories: (
+    q: { run_ids: string[]; metric_keys: string[]; max_results?: number; sampling?: 'STEPS' | 'MIN_MAX' },
+    signal?: AbortSignal,
+  ) =>
+    request<{ series?: WireSeries[] }>('GET', 'metrics/get-histories-bulk-interval', q, signal).then((r) => ({
+      series: (r.series ?? []).map((s) => ({ ...s, values: s.values.map(wireNumber) })),
+    })),
 
   searchModels: (
     q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string },
@@ -198,6 +223,9 @@ export const api = {
     request<object>('POST', 'registered-models/alias', { name, alias, version }),
   deleteAlias: (name: string, alias: string) =>
     request<object>('DELETE', 'registered-models/alias', { name, alias }),
+  /** MLflow 3's logged models of the experiments (the raw wire form; the UI shows names and ids). */
+  searchLoggedModels: (q: { experiment_ids: string[]; filter?: string; max_results?: number }) =>
+    request<{ models?: LoggedModel[] }>('POST', 'logged-models/search', q),
   searchVersions: (q: { filter?: string; max_results?: number; order_by?: string[]; page_token?: string }) =>
     request<{ model_versions?: ModelVersion[]; next_page_token?: string }>(
       'GET',

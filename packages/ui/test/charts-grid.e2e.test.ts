@@ -2,6 +2,7 @@
 // number formatting, the Charts tab (a card per metric for 100 runs x 20 metrics, card edits saved per
 // experiment), the palette and the single legend. Screenshots go to test-results/ui-screenshots/.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -38,6 +39,19 @@ async function seedGrid(s: Seeder): Promise<string> {
   };
   await Promise.all(Array.from({ length: 6 }, worker));
   return grid;
+}
+
+/** Why the CJK-and-emoji test cannot run here: scripts/services/chromium.sh installs the fonts. */
+function missingFonts(): string | false {
+  let list = '';
+  try {
+    list = execFileSync('fc-list', { encoding: 'utf8' });
+  } catch {
+    return 'fc-list is not available';
+  }
+  return list.includes('WenQuanYi Micro Hei') && list.includes('Noto Color Emoji')
+    ? false
+    : 'no CJK (WenQuanYi Micro Hei) or emoji (Noto Color Emoji) font installed';
 }
 
 describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChromium() }, () => {
@@ -95,6 +109,34 @@ describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChr
     await page.close();
   });
 
+  test('CJK and emoji text falls back to fonts that have the glyphs', { skip: missingFonts() }, async () => {
+    const name = '训练 実験 모델 🚀✨';
+    const { runId } = await seeder.run(formats, { name, params: { 说明: '学习率 🔥' } });
+    const page = await open(`/runs/${runId}`);
+    const heading = page.getByRole('heading', { name, level: 1 });
+    await heading.waitFor();
+    // Chromium reports which platform fonts drew a node's glyphs; a glyph no font has would be
+    // drawn by the last resort (as a box), so every family used must be one the stack names.
+    const cdp = await page.context().newCDPSession(page);
+    const { root } = await cdp.send('DOM.getDocument');
+    const { nodeId } = await cdp.send('DOM.querySelector', {
+      nodeId: root.nodeId,
+      selector: '.page-head h1',
+    });
+    await cdp.send('CSS.enable');
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    const families = fonts.map((f) => f.familyName);
+    assert.ok(families.includes('WenQuanYi Micro Hei'), `CJK font: ${families.join(', ')}`);
+    assert.ok(families.includes('Noto Color Emoji'), `emoji font: ${families.join(', ')}`);
+    const glyphs = fonts.reduce((n, f) => n + f.glyphCount, 0);
+    assert.equal(glyphs, [...name].length, 'every character drawn once');
+    const box = await heading.boundingBox();
+    assert.ok(box && box.height < 60, 'the name stays on one line');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await screenshot(page, 'run-cjk-emoji');
+    await page.close();
+  });
+
   test('experiment list: the ID column sits on the same baseline as the name', async () => {
     const page = await open('/');
     const row = page.getByRole('row').filter({ hasText: 'Formats' });
@@ -132,8 +174,8 @@ describe('experiment page: headers, chart grid, colours', { skip: skipWithoutChr
     const requests = await page.evaluate(() =>
       performance
         .getEntriesByType('resource')
-        .filter((e) => e.name.includes('get-history-bulk-interval'))
-        .map((e) => Math.round(e.duration)),
+        .filter((e) => e.name.includes('-bulk-interval'))
+        .map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)}`),
     );
     console.log(`history requests (ms): ${requests.join(' ')}`);
     console.log(`chart grid: ${METRICS.length} metrics x ${RUNS} runs drawn in ${ms.toFixed(0)} ms`);

@@ -138,12 +138,23 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await description.locator('li input[type="checkbox"]:checked').count(), 1);
     const versions = page.getByRole('table', { name: 'Versions' });
     await versions.getByRole('link', { name: 'Version 1' }).waitFor();
-    assert.ok(await versions.getByRole('link', { name: runId }).first().isVisible());
+    // The source run by name, linked, also for version 3 whose run is only in its runs:/ source.
+    const runCells = versions.getByRole('link', { name: 'trainer', exact: true });
+    await runCells.first().waitFor();
+    assert.equal(await runCells.count(), 3);
+    assert.equal(await runCells.first().getAttribute('href'), `/runs/${runId}`);
+    assert.equal(await runCells.first().getAttribute('title'), runId);
 
     await page.getByLabel('Alias', { exact: true }).fill('champion');
     await page.getByLabel('Alias version').selectOption('2');
     await page.getByRole('button', { name: 'Set alias' }).click();
     await page.getByRole('link', { name: '@champion → v2' }).waitFor();
+    // model-versions/search carries no aliases: the list takes them from the model's.
+    await versions.getByRole('row').filter({ hasText: 'Version 2' }).getByText('@champion').waitFor();
+    assert.equal(
+      await versions.getByRole('row').filter({ hasText: 'Version 1' }).getByText('@champion').count(),
+      0,
+    );
     let model = (await seeder.call('GET', 'registered-models/get', { name: 'churn' })).registered_model;
     assert.deepEqual(model.aliases, [{ alias: 'champion', version: '2' }]);
 
@@ -196,7 +207,12 @@ describe('registry UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.ok(await page.getByText('abc123').first().isVisible());
     assert.ok(await page.getByText(`runs:/${runId}/model`).first().isVisible());
     await screenshot(page, 'model-version');
-    await page.getByRole('link', { name: runId }).click();
+    // The runs:/ source links to its run too.
+    assert.equal(
+      await page.getByRole('link', { name: `runs:/${runId}/model` }).getAttribute('href'),
+      `/runs/${runId}`,
+    );
+    await page.getByRole('link', { name: 'trainer', exact: true }).click();
     await page.waitForURL(new RegExp(`/runs/${runId}`));
 
     await page.goto(`${server.url}/models/alpha/versions/1`);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../server/test/helpers.js';
+import { formatNumber } from '../src/lib/format.js';
 import { launchChromium, screenshot, skipWithoutChromium } from './browser.js';
 import { Seeder } from './seed.js';
 
@@ -512,6 +513,77 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await page.close();
   });
 
+  test('run page: the overview holds params, metric ranges, tags, datasets, models and project facts', async () => {
+    // A project run of its own, with a logged model and a registered version made from it.
+    const { runId } = await seeder
+      .call('POST', 'runs/create', {
+        experiment_id: s.churn,
+        run_name: 'project-run',
+        start_time: Date.now(),
+        tags: [
+          { key: 'mlflow.project.entryPoint', value: 'train' },
+          { key: 'mlflow.project.backend', value: 'local' },
+          { key: 'mlflow.source.git.repoURL', value: 'https://example.com/ml/churn.git' },
+          { key: 'owner', value: 'ml-team' },
+        ],
+      })
+      .then((r) => ({ runId: r.run.info.run_id as string }));
+    await seeder.call('POST', 'runs/log-batch', {
+      run_id: runId,
+      params: [{ key: 'epochs', value: '12' }],
+      metrics: [3, -2.5, 7, 4].map((value, step) => ({ key: 'score', value, step, timestamp: 1000 + step })),
+    });
+    const model = await seeder.call('POST', 'logged-models', {
+      experiment_id: s.churn,
+      name: 'churn-clf',
+      source_run_id: runId,
+    });
+    await seeder.call('POST', 'registered-models/create', { name: 'churn-overview' });
+    await seeder.call('POST', 'model-versions/create', {
+      name: 'churn-overview',
+      source: `runs:/${runId}/model`,
+      run_id: runId,
+    });
+
+    const page = await open(`/runs/${runId}`);
+    await page.getByRole('heading', { name: 'project-run', level: 1 }).waitFor();
+    const facts = page.locator('.facts');
+    for (const text of ['train', 'local', 'https://example.com/ml/churn.git'])
+      assert.ok(await facts.getByText(text, { exact: true }).isVisible(), text);
+    await page.getByRole('table', { name: 'Parameters' }).getByRole('cell', { name: '12' }).waitFor();
+    const tagsTable = page.getByRole('table', { name: 'Tags' });
+    assert.deepEqual(await tagsTable.locator('tbody td').allTextContents(), ['owner', 'ml-team']);
+    // Latest, smallest and largest value: the latest is step 3's 4, the range -2.5 .. 7.
+    const score = page
+      .getByRole('table', { name: 'Metric summary' })
+      .getByRole('row')
+      .filter({ hasText: 'score' });
+    await score.getByRole('cell', { name: '-2.5', exact: true }).waitFor();
+    assert.deepEqual((await score.locator('td').allTextContents()).slice(1), ['4', '-2.5', '7', '3']);
+    await page
+      .getByRole('list', { name: 'Logged models' })
+      .getByText(model.model.info.model_id, { exact: false })
+      .waitFor();
+    const version = page.getByRole('list', { name: 'Registered model versions' }).getByRole('link');
+    assert.equal(await version.textContent(), 'churn-overview v1');
+    assert.equal(await version.getAttribute('href'), '/models/churn-overview/versions/1');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await screenshot(page, 'run-overview-sections');
+
+    // The baseline's spiky 300-step loss: the range comes from the whole history, not the last value.
+    await page.goto(`${server.url}/runs/${s.baseline}`);
+    const loss = page
+      .getByRole('table', { name: 'Metric summary' })
+      .getByRole('row')
+      .filter({ hasText: 'loss' });
+    await loss.getByRole('cell', { name: formatNumber(1), exact: true }).waitFor();
+    const cells = await loss.locator('td').allTextContents();
+    assert.equal(cells[2], formatNumber(1 / (1 + 299 / 30)));
+    assert.equal(cells[3], formatNumber(1));
+    await page.getByRole('region', { name: 'Dataset customers' }).waitFor();
+    await page.close();
+  });
+
   test('run page: artifact browser previews text, JSON, YAML, CSV, images and MLmodel', async () => {
     const page = await open(`/runs/${s.baseline}?tab=artifacts`);
     const tree = page.getByRole('tree', { name: 'Artifacts' });
@@ -652,6 +724,30 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     assert.equal(await params.locator('tr:not(.differs) td.mono').first().textContent(), 'model');
     assert.equal(await page.locator('svg[aria-label^="Scatter plot"] circle').count(), 4);
     assert.equal(await page.locator('svg[aria-label="Parallel coordinates plot"] polyline').count(), 4);
+    // Round tick values (at most two significant digits here), and no two labels of a plot overlapping.
+    for (const plot of ['svg[aria-label^="Scatter plot"]', 'svg[aria-label="Parallel coordinates plot"]']) {
+      const numeric = (await page.locator(`${plot} text.tick`).allTextContents()).filter((t) =>
+        Number.isFinite(Number(t)),
+      );
+      assert.ok(numeric.length >= 4, `${plot}: ${numeric.join(' ')}`);
+      for (const t of numeric)
+        assert.ok(
+          /^-?\d*\.?\d*$/.test(t) && t.replace(/^[-0.]+/, '').replace('.', '').length <= 2,
+          `${plot}: tick ${t}`,
+        );
+      const boxes = await page.locator(`${plot} text`).evaluateAll((els) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { text: e.textContent, l: r.left, r: r.right, t: r.top, b: r.bottom };
+        }),
+      );
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i], boxes[j]];
+          const overlap = a.l < b.r - 0.5 && b.l < a.r - 0.5 && a.t < b.b - 0.5 && b.t < a.b - 0.5;
+          assert.ok(!overlap, `${plot}: "${a.text}" overlaps "${b.text}"`);
+        }
+    }
     await screenshot(page, 'compare');
     await page.getByLabel('Only show differences').check();
     await page.waitForURL(/diff=1/);

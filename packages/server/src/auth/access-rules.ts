@@ -106,6 +106,7 @@ const API_RULES: Record<string, Rule> = {
   'GET metrics/get-history': run('read'),
   'GET metrics/get-history-bulk': need({ runs: 'run_id' }, 'read'),
   'GET metrics/get-history-bulk-interval': need({ runs: 'run_ids' }, 'read'),
+  'GET metrics/get-histories-bulk-interval': need({ runs: 'run_ids' }, 'read'),
   'GET artifacts/list': run('read'),
 
   'POST logged-models': experiment('update'),

@@ -20,6 +20,14 @@ export const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINI
 export const VIEW_TYPES: readonly ViewType[] = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'];
 export const HISTORY_SAMPLINGS: readonly HistorySampling[] = ['STEPS', 'MIN_MAX'];
 
+/** One run's sampled history of one metric as parallel lists (our get-histories-bulk-interval). */
+export interface MetricSeries {
+  metric_key: string;
+  run_id: string;
+  steps: number[];
+  values: number[];
+}
+
 export type {
   Dataset,
   DatasetInput,

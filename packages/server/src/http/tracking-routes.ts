@@ -300,6 +300,24 @@ export function trackingEndpoints(): Endpoint<TrackingService>[] {
       },
     },
     {
+      // Our extension (docs/tracking-server.md): several metrics' sampled histories in one answer.
+      method: 'GET',
+      path: 'metrics/get-histories-bulk-interval',
+      ajaxOnly: true,
+      handle: async (tracking, f) => {
+        const runIds = f.stringList('run_ids');
+        if (runIds.length === 0) throw missing('run_ids');
+        return {
+          series: await tracking.getMetricHistoriesBulkInterval({
+            runIds,
+            keys: f.stringList('metric_keys'),
+            maxResults: f.optionalInt('max_results'),
+            sampling: f.optionalEnum('sampling', HISTORY_SAMPLINGS),
+          }),
+        };
+      },
+    },
+    {
       method: 'GET',
       path: 'metrics/get-history-bulk',
       ajaxOnly: true,

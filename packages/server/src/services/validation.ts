@@ -32,9 +32,13 @@ export const LIMITS = {
   /** SearchDatasets' experiment_ids. */
   searchDatasetsExperimentIds: 20,
   bulkIntervalMaxResults: 2500,
+  /** Our get-histories-bulk-interval: metric keys per request (a chart grid asks a few at a time). */
+  bulkIntervalMetricKeys: 25,
 } as const;
 
-const NAME_PATTERN = /^[/\w.\- :]*$/u;
+// MLflow's pattern is a Python str regex, whose \w is any Unicode letter or digit (a key in Chinese is
+// valid there); JavaScript's \w is ASCII only, hence the property classes.
+const NAME_PATTERN = /^[/\p{L}\p{N}_.\- :]*$/u;
 const RUN_ID_PATTERN = /^[a-zA-Z0-9][\w-]{0,255}$/;
 
 /** MLflow truncates over-long param and tag values unless MLFLOW_TRUNCATE_LONG_VALUES is false. */

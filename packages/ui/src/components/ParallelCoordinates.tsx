@@ -1,6 +1,7 @@
 // Parallel coordinates: one vertical axis per chosen param or metric, one line per run. Numeric axes
-// are linear; an axis with any non-numeric value places its distinct values evenly (categorical).
-import { formatNumber } from '../lib/format';
+// are linear on round ticks; an axis with any non-numeric value places its distinct values evenly
+// (categorical). Labels are cut to the room between axes (the full text is in their tooltip).
+import { fitLabel, pcScale } from '../lib/pc-scales';
 
 export interface PcAxis {
   label: string;
@@ -21,23 +22,7 @@ export function ParallelCoordinates({
     return <p className="muted">Choose at least two values to draw parallel coordinates.</p>;
   const W = Math.max(480, axes.length * 140);
   const step = (W - 2 * PAD.side) / (axes.length - 1);
-  const scales = axes.map((a) => {
-    const present = a.values.filter((v): v is string => v !== undefined);
-    const numeric = present.every((v) => v.trim() !== '' && Number.isFinite(Number(v)));
-    if (numeric) {
-      const nums = present.map(Number);
-      const [lo, hi] = [Math.min(...nums), Math.max(...nums)];
-      return {
-        pos: (v: string) => (hi === lo ? 0.5 : (Number(v) - lo) / (hi - lo)),
-        ticks:
-          hi === lo ? [formatNumber(lo)] : [formatNumber(lo), formatNumber((lo + hi) / 2), formatNumber(hi)],
-        tickPos: hi === lo ? [0.5] : [0, 0.5, 1],
-      };
-    }
-    const cats = [...new Set(present)].sort();
-    const at = (v: string) => (cats.length === 1 ? 0.5 : cats.indexOf(v) / (cats.length - 1));
-    return { pos: at, ticks: cats, tickPos: cats.map(at) };
-  });
+  const scales = axes.map((a) => pcScale(a.values, H - PAD.top - PAD.bottom));
   const y = (p: number) => H - PAD.bottom - p * (H - PAD.top - PAD.bottom);
   return (
     <div className="scroll-x">
@@ -78,16 +63,29 @@ export function ParallelCoordinates({
               className="axis"
             />
             <text x={PAD.side + j * step} y={PAD.top - 10} textAnchor="middle" className="axis-label">
-              {a.label}
+              <FittedText text={a.label} width={step - 8} />
             </text>
-            {scales[j].ticks.map((t, k) => (
-              <text key={t} x={PAD.side + j * step + 6} y={y(scales[j].tickPos[k]) + 4} className="tick">
-                {t}
+            {scales[j].ticks.map((t) => (
+              <text key={t.label} x={PAD.side + j * step + 6} y={y(t.at) + 4} className="tick">
+                <FittedText text={t.label} width={step / 2 - 8} />
               </text>
             ))}
           </g>
         ))}
       </svg>
     </div>
+  );
+}
+
+/** A label cut to `width`, with the full text as its tooltip when cut. */
+function FittedText({ text, width }: { text: string; width: number }) {
+  const shown = fitLabel(text, width);
+  return shown === text ? (
+    <>{text}</>
+  ) : (
+    <>
+      <title>{text}</title>
+      {shown}
+    </>
   );
 }

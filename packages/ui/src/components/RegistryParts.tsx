@@ -4,6 +4,7 @@
 import { type FormEvent, useState } from 'react';
 import type { KeyValue } from '../api';
 import { ErrorBox } from './ErrorBox';
+import { Link } from './Link';
 import { Markdown } from './Markdown';
 import { TagEditor } from './TagEditor';
 
@@ -87,4 +88,15 @@ export function TagsCard({
 export function StageBadge({ stage }: { stage: string | undefined }) {
   const s = stage || 'None';
   return <span className={`badge stage-${s.toLowerCase()}`}>{s}</span>;
+}
+
+/** A version's source run: its name when known (the id in the tooltip), linked to the run page. */
+export function RunLink({ runId, names }: { runId: string | undefined; names: Map<string, string> }) {
+  if (!runId) return <>—</>;
+  const name = names.get(runId);
+  return (
+    <Link href={`/runs/${encodeURIComponent(runId)}`} title={runId} className={name ? undefined : 'mono'}>
+      {name ?? runId}
+    </Link>
+  );
 }

@@ -13,9 +13,11 @@ import {
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { PermissionsPanel } from '../components/PermissionsPanel';
-import { DescriptionCard, StageBadge, TagsCard } from '../components/RegistryParts';
+import { DescriptionCard, RunLink, StageBadge, TagsCard } from '../components/RegistryParts';
 import { formatTime } from '../lib/format';
 import { useLoad } from '../lib/use-load';
+import { useRunNames } from '../lib/use-run-names';
+import { aliasesByVersion, versionAliases, versionRunId } from '../lib/version-links';
 
 /**
  * A filter naming one model. MLflow's grammar cannot escape a quote inside a string, so the name is
@@ -192,14 +194,18 @@ function StageTransition({
 
 function Versions({
   name,
+  model,
   versions,
   onChanged,
 }: {
   name: string;
+  model: RegisteredModel;
   versions: ModelVersion[];
   onChanged(): void;
 }) {
   const [error, setError] = useState<Error>();
+  const aliases = aliasesByVersion(model);
+  const runNames = useRunNames(versions.map(versionRunId));
   const remove = (v: string) => {
     if (!confirm(`Delete version ${v} of "${name}"? This cannot be undone.`)) return;
     api.deleteVersion(name, v).then(() => {
@@ -235,14 +241,14 @@ function Versions({
                 <StageBadge stage={v.current_stage} />
               </td>
               <td>
-                {(v.aliases ?? []).map((a) => (
+                {versionAliases(v, aliases).map((a) => (
                   <span key={a} className="badge alias">
                     @{a}
                   </span>
                 ))}
               </td>
-              <td className="mono">
-                {v.run_id ? <Link href={`/runs/${encodeURIComponent(v.run_id)}`}>{v.run_id}</Link> : '—'}
+              <td>
+                <RunLink runId={versionRunId(v)} names={runNames} />
               </td>
               <td>{formatTime(v.creation_timestamp)}</td>
               <td className="actions">
@@ -384,7 +390,7 @@ export function ModelPage({ name }: { name: string }) {
             save={(text) => api.updateModel(name, text).then(changed)}
           />
           <Aliases model={m} versions={versions.data ?? []} onChanged={changed} />
-          <Versions name={name} versions={versions.data ?? []} onChanged={changed} />
+          <Versions name={name} model={m} versions={versions.data ?? []} onChanged={changed} />
           <ServingEndpoints name={name} />
           <TagsCard
             tags={m.tags ?? []}

@@ -4,9 +4,11 @@ import { api, modelHref, modelVersionArtifactUrl } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { MlModel } from '../components/MlModel';
-import { DescriptionCard, StageBadge, TagsCard } from '../components/RegistryParts';
+import { DescriptionCard, RunLink, StageBadge, TagsCard } from '../components/RegistryParts';
 import { formatTime } from '../lib/format';
 import { useLoad } from '../lib/use-load';
+import { useRunNames } from '../lib/use-run-names';
+import { sourceRunId, versionRunId } from '../lib/version-links';
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -69,6 +71,8 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
     [name, version],
   );
   const v = mv.data;
+  const runNames = useRunNames([v ? versionRunId(v) : undefined]);
+  const sourceRun = sourceRunId(v?.source);
   return (
     <main className="page">
       <div className="crumbs">
@@ -96,16 +100,16 @@ export function ModelVersionPage({ name, version }: { name: string; version: str
                 : '—'}
             </Fact>
             <Fact label="Source run">
-              {v.run_id ? (
-                <Link href={`/runs/${encodeURIComponent(v.run_id)}`} className="mono">
-                  {v.run_id}
-                </Link>
-              ) : (
-                '—'
-              )}
+              <RunLink runId={versionRunId(v)} names={runNames} />
             </Fact>
             <Fact label="Source">
-              <span className="mono">{v.source || '—'}</span>
+              {sourceRun ? (
+                <Link href={`/runs/${encodeURIComponent(sourceRun)}`} className="mono">
+                  {v.source}
+                </Link>
+              ) : (
+                <span className="mono">{v.source || '—'}</span>
+              )}
             </Fact>
             <Fact label="Storage location">
               <span className="mono">{storage.data ?? (storage.error ? storage.error.message : '…')}</span>

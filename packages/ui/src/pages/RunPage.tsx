@@ -10,6 +10,7 @@ import { formatDuration, formatNumber, formatTime } from '../lib/format';
 import { colorAt } from '../lib/palette';
 import { useLoad } from '../lib/use-load';
 import { href, type Route, setParams } from '../router';
+import { MetricSummary, projectFacts, RunModels } from './RunOverview';
 
 const TABS = ['overview', 'params', 'metrics', 'tags', 'datasets', 'artifacts'] as const;
 type Tab = (typeof TABS)[number];
@@ -34,6 +35,10 @@ function Overview({
   onChanged(): void;
 }) {
   const info = run.info;
+  const params = [...(run.data.params ?? [])].sort((a, b) => a.key.localeCompare(b.key));
+  const userTags = (run.data.tags ?? [])
+    .filter((t) => !t.key.startsWith('mlflow.'))
+    .sort((a, b) => a.key.localeCompare(b.key));
   const parentId = tagValue(run, 'mlflow.parentRunId');
   const children = useLoad(
     () =>
@@ -84,6 +89,11 @@ function Overview({
           {source ? `${source} (${tagValue(run, 'mlflow.source.type') ?? 'unknown type'})` : '—'}
         </Fact>
         <Fact label="Git commit">{commit ? <span className="mono">{commit}</span> : '—'}</Fact>
+        {projectFacts(run).map((f) => (
+          <Fact key={f.label} label={f.label}>
+            <span className="mono">{f.value}</span>
+          </Fact>
+        ))}
         <Fact label="Lifecycle">{info.lifecycle_stage}</Fact>
         <Fact label="Artifact URI">
           <span className="mono">{info.artifact_uri}</span>
@@ -94,7 +104,37 @@ function Overview({
         <Fact label="Child runs">{childList}</Fact>
       </dl>
       <Description run={run} onChanged={onChanged} />
+      <OverviewCard id="ov-params" title="Parameters">
+        <KeyValueTable rows={params} label="Parameters" />
+      </OverviewCard>
+      <OverviewCard id="ov-metrics" title="Metrics">
+        <MetricSummary run={run} />
+      </OverviewCard>
+      <OverviewCard id="ov-tags" title="Tags">
+        {/* Read here, edited in the Tags tab: one editor per page keeps its buttons unambiguous. */}
+        <KeyValueTable rows={userTags} label="Tags" />
+        <p>
+          <Link href={href(`/runs/${encodeURIComponent(info.run_id)}`, { tab: 'tags' })}>Edit tags</Link>
+        </p>
+      </OverviewCard>
+      <OverviewCard id="ov-datasets" title="Datasets">
+        <Datasets run={run} />
+      </OverviewCard>
+      <OverviewCard id="ov-models" title="Models">
+        <RunModels run={run} />
+      </OverviewCard>
     </>
+  );
+}
+
+function OverviewCard({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
+  return (
+    <section className="card" aria-labelledby={id}>
+      <div className="card-head">
+        <h2 id={id}>{title}</h2>
+      </div>
+      {children}
+    </section>
   );
 }
 
