@@ -16,6 +16,11 @@ import type {
   Tag,
 } from '../entities/tracking.js';
 import type { ArtifactLocations } from './artifact-locations.js';
+import {
+  type ArtifactReservationLedger,
+  ArtifactReservationReads,
+  ArtifactReservationWrites,
+} from './artifact-reservation-repository.js';
 import type { StoreDatabase } from './database.js';
 import { ExperimentReads, ExperimentWrites } from './experiment-repository.js';
 import { GcReads, GcWrites } from './gc-repository.js';
@@ -58,6 +63,7 @@ export type TrackingRepositories = {
   sampledHistory: Repository<SampledHistoryReads>;
   gc: Repository<GcReads, GcWrites>;
   loggedModels: Repository<LoggedModelReads, LoggedModelWrites>;
+  artifactReservations: Repository<ArtifactReservationReads, ArtifactReservationWrites>;
 };
 
 /** The tracking repositories over `database`: reads over its reader, writes over its writer. */
@@ -80,6 +86,10 @@ export function trackingRepositories(
     sampledHistory: { reads: new SampledHistoryReads(read), writes: NO_WRITES },
     gc: { reads: new GcReads(read), writes: new GcWrites(write) },
     loggedModels: { reads: new LoggedModelReads(read), writes: new LoggedModelWrites(write, locations) },
+    artifactReservations: {
+      reads: new ArtifactReservationReads(read),
+      writes: new ArtifactReservationWrites(write),
+    },
   };
 }
 
@@ -98,6 +108,8 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   private readonly gc: TrackingRepositories['gc'];
   private readonly models: TrackingRepositories['loggedModels'];
   readonly historyBatchSize: number;
+  /** The artifact quota's reservations, shared with every process over this store. */
+  readonly artifactReservations: ArtifactReservationLedger;
   /**
    * Unused here: test/logged-models-gc.test.ts reads the tables through this field of the store it
    * opened. Kept so that test runs unchanged; it should open its own connection instead.
@@ -118,6 +130,13 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.sampled = repositories.sampledHistory.reads;
     this.gc = repositories.gc;
     this.models = repositories.loggedModels;
+    const reservations = repositories.artifactReservations;
+    this.artifactReservations = {
+      landedBytes: (runId) => reservations.reads.landedBytes(runId),
+      reserve: (request) => reservations.writes.reserve(request),
+      renew: (id, expiresAt) => reservations.writes.renew(id, expiresAt),
+      release: (runId, id, landed) => reservations.writes.release(runId, id, landed),
+    };
     this.historyBatchSize = this.history.historyBatchSize;
     this.db = database.reader;
   }
