@@ -55,7 +55,7 @@ export class MemoryReservationLedger implements ArtifactReservationLedger {
     return this.landed.get(runId) ?? 0;
   }
 
-  async reserve(request: ReservationRequest): Promise<Reservation> {
+  async reserve(request: ReservationRequest): Promise<Reservation | undefined> {
     // Nothing awaits between the sum and the insert, so reservations in this process cannot interleave.
     const now = Date.now();
     let pending = 0;
@@ -64,6 +64,7 @@ export class MemoryReservationLedger implements ArtifactReservationLedger {
       else if (r.runId === request.runId) pending += r.bytes;
     }
     const landedSince = (this.landed.get(request.runId) ?? 0) - request.landedBefore;
+    if (landedSince > 0 && request.relistIfLanded) return undefined;
     const granted = decide(request, pending + landedSince);
     this.reservations.set(request.reservationId, {
       runId: request.runId,
@@ -83,6 +84,13 @@ export class MemoryReservationLedger implements ArtifactReservationLedger {
     if (landed !== undefined) this.landed.set(runId, (this.landed.get(runId) ?? 0) + landed);
   }
 }
+
+/**
+ * How many times an upload lists its run again when others landed meanwhile, before it counts their
+ * bytes on top of the listing (never too few, maybe twice): a busy run refuses nothing that fits
+ * unless uploads keep landing through every listing.
+ */
+const RELISTS = 4;
 
 /** How long a reservation outlives its last renewal: what a crashed process holds up a run for. */
 export function reservationTtlMs(env: NodeJS.ProcessEnv = process.env): number {
@@ -111,20 +119,24 @@ export class ArtifactQuota {
     const m = RUN_FOLDER.exec(path);
     if (!m) return { release: async () => {} };
     const runId = m[2];
-    // Read before listing: whatever lands after this read is counted through the counter instead.
-    const landedBefore = await this.ledger.landedBytes(runId);
-    const { total, replaced } = await storedBytes(this.repo, `${m[1]}/${m[2]}`, path);
     const reservationId = randomUUID();
-    const granted = await this.ledger.reserve({
-      runId,
-      reservationId,
-      listed: total,
-      replaced,
-      landedBefore,
-      declared,
-      limit: this.limit,
-      expiresAt: Date.now() + this.ttlMs,
-    });
+    let granted: Reservation | undefined;
+    for (let attempt = 1; !granted; attempt++) {
+      // Read before listing: whatever lands after this read is counted through the counter instead.
+      const landedBefore = await this.ledger.landedBytes(runId);
+      const { total, replaced } = await storedBytes(this.repo, `${m[1]}/${m[2]}`, path);
+      granted = await this.ledger.reserve({
+        runId,
+        reservationId,
+        listed: total,
+        replaced,
+        landedBefore,
+        declared,
+        limit: this.limit,
+        expiresAt: Date.now() + this.ttlMs,
+        relistIfLanded: attempt < RELISTS,
+      });
+    }
     const renewal = setInterval(() => {
       this.ledger.renew(reservationId, Date.now() + this.ttlMs).catch(() => undefined);
     }, this.ttlMs / 3);

@@ -22,6 +22,12 @@ export interface ReservationRequest {
   declared: number | undefined;
   limit: number;
   expiresAt: number;
+  /**
+   * When bytes landed during the listing, reserve nothing and answer undefined (the caller lists
+   * again) rather than count them: the listing may have seen them already, and counting them twice
+   * could refuse an upload that fits.
+   */
+  relistIfLanded: boolean;
 }
 
 /** The room an upload was given: `has` and `base` (without the replaced file) as counted, `allowed` its most. */
@@ -38,8 +44,11 @@ export interface Reservation {
  */
 export interface ArtifactReservationLedger {
   landedBytes(runId: string): Promise<number>;
-  /** Reserves room, or throws RESOURCE_LIMIT_EXCEEDED; reservations of one run are serialized. */
-  reserve(request: ReservationRequest): Promise<Reservation>;
+  /**
+   * Reserves room, or throws RESOURCE_LIMIT_EXCEEDED; reservations of one run are serialized.
+   * Undefined: bytes landed during the listing and the request asked to list again.
+   */
+  reserve(request: ReservationRequest): Promise<Reservation | undefined>;
   /** Keeps a reservation alive while its upload streams. */
   renew(reservationId: string, expiresAt: number): Promise<void>;
   /** Drops a reservation; `landed` bytes (the upload was stored) are added to the run's counter. */
@@ -86,7 +95,7 @@ export class ArtifactReservationReads {
 export class ArtifactReservationWrites {
   constructor(private readonly database: WriteOnlyDatabase) {}
 
-  reserve(request: ReservationRequest): Promise<Reservation> {
+  reserve(request: ReservationRequest): Promise<Reservation | undefined> {
     return this.database.writer.run(async (trx) => {
       await lockRun(trx, this.database.dialect, request.runId);
       const now = Date.now();
@@ -106,6 +115,7 @@ export class ArtifactReservationWrites {
         .where('run_uuid', '=', request.runId)
         .executeTakeFirst();
       const landedSince = Math.max(0, Number(landed?.bytes ?? 0) - request.landedBefore);
+      if (landedSince > 0 && request.relistIfLanded) return undefined;
       const granted = decide(request, Number(pending?.n ?? 0) + landedSince);
       await trx
         .insertInto('artifact_reservations')
