@@ -58,7 +58,7 @@ test('a reservation that is not renewed expires', async () => {
   const ledger = new MemoryReservationLedger();
   const quota = new ArtifactQuota(100, repo, ledger, 60_000);
   // As a crashed process leaves it: reserved, never renewed nor released, and already past its time.
-  await ledger.reserve({
+  await ledger.reserveArtifactBytes({
     runId: 'cd'.repeat(16),
     reservationId: 'crashed',
     listed: 0,

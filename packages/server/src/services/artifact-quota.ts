@@ -51,11 +51,11 @@ export class MemoryReservationLedger implements ArtifactReservationLedger {
   private readonly reservations = new Map<string, { runId: string; bytes: number; expiresAt: number }>();
   private readonly landed = new Map<string, number>();
 
-  async landedBytes(runId: string): Promise<number> {
+  async landedArtifactBytes(runId: string): Promise<number> {
     return this.landed.get(runId) ?? 0;
   }
 
-  async reserve(request: ReservationRequest): Promise<Reservation | undefined> {
+  async reserveArtifactBytes(request: ReservationRequest): Promise<Reservation | undefined> {
     // Nothing awaits between the sum and the insert, so reservations in this process cannot interleave.
     const now = Date.now();
     let pending = 0;
@@ -74,12 +74,16 @@ export class MemoryReservationLedger implements ArtifactReservationLedger {
     return granted;
   }
 
-  async renew(reservationId: string, expiresAt: number): Promise<void> {
+  async renewArtifactReservation(reservationId: string, expiresAt: number): Promise<void> {
     const r = this.reservations.get(reservationId);
     if (r) r.expiresAt = expiresAt;
   }
 
-  async release(runId: string, reservationId: string, landed: number | undefined): Promise<void> {
+  async releaseArtifactReservation(
+    runId: string,
+    reservationId: string,
+    landed: number | undefined,
+  ): Promise<void> {
     this.reservations.delete(reservationId);
     if (landed !== undefined) this.landed.set(runId, (this.landed.get(runId) ?? 0) + landed);
   }
@@ -123,9 +127,9 @@ export class ArtifactQuota {
     let granted: Reservation | undefined;
     for (let attempt = 1; !granted; attempt++) {
       // Read before listing: whatever lands after this read is counted through the counter instead.
-      const landedBefore = await this.ledger.landedBytes(runId);
+      const landedBefore = await this.ledger.landedArtifactBytes(runId);
       const { total, replaced } = await storedBytes(this.repo, `${m[1]}/${m[2]}`, path);
-      granted = await this.ledger.reserve({
+      granted = await this.ledger.reserveArtifactBytes({
         runId,
         reservationId,
         listed: total,
@@ -138,7 +142,7 @@ export class ArtifactQuota {
       });
     }
     const renewal = setInterval(() => {
-      this.ledger.renew(reservationId, Date.now() + this.ttlMs).catch(() => undefined);
+      this.ledger.renewArtifactReservation(reservationId, Date.now() + this.ttlMs).catch(() => undefined);
     }, this.ttlMs / 3);
     renewal.unref();
     let released = false;
@@ -149,7 +153,7 @@ export class ArtifactQuota {
         released = true;
         clearInterval(renewal);
         // A release that fails leaves the reservation to expire: the run is held up, never overshot.
-        await this.ledger.release(runId, reservationId, landed).catch(() => undefined);
+        await this.ledger.releaseArtifactReservation(runId, reservationId, landed).catch(() => undefined);
       },
     };
   }

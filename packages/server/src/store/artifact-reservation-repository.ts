@@ -39,20 +39,21 @@ export interface Reservation {
 
 /**
  * Where reservations live. A run's count is its listed folder, plus the unexpired reservations, plus
- * the bytes that landed since the listing began (a landed upload drops its reservation and raises the
- * run's landed counter in one transaction, so the listing cannot miss it and the reservations too).
+ * the bytes that landed since the listing began: a stored upload drops its reservation and raises the
+ * run's landed counter in one transaction, so a listing that began before the file landed still
+ * finds its bytes, in the counter if not in the folder.
  */
 export interface ArtifactReservationLedger {
-  landedBytes(runId: string): Promise<number>;
+  landedArtifactBytes(runId: string): Promise<number>;
   /**
    * Reserves room, or throws RESOURCE_LIMIT_EXCEEDED; reservations of one run are serialized.
    * Undefined: bytes landed during the listing and the request asked to list again.
    */
-  reserve(request: ReservationRequest): Promise<Reservation | undefined>;
+  reserveArtifactBytes(request: ReservationRequest): Promise<Reservation | undefined>;
   /** Keeps a reservation alive while its upload streams. */
-  renew(reservationId: string, expiresAt: number): Promise<void>;
+  renewArtifactReservation(reservationId: string, expiresAt: number): Promise<void>;
   /** Drops a reservation; `landed` bytes (the upload was stored) are added to the run's counter. */
-  release(runId: string, reservationId: string, landed: number | undefined): Promise<void>;
+  releaseArtifactReservation(runId: string, reservationId: string, landed: number | undefined): Promise<void>;
 }
 
 /** The rule, shared with the in-memory ledger: refuse a known size that does not fit, whole. */
@@ -82,7 +83,7 @@ async function lockRun(trx: WriteTransaction, dialect: WriteOnlyDatabase['dialec
 export class ArtifactReservationReads {
   constructor(private readonly database: ReadOnlyDatabase) {}
 
-  async landedBytes(runId: string): Promise<number> {
+  async landedArtifactBytes(runId: string): Promise<number> {
     const row = await this.database.reader
       .selectFrom('artifact_landed_bytes')
       .select('bytes')
@@ -95,7 +96,7 @@ export class ArtifactReservationReads {
 export class ArtifactReservationWrites {
   constructor(private readonly database: WriteOnlyDatabase) {}
 
-  reserve(request: ReservationRequest): Promise<Reservation | undefined> {
+  reserveArtifactBytes(request: ReservationRequest): Promise<Reservation | undefined> {
     return this.database.writer.run(async (trx) => {
       await lockRun(trx, this.database.dialect, request.runId);
       const now = Date.now();
@@ -130,7 +131,7 @@ export class ArtifactReservationWrites {
     }, request.runId);
   }
 
-  renew(reservationId: string, expiresAt: number): Promise<void> {
+  renewArtifactReservation(reservationId: string, expiresAt: number): Promise<void> {
     return this.database.writer.run(async (trx) => {
       await trx
         .updateTable('artifact_reservations')
@@ -140,7 +141,11 @@ export class ArtifactReservationWrites {
     });
   }
 
-  release(runId: string, reservationId: string, landed: number | undefined): Promise<void> {
+  releaseArtifactReservation(
+    runId: string,
+    reservationId: string,
+    landed: number | undefined,
+  ): Promise<void> {
     return this.database.writer.run(async (trx) => {
       await lockRun(trx, this.database.dialect, runId);
       await trx.deleteFrom('artifact_reservations').where('reservation_id', '=', reservationId).execute();

@@ -1,5 +1,6 @@
 // The tracking store the services see: one facade over the tracking repositories (experiments, runs,
-// run data, inputs, metric history, gc, logged models), shared by the SQLite and PostgreSQL dialects.
+// run data, inputs, metric history, gc, logged models, the artifact quota's reservations), shared by
+// the SQLite and PostgreSQL dialects.
 // Which methods write is declared by the repositories themselves (repository.ts), not here.
 import type { LoggedModel } from '../entities/logged-model.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
@@ -20,6 +21,8 @@ import {
   type ArtifactReservationLedger,
   ArtifactReservationReads,
   ArtifactReservationWrites,
+  type Reservation,
+  type ReservationRequest,
 } from './artifact-reservation-repository.js';
 import type { StoreDatabase } from './database.js';
 import { ExperimentReads, ExperimentWrites } from './experiment-repository.js';
@@ -98,7 +101,7 @@ export function trackingRepositories(
  * repository that owns it. `repositories` are by default over `database`; the SQLite writer-thread
  * set-up passes them with their writes sent to the thread (threaded-sqlite-store.ts).
  */
-export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
+export class SqlTrackingStore implements TrackingStore, LoggedModelStore, ArtifactReservationLedger {
   private readonly experiments: TrackingRepositories['experiments'];
   private readonly runs: TrackingRepositories['runs'];
   private readonly runData: RunDataWrites;
@@ -107,9 +110,8 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   private readonly sampled: SampledHistoryReads;
   private readonly gc: TrackingRepositories['gc'];
   private readonly models: TrackingRepositories['loggedModels'];
+  private readonly reservations: TrackingRepositories['artifactReservations'];
   readonly historyBatchSize: number;
-  /** The artifact quota's reservations, shared with every process over this store. */
-  readonly artifactReservations: ArtifactReservationLedger;
   /**
    * Unused here: test/logged-models-gc.test.ts reads the tables through this field of the store it
    * opened. Kept so that test runs unchanged; it should open its own connection instead.
@@ -130,15 +132,28 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.sampled = repositories.sampledHistory.reads;
     this.gc = repositories.gc;
     this.models = repositories.loggedModels;
-    const reservations = repositories.artifactReservations;
-    this.artifactReservations = {
-      landedBytes: (runId) => reservations.reads.landedBytes(runId),
-      reserve: (request) => reservations.writes.reserve(request),
-      renew: (id, expiresAt) => reservations.writes.renew(id, expiresAt),
-      release: (runId, id, landed) => reservations.writes.release(runId, id, landed),
-    };
+    this.reservations = repositories.artifactReservations;
     this.historyBatchSize = this.history.historyBatchSize;
     this.db = database.reader;
+  }
+
+  // ---------------------------------------------------------------- the artifact quota's reservations
+
+  landedArtifactBytes(runId: string): Promise<number> {
+    return this.reservations.reads.landedArtifactBytes(runId);
+  }
+  reserveArtifactBytes(request: ReservationRequest): Promise<Reservation | undefined> {
+    return this.reservations.writes.reserveArtifactBytes(request);
+  }
+  renewArtifactReservation(reservationId: string, expiresAt: number): Promise<void> {
+    return this.reservations.writes.renewArtifactReservation(reservationId, expiresAt);
+  }
+  releaseArtifactReservation(
+    runId: string,
+    reservationId: string,
+    landed: number | undefined,
+  ): Promise<void> {
+    return this.reservations.writes.releaseArtifactReservation(runId, reservationId, landed);
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
