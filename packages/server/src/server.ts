@@ -208,6 +208,7 @@ export async function assembleServer(
     proxy,
     getRun: tracking && ((runId) => tracking.getRun(runId)),
     artifactBytesPerRun: config.limits?.artifact_bytes_per_run,
+    reservations: stores?.tracking,
   });
   const traces = stores
     ? new TraceService(stores.traces, (uri, file) => artifacts.readTextAt(uri, file))

@@ -125,3 +125,29 @@ describe('artifact bytes per run', () => {
     assert.equal(res.status, 200);
   });
 });
+
+describe('artifact bytes per run on an --artifacts-only server (no store: reservations in memory)', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer('sqlite', { artifactsOnly: true, limits: { artifact_bytes_per_run: LIMIT } });
+  });
+  after(() => srv.close());
+
+  test('concurrent uploads to one run store at most the limit, and the refused leave nothing', async () => {
+    const folder = `7/${'ab'.repeat(16)}/artifacts`;
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        fetch(`${srv.url}/api/2.0/mlflow-artifacts/artifacts/${folder}/f${i}.bin`, {
+          method: 'PUT',
+          body: Buffer.alloc(30, i),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, string> })),
+      ),
+    );
+    const accepted = answers.flatMap((a, i) => (a.status === 200 ? [i] : []));
+    assert.equal(accepted.length, 3);
+    for (const a of answers) if (a.status !== 200) assert.equal(a.body.error_code, 'RESOURCE_LIMIT_EXCEEDED');
+    for (let i = 0; i < 10; i++) {
+      assert.equal(existsSync(path.join(srv.artifactsDir, folder, `f${i}.bin`)), accepted.includes(i));
+    }
+  });
+});

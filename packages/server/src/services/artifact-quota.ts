@@ -1,8 +1,16 @@
 // The artifact_bytes_per_run quota on proxied uploads: the bytes a run already stores (what its
-// folder holds) plus the uploads to it in flight may not pass the limit.
+// folder holds) plus the uploads to it in flight, in any server process over the store, may not pass
+// the limit.
+import { randomUUID } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ArtifactRepository } from '../artifacts/artifact-repository.js';
 import { limitExceeded } from '../entities/resource-limits.js';
+import {
+  type ArtifactReservationLedger,
+  decide,
+  type Reservation,
+  type ReservationRequest,
+} from '../store/artifact-reservation-repository.js';
 
 /** A proxy path's run folder: `<experiment_id>/<run_id>/...`, as MLflow's clients lay runs out. */
 const RUN_FOLDER = /^([^/]+)\/([0-9a-f]{32})\/(.+)$/;
@@ -11,7 +19,8 @@ const RUN_FOLDER = /^([^/]+)\/([0-9a-f]{32})\/(.+)$/;
 export interface Admission {
   /** Undefined when the path is not in a run's folder (nothing to count). */
   cap?: { runId: string; has: number; base: number; allowed: number };
-  release(): void;
+  /** Ends the reservation; `landed`: the bytes the upload stored (undefined when it stored nothing). */
+  release(landed?: number): Promise<void>;
 }
 
 /** The sum of the file sizes under `folder`, and the size of the file at `target` when there is one. */
@@ -37,18 +46,73 @@ async function storedBytes(
   return { total, replaced };
 }
 
+/** Reservations kept in this process, for a server without a store (--artifacts-only). */
+export class MemoryReservationLedger implements ArtifactReservationLedger {
+  private readonly reservations = new Map<string, { runId: string; bytes: number; expiresAt: number }>();
+  private readonly landed = new Map<string, number>();
+
+  async landedArtifactBytes(runId: string): Promise<number> {
+    return this.landed.get(runId) ?? 0;
+  }
+
+  async reserveArtifactBytes(request: ReservationRequest): Promise<Reservation | undefined> {
+    // Nothing awaits between the sum and the insert, so reservations in this process cannot interleave.
+    const now = Date.now();
+    let pending = 0;
+    for (const [id, r] of this.reservations) {
+      if (r.expiresAt <= now) this.reservations.delete(id);
+      else if (r.runId === request.runId) pending += r.bytes;
+    }
+    const landedSince = (this.landed.get(request.runId) ?? 0) - request.landedBefore;
+    if (landedSince > 0 && request.relistIfLanded) return undefined;
+    const granted = decide(request, pending + landedSince);
+    this.reservations.set(request.reservationId, {
+      runId: request.runId,
+      bytes: granted.allowed,
+      expiresAt: request.expiresAt,
+    });
+    return granted;
+  }
+
+  async renewArtifactReservation(reservationId: string, expiresAt: number): Promise<void> {
+    const r = this.reservations.get(reservationId);
+    if (r) r.expiresAt = expiresAt;
+  }
+
+  async releaseArtifactReservation(
+    runId: string,
+    reservationId: string,
+    landed: number | undefined,
+  ): Promise<void> {
+    this.reservations.delete(reservationId);
+    if (landed !== undefined) this.landed.set(runId, (this.landed.get(runId) ?? 0) + landed);
+  }
+}
+
 /**
- * Counts each run's stored bytes when an upload to it starts and reserves room for the upload while it
- * streams. Admissions to one run take turns (a promise chain per run), so two uploads cannot both see
- * the same free room; the bytes themselves stream concurrently, each within its reservation.
+ * How many times an upload lists its run again when others landed meanwhile, before it counts their
+ * bytes on top of the listing (never too few, maybe twice): a busy run refuses nothing that fits
+ * unless uploads keep landing through every listing.
+ */
+const RELISTS = 4;
+
+/** How long a reservation outlives its last renewal: what a crashed process holds up a run for. */
+export function reservationTtlMs(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.MLFLOW_TS_ARTIFACT_RESERVATION_SECONDS ?? 60);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60_000;
+}
+
+/**
+ * Counts a run's stored bytes when an upload to it starts and reserves room for the upload in a
+ * ledger (the store's, so every process over it sees the reservation) while it streams. The bytes
+ * stream concurrently, each upload within its reservation, renewed until it ends.
  */
 export class ArtifactQuota {
-  private readonly turns = new Map<string, Promise<unknown>>();
-  private readonly reserved = new Map<string, number>();
-
   constructor(
     private readonly limit: number,
     private readonly repo: ArtifactRepository,
+    private readonly ledger: ArtifactReservationLedger = new MemoryReservationLedger(),
+    private readonly ttlMs = reservationTtlMs(),
   ) {}
 
   /**
@@ -57,65 +121,69 @@ export class ArtifactQuota {
    */
   async admit(path: string, declared: number | undefined): Promise<Admission> {
     const m = RUN_FOLDER.exec(path);
-    if (!m) return { release: () => {} };
-    const folder = `${m[1]}/${m[2]}`;
+    if (!m) return { release: async () => {} };
     const runId = m[2];
-    const previous = this.turns.get(folder) ?? Promise.resolve();
-    const turn = previous.then(() => this.reserve(folder, runId, path, declared));
-    const settled = turn.catch(() => undefined);
-    this.turns.set(folder, settled);
-    settled.then(() => {
-      if (this.turns.get(folder) === settled) this.turns.delete(folder);
-    });
-    return turn;
-  }
-
-  private async reserve(
-    folder: string,
-    runId: string,
-    path: string,
-    declared: number | undefined,
-  ): Promise<Admission> {
-    const { total, replaced } = await storedBytes(this.repo, folder, path);
-    const inFlight = this.reserved.get(folder) ?? 0;
-    // A file replaced by the upload stops counting once the upload lands.
-    const has = total + inFlight;
-    const base = has - replaced;
-    const room = Math.max(0, this.limit - base);
-    if (declared !== undefined && declared > room) {
-      throw limitExceeded('artifact_bytes_per_run', this.limit, `run ${runId}`, has, base + declared);
+    const reservationId = randomUUID();
+    let granted: Reservation | undefined;
+    for (let attempt = 1; !granted; attempt++) {
+      // Read before listing: whatever lands after this read is counted through the counter instead.
+      const landedBefore = await this.ledger.landedArtifactBytes(runId);
+      const { total, replaced } = await storedBytes(this.repo, `${m[1]}/${m[2]}`, path);
+      granted = await this.ledger.reserveArtifactBytes({
+        runId,
+        reservationId,
+        listed: total,
+        replaced,
+        landedBefore,
+        declared,
+        limit: this.limit,
+        expiresAt: Date.now() + this.ttlMs,
+        relistIfLanded: attempt < RELISTS,
+      });
     }
-    const allowed = declared ?? room;
-    this.reserved.set(folder, inFlight + allowed);
+    const renewal = setInterval(() => {
+      this.ledger.renewArtifactReservation(reservationId, Date.now() + this.ttlMs).catch(() => undefined);
+    }, this.ttlMs / 3);
+    renewal.unref();
     let released = false;
     return {
-      cap: { runId, has, base, allowed },
-      release: () => {
+      cap: { runId, ...granted },
+      release: async (landed) => {
         if (released) return;
         released = true;
-        const left = (this.reserved.get(folder) ?? 0) - allowed;
-        if (left > 0) this.reserved.set(folder, left);
-        else this.reserved.delete(folder);
+        clearInterval(renewal);
+        // A release that fails leaves the reservation to expire: the run is held up, never overshot.
+        await this.ledger.releaseArtifactReservation(runId, reservationId, landed).catch(() => undefined);
       },
     };
   }
 
   /** A pass-through that fails the upload (so nothing of it is stored) once it passes its reservation. */
-  guard(admission: Admission): Transform {
-    const cap = admission.cap;
-    let seen = 0;
-    const limit = this.limit;
-    return new Transform({
-      transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-        seen += chunk.length;
-        if (cap && seen > cap.allowed) {
-          callback(
-            limitExceeded('artifact_bytes_per_run', limit, `run ${cap.runId}`, cap.has, cap.base + seen),
-          );
-          return;
-        }
-        callback(null, chunk);
-      },
-    });
+  guard(admission: Admission): UploadGuard {
+    return new UploadGuard(this.limit, admission);
+  }
+}
+
+/** Counts an upload's bytes as they pass, and fails it once they pass its reservation. */
+export class UploadGuard extends Transform {
+  /** The bytes passed so far: once the upload is stored, what it landed. */
+  bytes = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly admission: Admission,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    const cap = this.admission.cap;
+    if (cap && this.bytes > cap.allowed) {
+      const wouldBe = cap.base + this.bytes;
+      callback(limitExceeded('artifact_bytes_per_run', this.limit, `run ${cap.runId}`, cap.has, wouldBe));
+      return;
+    }
+    callback(null, chunk);
   }
 }

@@ -14,6 +14,7 @@ import { openArtifactRepository } from '../artifacts/open-artifact-repository.js
 import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { Run } from '../entities/tracking.js';
+import type { ArtifactReservationLedger } from '../store/artifact-reservation-repository.js';
 import { ArtifactQuota } from './artifact-quota.js';
 
 /** Opens the repository for a --artifacts-destination URI: a local directory, s3://bucket/prefix or
@@ -33,6 +34,8 @@ export interface ArtifactServiceOptions {
   getRun?: (runId: string) => Promise<Run>;
   /** The artifact_bytes_per_run quota on proxied uploads; absent: none. */
   artifactBytesPerRun?: number;
+  /** Where the quota reserves room for uploads in flight (the store's); absent: in this process. */
+  reservations?: ArtifactReservationLedger;
 }
 
 /** Where a run's artifacts live: a repository and the path of the run's root inside it. */
@@ -52,7 +55,7 @@ export class ArtifactService {
 
   constructor(private readonly options: ArtifactServiceOptions) {
     if (options.proxy && options.artifactBytesPerRun !== undefined) {
-      this.quota = new ArtifactQuota(options.artifactBytesPerRun, options.proxy);
+      this.quota = new ArtifactQuota(options.artifactBytesPerRun, options.proxy, options.reservations);
     }
   }
 
@@ -98,10 +101,12 @@ export class ArtifactService {
       body.unpipe(guard);
       body.resume();
     });
+    let landed: number | undefined;
     try {
       await repo.write(rel, body.pipe(guard));
+      landed = guard.bytes;
     } finally {
-      admission.release();
+      await admission.release(landed);
     }
   }
 

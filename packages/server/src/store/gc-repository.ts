@@ -75,7 +75,8 @@ async function removeRunRows(trx: WriteTransaction, runIds: string[]): Promise<v
       .where('source_type', 'in', ['RUN_INPUT', 'RUN_OUTPUT'])
       .where('source_id', 'in', ids)
       .execute();
-    for (const table of ['metrics', 'latest_metrics', 'params', 'tags'] as const) {
+    // The artifact quota's landed counter goes with the run; its reservations expire on their own.
+    for (const table of ['metrics', 'latest_metrics', 'params', 'tags', 'artifact_landed_bytes'] as const) {
       await trx.deleteFrom(table).where('run_uuid', 'in', ids).execute();
     }
     await trx.deleteFrom('runs').where('run_uuid', 'in', ids).execute();

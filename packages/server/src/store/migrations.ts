@@ -536,6 +536,29 @@ const servingEndpoints: Migration = {
   },
 };
 
+/** The artifact quota's reservations of uploads in flight, shared by every server process over the store. */
+const artifactReservations: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('artifact_reservations')
+      .addColumn('reservation_id', 'varchar(36)', (c) => c.primaryKey())
+      .addColumn('run_uuid', 'varchar(32)', (c) => c.notNull())
+      .addColumn('bytes', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('artifact_reservations_run_idx')
+      .on('artifact_reservations')
+      .columns(['run_uuid', 'expires_at'])
+      .execute();
+    await db.schema
+      .createTable('artifact_landed_bytes')
+      .addColumn('run_uuid', 'varchar(32)', (c) => c.primaryKey())
+      .addColumn('bytes', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 /** Every migration of a dialect by name; the names sort in the order they apply. */
 export function schemaMigrations(dialect: SqlDialect): Record<string, Migration> {
   return {
@@ -552,6 +575,7 @@ export function schemaMigrations(dialect: SqlDialect): Record<string, Migration>
     '0011_evaluation_datasets': evaluationDatasetTables,
     '0012_scorers': scorerTables,
     '0013_serving_endpoints': servingEndpoints,
+    '0014_artifact_reservations': artifactReservations,
   };
 }
 

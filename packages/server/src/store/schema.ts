@@ -304,7 +304,24 @@ export interface EvaluationDatasetRecordsTable {
   input_hash: string;
 }
 
+/** An upload in flight holding room under the artifact_bytes_per_run quota until it ends or expires. */
+export interface ArtifactReservationsTable {
+  reservation_id: string;
+  run_uuid: string;
+  bytes: number;
+  /** Milliseconds since the epoch; renewed while the upload streams. */
+  expires_at: number;
+}
+
+/** The bytes each run's uploads have stored through the quota, ever: a counter that only grows. */
+export interface ArtifactLandedBytesTable {
+  run_uuid: string;
+  bytes: number;
+}
+
 export interface Database {
+  artifact_reservations: ArtifactReservationsTable;
+  artifact_landed_bytes: ArtifactLandedBytesTable;
   experiments: ExperimentsTable;
   experiment_tags: ExperimentTagsTable;
   runs: RunsTable;

@@ -1,5 +1,6 @@
 // The tracking store the services see: one facade over the tracking repositories (experiments, runs,
-// run data, inputs, metric history, gc, logged models), shared by the SQLite and PostgreSQL dialects.
+// run data, inputs, metric history, gc, logged models, the artifact quota's reservations), shared by
+// the SQLite and PostgreSQL dialects.
 // Which methods write is declared by the repositories themselves (repository.ts), not here.
 import type { LoggedModel } from '../entities/logged-model.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
@@ -16,6 +17,13 @@ import type {
   Tag,
 } from '../entities/tracking.js';
 import type { ArtifactLocations } from './artifact-locations.js';
+import {
+  type ArtifactReservationLedger,
+  ArtifactReservationReads,
+  ArtifactReservationWrites,
+  type Reservation,
+  type ReservationRequest,
+} from './artifact-reservation-repository.js';
 import type { StoreDatabase } from './database.js';
 import { ExperimentReads, ExperimentWrites } from './experiment-repository.js';
 import { GcReads, GcWrites } from './gc-repository.js';
@@ -58,6 +66,7 @@ export type TrackingRepositories = {
   sampledHistory: Repository<SampledHistoryReads>;
   gc: Repository<GcReads, GcWrites>;
   loggedModels: Repository<LoggedModelReads, LoggedModelWrites>;
+  artifactReservations: Repository<ArtifactReservationReads, ArtifactReservationWrites>;
 };
 
 /** The tracking repositories over `database`: reads over its reader, writes over its writer. */
@@ -80,6 +89,10 @@ export function trackingRepositories(
     sampledHistory: { reads: new SampledHistoryReads(read), writes: NO_WRITES },
     gc: { reads: new GcReads(read), writes: new GcWrites(write) },
     loggedModels: { reads: new LoggedModelReads(read), writes: new LoggedModelWrites(write, locations) },
+    artifactReservations: {
+      reads: new ArtifactReservationReads(read),
+      writes: new ArtifactReservationWrites(write),
+    },
   };
 }
 
@@ -88,7 +101,7 @@ export function trackingRepositories(
  * repository that owns it. `repositories` are by default over `database`; the SQLite writer-thread
  * set-up passes them with their writes sent to the thread (threaded-sqlite-store.ts).
  */
-export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
+export class SqlTrackingStore implements TrackingStore, LoggedModelStore, ArtifactReservationLedger {
   private readonly experiments: TrackingRepositories['experiments'];
   private readonly runs: TrackingRepositories['runs'];
   private readonly runData: RunDataWrites;
@@ -97,6 +110,7 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
   private readonly sampled: SampledHistoryReads;
   private readonly gc: TrackingRepositories['gc'];
   private readonly models: TrackingRepositories['loggedModels'];
+  private readonly reservations: TrackingRepositories['artifactReservations'];
   readonly historyBatchSize: number;
   /**
    * Unused here: test/logged-models-gc.test.ts reads the tables through this field of the store it
@@ -118,8 +132,28 @@ export class SqlTrackingStore implements TrackingStore, LoggedModelStore {
     this.sampled = repositories.sampledHistory.reads;
     this.gc = repositories.gc;
     this.models = repositories.loggedModels;
+    this.reservations = repositories.artifactReservations;
     this.historyBatchSize = this.history.historyBatchSize;
     this.db = database.reader;
+  }
+
+  // ---------------------------------------------------------------- the artifact quota's reservations
+
+  landedArtifactBytes(runId: string): Promise<number> {
+    return this.reservations.reads.landedArtifactBytes(runId);
+  }
+  reserveArtifactBytes(request: ReservationRequest): Promise<Reservation | undefined> {
+    return this.reservations.writes.reserveArtifactBytes(request);
+  }
+  renewArtifactReservation(reservationId: string, expiresAt: number): Promise<void> {
+    return this.reservations.writes.renewArtifactReservation(reservationId, expiresAt);
+  }
+  releaseArtifactReservation(
+    runId: string,
+    reservationId: string,
+    landed: number | undefined,
+  ): Promise<void> {
+    return this.reservations.writes.releaseArtifactReservation(runId, reservationId, landed);
   }
 
   /** Gives the Default experiment its artifact location once the server's artifact root is known. */
