@@ -1378,6 +1378,53 @@ for (const s3 of s3TestTargets()) {
       }
     });
 
+    test("with an artifact-bytes quota, multipart uploads into a run's folder are refused as MLflow's clients fall back from", async () => {
+      const limited = await startTestServer('sqlite', {
+        artifactsDestination: `s3://${bucket.bucket}/limited`,
+        limits: { artifact_bytes_per_run: 100 },
+      });
+      try {
+        const post = (action: string, folder: string, body: unknown) =>
+          rawRequest(limited.url, 'POST', `${MPU}/${action}/${folder}`, {
+            body: Buffer.from(JSON.stringify(body)),
+            headers: { 'Content-Type': 'application/json' },
+          });
+        const runFolder = `0/${'a'.repeat(32)}/artifacts`;
+        for (const action of ['create', 'complete']) {
+          const refused = await post(action, runFolder, {
+            path: 'big.bin',
+            num_parts: 2,
+            upload_id: 'u',
+            parts: [{ part_number: 1, etag: 'e' }],
+          });
+          assert.equal(refused.status, 501, refused.body.toString());
+          assert.equal(json(refused).error_code, 'NOT_IMPLEMENTED');
+          // The prefix MLflow's HttpArtifactRepository tests for before falling back to a single upload.
+          assert.ok(
+            json(refused).message.startsWith(
+              'Multipart upload is not supported for the current artifact repository',
+            ),
+          );
+        }
+        // The fallback: a single upload, counted by the quota.
+        const put = await rawRequest(limited.url, 'PUT', `${PROXY}/${runFolder}/small.bin`, {
+          body: Buffer.alloc(60),
+        });
+        assert.equal(put.status, 200, put.body.toString());
+        const over = await rawRequest(limited.url, 'PUT', `${PROXY}/${runFolder}/more.bin`, {
+          body: Buffer.alloc(60),
+        });
+        assert.equal(json(over).error_code, 'RESOURCE_LIMIT_EXCEEDED');
+        // Outside any run's folder nothing is counted, so multipart stays available there.
+        const elsewhere = await post('create', 'shared/files', { path: 'x.bin', num_parts: 1 });
+        assert.equal(elsewhere.status, 200, elsewhere.body.toString());
+        const { upload_id } = json(elsewhere);
+        assert.equal((await post('abort', 'shared/files', { path: 'x.bin', upload_id })).status, 200);
+      } finally {
+        await limited.close();
+      }
+    });
+
     test('upload, list, ranged download, delete', async () => {
       const base = `${PROXY}/1/run/artifacts`;
       for (const [name, body] of [

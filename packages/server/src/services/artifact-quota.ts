@@ -115,6 +115,11 @@ export class ArtifactQuota {
     private readonly ttlMs = reservationTtlMs(),
   ) {}
 
+  /** Whether uploads to `path` count against the limit (it lies in a run's artifact folder). */
+  covers(path: string): boolean {
+    return RUN_FOLDER.test(path);
+  }
+
   /**
    * Admits an upload of `declared` bytes (undefined: unknown, e.g. a chunked body) to `path`, or
    * throws RESOURCE_LIMIT_EXCEEDED. An unknown size reserves all the room the run has left.

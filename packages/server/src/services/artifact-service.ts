@@ -17,6 +17,9 @@ import type { Run } from '../entities/tracking.js';
 import type { ArtifactReservationLedger } from '../store/artifact-reservation-repository.js';
 import { ArtifactQuota } from './artifact-quota.js';
 
+/** MLflow's refusal of a multipart upload; its clients test for this prefix to fall back. */
+const MULTIPART_UNSUPPORTED = 'Multipart upload is not supported for the current artifact repository';
+
 /** Opens the repository for a --artifacts-destination URI: a local directory, s3://bucket/prefix or
  * wasbs://container@account.blob.core.windows.net/prefix. */
 export function openArtifactDestination(uri: string): ArtifactRepository {
@@ -116,12 +119,21 @@ export class ArtifactService {
 
   // --- multipart uploads through the proxy (MLflow's mpu/create, mpu/complete, mpu/abort) ---
 
-  private multipartProxy(): MultipartUploadRepository {
+  /**
+   * The proxy's multipart uploads, refused for `target` where they cannot be counted: their parts go
+   * straight to storage, past the quota's byte count. MLflow's clients fall back to a single upload
+   * (which the quota counts) when the refusal's message starts with MLflow's own wording. Aborting
+   * (no target given) is always allowed.
+   */
+  private multipartProxy(target?: string): MultipartUploadRepository {
     const repo = this.proxy();
     if (!supportsMultipartUpload(repo)) {
+      throw new MlflowError('NOT_IMPLEMENTED', MULTIPART_UNSUPPORTED);
+    }
+    if (target !== undefined && this.quota?.covers(target)) {
       throw new MlflowError(
         'NOT_IMPLEMENTED',
-        'Multipart upload is not supported for the current artifact repository',
+        `${MULTIPART_UNSUPPORTED}: with an artifact_bytes_per_run limit, files go into a run's folder as single uploads, which the limit counts.`,
       );
     }
     return repo;
@@ -144,7 +156,7 @@ export class ArtifactService {
     numParts: number,
   ): Promise<CreatedMultipartUpload> {
     const target = this.multipartTarget(artifactPath, fileName);
-    return this.multipartProxy().createMultipartUpload(target, numParts);
+    return this.multipartProxy(target).createMultipartUpload(target, numParts);
   }
 
   proxyCompleteMultipartUpload(
@@ -154,7 +166,7 @@ export class ArtifactService {
     parts: MultipartUploadPart[],
   ): Promise<void> {
     const target = this.multipartTarget(artifactPath, fileName);
-    return this.multipartProxy().completeMultipartUpload(target, uploadId, parts);
+    return this.multipartProxy(target).completeMultipartUpload(target, uploadId, parts);
   }
 
   proxyAbortMultipartUpload(
