@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { tempDir } from '../test/helpers.js';
-import { historyMemory, oversizedBody, slowloris, uploadMemory } from './limits.js';
+import { historyMemory, oversizedBody, refusedBodyThenReuse, slowloris, uploadMemory } from './limits.js';
 import { freePort, type LiveServer, startServerProcess, stopServer } from './server-process.js';
 
 let server: LiveServer;
@@ -35,6 +35,15 @@ test('slowloris: slow connections are cut after the header timeout, the cap refu
 
 test('a JSON body over 32 MB: 400 INVALID_PARAMETER_VALUE', async () => {
   assert.deepEqual(await oversizedBody(server), { status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
+});
+
+test('a refused body is read and dropped: the client writing it whole gets its 400, and the connection serves the next request', async () => {
+  const r = await refusedBodyThenReuse(server);
+  assert.deepEqual(r, {
+    written: true,
+    answers: ['HTTP/1.1 400 Bad Request', 'HTTP/1.1 200 OK'],
+    error: undefined,
+  });
 });
 
 test('a 200 MB upload streams through the proxy in bounded memory', async () => {

@@ -122,6 +122,45 @@ export async function oversizedBody(server: LiveServer): Promise<{ status: numbe
   return { status: answer.status, errorCode };
 }
 
+/**
+ * Sends a 33 MB body whole before reading anything, as a client that does not watch for an early
+ * answer does, then a second request on the same connection. The server must let the body in (and
+ * drop it) rather than close on it: a close with the body unread resets the connection and the
+ * client never sees its 400.
+ */
+export async function refusedBodyThenReuse(
+  server: LiveServer,
+): Promise<{ written: boolean; answers: string[]; error?: string }> {
+  const { hostname, port } = new URL(server.base);
+  const body = Buffer.alloc(33 * 1024 * 1024, 0x61);
+  body.write('{"name":"', 0);
+  body.write('"}', body.length - 2);
+  const head =
+    `POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\nHost: ${hostname}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  const socket: Socket = connect(Number(port), hostname);
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  const closed = new Promise<string | undefined>((resolve) => {
+    socket.on('error', (error) => resolve(error.message));
+    socket.on('close', () => resolve(undefined));
+  });
+  const write = (data: string | Buffer) =>
+    new Promise<boolean>((resolve) => socket.write(data, (error) => resolve(!error)));
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  let written = (await write(head)) && (await write(body));
+  if (written) written = await write(`GET /health HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2) await sleep(20);
+  socket.destroy();
+  const error = await Promise.race([closed, sleep(100).then(() => undefined)]);
+  const answers = received.split(/(?=HTTP\/1\.1 )/).map((a) => a.split('\r\n')[0]);
+  return { written, answers: answers.filter((a) => a.length > 0), error };
+}
+
 /** Streams `megabytes` through the artifact proxy without holding them in this process either. */
 export async function uploadMemory(
   server: LiveServer,

@@ -38,6 +38,7 @@ import { faultError } from './fault-errors.js';
 import { graphqlRoute } from './graphql/route.js';
 import { type ErrorLog, reportServerError, stderrLog } from './internal-errors.js';
 import { loggedModelArtifactFileRoute, loggedModelEndpoints } from './logged-model-routes.js';
+import { drainRefusedBody } from './refused-body.js';
 import { modelVersionArtifactRoute, registryEndpoints } from './registry-routes.js';
 import { RequestFields } from './request-fields.js';
 import { checkJsonDepth, mayHoldNul, refuseNul } from './request-guards.js';
@@ -241,6 +242,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error, request, reply) => {
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRefusedBody(request, reply);
     const mlflowError = toMlflowError(error as FastifyError);
     if (!(error instanceof MlflowError) && mlflowError.errorCode === 'TEMPORARILY_UNAVAILABLE') {
       // The operator has to act (free space, bring the database back): say so once per failed request.

@@ -3,6 +3,7 @@
 // line per request.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { MlflowError } from '../entities/errors.js';
+import { drainRefusedBody } from '../http/refused-body.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { scoringErrorAnswer } from './scoring-error-answer.js';
 import { type ModelLoadState, ScoringMetrics } from './scoring-metrics.js';
@@ -68,6 +69,7 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRefusedBody(request, reply);
     const answer = scoringErrorAnswer(error, options.bodyLimit);
     metrics.errorAnswered(endpointOf(request), answer.code);
     if (answer.unexpected) {
