@@ -1422,6 +1422,8 @@ for (const s3 of s3TestTargets()) {
         assert.equal((await post('abort', 'shared/files', { path: 'x.bin', upload_id })).status, 200);
       } finally {
         await limited.close();
+        // The bucket is shared with the next tests, which expect it empty at the end.
+        await direct.delete('limited');
       }
     });
 
