@@ -6,8 +6,9 @@
  *    1,000 spans (from /proc/<pid>/stat);
  * 2. search: SearchTracesV3 p50/p95 at --traces traces (one span each, seeded over OTLP) for a few
  *    filter shapes, ordered by timestamp, and a deep page;
- * 3. big: one trace of --big-spans spans, then a fresh server process answers GetTrace and
- *    get-trace-artifact for it; its peak RSS (VmHWM) before and after each shows what a read holds.
+ * 3. big: one trace of --big-spans spans stored over OTLP and one whose spans are only in its
+ *    traces.json artifact; for each, GetTrace, BatchGetTraces and get-trace-artifact, each answered by
+ *    a fresh server process, whose peak RSS (VmHWM) before and after shows what the read holds.
  *
  *   npx tsx bench/tracing.ts [--traces 100000] [--big-spans 100000] [--phases ingest,search,big]
  *                            [--backend-store-uri URI] [--server-script path/to/cli/main.js]
@@ -296,6 +297,57 @@ async function search(pid: number): Promise<void> {
   console.log(markdownTable(['filter', 'traces on page:', 'p50 ms:', 'p95 ms:', 'server CPU ms:'], rows));
 }
 
+/** MLflow 3's Span.to_dict() of span `k` of a traces.json, times as exact numbers. */
+function fileSpan(traceHex: string, k: number): string {
+  const b64 = (b: Buffer) => b.toString('base64');
+  return JSON.stringify({
+    trace_id: b64(Buffer.from(traceHex, 'hex')),
+    span_id: b64(hexId(k + 1, 8)),
+    parent_span_id: k === 0 ? null : b64(hexId(1, 8)),
+    name: `span-${k}`,
+    start_time_unix_nano: '__S__',
+    end_time_unix_nano: '__E__',
+    events: [],
+    status: { code: 'STATUS_CODE_OK', message: '' },
+    attributes: {
+      'mlflow.spanType': '"TOOL"',
+      'mlflow.spanInputs': JSON.stringify(`{"step": ${k}, "text": "${'x'.repeat(200)}"}`),
+    },
+  })
+    .replace('"__S__"', `${1_700_000_000_000 + k}000000`)
+    .replace('"__E__"', `${1_700_000_000_000 + k + 1}000000`);
+}
+
+/** A trace whose --big-spans spans are only in its traces.json, uploaded as MLflow's TypeScript package does. */
+async function bigFileTrace(experimentId: string): Promise<string> {
+  const traceHex = hexId(nextTrace++, 16).toString('hex');
+  const traceId = `tr-file-${traceHex}`;
+  const started = await api('POST', '3.0/mlflow/traces', {
+    trace: {
+      trace_info: {
+        trace_id: traceId,
+        trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
+        request_time: '2026-12-08T00:00:00Z',
+        execution_duration: '1s',
+        state: 'OK',
+      },
+    },
+  });
+  const info = (started.trace as { trace_info: { tags: Record<string, string> } }).trace_info;
+  const rel = info.tags['mlflow.artifactLocation'].replace(/^mlflow-artifacts:\//, '');
+  const parts: string[] = [];
+  for (let k = 0; k < options.bigSpans; k++) parts.push(fileSpan(traceHex, k));
+  const payload = Buffer.from(`{"spans": [${parts.join(', ')}]}`);
+  const res = await send(
+    new URL(`${base}/api/2.0/mlflow-artifacts/artifacts/${rel}/traces.json`),
+    'PUT',
+    { headers: { 'content-length': payload.length }, payload },
+    agent,
+  );
+  if (res.status !== 200) throw new Error(`upload: ${res.status} ${res.body.toString().slice(0, 300)}`);
+  return traceId;
+}
+
 async function bigTrace(): Promise<void> {
   let child = startServer();
   await waitUntilUp(child);
@@ -325,28 +377,53 @@ async function bigTrace(): Promise<void> {
   }
   nextTrace = traceNo + 1;
   await sendAll(experimentId, bodies, 1);
+  const fileTraceId = await bigFileTrace(experimentId);
   await stopServer(child);
   const traceId = `tr-${hexId(traceNo, 16).toString('hex')}`;
 
-  // A fresh process, so its peak memory is the reads' alone.
-  child = startServer();
-  await waitUntilUp(child);
-  const pid = child.pid ?? 0;
+  // Each request in a fresh process, so that its peak memory is that request's alone.
+  const requests: [string, string][] = [
+    ['stored: GET traces/get', `${base}/api/3.0/mlflow/traces/get?trace_id=${traceId}`],
+    ['stored: GET traces/batchGet', `${base}/api/3.0/mlflow/traces/batchGet?trace_ids=${traceId}`],
+    [
+      'stored: GET get-trace-artifact',
+      `${base}/ajax-api/2.0/mlflow/get-trace-artifact?request_id=${traceId}`,
+    ],
+    ['traces.json: GET traces/get', `${base}/api/3.0/mlflow/traces/get?trace_id=${fileTraceId}`],
+    ['traces.json: GET traces/batchGet', `${base}/api/3.0/mlflow/traces/batchGet?trace_ids=${fileTraceId}`],
+    [
+      'traces.json: GET get-trace-artifact',
+      `${base}/ajax-api/2.0/mlflow/get-trace-artifact?request_id=${fileTraceId}`,
+    ],
+  ];
   const rows: (string | number)[][] = [];
-  const idle = memoryOf(pid);
-  rows.push(['server started', '-', '-', fmt(idle.rssMb), fmt(idle.hwmMb)]);
-  for (const [label, url] of [
-    ['GET traces/get', `${base}/api/3.0/mlflow/traces/get?trace_id=${traceId}`],
-    ['GET get-trace-artifact', `${base}/ajax-api/2.0/mlflow/get-trace-artifact?request_id=${traceId}`],
-  ]) {
+  for (const [label, url] of requests) {
+    child = startServer();
+    await waitUntilUp(child);
+    const pid = child.pid ?? 0;
+    const idle = memoryOf(pid);
+    const cpu = cpuMsOf(pid);
     const res = await send(new URL(url), 'GET', encodeJson(), agent);
     if (res.status !== 200) throw new Error(`${label}: ${res.status} ${res.body.toString().slice(0, 300)}`);
     const mem = memoryOf(pid);
-    rows.push([label, fmt(res.body.length / 2 ** 20), fmt(res.ms), fmt(mem.rssMb), fmt(mem.hwmMb)]);
+    rows.push([
+      label,
+      fmt(res.body.length / 2 ** 20),
+      fmt(res.ms),
+      cpuMsOf(pid) - cpu,
+      fmt(idle.hwmMb),
+      fmt(mem.hwmMb),
+      fmt(mem.hwmMb - idle.hwmMb),
+    ]);
+    await stopServer(child);
   }
-  await stopServer(child);
-  console.log(`\n## One trace of ${options.bigSpans} spans, read by a fresh server process\n`);
-  console.log(markdownTable(['request', 'answer MB:', 'ms:', 'RSS after MB:', 'peak RSS MB:'], rows));
+  console.log(`\n## One trace of ${options.bigSpans} spans, each request to a fresh server process\n`);
+  console.log(
+    markdownTable(
+      ['request', 'answer MB:', 'ms:', 'server CPU ms:', 'idle peak RSS MB:', 'peak RSS MB:', 'growth MB:'],
+      rows,
+    ),
+  );
 }
 
 async function main(): Promise<void> {

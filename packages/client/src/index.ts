@@ -65,7 +65,7 @@ export type {
 export { MODEL_VERSION_HEADER, ServingEndpointMethods } from './serving-endpoints.js';
 export type { AssessmentOptions, SearchTracesOptions, Trace, TraceSpan } from './traces.js';
 export { normalizeTraceInfo, parseSpan, TraceMethods } from './traces.js';
-export type { SpanOptions, TraceOptions, TracingOptions } from './tracing/api.js';
+export type { SpanOptions, TraceMethodDecorator, TraceOptions, TracingOptions } from './tracing/api.js';
 export {
   configureTracing,
   flushTraces,

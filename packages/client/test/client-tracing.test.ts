@@ -131,6 +131,86 @@ for (const dialect of DIALECTS) {
       assert.match(info.execution_duration ?? '', /^\d+(\.\d{1,3})?s$/);
     });
 
+    test('@trace on class methods (standard decorators): named after the method, inputs by parameter name, this the instance', async () => {
+      class Agent {
+        constructor(readonly model: string) {}
+
+        @trace({ spanType: SpanType.LLM })
+        async complete(prompt: string, maxTokens: number): Promise<string> {
+          return `${this.model}: ${prompt.slice(0, maxTokens)}`;
+        }
+
+        @trace
+        *tokens(text: string): Generator<string> {
+          yield* text.split(' ');
+        }
+
+        @trace({ name: 'plan-step', attributes: { planner: 'static' } })
+        static plan(goal: string): string[] {
+          return [goal, 'answer'];
+        }
+
+        @trace()
+        async run(goal: string): Promise<{ steps: string[]; text: string; words: string[] }> {
+          const steps = Agent.plan(goal);
+          const text = await this.complete(goal, 5);
+          return { steps, text, words: [...this.tokens(text)] };
+        }
+
+        @trace({ spanType: SpanType.TOOL })
+        broken(input: string): never {
+          throw new RangeError(`cannot ${input}`);
+        }
+      }
+
+      const agent = new Agent('m1');
+      // The decorated method keeps its name and arity.
+      assert.equal(agent.complete.name, 'complete');
+      assert.equal(agent.complete.length, 2);
+      assert.deepEqual(await agent.run('hello world'), {
+        steps: ['hello world', 'answer'],
+        text: 'm1: hello',
+        words: ['m1:', 'hello'],
+      });
+      const traceId = getLastActiveTraceId() ?? '';
+      assert.throws(() => agent.broken('fly'), RangeError);
+      const failedId = getLastActiveTraceId() ?? '';
+      assert.notEqual(failedId, traceId);
+      await flushTraces();
+
+      const got = await client.getTrace(traceId);
+      assert.deepEqual(got.spans.map((s) => s.name).sort(), ['complete', 'plan-step', 'run', 'tokens']);
+      const root = byName(got, 'run');
+      assert.equal(root.parentId, null);
+      assert.deepEqual(root.inputs, { goal: 'hello world' });
+      assert.deepEqual((root.outputs as { text: string }).text, 'm1: hello');
+      assert.equal(got.info.tags['mlflow.traceName'], 'run');
+      const complete = byName(got, 'complete');
+      assert.equal(complete.parentId, root.spanId);
+      assert.equal(complete.spanType, 'LLM');
+      assert.deepEqual(complete.inputs, { prompt: 'hello world', maxTokens: 5 });
+      assert.equal(complete.outputs, 'm1: hello');
+      const plan = byName(got, 'plan-step');
+      assert.equal(plan.parentId, root.spanId);
+      assert.deepEqual(plan.inputs, { goal: 'hello world' });
+      assert.equal(plan.attributes.planner, 'static');
+      const tokens = byName(got, 'tokens');
+      assert.deepEqual(tokens.inputs, { text: 'm1: hello' });
+      assert.deepEqual(tokens.outputs, ['m1:', 'hello']);
+
+      const failed = await client.getTrace(failedId);
+      const [broken] = failed.spans;
+      assert.equal(broken.name, 'broken');
+      assert.equal(broken.spanType, 'TOOL');
+      assert.equal(broken.status.code, 'ERROR');
+      assert.match(broken.status.message ?? '', /RangeError: cannot fly/);
+      assert.equal(failed.info.state, 'ERROR');
+
+      // trace(options) is a decorator: used on anything but a method it says so.
+      const decorator = trace({ name: 'x' }) as unknown as (f: () => void, c: unknown) => unknown;
+      assert.throws(() => decorator(() => {}, undefined), /decorator for class methods/);
+    });
+
     test('MLflow clients read our traces: v3 GetTrace JSON and the UI trace data carry the spans as MLflow writes them', async () => {
       const traced = trace((prompt: string) => ({ completion: prompt.toUpperCase() }), {
         name: 'llm',

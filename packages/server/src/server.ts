@@ -211,7 +211,7 @@ export async function assembleServer(
     reservations: stores?.tracking,
   });
   const traces = stores
-    ? new TraceService(stores.traces, (uri, file) => artifacts.readTextAt(uri, file))
+    ? new TraceService(stores.traces, (uri, file) => artifacts.openAt(uri, file))
     : undefined;
   const scorers = stores ? new ScorerService(stores.scorers) : undefined;
   const evaluationDatasets = stores ? new EvaluationDatasetService(stores.evaluationDatasets) : undefined;

@@ -367,6 +367,9 @@ const RUN_CASES: RunCase[] = [
     expect: { error: /^Invalid comparator '>' not one of '\{'!=', '=', 'LIKE'/ },
   },
   { filter: "tags.team < 'a'", expect: { error: /^Invalid comparator '<' not one of / } },
+  // RLIKE is the trace grammar's only: runs refuse it as any other comparator they do not take.
+  { filter: "params.model RLIKE 'a'", expect: { error: /^Invalid comparator 'RLIKE' not one of / } },
+  { filter: "attributes.run_name RLIKE 'a'", expect: { error: /^Invalid comparator 'RLIKE' not one of / } },
   {
     filter: "attributes.status > 'A'",
     expect: { error: /^Invalid comparator '>' not one of '\{'!=', '=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'\}'$/ },

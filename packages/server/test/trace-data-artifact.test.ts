@@ -220,6 +220,102 @@ for (const dialect of DIALECTS) {
       await expectError(call(v3, 'GET', 'traces/get', { trace_id: 'tr-empty' }), 404, 'NOT_FOUND');
     });
 
+    test('a traces.json of several pages is read as it arrives, by GetTrace, BatchGetTraces and get-trace-artifact', async () => {
+      const traceId = 'tr-big-file';
+      const count = 2500;
+      const spans = Array.from({ length: count }, (_, i) => ({
+        trace_id: b64(OTEL_TRACE),
+        span_id: b64(i.toString(16).padStart(16, '0')),
+        parent_span_id: i === 0 ? null : b64('0'.repeat(16)),
+        name: `step-${i}`,
+        start_time_unix_nano: `__T${i}__`,
+        end_time_unix_nano: `__T${i}__`,
+        events: [],
+        status: { code: 'STATUS_CODE_OK', message: '' },
+        attributes: { 'mlflow.spanInputs': JSON.stringify({ i, pad: 'x'.repeat(300) }) },
+      }));
+      const body = JSON.stringify({ spans }).replace(
+        /"__T(\d+)__"/g,
+        (_m, i: string) => `${1700000000000000000n + BigInt(i) * 1000n + 1n}`,
+      );
+      await upload(await start(traceId), body);
+
+      const text = await (await fetch(`${v3}/traces/get?trace_id=${traceId}`)).text();
+      assert.match(text, /"start_time_unix_nano":1700000000002499001[,}]/);
+      const got = (JSON.parse(text) as { trace: { spans: { name: string }[] } }).trace.spans;
+      assert.deepEqual(
+        got.map((s) => s.name),
+        spans.map((s) => s.name),
+      );
+      const data = (await (await traceData(traceId)).json()) as { spans: { name: string }[] };
+      assert.equal(data.spans.length, count);
+
+      // With a trace whose spans are stored, one unknown and one without spans anywhere, in the order asked.
+      const otel = '11111111111111111111111111111111';
+      const stored = await fetch(`${srv.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-mlflow-experiment-id': experimentId },
+        body: JSON.stringify({
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: [
+                    {
+                      traceId: otel,
+                      spanId: 'ee'.repeat(8),
+                      name: 'kept',
+                      startTimeUnixNano: '1700000000000000000',
+                      endTimeUnixNano: '1700000000000000009',
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      });
+      assert.equal(stored.status, 200);
+      await start('tr-batch-nothing');
+      const batch = await call(v3, 'GET', 'traces/batchGet', {
+        trace_ids: [`tr-${otel}`, 'tr-unknown', 'tr-batch-nothing', traceId],
+      });
+      assert.equal(batch.status, 200, JSON.stringify(batch.body).slice(0, 300));
+      const traces = batch.body.traces as { trace_info: { trace_id: string }; spans: { name: string }[] }[];
+      assert.deepEqual(
+        traces.map((t) => [t.trace_info.trace_id, t.spans.length]),
+        [
+          [`tr-${otel}`, 1],
+          [traceId, count],
+        ],
+      );
+      assert.equal(traces[1].spans[count - 1].name, `step-${count - 1}`);
+    });
+
+    test('a traces.json that breaks after its first page: the answer is cut off, never whole', async () => {
+      const traceId = 'tr-breaks-late';
+      const good = Array.from({ length: 1500 }, (_, i) => ({
+        trace_id: b64(OTEL_TRACE),
+        span_id: b64(i.toString(16).padStart(16, '0')),
+        name: `s-${i}`,
+        start_time_unix_nano: 1700000000000000000,
+        events: [],
+        // Big enough that the first page is read before the file's last piece arrives.
+        attributes: { pad: JSON.stringify('x'.repeat(1500)) },
+      }));
+      await upload(await start(traceId), `${JSON.stringify({ spans: good }).slice(0, -2)}, 42]}`);
+      const res = await fetch(`${v3}/traces/get?trace_id=${traceId}`);
+      // The first page was good, so the answer had begun: a client sees it end early.
+      assert.equal(res.status, 200);
+      await assert.rejects(res.text());
+      const batch = await fetch(`${v3}/traces/batchGet?trace_ids=${traceId}`);
+      assert.equal(batch.status, 200);
+      await assert.rejects(batch.text());
+      // The server is still answering.
+      const ok = await call(v3, 'GET', `traces/${traceId}`);
+      assert.equal(ok.status, 200);
+    });
+
     test('spans in the tracking store win over a traces.json', async () => {
       const otel = 'fedcba9876543210fedcba9876543210';
       const traceId = `tr-${otel}`;

@@ -131,6 +131,91 @@ for (const dialect of DIALECTS) {
       ]);
     });
 
+    test('RLIKE: an unanchored regular expression on names, tags, metadata, spans and assessments', async () => {
+      assert.deepEqual(await found("span.name RLIKE '^search_'"), [retriever]);
+      assert.deepEqual(await found("span.name RLIKE 'call'"), [claude, gpt].sort());
+      assert.deepEqual(await found("span.type RLIKE '^(LLM|RETRIEVER)$'"), [claude, gpt, retriever].sort());
+      assert.deepEqual(await found("span.status RLIKE 'OK|UNSET'"), [claude, gpt, retriever].sort());
+      assert.deepEqual(await found("span.attributes.model RLIKE 'gpt-[0-9]+'"), [gpt]);
+      // Case-sensitive, as LIKE is; a leading (?i) makes it insensitive on both databases.
+      assert.deepEqual(await found("span.attributes.model RLIKE 'CLAUDE'"), []);
+      assert.deepEqual(await found("span.attributes.model RLIKE '(?i)CLAUDE'"), [claude]);
+      assert.deepEqual(await found("span.attributes.temperature RLIKE '^0\\.7$'"), [gpt]);
+      assert.deepEqual(await found("trace.name RLIKE 'docs$'"), [retriever]);
+      assert.deepEqual(await found("tags.mlflow.traceName RLIKE '^llm_'"), [claude, gpt].sort());
+      assert.deepEqual(await found("status RLIKE '^O'"), [claude, gpt, retriever].sort());
+      assert.deepEqual(await found(`trace.request_id RLIKE '^tr-(a1)+$'`), [gpt]);
+      // Assessment values are matched as their JSON text.
+      assert.deepEqual(await found(`feedback.tone RLIKE '^"pol'`), [retriever]);
+      assert.deepEqual(await found("feedback.helpfulness RLIKE '^[4-5]$'"), [claude]);
+      assert.deepEqual(await found("expectation.response_length RLIKE '^1[0-9]{2}$'"), [retriever]);
+      assert.deepEqual(
+        await found("span.attributes.model RLIKE '^claude' AND feedback.correctness RLIKE 'false'"),
+        [claude],
+      );
+
+      // Metadata, on a trace recorded through StartTraceV3 in an experiment of its own.
+      const other = (await call(srv.api, 'POST', 'experiments/create', { name: 'rlike-metadata' })).body
+        .experiment_id;
+      const started = await call(v3, 'POST', 'traces', {
+        trace: {
+          trace_info: {
+            trace_id: 'tr-rlike-1',
+            trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: other } },
+            request_time: '2026-12-07T17:42:11.748Z',
+            execution_duration: '0.250s',
+            state: 'OK',
+            trace_metadata: { 'mlflow.user': 'alice@example.com' },
+            tags: { env: 'prod-eu-1' },
+          },
+        },
+      });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const inOther = async (filter: string) => {
+        const res = await call(v3, 'POST', 'traces/search', {
+          locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: other } }],
+          filter,
+        });
+        assert.equal(res.status, 200, `${filter}: ${JSON.stringify(res.body)}`);
+        return ((res.body.traces ?? []) as { trace_id: string }[]).map((t) => t.trace_id);
+      };
+      assert.deepEqual(await inOther("metadata.mlflow.user RLIKE '@example\\.com$'"), ['tr-rlike-1']);
+      assert.deepEqual(await inOther("metadata.mlflow.user RLIKE '^bob'"), []);
+      assert.deepEqual(await inOther("tags.env RLIKE '^prod-(eu|us)-[0-9]+$'"), ['tr-rlike-1']);
+      assert.deepEqual(await inOther("client_request_id RLIKE '.'"), []);
+    });
+
+    test('RLIKE: Python spellings on SQLite, and what it refuses', async () => {
+      if (dialect === 'sqlite') {
+        // Python's named groups, back-references and absolute anchors, translated for JavaScript's RegExp.
+        assert.deepEqual(await found("span.attributes.model RLIKE '(?P<family>gpt)-4'"), [gpt]);
+        assert.deepEqual(await found("span.name RLIKE '\\A(?P<w>l)(?P=w)m_call\\Z'"), [claude, gpt].sort());
+      } else {
+        // PostgreSQL's own syntax (POSIX) has no named groups: its refusal is a 400 too.
+        await expectError(
+          search("span.attributes.model RLIKE '(?P<family>gpt)-4'"),
+          400,
+          'INVALID_PARAMETER_VALUE',
+          /regular expression/i,
+        );
+      }
+      // Full-text keys take LIKE and ILIKE only, numbers no patterns, as in MLflow.
+      await expectError(
+        search("span.content RLIKE 'x'"),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        /comparator 'RLIKE'/,
+      );
+      await expectError(search("text RLIKE 'x'"), 400, 'INVALID_PARAMETER_VALUE', /comparator 'RLIKE'/);
+      await expectError(search("run_id RLIKE 'x'"), 400, 'INVALID_PARAMETER_VALUE', /comparator 'RLIKE'/);
+      await expectError(search('timestamp_ms RLIKE 5'), 400, 'INVALID_PARAMETER_VALUE', /comparator 'RLIKE'/);
+      await expectError(search('span.name RLIKE 5'), 400, 'INVALID_PARAMETER_VALUE', /quoted string/);
+      // A pattern that does not compile is the caller's error, not the server's.
+      for (const bad of ["span.name RLIKE '(unclosed'", "tags.x RLIKE '[a-'", "feedback.tone RLIKE '*x'"]) {
+        await expectError(search(bad), 400, 'INVALID_PARAMETER_VALUE', /regular expression/i);
+      }
+    });
+
     test('end_time_ms (end_time): the start plus the execution time', async () => {
       // Every span here runs from 1700000000000 ms for one second.
       assert.deepEqual(await found('trace.end_time_ms = 1700000001000'), [claude, gpt, retriever].sort());

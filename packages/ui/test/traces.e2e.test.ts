@@ -535,6 +535,70 @@ describe('trace views end to end', { skip: skipWithoutChromium() }, () => {
     await page.close();
   });
 
+  test('trace page: expectations created on a span and edited in the page, read back through the API', async () => {
+    const page = await open(`/experiments/${exp}/traces/${CHAT}?span=0000000000000004`);
+    await page.getByRole('region', { name: 'Span llm' }).waitFor();
+    const panel = page.getByRole('region', { name: 'Assessments' });
+    await panel.getByRole('form', { name: 'Add feedback' }).waitFor();
+    await panel.getByLabel('Assessment kind').selectOption('expectation');
+    const add = panel.getByRole('form', { name: 'Add expectation' });
+    // An expectation has no rationale, as in MLflow's clients.
+    assert.equal(await add.getByLabel('Feedback rationale').count(), 0);
+    await add.getByLabel('Expectation name').fill('expected_answer');
+    await add.getByLabel('Expectation value').fill('{"answer": "MLflow", "sources": ["docs"]}');
+    await add.getByLabel('on span llm').check();
+    await add.getByRole('button', { name: 'Add expectation' }).click();
+    const item = panel.getByRole('listitem').filter({ hasText: 'expected_answer' });
+    await item.waitFor();
+    assert.equal(await item.locator('.assessment-kind').textContent(), 'expectation');
+    let info = (await v3(server.url, 'GET', `traces/${CHAT}`)).trace.trace_info;
+    const created = info.assessments.find(
+      (a: { assessment_name: string }) => a.assessment_name === 'expected_answer',
+    );
+    assert.ok(created, JSON.stringify(info.assessments));
+    assert.deepEqual(created.expectation.value, { answer: 'MLflow', sources: ['docs'] });
+    assert.equal(created.feedback, undefined);
+    assert.equal(created.source.source_type, 'HUMAN');
+    assert.equal(created.span_id, '0000000000000004');
+
+    // A plain value too; then the first is edited: it stays an expectation, with the new value.
+    await add.getByLabel('Expectation name').fill('expected_length');
+    await add.getByLabel('Expectation value').fill('150');
+    await add.getByRole('button', { name: 'Add expectation' }).click();
+    await panel.getByText('expected_length').waitFor();
+    await panel.getByRole('button', { name: 'Edit expected_answer' }).click();
+    const edit = panel.getByRole('form', { name: 'Edit expected_answer' });
+    assert.equal(await edit.getByLabel('Value').inputValue(), '{"answer":"MLflow","sources":["docs"]}');
+    assert.equal(await edit.getByLabel('Rationale').count(), 0);
+    await edit.getByLabel('Value').fill('MLflow, an open source platform');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await panel.getByText('MLflow, an open source platform').waitFor();
+    const updated = (await v3(server.url, 'GET', `traces/${CHAT}/assessments/${created.assessment_id}`))
+      .assessment;
+    assert.equal(updated.expectation.value, 'MLflow, an open source platform');
+    assert.equal(updated.feedback, undefined);
+    info = (await v3(server.url, 'GET', `traces/${CHAT}`)).trace.trace_info;
+    const length = info.assessments.find(
+      (a: { assessment_name: string }) => a.assessment_name === 'expected_length',
+    );
+    assert.equal(length.expectation.value, 150);
+    // The "on span" box stays as it was left.
+    assert.equal(length.span_id, '0000000000000004');
+    // The search grammar finds the trace by them.
+    const found = await v3(server.url, 'POST', 'traces/search', {
+      locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: exp } }],
+      filter: "expectation.expected_length = '150'",
+    });
+    assert.deepEqual(
+      found.traces.map((t: { trace_id: string }) => t.trace_id),
+      [CHAT],
+    );
+    await screenshot(page, 'trace-page-expectations');
+    for (const a of info.assessments)
+      await v3(server.url, 'DELETE', `traces/${CHAT}/assessments/${a.assessment_id}`);
+    await page.close();
+  });
+
   test('a trace of 10,000 spans: few rows in the page, keyboard to the last span, collapse', async () => {
     const started = Date.now();
     const page = await open(`/experiments/${exp}/traces/${BIG}`);

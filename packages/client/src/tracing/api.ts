@@ -185,7 +185,8 @@ function parameterNames(fn: (...args: never[]) => unknown): string[] | undefined
   const source = Function.prototype.toString.call(fn);
   const m =
     /^(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(source) ??
-    /^(?:async\s*)?(?:function\s*\*?\s*)?(?:[\w$]+\s*)?\(([^)]*)\)/.exec(source);
+    // Functions, and class methods as a decorator sees them: `*gen(a)`, `async *gen(a)`, `#hidden(a)`.
+    /^(?:async\s*)?(?:function\s*)?\*?\s*(?:#?[\w$]+\s*)?\(([^)]*)\)/.exec(source);
   if (!m) return undefined;
   const names = m[1]
     .split(',')
@@ -272,13 +273,68 @@ function tracedGenerator(span: LiveSpan, source: Iterator<unknown> & object): un
   return wrapped;
 }
 
+/** A class method as a standard (TypeScript 5) decorator receives it. */
+type Method<This, A extends unknown[], R> = (this: This, ...args: A) => R;
+/** What `@trace(options)` is: a standard decorator of class methods. */
+export type TraceMethodDecorator = <This, A extends unknown[], R>(
+  method: Method<This, A, R>,
+  context: ClassMethodDecoratorContext<This, Method<This, A, R>>,
+) => Method<This, A, R>;
+
+function isMethodContext(value: unknown): value is ClassMethodDecoratorContext {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === 'method' &&
+    typeof (value as { addInitializer?: unknown }).addInitializer === 'function'
+  );
+}
+
+function methodName(context: ClassMethodDecoratorContext): string {
+  return typeof context.name === 'symbol' ? (context.name.description ?? 'span') : context.name;
+}
+
 /**
  * Wraps `fn` so that each call is recorded as a span: its arguments as inputs, its result (awaited,
  * for a promise; every value yielded, for a generator) as outputs, a thrown error as an ERROR status.
+ *
+ * Also a decorator of class methods (TypeScript 5's standard decorators, as in MLflow's TypeScript
+ * package): `@trace` or `@trace({ spanType: SpanType.LLM })` before a method records each call the
+ * same way, named after the method unless `name` is given, with `this` the instance as usual.
  */
 export function trace<A extends unknown[], R>(
   fn: (...args: A) => R,
-  options: TraceOptions = {},
+  options?: TraceOptions,
+): (...args: A) => R;
+export function trace<This, A extends unknown[], R>(
+  method: Method<This, A, R>,
+  context: ClassMethodDecoratorContext<This, Method<This, A, R>>,
+): Method<This, A, R>;
+export function trace(options?: TraceOptions): TraceMethodDecorator;
+export function trace(
+  fnOrOptions?: ((...args: never[]) => unknown) | TraceOptions,
+  optionsOrContext?: TraceOptions | ClassMethodDecoratorContext,
+): unknown {
+  if (typeof fnOrOptions === 'function') {
+    // `@trace` without parentheses: the method and its decorator context.
+    if (isMethodContext(optionsOrContext))
+      return traceFunction(fnOrOptions, { name: methodName(optionsOrContext) });
+    return traceFunction(fnOrOptions, (optionsOrContext ?? {}) as TraceOptions);
+  }
+  const options = fnOrOptions ?? {};
+  return (method: (...args: never[]) => unknown, context: unknown) => {
+    if (!isMethodContext(context)) {
+      throw new TypeError(
+        'trace(options) returns a decorator for class methods (@trace(options) before a method); to wrap a function call trace(fn, options)',
+      );
+    }
+    return traceFunction(method, { ...options, name: options.name ?? methodName(context) });
+  };
+}
+
+function traceFunction<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: TraceOptions,
 ): (...args: A) => R {
   const names = parameterNames(fn as (...args: never[]) => unknown);
   const name = options.name ?? (fn.name || 'span');

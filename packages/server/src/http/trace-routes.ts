@@ -4,16 +4,15 @@
 import { Readable } from 'node:stream';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EncodedList } from '../entities/encoded-list.js';
 import { MlflowError } from '../entities/errors.js';
 import type { TraceRecord } from '../entities/tracing.js';
-import type { TraceService, TraceWithSpans } from '../services/trace-service.js';
+import type { StreamedTrace, TraceService } from '../services/trace-service.js';
 import { assessmentChanges, assessmentFromRequest, assessmentJson } from '../tracing/assessment-wire.js';
 import { decodeOtlpJson, decodeOtlpProtobuf, type OtelSpan } from '../tracing/otel-span.js';
 import { traceFromV3, traceInfoV2, traceInfoV3, traceState } from '../tracing/trace-wire.js';
 import type { Endpoint } from './endpoint.js';
 import { missing, type RequestFields, wrongType } from './request-fields.js';
-import { getTraceJson, traceDataJson } from './trace-stream.js';
+import { batchGetTracesJson, getTraceJson, traceDataJson } from './trace-stream.js';
 import { JsonStream } from './wire-json.js';
 
 const empty = {};
@@ -22,11 +21,8 @@ const empty = {};
 export const EXPERIMENT_ID_HEADER = 'x-mlflow-experiment-id';
 export const OTLP_TRACES_PATH = '/v1/traces';
 
-function withSpans(t: TraceWithSpans): object {
-  return {
-    trace_info: traceInfoV3(t.info),
-    spans: new EncodedList(t.spans.length === 0 ? '' : `[${t.spans.join(',')}]`),
-  };
+async function* withTraceInfo(traces: AsyncIterable<StreamedTrace>) {
+  for await (const { info, pages } of traces) yield { traceInfo: traceInfoV3(info), pages };
 }
 
 function keyValueMap(f: RequestFields, field: string): Record<string, string> {
@@ -109,9 +105,10 @@ export function traceEndpoints(): Endpoint<TraceService>[] {
       since: 3,
       method: 'GET',
       path: 'traces/batchGet',
-      handle: async (traces, f) => ({
-        traces: (await traces.batchGetTraces(requiredList(f, 'trace_ids'))).map(withSpans),
-      }),
+      handle: async (traces, f) => {
+        const found = await traces.batchGetTraces(requiredList(f, 'trace_ids'));
+        return new JsonStream(batchGetTracesJson(withTraceInfo(found)));
+      },
     },
     {
       since: 3,

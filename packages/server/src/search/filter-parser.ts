@@ -129,7 +129,7 @@ function readComparator(s: Scanner): string {
     s.pos = end;
     return op;
   }
-  for (const word of ['LIKE', 'ILIKE', 'IN']) if (s.acceptWord(word)) return word;
+  for (const word of ['LIKE', 'ILIKE', 'RLIKE', 'IN']) if (s.acceptWord(word)) return word;
   const save = s.pos;
   if (s.acceptWord('NOT') && s.acceptWord('IN')) return 'NOT IN';
   s.pos = save;
@@ -138,7 +138,7 @@ function readComparator(s: Scanner): string {
     if (s.acceptWord('NOT') && s.acceptWord('NULL')) return 'IS NOT NULL';
     return s.fail('NULL or NOT NULL after IS');
   }
-  return s.fail('a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL, IS NOT NULL)');
+  return s.fail('a comparator (=, !=, <, <=, >, >=, LIKE, ILIKE, RLIKE, IN, NOT IN, IS NULL, IS NOT NULL)');
 }
 
 function readList(s: Scanner): FilterValue {

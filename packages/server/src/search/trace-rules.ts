@@ -1,13 +1,5 @@
 import { TRACE_NAME_TAG } from '../entities/tracing.js';
-import {
-  invalid,
-  KEY_VALUE_OPS,
-  NUMERIC_OPS,
-  pyList,
-  requireOp,
-  requireString,
-  STRING_OPS,
-} from './comparison-checks.js';
+import { invalid, NUMERIC_OPS, pyList, requireOp, requireString } from './comparison-checks.js';
 import { type Comparison, type FilterNode, mapComparisons } from './filter-ast.js';
 import { type IdentifierGrammar, parseFilter, parseOrderBy } from './filter-parser.js';
 
@@ -41,6 +33,14 @@ export const TRACE_IDENTIFIERS: IdentifierGrammar = {
   },
   unknownPrefix: (p) => `Invalid entity type '${p}'. Valid values are ${pyList(PREFIXES)}.`,
 };
+
+// MLflow 3.6 takes RLIKE (a regular expression, unanchored) wherever it takes LIKE, except for the
+// full-text keys (span.content, text).
+/** Tags, metadata and the trace's name: no IN lists. */
+const KEY_VALUE_OPS = ['=', '!=', 'LIKE', 'ILIKE', 'RLIKE'];
+/** String columns of the trace, of its spans, and assessment values. */
+const STRING_OPS = ['=', '!=', 'LIKE', 'ILIKE', 'RLIKE', 'IN', 'NOT IN'];
+const FULL_TEXT_OPS = ['LIKE', 'ILIKE'];
 
 /** Not a column: the start plus the execution time (0 while running), as MLflow computes it. */
 export const END_TIME = 'end_time_ms';
@@ -84,7 +84,7 @@ function checkAttribute(c: Comparison): Comparison {
   }
   if (c.key === 'text') {
     // MLflow's full-text search over the trace's spans.
-    requireOp(c, ['LIKE', 'ILIKE'], 'attribute');
+    requireOp(c, FULL_TEXT_OPS, 'attribute');
     requireString(c, 'attribute');
     return { ...c, entity: 'span', key: SPAN_CONTENT_KEY };
   }
@@ -114,7 +114,7 @@ function checkSpan(c: Comparison): Comparison {
   if (c.key.startsWith(SPAN_ATTRIBUTE_PREFIX)) {
     if (c.key === SPAN_ATTRIBUTE_PREFIX) invalid("Span attribute name cannot be empty after 'attributes.'");
   } else if (c.key === SPAN_CONTENT_KEY) {
-    requireOp(c, ['LIKE', 'ILIKE'], 'span key');
+    requireOp(c, FULL_TEXT_OPS, 'span key');
   } else if (!SPAN_COLUMNS.has(c.key)) {
     invalid(
       `Invalid span attribute '${c.key}'. Supported attributes: ${[...SPAN_COLUMNS].sort().join(', ')}, attributes.<attribute_name>.`,

@@ -250,18 +250,14 @@ export class ArtifactService {
     return at.repo.openRead(join(at.prefix, rel), range);
   }
 
-  /** A whole file below an artifact URI as UTF-8 text (a trace's traces.json); undefined when missing. */
-  async readTextAt(rootUri: string, path: string): Promise<string | undefined> {
-    let read: ArtifactRead;
+  /** A file below an artifact URI (a trace's traces.json) to be read as it arrives; undefined when missing. */
+  async openAt(rootUri: string, path: string): Promise<AsyncIterable<Uint8Array> | undefined> {
     try {
-      read = await this.readArtifactAt(rootUri, path);
+      return (await this.readArtifactAt(rootUri, path)).stream;
     } catch (e) {
       if (e instanceof MlflowError && e.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
       throw e;
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of read.stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   /** MLflow's ListArtifacts: the entries of one folder of a run, with run-relative paths. */

@@ -14,8 +14,8 @@ import { checkTraceFilter, checkTraceOrder } from '../search/trace-rules.js';
 import { assessmentNotFound } from '../store/assessment-repository.js';
 import type { SqlTraceStore, TraceDeletion } from '../store/trace-store.js';
 import type { OtelSpan } from '../tracing/otel-span.js';
-import { mlflowTraceId, otelSpanJson, rootSummary, spanRecord } from '../tracing/span-content.js';
-import { spanDocumentsOfTraceData, TRACE_DATA_FILE, traceDataNotFound } from '../tracing/trace-data-file.js';
+import { mlflowTraceId, rootSummary, spanRecord } from '../tracing/span-content.js';
+import { spanDocumentPages, TRACE_DATA_FILE, traceDataNotFound } from '../tracing/trace-data-file.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 
 /** MLflow's limits: SearchTraces pages, LinkTracesToRun ids, tag sizes. */
@@ -40,16 +40,20 @@ const SPAN_PAGE_SIZE = 1000;
 
 async function* noPages(): AsyncGenerator<string[]> {}
 
+/**
+ * A sequence again from its first item, already taken (so that its errors come before an answer
+ * begins); the rest, and closing it early, go to the original.
+ */
+async function* resumed<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
+}
+
 /** A trace and its span documents (MLflow's Span.to_dict() JSON), read a page at a time. */
 export interface StreamedTrace {
   info: TraceRecord;
   pages: AsyncIterable<string[]>;
-}
-
-export interface TraceWithSpans {
-  info: TraceRecord;
-  /** Each span as OpenTelemetry's Span message in MLflow's JSON (see span-content.ts). */
-  spans: string[];
 }
 
 function invalid(message: string): never {
@@ -70,15 +74,18 @@ function checkTag(key: string, value: string): void {
 }
 
 /**
- * Reads one file below an artifact URI (a trace's `mlflow.artifactLocation`) as text; undefined when
- * the file does not exist. Given by the server from its artifact repositories.
+ * Opens one file below an artifact URI (a trace's `mlflow.artifactLocation`) to be read as it
+ * arrives; undefined when the file does not exist. Given by the server from its artifact repositories.
  */
-export type ArtifactTextReader = (artifactUri: string, path: string) => Promise<string | undefined>;
+export type ArtifactOpener = (
+  artifactUri: string,
+  path: string,
+) => Promise<AsyncIterable<Uint8Array> | undefined>;
 
 export class TraceService {
   constructor(
     private readonly store: SqlTraceStore,
-    private readonly readArtifact?: ArtifactTextReader,
+    private readonly openArtifact?: ArtifactOpener,
   ) {}
 
   startTrace(trace: TraceRecord): Promise<TraceRecord> {
@@ -155,26 +162,19 @@ export class TraceService {
    * none and the trace's `mlflow.trace.spansLocation` tag does not say TRACKING_STORE (MLflow's rule
    * for where spans are), the `traces.json` artifact the client uploaded. Undefined when that file does
    * not exist. Stored spans come first because imported traces (MLflow's file store) have them without
-   * the tag. The first page is read before answering, so a missing or corrupt file is an error here.
+   * the tag. Either way the first page is read before answering, so a missing file, or one that is
+   * not trace data from its start, is an error here; the file is read as it is sent on.
    */
   private async spanPages(info: TraceRecord): Promise<AsyncIterable<string[]> | undefined> {
     const pages = this.store.spanContentPages(info.traceId, SPAN_PAGE_SIZE);
     const first = await pages.next();
-    if (!first.done || info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') {
-      return (async function* () {
-        if (first.done) return;
-        yield first.value;
-        yield* pages;
-      })();
-    }
+    if (!first.done || info.tags[SPANS_LOCATION_TAG] === 'TRACKING_STORE') return resumed(first, pages);
     const location = info.tags[ARTIFACT_LOCATION_TAG];
-    if (!location || !this.readArtifact) return undefined;
-    const text = await this.readArtifact(location, TRACE_DATA_FILE);
-    if (text === undefined) return undefined;
-    const docs = spanDocumentsOfTraceData(text, info.traceId);
-    return (async function* () {
-      yield docs;
-    })();
+    if (!location || !this.openArtifact) return undefined;
+    const file = await this.openArtifact(location, TRACE_DATA_FILE);
+    if (file === undefined) return undefined;
+    const filePages = spanDocumentPages(file, info.traceId, SPAN_PAGE_SIZE);
+    return resumed(await filePages.next(), filePages);
   }
 
   /**
@@ -196,18 +196,23 @@ export class TraceService {
     return pages;
   }
 
-  /** The traces of `traceIds` that exist, with their spans; those whose spans are nowhere are left out. */
-  async batchGetTraces(traceIds: string[]): Promise<TraceWithSpans[]> {
+  /**
+   * The traces of `traceIds` that exist, with their spans, one after the other: each trace's spans are
+   * found (and their first page read) only when the one before has been read through, so no more
+   * than a page of one trace is held. Those whose spans are nowhere are left out. The first trace is
+   * found before this resolves: an error in it comes before an answer begins.
+   */
+  async batchGetTraces(traceIds: string[]): Promise<AsyncIterable<StreamedTrace>> {
+    const traces = this.tracesWithSpans(traceIds);
+    return resumed(await traces.next(), traces);
+  }
+
+  private async *tracesWithSpans(traceIds: string[]): AsyncGenerator<StreamedTrace> {
     const infos = await this.withAssessments(await this.store.getTraces(traceIds));
-    const out: TraceWithSpans[] = [];
     for (const info of infos) {
       const pages = await this.spanPages(info);
-      if (pages === undefined) continue;
-      const spans: string[] = [];
-      for await (const page of pages) for (const doc of page) spans.push(otelSpanJson(doc));
-      out.push({ info, spans });
+      if (pages !== undefined) yield { info, pages };
     }
-    return out;
   }
 
   async searchTraces(

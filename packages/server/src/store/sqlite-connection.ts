@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { exactRow } from './exact-ids.js';
+import { registerRegexp } from './sql-regexp.js';
 
 /** Opens an SQLite connection with the settings every mlflow-ts connection uses. */
 export function openSqliteConnection(file: string): BetterSqlite3.Database {
@@ -12,6 +13,8 @@ export function openSqliteConnection(file: string): BetterSqlite3.Database {
   conn.pragma('busy_timeout = 10000');
   // MLflow's LIKE is case-sensitive (ILIKE is the insensitive one); SQLite's is not by default.
   conn.pragma('case_sensitive_like = ON');
+  // RLIKE in trace searches (sql-regexp.ts).
+  registerRegexp(conn);
   return conn;
 }
 

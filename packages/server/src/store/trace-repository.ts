@@ -20,6 +20,7 @@ import type { FilterNode } from '../search/filter-ast.js';
 import type { TraceOrder } from '../search/trace-rules.js';
 import type { Dialect, ReadOnlyDatabase, WriteOnlyDatabase } from './database.js';
 import type { Database, TraceInfoTable } from './schema.js';
+import { regexpError } from './sql-regexp.js';
 import { traceColumn, traceFilterSql } from './trace-search-sql.js';
 
 type InfoRow = Selectable<TraceInfoTable>;
@@ -215,7 +216,10 @@ export class TraceReads {
     const rows = await q
       .limit(query.maxResults + 1)
       .offset(query.offset)
-      .execute();
+      .execute()
+      .catch((error: unknown) => {
+        throw regexpError(error);
+      });
     const items = await withKeyValues(this.db, rows.slice(0, query.maxResults));
     return { items, more: rows.length > query.maxResults };
   }

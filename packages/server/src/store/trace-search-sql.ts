@@ -7,6 +7,14 @@ import type { Comparison, FilterNode } from '../search/filter-ast.js';
 import { END_TIME, RUN_ID_KEY, SPAN_ATTRIBUTE_PREFIX, SPAN_CONTENT_KEY } from '../search/trace-rules.js';
 import type { Dialect } from './database.js';
 import { numericPredicate, stringPredicate } from './search-sql.js';
+import { regexpPredicate } from './sql-regexp.js';
+
+/** A checked string comparison; RLIKE is the trace grammar's own and depends on the dialect. */
+function matches(subject: RawBuilder<unknown>, c: Comparison, dialect: Dialect): RawBuilder<SqlBool> {
+  if (c.comparator === 'RLIKE')
+    return regexpPredicate(subject, c.value.kind === 'string' ? c.value.value : '', dialect);
+  return stringPredicate(subject, c);
+}
 
 /**
  * One span attribute's value as the filter compares it. The document keeps each attribute as its
@@ -33,11 +41,15 @@ function spanProbe(c: Comparison, dialect: Dialect): RawBuilder<SqlBool> {
   const subject = c.key.startsWith(SPAN_ATTRIBUTE_PREFIX)
     ? spanAttributeValue(c.key.slice(SPAN_ATTRIBUTE_PREFIX.length), dialect)
     : sql.ref(`s.${c.key === SPAN_CONTENT_KEY ? 'content' : c.key}`);
-  return sql<SqlBool>`exists (select 1 from spans s where s.trace_id = t.request_id and ${stringPredicate(subject, c)})`;
+  return sql<SqlBool>`exists (select 1 from spans s where s.trace_id = t.request_id and ${matches(subject, c, dialect)})`;
 }
 
-function keyValueProbe(table: 'trace_tags' | 'trace_request_metadata', c: Comparison): RawBuilder<SqlBool> {
-  return sql<SqlBool>`exists (select 1 from ${sql.table(table)} kv where kv.request_id = t.request_id and kv.key = ${c.key} and ${stringPredicate(sql.ref('kv.value'), c)})`;
+function keyValueProbe(
+  table: 'trace_tags' | 'trace_request_metadata',
+  c: Comparison,
+  dialect: Dialect,
+): RawBuilder<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from ${sql.table(table)} kv where kv.request_id = t.request_id and kv.key = ${c.key} and ${matches(sql.ref('kv.value'), c, dialect)})`;
 }
 
 function comparisonSql(c: Comparison, dialect: Dialect): RawBuilder<SqlBool> {
@@ -48,18 +60,18 @@ function comparisonSql(c: Comparison, dialect: Dialect): RawBuilder<SqlBool> {
         return sql<SqlBool>`(exists (select 1 from trace_request_metadata m where m.request_id = t.request_id and m.key = ${SOURCE_RUN_METADATA} and m.value = ${runId}) or exists (select 1 from entity_associations a where a.source_type = 'trace' and a.source_id = t.request_id and a.destination_type = 'run' and a.destination_id = ${runId}))`;
       }
       const column = traceColumn(c.key);
-      return c.value.kind === 'number' ? numericPredicate(column, c) : stringPredicate(column, c);
+      return c.value.kind === 'number' ? numericPredicate(column, c) : matches(column, c, dialect);
     }
     case 'tag':
-      return keyValueProbe('trace_tags', c);
+      return keyValueProbe('trace_tags', c, dialect);
     case 'metadata':
-      return keyValueProbe('trace_request_metadata', c);
+      return keyValueProbe('trace_request_metadata', c, dialect);
     case 'span':
       return spanProbe(c, dialect);
     case 'feedback':
     case 'expectation':
       // MLflow's rule: any assessment of that kind and name (valid or overridden) whose value matches.
-      return sql<SqlBool>`exists (select 1 from assessments a where a.trace_id = t.request_id and a.assessment_type = ${c.entity} and a.name = ${c.key} and ${stringPredicate(sql.ref('a.value'), c)})`;
+      return sql<SqlBool>`exists (select 1 from assessments a where a.trace_id = t.request_id and a.assessment_type = ${c.entity} and a.name = ${c.key} and ${matches(sql.ref('a.value'), c, dialect)})`;
     default:
       throw new Error(`unchecked entity ${c.entity}`);
   }

@@ -1,6 +1,8 @@
 // Reads a trace's `traces.json` artifact (the span data clients upload when the server keeps no spans
-// for them) into the stored span documents the rest of the server serves (MLflow's Span.to_dict()).
+// for them) into the stored span documents the rest of the server serves (MLflow's Span.to_dict()),
+// a span at a time as the file arrives (spans-splitter.ts), so a big file is never held whole.
 import { MlflowError } from '../entities/errors.js';
+import { SpansShapeError, SpansSplitter } from './spans-splitter.js';
 
 /** The artifact file under a trace's `mlflow.artifactLocation`. */
 export const TRACE_DATA_FILE = 'traces.json';
@@ -99,30 +101,61 @@ function fromV3(s: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-/**
- * The span documents of a `traces.json` (`{"spans": [...]}`, MLflow 3's Span.to_dict() or MLflow 2's
- * schema), each as the JSON text the store keeps. Throws INVALID_PARAMETER_VALUE when the file is not
- * trace data; an empty file is NOT_FOUND, as MLflow treats it.
- */
-export function spanDocumentsOfTraceData(text: string, traceId: string): string[] {
-  if (text.trim() === '') throw traceDataNotFound(traceId);
-  let data: unknown;
+/** One element of the file's `spans` list as the document the store keeps. */
+function spanDocument(text: string, i: number, traceId: string): string {
+  let span: unknown;
   try {
-    const quoted = text.replace(TIME_KEYS, '$1"$2"');
-    data = JSON.parse(/"context"\s*:/.test(text) ? quoted.replace(V2_TIME_KEYS, '$1"$2"') : quoted);
+    span = JSON.parse(text.replace(TIME_KEYS, '$1"$2"'));
+    // MLflow 2's schema names its times differently; only a span of that schema has them quoted.
+    if (isObject(span) && 'context' in span) {
+      span = JSON.parse(text.replace(TIME_KEYS, '$1"$2"').replace(V2_TIME_KEYS, '$1"$2"'));
+    }
   } catch {
     throw corrupt(traceId, 'the file is not JSON');
   }
-  if (!isObject(data) || !Array.isArray(data.spans)) throw corrupt(traceId, 'it has no "spans" list');
-  return data.spans.map((span, i) => {
-    if (!isObject(span)) throw corrupt(traceId, `span ${i} is not an object`);
-    const doc = 'context' in span ? fromV2(span) : fromV3(span);
-    if (typeof doc.name !== 'string' || typeof doc.span_id !== 'string' || typeof doc.trace_id !== 'string') {
-      throw corrupt(traceId, `span ${i} lacks its name, trace_id or span_id`);
+  if (!isObject(span)) throw corrupt(traceId, `span ${i} is not an object`);
+  const doc = 'context' in span ? fromV2(span) : fromV3(span);
+  if (typeof doc.name !== 'string' || typeof doc.span_id !== 'string' || typeof doc.trace_id !== 'string') {
+    throw corrupt(traceId, `span ${i} lacks its name, trace_id or span_id`);
+  }
+  if (doc.start_time_unix_nano === null) throw corrupt(traceId, `span ${i} lacks its start time`);
+  return JSON.stringify(doc).replace(EXACT, '$1');
+}
+
+/**
+ * The span documents of a `traces.json` (`{"spans": [...]}`, MLflow 3's Span.to_dict() or MLflow 2's
+ * schema), each as the JSON text the store keeps, in pages of about `pageSize` as the file arrives:
+ * only the spans of a page (and of the piece of the file being read) are held at once. Throws
+ * INVALID_PARAMETER_VALUE where the file turns out not to be trace data (so, for a page after the
+ * first, after earlier pages were handed out); an empty file is NOT_FOUND, as MLflow treats it.
+ */
+export async function* spanDocumentPages(
+  pieces: AsyncIterable<Uint8Array | string>,
+  traceId: string,
+  pageSize: number,
+): AsyncGenerator<string[]> {
+  const splitter = new SpansSplitter();
+  const decoder = new TextDecoder();
+  let page: string[] = [];
+  let index = 0;
+  const add = (texts: string[]) => {
+    for (const text of texts) page.push(spanDocument(text, index++, traceId));
+  };
+  try {
+    for await (const piece of pieces) {
+      add(splitter.push(typeof piece === 'string' ? piece : decoder.decode(piece, { stream: true })));
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
     }
-    if (doc.start_time_unix_nano === null) throw corrupt(traceId, `span ${i} lacks its start time`);
-    return JSON.stringify(doc).replace(EXACT, '$1');
-  });
+    add(splitter.push(decoder.decode()));
+    if (!splitter.end()) throw traceDataNotFound(traceId);
+  } catch (error) {
+    if (error instanceof SpansShapeError) throw corrupt(traceId, error.message);
+    throw error;
+  }
+  if (page.length > 0) yield page;
 }
 
 export function traceDataNotFound(traceId: string): MlflowError {

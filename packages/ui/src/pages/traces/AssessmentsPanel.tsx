@@ -1,5 +1,6 @@
-// A trace's assessments: listed (overridden ones marked), created as feedback, edited and deleted
-// through the assessment endpoints; each change is followed by a fresh read of the trace's record.
+// A trace's assessments: listed (overridden ones marked), created as feedback or as expectations (the
+// expected answer, MLflow's ground truth), edited and deleted through the assessment endpoints; each
+// change is followed by a fresh read of the trace's record.
 
 import type { Assessment } from '@mlflow-ts/client/wire';
 import { type FormEvent, useState } from 'react';
@@ -34,17 +35,19 @@ function Editor({
   const [value, setValue] = useState(valueText(a));
   const [rationale, setRationale] = useState(a.rationale ?? '');
   const [error, setError] = useState<Error>();
+  // Expectations carry no rationale in MLflow's clients; feedback does.
+  const withRationale = !a.expectation;
   const save = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
-    const kind = a.expectation ? 'expectation' : 'feedback';
     try {
       const parsed = { value: parseFeedbackValue(value) };
-      // The SDK sends the keys given as the update mask: the value (a feedback stays a feedback) and the rationale.
+      // The SDK sends the keys given as the update mask: the value (a feedback stays a feedback, an
+      // expectation an expectation) and, where the form has it, the rationale.
       await traceApi().updateAssessment(
         traceId,
         a.assessment_id,
-        kind === 'expectation' ? { expectation: parsed, rationale } : { feedback: parsed, rationale },
+        withRationale ? { feedback: parsed, rationale } : { expectation: parsed },
       );
       await done(true);
     } catch (err) {
@@ -56,10 +59,12 @@ function Editor({
       <label>
         Value <input value={value} onChange={(e) => setValue(e.target.value)} aria-label="Value" />
       </label>
-      <label>
-        Rationale{' '}
-        <input value={rationale} onChange={(e) => setRationale(e.target.value)} aria-label="Rationale" />
-      </label>
+      {withRationale ? (
+        <label>
+          Rationale{' '}
+          <input value={rationale} onChange={(e) => setRationale(e.target.value)} aria-label="Rationale" />
+        </label>
+      ) : null}
       <button type="submit">Save</button>
       <button type="button" className="ghost" onClick={() => done(false)}>
         Cancel
@@ -69,9 +74,13 @@ function Editor({
   );
 }
 
+type Kind = 'feedback' | 'expectation';
+const KIND_LABEL: Record<Kind, string> = { feedback: 'Feedback', expectation: 'Expectation' };
+
 export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onChanged }: Props) {
   const [editing, setEditing] = useState<string>();
   const [error, setError] = useState<Error>();
+  const [kind, setKind] = useState<Kind>('feedback');
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [rationale, setRationale] = useState('');
@@ -80,12 +89,19 @@ export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onCha
   const create = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
+    const options = {
+      source: { source_type: 'HUMAN' as const },
+      spanId: onSpan && spanId ? spanId : undefined,
+    };
     try {
-      await traceApi().logFeedback(traceId, name.trim(), parseFeedbackValue(value), {
-        source: { source_type: 'HUMAN' },
-        rationale: rationale.trim() || undefined,
-        spanId: onSpan && spanId ? spanId : undefined,
-      });
+      // An expectation has no rationale in MLflow's clients (log_expectation takes none).
+      if (kind === 'expectation')
+        await traceApi().logExpectation(traceId, name.trim(), parseFeedbackValue(value), options);
+      else
+        await traceApi().logFeedback(traceId, name.trim(), parseFeedbackValue(value), {
+          ...options,
+          rationale: rationale.trim() || undefined,
+        });
       setName('');
       setValue('');
       setRationale('');
@@ -165,34 +181,40 @@ export function AssessmentsPanel({ traceId, assessments, spanId, spanName, onCha
           </li>
         ))}
       </ul>
-      <form className="assessment-form" onSubmit={create} aria-label="Add feedback">
+      <form className="assessment-form" onSubmit={create} aria-label={`Add ${kind}`}>
+        <select aria-label="Assessment kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+          <option value="feedback">feedback</option>
+          <option value="expectation">expectation</option>
+        </select>
         <input
           required
-          placeholder="name (e.g. correctness)"
-          aria-label="Feedback name"
+          placeholder={kind === 'feedback' ? 'name (e.g. correctness)' : 'name (e.g. expected_answer)'}
+          aria-label={`${KIND_LABEL[kind]} name`}
           value={name}
           onChange={(e) => setName(e.target.value)}
         />
         <input
           required
           placeholder="value: true, 0.8, text or JSON"
-          aria-label="Feedback value"
+          aria-label={`${KIND_LABEL[kind]} value`}
           value={value}
           onChange={(e) => setValue(e.target.value)}
         />
-        <input
-          placeholder="rationale (optional)"
-          aria-label="Feedback rationale"
-          value={rationale}
-          onChange={(e) => setRationale(e.target.value)}
-        />
+        {kind === 'feedback' ? (
+          <input
+            placeholder="rationale (optional)"
+            aria-label="Feedback rationale"
+            value={rationale}
+            onChange={(e) => setRationale(e.target.value)}
+          />
+        ) : null}
         {spanId ? (
           <label className="small-text">
             <input type="checkbox" checked={onSpan} onChange={(e) => setOnSpan(e.target.checked)} /> on span{' '}
             {spanName}
           </label>
         ) : null}
-        <button type="submit">Add feedback</button>
+        <button type="submit">Add {kind}</button>
       </form>
     </section>
   );
