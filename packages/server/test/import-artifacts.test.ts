@@ -17,11 +17,14 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import { AzureBlobArtifactRepository } from '../src/artifacts/azure-blob-artifact-repository.js';
 import { S3ArtifactRepository } from '../src/artifacts/s3-artifact-repository.js';
 import { type ImportSummary, importStore } from '../src/import/importer.js';
 import { startServer } from '../src/server.js';
 import {
+  azureTestConnection,
   call,
+  freshAzureContainer,
   freshS3Bucket,
   freshStoreUri,
   REPO_ROOT,
@@ -129,9 +132,13 @@ function sourceStore(dir: string, locate: (relative: string) => string): string 
 }
 
 /** Sets MLflow's S3 variables for `target` while `fn` runs (the repositories read them, as a server does). */
-async function withS3Env<T>(target: S3TestTarget, fn: () => Promise<T>): Promise<T> {
+function withS3Env<T>(target: S3TestTarget, fn: () => Promise<T>): Promise<T> {
+  return withEnv(s3TestEnv(target), fn);
+}
+
+async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
   const saved: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(s3TestEnv(target))) {
+  for (const [k, v] of Object.entries(env)) {
     saved[k] = process.env[k];
     process.env[k] = v;
   }
@@ -170,7 +177,7 @@ async function checkServed(
     );
     const exp = await call(api, 'GET', 'experiments/get', { experiment_id: '1' });
     assert.equal(exp.body.experiment.artifact_location, 'mlflow-artifacts:/1');
-    const model = await call(api, 'GET', 'logged-models/' + MODEL);
+    const model = await call(api, 'GET', `logged-models/${MODEL}`);
     assert.equal(model.body.model.info.artifact_uri, `mlflow-artifacts:/1/models/${MODEL}/artifacts`);
     const v2 = await call(api, 'GET', 'model-versions/get', { name: 'fixture-model', version: '2' });
     assert.equal(v2.body.model_version.source, `mlflow-artifacts:/1/${RUN_A}/artifacts/notes`);
@@ -465,3 +472,73 @@ for (const name of ['moto', 'radosgw'] as const) {
     }
   });
 }
+
+const azure = azureTestConnection();
+describe('db import --copy-artifacts with Azure Blob Storage (Azurite)', {
+  skip: azure.connectionString || azure.required ? false : azure.reason,
+}, () => {
+  const src = tempDir('mlflow-ts-copy-src-');
+  const artifacts = path.join(src.dir, 'artifacts');
+  let expected: Map<string, string>;
+  let container: { container: string; account: string; cleanup: () => Promise<void> };
+  const env = () => ({ AZURE_STORAGE_CONNECTION_STRING: azure.connectionString as string });
+  const wasbs = (prefix: string) =>
+    `wasbs://${container.container}@${container.account}.blob.core.windows.net/${prefix}`;
+  before(async () => {
+    if (!azure.connectionString) throw new Error(azure.reason);
+    sourceTree(artifacts);
+    expected = digests(artifacts);
+    container = await freshAzureContainer(azure.connectionString);
+  });
+  after(async () => {
+    await container?.cleanup();
+    src.cleanup();
+  });
+
+  test('a local source into a wasbs:// destination, served; then that container as a source into a directory', async () => {
+    const from = sourceStore(src.dir, (rel) => path.join(artifacts, rel));
+    const store = await freshStoreUri('sqlite');
+    const destination = wasbs('dest');
+    try {
+      await withEnv(env(), async () => {
+        const summary = await importStore({ from, to: store.uri, copyArtifacts: { dest: destination } });
+        assertCounts(summary, {
+          copied: 3,
+          missing: EMPTY_RUNS,
+          files: RUN_FILES + MODEL_FILES,
+          bytes: totalBytes(artifacts),
+          versions: 3,
+        });
+        const direct = new AzureBlobArtifactRepository(destination);
+        assert.deepEqual((await direct.list(`1/${RUN_A}/artifacts/data`))[0], {
+          path: `1/${RUN_A}/artifacts/data/big.bin`,
+          is_dir: false,
+          file_size: BIG,
+        });
+        await checkServed(store.uri, destination, expected);
+
+        // What was copied there is the source of another import, into a local directory.
+        const other = tempDir('mlflow-ts-copy-store-');
+        const back = await freshStoreUri('sqlite');
+        const dest = tempDir('mlflow-ts-copy-dest-');
+        try {
+          const fromAzure = sourceStore(other.dir, (rel) => `${destination}/${rel}`);
+          const again = await importStore({
+            from: fromAzure,
+            to: back.uri,
+            copyArtifacts: { dest: dest.dir },
+          });
+          assertCounts(again, { copied: 3, files: RUN_FILES + MODEL_FILES, versions: 3 });
+          const copied = digests(dest.dir);
+          for (const [rel, digest] of expected) assert.equal(copied.get(rel), digest, rel);
+        } finally {
+          back.cleanup();
+          dest.cleanup();
+          other.cleanup();
+        }
+      });
+    } finally {
+      store.cleanup();
+    }
+  });
+});
