@@ -207,4 +207,6 @@ function printExportSummary(summary: ExportSummary): void {
   const width = Math.max(...summary.tables.map((t) => t.table.length), 5);
   console.log(`${'table'.padEnd(width)}  ${'rows'.padStart(12)}`);
   for (const t of summary.tables) console.log(`${t.table.padEnd(width)}  ${String(t.rows).padStart(12)}`);
+  for (const left of summary.leftBehind ?? [])
+    console.log(`Not exported: ${left.count} ${left.what} (${left.why}).`);
 }
