@@ -2,7 +2,7 @@
 // written into a local or S3 destination through the artifact repositories, locations rewritten to
 // mlflow-artifacts:/ URIs that our server then serves; an interrupted copy resumed; the CLI's progress.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   cpSync,
@@ -274,6 +274,53 @@ describe('db import --copy-artifacts between local directories', () => {
     } finally {
       store.cleanup();
       dest.cleanup();
+    }
+  });
+
+  test('killed (SIGKILL) while copying, the import started again copies only what is missing', async () => {
+    // Many files in one run, so the copy is still under way when it is killed.
+    const many = tempDir('mlflow-ts-copy-many-');
+    const store = await freshStoreUri('sqlite');
+    const dest = tempDir('mlflow-ts-copy-dest-');
+    const FILES = 1500;
+    try {
+      const tree = path.join(many.dir, 'artifacts');
+      const runDir = path.join(tree, '1', RUN_A, 'artifacts', 'bulk');
+      mkdirSync(runDir, { recursive: true });
+      for (let i = 0; i < FILES; i++) writeFileSync(path.join(runDir, `f${i}.bin`), randomBytes(2048));
+      const from = sourceStore(many.dir, (rel) => path.join(tree, rel));
+      const cli = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
+      const args = [cli, 'db', 'import', '--from', from, '--to', store.uri, '--copy-artifacts', dest.dir];
+      const copiedSoFar = () => {
+        try {
+          return readdirSync(path.join(dest.dir, '1', RUN_A, 'artifacts', 'bulk')).length;
+        } catch {
+          return 0;
+        }
+      };
+      const first = spawn(process.execPath, args, { stdio: 'ignore' });
+      const exited = new Promise<number | null>((resolve) => first.on('exit', (code) => resolve(code)));
+      while (copiedSoFar() < 20 && first.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+      first.kill('SIGKILL');
+      assert.equal(await exited, null, 'killed before it finished');
+      const before = copiedSoFar();
+      assert.ok(before >= 20 && before < FILES, `${before} files copied when killed`);
+
+      const second = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+      assert.equal(second.status, 0, second.stderr);
+      const m = /Artifacts: \d+ locations copied \((\d+) files, [\d.]+ MB; (\d+) files already there\)/.exec(
+        second.stdout,
+      );
+      assert.ok(m, second.stdout);
+      const [copied, skipped] = [Number(m[1]), Number(m[2])];
+      // Every file there once; none copied twice; the kill may have landed after a file's rename.
+      assert.ok(skipped >= before, `${skipped} skipped, ${before} there before`);
+      assert.equal(copied + skipped, FILES);
+      assert.equal(copiedSoFar(), FILES);
+    } finally {
+      store.cleanup();
+      dest.cleanup();
+      many.cleanup();
     }
   });
 
