@@ -455,8 +455,17 @@ describe('db import --copy-artifacts', () => {
         to: store.uri,
         copyArtifacts: { dest: dest.dir, sourceArtifacts: path.join(FIXTURES, 'sqlite', 'mlartifacts') },
       });
-      // One run and the logged model logged artifacts; the other 8 runs have no folder and keep theirs.
-      assert.deepEqual(summary.artifacts, { copied: 2, kept: 0, missing: 8 });
+      // One run (one file) and the logged model (7 files) logged artifacts; the other 8 runs have no
+      // folder and keep theirs. The model versions' runs:/ sources need no rewriting.
+      assert.deepEqual(summary.artifacts, {
+        copied: 2,
+        kept: 0,
+        missing: 8,
+        files: 8,
+        bytes: 2418,
+        filesSkipped: 0,
+        versions: 0,
+      });
       assert.ok(
         existsSync(
           path.join(dest.dir, '1', 'models', 'm-2ba6c111700649538f3a009e689aa33a', 'artifacts', 'MLmodel'),
@@ -496,7 +505,15 @@ describe('db import --copy-artifacts', () => {
           to: other.uri,
           copyArtifacts: { dest: dest.dir },
         });
-        assert.deepEqual(kept.artifacts, { copied: 0, kept: 10, missing: 0 });
+        assert.deepEqual(kept.artifacts, {
+          copied: 0,
+          kept: 10,
+          missing: 0,
+          files: 0,
+          bytes: 0,
+          filesSkipped: 0,
+          versions: 0,
+        });
       } finally {
         other.cleanup();
       }

@@ -1,5 +1,6 @@
 // `mlflow-ts db import`, `db export` and `db verify`: argument parsing, progress on stderr and the summaries.
 import { type Command, Option } from 'commander';
+import type { ArtifactCopyCounts } from '../import/artifact-copy.js';
 import { type ExportSummary, exportStore } from '../import/export.js';
 import { type ImportProgress, type ImportSummary, importStore } from '../import/importer.js';
 import { verifyStores } from '../import/verify.js';
@@ -25,11 +26,11 @@ export function addTransferCommands(db: Command): void {
     .option('--batch-size <rows>', 'source rows per transaction', (v) => Number.parseInt(v, 10), 5000)
     .option(
       '--copy-artifacts <dest>',
-      "copy run and logged model artifacts into this directory (the server's --artifacts-destination) and point them there",
+      "copy run and logged model artifacts into the server's --artifacts-destination (a directory, s3://bucket/prefix or wasbs://...) and point them there",
     )
     .option(
       '--source-artifacts <dir>',
-      "the MLflow server's --artifacts-destination, where the source's mlflow-artifacts:/ URIs point (with --copy-artifacts)",
+      "the MLflow server's --artifacts-destination (a directory, s3:// or wasbs:// URI), where the source's mlflow-artifacts:/ URIs point (with --copy-artifacts)",
     )
     .action(
       async (opts: {
@@ -104,7 +105,31 @@ function stderrProgress(): ImportProgress {
     if (tty) process.stderr.write(`\r\x1b[K${text}${final ? '\n' : ''}`);
     else process.stderr.write(`${text}\n`);
   };
+  // The artifact copy runs inside the stages' batches: its own line, at its own rate.
+  // Rates count only the stage that copies (runs, logged models), from its first file on.
+  let copyStarted: number | undefined;
+  let base = { files: 0, bytes: 0 };
+  let copyShown = 0;
+  const copyLine = (counts: Readonly<ArtifactCopyCounts>, final: boolean) => {
+    const seconds = (performance.now() - (copyStarted ?? 0)) / 1000;
+    const text = artifactProgressText(counts, seconds, base);
+    if (tty) process.stderr.write(`\r\x1b[K${text}${final ? '\n' : ''}`);
+    else process.stderr.write(`${text}\n`);
+  };
+  let lastCounts: Readonly<ArtifactCopyCounts> | undefined;
   return {
+    artifacts(counts) {
+      const now = performance.now();
+      if (copyStarted === undefined) {
+        copyStarted = now;
+        base = { files: counts.files, bytes: counts.bytes };
+      }
+      lastCounts = counts;
+      if (now - copyShown > (tty ? 200 : 5000)) {
+        copyShown = now;
+        copyLine(counts, false);
+      }
+    },
     batch(name, read) {
       const now = performance.now();
       if (name !== stage) {
@@ -121,6 +146,11 @@ function stderrProgress(): ImportProgress {
     },
     stageDone(name) {
       previous = performance.now();
+      if (lastCounts) {
+        copyLine(lastCounts, true);
+        lastCounts = undefined;
+        copyStarted = undefined;
+      }
       if (name === stage && rows > 0) line(true);
     },
   };
@@ -139,14 +169,37 @@ function printSummary(summary: ImportSummary): void {
   }
   if (summary.conflicts)
     console.log(`${summary.conflicts} conflicting entities were left out (--on-conflict skip).`);
-  if (summary.artifacts) {
+  const a = summary.artifacts;
+  if (a) {
     console.log(
-      `Artifacts: ${summary.artifacts.copied} locations copied; kept where they were: ${summary.artifacts.kept} ` +
-        `not on a readable file system, ${summary.artifacts.missing} with nothing there.`,
+      `Artifacts: ${a.copied} locations copied (${a.files} files, ${megabytes(a.bytes)} MB; ${a.filesSkipped} files ` +
+        `already there); kept where they were: ${a.kept} not readable, ${a.missing} with nothing there; ` +
+        `${a.versions} model version locations rewritten.`,
     );
   }
   for (const left of summary.leftBehind)
     console.log(`Not imported: ${left.count} ${left.what} (${left.why}).`);
+}
+
+function megabytes(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+/** Files and bytes copied so far, with the rate of those beyond `base` over `seconds`. */
+export function artifactProgressText(
+  counts: Readonly<ArtifactCopyCounts>,
+  seconds: number,
+  base = { files: 0, bytes: 0 },
+): string {
+  const files = counts.files - base.files;
+  const bytes = counts.bytes - base.bytes;
+  const filesRate = seconds > 0 ? files / seconds : files;
+  const bytesRate = seconds > 0 ? bytes / seconds : bytes;
+  return (
+    `artifacts: ${counts.files.toLocaleString('en')} files, ${megabytes(counts.bytes)} MB ` +
+    `(${filesRate.toFixed(1)} files/s, ${megabytes(bytesRate)} MB/s), ` +
+    `${counts.filesSkipped.toLocaleString('en')} already there`
+  );
 }
 
 function printExportSummary(summary: ExportSummary): void {
@@ -154,4 +207,6 @@ function printExportSummary(summary: ExportSummary): void {
   const width = Math.max(...summary.tables.map((t) => t.table.length), 5);
   console.log(`${'table'.padEnd(width)}  ${'rows'.padStart(12)}`);
   for (const t of summary.tables) console.log(`${t.table.padEnd(width)}  ${String(t.rows).padStart(12)}`);
+  for (const left of summary.leftBehind ?? [])
+    console.log(`Not exported: ${left.count} ${left.what} (${left.why}).`);
 }

@@ -101,6 +101,24 @@ export class BulkTarget {
     return found;
   }
 
+  /** The artifact locations our runs or logged models with these ids have, by id. */
+  async artifactLocations(kind: 'run' | 'loggedModel', ids: readonly string[]): Promise<Map<string, string>> {
+    const [table, key, column] =
+      kind === 'run'
+        ? ['runs', 'run_uuid', 'artifact_uri']
+        : ['logged_models', 'model_id', 'artifact_location'];
+    const out = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = await this.conn.all(
+        `select "${key}" as id, "${column}" as location from "${table}" where "${key}" in (${part.map(() => '?').join(', ')})`,
+        part,
+      );
+      for (const r of rows) out.set(String(r.id), String(r.location ?? ''));
+    }
+    return out;
+  }
+
   /** Experiments of ours with one of `names`, by name. */
   async experimentsNamed(names: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Scalar, stringify } from 'yaml';
 import { MlflowError } from '../entities/errors.js';
+import { assessmentJson } from '../tracing/assessment-wire.js';
 import type { ExportCounts, ExportProgress } from './export-sql.js';
 import type { SqlConnection } from './sql-connection.js';
 import { type Row, TARGET_TABLE, type TargetTableName } from './target-tables.js';
@@ -32,6 +33,24 @@ function twoDigitExponent(s: string): string {
 }
 
 const yaml = (value: Record<string, unknown>): string => stringify(value, { sortMapEntries: true });
+
+/**
+ * YAML as PyYAML (YAML 1.1) reads it back: strings it would take for something else ('yes', 'on',
+ * '1e3', ISO times) are quoted. For documents holding user values of any shape (assessments).
+ */
+const yaml11 = (value: Record<string, unknown>): string =>
+  stringify(value, { sortMapEntries: true, version: '1.1' });
+
+/** Drops the keys whose value is undefined (protobuf's JSON leaves unset fields out). */
+function defined(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    out[k] =
+      v !== null && typeof v === 'object' && !Array.isArray(v) ? defined(v as Record<string, unknown>) : v;
+  }
+  return out;
+}
 
 /** A string YAML writes in quotes: PyYAML would read an unquoted ISO time as a datetime, not text. */
 function quoted(value: string): Scalar<string> {
@@ -78,6 +97,38 @@ export async function exportToMlruns(
   }
   mkdirSync(path.join(root, '.trash'), { recursive: true });
   return new MlrunsWriter(source, root, batchSize, progress).run();
+}
+
+/**
+ * One of our assessments rows ([trace_id, assessment_id, name, assessment_type, value, error,
+ * created_timestamp, last_updated_timestamp, source_type, source_id, run_id, span_id, rationale,
+ * overrides, valid, assessment_metadata]) as MLflow's Assessment.to_dictionary writes it. `run_id`
+ * is not a field of MLflow's message (its reader ignores it); it is kept for our importer.
+ */
+function assessmentDocument(r: Row): Record<string, unknown> {
+  const [traceId, id, name, kind, value, error, created, updated, sourceType, sourceId, runId, spanId] = r;
+  const [rationale, overrides, valid, metadata] = r.slice(12);
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return defined(
+    assessmentJson({
+      traceId: String(traceId),
+      assessmentId: String(id),
+      name: String(name),
+      kind: kind === 'expectation' ? 'expectation' : 'feedback',
+      value: String(value ?? 'null'),
+      error: text(error),
+      createdMs: Number(created),
+      updatedMs: Number(updated),
+      sourceType: String(sourceType),
+      sourceId: text(sourceId),
+      runId: text(runId),
+      spanId: text(spanId),
+      rationale: text(rationale),
+      overrides: text(overrides),
+      valid: valid === true || Number(valid) === 1,
+      metadata: text(metadata),
+    }),
+  );
 }
 
 class MlrunsWriter {
@@ -176,13 +227,45 @@ class MlrunsWriter {
     await this.loggedModels();
     await this.registry();
     await this.traces();
-    return { tables: this.counts };
+    return { tables: this.counts, leftBehind: await this.leftBehind() };
+  }
+
+  /**
+   * What MLflow's file store has no place for. Its LinkTracesToRun answers that linking is not
+   * supported in FileStore; webhooks, registered scorers and evaluation datasets live only in its SQL
+   * stores.
+   */
+  private async leftBehind(): Promise<{ what: string; count: number; why: string }[]> {
+    const out: { what: string; count: number; why: string }[] = [];
+    const count = async (sql: string) => Number((await this.conn.all(sql))[0]?.n ?? 0);
+    const fileStoreHasNone = "MLflow's file store has no place for them";
+    const items: [string, string, string][] = [
+      [
+        'trace-to-run links',
+        "select count(*) as n from entity_associations where upper(source_type) = 'TRACE' and upper(destination_type) = 'RUN'",
+        "MLflow's file store does not support linking traces to runs",
+      ],
+      [
+        'other entity associations',
+        "select count(*) as n from entity_associations where not (upper(source_type) = 'TRACE' and upper(destination_type) = 'RUN')",
+        fileStoreHasNone,
+      ],
+      ['webhooks', 'select count(*) as n from webhooks', fileStoreHasNone],
+      ['registered scorers', 'select count(*) as n from scorers', fileStoreHasNone],
+      ['evaluation datasets', 'select count(*) as n from evaluation_datasets', fileStoreHasNone],
+    ];
+    for (const [what, sql, why] of items) {
+      const n = await count(sql);
+      if (n > 0) out.push({ what, count: n, why });
+    }
+    return out;
   }
 
   /**
    * Traces as the file store keeps them: `<experiment>/traces/<id>/` with trace_info.yaml, tags/ and
-   * request_metadata/ as one file per key, and the spans in artifacts/traces.json. Assessments have no
-   * place in that layout here and are left out.
+   * request_metadata/ as one file per key, the spans in artifacts/traces.json, and each assessment in
+   * assessments/<assessment id>.yaml (the Assessment message as protobuf's JSON names it, which is
+   * what MLflow's FileStore writes and reads back with Assessment.from_dictionary).
    */
   private async traces(): Promise<void> {
     const traceDirs = new Map<string, string>();
@@ -243,6 +326,13 @@ class MlrunsWriter {
       current.spans.push(String(r[9]));
     });
     writeSpans();
+    await this.each('assessments', (r) =>
+      inTrace(r[0], (dir) => {
+        const file = path.join(dir, 'assessments', `${r[1]}.yaml`);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, yaml11(assessmentDocument(r)));
+      }),
+    );
   }
 
   /** Calls `write` for each of our rows of `table`, in batches; `done` after each batch. */

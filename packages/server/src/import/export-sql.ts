@@ -14,6 +14,8 @@ export interface ExportProgress {
 export interface ExportCounts {
   /** Rows written per MLflow table. */
   tables: { table: string; rows: number }[];
+  /** What the target's format has no place for, with how many and why (a mlruns/ export). */
+  leftBehind?: { what: string; count: number; why: string }[];
 }
 
 /** Bound values per statement: under SQLite's 32,766 and PostgreSQL's 65,535. */

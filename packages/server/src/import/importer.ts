@@ -34,6 +34,8 @@ export interface ImportOptions {
 export interface ImportProgress {
   batch(stage: string, rowsRead: number): void;
   stageDone(stage: string): void;
+  /** With copyArtifacts: the copy's running totals, after every file and chunk copied. */
+  artifacts?(counts: Readonly<ArtifactCopyCounts>): void;
 }
 
 export interface StageSummary {
@@ -49,7 +51,7 @@ export interface ImportSummary {
   stages: StageSummary[];
   leftBehind: SkippedEntity[];
   conflicts: number;
-  /** With copyArtifacts: locations copied, and those kept because they could not be read. */
+  /** With copyArtifacts: locations copied and kept, files and bytes copied, model versions rewritten. */
   artifacts?: ArtifactCopyCounts;
   seconds: number;
 }
@@ -96,7 +98,14 @@ class Importer {
   ) {
     this.size = options.batchSize ?? 5000;
     const copy = options.copyArtifacts;
-    this.copier = copy ? new ArtifactCopier(copy.dest, copy.sourceArtifacts) : undefined;
+    this.copier = copy
+      ? new ArtifactCopier(
+          copy.dest,
+          copy.sourceArtifacts,
+          (kind, ids) => target.artifactLocations(kind, ids),
+          options.progress?.artifacts?.bind(options.progress),
+        )
+      : undefined;
   }
 
   async run(started: number): Promise<ImportSummary> {
@@ -159,7 +168,7 @@ class Importer {
         this.keepExperimentIds(batch.rows);
         const rows = await this.filter(batch.rows, newSkips, summary);
         // Copied before the batch commits: a resumed import copies an uncommitted batch's files again.
-        this.copier?.apply(rows);
+        await this.copier?.apply(rows);
         summary.read += batch.read;
         summary.written += await this.target.write({
           source: this.source.key,

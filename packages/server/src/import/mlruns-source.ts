@@ -385,7 +385,8 @@ class MlrunsSource implements ImportSource {
 
   /**
    * Traces under `<experiment>/traces/<id>`: trace_info.yaml (MLflow 3's fields, or 2.x's request_id,
-   * timestamp_ms, status), tags/ and request_metadata/ as files, the spans in artifacts/traces.json.
+   * timestamp_ms, status), tags/ and request_metadata/ as files, the spans in artifacts/traces.json,
+   * and assessments/<assessment id>.yaml.
    */
   private async *traceBatches(cursor: string | undefined, ownersOnly: boolean): AsyncIterable<StageBatch> {
     for (const exp of this.experiments()) {
@@ -422,6 +423,7 @@ class MlrunsSource implements ImportSource {
           rows.spans = traceSpans(path.join(dir, 'artifacts', 'traces.json')).map((span) =>
             spanRow(id, exp.id, span),
           );
+          rows.assessments = traceAssessments(path.join(dir, 'assessments'), id);
         }
         yield { rows, cursor: position, read: 1 };
       }
@@ -433,6 +435,77 @@ class MlrunsSource implements ImportSource {
   }
 
   async close(): Promise<void> {}
+}
+
+/** Milliseconds of a protobuf JSON timestamp ('2025-01-02T03:04:05.678Z'), or of a number. */
+function millis(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v instanceof Date) return v.getTime();
+  if (typeof v !== 'string' || v === '') return undefined;
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/**
+ * A trace's assessments as MLflow's FileStore writes them: one YAML file per assessment, the
+ * Assessment message in protobuf's JSON names (assessment_name, create_time as an RFC 3339 time,
+ * feedback or expectation). Earlier MLflow 3 releases wrote `name` and `create_time_ms`; both are read.
+ * Rows as our assessments table holds them (values, errors and metadata as JSON text).
+ */
+function traceAssessments(dir: string, traceId: string): Row[] {
+  if (!existsSync(dir)) return [];
+  const rows: Row[] = [];
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
+    const a = readMeta(path.join(dir, file));
+    if (!a) continue;
+    const feedback = a.feedback as Meta | null | undefined;
+    const expectation = a.expectation as Meta | null | undefined;
+    let kind: 'feedback' | 'expectation';
+    let value: string;
+    let error: string | null = null;
+    if (feedback) {
+      kind = 'feedback';
+      value = JSON.stringify(feedback.value ?? null);
+      error = feedback.error ? JSON.stringify(feedback.error) : a.error ? JSON.stringify(a.error) : null;
+    } else if (expectation) {
+      kind = 'expectation';
+      const serialized = expectation.serialized_value as Meta | undefined;
+      value =
+        serialized && typeof serialized.value === 'string'
+          ? JSON.stringify(JSON.parse(serialized.value))
+          : JSON.stringify(expectation.value ?? null);
+    } else {
+      continue;
+    }
+    const source = (a.source ?? {}) as Meta;
+    const metadata = a.metadata && typeof a.metadata === 'object' ? (a.metadata as Meta) : undefined;
+    const created = millis(a.create_time) ?? millis(a.create_time_ms) ?? 0;
+    const updated = millis(a.last_update_time) ?? millis(a.last_update_time_ms) ?? created;
+    // MLflow's file only has it when we wrote it (its message has no run_id; MLflow's own fs2db
+    // migration reads the key the same way).
+    const runId = a.run_id;
+    rows.push([
+      traceId,
+      text(a.assessment_id, file.slice(0, -'.yaml'.length)),
+      text(a.assessment_name ?? a.name),
+      kind,
+      value,
+      error,
+      created,
+      updated,
+      text(source.source_type, 'SOURCE_TYPE_UNSPECIFIED'),
+      orNull(source.source_id),
+      orNull(runId),
+      orNull(a.span_id),
+      orNull(a.rationale),
+      orNull(a.overrides),
+      a.valid === false ? 0 : 1,
+      metadata && Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null,
+    ]);
+  }
+  return rows;
 }
 
 function push(rows: RowsByTable, table: keyof RowsByTable, row: Row): void {
