@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { findContainerCli } from '../src/projects/env/docker-env.js';
 import { ExecutionError } from '../src/projects/execution-error.js';
 import { runProject } from '../src/projects/run-project.js';
 import { call, startTestServer, type TestServer, tempDir } from './helpers.js';
@@ -287,10 +288,15 @@ describe('conda (through a shim: no conda is installed here)', () => {
 });
 
 /** A fake docker CLI: records each invocation's arguments (NUL-separated) and plays a daemon's answers. */
-function dockerShim(dir: string, calls: string, options: { infoFails?: boolean } = {}): void {
+function dockerShim(
+  dir: string,
+  calls: string,
+  options: { infoFails?: boolean; name?: 'docker' | 'podman' } = {},
+): void {
+  const name = options.name ?? 'docker';
   mkdirSync(dir, { recursive: true });
   writeFileSync(
-    path.join(dir, 'docker'),
+    path.join(dir, name),
     `#!/bin/bash
 { printf '%s\\0' "$@"; printf '\\n'; } >> ${JSON.stringify(calls)}
 case "$1" in
@@ -300,7 +306,7 @@ case "$1" in
 esac
 `,
   );
-  chmodSync(path.join(dir, 'docker'), 0o755);
+  chmodSync(path.join(dir, name), 0o755);
 }
 
 function dockerCalls(file: string): string[][] {
@@ -426,12 +432,21 @@ entry_points:
       runProject({ uri: p.dir, parameters: { alpha: '1' }, trackingUri: server.url, log: () => {} }),
       /This project expects the NEW_VAR, COPIED_VAR environment variables to be set on the machine running the project, but COPIED_VAR was not set/,
     );
-    dockerShim(path.join(shims.dir, 'down'), path.join(shims.dir, 'calls'), { infoFails: true });
-    process.env.PATH = `${path.join(shims.dir, 'down')}:${saved.path}`;
+    // Neither engine answers: the error quotes docker's failure.
+    const down = path.join(shims.dir, 'down');
+    dockerShim(down, path.join(shims.dir, 'calls'), { infoFails: true });
+    dockerShim(down, path.join(shims.dir, 'calls'), { infoFails: true, name: 'podman' });
+    process.env.PATH = `${down}:${saved.path}`;
     await assert.rejects(
       runProject({ uri: p.dir, parameters: { alpha: '1' }, trackingUri: server.url, log: () => {} }),
       /Ran `docker info` to ensure the container engine is running, but it failed:\nCannot connect to the Docker daemon/,
     );
+    // A docker client without a daemon beside a working podman: podman.
+    const fallback = path.join(shims.dir, 'fallback');
+    dockerShim(fallback, path.join(shims.dir, 'calls'), { infoFails: true });
+    dockerShim(fallback, path.join(shims.dir, 'calls'), { name: 'podman' });
+    process.env.PATH = fallback;
+    assert.equal(await findContainerCli(), 'podman');
     const empty = path.join(shims.dir, 'empty');
     mkdirSync(empty);
     process.env.PATH = empty;

@@ -34,13 +34,17 @@ function imageFlags(command: Command): Command {
     );
 }
 
-async function writeContext(o: ImageOptions, outputDir: string): Promise<void> {
+function refuseUnsupported(o: ImageOptions): void {
   if (o.enableMlserver) {
     throw new MlflowError(
       'NOT_IMPLEMENTED',
       '--enable-mlserver is not supported by mlflow-ts: its images serve with its own scoring server, which speaks the same protocol.',
     );
   }
+}
+
+async function writeContext(o: ImageOptions, outputDir: string): Promise<void> {
+  refuseUnsupported(o);
   const { envChoice } = await import('../serving/serve-options.js');
   const { localModelDir } = await import('../serving/model-source.js');
   const { writeBuildContext } = await import('../serving/docker/build-context.js');
@@ -79,6 +83,8 @@ export function buildDockerCommand(): Command {
     .option('-n, --name <image>', 'the image name', 'mlflow-pyfunc-servable')
     .option('--network <mode>', 'the build network (`docker build --network`), e.g. host');
   return cmd.action(async (o: ImageOptions & { name: string; network?: string }) => {
+    // A flag we refuse is said before the engine is looked for: it is wrong on every machine.
+    refuseUnsupported(o);
     const { buildImage, containerEngine } = await import('../serving/docker/build-image.js');
     // The engine first: no point copying mlflow-ts and the model for a build that cannot run.
     const cli = await containerEngine();

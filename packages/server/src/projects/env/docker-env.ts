@@ -24,23 +24,31 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-/** The container CLI: docker, else podman; `docker info` must succeed (a daemon is reachable). */
+/**
+ * The container CLI whose engine answers `info`: docker, else podman. A docker CLI without a reachable
+ * daemon (a machine that has the client but runs podman) falls back to podman; when neither answers,
+ * the error quotes the first one's failure.
+ */
 export async function findContainerCli(): Promise<string> {
-  const cli = onPath('docker') ? 'docker' : onPath('podman') ? 'podman' : undefined;
-  if (!cli) {
+  const candidates = ['docker', 'podman'].filter((name) => onPath(name));
+  if (candidates.length === 0) {
     throw new ExecutionError(
       'Could not find the docker or podman executable, which docker_env projects need. Install Docker (https://docs.docker.com/engine/install/) or podman.',
     );
   }
-  try {
-    await execFileAsync(cli, ['info'], { timeout: 60_000 });
-  } catch (error) {
-    const out = (error as { stdout?: string; stderr?: string }).stderr || (error as Error).message;
-    throw new ExecutionError(
-      `Ran \`${cli} info\` to ensure the container engine is running, but it failed:\n${out}`,
-    );
+  let firstFailure: ExecutionError | undefined;
+  for (const cli of candidates) {
+    try {
+      await execFileAsync(cli, ['info'], { timeout: 60_000 });
+      return cli;
+    } catch (error) {
+      const out = (error as { stdout?: string; stderr?: string }).stderr || (error as Error).message;
+      firstFailure ??= new ExecutionError(
+        `Ran \`${cli} info\` to ensure the container engine is running, but it failed:\n${out}`,
+      );
+    }
   }
-  return cli;
+  throw firstFailure as ExecutionError;
 }
 
 async function imageId(cli: string, image: string): Promise<string | undefined> {
