@@ -7,7 +7,9 @@ import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { PermissionsPanel } from '../components/PermissionsPanel';
 import { VirtualTable } from '../components/VirtualTable';
+import { groupedRows, isGroupRow, type TableRow, tableRowKey } from '../lib/grouped-rows';
 import { runCountText } from '../lib/run-count';
+import { groupByString, parseGroupBy } from '../lib/run-groups';
 import { flattenRunTree, treeKey } from '../lib/run-tree';
 import { useLoad } from '../lib/use-load';
 import { navigate, type Route, setParams } from '../router';
@@ -46,14 +48,44 @@ export function RunsPage({ route }: { route: Route }) {
   const { keys, chosen, setColumns } = useChosenColumns(ids, view.urlCols, loading.runs);
 
   const rows = useMemo(() => flattenRunTree(loading.runs, expanded), [loading.runs, expanded]);
+  const groupText = route.params.get('group');
+  const groupBy = useMemo(() => parseGroupBy(groupText), [groupText]);
+  // Closed groups are in the URL too (gclosed=<group id>,... with each id URI-encoded).
+  const closedText = route.params.get('gclosed') ?? '';
+  const closed = useMemo(() => new Set(closedText.split(',').filter(Boolean).map(safeDecode)), [closedText]);
+  const tableRows: TableRow[] = useMemo(
+    () => (groupBy ? groupedRows(loading.runs, groupBy, closed, expanded) : rows),
+    [groupBy, loading.runs, closed, expanded, rows],
+  );
+  const setGroupOpen = (group: { id: string }, open: boolean) => {
+    const next = new Set(closed);
+    if (open) next.delete(group.id);
+    else next.add(group.id);
+    setParams({ gclosed: [...next].map(encodeURIComponent).join(',') }, { replace: true });
+  };
   // Tree keys: Right opens a closed parent, Left closes an open one or goes from a child to its parent.
   const onExpand = (i: number, open: boolean): boolean | number => {
-    const target = treeKey(rows, i, open, expanded);
+    const row = tableRows[i];
+    if (isGroupRow(row)) {
+      if (row.open === open) return false;
+      setGroupOpen(row.group, open);
+      return true;
+    }
+    const target = treeKey(tableRows, i, open, expanded);
     if (target !== 'toggle') return target;
-    view.setOpen(rows[i].run.info.run_id, open);
+    view.setOpen(row.run.info.run_id, open);
     return true;
   };
-  const columns = runsColumns({ rows, chosen, view, selection, now, experimentNames });
+  const columns = runsColumns({
+    rows: tableRows,
+    chosen,
+    view,
+    selection,
+    now,
+    experimentNames,
+    groupBy,
+    setGroupOpen,
+  });
   const charted = useChartedRuns(
     rows.map((r) => r.run),
     selected,
@@ -119,6 +151,7 @@ export function RunsPage({ route }: { route: Route }) {
             onColumns={setColumns}
             selected={selected}
             act={act}
+            groupBy={groupBy ? groupByString(groupBy) : ''}
           />
           <ErrorBox
             error={
@@ -131,6 +164,7 @@ export function RunsPage({ route }: { route: Route }) {
           {tab === 'charts' ? (
             <ChartsTab
               ids={ids}
+              groupBy={groupBy}
               runs={charted.runs}
               note={charted.note}
               urlCharts={route.params.get('charts')}
@@ -139,11 +173,30 @@ export function RunsPage({ route }: { route: Route }) {
             <VirtualTable
               label="Runs"
               columns={columns}
-              rowCount={rows.length}
-              rowKey={(i) => rows[i].run.info.run_id}
-              rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
-              onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
-              onToggle={(i) => selection.toggle(rows[i].run.info.run_id)}
+              rowCount={tableRows.length}
+              rowKey={(i) => tableRowKey(tableRows[i])}
+              rowClassName={(i) => {
+                const row = tableRows[i];
+                if (isGroupRow(row)) return 'group-row';
+                return row.run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined;
+              }}
+              onOpen={(i) => {
+                const row = tableRows[i];
+                if (isGroupRow(row)) setGroupOpen(row.group, !row.open);
+                else navigate(`/runs/${encodeURIComponent(row.run.info.run_id)}`);
+              }}
+              onToggle={(i) => {
+                const row = tableRows[i];
+                if (isGroupRow(row)) {
+                  const ids = row.group.runs.map((r) => r.info.run_id);
+                  const all = ids.every((id) => selected.has(id));
+                  const next = new Set(selected);
+                  for (const id of ids)
+                    if (all) next.delete(id);
+                    else next.add(id);
+                  setSelected(next);
+                } else selection.toggle(row.run.info.run_id);
+              }}
               onExpand={onExpand}
               empty={
                 loading.error
@@ -163,6 +216,14 @@ export function RunsPage({ route }: { route: Route }) {
       {ids.length === 1 ? <PermissionsPanel target={{ kind: 'experiment', id: ids[0] }} /> : null}
     </main>
   );
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** The most runs the Charts tab draws at once (MLflow's grid shows the first visible runs too). */
