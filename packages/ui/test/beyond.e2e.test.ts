@@ -3,12 +3,75 @@
 // HTML), cross-experiment compare and live updates. Screenshots go to test-results/ui-screenshots/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../server/test/helpers.js';
 import { launchChromium, screenshot, skipWithoutChromium } from './browser.js';
 import { Seeder } from './seed.js';
 
 const LRS = ['0.1', '0.01', '0.001'];
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A 64x64 RGB PNG, white with a coloured square whose place tells the step it was drawn for. */
+function png(step: number): Buffer {
+  const size = 64;
+  const raw = Buffer.alloc(size * (size * 3 + 1), 255);
+  for (let y = 0; y < size; y++) {
+    raw[y * (size * 3 + 1)] = 0;
+    for (let x = 0; x < size; x++) {
+      if (x >= step * 10 && x < step * 10 + 14 && y >= 25 && y < 39) {
+        const o = y * (size * 3 + 1) + 1 + x * 3;
+        raw[o] = 31;
+        raw[o + 1] = 119;
+        raw[o + 2] = 180;
+      }
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(size, 0);
+  ihdr.writeUInt32BE(size, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/**
+ * An HTML report whose script records what the sandbox let it do: its origin, reaching the parent
+ * page, reading cookies, calling the server's API.
+ */
+const REPORT = `<!doctype html><html><head><style>body{font:14px sans-serif}</style></head><body>
+<h1>Evaluation report</h1><ul id="out"></ul>
+<script>
+const out = (k, v) => { const li = document.createElement('li'); li.id = k; li.textContent = k + ': ' + v; document.getElementById('out').append(li); };
+out('origin', String(self.origin));
+try { out('parent', parent.document.title); } catch (e) { out('parent', 'blocked'); }
+try { out('cookie', document.cookie === '' ? 'empty' : document.cookie); } catch (e) { out('cookie', 'blocked'); }
+fetch('/api/2.0/mlflow/experiments/search?max_results=1').then(() => out('fetch', 'allowed'), () => out('fetch', 'blocked'));
+</script></body></html>`;
 
 describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, live', {
   skip: skipWithoutChromium(),
@@ -17,6 +80,7 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
   let browser: Browser;
   let seeder: Seeder;
   let sweep: string;
+  let artifactsRun: string;
 
   before(async () => {
     server = await startTestServer('sqlite');
@@ -41,6 +105,39 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
         );
       }
     await seeder.run(sweep, { name: 'no-lr', startTime: t0 + 100, metrics: { loss: 50 } });
+
+    const viewers = await seeder.experiment('Viewers');
+    const made = await seeder.run(viewers, { name: 'artifacts' });
+    artifactsRun = made.runId;
+    // Names with '%' and '#' (as MLflow's image names have) are sent percent-encoded.
+    const put = (p: string, body: string | Buffer) =>
+      seeder.artifact(made.artifactUri, p.split('/').map(encodeURIComponent).join('/'), body);
+    // MLflow's log_image(key="pred", step=s): each image has a compressed copy; step 2 was logged
+    // twice (the later one wins).
+    for (const step of [0, 1, 2, 3, 4]) {
+      const stem = `images/pred%step%${step}%timestamp%${1000 + step}%uuid${step}`;
+      await put(`${stem}.png`, png(step));
+      await put(`${stem}%compressed.webp`, png(step));
+    }
+    await put('images/pred%step%2%timestamp%900%older.png', png(0));
+    await put('images/logo.png', png(1));
+    await put('notes/readme.txt', 'plain text notes\nline two');
+    const csv = ['id,name,score', ...Array.from({ length: 250 }, (_, i) => `${i},"row, ${i}",${i / 10}`)];
+    await put('tables/scores.csv', `${csv.join('\n')}\n`);
+    // Over the 2 MB preview limit: only its start is read.
+    const big = ['n,text', ...Array.from({ length: 60_000 }, (_, i) => `${i},${'x'.repeat(40)}`)];
+    await put('tables/big.csv', `${big.join('\n')}\n`);
+    const n = 250;
+    const parquet = parquetWriteBuffer({
+      columnData: [
+        { name: 'id', data: Array.from({ length: n }, (_, i) => BigInt(i)), type: 'INT64' },
+        { name: 'label', data: Array.from({ length: n }, (_, i) => `label-${i}`), type: 'STRING' },
+        { name: 'prob', data: Array.from({ length: n }, (_, i) => i / n), type: 'DOUBLE' },
+      ],
+      rowGroupSize: 100,
+    });
+    await put('tables/preds.parquet', Buffer.from(parquet));
+    await put('reports/eval.html', REPORT);
     browser = await launchChromium();
   });
   after(async () => {
@@ -125,6 +222,116 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
     await page.getByLabel('Group runs by').selectOption('');
     await page.getByRole('list', { name: 'Runs charted' }).waitFor();
     assert.equal(await page.locator('.card-chart').first().getAttribute('data-bands'), '0');
+    await page.close();
+  });
+
+  test('artifact viewer: image steps, text, paged CSV and Parquet, a sandboxed HTML report', async () => {
+    // A link to one image of a series opens it with the slider (its folder open in the tree).
+    const linked = encodeURIComponent('images/pred%step%3%timestamp%1003%uuid3.png');
+    const page = await open(`/runs/${artifactsRun}?tab=artifacts&path=${linked}`);
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(`${r.method()} ${r.url()} ${r.headers().range ?? ''}`));
+    const tree = page.getByRole('tree', { name: 'Artifacts' });
+    const slider = page.getByRole('slider', { name: 'Step' });
+    await slider.waitFor();
+    // Five steps (step 2 once, the later image), full-size images only.
+    assert.equal(await slider.getAttribute('max'), '4');
+    assert.ok(await page.getByText('Step 3 (4 of 5)').isVisible());
+    assert.ok(await page.getByText('pred', { exact: true }).isVisible());
+    await page.getByRole('button', { name: 'Next step' }).click();
+    await page.getByText('Step 4 (5 of 5)').waitFor();
+    await page.waitForURL(/path=images%2Fpred%25step%254%25/);
+    await slider.fill('2');
+    await page.getByText('Step 2 (3 of 5)').waitFor();
+    const img = page.locator('.image-steps img.preview-image');
+    assert.match((await img.getAttribute('src')) ?? '', /step%252%25timestamp%251002%25uuid2\.png/);
+    await page.waitForFunction(() => {
+      const i = document.querySelector<HTMLImageElement>('.image-steps img.preview-image');
+      return i?.complete && i.naturalWidth === 64;
+    });
+    await page.keyboard.press('ArrowLeft');
+    await page.getByText('Step 1 (2 of 5)').waitFor();
+    await screenshot(page, 'beyond-image-steps');
+    // An image of no series has no slider.
+    await tree.getByText('logo.png').click();
+    await page.locator('img.preview-image[alt="images/logo.png"]').waitFor();
+    assert.equal(await slider.count(), 0);
+
+    // Text.
+    await tree.getByText('notes', { exact: true }).click();
+    await tree.getByText('readme.txt').click();
+    await page.getByText('plain text notes').waitFor();
+
+    // CSV: 250 rows in pages of 100, quoted commas kept.
+    await tree.getByText('tables', { exact: true }).click();
+    await tree.getByText('scores.csv').click();
+    const csv = page.getByRole('table', { name: 'CSV preview' });
+    await csv.waitFor();
+    assert.ok(await page.getByText('Rows 1–100 of 250').isVisible());
+    assert.deepEqual(await csv.locator('tbody tr').first().locator('td').allTextContents(), [
+      '1',
+      '0',
+      'row, 0',
+      '0',
+    ]);
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByText('Rows 101–200 of 250').waitFor();
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByText('Rows 201–250 of 250').waitFor();
+    assert.equal(await csv.locator('tbody tr').count(), 50);
+    assert.equal(await page.getByRole('button', { name: 'Next →' }).isDisabled(), true);
+
+    // A CSV over 2 MB: only its first 2 MB are asked for, its complete rows shown.
+    await tree.getByText('big.csv').click();
+    await page.getByText(/^The first [\d,]+ rows \(the file's first 2/).waitFor();
+    assert.ok(requests.some((r) => r.includes('big.csv') && r.endsWith('bytes=0-2097151')));
+
+    // Parquet: read by ranges (the footer, then the row groups a page needs), paged.
+    requests.length = 0;
+    await tree.getByText('preds.parquet').click();
+    const pq = page.getByRole('table', { name: 'Parquet preview' });
+    await pq.waitFor();
+    await page.getByText('Rows 1–100 of 250').waitFor();
+    assert.deepEqual(await pq.locator('thead th').allTextContents(), ['#', 'id', 'label', 'prob']);
+    assert.deepEqual(await pq.locator('tbody tr').nth(3).locator('td').allTextContents(), [
+      '4',
+      '3',
+      'label-3',
+      '0.012',
+    ]);
+    assert.ok(await page.getByText('3 columns, 3 row group(s).').isVisible());
+    await page.getByRole('button', { name: 'Next →' }).click();
+    await page.getByText('Rows 101–200 of 250').waitFor();
+    assert.deepEqual(await pq.locator('tbody tr').first().locator('td').allTextContents(), [
+      '101',
+      '100',
+      'label-100',
+      '0.4',
+    ]);
+    const ranged = requests.filter((r) => r.includes('preds.parquet'));
+    // A small file's footer read (the last 512 KB) already covers it: one ranged request, cached.
+    assert.ok(ranged.length >= 1 && ranged.every((r) => / bytes=\d+-\d+$/.test(r)), ranged.join('\n'));
+    await screenshot(page, 'beyond-parquet');
+
+    // HTML: a sandboxed frame (scripts, no same origin), the page served under the CSP.
+    await tree.getByText('reports', { exact: true }).click();
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/get-artifact-html')),
+      tree.getByText('eval.html').click(),
+    ]);
+    assert.match(response.headers()['content-security-policy'] ?? '', /^sandbox allow-scripts;/);
+    const frame = page.locator('iframe.html-report');
+    assert.equal(await frame.getAttribute('sandbox'), 'allow-scripts');
+    const inside = page.frameLocator('iframe.html-report');
+    await inside.getByRole('heading', { name: 'Evaluation report' }).waitFor();
+    await inside.locator('#fetch').waitFor();
+    assert.deepEqual(await inside.locator('#out li').allTextContents(), [
+      'origin: null',
+      'parent: blocked',
+      'cookie: blocked',
+      'fetch: blocked',
+    ]);
+    await screenshot(page, 'beyond-html-report');
     await page.close();
   });
 });

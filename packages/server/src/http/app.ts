@@ -21,6 +21,7 @@ import {
   artifactEndpoints,
   artifactProxyRoutes,
   getArtifactRoute,
+  getHtmlArtifactRoute,
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { type AuthHooks, installAuthHooks } from './auth-hook.js';
@@ -275,8 +276,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerGroup(app, {
     service: tracking && artifacts,
     endpoints: artifactEndpoints(),
-    routes: (scope, service) => getArtifactRoute(scope, service, requestFields),
-    disabledUrls: ['/get-artifact'],
+    routes: (scope, service) => {
+      getArtifactRoute(scope, service, requestFields);
+      getHtmlArtifactRoute(scope, service, requestFields);
+    },
+    disabledUrls: ['/get-artifact', '/get-artifact-html'],
   });
   registerGroup(app, { service: options.webhooks, endpoints: webhookEndpoints() });
   registerGroup(app, {
