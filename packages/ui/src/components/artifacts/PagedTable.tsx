@@ -44,15 +44,18 @@ export function PagedTable({ label, columns, rows, page, total, onPage, note }: 
             <tr>
               <th className="muted num">#</th>
               {columns.map((h, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a column's place is its identity (names may repeat)
                 <th key={i}>{h}</th>
               ))}
             </tr>
           </thead>
           <tbody>
             {rows.map((r, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a row's number in the file is its identity
               <tr key={first + i}>
                 <td className="muted num">{first + i + 1}</td>
                 {columns.map((_, j) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: a column's place is its identity
                   <td key={j}>{r[j] ?? ''}</td>
                 ))}
               </tr>
