@@ -81,6 +81,8 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
   let seeder: Seeder;
   let sweep: string;
   let artifactsRun: string;
+  let other: string;
+  const ids = new Map<string, string>();
 
   before(async () => {
     server = await startTestServer('sqlite');
@@ -97,6 +99,7 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
           params: { lr },
           tags: { opt: i === 0 ? 'sgd' : 'adam' },
         });
+        ids.set(`lr${lr}-${i}`, runId);
         await seeder.history(
           runId,
           'loss',
@@ -105,6 +108,14 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
         );
       }
     await seeder.run(sweep, { name: 'no-lr', startTime: t0 + 100, metrics: { loss: 50 } });
+
+    other = await seeder.experiment('Other team');
+    for (const name of ['other-a', 'other-b', 'other-c'])
+      ids.set(
+        name,
+        (await seeder.run(other, { name, params: { lr: '0.5', layers: '4' }, metrics: { loss: 0.25 } }))
+          .runId,
+      );
 
     const viewers = await seeder.experiment('Viewers');
     const made = await seeder.run(viewers, { name: 'artifacts' });
@@ -332,6 +343,58 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
       'fetch: blocked',
     ]);
     await screenshot(page, 'beyond-html-report');
+    await page.close();
+  });
+
+  test('cross-experiment compare: runs picked from another experiment, removed, the list in the URL', async () => {
+    const first = ids.get('lr0.1-1') as string;
+    const page = await open(`/compare?runs=${first}`);
+    await page.getByRole('heading', { name: 'Compare 1 run' }).waitFor();
+    await page.getByText('Add runs from any experiment').click();
+    await page.getByLabel('Experiment to pick runs from').selectOption({ label: 'Other team' });
+    await page.waitForURL(new RegExp(`pick=${other}`));
+    const listed = page.getByRole('list', { name: 'Runs to pick' });
+    await listed.getByText('other-a').waitFor();
+    // Narrowed by name on the server.
+    await page.getByLabel('Run name contains').fill('-b');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.waitForFunction(
+      () => document.querySelectorAll('[aria-label="Runs to pick"] li').length === 1,
+    );
+    await listed.getByLabel(/other-b/).check();
+    await page.getByRole('button', { name: 'Add 1 to the comparison' }).click();
+    await page.waitForURL(new RegExp(`runs=${first}%2C${ids.get('other-b')}`));
+    await page.getByRole('heading', { name: 'Compare 2 runs from 2 experiments' }).waitFor();
+    // Each column names its experiment; the params of both are side by side.
+    const params = page.getByRole('region', { name: 'Parameters' });
+    await params.locator('.run-experiment').getByText('Other team').waitFor();
+    assert.deepEqual(await params.locator('.run-experiment').allTextContents(), ['Sweep', 'Other team']);
+    const lrRow = params.locator('tbody tr').filter({ hasText: /^lr/ });
+    assert.deepEqual(await lrRow.locator('td').allTextContents(), ['lr (differs)', '0.1', '0.5']);
+    // The picker marks runs already compared.
+    await page.getByLabel('Run name contains').fill('');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await listed.getByText('(compared)').waitFor();
+    // A third run, from the first experiment again.
+    await page.getByLabel('Experiment to pick runs from').selectOption({ label: 'Sweep' });
+    await listed.getByLabel(/lr0\.001-2/).check();
+    await page.getByRole('button', { name: 'Add 1 to the comparison' }).click();
+    await page.getByRole('heading', { name: 'Compare 3 runs from 2 experiments' }).waitFor();
+    await screenshot(page, 'beyond-cross-experiment-compare');
+
+    // Removing a run, then Back to undo it; a reload of the link gives the same comparison.
+    await params.getByRole('button', { name: 'Remove other-b from the comparison' }).click();
+    await page.getByRole('heading', { name: 'Compare 2 runs', exact: true }).waitFor();
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Compare 3 runs from 2 experiments' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Compare 3 runs from 2 experiments' }).waitFor();
+    await params.locator('.run-experiment').getByText('Other team').waitFor();
+    assert.deepEqual(await params.locator('.run-experiment').allTextContents(), [
+      'Sweep',
+      'Other team',
+      'Sweep',
+    ]);
     await page.close();
   });
 });
