@@ -397,4 +397,79 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
     ]);
     await page.close();
   });
+
+  test('live: the chart grid and the runs table follow a running run and show new runs, no reload', async () => {
+    const exp = await seeder.experiment('Live');
+    const t0 = Date.now() - 60_000;
+    const { runId: running } = await seeder.run(exp, { name: 'live-a', startTime: t0, status: 'RUNNING' });
+    const { runId: done } = await seeder.run(exp, { name: 'done-b', startTime: t0 - 1000 });
+    const steps = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => ({
+        key: 'loss',
+        value: from + i,
+        step: from + i,
+        timestamp: t0 + i,
+      }));
+    await seeder.call('POST', 'runs/log-batch', { run_id: running, metrics: steps(0, 5) });
+    await seeder.call('POST', 'runs/log-batch', { run_id: done, metrics: steps(0, 5) });
+
+    const page = await open(`/runs?ids=${exp}&tab=charts&cols=attr:status,metric:loss`);
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('.chart-card[data-card="line:loss"] .card-chart')
+          ?.getAttribute('data-drawn') === '5',
+    );
+    // From here on, every request is the live updates'.
+    const searches: string[] = [];
+    const histories: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/runs/search')) searches.push(r.postData() ?? '');
+      if (r.url().includes('get-histories-bulk-interval')) histories.push(decodeURIComponent(r.url()));
+    });
+
+    // The run logs five more steps: the card redraws with them, asking for that run's histories only.
+    await seeder.call('POST', 'runs/log-batch', { run_id: running, metrics: steps(5, 10) });
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('.chart-card[data-card="line:loss"] .card-chart')
+          ?.getAttribute('data-drawn') === '10',
+      undefined,
+      { timeout: 15_000 },
+    );
+    assert.equal(histories.length, 1, histories.join('\n'));
+    assert.match(histories[0], new RegExp(`run_ids=${running}`));
+    assert.doesNotMatch(histories[0], new RegExp(done));
+    await screenshot(page, 'beyond-live-charts');
+
+    // The table (same page, no reload) has the new latest value; a new run appears; the run ends.
+    await page.getByRole('tab', { name: 'Runs' }).click();
+    const table = page.getByRole('grid', { name: 'Runs' });
+    const row = (name: string) => page.getByRole('row').filter({ has: page.getByRole('link', { name }) });
+    await row('live-a').getByRole('gridcell', { name: '9', exact: true }).waitFor();
+    await seeder.run(exp, { name: 'new-c', startTime: Date.now(), metrics: { loss: 0.5 } });
+    await table.getByRole('link', { name: 'new-c' }).waitFor({ timeout: 15_000 });
+    await seeder.call('POST', 'runs/update', { run_id: running, status: 'FINISHED', end_time: Date.now() });
+    await row('live-a').getByText('FINISHED').waitFor({ timeout: 15_000 });
+    await screenshot(page, 'beyond-live-table');
+    // Polls are filtered searches (running runs, runs started later, runs that stopped running); the
+    // list itself was loaded once.
+    const polls = searches.map((b) => JSON.parse(b) as { filter?: string; max_results?: number });
+    assert.ok(polls.length >= 3);
+    for (const p of polls)
+      assert.match(
+        p.filter ?? '',
+        /attributes\.status = 'RUNNING'|attributes\.start_time > \d+|attributes\.run_id IN/,
+      );
+    assert.equal(await page.locator('.vt-row').count(), 3);
+
+    // Live off (live=0): no more polls.
+    await page.getByRole('checkbox', { name: /Live/ }).uncheck();
+    await page.waitForURL(/live=0/);
+    const before = searches.length;
+    await page.waitForTimeout(7000);
+    assert.equal(searches.length, before);
+    await page.close();
+  });
 });

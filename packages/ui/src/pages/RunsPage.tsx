@@ -8,6 +8,7 @@ import { Link } from '../components/Link';
 import { PermissionsPanel } from '../components/PermissionsPanel';
 import { VirtualTable } from '../components/VirtualTable';
 import { groupedRows, isGroupRow, type TableRow, tableRowKey } from '../lib/grouped-rows';
+import { runVersion } from '../lib/live';
 import { runCountText } from '../lib/run-count';
 import { groupByString, parseGroupBy } from '../lib/run-groups';
 import { flattenRunTree, treeKey } from '../lib/run-tree';
@@ -34,7 +35,9 @@ export function RunsPage({ route }: { route: Route }) {
   const tab = tabParam === 'charts' || tabParam === 'traces' ? tabParam : 'table';
   // The Traces tab shows no runs: none are loaded for it.
   const runsOf = tab === 'traces' ? NO_EXPERIMENTS : ids;
-  const { loading, now } = useLiveRuns(runsOf, filter, orderBy, view.view, reloadTick);
+  // Live updates are on unless the link says live=0.
+  const live = route.params.get('live') !== '0';
+  const { loading, now, polledAt } = useLiveRuns(runsOf, filter, orderBy, view.view, reloadTick, live);
   const [actionError, setActionError] = useState<Error>();
 
   const experiments = useLoad(
@@ -112,6 +115,19 @@ export function RunsPage({ route }: { route: Route }) {
           {title}
         </h1>
         {countText && tab !== 'traces' ? <span className="muted run-count">{countText}</span> : null}
+        {tab !== 'traces' && ids.length ? (
+          <label className="check live-toggle" title="Poll for new runs and new metric values">
+            <input
+              type="checkbox"
+              checked={live}
+              onChange={(e) => setParams({ live: e.target.checked ? null : '0' }, { replace: true })}
+            />
+            Live
+            <span className="muted" aria-live="off" data-polled-at={polledAt}>
+              {live && polledAt ? ` · checked ${new Date(polledAt).toLocaleTimeString()}` : ''}
+            </span>
+          </label>
+        ) : null}
       </div>
       {ids.length === 0 ? (
         <p>
@@ -231,13 +247,14 @@ const MAX_CHARTED = 100;
 
 /**
  * The runs the Charts tab draws: the selected ones when there is a selection, else the table's first
- * rows. The same list (by id) keeps its identity, so the background loading of later pages does not
- * redraw every chart.
+ * rows. The same list (by id and data version) keeps its identity, so the background loading of later
+ * pages does not redraw every chart.
  */
 function useChartedRuns(rows: Run[], selected: Set<string>): { runs: Run[]; note: string } {
   const picked = selected.size ? rows.filter((r) => selected.has(r.info.run_id)) : rows;
   const runs = picked.slice(0, MAX_CHARTED);
-  const key = runs.map((r) => r.info.run_id).join(',');
+  // A poll that brings new metric values gives the runs new versions: the charts are told then.
+  const key = runs.map((r) => `${r.info.run_id}@${runVersion(r)}`).join(',');
   const last = useRef<{ key: string; runs: Run[] }>({ key: '', runs: [] });
   if (last.current.key !== key) last.current = { key, runs };
   const what = selected.size ? 'selected run' : 'run';

@@ -21,6 +21,7 @@ import {
 } from '../../lib/chart-cards';
 import { defaultAxes, defaultScatter } from '../../lib/compare-defaults';
 import { createHighlight, type Highlight, useHighlighted } from '../../lib/highlight';
+import { runVersion } from '../../lib/live';
 import { colorAt, runColor, setRunColor } from '../../lib/palette';
 import { discoverKeys, runIndex, runValue } from '../../lib/run-columns';
 import {
@@ -28,6 +29,7 @@ import {
   type GroupBy,
   groupLabel,
   groupRuns,
+  groupValue,
   type RunGroup,
   summarizeMetric,
 } from '../../lib/run-groups';
@@ -56,7 +58,6 @@ interface ShownGroup {
 }
 
 interface Shown {
-  runs: Run[];
   order: string[];
   names: Map<string, string>;
   /** A run's colour: its own, or its group's when grouped. */
@@ -69,7 +70,11 @@ export function ChartsTab({ ids, runs, note, urlCharts, groupBy }: ChartsTabProp
   const highlight = useMemo(() => createHighlight(), []);
   const keys = useMemo(() => discoverKeys(runs), [runs]);
   const { cards, setCards, reset, isDefault } = useChartCards(ids, urlCharts, keys.metric);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: colorTick re-reads the user's colours
+  // Who is charted, in which colour and group: kept while only the runs' values change (a live poll),
+  // so the line cards redraw only when their own histories change.
+  const orderKey = runs.map((r) => r.info.run_id).join(',');
+  const groupKey = groupBy ? runs.map((r) => groupValue(r, groupBy) ?? '\u0001').join('\u0000') : '';
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the keys stand for the runs; colorTick re-reads the user's colours
   const shown = useMemo((): Shown => {
     const order = runs.map((r) => r.info.run_id);
     const names = new Map(runs.map((r) => [r.info.run_id, r.info.run_name || r.info.run_id]));
@@ -81,12 +86,13 @@ export function ChartsTab({ ids, runs, note, urlCharts, groupBy }: ChartsTabProp
       }));
       const colors = new Map<string, string>();
       for (const g of groups) for (const r of g.group.runs) colors.set(r.info.run_id, g.color);
-      return { runs, order, names, colors, groups };
+      return { order, names, colors, groups };
     }
-    return { runs, order, names, colors: new Map(order.map((id, i) => [id, runColor(id, i)])) };
-  }, [runs, colorTick, groupBy]);
+    return { order, names, colors: new Map(order.map((id, i) => [id, runColor(id, i)])) };
+  }, [orderKey, colorTick, groupBy, groupKey]);
+  const versions = useMemo(() => new Map(runs.map((r) => [r.info.run_id, runVersion(r)])), [runs]);
   const lineMetrics = useMemo(() => cards.flatMap((c) => (c.kind === 'line' ? [c.metric] : [])), [cards]);
-  const histories = useCardHistories(shown.order, lineMetrics);
+  const histories = useCardHistories(shown.order, lineMetrics, versions);
   const [dragged, setDragged] = useState<number | null>(null);
   const syncKey = `grid-${ids.join(',')}`;
 
@@ -182,6 +188,7 @@ export function ChartsTab({ ids, runs, note, urlCharts, groupBy }: ChartsTabProp
             </div>
             <CardBody
               card={card}
+              runs={runs}
               shown={shown}
               history={card.kind === 'line' ? histories.get(card.metric) : undefined}
               highlight={highlight}
@@ -212,12 +219,15 @@ const label = (id: string) => id.slice(id.indexOf(':') + 1);
 /** One card's chart. Memoized: a history arriving for one card redraws that card alone. */
 const CardBody = memo(function CardBody({
   card,
+  runs,
   shown,
   history,
   highlight,
   syncKey,
 }: {
   card: ChartCard;
+  /** The runs' latest values (bar, scatter and parallel cards). */
+  runs: Run[];
   shown: Shown;
   history: CardHistory | undefined;
   highlight: Highlight;
@@ -261,10 +271,10 @@ const CardBody = memo(function CardBody({
           bars={
             shown.groups
               ? shown.groups.flatMap((g) => {
-                  const s = summarizeMetric(g.group, card.metric);
+                  const s = summarizeMetric(current(g.group, runs), card.metric);
                   return s ? [{ id: g.group.id, value: s.mean, label: g.label, color: g.color }] : [];
                 })
-              : shown.runs.flatMap((r) => {
+              : runs.flatMap((r) => {
                   const value = runIndex(r).metrics.get(card.metric);
                   const id = r.info.run_id;
                   return value === undefined
@@ -279,7 +289,7 @@ const CardBody = memo(function CardBody({
         <ScatterPlot
           xLabel={label(card.x)}
           yLabel={label(card.y)}
-          points={shown.runs.flatMap((r) => {
+          points={runs.flatMap((r) => {
             const [xs, ys] = [runValue(r, card.x), runValue(r, card.y)];
             const [x, y] = [Number(xs), Number(ys)];
             const id = r.info.run_id;
@@ -292,8 +302,8 @@ const CardBody = memo(function CardBody({
     case 'parallel':
       return (
         <ParallelCoordinates
-          axes={card.axes.map((id) => ({ label: label(id), values: shown.runs.map((r) => runValue(r, id)) }))}
-          runs={shown.runs.map((r) => ({
+          axes={card.axes.map((id) => ({ label: label(id), values: runs.map((r) => runValue(r, id)) }))}
+          runs={runs.map((r) => ({
             label: shown.names.get(r.info.run_id) ?? '',
             color: shown.colors.get(r.info.run_id) ?? '',
           }))}
@@ -301,6 +311,12 @@ const CardBody = memo(function CardBody({
       );
   }
 });
+
+/** A group with its runs' latest copies (a live poll replaces run objects; the grouping stays). */
+function current(group: RunGroup, runs: Run[]): RunGroup {
+  const ids = new Set(group.runs.map((r) => r.info.run_id));
+  return { ...group, runs: runs.filter((r) => ids.has(r.info.run_id)) };
+}
 
 /** Per group: its mean line, then its max and min lines (the band between them is filled). */
 function groupSeries(perRun: (CardSeries & { id: string })[], groups: ShownGroup[]): CardSeries[] {
