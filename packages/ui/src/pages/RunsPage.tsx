@@ -203,15 +203,8 @@ export function RunsPage({ route }: { route: Route }) {
               }}
               onToggle={(i) => {
                 const row = tableRows[i];
-                if (isGroupRow(row)) {
-                  const ids = row.group.runs.map((r) => r.info.run_id);
-                  const all = ids.every((id) => selected.has(id));
-                  const next = new Set(selected);
-                  for (const id of ids)
-                    if (all) next.delete(id);
-                    else next.add(id);
-                  setSelected(next);
-                } else selection.toggle(row.run.info.run_id);
+                if (isGroupRow(row)) selection.toggleAll(row.group.runs.map((r) => r.info.run_id));
+                else selection.toggle(row.run.info.run_id);
               }}
               onExpand={onExpand}
               empty={

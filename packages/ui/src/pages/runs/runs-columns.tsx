@@ -116,13 +116,7 @@ export function runsColumns({
               tabIndex={-1}
               aria-label={`Select the runs of ${groupLabel(groupBy as GroupBy, row.group)}`}
               checked={all}
-              onChange={() => {
-                const next = new Set(selected);
-                for (const id of ids)
-                  if (all) next.delete(id);
-                  else next.add(id);
-                setSelected(next);
-              }}
+              onChange={() => selection.toggleAll(ids)}
             />
           );
         }
