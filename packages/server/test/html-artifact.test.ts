@@ -49,6 +49,23 @@ describe('GET /get-artifact-html', () => {
     assert.equal((await get(`run_uuid=${runId}&path=reports/eval.html`)).status, 200);
   });
 
+  test('HEAD on /get-artifact and /get-artifact-html reads the query as GET does (the UI sizes a Parquet file so)', async () => {
+    const head = await fetch(`${server.url}/get-artifact?run_uuid=${runId}&path=reports/eval.html`, {
+      method: 'HEAD',
+    });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(REPORT)));
+    assert.equal(head.headers.get('accept-ranges'), 'bytes');
+    const html = await fetch(`${server.url}/get-artifact-html?run_id=${runId}&path=reports/eval.html`, {
+      method: 'HEAD',
+    });
+    assert.equal(html.status, 200);
+    const missing = await fetch(`${server.url}/get-artifact?run_uuid=${'f'.repeat(32)}&path=x.txt`, {
+      method: 'HEAD',
+    });
+    assert.equal(missing.status, 404);
+  });
+
   test('refuses other files, missing parameters, unknown runs and traversal with MLflow error JSON', async () => {
     const cases: [string, number, string, RegExp][] = [
       [`run_id=${runId}&path=notes.txt`, 400, 'INVALID_PARAMETER_VALUE', /Only \.html and \.htm/],

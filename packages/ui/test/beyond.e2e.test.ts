@@ -323,6 +323,11 @@ describe('beyond MLflow: grouping, artifact viewers, cross-experiment compare, l
     // A small file's footer read (the last 512 KB) already covers it: one ranged request, cached.
     assert.ok(ranged.length >= 1 && ranged.every((r) => / bytes=\d+-\d+$/.test(r)), ranged.join('\n'));
     await screenshot(page, 'beyond-parquet');
+    // A link straight to the file: its size is not known from a listing, so it is asked for (HEAD).
+    const direct = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await direct.goto(`${server.url}/runs/${artifactsRun}?tab=artifacts&path=tables%2Fpreds.parquet`);
+    await direct.getByText('Rows 1–100 of 250').waitFor();
+    await direct.close();
 
     // HTML: a sandboxed frame (scripts, no same origin), the page served under the CSP.
     await tree.getByText('reports', { exact: true }).click();

@@ -123,7 +123,8 @@ function checkContentType(request: FastifyRequest): void {
 }
 
 function requestFields(request: FastifyRequest): RequestFields {
-  if (request.method === 'GET') {
+  // HEAD is answered by the GET route (as Flask does for MLflow), from the same query string.
+  if (request.method === 'GET' || request.method === 'HEAD') {
     const query = (request.query ?? {}) as Record<string, unknown>;
     refuseNul(query);
     return new RequestFields(query, true);
