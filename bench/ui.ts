@@ -11,10 +11,13 @@
  *   - chart: from navigation start to the drawn chart of one metric of --points points (downsampled by
  *     the server's get-history-bulk-interval with sampling=MIN_MAX, as the chart asks), and that
  *     request's own time, with the time of MLflow's step sampling of the same history for comparison.
+ *   - live poll: the two filtered searches the runs page sends every few seconds once all runs are
+ *     loaded (running runs, runs started after the latest), sent together, 20 times: wall time and the
+ *     server process's CPU time per poll (from /proc).
  * Targets: first rows < 1 s, chart < 1 s. The seeded store is reused by later runs with the same --dir.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -254,6 +257,53 @@ async function measure(browser: Browser, url: string, ids: { runsExp: string; hi
   return { firstRow, allRows, frames, rendered, chart, drawn };
 }
 
+/** A process's user + system CPU time in ms, from /proc (Linux); undefined elsewhere. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The runs page's live poll (packages/ui/src/pages/runs/use-live-runs.ts) against the 10,000 runs. */
+async function measurePoll(url: string, experimentId: string, pid: number | undefined) {
+  const latest = await api(url, 'runs/search', {
+    experiment_ids: [experimentId],
+    order_by: ['attributes.start_time DESC'],
+    max_results: 1,
+  });
+  const since = latest.runs[0].info.start_time;
+  const search = (filter: string) =>
+    api(url, 'runs/search', {
+      experiment_ids: [experimentId],
+      filter,
+      run_view_type: 'ACTIVE_ONLY',
+      max_results: 1000,
+    });
+  const wall: number[] = [];
+  let returned = 0;
+  const cpu0 = processCpuMs(pid);
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const answers = await Promise.all([
+      search("attributes.status = 'RUNNING'"),
+      search(`attributes.start_time > ${since}`),
+    ]);
+    wall.push(performance.now() - t);
+    returned += answers.reduce((n, a) => n + (a.runs?.length ?? 0), 0);
+  }
+  const cpu1 = processCpuMs(pid);
+  return {
+    wall,
+    cpuPerPoll: cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / 20,
+    returned,
+  };
+}
+
 async function main(): Promise<void> {
   const c = chromiumPath();
   if (!c.path) throw new Error(`${c.reason}; run scripts/services/chromium.sh start`);
@@ -294,6 +344,7 @@ async function main(): Promise<void> {
         drawnBySampling[sampling] = body.metrics?.length ?? 0;
       }
     }
+    const poll = await measurePoll(server.url, ids.runsExp, server.child.pid);
     const results = [];
     for (let i = 0; i < options.repeat; i++) {
       const r = await measure(browser, server.url, ids);
@@ -359,6 +410,18 @@ async function main(): Promise<void> {
             `get-history-bulk-interval, MLflow's step sampling (ms, ${drawnBySampling.STEPS} points)`,
             ms(med(intervalTimes.STEPS)),
             ms(p95(intervalTimes.STEPS)),
+            '',
+          ],
+          [
+            `live poll: 2 filtered searches over ${options.runs.toLocaleString('en-US')} runs (ms; ${poll.returned} runs returned in 20 polls)`,
+            ms(med(poll.wall)),
+            ms(p95(poll.wall)),
+            '',
+          ],
+          [
+            '  server CPU per poll (ms)',
+            poll.cpuPerPoll === undefined ? 'n/a' : poll.cpuPerPoll.toFixed(1),
+            '',
             '',
           ],
         ],

@@ -605,7 +605,8 @@ describe('web UI end to end', { skip: skipWithoutChromium() }, () => {
     await tree.getByText('table.csv').click();
     const csv = page.getByRole('table', { name: 'CSV preview' });
     await csv.getByRole('cell', { name: 'Smith, J' }).waitFor();
-    assert.equal(await csv.getByRole('columnheader').count(), 2);
+    // The row number, then the file's two columns.
+    assert.equal(await csv.getByRole('columnheader').count(), 3);
     await screenshot(page, 'run-artifacts-csv');
     await tree.getByText('model', { exact: true }).click();
     await tree.getByText('MLmodel').click();

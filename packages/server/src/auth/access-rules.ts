@@ -263,6 +263,7 @@ const OTHER_RULES: Record<string, Rule> = {
   'GET /graphql': { kind: 'graphql' },
   'POST /graphql': { kind: 'graphql' },
   'GET /get-artifact': run('read'),
+  'GET /get-artifact-html': run('read'),
   'GET /model-versions/get-artifact': model('read'),
   'POST /ajax-api/2.0/mlflow/upload-artifact': need({ run: 'run_uuid', query: true }, 'update'),
   'POST /v1/traces': need({ experimentHeader: 'x-mlflow-experiment-id' }, 'update'),

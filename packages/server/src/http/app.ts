@@ -21,6 +21,7 @@ import {
   artifactEndpoints,
   artifactProxyRoutes,
   getArtifactRoute,
+  getHtmlArtifactRoute,
   multipartUploadRoutes,
 } from './artifact-routes.js';
 import { type AuthHooks, installAuthHooks } from './auth-hook.js';
@@ -123,7 +124,8 @@ function checkContentType(request: FastifyRequest): void {
 }
 
 function requestFields(request: FastifyRequest): RequestFields {
-  if (request.method === 'GET') {
+  // HEAD is answered by the GET route (as Flask does for MLflow), from the same query string.
+  if (request.method === 'GET' || request.method === 'HEAD') {
     const query = (request.query ?? {}) as Record<string, unknown>;
     refuseNul(query);
     return new RequestFields(query, true);
@@ -277,8 +279,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
   registerGroup(app, {
     service: tracking && artifacts,
     endpoints: artifactEndpoints(),
-    routes: (scope, service) => getArtifactRoute(scope, service, requestFields),
-    disabledUrls: ['/get-artifact'],
+    routes: (scope, service) => {
+      getArtifactRoute(scope, service, requestFields);
+      getHtmlArtifactRoute(scope, service, requestFields);
+    },
+    disabledUrls: ['/get-artifact', '/get-artifact-html'],
   });
   registerGroup(app, { service: options.webhooks, endpoints: webhookEndpoints() });
   registerGroup(app, {

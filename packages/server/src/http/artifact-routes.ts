@@ -223,6 +223,57 @@ export function getArtifactRoute(
   });
 }
 
+/**
+ * The policy an HTML report is served under. `sandbox allow-scripts` makes the document an opaque
+ * origin even when opened outside the UI's frame, so its scripts can neither read the server's
+ * cookies nor call its API as the user; it may run inline script and style (plotting libraries'
+ * reports do) and show inline or data: images, but loads nothing from anywhere and cannot connect,
+ * submit forms or be framed by another site.
+ */
+export const HTML_REPORT_CSP = [
+  'sandbox allow-scripts',
+  "default-src 'none'",
+  "script-src 'unsafe-inline' 'unsafe-eval' data: blob:",
+  "style-src 'unsafe-inline' data:",
+  'img-src data: blob:',
+  'font-src data:',
+  'media-src data: blob:',
+  "connect-src 'none'",
+  "form-action 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+const HTML_FILE = /\.html?$/i;
+
+/**
+ * GET /get-artifact-html?run_id=&path=: an HTML artifact of a run as a page for the UI's sandboxed
+ * frame (our extension; /get-artifact sends every file as an attachment, which a frame cannot show).
+ * Only .html and .htm files, and only under HTML_REPORT_CSP.
+ */
+export function getHtmlArtifactRoute(
+  app: FastifyInstance,
+  artifacts: ArtifactService,
+  fields: (r: FastifyRequest) => RequestFields,
+): void {
+  app.get('/get-artifact-html', async (request, reply) => {
+    const f = fields(request);
+    const runId = f.runId();
+    const path = f.requiredString('path');
+    if (!HTML_FILE.test(path))
+      throw MlflowError.invalidParameter(`Only .html and .htm artifacts are served as pages, not '${path}'.`);
+    const read = await artifacts.readRunArtifact(runId, path);
+    return reply
+      .header('Content-Type', 'text/html; charset=utf-8')
+      .header('Content-Security-Policy', HTML_REPORT_CSP)
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Referrer-Policy', 'no-referrer')
+      .header('Cache-Control', 'no-store')
+      .header('Content-Length', String(read.end - read.start + 1))
+      .send(read.stream);
+  });
+}
+
 /** MLflow's ListArtifacts under /api/2.0/mlflow: a run's artifacts. */
 export function artifactEndpoints(): Endpoint<ArtifactService>[] {
   return [

@@ -7,9 +7,15 @@ import type { Highlight } from '../lib/highlight';
 import { cssVar, useTheme } from '../theme';
 import type { LineSeries } from './LineChart';
 
+/**
+ * A line of a card: a run's history, or a group's mean; `band` marks a group's max and min lines, drawn
+ * faintly with the space between them filled (the group's spread).
+ */
+export type CardSeries = LineSeries & { id: string; band?: 'max' | 'min'; width?: number };
+
 export interface CardLineChartProps {
-  /** One series per run that has the metric; `id` is the run id. */
-  series: (LineSeries & { id: string })[];
+  /** One series per run (or group line) that has the metric; `id` is the run (group) id. */
+  series: CardSeries[];
   height: number;
   label: string;
   highlight: Highlight;
@@ -40,6 +46,12 @@ export function CardLineChart({ series, height, label, highlight, syncKey }: Car
       size: 40,
     };
     const ids = series.map((s) => s.id);
+    // Each group's max line is followed by its min line: the band between them is filled.
+    const bands: uPlot.Band[] = [];
+    series.forEach((s, i) => {
+      if (s.band === 'max' && series[i + 1]?.band === 'min' && series[i + 1].id === s.id)
+        bands.push({ series: [i + 1, i + 2], fill: `${s.color}33` });
+    });
     const opts: uPlot.Options = {
       width: Math.max(100, el.clientWidth),
       height,
@@ -57,20 +69,28 @@ export function CardLineChart({ series, height, label, highlight, syncKey }: Car
         { label: 'Step' },
         ...series.map((s) => ({
           label: s.label,
-          stroke: s.color,
-          width: 1.25,
+          stroke: s.band ? `${s.color}66` : s.color,
+          width: s.width ?? (s.band ? 0.5 : 1.25),
           spanGaps: true,
-          points: { show: false },
+          // A history of one point has no line to draw: show the point.
+          points: { show: s.x.length === 1 && !s.band, size: 6 },
         })),
       ],
+      bands,
       hooks: {
-        draw: [(u) => el.setAttribute('data-drawn', String(u.data[0].length))],
+        draw: [
+          (u) => {
+            el.setAttribute('data-drawn', String(u.data[0].length));
+            el.setAttribute('data-bands', String(bands.length));
+          },
+        ],
         // The pointer's nearest line (or none, on leaving): tell the other cards and the legend.
         setSeries: [(_u, i) => highlight.set(i === null ? null : (ids[i - 1] ?? null))],
       },
     };
     const u = new uPlot(opts, align(series), el);
     const follow = () => {
+      // A group's first line is its mean.
       const i = ids.indexOf(highlight.get() ?? '');
       // Without firing the hook: this chart follows the highlight, it does not set it.
       u.setSeries(i < 0 ? null : i + 1, { focus: true }, false);

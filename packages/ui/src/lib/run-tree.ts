@@ -46,12 +46,13 @@ export function flattenRunTree(runs: Run[], expanded: Set<string>): TreeRow[] {
  * closes an open one; from a child, Left gives the index of its parent row; otherwise nothing (false).
  */
 export function treeKey(
-  rows: TreeRow[],
+  rows: readonly { depth: number }[],
   i: number,
   open: boolean,
   expanded: Set<string>,
 ): 'toggle' | number | false {
-  const { run, depth, childCount } = rows[i];
+  // Row i is a run's; the others may be group headers (depth 0), which a child's Left also reaches.
+  const { run, depth, childCount } = rows[i] as TreeRow;
   if (childCount > 0 && open !== expanded.has(run.info.run_id)) return 'toggle';
   if (!open && depth > 0) {
     for (let p = i - 1; p >= 0; p--) if (rows[p].depth < depth) return p;

@@ -1,8 +1,9 @@
 import { useMemo } from 'react';
-import type { Run } from '../api';
+import { api, type Run } from '../api';
 import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { ParallelCoordinates } from '../components/ParallelCoordinates';
+import { RunPicker } from '../components/RunPicker';
 import { ScatterPlot } from '../components/ScatterPlot';
 import { defaultAxes, defaultScatter } from '../lib/compare-defaults';
 import { formatNumber } from '../lib/format';
@@ -10,18 +11,23 @@ import { runColor } from '../lib/palette';
 import { discoverKeys, runValue } from '../lib/run-columns';
 import { loadFoundRuns } from '../lib/runs-found';
 import { useLoad } from '../lib/use-load';
-import { href, type Route, setParams } from '../router';
+import { href, navigate, type Route, setParams } from '../router';
 
 function DiffTable({
   runs,
   ids,
   title,
   onlyDiff,
+  experimentNames,
+  onRemove,
 }: {
   runs: Run[];
   ids: string[];
   title: string;
   onlyDiff: boolean;
+  /** Set when the runs come from more than one experiment: each column names its experiment. */
+  experimentNames?: Map<string, string>;
+  onRemove(runId: string): void;
 }) {
   const rows = ids
     .map((id) => {
@@ -44,6 +50,21 @@ function DiffTable({
                   <Link href={`/runs/${encodeURIComponent(r.info.run_id)}`}>
                     {r.info.run_name || r.info.run_id}
                   </Link>
+                  <button
+                    type="button"
+                    className="ghost remove-run"
+                    aria-label={`Remove ${r.info.run_name || r.info.run_id} from the comparison`}
+                    onClick={() => onRemove(r.info.run_id)}
+                  >
+                    ✕
+                  </button>
+                  {experimentNames ? (
+                    <div className="muted run-experiment">
+                      <Link href={href('/runs', { ids: r.info.experiment_id })}>
+                        {experimentNames.get(r.info.experiment_id) ?? r.info.experiment_id}
+                      </Link>
+                    </div>
+                  ) : null}
                 </th>
               ))}
             </tr>
@@ -110,6 +131,22 @@ export function ComparePage({ route }: { route: Route }) {
   const foundIds = list.map((r) => r.info.run_id);
   const shown = runs.data ? list.length : runIds.length;
   const keys = useMemo(() => discoverKeys(list), [list]);
+  const experimentIds = [...new Set(list.map((r) => r.info.experiment_id))];
+  const experiments = useLoad(
+    () =>
+      experimentIds.length > 1
+        ? Promise.all(experimentIds.map((id) => api.getExperiment(id).then((r) => r.experiment)))
+        : Promise.resolve([]),
+    [experimentIds.join(',')],
+  );
+  const experimentNames =
+    experimentIds.length > 1
+      ? new Map((experiments.data ?? []).map((e) => [e.experiment_id, e.name]))
+      : undefined;
+  const pick = route.params.get('pick') ?? '';
+  const setRuns = (ids: string[]) =>
+    // Each change is a history entry: Back undoes an addition or a removal.
+    navigate(href('/compare', { ...Object.fromEntries(route.params), runs: ids.join(',') }));
   const paramIds = keys.param.map((k) => `param:${k}`);
   const metricIds = keys.metric.map((k) => `metric:${k}`);
   const all = [...paramIds, ...metricIds];
@@ -138,7 +175,10 @@ export function ComparePage({ route }: { route: Route }) {
   return (
     <main className="page page-wide">
       <div className="page-head">
-        <h1>Compare {shown === 1 ? '1 run' : `${shown} runs`}</h1>
+        <h1>
+          Compare {shown === 1 ? '1 run' : `${shown} runs`}
+          {experimentNames ? <span className="muted"> from {experimentIds.length} experiments</span> : null}
+        </h1>
         {list[0] ? (
           <Link href={href('/metrics', { runs: foundIds.join(',') })}>Chart their metrics</Link>
         ) : null}
@@ -157,6 +197,14 @@ export function ComparePage({ route }: { route: Route }) {
         </div>
       ) : null}
       {runs.loading && !runs.data ? <p className="muted">Loading…</p> : null}
+      <details className="picker" open={Boolean(pick) || runIds.length === 0}>
+        <summary>Add runs from any experiment</summary>
+        <RunPicker
+          experimentId={pick}
+          chosen={new Set(runIds)}
+          onAdd={(ids) => setRuns([...runIds, ...ids.filter((id) => !runIds.includes(id))])}
+        />
+      </details>
       {list.length ? (
         <>
           <label className="check">
@@ -167,8 +215,17 @@ export function ComparePage({ route }: { route: Route }) {
             />
             Only show differences
           </label>
-          <DiffTable runs={list} ids={paramIds} title="Parameters" onlyDiff={onlyDiff} />
-          <DiffTable runs={list} ids={metricIds} title="Metrics" onlyDiff={onlyDiff} />
+          {(['Parameters', 'Metrics'] as const).map((title) => (
+            <DiffTable
+              key={title}
+              runs={list}
+              ids={title === 'Parameters' ? paramIds : metricIds}
+              title={title}
+              onlyDiff={onlyDiff}
+              experimentNames={experimentNames}
+              onRemove={(id) => setRuns(runIds.filter((r) => r !== id))}
+            />
+          ))}
           <section aria-label="Scatter plot">
             <h2>Scatter plot</h2>
             <div className="toolbar">

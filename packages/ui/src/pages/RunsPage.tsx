@@ -7,7 +7,10 @@ import { ErrorBox } from '../components/ErrorBox';
 import { Link } from '../components/Link';
 import { PermissionsPanel } from '../components/PermissionsPanel';
 import { VirtualTable } from '../components/VirtualTable';
+import { groupedRows, isGroupRow, type TableRow, tableRowKey } from '../lib/grouped-rows';
+import { runVersion } from '../lib/live';
 import { runCountText } from '../lib/run-count';
+import { groupByString, parseGroupBy } from '../lib/run-groups';
 import { flattenRunTree, treeKey } from '../lib/run-tree';
 import { useLoad } from '../lib/use-load';
 import { navigate, type Route, setParams } from '../router';
@@ -32,7 +35,9 @@ export function RunsPage({ route }: { route: Route }) {
   const tab = tabParam === 'charts' || tabParam === 'traces' ? tabParam : 'table';
   // The Traces tab shows no runs: none are loaded for it.
   const runsOf = tab === 'traces' ? NO_EXPERIMENTS : ids;
-  const { loading, now } = useLiveRuns(runsOf, filter, orderBy, view.view, reloadTick);
+  // Live updates are on unless the link says live=0.
+  const live = route.params.get('live') !== '0';
+  const { loading, now, polledAt } = useLiveRuns(runsOf, filter, orderBy, view.view, reloadTick, live);
   const [actionError, setActionError] = useState<Error>();
 
   const experiments = useLoad(
@@ -46,14 +51,44 @@ export function RunsPage({ route }: { route: Route }) {
   const { keys, chosen, setColumns } = useChosenColumns(ids, view.urlCols, loading.runs);
 
   const rows = useMemo(() => flattenRunTree(loading.runs, expanded), [loading.runs, expanded]);
+  const groupText = route.params.get('group');
+  const groupBy = useMemo(() => parseGroupBy(groupText), [groupText]);
+  // Closed groups are in the URL too (gclosed=<group id>,... with each id URI-encoded).
+  const closedText = route.params.get('gclosed') ?? '';
+  const closed = useMemo(() => new Set(closedText.split(',').filter(Boolean).map(safeDecode)), [closedText]);
+  const tableRows: TableRow[] = useMemo(
+    () => (groupBy ? groupedRows(loading.runs, groupBy, closed, expanded) : rows),
+    [groupBy, loading.runs, closed, expanded, rows],
+  );
+  const setGroupOpen = (group: { id: string }, open: boolean) => {
+    const next = new Set(closed);
+    if (open) next.delete(group.id);
+    else next.add(group.id);
+    setParams({ gclosed: [...next].map(encodeURIComponent).join(',') }, { replace: true });
+  };
   // Tree keys: Right opens a closed parent, Left closes an open one or goes from a child to its parent.
   const onExpand = (i: number, open: boolean): boolean | number => {
-    const target = treeKey(rows, i, open, expanded);
+    const row = tableRows[i];
+    if (isGroupRow(row)) {
+      if (row.open === open) return false;
+      setGroupOpen(row.group, open);
+      return true;
+    }
+    const target = treeKey(tableRows, i, open, expanded);
     if (target !== 'toggle') return target;
-    view.setOpen(rows[i].run.info.run_id, open);
+    view.setOpen(row.run.info.run_id, open);
     return true;
   };
-  const columns = runsColumns({ rows, chosen, view, selection, now, experimentNames });
+  const columns = runsColumns({
+    rows: tableRows,
+    chosen,
+    view,
+    selection,
+    now,
+    experimentNames,
+    groupBy,
+    setGroupOpen,
+  });
   const charted = useChartedRuns(
     rows.map((r) => r.run),
     selected,
@@ -80,6 +115,19 @@ export function RunsPage({ route }: { route: Route }) {
           {title}
         </h1>
         {countText && tab !== 'traces' ? <span className="muted run-count">{countText}</span> : null}
+        {tab !== 'traces' && ids.length ? (
+          <label className="check live-toggle" title="Poll for new runs and new metric values">
+            <input
+              type="checkbox"
+              checked={live}
+              onChange={(e) => setParams({ live: e.target.checked ? null : '0' }, { replace: true })}
+            />
+            Live
+            <span className="muted" aria-live="off" data-polled-at={polledAt}>
+              {live && polledAt ? ` · checked ${new Date(polledAt).toLocaleTimeString()}` : ''}
+            </span>
+          </label>
+        ) : null}
       </div>
       {ids.length === 0 ? (
         <p>
@@ -119,6 +167,7 @@ export function RunsPage({ route }: { route: Route }) {
             onColumns={setColumns}
             selected={selected}
             act={act}
+            groupBy={groupBy ? groupByString(groupBy) : ''}
           />
           <ErrorBox
             error={
@@ -131,6 +180,7 @@ export function RunsPage({ route }: { route: Route }) {
           {tab === 'charts' ? (
             <ChartsTab
               ids={ids}
+              groupBy={groupBy}
               runs={charted.runs}
               note={charted.note}
               urlCharts={route.params.get('charts')}
@@ -139,11 +189,23 @@ export function RunsPage({ route }: { route: Route }) {
             <VirtualTable
               label="Runs"
               columns={columns}
-              rowCount={rows.length}
-              rowKey={(i) => rows[i].run.info.run_id}
-              rowClassName={(i) => (rows[i].run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined)}
-              onOpen={(i) => navigate(`/runs/${encodeURIComponent(rows[i].run.info.run_id)}`)}
-              onToggle={(i) => selection.toggle(rows[i].run.info.run_id)}
+              rowCount={tableRows.length}
+              rowKey={(i) => tableRowKey(tableRows[i])}
+              rowClassName={(i) => {
+                const row = tableRows[i];
+                if (isGroupRow(row)) return 'group-row';
+                return row.run.info.lifecycle_stage === 'deleted' ? 'deleted' : undefined;
+              }}
+              onOpen={(i) => {
+                const row = tableRows[i];
+                if (isGroupRow(row)) setGroupOpen(row.group, !row.open);
+                else navigate(`/runs/${encodeURIComponent(row.run.info.run_id)}`);
+              }}
+              onToggle={(i) => {
+                const row = tableRows[i];
+                if (isGroupRow(row)) selection.toggleAll(row.group.runs.map((r) => r.info.run_id));
+                else selection.toggle(row.run.info.run_id);
+              }}
               onExpand={onExpand}
               empty={
                 loading.error
@@ -165,18 +227,27 @@ export function RunsPage({ route }: { route: Route }) {
   );
 }
 
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** The most runs the Charts tab draws at once (MLflow's grid shows the first visible runs too). */
 const MAX_CHARTED = 100;
 
 /**
  * The runs the Charts tab draws: the selected ones when there is a selection, else the table's first
- * rows. The same list (by id) keeps its identity, so the background loading of later pages does not
- * redraw every chart.
+ * rows. The same list (by id and data version) keeps its identity, so the background loading of later
+ * pages does not redraw every chart.
  */
 function useChartedRuns(rows: Run[], selected: Set<string>): { runs: Run[]; note: string } {
   const picked = selected.size ? rows.filter((r) => selected.has(r.info.run_id)) : rows;
   const runs = picked.slice(0, MAX_CHARTED);
-  const key = runs.map((r) => r.info.run_id).join(',');
+  // A poll that brings new metric values gives the runs new versions: the charts are told then.
+  const key = runs.map((r) => `${r.info.run_id}@${runVersion(r)}`).join(',');
   const last = useRef<{ key: string; runs: Run[] }>({ key: '', runs: [] });
   if (last.current.key !== key) last.current = { key, runs };
   const what = selected.size ? 'selected run' : 'run';

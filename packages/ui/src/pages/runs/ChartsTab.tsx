@@ -5,7 +5,7 @@
 import { type FormEvent, memo, useMemo, useState } from 'react';
 import type { Run } from '../../api';
 import { BarChart } from '../../components/BarChart';
-import { CardLineChart } from '../../components/CardLineChart';
+import { CardLineChart, type CardSeries } from '../../components/CardLineChart';
 import { ErrorBox } from '../../components/ErrorBox';
 import { Link } from '../../components/Link';
 import { ParallelCoordinates } from '../../components/ParallelCoordinates';
@@ -21,8 +21,18 @@ import {
 } from '../../lib/chart-cards';
 import { defaultAxes, defaultScatter } from '../../lib/compare-defaults';
 import { createHighlight, type Highlight, useHighlighted } from '../../lib/highlight';
-import { runColor, setRunColor } from '../../lib/palette';
+import { runVersion } from '../../lib/live';
+import { colorAt, runColor, setRunColor } from '../../lib/palette';
 import { discoverKeys, runIndex, runValue } from '../../lib/run-columns';
+import {
+  aggregateHistories,
+  type GroupBy,
+  groupLabel,
+  groupRuns,
+  groupValue,
+  type RunGroup,
+  summarizeMetric,
+} from '../../lib/run-groups';
 import { toSeries } from '../MetricsPage';
 import { type CardHistory, useCardHistories } from './use-card-histories';
 import { useChartCards } from './use-chart-cards';
@@ -37,32 +47,52 @@ export interface ChartsTabProps {
   /** Why these runs (shown above the grid). */
   note: string;
   urlCharts: string | null;
+  /** When set, cards draw one aggregated line per group of runs instead of one line per run. */
+  groupBy?: GroupBy;
+}
+
+interface ShownGroup {
+  group: RunGroup;
+  label: string;
+  color: string;
 }
 
 interface Shown {
-  runs: Run[];
   order: string[];
   names: Map<string, string>;
+  /** A run's colour: its own, or its group's when grouped. */
   colors: Map<string, string>;
+  groups?: ShownGroup[];
 }
 
-export function ChartsTab({ ids, runs, note, urlCharts }: ChartsTabProps) {
+export function ChartsTab({ ids, runs, note, urlCharts, groupBy }: ChartsTabProps) {
   const [colorTick, setColorTick] = useState(0);
   const highlight = useMemo(() => createHighlight(), []);
   const keys = useMemo(() => discoverKeys(runs), [runs]);
   const { cards, setCards, reset, isDefault } = useChartCards(ids, urlCharts, keys.metric);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: colorTick re-reads the user's colours
+  // Who is charted, in which colour and group: kept while only the runs' values change (a live poll),
+  // so the line cards redraw only when their own histories change.
+  const orderKey = runs.map((r) => r.info.run_id).join(',');
+  const groupKey = groupBy ? runs.map((r) => groupValue(r, groupBy) ?? '\u0001').join('\u0000') : '';
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the keys stand for the runs; colorTick re-reads the user's colours
   const shown = useMemo((): Shown => {
     const order = runs.map((r) => r.info.run_id);
-    return {
-      runs,
-      order,
-      names: new Map(runs.map((r) => [r.info.run_id, r.info.run_name || r.info.run_id])),
-      colors: new Map(order.map((id, i) => [id, runColor(id, i)])),
-    };
-  }, [runs, colorTick]);
+    const names = new Map(runs.map((r) => [r.info.run_id, r.info.run_name || r.info.run_id]));
+    if (groupBy) {
+      const groups = groupRuns(runs, groupBy).map((group, i) => ({
+        group,
+        label: groupLabel(groupBy, group),
+        color: colorAt(i),
+      }));
+      const colors = new Map<string, string>();
+      for (const g of groups) for (const r of g.group.runs) colors.set(r.info.run_id, g.color);
+      return { order, names, colors, groups };
+    }
+    return { order, names, colors: new Map(order.map((id, i) => [id, runColor(id, i)])) };
+  }, [orderKey, colorTick, groupBy, groupKey]);
+  const versions = useMemo(() => new Map(runs.map((r) => [r.info.run_id, runVersion(r)])), [runs]);
   const lineMetrics = useMemo(() => cards.flatMap((c) => (c.kind === 'line' ? [c.metric] : [])), [cards]);
-  const histories = useCardHistories(shown.order, lineMetrics);
+  const histories = useCardHistories(shown.order, lineMetrics, versions);
   const [dragged, setDragged] = useState<number | null>(null);
   const syncKey = `grid-${ids.join(',')}`;
 
@@ -78,14 +108,18 @@ export function ChartsTab({ ids, runs, note, urlCharts }: ChartsTabProps) {
           </button>
         ) : null}
       </div>
-      <RunLegend
-        shown={shown}
-        highlight={highlight}
-        onColor={(id, color) => {
-          setRunColor(id, color);
-          setColorTick((t) => t + 1);
-        }}
-      />
+      {shown.groups ? (
+        <GroupLegend groups={shown.groups} highlight={highlight} />
+      ) : (
+        <RunLegend
+          shown={shown}
+          highlight={highlight}
+          onColor={(id, color) => {
+            setRunColor(id, color);
+            setColorTick((t) => t + 1);
+          }}
+        />
+      )}
       {cards.length === 0 ? (
         <p className="muted">
           No charts. Add one above{keys.metric.length ? '' : ' (these runs log no metrics)'}.
@@ -154,6 +188,7 @@ export function ChartsTab({ ids, runs, note, urlCharts }: ChartsTabProps) {
             </div>
             <CardBody
               card={card}
+              runs={runs}
               shown={shown}
               history={card.kind === 'line' ? histories.get(card.metric) : undefined}
               highlight={highlight}
@@ -184,24 +219,26 @@ const label = (id: string) => id.slice(id.indexOf(':') + 1);
 /** One card's chart. Memoized: a history arriving for one card redraws that card alone. */
 const CardBody = memo(function CardBody({
   card,
+  runs,
   shown,
   history,
   highlight,
   syncKey,
 }: {
   card: ChartCard;
+  /** The runs' latest values (bar, scatter and parallel cards). */
+  runs: Run[];
   shown: Shown;
   history: CardHistory | undefined;
   highlight: Highlight;
   syncKey: string;
 }) {
   const height = HEIGHT[card.size];
-  const series = useMemo(() => {
+  const series = useMemo((): CardSeries[] | undefined => {
     if (card.kind !== 'line' || !history || !('points' in history)) return undefined;
-    return toSeries(history.points, shown.order, shown.names, 'step', 0, false).map((s) => ({
-      ...s,
-      color: shown.colors.get(s.id) ?? s.color,
-    }));
+    const perRun = toSeries(history.points, shown.order, shown.names, 'step', 0, false);
+    if (shown.groups) return groupSeries(perRun, shown.groups);
+    return perRun.map((s) => ({ ...s, color: shown.colors.get(s.id) ?? s.color }));
   }, [card.kind, history, shown]);
   switch (card.kind) {
     case 'line':
@@ -216,7 +253,11 @@ const CardBody = memo(function CardBody({
         <CardLineChart
           series={series}
           height={height}
-          label={`${card.metric} of ${series.length} runs`}
+          label={
+            shown.groups
+              ? `${card.metric} of ${series.length / 3} groups (mean, min-max band)`
+              : `${card.metric} of ${series.length} runs`
+          }
           highlight={highlight}
           syncKey={syncKey}
         />
@@ -227,13 +268,20 @@ const CardBody = memo(function CardBody({
           height={height}
           label={`Latest ${card.metric} of each run`}
           onHover={highlight.set}
-          bars={shown.runs.flatMap((r) => {
-            const value = runIndex(r).metrics.get(card.metric);
-            const id = r.info.run_id;
-            return value === undefined
-              ? []
-              : [{ id, value, label: shown.names.get(id) ?? id, color: shown.colors.get(id) ?? '' }];
-          })}
+          bars={
+            shown.groups
+              ? shown.groups.flatMap((g) => {
+                  const s = summarizeMetric(current(g.group, runs), card.metric);
+                  return s ? [{ id: g.group.id, value: s.mean, label: g.label, color: g.color }] : [];
+                })
+              : runs.flatMap((r) => {
+                  const value = runIndex(r).metrics.get(card.metric);
+                  const id = r.info.run_id;
+                  return value === undefined
+                    ? []
+                    : [{ id, value, label: shown.names.get(id) ?? id, color: shown.colors.get(id) ?? '' }];
+                })
+          }
         />
       );
     case 'scatter':
@@ -241,7 +289,7 @@ const CardBody = memo(function CardBody({
         <ScatterPlot
           xLabel={label(card.x)}
           yLabel={label(card.y)}
-          points={shown.runs.flatMap((r) => {
+          points={runs.flatMap((r) => {
             const [xs, ys] = [runValue(r, card.x), runValue(r, card.y)];
             const [x, y] = [Number(xs), Number(ys)];
             const id = r.info.run_id;
@@ -254,8 +302,8 @@ const CardBody = memo(function CardBody({
     case 'parallel':
       return (
         <ParallelCoordinates
-          axes={card.axes.map((id) => ({ label: label(id), values: shown.runs.map((r) => runValue(r, id)) }))}
-          runs={shown.runs.map((r) => ({
+          axes={card.axes.map((id) => ({ label: label(id), values: runs.map((r) => runValue(r, id)) }))}
+          runs={runs.map((r) => ({
             label: shown.names.get(r.info.run_id) ?? '',
             color: shown.colors.get(r.info.run_id) ?? '',
           }))}
@@ -263,6 +311,53 @@ const CardBody = memo(function CardBody({
       );
   }
 });
+
+/** A group with its runs' latest copies (a live poll replaces run objects; the grouping stays). */
+function current(group: RunGroup, runs: Run[]): RunGroup {
+  const ids = new Set(group.runs.map((r) => r.info.run_id));
+  return { ...group, runs: runs.filter((r) => ids.has(r.info.run_id)) };
+}
+
+/** Per group: its mean line, then its max and min lines (the band between them is filled). */
+function groupSeries(perRun: (CardSeries & { id: string })[], groups: ShownGroup[]): CardSeries[] {
+  const byRun = new Map(perRun.map((s) => [s.id, s]));
+  return groups.flatMap((g) => {
+    const histories = g.group.runs.flatMap((r) => byRun.get(r.info.run_id) ?? []);
+    if (histories.length === 0) return [];
+    const a = aggregateHistories(histories);
+    const n = `${histories.length} run${histories.length === 1 ? '' : 's'}`;
+    const line = { id: g.group.id, color: g.color, x: a.x };
+    return [
+      { ...line, label: `${g.label} (mean of ${n})`, y: a.mean, width: 2 },
+      { ...line, label: `${g.label} (max)`, y: a.max, band: 'max' as const },
+      { ...line, label: `${g.label} (min)`, y: a.min, band: 'min' as const },
+    ];
+  });
+}
+
+/** The legend of a grouped grid: each group's colour, value and number of runs; hover highlights. */
+function GroupLegend({ groups, highlight }: { groups: ShownGroup[]; highlight: Highlight }) {
+  const active = useHighlighted(highlight);
+  return (
+    <ul className="run-legend group-legend" aria-label="Groups charted">
+      {groups.map((g) => (
+        <li
+          key={g.group.id}
+          className={active === g.group.id ? 'highlighted' : active ? 'faded' : undefined}
+          onMouseEnter={() => highlight.set(g.group.id)}
+          onMouseLeave={() => highlight.set(null)}
+        >
+          <span className="swatch" style={{ background: g.color }} aria-hidden="true" />
+          <span>{g.label}</span>
+          <span className="muted">
+            {' '}
+            ({g.group.runs.length} run{g.group.runs.length === 1 ? '' : 's'})
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 /** The grid's one legend: each run's colour (which the user may change), name and link; hover highlights. */
 function RunLegend({

@@ -12,9 +12,11 @@ export interface RunsToolbarProps {
   selected: Set<string>;
   /** Runs `fn` on each selected run, then clears the selection and reloads. */
   act(fn: (id: string) => Promise<unknown>): void;
+  /** The grouping (`param:lr`, `tag:team`) or ''. */
+  groupBy: string;
 }
 
-export function RunsToolbar({ view, keys, chosen, onColumns, selected, act }: RunsToolbarProps) {
+export function RunsToolbar({ view, keys, chosen, onColumns, selected, act, groupBy }: RunsToolbarProps) {
   const selectedIds = [...selected];
   return (
     <div className="toolbar">
@@ -38,6 +40,40 @@ export function RunsToolbar({ view, keys, chosen, onColumns, selected, act }: Ru
         ))}
       </fieldset>
       <ColumnPicker keys={keys} chosen={chosen} onChange={onColumns} />
+      <label className="group-by">
+        Group by{' '}
+        <select
+          aria-label="Group runs by"
+          value={groupBy}
+          onChange={(e) => setParams({ group: e.target.value || null, gclosed: null })}
+        >
+          <option value="">none</option>
+          {/* A linked grouping by a key no loaded run has yet stays choosable. */}
+          {groupBy &&
+          !keys.param.some((k) => `param:${k}` === groupBy) &&
+          !keys.tag.some((k) => `tag:${k}` === groupBy) ? (
+            <option value={groupBy}>{groupBy.replace(':', ': ')}</option>
+          ) : null}
+          {keys.param.length ? (
+            <optgroup label="Parameters">
+              {keys.param.map((k) => (
+                <option key={k} value={`param:${k}`}>
+                  {k}
+                </option>
+              ))}
+            </optgroup>
+          ) : null}
+          {keys.tag.length ? (
+            <optgroup label="Tags">
+              {keys.tag.map((k) => (
+                <option key={k} value={`tag:${k}`}>
+                  {k}
+                </option>
+              ))}
+            </optgroup>
+          ) : null}
+        </select>
+      </label>
       <span className="spacer" />
       <span className="muted">{selected.size ? `${selected.size} selected` : ''}</span>
       <button

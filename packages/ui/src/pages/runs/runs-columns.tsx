@@ -3,7 +3,8 @@ import { useMemo } from 'react';
 import type { Run } from '../../api';
 import { Link } from '../../components/Link';
 import type { Column } from '../../components/VirtualTable';
-import { fullNumber } from '../../lib/format';
+import { formatNumber, fullNumber } from '../../lib/format';
+import { isGroupRow, type TableRow } from '../../lib/grouped-rows';
 import {
   ATTRIBUTES,
   cellText,
@@ -14,8 +15,9 @@ import {
   groupColumns,
   orderByFor,
   runIndex,
+  TABLE_DIGITS,
 } from '../../lib/run-columns';
-import type { TreeRow } from '../../lib/run-tree';
+import { type GroupBy, groupLabel, type RunGroup, summarizeMetric } from '../../lib/run-groups';
 import { setParams } from '../../router';
 import type { RunsView } from './use-runs-view';
 import type { Selection } from './use-selection';
@@ -60,7 +62,11 @@ export function useChosenColumns(ids: string[], urlCols: string | null, runs: Ru
 }
 
 export interface RunsColumnsInput {
-  rows: TreeRow[];
+  /** Run rows, and group header rows when the runs are grouped. */
+  rows: TableRow[];
+  groupBy?: GroupBy;
+  /** Opens or closes a group's header row. */
+  setGroupOpen?(group: RunGroup, open: boolean): void;
   chosen: string[];
   view: RunsView;
   selection: Selection;
@@ -77,10 +83,13 @@ export function runsColumns({
   selection,
   now,
   experimentNames,
+  groupBy,
+  setGroupOpen,
 }: RunsColumnsInput): Column[] {
   const { selected, setSelected, toggle } = selection;
   const { expanded, setOpen, sortKey, sortDir, sortBy } = view;
-  const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.run.info.run_id));
+  const runRows = rows.filter((r) => !isGroupRow(r)) as Exclude<TableRow, { group: RunGroup }>[];
+  const allSelected = runRows.length > 0 && runRows.every((r) => selected.has(r.run.info.run_id));
   return [
     {
       id: 'select',
@@ -91,18 +100,36 @@ export function runsColumns({
           type="checkbox"
           aria-label="Select all shown runs"
           checked={allSelected}
-          onChange={() => setSelected(allSelected ? new Set() : new Set(rows.map((r) => r.run.info.run_id)))}
+          onChange={() =>
+            setSelected(allSelected ? new Set() : new Set(runRows.map((r) => r.run.info.run_id)))
+          }
         />
       ),
-      cell: (i) => (
-        <input
-          type="checkbox"
-          tabIndex={-1}
-          aria-label={`Select run ${rows[i].run.info.run_name ?? rows[i].run.info.run_id}`}
-          checked={selected.has(rows[i].run.info.run_id)}
-          onChange={() => toggle(rows[i].run.info.run_id)}
-        />
-      ),
+      cell: (i) => {
+        const row = rows[i];
+        if (isGroupRow(row)) {
+          const ids = row.group.runs.map((r) => r.info.run_id);
+          const all = ids.every((id) => selected.has(id));
+          return (
+            <input
+              type="checkbox"
+              tabIndex={-1}
+              aria-label={`Select the runs of ${groupLabel(groupBy as GroupBy, row.group)}`}
+              checked={all}
+              onChange={() => selection.toggleAll(ids)}
+            />
+          );
+        }
+        return (
+          <input
+            type="checkbox"
+            tabIndex={-1}
+            aria-label={`Select run ${row.run.info.run_name ?? row.run.info.run_id}`}
+            checked={selected.has(row.run.info.run_id)}
+            onChange={() => toggle(row.run.info.run_id)}
+          />
+        );
+      },
     },
     {
       id: 'name',
@@ -111,7 +138,27 @@ export function runsColumns({
       sort: sortKey === 'attributes.run_name' ? sortDir : undefined,
       onSort: () => sortBy('attributes.run_name'),
       cell: (i) => {
-        const { run, depth, childCount } = rows[i];
+        const row = rows[i];
+        if (isGroupRow(row)) {
+          const text = groupLabel(groupBy as GroupBy, row.group);
+          return (
+            <span className="run-name group-name">
+              <button
+                type="button"
+                className="twisty"
+                tabIndex={-1}
+                aria-expanded={row.open}
+                aria-label={`${row.open ? 'Collapse' : 'Expand'} group ${text}`}
+                onClick={() => setGroupOpen?.(row.group, !row.open)}
+              >
+                {row.open ? '▾' : '▸'}
+              </button>
+              <span title={text}>{text}</span>
+              <span className="badge">{row.group.runs.length}</span>
+            </span>
+          );
+        }
+        const { run, depth, childCount } = row;
         const id = run.info.run_id;
         return (
           <span className="run-name" style={{ paddingLeft: depth * 18 }}>
@@ -151,7 +198,9 @@ export function runsColumns({
         sort: ob && sortKey === ob ? sortDir : undefined,
         onSort: ob ? () => sortBy(ob) : undefined,
         cell: (i) => {
-          const run = rows[i].run;
+          const row = rows[i];
+          if (isGroupRow(row)) return groupCell(row.group, c, groupBy);
+          const run = row.run;
           const text = cellText(run, c, now, experimentNames);
           if (c.kind === 'attr' && c.key === 'status') {
             return (
@@ -167,4 +216,27 @@ export function runsColumns({
       };
     }),
   ];
+}
+
+/**
+ * A group header's cell: a metric's mean over the group's runs (min and max in the tooltip), the
+ * grouping key's own value, nothing for the rest.
+ */
+function groupCell(group: RunGroup, c: { kind: string; key: string }, groupBy: GroupBy | undefined) {
+  if (c.kind === 'metric') {
+    const s = summarizeMetric(group, c.key);
+    if (!s) return null;
+    return (
+      <span
+        className="group-agg"
+        title={`mean of ${s.count} run${s.count === 1 ? '' : 's'}: ${fullNumber(s.mean)}; min ${fullNumber(s.min)}, max ${fullNumber(s.max)}`}
+      >
+        <span className="muted">μ </span>
+        {formatNumber(s.mean, TABLE_DIGITS)}
+      </span>
+    );
+  }
+  if (groupBy && c.kind === groupBy.kind && c.key === groupBy.key && group.value !== null)
+    return <span title={group.value}>{group.value}</span>;
+  return null;
 }

@@ -22,8 +22,10 @@ async function loadMetrics(
   runIds: string[],
   keys: string[],
   signal: AbortSignal,
+  /** How many runs the card draws (the budget per run depends on it), when more than runIds. */
+  charted = runIds.length,
 ): Promise<Map<string, MetricWithRunId[]>> {
-  const perRun = Math.min(CARD_POINTS, pointsPerRun(runIds.length));
+  const perRun = Math.min(CARD_POINTS, pointsPerRun(charted));
   const pages = [];
   for (let i = 0; i < runIds.length; i += 100)
     pages.push(
@@ -49,7 +51,16 @@ async function loadMetrics(
   return byKey;
 }
 
-export function useCardHistories(runIds: string[], metrics: string[]): Map<string, CardHistory> {
+/**
+ * The line cards' histories by metric key. `versions` (run id to data version, see lib/live.ts) tells
+ * when a run logged more: the histories of the runs whose version moved are asked for again, those runs
+ * only, and replace their points, so a live grid costs a request per few changed runs, not a reload.
+ */
+export function useCardHistories(
+  runIds: string[],
+  metrics: string[],
+  versions?: ReadonlyMap<string, string>,
+): Map<string, CardHistory> {
   const [loaded, setLoaded] = useState(() => new Map<string, CardHistory>());
   const runsKey = runIds.join(',');
   // Which metrics are asked for (or done) for the current runs; reset when the runs change.
@@ -91,6 +102,47 @@ export function useCardHistories(runIds: string[], metrics: string[]): Map<strin
     };
     for (let i = 0; i < PARALLEL; i++) void worker();
   }, [runsKey, metrics.join('\u0000')]);
+
+  // The version each run's histories were fetched at.
+  const seen = useRef({ runsKey: '', versions: new Map<string, string>() });
+  const versionsKey = runIds.map((id) => versions?.get(id) ?? '').join(',');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: versionsKey stands for versions
+  useEffect(() => {
+    if (!versions) return;
+    if (seen.current.runsKey !== runsKey) {
+      // New runs: the first load above fetches them at these versions.
+      seen.current = { runsKey, versions: new Map(versions) };
+      return;
+    }
+    const changed = runIds.filter((id) => versions.get(id) !== seen.current.versions.get(id));
+    for (const id of changed) seen.current.versions.set(id, versions.get(id) ?? '');
+    const keys = [...asked.current.keys];
+    if (changed.length === 0 || keys.length === 0) return;
+    const signal = controller.current?.signal ?? new AbortController().signal;
+    void (async () => {
+      for (let i = 0; i < keys.length; i += KEYS_PER_REQUEST) {
+        const chunk = keys.slice(i, i + KEYS_PER_REQUEST);
+        let byKey: Map<string, MetricWithRunId[]>;
+        try {
+          byKey = await loadMetrics(changed, chunk, signal, runIds.length);
+        } catch {
+          // The next change asks again.
+          return;
+        }
+        if (signal.aborted) return;
+        const gone = new Set(changed);
+        setLoaded((m) => {
+          const next = new Map(m);
+          for (const k of chunk) {
+            const had = m.get(k);
+            const kept = had && 'points' in had ? had.points.filter((p) => !gone.has(p.run_id)) : [];
+            next.set(k, { points: kept.concat(byKey.get(k) ?? []) });
+          }
+          return next;
+        });
+      }
+    })();
+  }, [runsKey, versionsKey]);
 
   useEffect(() => () => controller.current?.abort(), []);
   return loaded;

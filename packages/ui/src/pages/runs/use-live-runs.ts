@@ -1,6 +1,8 @@
-// Every run matching the view, loaded page by page, with the running ones asked for again every few seconds.
-import { useEffect, useState } from 'react';
+// Every run matching the view, loaded page by page, then kept live: running and new runs are asked for
+// again every few seconds and merged in.
+import { useEffect, useRef, useState } from 'react';
 import { api, type Run, type ViewType } from '../../api';
+import { andFilter, latestStart, mergePolled } from '../../lib/live';
 
 const FIRST_PAGE = 100;
 const PAGE = 1000;
@@ -55,9 +57,74 @@ function useAllRuns(ids: string[], filter: string, orderBy: string, view: ViewTy
   return [state, setState] as const;
 }
 
+/** Runs asked for by id in one request (the ids go into the filter). */
+const BY_ID = 100;
+/** With no run RUNNING only new runs can appear: asked for less often. */
+const IDLE_POLL_MS = 6000;
+/** The most running (or new) runs one poll brings back. */
+const POLL_MAX = 1000;
+
+/** Searches by run id, BY_ID at a time. */
+async function runsById(ids: string[], experimentIds: string[], signal: AbortSignal): Promise<Run[]> {
+  const out: Run[] = [];
+  for (let i = 0; i < ids.length; i += BY_ID) {
+    const page = await api.searchRuns(
+      {
+        experiment_ids: experimentIds,
+        filter: `attributes.run_id IN (${ids
+          .slice(i, i + BY_ID)
+          .map((id) => `'${id}'`)
+          .join(', ')})`,
+        run_view_type: 'ALL',
+        max_results: BY_ID,
+      },
+      signal,
+    );
+    out.push(...(page.runs ?? []));
+  }
+  return out;
+}
+
 /**
- * The runs, and the time the last poll ran (durations of running runs are counted to it). While any
- * loaded run is RUNNING, those runs (up to 100) are searched for again every few seconds.
+ * One poll: the runs of the view that are RUNNING (their metrics and status move), the ones that
+ * were running at the last poll and are not any more (their final state), and runs started after
+ * the latest one loaded (new runs). Each is a filtered search, so the server sends only those runs,
+ * however many the experiment has; with nothing running and nothing new, two small empty answers.
+ */
+async function poll(
+  ids: string[],
+  filter: string,
+  view: ViewType,
+  loaded: Run[],
+  signal: AbortSignal,
+): Promise<Run[]> {
+  const search = (clause: string) =>
+    api
+      .searchRuns(
+        {
+          experiment_ids: ids,
+          filter: andFilter(filter, clause),
+          run_view_type: view,
+          max_results: POLL_MAX,
+        },
+        signal,
+      )
+      .then((p) => p.runs ?? []);
+  const wasRunning = loaded.filter((r) => r.info.status === 'RUNNING').map((r) => r.info.run_id);
+  const [running, fresh] = await Promise.all([
+    search(`attributes.status = 'RUNNING'`),
+    search(`attributes.start_time > ${latestStart(loaded)}`),
+  ]);
+  const still = new Set(running.map((r) => r.info.run_id));
+  const ended = wasRunning.filter((id) => !still.has(id));
+  const finished = ended.length ? await runsById(ended, ids, signal) : [];
+  return [...running, ...fresh, ...finished];
+}
+
+/**
+ * The runs, and the time the last poll ran (durations of running runs are counted to it). Once every
+ * page is loaded, the view is polled (see poll) every few seconds while the tab is visible, unless
+ * `live` is off; new and changed runs are merged into the list without reloading it.
  */
 export function useLiveRuns(
   ids: string[],
@@ -65,33 +132,41 @@ export function useLiveRuns(
   orderBy: string,
   view: ViewType,
   reloadTick: number,
-): { loading: LoadedRuns; now: number } {
+  live = true,
+): { loading: LoadedRuns; now: number; polledAt: number | undefined } {
   const [loading, setLoading] = useAllRuns(ids, filter, orderBy, view, reloadTick);
   const [now, setNow] = useState(Date.now());
-  const runningKey = loading.runs
-    .filter((r) => r.info.status === 'RUNNING')
-    .map((r) => r.info.run_id)
-    .slice(0, 100)
-    .join(',');
+  const [polledAt, setPolledAt] = useState<number>();
+  const runsRef = useRef(loading.runs);
+  runsRef.current = loading.runs;
+  const anyRunning = loading.runs.some((r) => r.info.status === 'RUNNING');
+  const ready = live && loading.done && !loading.error && ids.length > 0;
   useEffect(() => {
-    if (!runningKey) return;
-    const running = runningKey.split(',');
-    const timer = setInterval(async () => {
-      setNow(Date.now());
-      try {
-        const page = await api.searchRuns({
-          experiment_ids: ids,
-          filter: `attributes.run_id IN (${running.map((id) => `'${id}'`).join(', ')})`,
-          run_view_type: 'ALL',
-          max_results: 100,
-        });
-        const fresh = new Map((page.runs ?? []).map((r) => [r.info.run_id, r]));
-        setLoading((s) => ({ ...s, runs: s.runs.map((r) => fresh.get(r.info.run_id) ?? r) }));
-      } catch {
-        // A failed poll is retried on the next tick.
+    if (!ready) return;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout>;
+    const tick = async () => {
+      if (document.visibilityState === 'visible') {
+        setNow(Date.now());
+        try {
+          const fresh = await poll(ids, filter, view, runsRef.current, controller.signal);
+          if (controller.signal.aborted) return;
+          setLoading((s) => {
+            const runs = mergePolled(s.runs, fresh);
+            return runs === s.runs ? s : { ...s, runs };
+          });
+          setPolledAt(Date.now());
+        } catch {
+          // A failed poll is retried on the next tick.
+        }
       }
-    }, POLL_MS);
-    return () => clearInterval(timer);
-  }, [runningKey, ids, setLoading]);
-  return { loading, now };
+      if (!controller.signal.aborted) timer = setTimeout(tick, anyRunning ? POLL_MS : IDLE_POLL_MS);
+    };
+    timer = setTimeout(tick, anyRunning ? POLL_MS : IDLE_POLL_MS);
+    return () => {
+      controller.abort();
+      clearTimeout(timer);
+    };
+  }, [ready, anyRunning, ids, filter, view, setLoading]);
+  return { loading, now, polledAt };
 }

@@ -9,6 +9,8 @@ export interface Selection {
   selected: Set<string>;
   setSelected(next: Set<string>): void;
   toggle(id: string): void;
+  /** Selects all of `ids`, or, when all are selected already, none of them (a group's box). */
+  toggleAll(ids: string[]): void;
 }
 
 // The URL entry is replaced, not pushed, so the back button does not step through checkbox clicks. A
@@ -30,6 +32,14 @@ export function useSelection(route: Route): Selection {
       const next = new Set(selected);
       if (next.has(id)) next.delete(id);
       else next.add(id);
+      setSelected(next);
+    },
+    toggleAll(ids) {
+      const all = ids.every((id) => selected.has(id));
+      const next = new Set(selected);
+      for (const id of ids)
+        if (all) next.delete(id);
+        else next.add(id);
       setSelected(next);
     },
   };
