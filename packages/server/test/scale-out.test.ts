@@ -5,18 +5,11 @@
 // metric point may be lost or doubled, and ids stay unique.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import http from 'node:http';
-import {
-  freshPostgresUri,
-  freshS3Bucket,
-  REPO_ROOT,
-  s3TestEndpoint,
-  s3TestEnv,
-  tempDir,
-} from './helpers.js';
+import { freshPostgresUri, freshS3Bucket, REPO_ROOT, s3TestEndpoint, s3TestEnv, tempDir } from './helpers.js';
 
 const CLI = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
 
@@ -82,7 +75,10 @@ function call(
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method, agent: false, headers: payload
+      {
+        method,
+        agent: false,
+        headers: payload
           ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
           : {},
       },
@@ -140,7 +136,10 @@ async function bothWriteAndReadEachOther(a: string, b: string): Promise<void> {
   assert.equal(new Set(runIds).size, runIds.length);
   for (const side of sides) {
     const found = await ok(side, 'POST', 'runs/search', { experiment_ids: [experimentId], max_results: 100 });
-    assert.deepEqual(found.runs.map((r: { info: { run_id: string } }) => r.info.run_id).sort(), [...runIds].sort());
+    assert.deepEqual(
+      found.runs.map((r: { info: { run_id: string } }) => r.info.run_id).sort(),
+      [...runIds].sort(),
+    );
   }
 
   // Read-your-neighbour's-write, one write at a time, alternating sides. Each side first reads the run
@@ -216,7 +215,9 @@ async function bothWriteAndReadEachOther(a: string, b: string): Promise<void> {
   for (const run of hot) {
     for (const side of sides) {
       const history = await ok(side, 'GET', 'metrics/get-history', { run_id: run, metric_key: 'loss' });
-      const steps = history.metrics.map((m: { step: number }) => m.step).sort((x: number, y: number) => x - y);
+      const steps = history.metrics
+        .map((m: { step: number }) => m.step)
+        .sort((x: number, y: number) => x - y);
       assert.deepEqual(
         steps,
         Array.from({ length: STEPS }, (_, s) => s),
@@ -251,13 +252,22 @@ async function bothWriteAndReadEachOther(a: string, b: string): Promise<void> {
     (await ok(b, 'GET', 'experiments/get-by-name', { experiment_name: renamed })).experiment.experiment_id,
     experimentId,
   );
-  assert.equal((await ok(b, 'GET', 'experiments/get', { experiment_id: experimentId })).experiment.name, renamed);
+  assert.equal(
+    (await ok(b, 'GET', 'experiments/get', { experiment_id: experimentId })).experiment.name,
+    renamed,
+  );
 
   // The same new experiment name from both sides at once: one is created, the other gets MLflow's
   // RESOURCE_ALREADY_EXISTS (not an internal error).
   const contested = `contested-${Date.now()}`;
-  const creates = await Promise.all(sides.map((side) => call(side, 'POST', 'experiments/create', { name: contested })));
-  assert.deepEqual(creates.map((r) => r.status).sort(), [200, 400], JSON.stringify(creates.map((r) => r.body)));
+  const creates = await Promise.all(
+    sides.map((side) => call(side, 'POST', 'experiments/create', { name: contested })),
+  );
+  assert.deepEqual(
+    creates.map((r) => r.status).sort(),
+    [200, 400],
+    JSON.stringify(creates.map((r) => r.body)),
+  );
   assert.equal(creates.find((r) => r.status === 400)?.body.error_code, 'RESOURCE_ALREADY_EXISTS');
 
   // Registry: versions made on both sides at once are numbered 1..n without gaps or repeats; an
@@ -266,7 +276,11 @@ async function bothWriteAndReadEachOther(a: string, b: string): Promise<void> {
   await ok(a, 'POST', 'registered-models/create', { name: model });
   const versions = await Promise.all(
     Array.from({ length: 16 }, (_, i) =>
-      ok(sides[i % 2], 'POST', 'model-versions/create', { name: model, source: `s3://bucket/m${i}`, run_id: runIds[i] }),
+      ok(sides[i % 2], 'POST', 'model-versions/create', {
+        name: model,
+        source: `s3://bucket/m${i}`,
+        run_id: runIds[i],
+      }),
     ),
   );
   assert.deepEqual(
@@ -275,12 +289,21 @@ async function bothWriteAndReadEachOther(a: string, b: string): Promise<void> {
   );
   for (let v = 1; v <= 4; v++) {
     const [writer, reader] = v % 2 === 0 ? [a, b] : [b, a];
-    await ok(writer, 'POST', 'registered-models/alias', { name: model, alias: 'champion', version: String(v) });
+    await ok(writer, 'POST', 'registered-models/alias', {
+      name: model,
+      alias: 'champion',
+      version: String(v),
+    });
     const byAlias = await ok(reader, 'GET', 'registered-models/alias', { name: model, alias: 'champion' });
     assert.equal(byAlias.model_version.version, String(v));
     const got = await ok(reader, 'GET', 'registered-models/get', { name: model });
     assert.deepEqual(got.registered_model.aliases, [{ alias: 'champion', version: String(v) }]);
-    await ok(writer, 'POST', 'model-versions/set-tag', { name: model, version: String(v), key: 'k', value: `t${v}` });
+    await ok(writer, 'POST', 'model-versions/set-tag', {
+      name: model,
+      version: String(v),
+      key: 'k',
+      value: `t${v}`,
+    });
     const version = await ok(reader, 'GET', 'model-versions/get', { name: model, version: String(v) });
     assert.deepEqual(version.model_version.tags, [{ key: 'k', value: `t${v}` }]);
   }
@@ -303,7 +326,9 @@ async function bothWriteAndReadEachOther(a: string, b: string): Promise<void> {
 }
 
 describe('two servers over one PostgreSQL database and one S3 bucket', () => {
-  test('both write the same runs and models at once and read each other at once', { timeout: 180_000 }, async () => {
+  test('both write the same runs and models at once and read each other at once', {
+    timeout: 180_000,
+  }, async () => {
     const uri = await freshPostgresUri();
     const s3 = s3TestEndpoint();
     if (!s3.url) {
@@ -322,17 +347,22 @@ describe('two servers over one PostgreSQL database and one S3 bucket', () => {
     const runId = run.run.info.run_id as string;
     const root = a.replace('/api/2.0/mlflow', '');
     const other = b.replace('/api/2.0/mlflow', '');
-    const put = await fetch(`${root}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/model/weights.bin`, {
-      method: 'PUT',
-      body: 'shared bytes',
-    });
+    const put = await fetch(
+      `${root}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/model/weights.bin`,
+      {
+        method: 'PUT',
+        body: 'shared bytes',
+      },
+    );
     assert.equal(put.status, 200);
     const listed = await ok(b, 'GET', 'artifacts/list', { run_id: runId, path: 'model' });
     assert.deepEqual(
       listed.files.map((f: { path: string }) => f.path),
       ['model/weights.bin'],
     );
-    const read = await fetch(`${other}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/model/weights.bin`);
+    const read = await fetch(
+      `${other}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/model/weights.bin`,
+    );
     assert.equal(await read.text(), 'shared bytes');
   });
 });

@@ -5,6 +5,7 @@ import { MlflowError } from '../entities/errors.js';
 import { watchLostConnections } from '../store/pg-pool-errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 import { SESSION_TOKEN_PREFIX } from './access-tokens.js';
 import type { AuditAction, AuditEvent, AuditQuery, AuditResource } from './audit-log.js';
 import { isPermissionName, type PermissionName } from './permissions.js';
@@ -52,12 +53,6 @@ const TABLES = {
   experiment: { table: 'experiment_permissions', key: 'experiment_id' },
   registered_model: { table: 'registered_model_permissions', key: 'name' },
 } as const;
-
-/** A unique-constraint violation from either driver. */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 function toPermission(value: string): PermissionName {
   // Rows are written only through checkPermission; anything else is a damaged row, read as no access.
