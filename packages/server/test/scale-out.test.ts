@@ -5,6 +5,7 @@
 // metric point may be lost or doubled, and ids stay unique.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -64,6 +65,7 @@ function call(
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   endpoint: string,
   body: Record<string, unknown> = {},
+  authorization?: string,
 ): Promise<{ status: number; body: Record<string, any> }> {
   let url = `${base}/${endpoint}`;
   let payload: string | undefined;
@@ -78,9 +80,12 @@ function call(
       {
         method,
         agent: false,
-        headers: payload
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-          : {},
+        headers: {
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...(authorization ? { authorization } : {}),
+        },
       },
       (res) => {
         let text = '';
@@ -88,7 +93,11 @@ function call(
         res.on('data', (chunk: string) => {
           text += chunk;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+        res.on('end', () => {
+          // Answers are MLflow's JSON, but a 401 is plain text (as MLflow's).
+          const json = (res.headers['content-type'] ?? '').includes('json');
+          resolve({ status: res.statusCode ?? 0, body: json && text ? JSON.parse(text) : { text } });
+        });
         res.on('error', reject);
       },
     );
@@ -98,8 +107,14 @@ function call(
 }
 
 /** An API call that must succeed; returns the answer's body. */
-async function ok(base: string, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', endpoint: string, body = {}) {
-  const res = await call(base, method, endpoint, body);
+async function ok(
+  base: string,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  endpoint: string,
+  body = {},
+  authorization?: string,
+) {
+  const res = await call(base, method, endpoint, body, authorization);
   assert.equal(res.status, 200, `${method} ${endpoint} ${JSON.stringify(body)}: ${JSON.stringify(res.body)}`);
   return res.body;
 }
@@ -338,9 +353,11 @@ describe('two servers over one PostgreSQL database and one S3 bucket', () => {
     const bucket = await freshS3Bucket(s3);
     cleanups.push(bucket.cleanup);
     const args = ['--backend-store-uri', uri, '--artifacts-destination', `s3://${bucket.bucket}/artifacts`];
+    const env = { ...s3TestEnv(s3), MLFLOW_WEBHOOK_ALLOWED_SCHEMES: 'https,http' };
     // Both start at once on an empty database: the schema is migrated once, whoever comes first.
-    const [a, b] = await Promise.all([startProcess(args, s3TestEnv(s3)), startProcess(args, s3TestEnv(s3))]);
+    const [a, b] = await Promise.all([startProcess(args, env), startProcess(args, env)]);
     await bothWriteAndReadEachOther(a, b);
+    await webhookMadeElsewhere(a, b);
 
     // Artifacts go to the one bucket: uploaded through one server, listed and read through the other.
     const run = await ok(a, 'POST', 'runs/create', { experiment_id: '0' });
@@ -364,6 +381,112 @@ describe('two servers over one PostgreSQL database and one S3 bucket', () => {
       `${other}/api/2.0/mlflow-artifacts/artifacts/0/${runId}/artifacts/model/weights.bin`,
     );
     assert.equal(await read.text(), 'shared bytes');
+  });
+});
+
+/**
+ * A webhook created through one server fires for an event raised through the other, even when that
+ * other server looked the event's webhooks up (and found none) a moment before.
+ */
+async function webhookMadeElsewhere(a: string, b: string): Promise<void> {
+  const deliveries: { data?: { name?: string; version?: string } }[] = [];
+  const receiver = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    req.on('end', () => {
+      deliveries.push(JSON.parse(text));
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => receiver.close(resolve)));
+  const { port } = receiver.address() as { port: number };
+  const model = `hooked-${Date.now()}`;
+  await ok(a, 'POST', 'registered-models/create', { name: model });
+  await ok(b, 'POST', 'model-versions/create', { name: model, source: 's3://bucket/v1' });
+  await ok(a, 'POST', 'webhooks', {
+    name: 'elsewhere',
+    url: `http://127.0.0.1:${port}/hook`,
+    events: [{ entity: 'MODEL_VERSION', action: 'CREATED' }],
+  });
+  await ok(b, 'POST', 'model-versions/create', { name: model, source: 's3://bucket/v2' });
+  for (let i = 0; i < 100 && deliveries.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(
+    deliveries.map((d) => [d.data?.name, d.data?.version]),
+    [[model, '2']],
+  );
+}
+
+/** An HTTP Basic Authorization header. */
+function basic(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/**
+ * Users, passwords, admin flags and tokens changed through one server take effect on the other's very
+ * next request, although each server remembers the credentials it checked (scrypt is slow).
+ */
+async function credentialsChangedElsewhere(a: string, b: string): Promise<void> {
+  const admin = basic('admin', 'admin-password-1');
+  const oldPassword = basic('alice', 'alice-password-1');
+  const newPassword = basic('alice', 'alice-password-2');
+  await ok(a, 'POST', 'users/create', { username: 'alice', password: 'alice-password-1' }, admin);
+  // Each side checks alice once (and remembers it), then the other side changes her password.
+  for (const side of [a, b]) await ok(side, 'GET', 'users/current', {}, oldPassword);
+  await ok(a, 'PATCH', 'users/update-password', { username: 'alice', password: 'alice-password-2' }, admin);
+  for (const side of [b, a]) {
+    assert.equal((await call(side, 'GET', 'users/current', {}, oldPassword)).status, 401);
+    await ok(side, 'GET', 'users/current', {}, newPassword);
+  }
+  // The admin flag: granted on one side, used on the other; taken back there, refused here.
+  assert.equal((await call(b, 'GET', 'users/list', {}, newPassword)).status, 403);
+  await ok(a, 'PATCH', 'users/update-admin', { username: 'alice', is_admin: true }, admin);
+  await ok(b, 'GET', 'users/list', {}, newPassword);
+  await ok(a, 'GET', 'users/list', {}, newPassword);
+  await ok(b, 'PATCH', 'users/update-admin', { username: 'alice', is_admin: false }, admin);
+  assert.equal((await call(a, 'GET', 'users/list', {}, newPassword)).status, 403);
+  // A token revoked on one side is refused on the other at once.
+  const { token } = await ok(
+    a,
+    'POST',
+    'users/access-tokens/create',
+    { username: 'alice', name: 'ci' },
+    admin,
+  );
+  const bearer = `Bearer ${token}`;
+  for (const side of [a, b]) await ok(side, 'GET', 'users/current', {}, bearer);
+  await ok(b, 'DELETE', 'users/access-tokens/delete', { username: 'alice', name: 'ci' }, admin);
+  for (const side of [a, b]) assert.equal((await call(side, 'GET', 'users/current', {}, bearer)).status, 401);
+  // A user deleted on one side is gone on the other.
+  await ok(b, 'DELETE', 'users/delete', { username: 'alice' }, admin);
+  for (const side of [a, b])
+    assert.equal((await call(side, 'GET', 'users/current', {}, newPassword)).status, 401);
+}
+
+describe('two basic-auth servers over one PostgreSQL users store', () => {
+  test('a credential changed through one server is refused by the other at once', {
+    timeout: 120_000,
+  }, async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const config = path.join(dir.dir, 'auth.ini');
+    writeFileSync(
+      config,
+      `[mlflow]\ndefault_permission = READ\ndatabase_uri = ${await freshPostgresUri()}\nadmin_username = admin\nadmin_password = admin-password-1\n`,
+    );
+    const args = [
+      '--backend-store-uri',
+      await freshPostgresUri(),
+      '--artifacts-destination',
+      path.join(dir.dir, 'artifacts'),
+      '--app-name',
+      'basic-auth',
+    ];
+    const env = { MLFLOW_AUTH_CONFIG_PATH: config };
+    const [a, b] = await Promise.all([startProcess(args, env), startProcess(args, env)]);
+    await credentialsChangedElsewhere(a, b);
   });
 });
 

@@ -62,7 +62,11 @@ function toPermission(value: string): PermissionName {
 export class UsersStore {
   private readonly grantQueries = new Map<ResourceKind, CompiledQuery<{ permission: string }>>();
 
-  private constructor(private readonly db: Kysely<AuthDatabase>) {}
+  private constructor(
+    private readonly db: Kysely<AuthDatabase>,
+    /** Where the store lives: a PostgreSQL store may be shared by several server processes. */
+    readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
   /** Opens (creating and migrating if needed) the users store at `uri`. */
   static async open(uri: string): Promise<UsersStore> {
@@ -81,7 +85,7 @@ export class UsersStore {
       await db.destroy();
       throw error;
     }
-    return new UsersStore(db);
+    return new UsersStore(db, location.dialect);
   }
 
   close(): Promise<void> {
