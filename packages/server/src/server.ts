@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -27,6 +28,7 @@ import { EndpointHost } from './serving/endpoint-host.js';
 import { registryModelSource } from './serving/endpoint-model-source.js';
 import { openStores } from './store/open-stores.js';
 import type { Stores } from './store/store-set.js';
+import { parseStoreUri } from './store/store-uri.js';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -117,9 +119,13 @@ export function resolveArtifactRoot(
   return config.serveArtifacts ? 'mlflow-artifacts:/' : path.resolve('mlruns');
 }
 
-/** Registry webhooks, configured by MLflow's MLFLOW_WEBHOOK_* environment variables. */
-function webhookService(stores: Stores): WebhookService {
-  const ttl = Number(process.env.MLFLOW_WEBHOOK_CACHE_TTL ?? 60);
+/**
+ * Registry webhooks, configured by MLflow's MLFLOW_WEBHOOK_* environment variables. `shared`: other
+ * processes write the same store (PostgreSQL, --workers), whose webhook changes this process cannot
+ * hear of; then the webhooks are looked up at each event unless MLFLOW_WEBHOOK_CACHE_TTL says otherwise.
+ */
+function webhookService(stores: Stores, shared: boolean): WebhookService {
+  const ttl = Number(process.env.MLFLOW_WEBHOOK_CACHE_TTL ?? (shared ? 0 : 60));
   return new WebhookService({
     store: stores.webhooks,
     secrets: new WebhookSecrets(process.env.MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY),
@@ -202,7 +208,9 @@ export async function assembleServer(
         limits: config.limits,
       });
   const tracking = stores ? new TrackingService(stores.tracking) : undefined;
-  const webhooks = stores && webhookService(stores);
+  const webhooks =
+    stores &&
+    webhookService(stores, cluster.isWorker || parseStoreUri(config.backendStoreUri).dialect === 'postgres');
   const loggedModels = stores ? new LoggedModelService(stores.tracking) : undefined;
   const artifacts = new ArtifactService({
     proxy,

@@ -338,16 +338,15 @@ for (const dialect of DIALECTS) {
         assert.equal((await invoke(a.url, 'champ')).version, '1');
         // A version-bound endpoint stays where it is.
         assert.equal((await waitFor(a.url, 'pinned', (e) => e.state === 'READY')).serving_version, '1');
-        // Deleted on b: gone from a after its re-check.
+        // Deleted on b: a refuses it at once (it reads the definition at each request), not after
+        // its re-check.
+        assert.equal((await invoke(a.url, 'pinned')).version, '1');
         assert.equal((await api(b.url, 'DELETE', 'serving-endpoints/pinned')).status, 200);
+        assert.equal((await invoke(a.url, 'pinned')).status, 404);
+        assert.equal((await api(a.url, 'GET', 'serving-endpoints/pinned')).status, 404);
       } finally {
         await b.close();
       }
-      const deadline = Date.now() + 10_000;
-      while ((await invoke(a.url, 'pinned')).status !== 404 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal((await invoke(a.url, 'pinned')).status, 404);
     });
 
     test('a restart loads the stored endpoints again', async () => {

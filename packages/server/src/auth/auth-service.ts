@@ -1,6 +1,7 @@
 // The basic-auth rules: who a request comes from, users and their grants, and what a user may do
 // with an experiment or registered model (a grant, else the configured default; admins everything).
 
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { IdFilter, ReadAccess } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
@@ -139,8 +140,24 @@ function scorerResourceId(scorer: ScorerRef): string {
 /** The audit log's actor for what an OpenID Connect sign-in changes (a user created, an admin flag). */
 const OIDC_ACTOR: Caller = { id: 0, username: '(oidc)', isAdmin: false };
 
+/** A cached Basic success: the caller, and the stored hash the password was checked against. */
+interface CachedCheck {
+  caller: Caller;
+  passwordHash?: string;
+}
+
 export class AuthService {
-  private readonly cache = new CredentialCache<Caller>();
+  private readonly cache = new CredentialCache<CachedCheck>();
+  /**
+   * True when other processes may change the users store while this one runs: a PostgreSQL store
+   * (several servers behind a load balancer) or a --workers process. A cached success is then never
+   * taken on its own word: every request reads the user's row (or the token's), and only the scrypt
+   * check is skipped when the stored hash is still the one the password was checked against. A
+   * password changed, a user deleted or demoted, a token revoked or a session ended on another server
+   * takes effect on the very next request here. Otherwise (one process over its SQLite file) this
+   * process makes every change itself and forgets what it changes.
+   */
+  private readonly shared: boolean;
   /** Signs the web UI's cookies. */
   readonly cookies: CookieSigner;
   /** OpenID Connect sign-in, when configured. */
@@ -156,6 +173,7 @@ export class AuthService {
   ) {
     this.cookies = new CookieSigner(tokenKey);
     this.sessionLifetimeMs = sessionLifetimeMs;
+    this.shared = store.dialect === 'postgres' || cluster.isWorker;
   }
 
   /** Opens the users store and creates the configured admin on first start (as MLflow does). */
@@ -217,22 +235,28 @@ export class AuthService {
     if ('token' in credentials) return this.authenticateToken(credentials.token);
     const { username, password } = credentials;
     const user = await this.store.findUser(username);
-    if (!user || !(await verifyPassword(password, user.passwordHash))) return undefined;
+    if (!user) return undefined;
     const caller = { id: user.id, username: user.username, isAdmin: user.isAdmin };
-    this.cache.set(username, password, caller);
+    // Shared store: the row just read is the truth; the cache only vouches for the password's hash.
+    const checked = this.shared ? this.cache.get(username, password) : undefined;
+    if (checked?.passwordHash === user.passwordHash) return caller;
+    if (!(await verifyPassword(password, user.passwordHash))) return undefined;
+    this.cache.set(username, password, { caller, passwordHash: user.passwordHash });
     return caller;
   }
 
   /**
    * The caller of a header whose check is still cached, without a promise (the auth hook's fast
-   * path); undefined when it must be checked in full (authenticate).
+   * path); undefined when it must be checked in full (authenticate), which is always the case when
+   * other processes share the users store.
    */
   cachedCaller(header: string | undefined, now = Date.now()): Caller | undefined {
+    if (this.shared) return undefined;
     const credentials = parseAuthorization(header);
     if (!credentials) return undefined;
     return 'token' in credentials
-      ? this.cache.get(BEARER_CACHE_USER, credentials.token, now)
-      : this.cache.get(credentials.username, credentials.password, now);
+      ? this.cache.get(BEARER_CACHE_USER, credentials.token, now)?.caller
+      : this.cache.get(credentials.username, credentials.password, now)?.caller;
   }
 
   private async authenticateToken(token: string, now = Date.now()): Promise<Caller | undefined> {
@@ -240,11 +264,15 @@ export class AuthService {
     if (!found || found.expirationTime <= now) return undefined;
     const { user } = found;
     const caller = { id: user.id, username: user.username, isAdmin: user.isAdmin };
-    this.cache.set(BEARER_CACHE_USER, token, caller, {
-      now,
-      until: found.expirationTime,
-      owner: user.username,
-    });
+    // A token's check is its look-up (the hash is a cheap HMAC): nothing to remember when shared.
+    if (!this.shared) {
+      this.cache.set(
+        BEARER_CACHE_USER,
+        token,
+        { caller },
+        { now, until: found.expirationTime, owner: user.username },
+      );
+    }
     return caller;
   }
 
@@ -280,7 +308,7 @@ export class AuthService {
     return token;
   }
 
-  /** Ends a web session at once in this process (others: within the credential cache's TTL). */
+  /** Ends a web session at once, in every server process (see `shared`). */
   async endSession(token: string): Promise<void> {
     const hash = hashToken(this.tokenKey, token);
     const owner = await this.store.findTokenOwner(hash);
@@ -391,7 +419,7 @@ export class AuthService {
     return (await this.store.tokensOf(await this.store.getUser(username))).map(tokenJson);
   }
 
-  /** Revokes a token at once in this process (other --workers processes: within the cache's TTL). */
+  /** Revokes a token at once, in every server process (see `shared`). */
   async deleteToken(username: string, name: string): Promise<void> {
     const user = await this.store.getUser(username);
     if (!(await this.store.deleteToken(user, name))) {

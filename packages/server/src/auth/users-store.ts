@@ -5,6 +5,7 @@ import { MlflowError } from '../entities/errors.js';
 import { watchLostConnections } from '../store/pg-pool-errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
+import { isUniqueViolation } from '../store/unique-violation.js';
 import { SESSION_TOKEN_PREFIX } from './access-tokens.js';
 import type { AuditAction, AuditEvent, AuditQuery, AuditResource } from './audit-log.js';
 import { isPermissionName, type PermissionName } from './permissions.js';
@@ -53,12 +54,6 @@ const TABLES = {
   registered_model: { table: 'registered_model_permissions', key: 'name' },
 } as const;
 
-/** A unique-constraint violation from either driver. */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
 function toPermission(value: string): PermissionName {
   // Rows are written only through checkPermission; anything else is a damaged row, read as no access.
   return isPermissionName(value) ? value : 'NO_PERMISSIONS';
@@ -67,7 +62,11 @@ function toPermission(value: string): PermissionName {
 export class UsersStore {
   private readonly grantQueries = new Map<ResourceKind, CompiledQuery<{ permission: string }>>();
 
-  private constructor(private readonly db: Kysely<AuthDatabase>) {}
+  private constructor(
+    private readonly db: Kysely<AuthDatabase>,
+    /** Where the store lives: a PostgreSQL store may be shared by several server processes. */
+    readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
   /** Opens (creating and migrating if needed) the users store at `uri`. */
   static async open(uri: string): Promise<UsersStore> {
@@ -86,7 +85,7 @@ export class UsersStore {
       await db.destroy();
       throw error;
     }
-    return new UsersStore(db);
+    return new UsersStore(db, location.dialect);
   }
 
   close(): Promise<void> {

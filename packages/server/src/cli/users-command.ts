@@ -3,8 +3,9 @@
 // They open the users store named by the basic-auth config (MLFLOW_AUTH_CONFIG_PATH's database_uri, or
 // --database-uri) rather than calling a server: like `db upgrade`, they work with no server running
 // and without an admin's password, so they are the way in when the admin is locked out. Whoever can
-// reach that database already holds every account, so they need no further authority. A running
-// server sees a change at once for new sign-ins; a sign-in it cached may last up to 30 seconds.
+// reach that database already holds every account, so they need no further authority. A server over
+// a PostgreSQL users store (or with --workers) sees a change on its next request; a lone server over
+// an SQLite users store sees it at once for new sign-ins, and a sign-in it cached may last up to 30 s.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';

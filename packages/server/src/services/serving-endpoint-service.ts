@@ -1,6 +1,7 @@
 // The rules of the server's serving endpoints: names, model URIs and worker counts; definitions kept
 // in the store and handed to the host that loads them, which this process keeps in step with the store
-// (another server process may have created, deleted or re-pointed one).
+// (another server process may have created, deleted or re-pointed one): at each request for the
+// endpoint itself, and by a periodic re-check for aliases moved elsewhere.
 import { isReadable } from '../entities/access.js';
 import { MlflowError } from '../entities/errors.js';
 import type { ServingEndpoint, ServingEndpointDefinition } from '../entities/serving-endpoints.js';
@@ -134,9 +135,28 @@ export class ServingEndpointService {
   }
 
   async getEndpoint(name: string): Promise<ServingEndpoint> {
-    const definition = await this.store.getEndpoint(name);
-    this.host.add(definition); // created by another server process: host it here too
-    return this.host.stateOf(definition);
+    return this.host.stateOf(await this.hostedAsStored(name));
+  }
+
+  /**
+   * The endpoint's stored definition, with this process hosting exactly that: one created through
+   * another server process is hosted here too, one deleted there is dropped here (and is not found),
+   * one deleted and made again there replaces the old one. Read at every request rather than left to
+   * the re-check, so no request is served by an endpoint another process has deleted.
+   */
+  private async hostedAsStored(name: string): Promise<ServingEndpointDefinition> {
+    let definition: ServingEndpointDefinition;
+    try {
+      definition = await this.store.getEndpoint(name);
+    } catch (error) {
+      if (error instanceof MlflowError && error.errorCode === 'RESOURCE_DOES_NOT_EXIST')
+        this.host.remove(name);
+      throw error;
+    }
+    const hosted = this.host.definitionOf(name);
+    if (hosted && hosted.creation_timestamp !== definition.creation_timestamp) this.host.remove(name);
+    this.host.add(definition);
+    return definition;
   }
 
   /** The endpoints the caller may read (those of registered models it may read), by name. */
@@ -166,7 +186,7 @@ export class ServingEndpointService {
     body: string,
     answeredBy: (version: number) => void,
   ): Promise<string> {
-    if (!this.host.isHosted(name)) this.host.add(await this.store.getEndpoint(name));
+    await this.hostedAsStored(name);
     return this.host.invoke(name, contentType, body, answeredBy);
   }
 

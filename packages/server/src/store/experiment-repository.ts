@@ -23,6 +23,7 @@ import {
   requireExperimentRow,
 } from './tracking-rows.js';
 import type { CreateExperimentInput, Page, SearchExperimentsQuery } from './tracking-store.js';
+import { orAlreadyExists } from './unique-violation.js';
 
 function experimentFromRow(
   locations: ArtifactLocations,
@@ -175,18 +176,23 @@ export class ExperimentWrites {
       }
       await checkExperimentLimit(trx, this.database.dialect, this.limits);
       const now = Date.now();
-      const inserted = await trx
-        .insertInto('experiments')
-        .values({
-          ...(this.database.dialect === 'sqlite' ? { experiment_id: await nextSmallExperimentId(trx) } : {}),
-          name: input.name,
-          artifact_location: input.artifactLocation ?? null,
-          lifecycle_stage: 'active',
-          creation_time: now,
-          last_update_time: now,
-        } as Selectable<ExperimentsTable>)
-        .returning('experiment_id')
-        .executeTakeFirstOrThrow();
+      const inserted = await orAlreadyExists(
+        trx
+          .insertInto('experiments')
+          .values({
+            ...(this.database.dialect === 'sqlite'
+              ? { experiment_id: await nextSmallExperimentId(trx) }
+              : {}),
+            name: input.name,
+            artifact_location: input.artifactLocation ?? null,
+            lifecycle_stage: 'active',
+            creation_time: now,
+            last_update_time: now,
+          } as Selectable<ExperimentsTable>)
+          .returning('experiment_id')
+          .executeTakeFirstOrThrow(),
+        `Experiment '${input.name}' already exists.`,
+      );
       const id = String(inserted.experiment_id);
       if (input.artifactLocation === undefined) {
         await trx
@@ -218,11 +224,14 @@ export class ExperimentWrites {
         .where('name', '=', newName)
         .executeTakeFirst();
       if (clash) throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Experiment '${newName}' already exists.`);
-      await trx
-        .updateTable('experiments')
-        .set({ name: newName, last_update_time: Date.now() })
-        .where('experiment_id', '=', row.experiment_id)
-        .execute();
+      await orAlreadyExists(
+        trx
+          .updateTable('experiments')
+          .set({ name: newName, last_update_time: Date.now() })
+          .where('experiment_id', '=', row.experiment_id)
+          .execute(),
+        `Experiment '${newName}' already exists.`,
+      );
     });
   }
 

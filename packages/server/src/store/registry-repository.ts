@@ -18,6 +18,7 @@ import { modelVersionWhere, registeredModelWhere } from './registry-search-sql.j
 import type { CreateModelVersionInput, RegistrySearchQuery } from './registry-store.js';
 import type { Database, ModelVersionsTable, RegisteredModelsTable } from './schema.js';
 import type { Page } from './tracking-store.js';
+import { orAlreadyExists } from './unique-violation.js';
 
 type Reader = Kysely<Database> | WriteTransaction;
 type ModelRow = Selectable<RegisteredModelsTable>;
@@ -336,10 +337,13 @@ export class RegistryWrites {
         throw new MlflowError('RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
       }
       const now = Date.now();
-      await trx
-        .insertInto('registered_models')
-        .values({ name, creation_time: now, last_updated_time: now, description: description ?? null })
-        .execute();
+      await orAlreadyExists(
+        trx
+          .insertInto('registered_models')
+          .values({ name, creation_time: now, last_updated_time: now, description: description ?? null })
+          .execute(),
+        `Registered Model (name=${name}) already exists.`,
+      );
       // Later tags with the same key win, as in MLflow.
       const byKey = new Map(tags.map((t) => [t.key, t.value]));
       if (byKey.size > 0) {
@@ -381,7 +385,10 @@ export class RegistryWrites {
           );
         }
         // The foreign keys (ON UPDATE CASCADE) carry the new name to versions, tags and aliases.
-        await trx.updateTable('registered_models').set({ name: newName }).where('name', '=', name).execute();
+        await orAlreadyExists(
+          trx.updateTable('registered_models').set({ name: newName }).where('name', '=', name).execute(),
+          `Registered Model (name=${newName}) already exists.`,
+        );
       }
       await trx
         .updateTable('registered_models')

@@ -20,7 +20,7 @@ export interface InsertShape {
 export class RowStatements {
   private readonly texts = new Map<string, string>();
 
-  constructor(private readonly dialect: Dialect) {}
+  constructor(readonly dialect: Dialect) {}
 
   /** Runs `text`, written with `?` for each value, in this dialect's placeholder style. */
   run<R>(db: Executor, text: string, values: readonly unknown[]): Promise<QueryResult<R>> {

@@ -92,15 +92,25 @@ export async function requireActiveExperiment(db: Reader, id: string): Promise<S
 
 // ---------------------------------------------------------------- runs
 
-/** The run's row, read with a prepared statement of `statements` (the run write path's hottest read). */
+/**
+ * The run's row, read with a prepared statement of `statements` (the run write path's hottest read).
+ * With `lock` (in a write transaction) the row stays locked on PostgreSQL until the transaction ends:
+ * another server process writing the same run then waits for this commit, so read-then-write logic
+ * (the latest metric values, an update's answer) never works from a row another process is changing.
+ * FOR NO KEY UPDATE is what an UPDATE of the row takes anyway, and unlike FOR UPDATE it does not block
+ * inserts of metrics, params or tags that reference the run. SQLite has one writer at a time already.
+ */
 export async function runRow(
   statements: RowStatements,
   db: Reader,
   runId: string,
+  lock = false,
 ): Promise<Selectable<RunsTable> | undefined> {
   const { rows } = await statements.run<Selectable<RunsTable>>(
     db,
-    'select * from "runs" where "run_uuid" = ?',
+    lock && statements.dialect === 'postgres'
+      ? 'select * from "runs" where "run_uuid" = ? for no key update'
+      : 'select * from "runs" where "run_uuid" = ?',
     [runId],
   );
   return rows[0];
@@ -110,18 +120,20 @@ export async function requireRunRow(
   statements: RowStatements,
   db: Reader,
   runId: string,
+  lock = false,
 ): Promise<Selectable<RunsTable>> {
-  const row = await runRow(statements, db, runId);
+  const row = await runRow(statements, db, runId, lock);
   if (!row) throw MlflowError.notFound(`Run with id=${runId} not found`);
   return row;
 }
 
+/** The row of a run that must be active, locked for the write transaction `db` (see runRow). */
 export async function requireActiveRun(
   statements: RowStatements,
   db: Reader,
   runId: string,
 ): Promise<Selectable<RunsTable>> {
-  const row = await requireRunRow(statements, db, runId);
+  const row = await requireRunRow(statements, db, runId, true);
   if (row.lifecycle_stage !== 'active') {
     throw MlflowError.invalidParameter(
       `The run ${runId} must be in the 'active' state. Current state is ${row.lifecycle_stage}.`,
