@@ -2,7 +2,7 @@
  * Server CPU per request, one operation at a time.
  *
  *   npx tsc -b packages/client packages/server     # the bench runs packages/server/dist/cli/main.js
- *   npx tsx bench/op-cpu.ts [--requests 5000] [--clients 8] [--ops A,B] [--repeat 1] [--json]
+ *   npx tsx bench/op-cpu.ts [--requests 10000] [--warmup 8000] [--clients 8] [--ops A,B] [--repeat 1] [--json]
  *
  * For each operation a fresh server child process is started on a fresh SQLite store (in $TMPDIR), the
  * operation's set-up is made over HTTP, then `clients` closed-loop clients send it `warmup` times and
@@ -11,6 +11,11 @@
  * prints per operation: server CPU per request, generator CPU per request and req/s. The first row,
  * Anchor, is a bare Fastify route answering a fixed JSON body in its own child process: what Node and
  * Fastify cost on this machine before any of our code runs.
+ *
+ * The warm-up is long on purpose: for the first few thousand requests V8 is still compiling the hot
+ * paths (on its own threads), which after 500 requests still doubled the server CPU per request.
+ * --server runs another build's CLI script (for example a copy of dist/ built from an older commit,
+ * kept inside packages/server so that it finds the same node_modules).
  *
  * --node-arg passes flags to the server's node (e.g. --node-arg=--cpu-prof --node-arg=--cpu-prof-dir=/tmp/p);
  * the server is stopped with SIGTERM, so its profile is written on its graceful exit.
@@ -35,8 +40,8 @@ const OPERATIONS = [
 ] as const;
 type Operation = (typeof OPERATIONS)[number];
 
-const USAGE = `usage: tsx bench/op-cpu.ts [--requests 5000] [--warmup 500] [--clients 8] [--ops A,B] [--repeat 1]
-                            [--node-arg FLAG]... [--json]
+const USAGE = `usage: tsx bench/op-cpu.ts [--requests 10000] [--warmup 8000] [--clients 8] [--ops A,B] [--repeat 1]
+                            [--node-arg FLAG]... [--server packages/server/dist/cli/main.js] [--json]
   --ops: comma-separated subset of ${OPERATIONS.join(', ')} (default: all)`;
 const cli = commandLine('op-cpu', USAGE);
 
@@ -47,17 +52,20 @@ interface Options {
   repeat: number;
   ops: Operation[];
   nodeArgs: string[];
+  /** The server's CLI script; another build can be compared with --server. */
+  server: string;
   json: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
   const o: Options = {
-    requests: 5000,
-    warmup: 500,
+    requests: 10000,
+    warmup: 8000,
     clients: 8,
     repeat: 1,
     ops: [...OPERATIONS],
     nodeArgs: [],
+    server: SERVER,
     json: false,
   };
   const flags = {
@@ -67,6 +75,7 @@ function parseOptions(argv: string[]): Options {
     repeat: 'string',
     ops: 'string',
     'node-arg': 'string',
+    server: 'string',
     json: 'boolean',
   } as const;
   cli.parse(argv, flags, (name, value, flag) => {
@@ -75,6 +84,7 @@ function parseOptions(argv: string[]): Options {
     else if (name === 'clients') o.clients = cli.count(flag, value);
     else if (name === 'repeat') o.repeat = cli.count(flag, value);
     else if (name === 'node-arg') o.nodeArgs.push(value);
+    else if (name === 'server') o.server = path.resolve(value);
     else if (name === 'ops') {
       o.ops = value
         .split(',')
@@ -111,13 +121,14 @@ process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
 await app.listen({ host: '127.0.0.1', port: ${port} });`;
 }
 
-function startServer(op: Operation, store: string, port: number, nodeArgs: string[]): ChildProcess {
+function startServer(op: Operation, store: string, port: number, o: Options): ChildProcess {
+  const nodeArgs = o.nodeArgs;
   const args =
     op === 'Anchor'
       ? [...nodeArgs, '--input-type=module', '-e', anchorSource(port)]
       : [
           ...nodeArgs,
-          SERVER,
+          o.server,
           'server',
           '--backend-store-uri',
           `sqlite:///${path.join(store, 'mlflow.db')}`,
@@ -152,9 +163,12 @@ async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** CPU time (user + system, all threads) the process has used so far, in ms (ticks of 10 ms). */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * CPU time (user + system) used so far, in ms (ticks of 10 ms): of the whole process (every thread, also
+ * those that have ended) with /proc/<pid>/stat, of its main thread alone with /proc/<pid>/task/<pid>/stat.
+ */
+function cpuMsOf(pid: number, mainThread = false): number {
+  const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime and stime, fields 14 and 15 of stat
 }
@@ -247,6 +261,8 @@ function check(op: Operation, body: Buffer): boolean {
 interface Row {
   op: Operation;
   serverMs: number;
+  /** Of serverMs, the main thread's (HTTP, JSON, reads); the rest is the SQLite writer thread, GC helpers, libuv. */
+  mainMs: number;
   generatorMs: number;
   reqPerS: number;
   errors: number;
@@ -255,7 +271,7 @@ interface Row {
 async function measure(op: Operation, o: Options, port: number): Promise<Row> {
   const store = mkdtempSync(path.join(tmpdir(), 'op-cpu-'));
   const base = `http://127.0.0.1:${port}`;
-  const child = startServer(op, store, port, o.nodeArgs);
+  const child = startServer(op, store, port, o);
   const agent = new http.Agent({ keepAlive: true, maxSockets: o.clients, maxFreeSockets: o.clients });
   try {
     await waitUntilUp(base, child);
@@ -289,16 +305,19 @@ async function measure(op: Operation, o: Options, port: number): Promise<Row> {
     await burst(o.warmup, 0);
     const pid = child.pid as number;
     const server0 = cpuMsOf(pid);
+    const main0 = cpuMsOf(pid, true);
     const generator0 = process.cpuUsage();
     const wall0 = performance.now();
     await burst(o.requests, o.warmup);
     const wall = performance.now() - wall0;
     const generator = process.cpuUsage(generator0);
     const server = cpuMsOf(pid) - server0;
+    const main = cpuMsOf(pid, true) - main0;
     if (firstError) console.error(`${op}: ${errors} errors, first: ${firstError}`);
     return {
       op,
       serverMs: server / o.requests,
+      mainMs: main / o.requests,
       generatorMs: (generator.user + generator.system) / 1000 / o.requests,
       reqPerS: (o.requests / wall) * 1000,
       errors,
@@ -317,8 +336,8 @@ const median = (xs: number[]): number => {
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
-  if (!existsSync(SERVER))
-    cli.fail(`${SERVER} is missing: build with npx tsc -b packages/client packages/server`);
+  if (!existsSync(o.server))
+    cli.fail(`${o.server} is missing: build with npx tsc -b packages/client packages/server`);
   const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const loadBefore = load();
   const runs: Row[][] = [];
@@ -334,6 +353,7 @@ async function main(): Promise<void> {
     return {
       op,
       serverMs: of((r) => r.serverMs),
+      mainMs: of((r) => r.mainMs),
       generatorMs: of((r) => r.generatorMs),
       reqPerS: of((r) => r.reqPerS),
       errors: runs.reduce((n, rows) => n + rows[i].errors, 0),
@@ -348,8 +368,24 @@ async function main(): Promise<void> {
   );
   console.log(
     markdownTable(
-      ['operation', 'server CPU ms/req:', 'generator CPU ms/req:', 'req/s:', 'errors:'],
-      rows.map((r) => [r.op, fmt(r.serverMs, 3), fmt(r.generatorMs, 3), fmt(r.reqPerS, 0), r.errors]),
+      [
+        'operation',
+        'server CPU ms/req:',
+        'main thread:',
+        'other threads:',
+        'generator CPU ms/req:',
+        'req/s:',
+        'errors:',
+      ],
+      rows.map((r) => [
+        r.op,
+        fmt(r.serverMs, 3),
+        fmt(r.mainMs, 3),
+        fmt(r.serverMs - r.mainMs, 3),
+        fmt(r.generatorMs, 3),
+        fmt(r.reqPerS, 0),
+        r.errors,
+      ]),
     ),
   );
   if (rows.some((r) => r.errors > 0)) process.exitCode = 1;
