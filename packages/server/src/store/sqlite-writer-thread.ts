@@ -14,8 +14,8 @@ import type {
 
 // The write half of the SQLite stores (store-set.ts), on their own thread. better-sqlite3 is synchronous, so on the
 // main thread every insert and every commit (with its fsync) would stall all other requests. Here the
-// repositories' writes (repository.ts), group commit included, run beside the HTTP event loop, one
-// message per call.
+// repositories' writes (repository.ts), group commit included, run beside the HTTP event loop. The calls
+// sent in one turn of either event loop, and their replies, travel as one message (outbox.ts).
 
 function serializeError(error: unknown): SerializedError {
   if (error instanceof ParamConflictError) {
