@@ -57,7 +57,7 @@ class WriterThread {
   /** Set once the thread has died: later calls fail at once rather than wait for a reply that never comes. */
   private failure?: Error;
 
-  constructor(private readonly worker: Worker) {
+  constructor(worker: Worker) {
     this.ready = new Promise((resolve, reject) => this.pending.set(0, { resolve, reject }));
     this.outbox = new Outbox((requests) => worker.postMessage(requests));
     worker.on('message', (replies: WriterReply[]) => {
