@@ -38,8 +38,18 @@ export function writeView(database: StoreDatabase): WriteOnlyDatabase {
   return { dialect: database.dialect, writer: database.writer };
 }
 
+// Per prototype: the writer thread looks a method up on every write it is sent.
+const namesByPrototype = new WeakMap<object, ReadonlySet<string>>();
+
 /** The names of the methods `object` has from its class and the classes that class extends. */
 export function methodNames(object: object): string[] {
+  return [...prototypeMethods(object)];
+}
+
+function prototypeMethods(object: object): ReadonlySet<string> {
+  const first = Object.getPrototypeOf(object) as object | null;
+  const known = first && namesByPrototype.get(first);
+  if (known) return known;
   const names = new Set<string>();
   for (
     let proto: object | null = Object.getPrototypeOf(object);
@@ -50,7 +60,8 @@ export function methodNames(object: object): string[] {
       if (name !== 'constructor' && typeof Reflect.get(proto, name) === 'function') names.add(name);
     }
   }
-  return [...names];
+  if (first) namesByPrototype.set(first, names);
+  return names;
 }
 
 /** Sends a write method's call elsewhere (the writer thread) and settles with its result there. */
@@ -68,7 +79,7 @@ export function forwardedWrites<W extends object>(writes: W, send: SendWrite): W
 
 /** Calls write method `method` of `writes` (on the writer thread, for a message from the reading side). */
 export function callWrite(writes: object, method: string, args: unknown[]): Promise<unknown> {
-  const fn: unknown = methodNames(writes).includes(method) ? Reflect.get(writes, method) : undefined;
+  const fn: unknown = prototypeMethods(writes).has(method) ? Reflect.get(writes, method) : undefined;
   if (typeof fn !== 'function') return Promise.reject(new Error(`no write method ${method}`));
   return Promise.resolve(fn.apply(writes, args));
 }

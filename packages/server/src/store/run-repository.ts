@@ -94,7 +94,7 @@ export class RunWrites {
     const key =
       this.limits.runs_per_experiment === undefined ? undefined : `experiment:${input.experimentId}`;
     return this.database.writer.run(async (trx) => {
-      const experiment = await requireActiveExperiment(trx, input.experimentId);
+      const experiment = await requireActiveExperiment(trx, input.experimentId, this.rows);
       await checkRunLimit(trx, this.database.dialect, this.limits, experiment.experiment_id);
       const runId = newUuid();
       const location = experiment.artifact_location ?? this.locations.experiment(experiment.experiment_id);

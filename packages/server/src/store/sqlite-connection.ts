@@ -36,7 +36,9 @@ export function withStatementCache(
         // The writer reads before it writes inside a transaction. A deferred BEGIN would then have to
         // upgrade to a write lock mid-transaction, which SQLite refuses at once (no busy wait) when
         // another process (--workers) committed in between; BEGIN IMMEDIATE waits for the lock up front.
-        const source = writer && raw.trim().toLowerCase() === 'begin' ? 'begin immediate' : raw;
+        // (The length test spares every other statement, a many-row insert included, a lower-cased copy.)
+        const source =
+          writer && raw.length < 16 && raw.trim().toLowerCase() === 'begin' ? 'begin immediate' : raw;
         let stmt = cache.get(source);
         if (!stmt) {
           stmt = exactReads(prepare(source));

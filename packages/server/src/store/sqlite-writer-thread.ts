@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { MlflowError, ParamConflictError } from '../entities/errors.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqlite } from './database.js';
+import { Outbox } from './outbox.js';
 import { callWrite, type RepositorySet } from './repository.js';
 import { repositoriesOver, type StoreRepositories } from './store-set.js';
 import type {
@@ -13,8 +14,8 @@ import type {
 
 // The write half of the SQLite stores (store-set.ts), on their own thread. better-sqlite3 is synchronous, so on the
 // main thread every insert and every commit (with its fsync) would stall all other requests. Here the
-// repositories' writes (repository.ts), group commit included, run beside the HTTP event loop, one
-// message per call.
+// repositories' writes (repository.ts), group commit included, run beside the HTTP event loop. The calls
+// sent in one turn of either event loop, and their replies, travel as one message (outbox.ts).
 
 function serializeError(error: unknown): SerializedError {
   if (error instanceof ParamConflictError) {
@@ -41,13 +42,17 @@ async function main(): Promise<void> {
     repositories = repositoriesOver(database, new ArtifactLocations(artifactRoot), limits);
     await repositories.tracking.experiments.writes.init();
   } catch (error) {
-    port.postMessage({ id: 0, ok: false, error: serializeError(error) } satisfies WriterReply);
+    port.postMessage([{ id: 0, ok: false, error: serializeError(error) }] satisfies WriterReply[]);
     return;
   }
-  port.on('message', (request: WriterRequest) => {
+  // The replies to a group commit's batch settle together and leave as one message.
+  const replies = new Outbox<WriterReply>((list) => port.postMessage(list));
+  const handle = (request: WriterRequest) => {
     if (request.store === null) {
       void close().then(() => {
-        port.postMessage({ id: request.id, ok: true, value: undefined } satisfies WriterReply);
+        // Every write has settled (close drains them): their replies go first.
+        replies.flush();
+        port.postMessage([{ id: request.id, ok: true, value: undefined }] satisfies WriterReply[]);
         port.close();
       });
       return;
@@ -58,12 +63,14 @@ async function main(): Promise<void> {
       ? callWrite(repository.writes, request.method, request.args)
       : Promise.reject(new Error(`no repository ${request.store}.${request.repository}`));
     done.then(
-      (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WriterReply),
-      (error) =>
-        port.postMessage({ id: request.id, ok: false, error: serializeError(error) } satisfies WriterReply),
+      (value) => replies.send({ id: request.id, ok: true, value }),
+      (error) => replies.send({ id: request.id, ok: false, error: serializeError(error) }),
     );
+  };
+  port.on('message', (requests: WriterRequest[]) => {
+    for (const request of requests) handle(request);
   });
-  port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies WriterReply);
+  port.postMessage([{ id: 0, ok: true, value: 'ready' }] satisfies WriterReply[]);
 }
 
 void main();

@@ -4,6 +4,7 @@ import type { ResourceLimits } from '../entities/resource-limits.js';
 import { ArtifactLocations } from './artifact-locations.js';
 import { openSqliteReader } from './database.js';
 import type { StoreOptions } from './open-stores.js';
+import { Outbox } from './outbox.js';
 import { forwardedWrites } from './repository.js';
 import { mapStoreWrites, repositoriesOver, type StoreName, type Stores, storesOver } from './store-set.js';
 import { startStoreThread } from './store-thread.js';
@@ -18,7 +19,10 @@ export interface WriterThreadData {
   limits: ResourceLimits;
 }
 
-/** A call of write method `method` of repository `repository` of `store`, or the thread's close. */
+/**
+ * A call of write method `method` of repository `repository` of `store`, or the thread's close. Both
+ * ways, messages are lists of these (see Outbox).
+ */
 export type WriterRequest =
   | { id: number; store: StoreName; repository: string; method: string; args: unknown[] }
   | { id: number; store: null; method: 'close'; args: [] };
@@ -47,18 +51,22 @@ function deserializeError(error: SerializedError): Error {
 
 class WriterThread {
   private nextId = 1;
+  private readonly outbox: Outbox<WriterRequest>;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly ready: Promise<unknown>;
   /** Set once the thread has died: later calls fail at once rather than wait for a reply that never comes. */
   private failure?: Error;
 
-  constructor(private readonly worker: Worker) {
+  constructor(worker: Worker) {
     this.ready = new Promise((resolve, reject) => this.pending.set(0, { resolve, reject }));
-    worker.on('message', (reply: WriterReply) => {
-      const waiter = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (reply.ok) waiter?.resolve(reply.value);
-      else waiter?.reject(deserializeError(reply.error));
+    this.outbox = new Outbox((requests) => worker.postMessage(requests));
+    worker.on('message', (replies: WriterReply[]) => {
+      for (const reply of replies) {
+        const waiter = this.pending.get(reply.id);
+        this.pending.delete(reply.id);
+        if (reply.ok) waiter?.resolve(reply.value);
+        else waiter?.reject(deserializeError(reply.error));
+      }
     });
     // A thread that dies fails every call in flight instead of leaving it hanging.
     const failAll = (error: Error) => {
@@ -79,7 +87,7 @@ class WriterThread {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...request } satisfies WriterRequest);
+      this.outbox.send({ id, ...request } satisfies WriterRequest);
     });
   }
 }
