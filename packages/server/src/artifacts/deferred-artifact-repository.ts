@@ -1,6 +1,7 @@
 // An object-store repository (S3, Azure Blob) whose SDK is loaded on first use: the AWS and Azure SDKs
 // are some thousand modules, which every server start would otherwise load whether or not any artifact
-// lives in an object store (docs/reliability.md, restart time).
+// lives in an object store (docs/reliability.md, restart time). Being every call's way to the store, it
+// is also where a store that cannot be reached is told apart (store-unreachable.ts).
 import type { Readable } from 'node:stream';
 import type {
   ArtifactRead,
@@ -10,6 +11,7 @@ import type {
   MultipartUploadRepository,
   ReadRange,
 } from './artifact-repository.js';
+import { unreachableStoreError } from './store-unreachable.js';
 
 export class DeferredArtifactRepository implements MultipartUploadRepository {
   private loading?: Promise<MultipartUploadRepository>;
@@ -33,36 +35,58 @@ export class DeferredArtifactRepository implements MultipartUploadRepository {
     return this.loaded?.root ?? this.uri;
   }
 
-  async list(path: string): Promise<FileInfo[]> {
-    return (await this.open()).list(path);
+  /** Runs `call` on the loaded repository; a store that does not answer fails it as unreachable. */
+  private async call<T>(call: (repo: MultipartUploadRepository) => Promise<T>): Promise<T> {
+    const repo = await this.open();
+    try {
+      return await call(repo);
+    } catch (error) {
+      throw unreachableStoreError(error, this.root);
+    }
   }
 
-  async openRead(path: string, range?: ReadRange): Promise<ArtifactRead> {
-    return (await this.open()).openRead(path, range);
+  list(path: string): Promise<FileInfo[]> {
+    return this.call((repo) => repo.list(path));
+  }
+
+  openRead(path: string, range?: ReadRange): Promise<ArtifactRead> {
+    return this.call((repo) => repo.openRead(path, range));
   }
 
   async write(path: string, body: Readable): Promise<void> {
-    // Errors of the body while the SDK loads are the upload's (write's contract reports them).
-    return (await this.open()).write(path, body);
+    // A client that hangs up fails the body with a socket error too: that one is the client's, not
+    // the store's, and is reported as it is.
+    let bodyError: unknown;
+    const onError = (error: unknown) => {
+      bodyError ??= error;
+    };
+    body.on('error', onError);
+    try {
+      return await this.call((repo) => repo.write(path, body));
+    } catch (error) {
+      throw bodyError ?? error;
+    } finally {
+      body.off('error', onError);
+    }
   }
 
-  async delete(path: string): Promise<void> {
-    return (await this.open()).delete(path);
+  delete(path: string): Promise<void> {
+    return this.call((repo) => repo.delete(path));
   }
 
-  async createMultipartUpload(path: string, numParts: number): Promise<CreatedMultipartUpload> {
-    return (await this.open()).createMultipartUpload(path, numParts);
+  createMultipartUpload(path: string, numParts: number): Promise<CreatedMultipartUpload> {
+    return this.call((repo) => repo.createMultipartUpload(path, numParts));
   }
 
-  async completeMultipartUpload(
+  completeMultipartUpload(
     path: string,
     uploadId: string | undefined,
     parts: MultipartUploadPart[],
   ): Promise<void> {
-    return (await this.open()).completeMultipartUpload(path, uploadId, parts);
+    return this.call((repo) => repo.completeMultipartUpload(path, uploadId, parts));
   }
 
-  async abortMultipartUpload(path: string, uploadId: string | undefined): Promise<void> {
-    return (await this.open()).abortMultipartUpload(path, uploadId);
+  abortMultipartUpload(path: string, uploadId: string | undefined): Promise<void> {
+    return this.call((repo) => repo.abortMultipartUpload(path, uploadId));
   }
 }
