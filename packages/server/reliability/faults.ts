@@ -51,10 +51,13 @@ function putFresh(url: string, body: Buffer): Promise<number> {
   });
 }
 
-/** A GET on a connection of its own (a refused upload can leave a pooled connection broken). */
-export function getFresh(url: string): Promise<Answer> {
+/**
+ * A GET on a connection of its own (a refused upload can leave a pooled connection broken), from
+ * `localAddress` when given (another loopback address: another client).
+ */
+export function getFresh(url: string, localAddress?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: 30_000 }, (res) => {
+    const req = request(url, { agent: false, timeout: 30_000, localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {

@@ -51,6 +51,7 @@ interface ServerOptions {
   headersTimeout: number;
   requestTimeout: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
 }
 
 /** The apps `--app-name` can start (MLflow's entry points of that name). */
@@ -115,6 +116,14 @@ export function serverCommand(): Command {
       )
         .argParser(count)
         .default(DEFAULT_CONNECTION_LIMITS.maxConnections),
+    )
+    .addOption(
+      new Option(
+        '--max-connections-per-address <n>',
+        'connections one client address may hold at once per server process; further ones are closed on arrival (0: no cap; leave it off behind a reverse proxy)',
+      )
+        .argParser(count)
+        .default(0),
     )
     .option(
       '--app-name <name>',
@@ -183,6 +192,7 @@ async function runServer(options: ServerOptions): Promise<void> {
       headersTimeoutMs: options.headersTimeout * 1000,
       requestTimeoutMs: options.requestTimeout * 1000,
       maxConnections: options.maxConnections,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
     },
   }).catch((error: unknown) => {
     throw new Error(startFailure(error, options));
