@@ -1,9 +1,10 @@
-// The artifact store stopped mid-upload: a private object store (moto for S3, Azurite for Azure Blob, each
-// started here on a port of its own; the shared test services are never touched) behind a real server
+// The artifact store stopped mid-upload: a private object store (moto or radosgw for S3, Azurite for Azure
+// Blob, each started here on ports of its own; the shared test services are never touched) behind a real server
 // process is SIGKILLed while a proxied upload and a multipart upload are in flight, kept down while
 // requests arrive, then started again on the same port.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,6 +84,94 @@ export async function motoStore(): Promise<ObjectStore> {
     },
     kill: () => killChild(child),
     cleanup: () => void killChild(child),
+  };
+}
+
+/** Whether process `pid` has exited (a zombie waiting for init to reap it counts as exited). */
+function gone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Ceph's radosgw (a real S3) in a one-node cluster of its own, built by scripts/services/radosgw.sh in
+ * a folder and on ports of its own; only its gateway process is killed and started again, the cluster
+ * (and the objects) stay.
+ */
+export async function radosgwStore(): Promise<ObjectStore> {
+  const dir = tempDir('mlflow-ts-rgw-');
+  const [port, monPort, osdBase] = [await freePort(), await freePort(), await freePort()];
+  const scriptEnv = {
+    ...process.env,
+    MLFLOW_TS_SERVICES_DIR: dir.dir,
+    MLFLOW_TS_RGW_PORT: String(port),
+    MLFLOW_TS_RGW_MON_PORT: String(monPort),
+    MLFLOW_TS_RGW_OSD_PORTS: `${osdBase}-${osdBase + 19}`,
+  };
+  const script = path.join(REPO_ROOT, 'scripts/services/radosgw.sh');
+  const base = path.join(dir.dir, 'radosgw');
+  const pidFile = path.join(base, 'run/rgw.pid');
+  const url = `http://127.0.0.1:${port}`;
+  const keys = { accessKeyId: 'mlflow-ts-test', secretAccessKey: 'mlflow-ts-test-secret' };
+  const bucket = 'outage';
+  let built = false;
+  return {
+    name: 'S3 (radosgw)',
+    destination: `s3://${bucket}/artifacts`,
+    env: {
+      MLFLOW_S3_ENDPOINT_URL: url,
+      AWS_ACCESS_KEY_ID: keys.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: keys.secretAccessKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+    },
+    durableAfterMs: 0,
+    async start() {
+      if (!built) {
+        execFileSync('bash', [script, 'start'], { env: scriptEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+        built = true;
+        const client = createS3Client({ endpoint: url, region: 'us-east-1', ...keys });
+        await client.send(new CreateBucketCommand({ Bucket: bucket }));
+        client.destroy();
+        return;
+      }
+      // The gateway again, as the script starts it: detached from this process (so that the script's
+      // stop can wait for it to exit), its pid where the script's stop looks for it.
+      const pid = execFileSync(
+        'bash',
+        [
+          '-c',
+          `setsid nohup radosgw -n client.rgw -f >>"${path.join(base, 'log/rgw.out')}" 2>&1 </dev/null & echo $!`,
+        ],
+        { env: { ...scriptEnv, CEPH_CONF: path.join(base, 'cluster/ceph.conf') }, encoding: 'utf8' },
+      ).trim();
+      writeFileSync(pidFile, pid);
+      await waitUntil(async () => (await fetch(`${url}/`)).status === 200, `radosgw on port ${port}`);
+    },
+    async kill() {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      process.kill(pid, 'SIGKILL');
+      await waitUntil(async () => gone(pid), `radosgw ${pid} to exit`);
+    },
+    cleanup() {
+      try {
+        // The gateway first: a dead one may stay a zombie until init reaps it, which the script's stop
+        // would take for a process that ignores its signals.
+        const pid = Number(readFileSync(pidFile, 'utf8'));
+        if (!gone(pid)) process.kill(pid, 'SIGKILL');
+        rmSync(pidFile, { force: true });
+      } catch {
+        // no gateway running
+      }
+      try {
+        execFileSync('bash', [script, 'stop'], { env: scriptEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+      } catch {
+        // The script said why on stderr; the folder goes anyway.
+      }
+      dir.cleanup();
+    },
   };
 }
 

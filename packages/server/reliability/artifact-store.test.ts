@@ -1,6 +1,7 @@
 // The artifact store stopped mid-upload, short form inside `npm test`: a private moto (S3) killed while a
-// proxied upload and a multipart upload are in flight. The long form adds Azurite (Azure Blob), whose
-// SDK retries each call for about 16 s: `npm run reliability -- --campaign artifact-store`.
+// proxied upload and a multipart upload are in flight. The long form adds a private radosgw (its cluster
+// takes some 13 s to build) and Azurite (Azure Blob, whose SDK retries each call for about 16 s):
+// `npm run reliability -- --campaign artifact-store`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { artifactStoreOutage, motoStore } from './artifact-store-outage.js';

@@ -84,8 +84,10 @@ if (campaigns.includes('faults') || campaigns.includes('limits')) {
   });
 }
 if (campaigns.includes('artifact-store')) {
-  const { artifactStoreOutage, azuriteStore, motoStore } = await import('./artifact-store-outage.js');
-  for (const store of [motoStore, azuriteStore]) {
+  const { artifactStoreOutage, azuriteStore, motoStore, radosgwStore } = await import(
+    './artifact-store-outage.js'
+  );
+  for (const store of [motoStore, radosgwStore, azuriteStore]) {
     const result = await artifactStoreOutage(await store());
     console.log(JSON.stringify(result, null, 2));
     const answers = [result.proxiedUpload, result.multipartComplete, ...Object.values(result.whileDown)];
