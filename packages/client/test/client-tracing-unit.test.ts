@@ -42,7 +42,7 @@ test('OTLP protobuf: ids, exact nanosecond times, typed attribute values, events
   const child = span({ spanId: '00f067aa0ba902b7', parentId: 'b7ad6b7169203331', name: 'child' });
   child.end({ endTimeNs: 1765000000200000000n });
 
-  const decoded = decodeOtlpProtobuf(
+  const decoded = await decodeOtlpProtobuf(
     Buffer.from(await encodeSpans([root, child], { name: 'mlflow-ts', version: '0' })),
   );
   assert.equal(decoded.length, 2);

@@ -7,8 +7,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { type DialectName, startTestServer, tempDir } from '../test/helpers.js';
-import { type FuzzRequest, type Pools, requestArb } from './generators.js';
-import { describeRoutes } from './route-table.js';
+import { endpointRequestArb, type FuzzRequest, type Pools, requestArb } from './generators.js';
+import { describeAuthRoutes, describeRoutes } from './route-table.js';
 
 export interface CampaignOptions {
   dialect: DialectName;
@@ -18,6 +18,11 @@ export interface CampaignOptions {
   /** A request answered later than this is a hang. */
   timeoutMs?: number;
   progress?: (line: string) => void;
+  /**
+   * Run the server as --app-name basic-auth and fuzz its users and permissions endpoints (instead of
+   * the others): nine requests in ten carry the admin's credentials, the rest none.
+   */
+  auth?: boolean;
 }
 
 export interface Failure {
@@ -81,6 +86,8 @@ async function send(app: FastifyInstance, req: FuzzRequest, timeoutMs: number): 
 /** What is wrong with an answer, or undefined when it is a 2xx or MLflow's error JSON with a 4xx. */
 export function judge(answer: Answer): string | undefined {
   if (answer.status >= 200 && answer.status < 300) return undefined;
+  // MLflow's basic-auth app answers a request without valid credentials in plain text, not JSON.
+  if (answer.status === 401 && answer.body.startsWith('You are not authenticated.')) return undefined;
   // 501 NOT_IMPLEMENTED is MLflow's own answer for what a store cannot do (multipart uploads on a
   // local destination); it is checked for the error JSON below like a 4xx.
   if (answer.status < 400 || (answer.status >= 500 && answer.status !== 501))
@@ -100,11 +107,17 @@ export function judge(answer: Answer): string | undefined {
   return undefined;
 }
 
+/** The admin's credentials on an auth run (set by runCampaign), sent by the set-up and the checks. */
+let adminHeaders: Record<string, string> = {};
+const ADMIN = { username: 'admin', password: 'fuzz-admin-password' };
+
 async function json(app: FastifyInstance, method: 'GET' | 'POST', url: string, body?: unknown) {
   const r = await app.inject({
     method,
-    url: `/api/2.0/mlflow/${url}`,
-    ...(body ? { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    // Below /api/2.0/mlflow unless it names its own prefix.
+    url: url.startsWith('/') ? url : `/api/2.0/mlflow/${url}`,
+    headers: { ...adminHeaders, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { payload: JSON.stringify(body) } : {}),
   });
   if (r.statusCode !== 200) throw new Error(`setup ${url} answered ${r.statusCode}: ${r.body}`);
   return JSON.parse(r.body || '{}') as unknown;
@@ -175,6 +188,18 @@ async function createTargets(app: FastifyInstance, batch: number, pools: Pools, 
   pools.loggedModelIds.push(model);
   pools.webhookIds.push(dig(hook, 'webhook', 'webhook_id'));
   pools.runArtifactDirs.push(runDir);
+  const trace = await json(app, 'POST', 'traces', {
+    experiment_id: experimentId,
+    timestamp_ms: 1,
+    request_metadata: [],
+    tags: [{ key: 't', value: 'v' }],
+  });
+  pools.traceIds.push(dig(trace, 'trace_info', 'request_id'));
+  const dataset = await json(app, 'POST', '/api/3.0/mlflow/datasets/create', {
+    name: `dataset-${tag}`,
+    experiment_ids: [experimentId],
+  });
+  pools.datasetIds.push(dig(dataset, 'dataset', 'dataset_id'));
 }
 
 /**
@@ -191,8 +216,24 @@ function mayNameNumber(req: FuzzRequest, id: number): boolean {
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const batchSize = options.batchSize ?? 200;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const srv = await startTestServer(options.dialect);
   const outside = tempDir('mlflow-ts-outside-');
+  const users = tempDir('mlflow-ts-fuzz-users-');
+  adminHeaders = options.auth
+    ? { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` }
+    : {};
+  const srv = await startTestServer(
+    options.dialect,
+    options.auth
+      ? {
+          auth: {
+            defaultPermission: 'READ',
+            databaseUri: `sqlite:///${path.join(users.dir, 'basic_auth.db')}`,
+            adminUsername: ADMIN.username,
+            adminPassword: ADMIN.password,
+          },
+        }
+      : {},
+  );
   const started = Date.now();
   try {
     const app = srv.server.app;
@@ -230,7 +271,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
     const snapshot = async () => {
       const get = async (url: string) =>
-        (await app.inject({ method: 'GET', url: `/api/2.0/mlflow/${url}` })).body;
+        (await app.inject({ method: 'GET', url: `/api/2.0/mlflow/${url}`, headers: adminHeaders })).body;
       const q = encodeURIComponent(sentinel);
       return [
         await get(`experiments/get?experiment_id=${sentinelExp}`),
@@ -244,7 +285,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     };
     const before = await snapshot();
 
-    const routes = await describeRoutes();
+    const routes = options.auth ? await describeAuthRoutes() : await describeRoutes();
     const pools: Pools = {
       experimentIds: [],
       runIds: [],
@@ -252,7 +293,14 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       loggedModelIds: [],
       webhookIds: [],
       runArtifactDirs: [],
+      traceIds: [],
+      datasetIds: [],
+      usernames: [],
     };
+    if (options.auth) {
+      await json(app, 'POST', 'users/create', { username: 'fuzz-user', password: 'fuzz-user-password' });
+      pools.usernames.push('fuzz-user');
+    }
     const result: CampaignResult = {
       dialect: options.dialect,
       seed: options.seed,
@@ -273,11 +321,26 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     for (let batch = 0; result.requests < options.requests; batch++) {
       await createTargets(app, batch, pools, srv.artifactsDir);
       const count = Math.min(batchSize, options.requests - result.requests);
-      const requests = fc.sample(requestArb(routes, pools), {
-        seed: options.seed * 10_000 + batch,
-        numRuns: count,
-      });
-      for (const req of requests) {
+      const seed = options.seed * 10_000 + batch;
+      // The first batch opens with two requests per route, so that a short run reaches every route
+      // whatever the draw; the rest are drawn from all routes at once.
+      const everyRoute =
+        batch === 0
+          ? routes.flatMap((route, i) =>
+              fc.sample(endpointRequestArb(route, pools), { seed: seed + i, numRuns: 2 }),
+            )
+          : [];
+      const covered = everyRoute.slice(0, count);
+      const requests = [
+        ...covered,
+        ...fc.sample(requestArb(routes, pools), { seed, numRuns: count - covered.length }),
+      ];
+      for (const [i, generated] of requests.entries()) {
+        // On an auth run, one request in ten goes without credentials (it must get 401, not reach a handler).
+        const req =
+          options.auth && i % 10 !== 0
+            ? { ...generated, headers: { ...generated.headers, ...adminHeaders } }
+            : generated;
         result.requests++;
         if (mayNameNumber(req, Number(sentinelExp))) {
           result.skipped++;
@@ -324,6 +387,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   } finally {
     await srv.close();
     outside.cleanup();
+    users.cleanup();
   }
 }
 

@@ -1,7 +1,12 @@
 // The long forms of the fault and limit campaigns for `npm run reliability`: each scenario once, at full
 // size, its figures printed as JSON; returns the number of failed checks.
+
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { UPLOAD_TEMP_DIR } from '../src/artifacts/safe-path.js';
 import { tempDir } from '../test/helpers.js';
-import { clientDisconnects, diskFull, mountTmpfs, PrivateCluster, postgresRestart } from './faults.js';
+import { clientDisconnects } from './client-disconnects.js';
+import { diskFull, mountTmpfs, PrivateCluster, postgresRestart } from './faults.js';
 import { historyMemory, oversizedBody, slowloris, uploadMemory } from './limits.js';
 import { freePort, type LiveServer, startServerProcess, stopServer } from './server-process.js';
 
@@ -67,9 +72,19 @@ export async function runFaultsAndLimits(
       cluster.destroy();
     }
     failed += await withServer([], async (server, artifacts) => {
-      const r = await clientDisconnects(server, artifacts);
-      const ok = !r.uploadListed && r.leftoverTempFiles === 0 && r.serverHealthy;
-      return report('clients hanging up mid-upload and mid-download', r, ok);
+      const target = {
+        name: 'local',
+        leftovers: async () => readdirSync(path.join(artifacts, UPLOAD_TEMP_DIR), { recursive: true }).length,
+      };
+      const r = await clientDisconnects(server, target, 50);
+      const { before, after } = r.descriptors;
+      const ok =
+        !r.uploadListed &&
+        r.leftovers === 0 &&
+        r.serverHealthy &&
+        after.files <= before.files &&
+        after.sockets <= before.sockets;
+      return report('clients hanging up mid-upload and mid-download, 50 times each', r, ok);
     });
   }
   if (campaigns.includes('limits')) {

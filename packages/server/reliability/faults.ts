@@ -51,10 +51,13 @@ function putFresh(url: string, body: Buffer): Promise<number> {
   });
 }
 
-/** A GET on a connection of its own (a refused upload can leave a pooled connection broken). */
-export function getFresh(url: string): Promise<Answer> {
+/**
+ * A GET on a connection of its own (a refused upload can leave a pooled connection broken), from
+ * `localAddress` when given (another loopback address: another client).
+ */
+export function getFresh(url: string, localAddress?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, timeout: 30_000 }, (res) => {
+    const req = request(url, { agent: false, timeout: 30_000, localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
@@ -375,52 +378,4 @@ export async function postgresRestart(cluster: PrivateCluster, gapMs = 2000): Pr
     artifacts.cleanup();
   }
   return result;
-}
-
-export interface DisconnectResult {
-  uploadListed: boolean;
-  leftoverTempFiles: number;
-  downloadAfter: number;
-  serverHealthy: boolean;
-}
-
-/** A PUT cut off after part of its body, and a GET whose reader goes away; then the server is checked. */
-export async function clientDisconnects(server: LiveServer, artifactsDir: string): Promise<DisconnectResult> {
-  const url = new URL(`${server.base}/api/2.0/mlflow-artifacts/artifacts/cut/part.bin`);
-  await new Promise<void>((resolve) => {
-    const req = request(url, { method: 'PUT', headers: { 'content-length': String(20 * 1024 * 1024) } });
-    req.on('error', () => resolve());
-    req.write(Buffer.alloc(2 * 1024 * 1024, 1), () => {
-      setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, 200);
-    });
-  });
-  // A whole file to download, then a reader that leaves after the first chunk.
-  const whole = await fetch(`${server.base}/api/2.0/mlflow-artifacts/artifacts/cut/whole.bin`, {
-    method: 'PUT',
-    body: Buffer.alloc(16 * 1024 * 1024, 2),
-  });
-  await whole.text();
-  await new Promise<void>((resolve) => {
-    const req = request(`${server.base}/api/2.0/mlflow-artifacts/artifacts/cut/whole.bin`, (res) => {
-      res.once('data', () => {
-        req.destroy();
-        resolve();
-      });
-    });
-    req.on('error', () => resolve());
-    req.end();
-  });
-  await sleep(300);
-  const listing = await (await fetch(`${server.base}/api/2.0/mlflow-artifacts/artifacts?path=cut`)).json();
-  const download = await fetch(`${server.base}/api/2.0/mlflow-artifacts/artifacts/cut/whole.bin`);
-  const bytes = (await download.arrayBuffer()).byteLength;
-  return {
-    uploadListed: JSON.stringify(listing).includes('part.bin'),
-    leftoverTempFiles: readdirSync(path.join(artifactsDir, '.mlflow-ts-uploads'), { recursive: true }).length,
-    downloadAfter: download.status === 200 ? bytes : -download.status,
-    serverHealthy: (await fetch(`${server.base}/health`)).status === 200,
-  };
 }

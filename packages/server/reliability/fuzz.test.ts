@@ -1,10 +1,11 @@
-// The short fuzzing run inside `npm test`: a fixed seed, about half a minute per store. The long run is
-// `npm run reliability` (docs/reliability.md).
+// The short fuzzing run inside `npm test`: a fixed seed, about half a minute per store, and a shorter one
+// of the basic-auth app's users and permissions endpoints. The long run is `npm run reliability`
+// (docs/reliability.md).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DIALECTS } from '../test/helpers.js';
 import { describeFailure, judge, runCampaign } from './campaign.js';
-import { describeRoutes } from './route-table.js';
+import { describeAuthRoutes, describeRoutes } from './route-table.js';
 
 const SEED = 20261207;
 const REQUESTS = 1500;
@@ -49,7 +50,29 @@ describe('the judge of an answer', () => {
     assert.match(judge({ status: 414, body: '{"error":"x"}', contentType: '' }) ?? '', /without error_code/);
     assert.match(judge({ status: 400, body: 'Bad Request', contentType: '' }) ?? '', /without a JSON body/);
     assert.match(judge({ status: 302, body: '', contentType: '' }) ?? '', /status 302/);
+    // basic-auth's refusal is MLflow's plain text; any other 401 must be error JSON.
+    const refusal =
+      'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html';
+    assert.equal(judge({ status: 401, body: refusal, contentType: 'text/plain' }), undefined);
+    assert.match(judge({ status: 401, body: 'no', contentType: '' }) ?? '', /without a JSON body/);
   });
+});
+
+test('500 fuzzed requests to the users and permissions endpoints (--app-name basic-auth): no 500, no hang, no change to data they did not name', async () => {
+  const routes = await describeAuthRoutes();
+  const result = await runCampaign({
+    dialect: 'sqlite',
+    requests: 500,
+    seed: SEED,
+    batchSize: 250,
+    auth: true,
+  });
+  assert.deepEqual(result.failures.map(describeFailure), []);
+  assert.ok((result.byStatus[200] ?? 0) > 25, JSON.stringify(result.byStatus));
+  // One request in ten goes without credentials.
+  assert.ok((result.byStatus[401] ?? 0) > 25, JSON.stringify(result.byStatus));
+  const missed = routes.map((r) => r.key).filter((key) => !result.byRoute[key]);
+  assert.deepEqual(missed, [], 'every auth route was fuzzed');
 });
 
 for (const dialect of DIALECTS) {
@@ -62,7 +85,7 @@ for (const dialect of DIALECTS) {
     // The run reached the stores (writes and reads that succeeded) as well as the checks.
     assert.ok((result.byStatus[200] ?? 0) > REQUESTS * 0.05, JSON.stringify(result.byStatus));
     assert.ok((result.byStatus[400] ?? 0) > REQUESTS * 0.2, JSON.stringify(result.byStatus));
-    const missed = routes.map((r) => `${r.method} ${r.path}`).filter((r) => !result.byRoute[r]);
+    const missed = routes.map((r) => r.key).filter((key) => !result.byRoute[key]);
     assert.deepEqual(missed, [], 'every route of the table was fuzzed');
   });
 }

@@ -13,6 +13,11 @@ export interface Pools {
   webhookIds: string[];
   /** `<experiment>/<run>/artifacts`: where a target run's artifacts sit below the proxy's root. */
   runArtifactDirs: string[];
+  /** Traces (their trace_id / request_id) and evaluation datasets of the targets. */
+  traceIds: string[];
+  datasetIds: string[];
+  /** Users other than the admin (auth runs only). */
+  usernames: string[];
 }
 
 export interface FuzzRequest {
@@ -184,6 +189,18 @@ function goodValue(field: FieldSpec, pools: Pools): fc.Arbitrary<unknown> {
     return field.kind === 'stringList' ? fc.array(id, { minLength: 1, maxLength: 3 }) : id;
   }
   if (name === 'model_id') return pick(pools.loggedModelIds, text);
+  if (name === 'model_uri' || name === 'model')
+    return pick(
+      pools.modelNames.map((n) => `models:/${n}/1`),
+      fc.oneof(fc.constantFrom('models:/x/1', 'runs:/x/model', 'models:/x@champion'), text),
+    );
+  if (name === 'trace_id' || name === 'request_id') return pick(pools.traceIds, text);
+  if (name === 'trace_ids' || name === 'request_ids')
+    return fc.array(pick(pools.traceIds, text), { maxLength: 3 });
+  if (name === 'dataset_id') return pick(pools.datasetIds, text);
+  if (name === 'username') return pick(pools.usernames, text);
+  if (name === 'permission')
+    return fc.oneof(fc.constantFrom('READ', 'EDIT', 'MANAGE', 'NO_PERMISSIONS', 'USE'), text);
   if (name === 'name' || name === 'new_name' || name === 'experiment_name')
     return pick(pools.modelNames, text);
   if (name === 'version') return fc.constantFrom('1', '2', 1, '-1', 'latest');
@@ -276,7 +293,15 @@ function fieldsArb(route: RouteSpec, pools: Pools): fc.Arbitrary<Record<string, 
 
 function paramValue(name: string, pools: Pools): fc.Arbitrary<string> {
   const ids =
-    name === 'model_id' ? pools.loggedModelIds : name === 'webhook_id' ? pools.webhookIds : ['t', 'mlflow.x'];
+    name === 'model_id'
+      ? pools.loggedModelIds
+      : name === 'webhook_id'
+        ? pools.webhookIds
+        : name === 'trace_id' || name === 'request_id'
+          ? pools.traceIds
+          : name === 'dataset_id'
+            ? pools.datasetIds
+            : ['t', 'mlflow.x'];
   return fc.oneof(
     { weight: 4, arbitrary: pick(ids, fc.constant('x')) },
     { weight: 2, arbitrary: fc.constantFrom(...PATH_TRICKS).filter((p) => p !== '') },
@@ -309,16 +334,13 @@ const shapeArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant('wrong-method' as const) },
 );
 
-/** Requests for one endpoint of the route table, under /api or /ajax-api. */
+/** Requests for one endpoint of the route table, under each of its prefixes (/api, /ajax-api). */
 export function endpointRequestArb(route: RouteSpec, pools: Pools): fc.Arbitrary<FuzzRequest> {
-  const name = `${route.method} ${route.path}`;
-  return endpointRequestOf(route, pools).map((req) => ({ ...req, route: name }));
+  return endpointRequestOf(route, pools).map((req) => ({ ...req, route: route.key }));
 }
 
 function endpointRequestOf(route: RouteSpec, pools: Pools): fc.Arbitrary<FuzzRequest> {
-  const prefix = route.ajaxOnly
-    ? fc.constant('/ajax-api/2.0/mlflow')
-    : fc.constantFrom('/api/2.0/mlflow', '/ajax-api/2.0/mlflow');
+  const prefix = fc.constantFrom(...route.prefixes);
   const params = fc.tuple(...route.params.map((p) => paramValue(p, pools)), fc.constant(''));
   return fc
     .tuple(
@@ -342,7 +364,7 @@ function endpointRequestOf(route: RouteSpec, pools: Pools): fc.Arbitrary<FuzzReq
         .split('/')
         .map((s) => (s.startsWith(':') || s === '*' ? values[i++] : s))
         .join('/');
-      const url = `${pre}/${path}`;
+      const url = path ? `${pre}/${path}` : pre;
       const text = toJsonText(fields);
       if (route.method === 'GET' || (route.method === 'DELETE' && shape === 'query-on-post')) {
         const q = queryString(fields);

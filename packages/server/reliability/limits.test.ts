@@ -33,6 +33,28 @@ test('slowloris: slow connections are cut after the header timeout, the cap refu
   assert.equal(r.healthyAfter, true);
 });
 
+test('--max-connections-per-address: one address holding its share cannot keep another client out', async () => {
+  const dir = tempDir('mlflow-ts-per-address-');
+  const capped = await startServerProcess({
+    storeUri: `sqlite:///${dir.dir}/m.db`,
+    artifactsDir: `${dir.dir}/artifacts`,
+    port: await freePort(),
+    extraArgs: ['--max-connections', '40', '--max-connections-per-address', '10', '--headers-timeout', '2'],
+  });
+  try {
+    // 100 slow connections from 127.0.0.1; the well-behaved client comes from 127.0.0.2.
+    const r = await slowloris(capped, 100, 1000, 4000, '127.0.0.2');
+    assert.ok(r.droppedAtOnce >= 85, JSON.stringify(r));
+    assert.equal(r.stillOpen, 0, JSON.stringify(r));
+    assert.ok(r.legitimate.ok > 5, JSON.stringify(r));
+    assert.equal(r.legitimate.failed, 0, JSON.stringify(r));
+    assert.equal(r.healthyAfter, true);
+  } finally {
+    await stopServer(capped.child);
+    dir.cleanup();
+  }
+});
+
 test('a JSON body over 32 MB: 400 INVALID_PARAMETER_VALUE', async () => {
   assert.deepEqual(await oversizedBody(server), { status: 400, errorCode: 'INVALID_PARAMETER_VALUE' });
 });

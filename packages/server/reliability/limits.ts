@@ -37,6 +37,8 @@ export async function slowloris(
   connections: number,
   dripMs: number,
   durationMs: number,
+  /** The well-behaved client's address (the slow connections come from 127.0.0.1); default the same. */
+  legitimateFrom?: string,
 ): Promise<SlowlorisResult> {
   const { port } = new URL(server.base);
   const opened: { socket: Socket; at: number; closedAfter?: number }[] = [];
@@ -60,7 +62,7 @@ export async function slowloris(
   const legitimate = { ok: 0, failed: 0 };
   const until = Date.now() + durationMs;
   while (Date.now() < until) {
-    await getFresh(`${server.base}/health`).then(
+    await getFresh(`${server.base}/health`, legitimateFrom).then(
       (r) => (r.status === 200 ? legitimate.ok++ : legitimate.failed++),
       () => legitimate.failed++,
     );

@@ -1,14 +1,22 @@
 // The machine-readable description of every REST endpoint's request fields, read off the route tables
 // by running each handler once against a recording RequestFields (so the list is never written twice).
+// The serving endpoints' routes, registered on Fastify directly, are recorded through a stand-in app.
 
+import type { FastifyInstance } from 'fastify';
 import { artifactEndpoints } from '../src/http/artifact-routes.js';
+import { authEndpoints } from '../src/http/auth-routes.js';
 import type { Endpoint, HttpMethod } from '../src/http/endpoint.js';
+import { evaluationDatasetEndpoints } from '../src/http/evaluation-dataset-routes.js';
 import { loggedModelEndpoints } from '../src/http/logged-model-routes.js';
 import { registryEndpoints } from '../src/http/registry-routes.js';
 import { RequestFields } from '../src/http/request-fields.js';
+import { scorerEndpoints } from '../src/http/scorer-routes.js';
+import { SERVING_ENDPOINT_PREFIXES, servingEndpointRoutes } from '../src/http/serving-endpoint-routes.js';
+import { traceEndpoints } from '../src/http/trace-routes.js';
 import { trackingEndpoints } from '../src/http/tracking-routes.js';
 import { webhookEndpoints } from '../src/http/webhook-routes.js';
 import type { ArtifactService } from '../src/services/artifact-service.js';
+import type { ServingEndpointService } from '../src/services/serving-endpoint-service.js';
 
 /** How a handler reads a field: the RequestFields getter it calls. */
 export type FieldKind =
@@ -38,9 +46,12 @@ export interface FieldSpec {
 
 export interface RouteSpec {
   method: HttpMethod;
-  /** Below /api/2.0/mlflow, with `:param` and `*` placeholders. */
+  /** Below each of `prefixes`, with `:param` and `*` placeholders ('' for a prefix itself). */
   path: string;
-  ajaxOnly: boolean;
+  /** The URL prefixes the route is served under: /api/2.0/mlflow and /ajax-api/2.0/mlflow for most. */
+  prefixes: string[];
+  /** How the figures name the route: `METHOD path`, the path under its first prefix past API 2.0. */
+  key: string;
   fields: FieldSpec[];
   /** Path parameters (`model_id`, `*`). */
   params: string[];
@@ -158,6 +169,19 @@ function paramsOf(path: string): string[] {
     .flatMap((segment) => (segment.startsWith(':') ? [segment.slice(1)] : segment === '*' ? ['*'] : []));
 }
 
+/** MLflow's prefixes for an endpoint of the route tables (app.ts registers it under the same). */
+function prefixesOf(endpoint: Endpoint<unknown>): string[] {
+  const version = endpoint.since ?? 2;
+  return endpoint.ajaxOnly
+    ? [`/ajax-api/${version}.0/mlflow`]
+    : [`/api/${version}.0/mlflow`, `/ajax-api/${version}.0/mlflow`];
+}
+
+function keyOf(method: string, prefixes: string[], path: string): string {
+  if (prefixes[0].endsWith('/2.0/mlflow')) return `${method} ${path}`;
+  return `${method} ${prefixes[0]}${path ? `/${path}` : ''}`;
+}
+
 async function describe<S>(endpoint: Endpoint<S>): Promise<RouteSpec> {
   const fields = new RecordingFields();
   const params = paramsOf(endpoint.path);
@@ -166,16 +190,65 @@ async function describe<S>(endpoint: Endpoint<S>): Promise<RouteSpec> {
   } catch {
     // A handler may check what the stand-in service gave back; the fields it read so far are enough.
   }
+  const prefixes = prefixesOf(endpoint as Endpoint<unknown>);
   return {
     method: endpoint.method,
     path: endpoint.path,
-    ajaxOnly: endpoint.ajaxOnly ?? false,
+    prefixes,
+    key: keyOf(endpoint.method, prefixes, endpoint.path),
     fields: [...fields.seen.values()],
     params,
   };
 }
 
-/** Every endpoint of the tracking, artifact, logged-model, registry and webhook route groups. */
+type Handler = (request: unknown, reply: unknown) => Promise<unknown>;
+
+/**
+ * The serving endpoints' REST routes, as servingEndpointRoutes registers them on a stand-in app: each
+ * handler run once with a recording RequestFields. (Their invocations speak the scoring protocol, not
+ * MLflow's JSON, and are left out.)
+ */
+async function describeServingRoutes(): Promise<RouteSpec[]> {
+  const routes: { method: HttpMethod; url: string; handler: Handler }[] = [];
+  const record =
+    (method: HttpMethod) =>
+    (url: string, ...rest: unknown[]) => {
+      routes.push({ method, url, handler: rest[rest.length - 1] as Handler });
+    };
+  const app = { post: record('POST'), get: record('GET'), delete: record('DELETE'), register: () => {} };
+  let fields = new RecordingFields();
+  servingEndpointRoutes(app as unknown as FastifyInstance, standIn() as ServingEndpointService, {
+    checkContentType: () => {},
+    requestFields: () => fields,
+  });
+  const [prefix] = SERVING_ENDPOINT_PREFIXES;
+  const specs: RouteSpec[] = [];
+  for (const route of routes.filter((r) => r.url.startsWith(prefix))) {
+    const path = route.url.slice(prefix.length).replace(/^\//, '');
+    const params = paramsOf(path);
+    fields = new RecordingFields();
+    try {
+      await route.handler({ params: Object.fromEntries(params.map((p) => [p, 'x'])) }, standIn());
+    } catch {
+      // as in describe()
+    }
+    const prefixes = [...SERVING_ENDPOINT_PREFIXES];
+    specs.push({
+      method: route.method,
+      path,
+      prefixes,
+      key: keyOf(route.method, prefixes, path),
+      fields: [...fields.seen.values()],
+      params,
+    });
+  }
+  return specs;
+}
+
+/**
+ * Every REST endpoint of a server without --app-name: the tracking, artifact, logged-model, registry,
+ * webhook, trace, scorer and evaluation-dataset route tables, and the serving endpoints.
+ */
 export async function describeRoutes(): Promise<RouteSpec[]> {
   const endpoints: Endpoint<unknown>[] = [
     ...(trackingEndpoints() as Endpoint<unknown>[]),
@@ -183,6 +256,14 @@ export async function describeRoutes(): Promise<RouteSpec[]> {
     ...(loggedModelEndpoints(standIn() as ArtifactService) as Endpoint<unknown>[]),
     ...(registryEndpoints() as Endpoint<unknown>[]),
     ...(webhookEndpoints() as Endpoint<unknown>[]),
+    ...(traceEndpoints() as Endpoint<unknown>[]),
+    ...(scorerEndpoints() as Endpoint<unknown>[]),
+    ...(evaluationDatasetEndpoints() as Endpoint<unknown>[]),
   ];
-  return Promise.all(endpoints.map((e) => describe(e)));
+  return [...(await Promise.all(endpoints.map((e) => describe(e)))), ...(await describeServingRoutes())];
+}
+
+/** The users and permissions endpoints, served only with --app-name basic-auth. */
+export async function describeAuthRoutes(): Promise<RouteSpec[]> {
+  return Promise.all((authEndpoints() as Endpoint<unknown>[]).map((e) => describe(e)));
 }

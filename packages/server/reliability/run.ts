@@ -1,6 +1,6 @@
-// The long campaigns, by hand: `npm run reliability [-- --campaign fuzz|crash|faults|limits ...]` (all four
-// by default). Fuzz: `--requests N --seed S --dialect sqlite|postgres`; crash: `--kills N --workers 1,4`;
-// limits: `--upload-mb N --points N --slow-connections N`.
+// The long campaigns, by hand: `npm run reliability [-- --campaign fuzz|crash|faults|limits|artifact-store ...]`
+// (all five by default). Fuzz: `--requests N --seed S --dialect sqlite|postgres`; crash: `--kills N
+// --workers 1,4`; limits: `--upload-mb N --points N --slow-connections N`.
 import { parseArgs } from 'node:util';
 import { DIALECTS, type DialectName } from '../test/helpers.js';
 import { describeFailure, runCampaign } from './campaign.js';
@@ -19,7 +19,7 @@ const { values } = parseArgs({
     'slow-connections': { type: 'string', default: '2000' },
   },
 });
-const campaigns = values.campaign ?? ['fuzz', 'crash', 'faults', 'limits'];
+const campaigns = values.campaign ?? ['fuzz', 'crash', 'faults', 'limits', 'artifact-store'];
 const dialects = (values.dialect ?? DIALECTS) as DialectName[];
 const seed = Number(values.seed);
 let failed = 0;
@@ -40,6 +40,20 @@ if (campaigns.includes('fuzz')) {
     for (const f of failures) console.log(describeFailure(f));
     failed += failures.length;
   }
+  // The users and permissions endpoints of --app-name basic-auth: a tenth as many requests, on SQLite.
+  const auth = await runCampaign({
+    dialect: 'sqlite',
+    requests: Math.ceil(total / 10),
+    seed,
+    batchSize: 500,
+    auth: true,
+  });
+  const { failures, byRoute, ...figures } = auth;
+  console.log(
+    JSON.stringify({ app: 'basic-auth', ...figures, routesFuzzed: Object.keys(byRoute).length }, null, 2),
+  );
+  for (const f of failures) console.log(describeFailure(f));
+  failed += failures.length;
 }
 
 if (campaigns.includes('crash')) {
@@ -69,4 +83,20 @@ if (campaigns.includes('faults') || campaigns.includes('limits')) {
     slowConnections: Number(values['slow-connections']),
   });
 }
+if (campaigns.includes('artifact-store')) {
+  const { artifactStoreOutage, azuriteStore, motoStore, radosgwStore } = await import(
+    './artifact-store-outage.js'
+  );
+  for (const store of [motoStore, radosgwStore, azuriteStore]) {
+    const result = await artifactStoreOutage(await store());
+    console.log(JSON.stringify(result, null, 2));
+    const answers = [result.proxiedUpload, result.multipartComplete, ...Object.values(result.whileDown)];
+    const crashed = answers.some(
+      (a) => typeof a.status !== 'number' || (a.status >= 500 && a.status !== 503),
+    );
+    if (crashed || result.halfWrittenListed.length || !result.serverStayedUp || result.after.upload !== 200)
+      failed++;
+  }
+}
+
 process.exit(failed ? 1 : 0);

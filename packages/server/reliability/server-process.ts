@@ -8,7 +8,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from '../test/helpers.js';
 
-export const CLI = path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
+/** The built CLI; MLFLOW_TS_RELIABILITY_CLI names another build (a copy, so that a long run survives a rebuild). */
+export const CLI =
+  process.env.MLFLOW_TS_RELIABILITY_CLI ?? path.join(REPO_ROOT, 'packages/server/dist/cli/main.js');
 
 export interface ServerSpec {
   storeUri: string;

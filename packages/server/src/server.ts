@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ArtifactRepository } from './artifacts/artifact-repository.js';
+import { DeferredArtifactRepository } from './artifacts/deferred-artifact-repository.js';
 import { LocalArtifactRepository } from './artifacts/local-artifact-repository.js';
 import { UPLOAD_TEMP_DIR } from './artifacts/safe-path.js';
 import type { AuthConfig } from './auth/auth-config.js';
-import { AuthService } from './auth/auth-service.js';
-import { Authorizer, type ResourceLookup } from './auth/authorizer.js';
+import type { AuthService } from './auth/auth-service.js';
+import type { Authorizer, ResourceLookup } from './auth/authorizer.js';
 import type { ResourceLimits } from './entities/resource-limits.js';
 import type { RegistryEventSink } from './entities/webhook-payloads.js';
 import { buildApp } from './http/app.js';
@@ -201,6 +202,8 @@ export async function assembleServer(
     ? openArtifactDestination(config.artifactsDestination ?? DEFAULT_ARTIFACTS_DESTINATION)
     : undefined;
   if (proxy instanceof LocalArtifactRepository) await sweepAbandonedUploads(proxy);
+  // An object-store destination loads its SDK now: a bad URI or configuration stops the start.
+  if (proxy instanceof DeferredArtifactRepository) await proxy.open();
   const stores = config.artifactsOnly
     ? undefined
     : await openStores(config.backendStoreUri, resolveArtifactRoot(config), {
@@ -251,8 +254,17 @@ export async function assembleServer(
     await endpoints.start(settings.recheckMs);
   }
   let auth: AuthService | undefined;
+  let authorizer: typeof Authorizer | undefined;
   try {
-    auth = config.auth ? await AuthService.start(config.auth) : undefined;
+    if (config.auth) {
+      // Users, permissions and OIDC (openid-client, graphql's access checks) load only for basic-auth.
+      const [authModule, authorizerModule] = await Promise.all([
+        import('./auth/auth-service.js'),
+        import('./auth/authorizer.js'),
+      ]);
+      authorizer = authorizerModule.Authorizer;
+      auth = await authModule.AuthService.start(config.auth);
+    }
   } catch (error) {
     // A refused auth configuration (or a provider that is down) must not leave the stores open.
     await stores?.close();
@@ -297,7 +309,7 @@ export async function assembleServer(
     artifacts,
     logger: config.logger,
     uiDir: config.uiDir,
-    auth: auth && { auth, authorizer: new Authorizer(auth, lookup) },
+    auth: auth && authorizer && { auth, authorizer: new authorizer(auth, lookup) },
     limits: config.limits ?? {},
     servingEndpoints: endpoints,
     connectionLimits: config.connectionLimits,

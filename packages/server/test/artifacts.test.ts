@@ -25,6 +25,7 @@ import {
   createBlobServiceClient,
   parseWasbsUri,
 } from '../src/artifacts/azure-blob-artifact-repository.js';
+import { DeferredArtifactRepository } from '../src/artifacts/deferred-artifact-repository.js';
 import { LocalArtifactRepository } from '../src/artifacts/local-artifact-repository.js';
 import { openArtifactRepository } from '../src/artifacts/open-artifact-repository.js';
 import {
@@ -326,13 +327,16 @@ for (const s3 of s3TestTargets()) {
     });
     after(() => fx.cleanup());
 
-    test('URIs: bucket and prefix, refused forms', () => {
+    test('URIs: bucket and prefix, refused forms', async () => {
       assert.deepEqual(parseS3Uri('s3://b'), { bucket: 'b', prefix: '' });
       assert.deepEqual(parseS3Uri('s3://b/'), { bucket: 'b', prefix: '' });
       assert.deepEqual(parseS3Uri('s3://b/x/y/'), { bucket: 'b', prefix: 'x/y' });
       assert.throws(() => parseS3Uri('s3://b/x/../y'));
       assert.throws(() => parseS3Uri('s3:///x'));
-      assert.ok(openArtifactRepository('s3://b/p') instanceof S3ArtifactRepository);
+      // The SDK loads on first use: the factory hands out a deferred repository that opens the real one.
+      const deferred = openArtifactRepository('s3://b/p');
+      assert.ok(deferred instanceof DeferredArtifactRepository);
+      assert.ok((await deferred.open()) instanceof S3ArtifactRepository);
       assert.ok(openArtifactRepository('/tmp/x') instanceof LocalArtifactRepository);
       assert.equal(openArtifactRepository('gs://b/p'), undefined);
     });
@@ -666,13 +670,16 @@ describe('azure URIs and credentials', () => {
     assert.throws(() => createBlobServiceClient(target, {}), /AZURE_STORAGE_CONNECTION_STRING/);
   });
 
-  test('the factory opens wasbs:// URIs', () => {
+  test('the factory opens wasbs:// URIs', async () => {
     const saved = process.env.AZURE_STORAGE_ACCESS_KEY;
     process.env.AZURE_STORAGE_ACCESS_KEY = Buffer.from('key').toString('base64');
     try {
-      const repo = openArtifactRepository('wasbs://c@acct.blob.core.windows.net/p/');
+      const deferred = openArtifactRepository('wasbs://c@acct.blob.core.windows.net/p/');
+      assert.ok(deferred instanceof DeferredArtifactRepository);
+      const repo = await deferred.open();
       assert.ok(repo instanceof AzureBlobArtifactRepository);
       assert.equal(repo.root, 'wasbs://c@acct.blob.core.windows.net/p');
+      assert.equal(deferred.root, 'wasbs://c@acct.blob.core.windows.net/p');
     } finally {
       if (saved === undefined) delete process.env.AZURE_STORAGE_ACCESS_KEY;
       else process.env.AZURE_STORAGE_ACCESS_KEY = saved;

@@ -1,7 +1,8 @@
 // Persistence of users and their per-resource permissions, over SQLite or PostgreSQL (Kysely).
 import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
+import { pgDriver } from '../store/drivers.js';
 import { watchLostConnections } from '../store/pg-pool-errors.js';
 import { openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
@@ -558,7 +559,7 @@ export class UsersStore {
 
 /** The users store's pool, which must survive PostgreSQL dropping idle connections as the main one does. */
 function watchedPool(connectionString: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max: 4 });
+  const pool = new (pgDriver().Pool)({ connectionString, max: 4 });
   watchLostConnections(pool);
   return pool;
 }

@@ -1,13 +1,11 @@
 import cluster from 'node:cluster';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type AuthConfig, AuthConfigError, readAuthConfig } from '../auth/auth-config.js';
-import { AuthService } from '../auth/auth-service.js';
 import type { ResourceLimits } from '../entities/resource-limits.js';
 import { DEFAULT_CONNECTION_LIMITS } from '../http/connection-limits.js';
 import { DEFAULT_ARTIFACTS_DESTINATION, startServer } from '../server.js';
 import { readLimits } from '../services/limits-config.js';
 import { upgradeDatabase } from '../store/database.js';
-import { addTransferCommands } from './db-transfer-commands.js';
 import { handleStopSignals, superviseWorkers } from './server-shutdown.js';
 
 export const DEFAULT_BACKEND_STORE_URI = 'sqlite:///mlflow.db';
@@ -53,6 +51,7 @@ interface ServerOptions {
   headersTimeout: number;
   requestTimeout: number;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
 }
 
 /** The apps `--app-name` can start (MLflow's entry points of that name). */
@@ -118,6 +117,14 @@ export function serverCommand(): Command {
         .argParser(count)
         .default(DEFAULT_CONNECTION_LIMITS.maxConnections),
     )
+    .addOption(
+      new Option(
+        '--max-connections-per-address <n>',
+        'connections one client address may hold at once per server process; further ones are closed on arrival (0: no cap; leave it off behind a reverse proxy)',
+      )
+        .argParser(count)
+        .default(0),
+    )
     .option(
       '--app-name <name>',
       'run the server as this app: basic-auth turns on users and permissions (config: MLFLOW_AUTH_CONFIG_PATH)',
@@ -160,7 +167,10 @@ async function runServer(options: ServerOptions): Promise<void> {
     // Migrate once before forking so workers never race on the schema.
     if (!options.artifactsOnly) await upgradeDatabase(options.backendStoreUri);
     // The users store is migrated and the admin created once, here, for the same reason.
-    if (auth) await (await AuthService.start(auth)).close();
+    if (auth) {
+      const { AuthService } = await import('../auth/auth-service.js');
+      await (await AuthService.start(auth)).close();
+    }
     superviseWorkers(options.workers, graceMs);
     console.log(
       `mlflow-ts listening on http://${options.host}:${options.port} with ${options.workers} workers`,
@@ -182,6 +192,7 @@ async function runServer(options: ServerOptions): Promise<void> {
       headersTimeoutMs: options.headersTimeout * 1000,
       requestTimeoutMs: options.requestTimeout * 1000,
       maxConnections: options.maxConnections,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
     },
   }).catch((error: unknown) => {
     throw new Error(startFailure(error, options));
@@ -207,19 +218,4 @@ function startFailure(
   if (error instanceof AuthConfigError) return e.message;
   return `could not open the backend store ${options.backendStoreUri}: ${e.message ?? String(error)}
 Check that the path or database exists and is writable, or pass another --backend-store-uri.`;
-}
-
-export function dbCommand(): Command {
-  const db = new Command('db').description('Manage the tracking database.');
-  db.command('upgrade')
-    .description('Apply pending schema migrations to the store at <url>.')
-    .argument('<url>', 'the backend store URI, e.g. sqlite:///mlflow.db or postgresql://user@host/db')
-    .action(async (url: string) => {
-      const applied = await upgradeDatabase(url);
-      console.log(
-        applied.length ? `Applied migrations: ${applied.join(', ')}` : 'The database schema is up to date.',
-      );
-    });
-  addTransferCommands(db);
-  return db;
 }

@@ -9,6 +9,11 @@ export interface ConnectionLimits {
   requestTimeoutMs: number;
   /** Connections open at once per server process; further ones are closed on arrival. 0: no cap. */
   maxConnections: number;
+  /**
+   * Connections open at once from one client address (per server process); further ones from it are
+   * closed on arrival. Absent or 0: no cap (behind a reverse proxy every client has the proxy's address).
+   */
+  maxConnectionsPerAddress?: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
@@ -40,7 +45,31 @@ export function httpServerOptions(limits: ConnectionLimits): {
   };
 }
 
-/** The cap is a property of the listening server, set once it exists. */
+/** The caps apply to the listening server, set once it exists. */
 export function capConnections(server: Server, limits: ConnectionLimits): void {
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+  const perAddress = limits.maxConnectionsPerAddress ?? 0;
+  if (perAddress > 0) capPerAddress(server, perAddress);
+}
+
+/**
+ * Closes a connection on arrival when its address already holds `max`: one client (a slowloris, a
+ * runaway script) then cannot take the whole of --max-connections from the others.
+ */
+function capPerAddress(server: Server, max: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const held = open.get(address) ?? 0;
+    if (held >= max) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, held + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
 }

@@ -1,5 +1,6 @@
 // Failures of the machine rather than of the request, a full disk or a database out of reach, as MLflow's
 // 503 TEMPORARILY_UNAVAILABLE: the request was fine, nothing was saved, and sending it again later works.
+import { ArtifactStoreUnreachableError } from '../artifacts/store-unreachable.js';
 import { MlflowError } from '../entities/errors.js';
 
 /** SQLite's, and the system's, codes for a file system with no room left. */
@@ -35,6 +36,12 @@ const DATABASE_GONE_MESSAGES = [
 
 /** The 503 for an error of the machine, or undefined for any other error. */
 export function faultError(error: Error): MlflowError | undefined {
+  if (error instanceof ArtifactStoreUnreachableError) {
+    return new MlflowError(
+      'TEMPORARILY_UNAVAILABLE',
+      'The artifact store cannot be reached; nothing was read or saved. Send the request again shortly.',
+    );
+  }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && STORAGE_FULL.has(code)) {
     return new MlflowError(

@@ -320,7 +320,7 @@ export function traceRoutes(
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const body = decompress(raw, typeof encoding === 'string' ? encoding : undefined);
       let spans: OtelSpan[];
-      if (type === 'application/x-protobuf') spans = decodeOtlpProtobuf(body);
+      if (type === 'application/x-protobuf') spans = await decodeOtlpProtobuf(body);
       else if (type === 'application/json') spans = decodeOtlpJson(body);
       else {
         throw MlflowError.invalidParameter(

@@ -9,6 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 interface UiFile {
   body: Buffer;
+  /** Whether the file is worth compressing; its gzip is made on the first request that accepts it. */
+  compressible: boolean;
   gzipped?: Buffer;
   type: string;
   etag: string;
@@ -70,7 +72,8 @@ export function loadUiBuild(dir: string | undefined): UiBuild | undefined {
       const type = TYPES[path.extname(rel).slice(1).toLowerCase()] ?? 'application/octet-stream';
       files.set(`/${rel}`, {
         body,
-        gzipped: COMPRESSIBLE.test(type) && body.length > 1024 ? gzipSync(body) : undefined,
+        // Compressed on first request, not here: it costs tens of milliseconds of every server start.
+        compressible: COMPRESSIBLE.test(type) && body.length > 1024,
         type,
         etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 20)}"`,
         immutable: rel.startsWith('assets/'),
@@ -90,7 +93,8 @@ function send(request: FastifyRequest, reply: FastifyReply, file: UiFile): Fasti
     .type(file.type);
   if (request.headers['if-none-match'] === file.etag) return reply.status(304).send();
   const accepts = String(request.headers['accept-encoding'] ?? '');
-  if (file.gzipped && /\bgzip\b/.test(accepts)) {
+  if (file.compressible && /\bgzip\b/.test(accepts)) {
+    file.gzipped ??= gzipSync(file.body);
     return reply.header('Content-Encoding', 'gzip').send(file.gzipped);
   }
   return reply.send(file.body);

@@ -3,9 +3,9 @@
 // objects, explicit transactions. The server's stores go through Kysely and group commit; a bulk copy
 // wants neither.
 import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import { MlflowError } from '../entities/errors.js';
-import '../store/database.js'; // its pg type parsers: bigint columns as numbers
+import { pgDriver } from '../store/drivers.js';
 import { exactInt8Types, exactRow } from '../store/exact-ids.js';
 import { exactReads, openSqliteConnection } from '../store/sqlite-connection.js';
 import { parseStoreUri } from '../store/store-uri.js';
@@ -52,7 +52,11 @@ export async function openSqlConnection(
     if (!options.readonly) conn.pragma('synchronous = NORMAL');
     return new SqliteConnection(conn);
   }
-  const client = new pg.Client({ connectionString: location.connectionString, types: exactInt8Types });
+  // pgDriver: node-postgres with its type parsers set (bigint columns as numbers).
+  const client = new (pgDriver().Client)({
+    connectionString: location.connectionString,
+    types: exactInt8Types,
+  });
   await client.connect();
   await client.query('SET extra_float_digits = 1');
   return new PostgresConnection(client);

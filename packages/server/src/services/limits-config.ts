@@ -1,7 +1,7 @@
 // Reads the quotas a server enforces: a YAML or JSON file (--limits) and MLFLOW_TS_LIMIT_<NAME>
 // environment variables; anything malformed stops start-up with a message saying what.
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { createRequire } from 'node:module';
 import { LIMIT_NAMES, type LimitName, type ResourceLimits } from '../entities/resource-limits.js';
 
 /** A limits file or variable the server refuses to start with. */
@@ -27,6 +27,8 @@ export function readLimits(file?: string, env: NodeJS.ProcessEnv = process.env):
   if (file !== undefined) {
     let parsed: unknown;
     try {
+      // yaml is required here, not imported, so that a server started without --limits does not load it.
+      const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
       parsed = parse(readFileSync(file, 'utf8'));
     } catch (error) {
       throw new LimitsConfigError(`could not read the limits file ${file}: ${(error as Error).message}`);

@@ -5,7 +5,6 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { MlflowError } from '../entities/errors.js';
 import type { ServingEndpoint, ServingEndpointDefinition } from '../entities/serving-endpoints.js';
-import { defaultRuntimes, loadPipeline } from './load-model.js';
 import type { RuntimeOptions, RuntimeRegistry } from './model-runtime.js';
 import type { ScoringPipeline } from './scoring-pipeline.js';
 
@@ -81,11 +80,11 @@ function messageOf(error: unknown): string {
 
 export class EndpointHost {
   private readonly endpoints = new Map<string, HostedEndpoint>();
-  private readonly runtimes: RuntimeRegistry;
+  private runtimes?: RuntimeRegistry;
   private closing = false;
 
   constructor(private readonly options: EndpointHostOptions) {
-    this.runtimes = options.runtimes ?? defaultRuntimes();
+    this.runtimes = options.runtimes;
   }
 
   /** The names of the endpoints hosted here. */
@@ -228,6 +227,10 @@ export class EndpointHost {
     let served: ServedVersion | undefined;
     try {
       const dir = await this.options.source.fetchVersion(definition.registered_model_name, version, scratch);
+      // The runtimes (and the MLmodel reader, CSV parsing...) load with the first model, not on every
+      // server start.
+      const { defaultRuntimes, loadPipeline } = await import('./load-model.js');
+      this.runtimes ??= defaultRuntimes();
       const pipeline = await loadPipeline(
         dir,
         { ...this.options.runtime, workers: definition.workers },

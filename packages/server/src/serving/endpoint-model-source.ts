@@ -7,7 +7,6 @@ import { openArtifactRepository } from '../artifacts/open-artifact-repository.js
 import { safeArtifactPath } from '../artifacts/safe-path.js';
 import { MlflowError } from '../entities/errors.js';
 import type { EndpointModelSource } from './endpoint-host.js';
-import { copyTree } from './model-source.js';
 
 /** The registry calls the source needs (RegistryService has them). */
 export interface VersionRegistry {
@@ -37,6 +36,11 @@ async function storageLocation(registry: VersionRegistry, source: string): Promi
   return location;
 }
 
+/** model-source.ts's copy, loaded with the first model (it brings the SDK's client along). */
+async function copyTree() {
+  return (await import('./model-source.js')).copyTree;
+}
+
 export function registryModelSource(
   registry: VersionRegistry,
   proxy: ArtifactRepository | undefined,
@@ -61,7 +65,7 @@ export function registryModelSource(
             `The files of version ${version} are proxied (${location}), but this server does not serve artifacts.`,
           );
         }
-        await copyTree(proxy, safeArtifactPath(proxied, { allowRoot: true }), scratch);
+        await (await copyTree())(proxy, safeArtifactPath(proxied, { allowRoot: true }), scratch);
         return scratch;
       }
       const repo = openArtifactRepository(location);
@@ -69,7 +73,7 @@ export function registryModelSource(
         throw new MlflowError('INVALID_PARAMETER_VALUE', `Cannot read a model from '${location}'.`);
       }
       if (repo.root && existsSync(repo.root)) return repo.root; // a local store: served in place
-      await copyTree(repo, '', scratch);
+      await (await copyTree())(repo, '', scratch);
       return scratch;
     },
   };

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './drivers.js';
 import { ExactIdsPlugin, exactInt8Types } from './exact-ids.js';
 import { GroupCommitQueue, WriteLanes, type Writer } from './group-commit.js';
 import { HistoryReaderPool } from './history-readers.js';
@@ -27,10 +28,6 @@ export type ReadOnlyDatabase = Pick<StoreDatabase, 'dialect' | 'reader' | 'histo
 /** What a repository's writes get: write transactions only, so a write reads inside its own transaction. */
 export type WriteOnlyDatabase = Pick<StoreDatabase, 'dialect' | 'writer'>;
 
-// bigint columns (timestamps, steps, ids) come back from pg as strings by default; every value we
-// store fits in a double, and MLflow's JSON carries them as numbers.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
-
 /** How a store holds the process: by default its connections keep Node running while it is open. */
 export interface OpenOptions {
   /** False for a store used in-process by a script: idle connections then let the process exit. */
@@ -55,7 +52,7 @@ export async function upgradeDatabase(uri: string): Promise<string[]> {
         })
       : new Kysely<Database>({
           dialect: new PostgresDialect({
-            pool: new pg.Pool({ connectionString: location.connectionString, max: 1 }),
+            pool: new (pgDriver().Pool)({ connectionString: location.connectionString, max: 1 }),
           }),
         });
   try {
@@ -139,7 +136,7 @@ export function openSqliteReader(file: string): StoreDatabase {
 const WRITE_LANES = 4;
 
 async function openPostgres(connectionString: string, keepProcessAlive: boolean): Promise<StoreDatabase> {
-  const pool = new pg.Pool({
+  const pool: pg.Pool = new (pgDriver().Pool)({
     connectionString,
     max: WRITE_LANES + 6,
     allowExitOnIdle: !keepProcessAlive,

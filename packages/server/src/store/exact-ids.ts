@@ -10,7 +10,8 @@ import type {
   RootOperationNode,
   UnknownRow,
 } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from './drivers.js';
 
 /** The result column that holds an experiment id (every table names it so; see schema.ts). */
 const EXPERIMENT_ID = 'experiment_id';
@@ -43,9 +44,9 @@ function parseInt8(text: string): number | bigint {
  */
 export const exactInt8Types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8
+    oid === 20 // int8 (pg.types.builtins.INT8)
       ? parseInt8
-      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+      : pgDriver().types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
 };
 
 /** Applies `exactRow` to every result of a PostgreSQL Kysely instance (streamed chunks included). */

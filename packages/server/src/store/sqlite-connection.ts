@@ -1,10 +1,11 @@
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { sqliteDriver } from './drivers.js';
 import { exactRow } from './exact-ids.js';
 import { registerRegexp } from './sql-regexp.js';
 
 /** Opens an SQLite connection with the settings every mlflow-ts connection uses. */
 export function openSqliteConnection(file: string): BetterSqlite3.Database {
-  const conn = new BetterSqlite3(file);
+  const conn = new (sqliteDriver())(file);
   conn.pragma('journal_mode = WAL');
   // FULL makes every commit durable across power loss, not only process death; group commit pays
   // for the extra fsync once per batch.

@@ -1,7 +1,6 @@
 // A span as OpenTelemetry describes it, read from OTLP (protobuf or JSON) into one plain shape, and the
 // AnyValue form of attribute values (decoding what OTLP sends, encoding what GetTrace answers).
 import { MlflowError } from '../entities/errors.js';
-import { ExportTraceServiceRequest } from './otlp-schema.js';
 
 export interface OtelEvent {
   name: string;
@@ -152,7 +151,9 @@ function spansOf(request: Obj): OtelSpan[] {
 }
 
 /** The spans of an ExportTraceServiceRequest in OTLP's binary protobuf encoding. */
-export function decodeOtlpProtobuf(body: Buffer): OtelSpan[] {
+export async function decodeOtlpProtobuf(body: Buffer): Promise<OtelSpan[]> {
+  // protobufjs and the schema load on the first binary OTLP request, not on every server start.
+  const { ExportTraceServiceRequest } = await import('./otlp-schema.js');
   let message: protobufMessage;
   try {
     message = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(body), {

@@ -2,32 +2,13 @@
 // nesting depth, total field selections, root fields and aliases per selection set. They stop one
 // request from batching many calls or asking for an explosion of fields.
 import { type DocumentNode, Kind, type SelectionSetNode } from 'graphql';
+import type { QueryLimits } from './query-limits-env.js';
 
 export const MAX_DEPTH = 10;
 export const MAX_SELECTIONS = 1000;
 
-export interface QueryLimits {
-  /** Top-level fields over all operations (MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS, default 10). */
-  maxRootFields: number;
-  /** Aliased fields in any one selection set (MLFLOW_SERVER_GRAPHQL_MAX_ALIASES, default 10). */
-  maxAliases: number;
-}
-
-function envInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be an integer, got '${raw}'`);
-  return value;
-}
-
-/** The limits MLflow's environment variables set. */
-export function queryLimitsFromEnv(): QueryLimits {
-  return {
-    maxRootFields: envInt('MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS', 10),
-    maxAliases: envInt('MLFLOW_SERVER_GRAPHQL_MAX_ALIASES', 10),
-  };
-}
+export type { QueryLimits } from './query-limits-env.js';
+export { queryLimitsFromEnv } from './query-limits-env.js';
 
 /**
  * The first limit `document` breaks, as the error message MLflow gives, or undefined. Fields inside
