@@ -89,6 +89,15 @@ for (const dialect of DIALECTS) {
       ['tags.group DESC', 'attributes.start_time ASC'],
       ['attributes.end_time DESC'],
       ['attributes.run_name ASC'],
+      // The attribute-first plan: value groups of every size (every run has user 'u', half of them
+      // no end time), read across window boundaries by pages of 4.
+      ['attributes.end_time ASC'],
+      ['attributes.status ASC'],
+      ['attributes.status DESC', 'metrics.loss ASC'],
+      ['attributes.user_id DESC'],
+      ['attributes.run_name DESC', 'params.model ASC'],
+      ['attributes.artifact_uri ASC'],
+      ['attributes.run_id DESC'],
     ];
 
     for (const orderBy of ORDERS) {
@@ -170,6 +179,52 @@ for (const dialect of DIALECTS) {
           whole.items.map((r) => r.info.run_id),
           `${filter} ${orderBy}`,
         );
+      }
+    });
+
+    test('several experiments: the page across them is the first of every experiment, in order', async () => {
+      const exps: string[] = [];
+      for (let e = 0; e < 3; e++) {
+        const exp = await svc.createExperiment(`paging-${dialect}-across-${e}`, undefined, []);
+        exps.push(exp);
+        // Start times interleave across the experiments, and some repeat within one.
+        for (let i = 0; i < 9 + e * 4; i++) await addRun(exp, 7000 + ((i * 3 + e) % 17));
+      }
+      const newest = await svc.searchRuns({
+        experimentIds: [exps[1]],
+        orderBy: [],
+        viewType: 'ACTIVE_ONLY',
+        maxResults: 1,
+      });
+      await svc.deleteRun(newest.items[0].info.run_id);
+      for (const [orderBy, filter, viewType] of [
+        [[], undefined, 'ACTIVE_ONLY'],
+        [['metrics.acc DESC'], undefined, 'ALL'],
+        [['params.model ASC', 'attributes.start_time ASC'], undefined, 'ACTIVE_ONLY'],
+        [['tags.group DESC'], 'metrics.loss > 0', 'ACTIVE_ONLY'],
+        [['attributes.status ASC'], undefined, 'ALL'],
+        [['attributes.end_time DESC'], "params.model != 'cnn'", 'ACTIVE_ONLY'],
+        [[], undefined, 'DELETED_ONLY'],
+      ] as const) {
+        const q = { experimentIds: exps, filter, orderBy: [...orderBy], viewType };
+        const whole = await svc.searchRuns({ ...q, maxResults: 1000 });
+        const expected = mlflowOrder(whole.items.map(decoded), [...orderBy]).map((r) => r.info.run_id);
+        assert.deepEqual(
+          whole.items.map((r) => r.info.run_id),
+          expected,
+          `${orderBy} ${filter} ${viewType}`,
+        );
+        if (viewType === 'ALL') assert.equal(whole.items.length, 9 + 13 + 17, 'every run of the three');
+        for (const size of [1, 4, 7]) {
+          const paged: string[] = [];
+          let pageToken: string | undefined;
+          do {
+            const page = await svc.searchRuns({ ...q, maxResults: size, pageToken });
+            paged.push(...page.items.map((r) => r.info.run_id));
+            pageToken = page.nextPageToken;
+          } while (pageToken);
+          assert.deepEqual(paged, expected, `${orderBy} ${filter} ${viewType}, pages of ${size}`);
+        }
       }
     });
 

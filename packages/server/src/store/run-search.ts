@@ -26,6 +26,8 @@ type RunRow = Selectable<RunsTable> & Record<string, unknown>;
 interface RunSortKey extends SortKey {
   /** The child-table row holding the value, joined to the run under `alias`. */
   join?: { alias: string; table: 'latest_metrics' | 'params' | 'tags'; key: string };
+  /** The runs column holding the value, for attributes. */
+  column?: string;
 }
 
 export interface RunSearch {
@@ -74,6 +76,7 @@ function sortKeys(orderBy: OrderByClause[], dialect: Dialect): RunSortKey[] {
         rank: source.nullable ? sql`(case when ${value} is null then 2 else 0 end)` : undefined,
         ascending: o.ascending,
         type: source.numeric ? 'number' : 'string',
+        column: source.column,
       });
       if (source.column === 'start_time') hasStart = true;
       if (source.column === 'run_uuid') hasId = true;
@@ -152,6 +155,61 @@ export async function searchRunRows(
   const cursor =
     start && 'after' in start ? parsePosition(start.after, orderSignature(search.orderBy), keys) : undefined;
   const offset = start && 'offset' in start ? start.offset : 0;
+  const wanted = search.maxResults + 1;
+  let rows: RunRow[];
+  if (search.experimentIds.length > 1 && offset === 0 && !pinsRunIds(search.filter)) {
+    rows = await acrossExperiments(db, dialect, search, keys, cursor, wanted);
+  } else {
+    rows = await pageOf(db, dialect, search, keys, cursor, offset, wanted);
+  }
+  if (rows.length <= search.maxResults) return { rows };
+  rows = rows.slice(0, search.maxResults);
+  return {
+    rows,
+    next: { order: orderSignature(search.orderBy), after: cursorOf(rows[rows.length - 1], keys) },
+  };
+}
+
+/**
+ * Several experiments: each one's page is found by its own plan, which reads that experiment's
+ * indexes in order and stops after a page; the page across them is then the first `wanted` of those
+ * candidates, ordered by the same SQL. A single query would have to merge the experiments' index
+ * ranges, which neither database does for a LIMIT: both read every run of every experiment and sort.
+ */
+async function acrossExperiments(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  search: RunSearch,
+  keys: RunSortKey[],
+  cursor: CursorEntry[] | undefined,
+  wanted: number,
+): Promise<RunRow[]> {
+  const candidates: string[] = [];
+  for (const experimentId of search.experimentIds) {
+    const one = { ...search, experimentIds: [experimentId] };
+    for (const row of await pageOf(db, dialect, one, keys, cursor, 0, wanted)) candidates.push(row.run_uuid);
+  }
+  if (candidates.length === 0) return [];
+  const where = [
+    sql<SqlBool>`runs.run_uuid in (${sql.join(candidates)})`,
+    ...(cursor ? [afterSql(keys, cursor)] : []),
+  ];
+  const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
+    where ${sql.join(where, sql` and `)}
+    order by ${orderBySql(keys)} limit ${wanted}`.execute(db);
+  return result.rows;
+}
+
+/** Up to `wanted` runs from the position given, by the plan that suits the ordering. */
+async function pageOf(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  search: RunSearch,
+  keys: RunSortKey[],
+  cursor: CursorEntry[] | undefined,
+  offset: number,
+  wanted: number,
+): Promise<RunRow[]> {
   const eb = expressionBuilder<Database, 'runs'>();
   const pinned = pinsRunIds(search.filter);
   // When the filter names the runs, looking them up by id beats scanning the experiment in start
@@ -164,14 +222,15 @@ export async function searchRunRows(
   // Every run is either active or deleted: asking for both needs no condition at all.
   if (search.stages.length < 2)
     conditions.push(sql<SqlBool>`runs.lifecycle_stage in (${sql.join(search.stages)})`);
-  const wanted = search.maxResults + 1;
-  const childFirstPlan = keys[0].join !== undefined && offset === 0 && !pinned;
-  // Both plans that read runs in an index's order (by a metric, or by start time, MLflow's default)
-  // stop after a page, checking the filter run by run. PostgreSQL would otherwise turn the filter's
-  // EXISTS into joins that first read every run matching any one condition: 5x (metric order) and
-  // 7x (start time) slower on the bench's searches. A very selective filter is the case that loses
-  // (every run is visited), as it always is on SQLite; for other orders the planner stays free.
-  const walksIndex = childFirstPlan || (keys[0].value === START_TIME && !pinned);
+  const single = search.experimentIds.length === 1 && offset === 0 && !pinned;
+  const childFirstPlan = keys[0].join !== undefined && single;
+  const attributeFirstPlan = keys[0].column !== undefined && keys[0].value !== START_TIME && single;
+  // The plans that read runs in an index's order (by a metric, param, tag or attribute, or by start
+  // time, MLflow's default) stop after a page, checking the filter run by run. PostgreSQL would
+  // otherwise turn the filter's EXISTS into joins that first read every run matching any one
+  // condition: 5x (metric order) and 7x (start time) slower on the bench's searches. A very selective
+  // filter is the case that loses (every run is visited), as it always is on SQLite.
+  const walksIndex = childFirstPlan || attributeFirstPlan || (keys[0].value === START_TIME && !pinned);
   if (search.filter) {
     const probePerRun = dialect === 'postgres' && walksIndex;
     const byRunKeyOnly = dialect === 'sqlite';
@@ -179,23 +238,15 @@ export async function searchRunRows(
       sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun, byRunKeyOnly })}`,
     );
   }
-
-  let rows: RunRow[];
-  if (childFirstPlan) {
-    rows = await childFirst(db, dialect, keys, conditions, cursor, wanted);
-  } else {
-    const where = cursor ? [...conditions, afterSql(keys, cursor)] : conditions;
-    const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
-      where ${sql.join(where, sql` and `)}
-      order by ${orderBySql(keys)} limit ${wanted} offset ${offset}`.execute(db);
-    rows = result.rows;
+  if (childFirstPlan) return childFirst(db, dialect, keys, conditions, cursor, wanted);
+  if (attributeFirstPlan) {
+    return attributeFirst(db, dialect, keys, search.experimentIds[0], conditions, cursor, wanted);
   }
-  if (rows.length <= search.maxResults) return { rows };
-  rows = rows.slice(0, search.maxResults);
-  return {
-    rows,
-    next: { order: orderSignature(search.orderBy), after: cursorOf(rows[rows.length - 1], keys) },
-  };
+  const where = cursor ? [...conditions, afterSql(keys, cursor)] : conditions;
+  const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
+    where ${sql.join(where, sql` and `)}
+    order by ${orderBySql(keys)} limit ${wanted} offset ${offset}`.execute(db);
+  return result.rows;
 }
 
 /**
@@ -272,5 +323,82 @@ async function childFirst(
       order by ${orderBySql([...orderPrefix, ...orderKeys])} limit ${wanted - rows.length}`.execute(db);
     rows.push(...result.rows);
   }
+  return rows;
+}
+
+/** The index of migration 0015 that orders an experiment's runs by `column`, then by start time. */
+export function attributeOrderIndex(column: string): string {
+  return `runs_${column}_order_idx`;
+}
+
+/**
+ * Ordering by a run attribute first (other than start time, which has its own index): the runs are
+ * read through the (experiment_id, column, start_time, run_uuid) index of migration 0015, value group
+ * by value group, so that a page reads about a page of index entries whatever the number of runs.
+ *
+ * A single ORDER BY over that index would be exact for the column but must then sort each group of
+ * equal values by start time DESC, run id ASC (MLflow's tie-break), and a group can hold nearly every
+ * run (`status`: most runs are FINISHED). So the walk alternates two bounded reads: the values between
+ * the position and the `window`-th index entry after it (at most `window` runs, sorted as a whole),
+ * then the group of that boundary value, read in start-time order straight from the index and stopped
+ * after the page. The window doubles on each round, for filters that reject most runs. Runs without a
+ * value (end_time) come last in both directions, as MLflow orders them.
+ */
+async function attributeFirst(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  keys: RunSortKey[],
+  experimentId: bigint,
+  conditions: RawBuilder<SqlBool>[],
+  cursor: CursorEntry[] | undefined,
+  wanted: number,
+): Promise<RunRow[]> {
+  const [first, ...rest] = keys;
+  const column = first.column as string;
+  const value = sql.ref(`runs.${column}`);
+  const beyond = sql.raw(first.ascending ? '>' : '<');
+  const direction = sql.raw(first.ascending ? 'asc' : 'desc');
+  // SQLite's planner, without statistics, may prefer the (experiment, stage, start time) index.
+  const from =
+    dialect === 'sqlite' ? sql`runs indexed by ${sql.raw(attributeOrderIndex(column))}` : sql`runs`;
+  const rows: RunRow[] = [];
+  const read = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
+    const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from ${from} ${joinsSql(keys)}
+      where ${sql.join([...conditions, ...where], sql` and `)}
+      order by ${orderBySql(order)} limit ${wanted - rows.length}`.execute(db);
+    rows.push(...result.rows);
+  };
+  const restAfter = (c: CursorEntry[]) => (rest.length > 0 ? [afterSql(rest, c)] : []);
+
+  let lower: number | string | undefined;
+  if (cursor) {
+    const [rank, at] = cursor[0];
+    if (rank > 0) {
+      // Within the runs without a value: the rest of them after the position.
+      await read([sql<SqlBool>`${value} is null`, ...restAfter(cursor.slice(1))], rest);
+      return rows;
+    }
+    await read([sql<SqlBool>`${value} = ${at}`, ...restAfter(cursor.slice(1))], rest);
+    lower = at as number | string;
+  }
+  let window = wanted;
+  while (rows.length < wanted) {
+    const after = lower === undefined ? [] : [sql<SqlBool>`${value} ${beyond} ${lower}`];
+    const boundary = await sql<{ v: number | string }>`select ${value} as v from ${from}
+      where runs.experiment_id = ${experimentId} and ${value} is not null ${after.length ? sql`and ${after[0]}` : sql``}
+      order by ${value} ${direction} limit 1 offset ${window - 1}`.execute(db);
+    if (boundary.rows.length === 0) {
+      // Fewer than `window` runs with a value remain: all of them, sorted.
+      await read([sql<SqlBool>`${value} is not null`, ...after], keys);
+      break;
+    }
+    const bound = boundary.rows[0].v;
+    await read([...after, sql<SqlBool>`${value} ${sql.raw(first.ascending ? '<' : '>')} ${bound}`], keys);
+    if (rows.length >= wanted) break;
+    await read([sql<SqlBool>`${value} = ${bound}`], rest);
+    lower = bound;
+    window *= 2;
+  }
+  if (first.rank && rows.length < wanted) await read([sql<SqlBool>`${value} is null`], rest);
   return rows;
 }
