@@ -6,6 +6,10 @@ import { call, DIALECTS, rejectsWith, startTestServer, type TestServer, useTestT
 // Keyset paging: a page starts right after the last item of the previous one, so items added while a
 // client pages through a result neither repeat an item nor skip one that existed when paging began.
 
+// Groups of runs sharing a sort value are walked through the next key's index from 3 runs up, not
+// read whole (10,000 by default), so these small stores exercise both ways of reading a group.
+process.env.MLFLOW_TS_SEARCH_SORTED_GROUP_LIMIT = '3';
+
 const token = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
 
 // ---------------------------------------------------------------------------------------------------

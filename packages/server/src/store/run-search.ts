@@ -238,15 +238,98 @@ async function pageOf(
       sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun, byRunKeyOnly })}`,
     );
   }
-  if (childFirstPlan) return childFirst(db, dialect, keys, conditions, cursor, wanted);
-  if (attributeFirstPlan) {
-    return attributeFirst(db, dialect, keys, search.experimentIds[0], conditions, cursor, wanted);
+  if (single) {
+    return ordered({ db, dialect, conditions, experimentId: search.experimentIds[0] }, keys, cursor, wanted);
   }
   const where = cursor ? [...conditions, afterSql(keys, cursor)] : conditions;
   const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
     where ${sql.join(where, sql` and `)}
     order by ${orderBySql(keys)} limit ${wanted} offset ${offset}`.execute(db);
   return result.rows;
+}
+
+/** One experiment's search: the database, and the conditions every run of the page must meet. */
+interface Plan {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  conditions: RawBuilder<SqlBool>[];
+  experimentId: bigint;
+}
+
+/**
+ * Up to `wanted` runs of one experiment after `cursor` in the order `keys`, meeting `extra` as well,
+ * each with its sort-key columns numbered from 0. Starts from the index of the first key.
+ */
+async function ordered(
+  plan: Plan,
+  keys: RunSortKey[],
+  cursor: CursorEntry[] | undefined,
+  wanted: number,
+  extra: RawBuilder<SqlBool>[] = [],
+): Promise<RunRow[]> {
+  if (keys[0].join) return childFirst(plan, keys, cursor, wanted, extra);
+  if (keys[0].column !== undefined && keys[0].value !== START_TIME) {
+    return attributeFirst(plan, keys, cursor, wanted, extra);
+  }
+  const where = [...plan.conditions, ...extra, ...(cursor ? [afterSql(keys, cursor)] : [])];
+  const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
+    where ${sql.join(where, sql` and `)}
+    order by ${orderBySql(keys)} limit ${wanted}`.execute(plan.db);
+  return result.rows;
+}
+
+/**
+ * A group of runs sharing the first key's value is read whole and sorted when it has fewer runs than
+ * this; a larger one is read in the order of the remaining keys through their own index, checking the
+ * value run by run, which visits about (page size) x (runs) / (group size) runs.
+ */
+const SORTED_GROUP_LIMIT = 10_000;
+
+/** SORTED_GROUP_LIMIT, or MLFLOW_TS_SEARCH_SORTED_GROUP_LIMIT (tests set it low to walk small groups). */
+function sortedGroupLimit(): number {
+  const set = Number(process.env.MLFLOW_TS_SEARCH_SORTED_GROUP_LIMIT);
+  return Number.isInteger(set) && set > 0 ? set : SORTED_GROUP_LIMIT;
+}
+
+/** Rows found for the keys after the first, renumbered as rows of the whole ordering. */
+function asWholeRows(rows: RunRow[], value: number | string): RunRow[] {
+  return rows.map((row) => {
+    const out: RunRow = {} as RunRow;
+    for (const [name, v] of Object.entries(row)) {
+      const m = /^_([kr])(\d+)$/.exec(name);
+      (out as Record<string, unknown>)[m ? `_${m[1]}${Number(m[2]) + 1}` : name] = v;
+    }
+    (out as Record<string, unknown>)._k0 = value;
+    (out as Record<string, unknown>)._r0 = 0;
+    return out;
+  });
+}
+
+/**
+ * The runs whose first key equals `value`, in the order of the other keys: read whole and sorted by
+ * `readSorted` when the group is small (`countCapped` below sortedGroupLimit()), otherwise walked
+ * through the next key's own plan with `isValue` as one more condition.
+ */
+async function tieGroup(
+  plan: Plan,
+  keys: RunSortKey[],
+  value: number | string,
+  cursor: CursorEntry[] | undefined,
+  wanted: number,
+  extra: RawBuilder<SqlBool>[],
+  parts: {
+    countCapped: (limit: number) => RawBuilder<{ n: number | string }>;
+    readSorted: (where: RawBuilder<SqlBool>[]) => Promise<RunRow[]>;
+    isValue: RawBuilder<SqlBool>;
+  },
+): Promise<RunRow[]> {
+  const rest = keys.slice(1);
+  const position = cursor ? [afterSql(rest, cursor)] : [];
+  const limit = sortedGroupLimit();
+  const { rows } = await parts.countCapped(limit).execute(plan.db);
+  if (Number(rows[0]?.n ?? 0) < limit) return parts.readSorted(position);
+  const found = await ordered(plan, rest, cursor, wanted, [...extra, parts.isValue]);
+  return asWholeRows(found, value);
 }
 
 /**
@@ -259,68 +342,134 @@ async function pageOf(
  * turn its EXISTS into joins that read every run matching any one condition first (5x slower on the
  * bench's search). PostgreSQL's param and tag index holds a value prefix only: ordering by that
  * prefix first lets it read the index in order and sort just the runs that share a prefix.
+ *
+ * Runs sharing a value must then be ordered by the next keys (start time DESC, run id ASC at least),
+ * and such a group can hold a large part of the experiment (a param with ten values). So the values
+ * are read window by window, as in attributeFirst: the values before the `window`-th index entry
+ * after the position (at most `window` runs, sorted), then the group of that entry's value on its
+ * own (tieGroup), the window doubling each round.
  */
 async function childFirst(
-  db: Kysely<Database>,
-  dialect: Dialect,
+  plan: Plan,
   keys: RunSortKey[],
-  conditions: RawBuilder<SqlBool>[],
   cursor: CursorEntry[] | undefined,
   wanted: number,
+  extra: RawBuilder<SqlBool>[],
 ): Promise<RunRow[]> {
+  const { db, dialect } = plan;
   const [first, ...rest] = keys;
   if (!first.join) throw new Error('childFirst needs a child-table key first');
   const { table, key } = first.join;
   const isMetric = table === 'latest_metrics';
   const prefixed = dialect === 'postgres' && !isMetric;
   const restColumns = rest.length > 0 ? sql`, ${cursorColumns(rest, 1)}` : sql``;
+  const conditions = [...plan.conditions, ...extra];
+  const raw = sql`o0.value`;
+  const valueKey: SortKey = {
+    value: isMetric ? raw : textValue(dialect, raw),
+    ascending: first.ascending,
+    type: first.type,
+  };
+  // The indexed expression, spelled as in migration 0010 so the planner matches it.
+  const prefix = sql`(left(o0.value, ${sql.lit(VALUE_PREFIX_CHARS)})) collate "C"`;
+  const prefixOf = (v: unknown) => sql`left(${v}, ${sql.lit(VALUE_PREFIX_CHARS)}) collate "C"`;
+  const orderPrefix: SortKey[] = prefixed
+    ? [{ value: prefix, ascending: first.ascending, type: 'string' }]
+    : [];
+  const valueOrder = [...orderPrefix, valueKey, ...rest];
+  const nanCondition = isMetric ? [sql<SqlBool>`o0.is_nan = 0`] : [];
+  /** `value <op> v`, with the prefix bound PostgreSQL's index can seek to (redundant otherwise). */
+  const compare = (op: '<' | '>' | '=', v: number | string): RawBuilder<SqlBool>[] => {
+    const exact = sql<SqlBool>`${valueKey.value} ${sql.raw(op)} ${v}`;
+    if (!prefixed) return [exact];
+    const loose = op === '=' ? '=' : `${op}=`;
+    return [sql<SqlBool>`${prefix} ${sql.raw(loose)} ${prefixOf(v)}`, exact];
+  };
+  const beyond = first.ascending ? '>' : '<';
+  const before = first.ascending ? '<' : '>';
+
   const rows: RunRow[] = [];
-  for (let group = cursor ? cursor[0][0] : 0; group <= 2 && rows.length < wanted; group++) {
-    if (group === 1 && !isMetric) continue; // only metrics can be NaN
-    const where = [...conditions];
-    let orderKeys: SortKey[] = rest;
-    let orderPrefix: SortKey[] = [];
-    let position = cursor && cursor[0][0] === group ? cursor.slice(1) : undefined;
-    let from: RawBuilder<unknown>;
-    if (group < 2) {
-      from = sql`${sql.table(table)} o0 cross join runs`;
-      where.unshift(sql<SqlBool>`o0.key = ${key}`, sql<SqlBool>`runs.run_uuid = o0.run_uuid`);
-      if (isMetric) where.splice(1, 0, sql<SqlBool>`o0.is_nan = ${group}`);
-      if (group === 0) {
-        const value = sql`o0.value`;
-        orderKeys = [
-          {
-            value: isMetric ? value : textValue(dialect, value),
-            ascending: first.ascending,
-            type: first.type,
-          },
-          ...rest,
-        ];
-        if (prefixed) {
-          // The indexed expression, spelled as in migration 0009 so the planner matches it.
-          const prefix = sql`(left(o0.value, ${sql.lit(VALUE_PREFIX_CHARS)})) collate "C"`;
-          orderPrefix = [{ value: prefix, ascending: first.ascending, type: 'string' }];
-          if (cursor && cursor[0][0] === 0) {
-            // Redundant with the keyset condition below, but one the index can seek to.
-            const bound = sql`left(${cursor[0][1]}, ${sql.lit(VALUE_PREFIX_CHARS)}) collate "C"`;
-            where.push(sql<SqlBool>`${prefix} ${sql.raw(first.ascending ? '>=' : '<=')} ${bound}`);
-          }
-        }
-        if (cursor && cursor[0][0] === 0) position = cursor;
+  /** Runs with a (non-NaN) value of the key, in the order `order`, up to the rest of the page. */
+  const valuesOf = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
+    const all = [
+      sql<SqlBool>`o0.key = ${key}`,
+      ...nanCondition,
+      sql<SqlBool>`runs.run_uuid = o0.run_uuid`,
+      ...conditions,
+      ...where,
+    ];
+    const result = await sql<RunRow>`select runs.*, ${valueKey.value} as _k0, 0 as _r0${restColumns}
+      from ${sql.table(table)} o0 cross join runs ${joinsSql(rest)}
+      where ${sql.join(all, sql` and `)}
+      order by ${orderBySql(order)} limit ${wanted - rows.length}`.execute(db);
+    return result.rows;
+  };
+  const readValues = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
+    rows.push(...(await valuesOf(where, order)));
+  };
+  const group = async (v: number | string, position: CursorEntry[] | undefined) => {
+    const equal = compare('=', v);
+    const found = await tieGroup(plan, keys, v, position, wanted - rows.length, extra, {
+      countCapped: (limit) => sql<{
+        n: number;
+      }>`select count(*) as n from (select 1 from ${sql.table(table)} o0
+        where o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)}
+        limit ${limit}) g`,
+      readSorted: (where) => valuesOf([...equal, ...where], rest),
+      isValue: sql<SqlBool>`exists (select 1 from ${sql.table(table)} o0 where o0.run_uuid = runs.run_uuid
+        and o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)}${dialect === 'postgres' ? sql` offset 0` : sql``})`,
+    });
+    rows.push(...found);
+  };
+
+  let stage = cursor ? cursor[0][0] : 0;
+  if (stage === 0) {
+    let lower: number | string | undefined;
+    if (cursor) {
+      lower = cursor[0][1] as number | string;
+      await group(lower, cursor.slice(1));
+    }
+    let window = wanted;
+    while (rows.length < wanted) {
+      const after = lower === undefined ? [] : compare(beyond, lower);
+      const boundary = await sql<{ v: number | string }>`select o0.value as v from ${sql.table(table)} o0
+        where ${sql.join([sql<SqlBool>`o0.key = ${key}`, ...after], sql` and `)}
+        order by ${orderBySql([...orderPrefix, valueKey])} limit 1 offset ${window - 1}`.execute(db);
+      if (boundary.rows.length === 0) {
+        await readValues(after, valueOrder);
+        break;
       }
+      const bound = boundary.rows[0].v;
+      await readValues([...after, ...compare(before, bound)], valueOrder);
+      if (rows.length >= wanted) break;
+      await group(bound, undefined);
+      lower = bound;
+      window *= 2;
+    }
+    stage = 1;
+  }
+  for (; stage <= 2 && rows.length < wanted; stage++) {
+    if (stage === 1 && !isMetric) continue; // only metrics can be NaN
+    const where = [...conditions];
+    let from: RawBuilder<unknown>;
+    if (stage === 1) {
+      from = sql`${sql.table(table)} o0 cross join runs`;
+      where.unshift(
+        sql<SqlBool>`o0.key = ${key}`,
+        sql<SqlBool>`o0.is_nan = 1`,
+        sql<SqlBool>`runs.run_uuid = o0.run_uuid`,
+      );
     } else {
       from = sql`runs`;
       where.push(
         sql<SqlBool>`not exists (select 1 from ${sql.table(table)} m where m.run_uuid = runs.run_uuid and m.key = ${key})`,
       );
     }
-    if (position) where.push(afterSql(orderKeys, position));
-    const firstColumns =
-      group === 0 ? sql`${orderKeys[0].value} as _k0, 0 as _r0` : sql`null as _k0, ${sql.lit(group)} as _r0`;
+    if (cursor && cursor[0][0] === stage) where.push(afterSql(rest, cursor.slice(1)));
     const result =
-      await sql<RunRow>`select runs.*, ${firstColumns}${restColumns} from ${from} ${joinsSql(rest)}
+      await sql<RunRow>`select runs.*, null as _k0, ${sql.lit(stage)} as _r0${restColumns} from ${from} ${joinsSql(rest)}
       where ${sql.join(where, sql` and `)}
-      order by ${orderBySql([...orderPrefix, ...orderKeys])} limit ${wanted - rows.length}`.execute(db);
+      order by ${orderBySql(rest)} limit ${wanted - rows.length}`.execute(db);
     rows.push(...result.rows);
   }
   return rows;
@@ -333,26 +482,26 @@ export function attributeOrderIndex(column: string): string {
 
 /**
  * Ordering by a run attribute first (other than start time, which has its own index): the runs are
- * read through the (experiment_id, column, start_time, run_uuid) index of migration 0015, value group
- * by value group, so that a page reads about a page of index entries whatever the number of runs.
+ * read through the (experiment_id, column, start_time, run_uuid) index of migration 0015, so that a
+ * page reads about a page of index entries whatever the number of runs.
  *
  * A single ORDER BY over that index would be exact for the column but must then sort each group of
  * equal values by start time DESC, run id ASC (MLflow's tie-break), and a group can hold nearly every
  * run (`status`: most runs are FINISHED). So the walk alternates two bounded reads: the values between
  * the position and the `window`-th index entry after it (at most `window` runs, sorted as a whole),
  * then the group of that boundary value, read in start-time order straight from the index and stopped
- * after the page. The window doubles on each round, for filters that reject most runs. Runs without a
- * value (end_time) come last in both directions, as MLflow orders them.
+ * after the page (or, when other keys come first, by tieGroup). The window doubles on each round, for
+ * filters that reject most runs. Runs without a value (end_time) come last in both directions, as
+ * MLflow orders them.
  */
 async function attributeFirst(
-  db: Kysely<Database>,
-  dialect: Dialect,
+  plan: Plan,
   keys: RunSortKey[],
-  experimentId: bigint,
-  conditions: RawBuilder<SqlBool>[],
   cursor: CursorEntry[] | undefined,
   wanted: number,
+  extra: RawBuilder<SqlBool>[],
 ): Promise<RunRow[]> {
+  const { db, dialect, experimentId } = plan;
   const [first, ...rest] = keys;
   const column = first.column as string;
   const value = sql.ref(`runs.${column}`);
@@ -361,31 +510,51 @@ async function attributeFirst(
   // SQLite's planner, without statistics, may prefer the (experiment, stage, start time) index.
   const from =
     dialect === 'sqlite' ? sql`runs indexed by ${sql.raw(attributeOrderIndex(column))}` : sql`runs`;
+  const conditions = [...plan.conditions, ...extra];
   const rows: RunRow[] = [];
-  const read = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
+  const runsOf = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
     const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from ${from} ${joinsSql(keys)}
       where ${sql.join([...conditions, ...where], sql` and `)}
       order by ${orderBySql(order)} limit ${wanted - rows.length}`.execute(db);
-    rows.push(...result.rows);
+    return result.rows;
   };
-  const restAfter = (c: CursorEntry[]) => (rest.length > 0 ? [afterSql(rest, c)] : []);
+  const read = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
+    rows.push(...(await runsOf(where, order)));
+  };
+  // The index orders a group by start time: the common tail (start time DESC, run id) reads it directly.
+  const indexOrdersGroup = rest[0]?.value === START_TIME && !rest[0].ascending;
+  const group = async (v: number | string, position: CursorEntry[] | undefined) => {
+    const equal = sql<SqlBool>`${value} = ${v}`;
+    const after = position ? [afterSql(rest, position)] : [];
+    if (indexOrdersGroup) {
+      await read([equal, ...after], rest);
+      return;
+    }
+    const found = await tieGroup(plan, keys, v, position, wanted - rows.length, extra, {
+      countCapped: (limit) => sql<{ n: number }>`select count(*) as n from (select 1 from ${from}
+        where runs.experiment_id = ${experimentId} and ${equal} limit ${limit}) g`,
+      readSorted: (where) => runsOf([equal, ...where], rest),
+      isValue: equal,
+    });
+    rows.push(...found);
+  };
 
   let lower: number | string | undefined;
   if (cursor) {
     const [rank, at] = cursor[0];
     if (rank > 0) {
       // Within the runs without a value: the rest of them after the position.
-      await read([sql<SqlBool>`${value} is null`, ...restAfter(cursor.slice(1))], rest);
+      await read([sql<SqlBool>`${value} is null`, afterSql(rest, cursor.slice(1))], rest);
       return rows;
     }
-    await read([sql<SqlBool>`${value} = ${at}`, ...restAfter(cursor.slice(1))], rest);
+    await group(at as number | string, cursor.slice(1));
     lower = at as number | string;
   }
   let window = wanted;
   while (rows.length < wanted) {
     const after = lower === undefined ? [] : [sql<SqlBool>`${value} ${beyond} ${lower}`];
     const boundary = await sql<{ v: number | string }>`select ${value} as v from ${from}
-      where runs.experiment_id = ${experimentId} and ${value} is not null ${after.length ? sql`and ${after[0]}` : sql``}
+      where ${sql.join([sql<SqlBool>`runs.experiment_id = ${experimentId}`, sql<SqlBool>`${value} is not null`, ...after], sql` and `)}
       order by ${value} ${direction} limit 1 offset ${window - 1}`.execute(db);
     if (boundary.rows.length === 0) {
       // Fewer than `window` runs with a value remain: all of them, sorted.
@@ -395,7 +564,7 @@ async function attributeFirst(
     const bound = boundary.rows[0].v;
     await read([...after, sql<SqlBool>`${value} ${sql.raw(first.ascending ? '<' : '>')} ${bound}`], keys);
     if (rows.length >= wanted) break;
-    await read([sql<SqlBool>`${value} = ${bound}`], rest);
+    await group(bound, undefined);
     lower = bound;
     window *= 2;
   }
