@@ -364,7 +364,9 @@ async function tieGroup(
   },
 ): Promise<RunRow[]> {
   const rest = keys.slice(1);
-  const position = cursor ? [afterSql(rest, cursor)] : [];
+  // Without the seek bound on the next key (start time, usually): SQLite would take it to walk the
+  // runs by start time instead of looking up the group's few runs.
+  const position = cursor ? [afterSql(rest, cursor, false)] : [];
   const limit = sortedGroupLimit();
   const { rows } = await parts.countCapped(limit).execute(plan.db);
   if (Number(rows[0]?.n ?? 0) < limit) return parts.readSorted(position);
