@@ -11,9 +11,9 @@ import {
   parsePosition,
   type SortKey,
 } from './keyset.js';
-import { VALUE_PREFIX_CHARS } from './migrations.js';
+import { ATTRIBUTE_ORDER_COLUMNS, VALUE_PREFIX_CHARS } from './migrations.js';
 import type { Database, RunsTable } from './schema.js';
-import { runFilterSql, runSortSource } from './search-sql.js';
+import { attributeColumn, runFilterSql, runSortSource } from './search-sql.js';
 import type { PageStart } from './tracking-store.js';
 
 // The runs search query. The ordering is MLflow's: the order_by keys (missing values, and NaN for
@@ -114,9 +114,10 @@ function pinsRunIds(node: FilterNode | undefined): boolean {
 }
 
 /**
- * A condition naming the runs a filter can match, when a top-level `params.k = 'v'` or `tags.k = 'v'`
- * of it holds for fewer than sortedGroupLimit() runs (counted through the (key, value) index, over
- * all experiments): the search then starts from those runs and sorts them, instead of walking the
+ * A condition naming the runs a filter can match, when a top-level `params.k = 'v'`, `tags.k = 'v'`
+ * or `attributes.<run_name, status, user_id or artifact_uri> = 'v'` of it holds for fewer than
+ * sortedGroupLimit() runs (counted through the (key, value) index, over all experiments, or the
+ * attribute's index): the search then starts from those runs and sorts them, instead of walking the
  * experiment in the requested order and checking every run (a value on 0.1% of a million runs made
  * a page visit 100,000 runs).
  */
@@ -124,6 +125,7 @@ async function fewRuns(
   db: Kysely<Database>,
   dialect: Dialect,
   filter: FilterNode | undefined,
+  experimentIds: bigint[],
 ): Promise<RawBuilder<SqlBool> | undefined> {
   if (!filter) return undefined;
   const conjuncts = filter.kind === 'and' ? filter.nodes : [filter];
@@ -131,6 +133,17 @@ async function fewRuns(
   let best: { n: number; rows: RawBuilder<unknown> } | undefined;
   for (const c of conjuncts) {
     if (c.kind !== 'comparison' || c.comparator !== '=' || c.value.kind !== 'string') continue;
+    const column = c.entity === 'attribute' ? attributeColumn(c.key) : undefined;
+    if (column && ATTRIBUTE_ORDER_COLUMNS.includes(column) && column !== 'run_uuid') {
+      // Through the attribute's index of migration 0015.
+      const match = sql`from runs r where r.experiment_id in (${sql.join(experimentIds)}) and ${sql.ref(`r.${column}`)} = ${c.value.value}`;
+      const counted = await sql<{
+        n: number | string;
+      }>`select count(*) as n from (select 1 ${match} limit ${limit}) c`.execute(db);
+      const n = Number(counted.rows[0]?.n ?? 0);
+      if (n < limit && (!best || n < best.n)) best = { n, rows: sql`select r.run_uuid ${match}` };
+      continue;
+    }
     if (c.entity !== 'param' && c.entity !== 'tag') continue;
     const table = sql.table(c.entity === 'param' ? 'params' : 'tags');
     const value = c.value.value;
@@ -249,7 +262,9 @@ async function pageOf(
 ): Promise<RunRow[]> {
   const eb = expressionBuilder<Database, 'runs'>();
   const few =
-    offset === 0 && !pinsRunIds(search.filter) ? await fewRuns(db, dialect, search.filter) : undefined;
+    offset === 0 && !pinsRunIds(search.filter)
+      ? await fewRuns(db, dialect, search.filter, search.experimentIds)
+      : undefined;
   const pinned = pinsRunIds(search.filter) || few !== undefined;
   // When the filter names the runs (or a few of them, `few`), looking them up by id beats scanning
   // the experiment in start time order, but SQLite's planner prefers the scan, which saves it a
@@ -279,7 +294,12 @@ async function pageOf(
     );
   }
   if (single) {
-    return ordered({ db, dialect, conditions, experimentId: search.experimentIds[0] }, keys, cursor, wanted);
+    return ordered(
+      { db, dialect, stages: search.stages.length, conditions, experimentId: search.experimentIds[0] },
+      keys,
+      cursor,
+      wanted,
+    );
   }
   const where = cursor ? [...conditions, afterSql(keys, cursor)] : conditions;
   const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
@@ -292,6 +312,8 @@ async function pageOf(
 interface Plan {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** How many lifecycle stages the search asks for (2: every run, no condition on the stage). */
+  stages: number;
   conditions: RawBuilder<SqlBool>[];
   experimentId: bigint;
 }
@@ -312,7 +334,13 @@ async function ordered(
     return attributeFirst(plan, keys, cursor, wanted, extra);
   }
   const where = [...plan.conditions, ...extra, ...(cursor ? [afterSql(keys, cursor)] : [])];
-  const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from runs ${joinsSql(keys)}
+  // In start-time order, SQLite (without statistics) may prefer an attribute index of migration 0015
+  // that a filter's range or LIKE can use, then sort half the experiment: keep it on the walk.
+  const from =
+    plan.dialect === 'sqlite' && keys[0].value === START_TIME
+      ? sql`runs indexed by ${sql.raw(plan.stages < 2 ? 'runs_stage_start_idx' : 'runs_experiment_start_idx')}`
+      : sql`runs`;
+  const result = await sql<RunRow>`select runs.*, ${cursorColumns(keys)} from ${from} ${joinsSql(keys)}
     where ${sql.join(where, sql` and `)}
     order by ${orderBySql(keys)} limit ${wanted}`.execute(plan.db);
   return result.rows;
@@ -345,6 +373,16 @@ function asWholeRows(rows: RunRow[], value: number | string): RunRow[] {
   });
 }
 
+/** True when a group of runs sharing a value (counted by `countCapped`) is too large to sort whole. */
+async function isLarge(
+  db: Kysely<Database>,
+  countCapped: (limit: number) => RawBuilder<{ n: number | string }>,
+): Promise<boolean> {
+  const limit = sortedGroupLimit();
+  const { rows } = await countCapped(limit).execute(db);
+  return Number(rows[0]?.n ?? 0) >= limit;
+}
+
 /**
  * The runs whose first key equals `value`, in the order of the other keys: read whole and sorted by
  * `readSorted` when the group is small (`countCapped` below sortedGroupLimit()), otherwise walked
@@ -367,9 +405,7 @@ async function tieGroup(
   // Without the seek bound on the next key (start time, usually): SQLite would take it to walk the
   // runs by start time instead of looking up the group's few runs.
   const position = cursor ? [afterSql(rest, cursor, false)] : [];
-  const limit = sortedGroupLimit();
-  const { rows } = await parts.countCapped(limit).execute(plan.db);
-  if (Number(rows[0]?.n ?? 0) < limit) return parts.readSorted(position);
+  if (!(await isLarge(plan.db, parts.countCapped))) return parts.readSorted(position);
   const found = await ordered(plan, rest, cursor, wanted, [...extra, parts.isValue]);
   return asWholeRows(found, value);
 }
@@ -449,14 +485,13 @@ async function childFirst(
   const readValues = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
     rows.push(...(await valuesOf(where, order)));
   };
+  const countOf = (equal: RawBuilder<SqlBool>[]) => (limit: number) =>
+    sql<{ n: number }>`select count(*) as n from (select 1 from ${sql.table(table)} o0
+        where o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)} limit ${limit}) g`;
   const group = async (v: number | string, position: CursorEntry[] | undefined) => {
     const equal = compare('=', v);
     const found = await tieGroup(plan, keys, v, position, wanted - rows.length, extra, {
-      countCapped: (limit) => sql<{
-        n: number;
-      }>`select count(*) as n from (select 1 from ${sql.table(table)} o0
-        where o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)}
-        limit ${limit}) g`,
+      countCapped: countOf(equal),
       readSorted: (where) => valuesOf([...equal, ...where], rest),
       isValue: sql<SqlBool>`exists (select 1 from ${sql.table(table)} o0 where o0.run_uuid = runs.run_uuid
         and o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)}${dialect === 'postgres' ? sql` offset 0` : sql``})`,
@@ -482,6 +517,12 @@ async function childFirst(
         break;
       }
       const bound = boundary.rows[0].v;
+      if (!(await isLarge(db, countOf(compare('=', bound))))) {
+        // The values ahead come in groups small enough to sort: one read in value order, stopped
+        // after the page, as long as no large group lies ahead.
+        await readValues(after, valueOrder);
+        break;
+      }
       await readValues([...after, ...compare(before, bound)], valueOrder);
       if (rows.length >= wanted) break;
       await group(bound, undefined);
@@ -565,6 +606,11 @@ async function attributeFirst(
   };
   // The index orders a group by start time: the common tail (start time DESC, run id) reads it directly.
   const indexOrdersGroup = rest[0]?.value === START_TIME && !rest[0].ascending;
+  // Runs with a value, whose rank is 0: ordering by the column alone lets the index give the order.
+  const valueOrder: SortKey[] = [{ ...first, rank: undefined }, ...rest];
+  const countOf = (equal: RawBuilder<SqlBool>) => (limit: number) =>
+    sql<{ n: number }>`select count(*) as n from (select 1 from ${from}
+      where runs.experiment_id = ${experimentId} and ${equal} limit ${limit}) g`;
   const group = async (v: number | string, position: CursorEntry[] | undefined) => {
     const equal = sql<SqlBool>`${value} = ${v}`;
     const after = position ? [afterSql(rest, position)] : [];
@@ -573,8 +619,7 @@ async function attributeFirst(
       return;
     }
     const found = await tieGroup(plan, keys, v, position, wanted - rows.length, extra, {
-      countCapped: (limit) => sql<{ n: number }>`select count(*) as n from (select 1 from ${from}
-        where runs.experiment_id = ${experimentId} and ${equal} limit ${limit}) g`,
+      countCapped: countOf(equal),
       readSorted: (where) => runsOf([equal, ...where], rest),
       isValue: equal,
     });
@@ -600,11 +645,19 @@ async function attributeFirst(
       order by ${value} ${direction} limit 1 offset ${window - 1}`.execute(db);
     if (boundary.rows.length === 0) {
       // Fewer than `window` runs with a value remain: all of them, sorted.
-      await read([sql<SqlBool>`${value} is not null`, ...after], keys);
+      await read([sql<SqlBool>`${value} is not null`, ...after], valueOrder);
       break;
     }
     const bound = boundary.rows[0].v;
-    await read([...after, sql<SqlBool>`${value} ${sql.raw(first.ascending ? '<' : '>')} ${bound}`], keys);
+    if (!(await isLarge(db, countOf(sql<SqlBool>`${value} = ${bound}`)))) {
+      // Groups small enough to sort ahead: one read in index order, stopped after the page.
+      await read([sql<SqlBool>`${value} is not null`, ...after], valueOrder);
+      break;
+    }
+    await read(
+      [...after, sql<SqlBool>`${value} ${sql.raw(first.ascending ? '<' : '>')} ${bound}`],
+      valueOrder,
+    );
     if (rows.length >= wanted) break;
     await group(bound, undefined);
     lower = bound;

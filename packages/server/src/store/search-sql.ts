@@ -26,6 +26,11 @@ const RUN_COLUMNS: Record<string, string> = {
   end_time: 'end_time',
 };
 
+/** The runs column of a (checked) run attribute. */
+export function attributeColumn(key: string): string | undefined {
+  return RUN_COLUMNS[key];
+}
+
 const SYMBOLS = new Set(['=', '!=', '<', '<=', '>', '>=']);
 
 function listOf(c: Comparison): string[] {
