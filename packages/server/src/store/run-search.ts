@@ -207,7 +207,8 @@ export async function searchRunRows(
   const offset = start && 'offset' in start ? start.offset : 0;
   const wanted = search.maxResults + 1;
   let rows: RunRow[];
-  if (search.experimentIds.length > 1 && offset === 0 && !pinsRunIds(search.filter)) {
+  // A metric, param or tag index is over all experiments: one walk serves them together.
+  if (search.experimentIds.length > 1 && offset === 0 && !pinsRunIds(search.filter) && !keys[0].join) {
     rows = await acrossExperiments(db, dialect, search, keys, cursor, wanted);
   } else {
     rows = await pageOf(db, dialect, search, keys, cursor, offset, wanted);
@@ -221,8 +222,8 @@ export async function searchRunRows(
 }
 
 /**
- * Several experiments: each one's page is found by its own plan, which reads that experiment's
- * indexes in order and stops after a page; the page across them is then the first `wanted` of those
+ * Several experiments, ordered by a run attribute (start time by default): each one's page is found
+ * by its own plan, which reads that experiment's indexes in order and stops after a page; the page across them is then the first `wanted` of those
  * candidates, ordered by the same SQL. A single query would have to merge the experiments' index
  * ranges, which neither database does for a LIMIT: both read every run of every experiment and sort.
  */
@@ -278,7 +279,7 @@ async function pageOf(
   if (search.stages.length < 2)
     conditions.push(sql<SqlBool>`runs.lifecycle_stage in (${sql.join(search.stages)})`);
   const single = search.experimentIds.length === 1 && offset === 0 && !pinned;
-  const childFirstPlan = keys[0].join !== undefined && single;
+  const childFirstPlan = keys[0].join !== undefined && offset === 0 && !pinned;
   const attributeFirstPlan = keys[0].column !== undefined && keys[0].value !== START_TIME && single;
   // The plans that read runs in an index's order (by a metric, param, tag or attribute, or by start
   // time, MLflow's default) stop after a page, checking the filter run by run. PostgreSQL would
@@ -293,9 +294,10 @@ async function pageOf(
       sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun, byRunKeyOnly })}`,
     );
   }
-  if (single) {
+  if (single || childFirstPlan) {
+    const experimentId = single ? search.experimentIds[0] : undefined;
     return ordered(
-      { db, dialect, stages: search.stages.length, conditions, experimentId: search.experimentIds[0] },
+      { db, dialect, stages: search.stages.length, conditions, experimentId },
       keys,
       cursor,
       wanted,
@@ -315,7 +317,8 @@ interface Plan {
   /** How many lifecycle stages the search asks for (2: every run, no condition on the stage). */
   stages: number;
   conditions: RawBuilder<SqlBool>[];
-  experimentId: bigint;
+  /** The experiment, when there is one: attributeFirst reads its (experiment_id, ...) indexes. */
+  experimentId?: bigint;
 }
 
 /**
@@ -330,7 +333,7 @@ async function ordered(
   extra: RawBuilder<SqlBool>[] = [],
 ): Promise<RunRow[]> {
   if (keys[0].join) return childFirst(plan, keys, cursor, wanted, extra);
-  if (keys[0].column !== undefined && keys[0].value !== START_TIME) {
+  if (keys[0].column !== undefined && keys[0].value !== START_TIME && plan.experimentId !== undefined) {
     return attributeFirst(plan, keys, cursor, wanted, extra);
   }
   const where = [...plan.conditions, ...extra, ...(cursor ? [afterSql(keys, cursor)] : [])];
