@@ -179,7 +179,10 @@ async function fewRuns(
       dialect === 'postgres'
         ? sql` and (left(kv.value, ${sql.lit(VALUE_PREFIX_CHARS)})) collate "C" = left(${value}, ${sql.lit(VALUE_PREFIX_CHARS)}) collate "C"`
         : sql``;
-    const match = sql`from ${table} kv where kv.key = ${c.key}${seek} and kv.value = ${value}`;
+    // A value shorter than the prefix is equal exactly when the prefix is: the index alone decides.
+    const exact =
+      dialect === 'postgres' && value.length < VALUE_PREFIX_CHARS ? sql`` : sql` and kv.value = ${value}`;
+    const match = sql`from ${table} kv where kv.key = ${c.key}${seek}${exact}`;
     const counted = await sql<{
       n: number | string;
     }>`select count(*) as n from (select 1 ${match} limit ${limit}) c`.execute(db);
@@ -514,13 +517,18 @@ async function childFirst(
   const readValues = async (where: RawBuilder<SqlBool>[], order: SortKey[]) => {
     rows.push(...(await valuesOf(where, order)));
   };
-  const countOf = (equal: RawBuilder<SqlBool>[]) => (limit: number) =>
-    sql<{ n: number }>`select count(*) as n from (select 1 from ${sql.table(table)} o0
+  const countOf = (v: number | string) => (limit: number) => {
+    // On PostgreSQL a value shorter than the indexed prefix is matched by the prefix alone, so the
+    // count reads the index only.
+    const short = prefixed && typeof v === 'string' && v.length < VALUE_PREFIX_CHARS;
+    const equal = short ? [sql<SqlBool>`${prefix} = ${prefixOf(v)}`] : compare('=', v);
+    return sql<{ n: number }>`select count(*) as n from (select 1 from ${sql.table(table)} o0
         where o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)} limit ${limit}) g`;
+  };
   const group = async (v: number | string, position: CursorEntry[] | undefined) => {
     const equal = compare('=', v);
     const found = await tieGroup(plan, keys, v, position, wanted - rows.length, extra, {
-      countCapped: countOf(equal),
+      countCapped: countOf(v),
       readSorted: (where) => valuesOf([...equal, ...where], rest),
       isValue: sql<SqlBool>`exists (select 1 from ${sql.table(table)} o0 where o0.run_uuid = runs.run_uuid
         and o0.key = ${key} and ${sql.join([...equal, ...nanCondition], sql` and `)}${dialect === 'postgres' ? sql` offset 0` : sql``})`,
@@ -538,15 +546,22 @@ async function childFirst(
     let window = wanted;
     while (rows.length < wanted) {
       const after = lower === undefined ? [] : compare(beyond, lower);
-      const boundary = await sql<{ v: number | string }>`select o0.value as v from ${sql.table(table)} o0
-        where ${sql.join([sql<SqlBool>`o0.key = ${key}`, ...after], sql` and `)}
-        order by ${orderBySql([...orderPrefix, valueKey])} limit 1 offset ${window - 1}`.execute(db);
+      // Any value serves as the boundary (the reads split the values at it), so PostgreSQL takes a
+      // prefix from its index alone, strictly past the position's prefix; the values sharing that
+      // prefix fall in the read before the boundary.
+      const boundary = prefixed
+        ? await sql<{ v: string }>`select ${prefix} as v from ${sql.table(table)} o0
+            where o0.key = ${key}${lower === undefined ? sql`` : sql` and ${prefix} ${sql.raw(beyond)} ${prefixOf(lower)}`}
+            order by ${orderBySql(orderPrefix)} limit 1 offset ${window - 1}`.execute(db)
+        : await sql<{ v: number | string }>`select o0.value as v from ${sql.table(table)} o0
+            where ${sql.join([sql<SqlBool>`o0.key = ${key}`, ...after], sql` and `)}
+            order by ${orderBySql(valueOrder.slice(0, 1))} limit 1 offset ${window - 1}`.execute(db);
       if (boundary.rows.length === 0) {
         await readValues(after, valueOrder);
         break;
       }
       const bound = boundary.rows[0].v;
-      if (!(await isLarge(db, countOf(compare('=', bound))))) {
+      if (!(await isLarge(db, countOf(bound)))) {
         // The values ahead come in groups small enough to sort: one read in value order, stopped
         // after the page, as long as no large group lies ahead.
         await readValues(after, valueOrder);
