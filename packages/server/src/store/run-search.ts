@@ -135,8 +135,11 @@ async function fewRuns(
   // PostgreSQL until a vacuum marks the pages all-visible), a cost every search with the filter pays.
   const limit = Math.max(1, Math.floor(sortedGroupLimit() / 5));
   let best: { n: number; rows: RawBuilder<unknown> } | undefined;
+  // A few candidates are enough; a filter may hold up to 500 comparisons, each a count.
+  let tried = 0;
   for (const c of conjuncts) {
-    if (c.kind !== 'comparison') continue;
+    if (c.kind !== 'comparison' || tried >= 8) continue;
+    tried++;
     if (c.entity === 'metric' && RANGE.has(c.comparator) && c.value.kind === 'number') {
       // The same comparison of the stored value (0 for NaN, as MLflow compares it) through the
       // (key, value) index of latest_metrics.
@@ -317,7 +320,9 @@ async function pageOf(
   // filter is the case that loses (every run is visited), as it always is on SQLite.
   const walksIndex = childFirstPlan || attributeFirstPlan || (keys[0].value === START_TIME && !pinned);
   if (search.filter) {
-    const probePerRun = dialect === 'postgres' && walksIndex;
+    // The few runs named by `few` are checked one by one too: as joins, a filter of hundreds of
+    // EXISTS takes PostgreSQL's planner minutes.
+    const probePerRun = dialect === 'postgres' && (walksIndex || few !== undefined);
     const byRunKeyOnly = dialect === 'sqlite';
     conditions.push(
       sql<SqlBool>`${runFilterSql(eb, cheapestFirst(search.filter), { probePerRun, byRunKeyOnly })}`,
