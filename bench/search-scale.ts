@@ -44,12 +44,14 @@ import {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'packages/server/dist/cli/main.js');
-const EXPERIMENT = 'search-scale';
+// A new name whenever the seeded data changes, so an older store is never taken for this one.
+const EXPERIMENT = 'search-scale-2';
 const HISTORY_EXPERIMENT = 'search-scale-history';
 const HISTORY_KEY = 'loss';
 
 interface Options {
   runs: number;
+  otherRuns: number;
   store: 'sqlite' | 'postgres';
   uri?: string;
   repeat: number;
@@ -58,11 +60,15 @@ interface Options {
   port: number;
   cli: string;
   only?: 'searches' | 'history';
+  /** Time only the searches whose name matches. */
+  cases?: RegExp;
   json: boolean;
 }
 
-const USAGE = `usage: tsx bench/search-scale.ts [--runs 100000] [--store sqlite|postgres] [--uri STORE_URI]
-       [--repeat 20] [--history-points 1000000] [--history-repeat 5] [--port 5079] [--cli PATH] [--only searches|history] [--json]
+const USAGE = `usage: tsx bench/search-scale.ts [--runs 100000] [--other-runs 10000] [--store sqlite|postgres] [--uri STORE_URI]
+       [--cases REGEXP] [--repeat 20] [--history-points 1000000] [--history-repeat 5] [--port 5079] [--cli PATH] [--only searches|history] [--json]
+  --other-runs: runs in each of the 9 other experiments of the ten-experiment searches
+  --cases: time only the searches whose name matches (case-insensitive)
   --uri: use (and reuse on later runs) this store instead of a fresh one
   --cli: the server's CLI script (default packages/server/dist/cli/main.js), e.g. an older build to compare`;
 
@@ -72,6 +78,7 @@ const cli: CommandLine = commandLine('search-scale', USAGE);
 function parseOptions(argv: string[]): Options {
   const o: Options = {
     runs: 100_000,
+    otherRuns: 10_000,
     store: 'sqlite',
     repeat: 20,
     historyPoints: 1_000_000,
@@ -82,6 +89,8 @@ function parseOptions(argv: string[]): Options {
   };
   const flags = {
     runs: 'string',
+    'other-runs': 'string',
+    cases: 'string',
     store: 'string',
     uri: 'string',
     repeat: 'string',
@@ -94,6 +103,8 @@ function parseOptions(argv: string[]): Options {
   } as const;
   cli.parse(argv, flags, (name, value, flag) => {
     if (name === 'runs') o.runs = cli.count(flag, value);
+    else if (name === 'other-runs') o.otherRuns = cli.count(flag, value);
+    else if (name === 'cases') o.cases = new RegExp(value, 'i');
     else if (name === 'store') {
       if (value !== 'sqlite' && value !== 'postgres') cli.fail('--store is sqlite or postgres');
       o.store = value;
@@ -138,13 +149,241 @@ function runIdOf(i: number): string {
 
 const BASE_TIME = 1_700_000_000_000;
 const isDeleted = (i: number) => i % 100 === 7;
+/** The other experiments of the ten-experiment searches, and the runs' index range in each. */
+const OTHER_EXPERIMENTS = 9;
+const otherRunIndex = (k: number, j: number) => 100_000_000 + k * 10_000_000 + j;
+const DATASETS = 20;
 
 interface SeedInfo {
   experimentId: string;
+  otherExperimentIds: string[];
   historyRunId: string;
   seeded: boolean;
   seedSeconds: number;
   rows: Record<string, number>;
+}
+
+type Values = Record<string, unknown>;
+const TABLES = ['runs', 'params', 'tags', 'metrics', 'latest_metrics', 'inputs', 'input_tags'] as const;
+type Table = (typeof TABLES)[number];
+type Batch = Record<Table, Values[]>;
+
+function emptyBatch(): Batch {
+  return { runs: [], params: [], tags: [], metrics: [], latest_metrics: [], inputs: [], input_tags: [] };
+}
+
+/**
+ * The rows of run `i`: 10 params (p9 missing from one run in ten), 10 metrics (m8 NaN in one run in a
+ * hundred, m9 missing from one in ten), 5 tags (t4 missing from one in ten) plus mlflow.runName, one
+ * run in fifty RUNNING (no end time), FAILED or KILLED each, and in the main experiment one run in ten
+ * with a dataset input.
+ */
+function addRun(b: Batch, i: number, experimentId: string, datasetIds: string[] | undefined): void {
+  const rand = prng(i + 1);
+  const id = runIdOf(i);
+  const name = `run-${i}`;
+  const start = BASE_TIME + i * 1000;
+  const deleted = isDeleted(i);
+  const kind = i % 50;
+  b.runs.push({
+    run_uuid: id,
+    experiment_id: Number(experimentId),
+    name,
+    user_id: `user-${i % 50}`,
+    status: kind === 1 ? 'RUNNING' : kind === 2 ? 'FAILED' : kind === 3 ? 'KILLED' : 'FINISHED',
+    start_time: start,
+    end_time: kind === 1 ? null : start + 500 + (i % 7) * 100,
+    deleted_time: deleted ? start + 600 : null,
+    lifecycle_stage: deleted ? 'deleted' : 'active',
+    artifact_uri: `mlflow-artifacts:/${experimentId}/${id}/artifacts`,
+  });
+  b.params.push(
+    { run_uuid: id, key: 'p0', value: `model-${Math.floor(rand() * 10)}` },
+    { run_uuid: id, key: 'p1', value: String(10 ** -Math.ceil(rand() * 5)) },
+  );
+  for (let k = 2; k < 10; k++) {
+    const value = `v${Math.floor(rand() * 1000)}`;
+    if (k !== 9 || i % 10 !== 4) b.params.push({ run_uuid: id, key: `p${k}`, value });
+  }
+  b.tags.push(
+    { run_uuid: id, key: 'mlflow.runName', value: name },
+    { run_uuid: id, key: 't0', value: `team-${i % 20}` },
+    { run_uuid: id, key: 't1', value: `owner-${Math.floor(rand() * 100)}` },
+  );
+  for (let k = 2; k < 5; k++) {
+    const value = `tag-${Math.floor(rand() * 500)}`;
+    if (k !== 4 || i % 10 !== 6) b.tags.push({ run_uuid: id, key: `t${k}`, value });
+  }
+  for (let k = 0; k < 10; k++) {
+    const value = rand();
+    if (k === 9 && i % 10 === 3) continue;
+    const nan = k === 8 && i % 100 === 5;
+    const point = {
+      run_uuid: id,
+      key: `m${k}`,
+      value: nan ? 0 : value,
+      timestamp: start + 100,
+      step: 0,
+      is_nan: nan ? 1 : 0,
+    };
+    b.metrics.push(point);
+    b.latest_metrics.push(point);
+  }
+  if (datasetIds && i % 10 === 0) {
+    const d = (i / 10) % DATASETS;
+    const input = `in-${id}`;
+    b.inputs.push({
+      input_uuid: input,
+      source_type: 'DATASET',
+      source_id: datasetIds[d],
+      destination_type: 'RUN',
+      destination_id: id,
+      step: 0,
+    });
+    b.input_tags.push({ input_uuid: input, name: 'mlflow.data.context', value: d % 2 ? 'eval' : 'training' });
+  }
+}
+
+/**
+ * Bulk rows into the store's tables, bypassing the server: the store's secondary indexes are dropped
+ * first and built again at the end (one sort each instead of a million random inserts), SQLite through
+ * prepared statements without fsync, PostgreSQL through one `unnest` insert per table and batch.
+ */
+interface BulkWriter {
+  write(batch: Batch): Promise<void>;
+  /** Builds the dropped indexes again; returns the seconds it took. */
+  finish(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const COLUMNS: Record<Table, [string, string][]> = {
+  runs: [
+    ['run_uuid', 'text'],
+    ['experiment_id', 'bigint'],
+    ['name', 'text'],
+    ['user_id', 'text'],
+    ['status', 'text'],
+    ['start_time', 'bigint'],
+    ['end_time', 'bigint'],
+    ['deleted_time', 'bigint'],
+    ['lifecycle_stage', 'text'],
+    ['artifact_uri', 'text'],
+  ],
+  params: [
+    ['run_uuid', 'text'],
+    ['key', 'text'],
+    ['value', 'text'],
+  ],
+  tags: [
+    ['run_uuid', 'text'],
+    ['key', 'text'],
+    ['value', 'text'],
+  ],
+  metrics: [
+    ['run_uuid', 'text'],
+    ['key', 'text'],
+    ['value', 'float8'],
+    ['timestamp', 'bigint'],
+    ['step', 'bigint'],
+    ['is_nan', 'smallint'],
+  ],
+  latest_metrics: [
+    ['run_uuid', 'text'],
+    ['key', 'text'],
+    ['value', 'float8'],
+    ['timestamp', 'bigint'],
+    ['step', 'bigint'],
+    ['is_nan', 'smallint'],
+  ],
+  inputs: [
+    ['input_uuid', 'text'],
+    ['source_type', 'text'],
+    ['source_id', 'text'],
+    ['destination_type', 'text'],
+    ['destination_id', 'text'],
+    ['step', 'bigint'],
+  ],
+  input_tags: [
+    ['input_uuid', 'text'],
+    ['name', 'text'],
+    ['value', 'text'],
+  ],
+};
+
+function sqliteWriter(file: string): BulkWriter {
+  const conn = new BetterSqlite3(file);
+  conn.pragma('journal_mode = WAL');
+  conn.pragma('synchronous = OFF');
+  conn.pragma('cache_size = -1000000');
+  const indexes = conn
+    .prepare(
+      `select name, sql from sqlite_master where type = 'index' and sql is not null
+       and tbl_name in (${TABLES.map((t) => `'${t}'`).join(', ')})`,
+    )
+    .all() as { name: string; sql: string }[];
+  for (const index of indexes) conn.exec(`drop index ${index.name}`);
+  const inserts = Object.fromEntries(
+    TABLES.map((t) => {
+      const cols = COLUMNS[t].map(([c]) => c);
+      const stmt = conn.prepare(
+        `insert into ${t} (${cols.join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})`,
+      );
+      return [t, stmt];
+    }),
+  ) as Record<Table, BetterSqlite3.Statement>;
+  const writeAll = conn.transaction((batch: Batch) => {
+    for (const t of TABLES) for (const row of batch[t]) inserts[t].run(row);
+  });
+  return {
+    async write(batch) {
+      writeAll(batch);
+    },
+    async finish() {
+      const started = performance.now();
+      for (const index of indexes) conn.exec(index.sql);
+      return (performance.now() - started) / 1000;
+    },
+    async close() {
+      conn.close();
+    },
+  };
+}
+
+async function postgresWriter(connectionString: string): Promise<BulkWriter> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  const { rows: indexes } = await client.query<{ indexname: string; indexdef: string }>(
+    `select indexname, indexdef from pg_indexes where schemaname = current_schema() and tablename = any($1)
+     and indexname not in (select conname from pg_constraint)`,
+    [TABLES],
+  );
+  for (const index of indexes) await client.query(`drop index ${index.indexname}`);
+  return {
+    async write(batch) {
+      await client.query('begin');
+      for (const t of TABLES) {
+        const rows = batch[t];
+        if (rows.length === 0) continue;
+        const cols = COLUMNS[t];
+        const arrays = cols.map(([c]) => rows.map((r) => r[c] ?? null));
+        await client.query(
+          `insert into ${t} (${cols.map(([c]) => c).join(', ')})
+           select * from unnest(${cols.map(([, type], n) => `$${n + 1}::${type}[]`).join(', ')})`,
+          arrays,
+        );
+      }
+      await client.query('commit');
+    },
+    async finish() {
+      const started = performance.now();
+      for (const index of indexes) await client.query(index.indexdef);
+      await client.query('analyze');
+      return (performance.now() - started) / 1000;
+    },
+    async close() {
+      await client.end();
+    },
+  };
 }
 
 /**
@@ -178,201 +417,184 @@ async function findExperiment(db: Kysely<Database>, name: string): Promise<strin
   }
 }
 
-async function seed(uri: string, o: Options, log: (s: string) => void): Promise<SeedInfo> {
+async function countRuns(db: Kysely<Database>, experimentId: string): Promise<number> {
+  const { n } = await db
+    .selectFrom('runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('experiment_id', '=', experimentId)
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+const otherName = (k: number) => `${EXPERIMENT}-other-${k}`;
+
+async function findSeeded(uri: string, o: Options, log: (s: string) => void): Promise<SeedInfo | undefined> {
   const plain = openPlain(uri);
   try {
     const existing = await findExperiment(plain, EXPERIMENT);
     const existingHistory = await findExperiment(plain, HISTORY_EXPERIMENT);
-    if (existing && existingHistory) {
-      const db = { reader: plain };
-      const { n } = await db.reader
-        .selectFrom('runs')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('experiment_id', '=', String(existing))
-        .executeTakeFirstOrThrow();
-      const history = await db.reader
-        .selectFrom('runs')
-        .select('run_uuid')
-        .where('experiment_id', '=', String(existingHistory))
-        .executeTakeFirstOrThrow();
-      const { points } = await db.reader
-        .selectFrom('metrics')
-        .select((eb) => eb.fn.countAll<number>().as('points'))
-        .where('run_uuid', '=', history.run_uuid)
-        .where('key', '=', HISTORY_KEY)
-        .executeTakeFirstOrThrow();
-      if (Number(n) !== o.runs || Number(points) !== o.historyPoints) {
-        throw new Error(
-          `the store already holds ${EXPERIMENT} with ${n} runs and ${points} history points; ` +
-            `expected ${o.runs} and ${o.historyPoints}: use another --uri`,
-        );
-      }
-      log(`reusing the seeded store (${n} runs, ${points} history points)`);
-      return {
-        experimentId: existing,
-        historyRunId: history.run_uuid,
-        seeded: false,
-        seedSeconds: 0,
-        rows: {},
-      };
+    if (!existing || !existingHistory) return undefined;
+    const others: string[] = [];
+    for (let k = 0; k < OTHER_EXPERIMENTS; k++) {
+      const id = await findExperiment(plain, otherName(k));
+      if (id === undefined) throw new Error(`the store lacks ${otherName(k)}: use another --uri`);
+      others.push(id);
     }
+    const n = await countRuns(plain, existing);
+    const otherRuns = await countRuns(plain, others[0]);
+    const history = await plain
+      .selectFrom('runs')
+      .select('run_uuid')
+      .where('experiment_id', '=', String(existingHistory))
+      .executeTakeFirstOrThrow();
+    const { points } = await plain
+      .selectFrom('metrics')
+      .select((eb) => eb.fn.countAll<number>().as('points'))
+      .where('run_uuid', '=', history.run_uuid)
+      .where('key', '=', HISTORY_KEY)
+      .executeTakeFirstOrThrow();
+    if (n !== o.runs || otherRuns !== o.otherRuns || Number(points) !== o.historyPoints) {
+      throw new Error(
+        `the store already holds ${EXPERIMENT} with ${n} runs (${otherRuns} in each other experiment) and ` +
+          `${points} history points; expected ${o.runs}, ${o.otherRuns} and ${o.historyPoints}: use another --uri`,
+      );
+    }
+    log(`reusing the seeded store (${n} runs, ${points} history points)`);
+    return {
+      experimentId: existing,
+      otherExperimentIds: others,
+      historyRunId: history.run_uuid,
+      seeded: false,
+      seedSeconds: 0,
+      rows: {},
+    };
   } finally {
     await plain.destroy();
   }
+}
 
+async function seed(uri: string, o: Options, log: (s: string) => void): Promise<SeedInfo> {
+  const found = await findSeeded(uri, o, log);
+  if (found) return found;
+
+  const started = performance.now();
+  // Migrated to the current schema by the store itself, then written in bulk.
   const db = await openDatabase(uri);
+  const createExperiment = (name: string) =>
+    db.writer.run(async (trx) => {
+      const now = Date.now();
+      const inserted = await trx
+        .insertInto('experiments')
+        .values({ name, lifecycle_stage: 'active', creation_time: now, last_update_time: now } as never)
+        .returning('experiment_id')
+        .executeTakeFirstOrThrow();
+      const id = String(inserted.experiment_id);
+      await trx
+        .updateTable('experiments')
+        .set({ artifact_location: `mlflow-artifacts:/${id}` })
+        .where('experiment_id', '=', String(id))
+        .execute();
+      return id;
+    });
+  let experimentId: string;
+  let historyExperimentId: string;
+  const otherExperimentIds: string[] = [];
+  const datasetIds = Array.from({ length: DATASETS }, (_, d) => `ds-${String(d).padStart(4, '0')}`);
   try {
-    const started = performance.now();
-    const rows = { runs: 0, params: 0, tags: 0, metrics: 0, latest_metrics: 0 };
-    const createExperiment = (name: string) =>
-      db.writer.run(async (trx) => {
-        const now = Date.now();
-        const inserted = await trx
-          .insertInto('experiments')
-          .values({ name, lifecycle_stage: 'active', creation_time: now, last_update_time: now } as never)
-          .returning('experiment_id')
-          .executeTakeFirstOrThrow();
-        const id = String(inserted.experiment_id);
-        await trx
-          .updateTable('experiments')
-          .set({ artifact_location: `mlflow-artifacts:/${id}` })
-          .where('experiment_id', '=', String(id))
-          .execute();
-        return id;
-      });
-    const experimentId = await createExperiment(EXPERIMENT);
-    const historyExperimentId = await createExperiment(HISTORY_EXPERIMENT);
+    experimentId = await createExperiment(EXPERIMENT);
+    historyExperimentId = await createExperiment(HISTORY_EXPERIMENT);
+    for (let k = 0; k < OTHER_EXPERIMENTS; k++) otherExperimentIds.push(await createExperiment(otherName(k)));
+    await db.writer.run((trx) =>
+      trx
+        .insertInto('datasets')
+        .values(
+          datasetIds.map((id, d) => ({
+            dataset_uuid: id,
+            experiment_id: experimentId,
+            name: `ds-${d}`,
+            digest: `digest${d}`,
+            dataset_source_type: 'local',
+            dataset_source: `{"uri": "/data/ds-${d}"}`,
+            dataset_schema: null,
+            dataset_profile: null,
+          })) as never,
+        )
+        .execute(),
+    );
+  } finally {
+    await db.close();
+  }
 
-    // Multi-row inserts, each under SQLite's limit of 32,766 bound variables.
-    const insertAll = async (trx: any, table: string, values: Record<string, unknown>[]) => {
-      if (values.length === 0) return;
-      const per = Math.floor(30_000 / Object.keys(values[0]).length);
-      for (let i = 0; i < values.length; i += per) {
-        await trx
-          .insertInto(table)
-          .values(values.slice(i, i + per))
-          .execute();
-      }
-    };
-
+  const location = parseStoreUri(uri);
+  const writer =
+    location.dialect === 'sqlite'
+      ? sqliteWriter(location.file)
+      : await postgresWriter(location.connectionString);
+  const rows: Record<string, number> = Object.fromEntries(TABLES.map((t) => [t, 0]));
+  const write = async (batch: Batch) => {
+    await writer.write(batch);
+    for (const t of TABLES) rows[t] += batch[t].length;
+  };
+  try {
     const BATCH = 2000;
-    for (let from = 0; from < o.runs; from += BATCH) {
-      const runs: Record<string, unknown>[] = [];
-      const params: Record<string, unknown>[] = [];
-      const tags: Record<string, unknown>[] = [];
-      const metrics: Record<string, unknown>[] = [];
-      for (let i = from; i < Math.min(o.runs, from + BATCH); i++) {
-        const rand = prng(i + 1);
-        const id = runIdOf(i);
-        const name = `run-${i}`;
-        const start = BASE_TIME + i * 1000;
-        const deleted = isDeleted(i);
-        runs.push({
-          run_uuid: id,
-          experiment_id: Number(experimentId),
-          name,
-          user_id: `user-${i % 50}`,
-          status: 'FINISHED',
-          start_time: start,
-          end_time: start + 500,
-          deleted_time: deleted ? start + 600 : null,
-          lifecycle_stage: deleted ? 'deleted' : 'active',
-          artifact_uri: `mlflow-artifacts:/${experimentId}/${id}/artifacts`,
-        });
-        params.push(
-          { run_uuid: id, key: 'p0', value: `model-${Math.floor(rand() * 10)}` },
-          { run_uuid: id, key: 'p1', value: String(10 ** -Math.ceil(rand() * 5)) },
-        );
-        for (let k = 2; k < 10; k++)
-          params.push({ run_uuid: id, key: `p${k}`, value: `v${Math.floor(rand() * 1000)}` });
-        tags.push(
-          { run_uuid: id, key: 'mlflow.runName', value: name },
-          { run_uuid: id, key: 't0', value: `team-${i % 20}` },
-          { run_uuid: id, key: 't1', value: `owner-${Math.floor(rand() * 100)}` },
-        );
-        for (let k = 2; k < 5; k++)
-          tags.push({ run_uuid: id, key: `t${k}`, value: `tag-${Math.floor(rand() * 500)}` });
-        // m8 is NaN in one run in a hundred and m9 is missing from one run in ten, so ordering by
-        // them exercises the NaN and missing-values-last rules.
-        for (let k = 0; k < 10; k++) {
-          if (k === 9 && i % 10 === 3) continue;
-          const nan = k === 8 && i % 100 === 5;
-          metrics.push({
-            run_uuid: id,
-            key: `m${k}`,
-            value: nan ? 0 : rand(),
-            timestamp: start + 100,
-            step: 0,
-            is_nan: nan ? 1 : 0,
-          });
-        }
+    type Range = [string, number, (j: number) => number, string[] | undefined];
+    const ranges: Range[] = [
+      [experimentId, o.runs, (j) => j, datasetIds],
+      ...otherExperimentIds.map((id, k): Range => [id, o.otherRuns, (j) => otherRunIndex(k, j), undefined]),
+    ];
+    for (const [expId, to, indexOf, datasets] of ranges) {
+      for (let from = 0; from < to; from += BATCH) {
+        const batch = emptyBatch();
+        for (let j = from; j < Math.min(to, from + BATCH); j++) addRun(batch, indexOf(j), expId, datasets);
+        await write(batch);
+        if ((from / BATCH) % 50 === 49)
+          log(`  ${from + BATCH} runs seeded (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       }
-      await db.writer.run(async (trx) => {
-        await insertAll(trx, 'runs', runs);
-        await insertAll(trx, 'params', params);
-        await insertAll(trx, 'tags', tags);
-        await insertAll(trx, 'metrics', metrics);
-        await insertAll(trx, 'latest_metrics', metrics);
-      });
-      rows.runs += runs.length;
-      rows.params += params.length;
-      rows.tags += tags.length;
-      rows.metrics += metrics.length;
-      rows.latest_metrics += metrics.length;
-      if ((from / BATCH) % 10 === 9)
-        log(`  ${from + BATCH} runs seeded (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     }
 
     // One run with a long history: steps 0..N-1, one point a second, a slowly falling loss.
     const historyRunId = runIdOf(-1);
-    await db.writer.run(async (trx) => {
-      await insertAll(trx, 'runs', [
-        {
-          run_uuid: historyRunId,
-          experiment_id: Number(historyExperimentId),
-          name: 'history',
-          user_id: 'bench',
-          status: 'FINISHED',
-          start_time: BASE_TIME,
-          end_time: BASE_TIME + o.historyPoints * 1000,
-          deleted_time: null,
-          lifecycle_stage: 'active',
-          artifact_uri: `mlflow-artifacts:/${historyExperimentId}/${historyRunId}/artifacts`,
-        },
-      ]);
-      await insertAll(trx, 'tags', [{ run_uuid: historyRunId, key: 'mlflow.runName', value: 'history' }]);
+    const head = emptyBatch();
+    head.runs.push({
+      run_uuid: historyRunId,
+      experiment_id: Number(historyExperimentId),
+      name: 'history',
+      user_id: 'bench',
+      status: 'FINISHED',
+      start_time: BASE_TIME,
+      end_time: BASE_TIME + o.historyPoints * 1000,
+      deleted_time: null,
+      lifecycle_stage: 'active',
+      artifact_uri: `mlflow-artifacts:/${historyExperimentId}/${historyRunId}/artifacts`,
     });
-    rows.runs += 1;
-    rows.tags += 1;
+    head.tags.push({ run_uuid: historyRunId, key: 'mlflow.runName', value: 'history' });
+    await write(head);
     const rand = prng(42);
     const POINTS_PER_TX = 50_000;
-    let last: Record<string, unknown> | undefined;
     for (let from = 0; from < o.historyPoints; from += POINTS_PER_TX) {
-      const points: Record<string, unknown>[] = [];
+      const batch = emptyBatch();
       for (let step = from; step < Math.min(o.historyPoints, from + POINTS_PER_TX); step++) {
-        last = {
+        batch.metrics.push({
           run_uuid: historyRunId,
           key: HISTORY_KEY,
           value: 1 / (1 + step / 1000) + rand() * 0.01,
           timestamp: BASE_TIME + step * 1000,
           step,
           is_nan: 0,
-        };
-        points.push(last);
+        });
       }
-      await db.writer.run((trx) => insertAll(trx, 'metrics', points));
-      rows.metrics += points.length;
+      if (from + POINTS_PER_TX >= o.historyPoints) batch.latest_metrics.push(batch.metrics.at(-1) as Values);
+      await write(batch);
     }
-    if (last) {
-      const latest = last;
-      await db.writer.run((trx) => insertAll(trx, 'latest_metrics', [latest]));
-      rows.latest_metrics += 1;
-    }
+    log(`rows written in ${((performance.now() - started) / 1000).toFixed(1)} s; building indexes`);
+    const indexSeconds = await writer.finish();
     const seedSeconds = (performance.now() - started) / 1000;
-    log(`seeded in ${seedSeconds.toFixed(1)} s: ${JSON.stringify(rows)}`);
-    return { experimentId, historyRunId, seeded: true, seedSeconds, rows };
+    log(
+      `seeded in ${seedSeconds.toFixed(1)} s (indexes ${indexSeconds.toFixed(1)} s): ${JSON.stringify(rows)}`,
+    );
+    return { experimentId, otherExperimentIds, historyRunId, seeded: true, seedSeconds, rows };
   } finally {
-    await db.close();
+    await writer.close();
   }
 }
 
@@ -480,64 +702,113 @@ function summarise(
 interface SearchCase {
   name: string;
   body: Record<string, unknown>;
-  /** Time the page after the first one, following the first page's token. */
-  secondPage?: boolean;
+  /** Time this page (2 or more), reached by following page tokens from the first. */
+  page?: number;
 }
 
-function searchCases(experimentId: string, runs: number): SearchCase[] {
+/**
+ * The shapes of MLflow's runs search: ordering by each kind of key (and two at once, both directions),
+ * filters with each comparator on each kind of key, OR and parentheses, datasets, deep pages and ten
+ * experiments at once. Values are picked so that each filter matches some runs: p0 and t0 have 10 and
+ * 20 values, p2..p9 and t2..t4 about 1,000 and 500.
+ */
+function searchCases(info: SeedInfo, runs: number): SearchCase[] {
   const ids: string[] = [];
   for (let i = 0; ids.length < Math.min(50, runs); i += Math.max(1, Math.floor(runs / 50))) {
     if (i >= runs) break;
     if (!isDeleted(i)) ids.push(runIdOf(i));
   }
-  const e = [experimentId];
-  const filtered = {
-    experiment_ids: e,
-    filter: "metrics.m0 > 0.5 AND params.p0 = 'model-3'",
-    order_by: ['metrics.m1 DESC'],
-    max_results: 100,
-  };
+  const e = [info.experimentId];
+  const ten = [info.experimentId, ...info.otherExperimentIds];
+  const page = (name: string, body: Record<string, unknown>, n?: number): SearchCase => ({
+    name,
+    body: { experiment_ids: e, max_results: 100, ...body },
+    page: n,
+  });
+  const order = (name: string, ...orderBy: string[]) => page(`order by ${name}`, { order_by: orderBy });
+  const filter = (name: string, f: string) => page(`filter ${name}`, { filter: f });
+  const mid = BASE_TIME + Math.floor(runs / 2) * 1000;
+  const filtered = { filter: "metrics.m0 > 0.5 AND params.p0 = 'model-3'", order_by: ['metrics.m1 DESC'] };
   return [
-    { name: 'metric AND param filter, order by metric', body: filtered },
-    { name: 'the same, second page (page token)', body: filtered, secondPage: true },
-    {
-      name: 'order by metric, no filter',
-      body: { experiment_ids: e, order_by: ['metrics.m1 DESC'], max_results: 100 },
-    },
-    {
-      name: 'order by a param',
-      body: { experiment_ids: e, order_by: ['params.p2 ASC'], max_results: 100 },
-    },
-    {
-      name: 'order by a param, second page (page token)',
-      body: { experiment_ids: e, order_by: ['params.p2 ASC'], max_results: 100 },
-      secondPage: true,
-    },
-    {
-      name: 'order by a tag, descending',
-      body: { experiment_ids: e, order_by: ['tags.t1 DESC'], max_results: 100 },
-    },
-    {
-      name: 'LIKE on a tag',
-      body: { experiment_ids: e, filter: "tags.t1 LIKE 'owner-1%'", max_results: 100 },
-    },
-    {
-      name: `IN on ${ids.length} run ids`,
-      body: {
-        experiment_ids: e,
-        filter: `attributes.run_id IN (${ids.map((id) => `'${id}'`).join(', ')})`,
-        max_results: 100,
-      },
-    },
-    {
-      name: 'run_view_type DELETED_ONLY',
-      body: { experiment_ids: e, run_view_type: 'DELETED_ONLY', max_results: 100 },
-    },
-    {
-      name: 'default order, second page (page token)',
-      body: { experiment_ids: e, max_results: 100 },
-      secondPage: true,
-    },
+    // The shapes measured since the first version of this bench.
+    page('metric AND param filter, order by metric', filtered),
+    page('the same, second page (page token)', filtered, 2),
+    page('LIKE on a tag', { filter: "tags.t1 LIKE 'owner-1%'" }),
+    page(`IN on ${ids.length} run ids`, {
+      filter: `attributes.run_id IN (${ids.map((id) => `'${id}'`).join(', ')})`,
+    }),
+    page('run_view_type DELETED_ONLY', { run_view_type: 'DELETED_ONLY' }),
+    page('run_view_type ALL', { run_view_type: 'ALL' }),
+    page('default order, second page (page token)', {}, 2),
+    // Ordering, one key.
+    order('a metric DESC', 'metrics.m1 DESC'),
+    order('a metric ASC, NaN in 1%', 'metrics.m8 ASC'),
+    order('a metric DESC, missing in 10%', 'metrics.m9 DESC'),
+    order('a param ASC', 'params.p2 ASC'),
+    order('a param DESC', 'params.p2 DESC'),
+    order('a param ASC, 10 values', 'params.p0 ASC'),
+    order('a param DESC, missing in 10%', 'params.p9 DESC'),
+    order('a tag DESC', 'tags.t1 DESC'),
+    order('a tag ASC, missing in 10%', 'tags.t4 ASC'),
+    order('run_name ASC', 'attributes.run_name ASC'),
+    order('run_name DESC', 'attributes.run_name DESC'),
+    order('status ASC', 'attributes.status ASC'),
+    order('status DESC', 'attributes.status DESC'),
+    order('start_time ASC', 'attributes.start_time ASC'),
+    order('end_time DESC, missing in 2%', 'attributes.end_time DESC'),
+    order('end_time ASC', 'attributes.end_time ASC'),
+    order('user_id ASC', 'attributes.user_id ASC'),
+    order('artifact_uri DESC', 'attributes.artifact_uri DESC'),
+    order('run_id ASC', 'attributes.run_id ASC'),
+    // Ordering, two keys.
+    order('a param ASC, then a metric DESC', 'params.p0 ASC', 'metrics.m1 DESC'),
+    order('a metric DESC, then a param ASC', 'metrics.m1 DESC', 'params.p2 ASC'),
+    order('a tag DESC, then start_time ASC', 'tags.t0 DESC', 'attributes.start_time ASC'),
+    order('status ASC, then a metric ASC', 'attributes.status ASC', 'metrics.m0 ASC'),
+    // Filters on each kind of key (default order: start_time DESC).
+    filter('metric >', 'metrics.m0 > 0.5'),
+    filter('metric <= (0.1% match)', 'metrics.m0 <= 0.001'),
+    filter('metric !=', 'metrics.m0 != 0.5'),
+    filter('param =', "params.p0 = 'model-3'"),
+    filter('param = (0.1% match)', "params.p2 = 'v5'"),
+    filter('param !=', "params.p0 != 'model-3'"),
+    filter('param LIKE', "params.p2 LIKE 'v1%'"),
+    filter('param ILIKE', "params.p0 ILIKE 'MODEL-1%'"),
+    filter('param IS NULL (10% match)', 'params.p9 IS NULL'),
+    filter('param IS NOT NULL', 'params.p9 IS NOT NULL'),
+    filter('tag =', "tags.t0 = 'team-3'"),
+    filter('tag !=', "tags.t0 != 'team-3'"),
+    filter('tag ILIKE', "tags.t1 ILIKE 'OWNER-2%'"),
+    filter('tag IS NULL (10% match)', 'tags.t4 IS NULL'),
+    filter('run_name =', `attributes.run_name = 'run-${Math.floor(runs / 3)}'`),
+    filter('run_name LIKE (prefix)', `attributes.run_name LIKE 'run-${Math.floor(runs / 3)}%'`),
+    filter('run_name ILIKE', "attributes.run_name ILIKE '%-12%'"),
+    filter('status = (2% match)', "attributes.status = 'RUNNING'"),
+    filter('status !=', "attributes.status != 'FINISHED'"),
+    filter('user_id =', "attributes.user_id = 'user-7'"),
+    filter('start_time >', `attributes.start_time > ${mid}`),
+    filter('end_time <', `attributes.end_time < ${mid}`),
+    filter('artifact_uri LIKE', `attributes.artifact_uri LIKE '%${runIdOf(11).slice(0, 4)}%'`),
+    filter('run_id NOT IN', `attributes.run_id NOT IN ('${runIdOf(0)}', '${runIdOf(1)}')`),
+    filter('dataset name =', "datasets.name = 'ds-3'"),
+    filter('dataset context =', "datasets.context = 'training'"),
+    filter('dataset digest IN', "datasets.digest IN ('digest1', 'digest2')"),
+    filter('OR with parentheses', "(params.p0 = 'model-1' OR tags.t0 = 'team-3') AND metrics.m0 > 0.5"),
+    page('filter param = and tag LIKE, order by a param', {
+      filter: "params.p0 = 'model-3' AND tags.t1 LIKE 'owner-1%'",
+      order_by: ['params.p2 ASC'],
+    }),
+    // Deep pages.
+    page('default order, page 100', {}, 100),
+    page('order by a metric, page 100', { order_by: ['metrics.m1 DESC'] }, 100),
+    page('order by a param, page 100', { order_by: ['params.p2 ASC'] }, 100),
+    page('order by run_name, page 100', { order_by: ['attributes.run_name ASC'] }, 100),
+    page('metric AND param filter, page 100', filtered, 100),
+    // Ten experiments.
+    page('10 experiments, default order', { experiment_ids: ten }),
+    page('10 experiments, order by a metric', { experiment_ids: ten, order_by: ['metrics.m1 DESC'] }),
+    page('10 experiments, order by a param', { experiment_ids: ten, order_by: ['params.p2 ASC'] }),
+    page('10 experiments, filter tag =', { experiment_ids: ten, filter: "tags.t0 = 'team-3'" }),
   ];
 }
 
@@ -549,20 +820,19 @@ function describe(body: Record<string, unknown>): string {
   }
   if (body.order_by) parts.push(`order_by \`${(body.order_by as string[]).join(', ')}\``);
   if (body.run_view_type) parts.push(String(body.run_view_type));
-  parts.push(`max_results ${body.max_results}`);
-  return parts.join(', ');
+  const experiments = (body.experiment_ids as string[]).length;
+  if (experiments > 1) parts.push(`${experiments} experiments`);
+  return parts.join(', ') || 'no filter';
 }
 
 async function timeSearch(base: string, pid: number, c: SearchCase, repeat: number): Promise<Row> {
   let body = c.body;
-  if (c.secondPage) {
-    const first = parse(await request(base, 'POST', 'runs/search', c.body), c.name);
-    if (!first.next_page_token) {
-      throw new Error(
-        `${c.name}: every match fits on the first page, so there is no second page to time; seed more runs (--runs)`,
-      );
+  for (let n = 1; n < (c.page ?? 1); n++) {
+    const previous = parse(await request(base, 'POST', 'runs/search', body), c.name);
+    if (!previous.next_page_token) {
+      throw new Error(`${c.name}: there is no page ${n + 1} to time; seed more runs (--runs)`);
     }
-    body = { ...c.body, page_token: first.next_page_token };
+    body = { ...c.body, page_token: previous.next_page_token };
   }
   const ms: number[] = [];
   let results = 0;
@@ -578,7 +848,7 @@ async function timeSearch(base: string, pid: number, c: SearchCase, repeat: numb
   }
   cpu = cpuMsOf(pid) - cpu;
   if (results === 0) throw new Error(`${c.name}: no runs found`);
-  return summarise(c.name, `${c.secondPage ? 'page 2: ' : ''}${describe(c.body)}`, ms, results, bytes, cpu);
+  return summarise(c.name, `${c.page ? `page ${c.page}: ` : ''}${describe(c.body)}`, ms, results, bytes, cpu);
 }
 
 interface HistoryRow extends Row {
@@ -778,7 +1048,8 @@ async function main(): Promise<void> {
     const startupMemory = memoryOf(pid);
 
     const searches: Row[] = [];
-    for (const c of o.only === 'history' ? [] : searchCases(info.experimentId, o.runs)) {
+    for (const c of o.only === 'history' ? [] : searchCases(info, o.runs)) {
+      if (o.cases && !o.cases.test(c.name)) continue;
       const row = await timeSearch(base, pid, c, o.repeat);
       log(`  ${row.name}: p50 ${f(row.p50)} ms, p95 ${f(row.p95)} ms (${row.results} runs)`);
       searches.push(row);

@@ -6,6 +6,10 @@ import { call, DIALECTS, rejectsWith, startTestServer, type TestServer, useTestT
 // Keyset paging: a page starts right after the last item of the previous one, so items added while a
 // client pages through a result neither repeat an item nor skip one that existed when paging began.
 
+// Groups of runs sharing a sort value are walked through the next key's index from 3 runs up, not
+// read whole (10,000 by default), so these small stores exercise both ways of reading a group.
+process.env.MLFLOW_TS_SEARCH_SORTED_GROUP_LIMIT = '3';
+
 const token = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
 
 // ---------------------------------------------------------------------------------------------------
@@ -89,6 +93,15 @@ for (const dialect of DIALECTS) {
       ['tags.group DESC', 'attributes.start_time ASC'],
       ['attributes.end_time DESC'],
       ['attributes.run_name ASC'],
+      // The attribute-first plan: value groups of every size (every run has user 'u', half of them
+      // no end time), read across window boundaries by pages of 4.
+      ['attributes.end_time ASC'],
+      ['attributes.status ASC'],
+      ['attributes.status DESC', 'metrics.loss ASC'],
+      ['attributes.user_id DESC'],
+      ['attributes.run_name DESC', 'params.model ASC'],
+      ['attributes.artifact_uri ASC'],
+      ['attributes.run_id DESC'],
     ];
 
     for (const orderBy of ORDERS) {
@@ -173,13 +186,60 @@ for (const dialect of DIALECTS) {
       }
     });
 
+    test('several experiments: the page across them is the first of every experiment, in order', async () => {
+      const exps: string[] = [];
+      for (let e = 0; e < 3; e++) {
+        const exp = await svc.createExperiment(`paging-${dialect}-across-${e}`, undefined, []);
+        exps.push(exp);
+        // Start times interleave across the experiments, and some repeat within one.
+        for (let i = 0; i < 9 + e * 4; i++) await addRun(exp, 7000 + ((i * 3 + e) % 17));
+      }
+      const newest = await svc.searchRuns({
+        experimentIds: [exps[1]],
+        orderBy: [],
+        viewType: 'ACTIVE_ONLY',
+        maxResults: 1,
+      });
+      await svc.deleteRun(newest.items[0].info.run_id);
+      for (const [orderBy, filter, viewType] of [
+        [[], undefined, 'ACTIVE_ONLY'],
+        [['metrics.acc DESC'], undefined, 'ALL'],
+        [['params.model ASC', 'attributes.start_time ASC'], undefined, 'ACTIVE_ONLY'],
+        [['tags.group DESC'], 'metrics.loss > 0', 'ACTIVE_ONLY'],
+        [['attributes.status ASC'], undefined, 'ALL'],
+        [['attributes.end_time DESC'], "params.model != 'cnn'", 'ACTIVE_ONLY'],
+        [[], undefined, 'DELETED_ONLY'],
+      ] as const) {
+        const q = { experimentIds: exps, filter, orderBy: [...orderBy], viewType };
+        const whole = await svc.searchRuns({ ...q, maxResults: 1000 });
+        const expected = mlflowOrder(whole.items.map(decoded), [...orderBy]).map((r) => r.info.run_id);
+        assert.deepEqual(
+          whole.items.map((r) => r.info.run_id),
+          expected,
+          `${orderBy} ${filter} ${viewType}`,
+        );
+        if (viewType === 'ALL') assert.equal(whole.items.length, 9 + 13 + 17, 'every run of the three');
+        for (const size of [1, 4, 7]) {
+          const paged: string[] = [];
+          let pageToken: string | undefined;
+          do {
+            const page = await svc.searchRuns({ ...q, maxResults: size, pageToken });
+            paged.push(...page.items.map((r) => r.info.run_id));
+            pageToken = page.nextPageToken;
+          } while (pageToken);
+          assert.deepEqual(paged, expected, `${orderBy} ${filter} ${viewType}, pages of ${size}`);
+        }
+      }
+    });
+
     test('param and tag order: byte order, long values sharing a prefix, missing keys last, filters', async () => {
       const exp = await svc.createExperiment(`paging-${dialect}-text-order`, undefined, []);
       // PostgreSQL's index holds the first 200 characters: values equal that far must still sort by
       // the rest. Upper case sorts before lower case and 'é' after 'z', in byte order on both stores.
       const long = 'x'.repeat(210);
       const values = [`${long}b`, `${long}a`, `${long}`, 'Zeta', 'alpha', 'zulu', 'été', 'alpha', '', '0'];
-      for (let i = 0; i < 16; i++) {
+      // 29 runs: each value on two or three runs, so groups of equal long values take the walk too.
+      for (let i = 0; i < 29; i++) {
         const run = await svc.createRun({
           experimentId: exp,
           userId: 'u',

@@ -85,12 +85,14 @@ function afterFrom(keys: SortKey[], cursor: CursorEntry[], i: number): RawBuilde
 
 /**
  * The rows strictly after `cursor` in the ordering `keys`. When the first key always has a value, a
- * redundant bound on it is added so that an index on that key can seek straight to the position.
+ * redundant bound on it is added so that an index on that key can seek straight to the position
+ * (unless `seek` is false: a bound that could lure the planner onto that index for a query that
+ * should start elsewhere).
  */
-export function afterSql(keys: SortKey[], cursor: CursorEntry[]): RawBuilder<SqlBool> {
+export function afterSql(keys: SortKey[], cursor: CursorEntry[], seek = true): RawBuilder<SqlBool> {
   const after = afterFrom(keys, cursor, 0) ?? sql<SqlBool>`1 = 0`;
   const first = keys[0];
-  if (first && !first.rank) {
+  if (seek && first && !first.rank) {
     const bound = sql<SqlBool>`${first.value} ${sql.raw(first.ascending ? '>=' : '<=')} ${bindable(first, cursor[0][1])}`;
     return sql<SqlBool>`(${bound} and ${after})`;
   }

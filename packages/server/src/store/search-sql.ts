@@ -26,6 +26,11 @@ const RUN_COLUMNS: Record<string, string> = {
   end_time: 'end_time',
 };
 
+/** The runs column of a (checked) run attribute. */
+export function attributeColumn(key: string): string | undefined {
+  return RUN_COLUMNS[key];
+}
+
 const SYMBOLS = new Set(['=', '!=', '<', '<=', '>', '>=']);
 
 function listOf(c: Comparison): string[] {
@@ -90,8 +95,12 @@ function keyValuePredicate(
   const probe = options.probePerRun ? sql` offset 0` : sql``;
   if (c.comparator === 'IS NULL') return sql<SqlBool>`not exists (${row}${probe})`;
   if (c.comparator === 'IS NOT NULL') return sql<SqlBool>`exists (${row}${probe})`;
+  // SQLite would serve a LIKE with a prefix through the (key, value) index, reading every run's
+  // matching value for each run it checks (25 s for a page on a million runs); the unary plus leaves
+  // it the (run_uuid, key) primary key. An equality is served by that index together with the run.
+  const value = options.byRunKeyOnly && c.comparator === 'LIKE' ? sql`+kv.value` : sql.ref('kv.value');
   // != as in MLflow: the key is present with another value (a missing key does not match).
-  return sql<SqlBool>`exists (${row} and ${stringPredicate(sql.ref('kv.value'), c)}${probe})`;
+  return sql<SqlBool>`exists (${row} and ${stringPredicate(value, c)}${probe})`;
 }
 
 export interface RunFilterOptions {
@@ -101,7 +110,7 @@ export interface RunFilterOptions {
    */
   probePerRun?: boolean;
   /**
-   * SQLite only: look a run's metric up by the (run_uuid, key) primary key. Left to itself, SQLite
+   * SQLite only: look a run's metric (or, for LIKE, param or tag) up by the (run_uuid, key) primary key. Left to itself, SQLite
    * may pick the (key, value) index for `value > x` and scan every run's value above x for each run
    * it checks (1.2 s instead of 30 ms for a second page on 100,000 runs); the unary plus hides the
    * value column from index selection.
