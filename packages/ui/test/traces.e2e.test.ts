@@ -620,7 +620,9 @@ describe('trace views end to end', { skip: skipWithoutChromium() }, () => {
     await page.keyboard.press('End');
     await page.getByRole('region', { name: 'Span call-98-99' }).waitFor();
     const last = tree.locator('[data-span-id="0000000000002710"]');
-    assert.ok(await last.isVisible());
+    // The details pane follows the selection at once; the list's window of rows is drawn for the new
+    // scroll position a frame later, so wait for the row rather than look once.
+    await last.waitFor({ state: 'visible', timeout: 5000 });
     assert.equal(await last.getAttribute('aria-selected'), 'true');
     assert.ok((await tree.getByRole('treeitem').count()) < 120);
     // Collapsing the step leaves 99 steps and the root.
