@@ -68,6 +68,11 @@ test('a refused body is read and dropped: the client writing it whole gets its 4
   });
 });
 
+test('a refused body of a client that asked to close: it still gets its 400 after writing the whole body', async () => {
+  const r = await refusedBodyThenReuse(server, { close: true });
+  assert.deepEqual(r, { written: true, answers: ['HTTP/1.1 400 Bad Request'], error: undefined });
+});
+
 test('a 200 MB upload streams through the proxy in bounded memory', async () => {
   const r = await uploadMemory(server, 200);
   assert.equal(r.status, 200);

@@ -128,10 +128,12 @@ export async function oversizedBody(server: LiveServer): Promise<{ status: numbe
  * Sends a 33 MB body whole before reading anything, as a client that does not watch for an early
  * answer does, then a second request on the same connection. The server must let the body in (and
  * drop it) rather than close on it: a close with the body unread resets the connection and the
- * client never sees its 400.
+ * client never sees its 400. With `close`, the client asks for `Connection: close` and sends no second
+ * request; the server must still read the body before it closes.
  */
 export async function refusedBodyThenReuse(
   server: LiveServer,
+  options: { close?: boolean } = {},
 ): Promise<{ written: boolean; answers: string[]; error?: string }> {
   const { hostname, port } = new URL(server.base);
   const body = Buffer.alloc(33 * 1024 * 1024, 0x61);
@@ -139,7 +141,8 @@ export async function refusedBodyThenReuse(
   body.write('"}', body.length - 2);
   const head =
     `POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\nHost: ${hostname}\r\n` +
-    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+    (options.close ? 'Connection: close\r\n\r\n' : '\r\n');
   const socket: Socket = connect(Number(port), hostname);
   let received = '';
   socket.setEncoding('latin1');
@@ -154,9 +157,10 @@ export async function refusedBodyThenReuse(
     new Promise<boolean>((resolve) => socket.write(data, (error) => resolve(!error)));
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
   let written = (await write(head)) && (await write(body));
-  if (written) written = await write(`GET /health HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+  if (written && !options.close) written = await write(`GET /health HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+  const expected = options.close ? 1 : 2;
   const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && (received.match(/HTTP\/1\.1 /g) ?? []).length < 2) await sleep(20);
+  while (Date.now() < deadline && (received.match(/HTTP\/1\.1 /g) ?? []).length < expected) await sleep(20);
   socket.destroy();
   const error = await Promise.race([closed, sleep(100).then(() => undefined)]);
   const answers = received.split(/(?=HTTP\/1\.1 )/).map((a) => a.split('\r\n')[0]);

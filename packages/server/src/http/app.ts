@@ -274,8 +274,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     done(null, parsed);
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRefusedBody(request, reply);
+  app.setErrorHandler(async (error, request, reply) => {
+    if ((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') await drainRefusedBody(request, reply);
     const mlflowError = toMlflowError(error as FastifyError);
     if (!(error instanceof MlflowError) && mlflowError.errorCode === 'TEMPORARILY_UNAVAILABLE') {
       // The operator has to act (free space, bring the database back): say so once per failed request.

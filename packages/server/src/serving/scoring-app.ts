@@ -68,8 +68,8 @@ export function buildScoringApp(slot: ModelSlot, options: ScoringAppOptions): Fa
     );
   });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainRefusedBody(request, reply);
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await drainRefusedBody(request, reply);
     const answer = scoringErrorAnswer(error, options.bodyLimit);
     metrics.errorAnswered(endpointOf(request), answer.code);
     if (answer.unexpected) {
