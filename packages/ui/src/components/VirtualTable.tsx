@@ -2,15 +2,8 @@
 // rows scroll as smoothly as 50. Rows have one fixed height; the body is a tall spacer and the visible
 // rows are placed inside it with a transform. Arrow keys, Page Up/Down, Home and End move the active
 // row; Enter opens it, Space toggles its selection and Right/Left expand or collapse it (tree rows).
-import {
-  type KeyboardEvent,
-  memo,
-  type ReactNode,
-  useEffect,
-  useLayoutEffect,
-  useRef,
-  useState,
-} from 'react';
+import { type KeyboardEvent, memo, type ReactNode, useEffect, useRef, useState } from 'react';
+import { useScrollView } from '../lib/use-scroll-view';
 
 export interface Column {
   id: string;
@@ -121,31 +114,8 @@ export function VirtualTable(props: VirtualTableProps) {
   const { columns, rowCount, label } = props;
   const rowHeight = props.rowHeight ?? 32;
   const scroller = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 600 });
+  const { view, onScroll } = useScrollView(scroller, 600);
   const [active, setActive] = useState(-1);
-  const frame = useRef(0);
-
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight });
-    measure();
-    const observer = new ResizeObserver(measure);
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
-
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
-
-  const onScroll = () => {
-    // One state update per frame however many scroll events the browser sends.
-    if (frame.current) return;
-    frame.current = requestAnimationFrame(() => {
-      frame.current = 0;
-      const el = scroller.current;
-      if (el) setView({ top: el.scrollTop, height: el.clientHeight });
-    });
-  };
 
   const grouped = columns.some((c) => c.group);
   const headerHeight = rowHeight + 4 + (grouped ? GROUP_ROW_HEIGHT : 0);

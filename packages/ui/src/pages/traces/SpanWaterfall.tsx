@@ -1,10 +1,11 @@
 // The span tree beside its timeline: one windowed list (only the rows in view are in the page, so a
 // trace of 10,000 spans scrolls like one of 10), each row a span's name, indented by depth, and its bar
 // placed by start and end time. Up/Down move, Left/Right close and open, a click selects.
-import { type CSSProperties, type KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { type CSSProperties, type KeyboardEvent, useEffect, useRef } from 'react';
 import { niceTicks } from '../../lib/nice-ticks';
 import { formatLatency } from '../../lib/trace-format';
 import { type SpanRow, type TimeRange, waterfallBar } from '../../lib/trace-spans';
+import { useScrollView } from '../../lib/use-scroll-view';
 
 const ROW = 26;
 const OVERSCAN = 10;
@@ -32,26 +33,7 @@ export interface SpanWaterfallProps {
 
 export function SpanWaterfall({ rows, range, selected, collapsed, onSelect, onToggle }: SpanWaterfallProps) {
   const scroller = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 500 });
-  const frame = useRef(0);
-  useLayoutEffect(() => {
-    const el = scroller.current;
-    if (!el) return;
-    const measure = () => setView({ top: el.scrollTop, height: el.clientHeight });
-    measure();
-    const observer = new ResizeObserver(measure);
-    observer.observe(el);
-    return () => observer.disconnect();
-  }, []);
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
-  const onScroll = () => {
-    if (frame.current) return;
-    frame.current = requestAnimationFrame(() => {
-      frame.current = 0;
-      const el = scroller.current;
-      if (el) setView({ top: el.scrollTop, height: el.clientHeight });
-    });
-  };
+  const { view, onScroll } = useScrollView(scroller, 500);
 
   const index = rows.findIndex((r) => r.node.id === selected);
   // Keep the selected span in view when it changes from outside (a link, the keyboard).
